@@ -1,0 +1,359 @@
+"""The catalogue of events: every fact the engine records about a family's episode.
+
+Events are frozen, named in the past tense, and registered by type name. Fields that
+identify a person (names, dates of birth, addresses, free-text notes) live in a separate
+``personal`` part so that it can be encrypted per family and erased by destroying the key.
+Avoid floats in events: the hash chain needs JSON that survives a round trip through jsonb.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from events.vocabulary import (
+    ClosureKind,
+    ConsentScope,
+    EpisodeEndReason,
+    GoalCategory,
+    GoalRating,
+    PresentingNeed,
+    ReferralGround,
+    ReferringAgency,
+    RejectionReason,
+    ScoringStage,
+    SessionKind,
+    StatutoryStatus,
+    SubstanceUseStatus,
+    UnplannedExitReason,
+)
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+FreeText = Annotated[str, StringConstraints(max_length=4000)]
+Score = Annotated[int, Field(ge=0, le=10)]
+ReviewMonth = Literal[1, 3, 6, 12]
+
+
+class Part(BaseModel):
+    """A frozen value inside an event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DomainEvent(Part):
+    """Base of every event. Subclasses are registered under their class name."""
+
+    schema_version: ClassVar[int] = 1
+    summary: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[DomainEvent]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        DomainEvent.registry[cls.__name__] = cls
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The name stored in the ``type`` column."""
+        return cls.__name__
+
+
+# --- parts -------------------------------------------------------------------------------
+
+
+class ChildPersonal(Part):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    date_of_birth: date | None = None
+
+
+class Child(Part):
+    child_id: Code
+    statutory_status: StatutoryStatus = StatutoryStatus.NONE
+    personal: ChildPersonal | None = None
+
+
+class AdultPersonal(Part):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    date_of_birth: date | None = None
+
+
+class Adult(Part):
+    person_id: Code
+    relationship: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    personal: AdultPersonal | None = None
+
+
+class FamilyPersonal(Part):
+    family_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    address: FreeText | None = None
+    notes: FreeText | None = None
+
+
+class GoalScore(Part):
+    goal_id: Code
+    score: Score
+
+
+class GoalReviewRating(Part):
+    goal_id: Code
+    rating: GoalRating
+    score: Score | None = None
+
+
+class NotesPersonal(Part):
+    notes: FreeText
+
+
+# --- referral and decision ---------------------------------------------------------------
+
+
+class ReferralReceived(DomainEvent):
+    summary: ClassVar[str] = "A family was referred to the service; opens the episode."
+
+    case_id: Code
+    family_id: Code
+    team_id: Code
+    area: Code
+    referring_agency: ReferringAgency
+    referral_grounds: list[ReferralGround]
+    presenting_needs: list[PresentingNeed] = []
+    children: list[Child] = Field(min_length=1)
+    adults: list[Adult] = []
+    consent_to_referral: bool
+    consent_to_information_sharing: bool
+    priority: Annotated[int, Field(ge=1, le=5)] = 3
+    received_on: date
+    policy_version: Code
+    previous_case_id: Code | None = Field(
+        default=None, description="Set when the family had an earlier episode (re-referral)."
+    )
+    personal: FamilyPersonal | None = None
+
+
+class ReferralAccepted(DomainEvent):
+    summary: ClassVar[str] = "The team accepted the referral."
+
+
+class ReferralRejected(DomainEvent):
+    summary: ClassVar[str] = "The team rejected the referral, with a coded reason."
+
+    reason: RejectionReason
+    personal: NotesPersonal | None = None
+
+
+class FamilyWaitlisted(DomainEvent):
+    summary: ClassVar[str] = "Accepted, but no key worker had space: the family waits."
+
+    team_id: Code
+    priority: Annotated[int, Field(ge=1, le=5)]
+    position: Annotated[int, Field(ge=1)]
+
+
+class KeyWorkerAllocated(DomainEvent):
+    summary: ClassVar[str] = "A key worker was allocated to the family."
+
+    key_worker_id: Code
+    team_id: Code
+    from_waitlist: bool = False
+
+
+# --- intensive phase ---------------------------------------------------------------------
+
+
+class FirstMeetingHeld(DomainEvent):
+    summary: ClassVar[str] = "The key worker first met the family."
+
+    held_at: AwareDatetime
+
+
+class FirstMeetingOverdue(DomainEvent):
+    summary: ClassVar[str] = "The first meeting was not held by its target date."
+
+    due_at: AwareDatetime
+
+
+class GoalAgreed(DomainEvent):
+    summary: ClassVar[str] = "The family agreed a measurable behavioural goal."
+
+    goal_id: Code
+    category: GoalCategory
+    baseline: Score
+    target: Score
+    personal: NotesPersonal | None = Field(default=None, description="The goal in the family's words.")
+
+
+class SessionRecorded(DomainEvent):
+    summary: ClassVar[str] = "A session with the family took place."
+    schema_version: ClassVar[int] = 2  # v1 had no `kind`: every session was a home visit.
+
+    session_id: Code
+    held_at: AwareDatetime
+    kind: SessionKind
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    personal: NotesPersonal | None = None
+
+
+class NoContactThresholdPassed(DomainEvent):
+    summary: ClassVar[str] = "No session with the family for the policy's number of days."
+
+    last_contact_at: AwareDatetime
+    days: Annotated[int, Field(ge=1)]
+
+
+class GoalsScored(DomainEvent):
+    summary: ClassVar[str] = "Goals were scored (progress during the phase, or at closure)."
+
+    stage: ScoringStage
+    scores: list[GoalScore] = Field(min_length=1)
+
+
+class ExtensionRequested(DomainEvent):
+    summary: ClassVar[str] = "The key worker asked to extend the intensive phase."
+
+    request_id: Code
+    days: Annotated[int, Field(ge=1, le=42)]
+    personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
+
+
+class ExtensionDecided(DomainEvent):
+    summary: ClassVar[str] = "A supervisor approved or refused an extension."
+
+    request_id: Code
+    approved: bool
+    days: Annotated[int, Field(ge=0, le=42)]
+    new_end_on: date | None = None
+
+
+class IntensivePhaseEndApproaching(DomainEvent):
+    summary: ClassVar[str] = "The intensive phase reached its warning day (default day 35)."
+
+    day: Annotated[int, Field(ge=1)]
+    ends_on: date
+
+
+class IntensivePhaseOverrun(DomainEvent):
+    summary: ClassVar[str] = "The intensive phase passed its maximum without an approved extension."
+
+    ends_on: date
+
+
+class IntensivePhaseClosed(DomainEvent):
+    summary: ClassVar[str] = "The intensive phase ended, planned or unplanned."
+
+    kind: ClosureKind
+    unplanned_reason: UnplannedExitReason | None = None
+    closing_scores: list[GoalScore] = []
+    onward_referrals: list[ReferringAgency] = []
+    transferred_to_less_formal_services: bool = False
+    closed_on: date
+
+
+# --- follow-up ---------------------------------------------------------------------------
+
+
+class FollowUpReviewScheduled(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review was put in the calendar."
+
+    review_id: Code
+    month: ReviewMonth
+    due_on: date
+
+
+class FollowUpReviewRescheduled(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review was moved to a new date."
+
+    review_id: Code
+    previous_due_on: date
+    due_on: date
+    personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
+
+
+class FollowUpReviewDue(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review reached its due date."
+
+    review_id: Code
+    due_on: date
+
+
+class FollowUpReviewOverdue(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review was not completed within its grace period."
+
+    review_id: Code
+    due_on: date
+    grace_days: Annotated[int, Field(ge=0)]
+
+
+class FollowUpReviewCompleted(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review was held and every goal rated."
+
+    review_id: Code
+    month: ReviewMonth
+    ratings: list[GoalReviewRating] = Field(min_length=1)
+    family_staying_together: bool
+    substance_use_status: SubstanceUseStatus
+    personal: NotesPersonal | None = None
+
+
+class BoosterScheduled(DomainEvent):
+    summary: ClassVar[str] = "A booster session was scheduled for a goal that slipped."
+
+    booster_id: Code
+    goal_ids: list[Code] = Field(min_length=1)
+    review_id: Code
+    due_by: date
+
+
+class BoosterDelivered(DomainEvent):
+    summary: ClassVar[str] = "A booster session was delivered."
+
+    booster_id: Code
+    delivered_at: AwareDatetime
+    personal: NotesPersonal | None = None
+
+
+# --- status and consent ------------------------------------------------------------------
+
+
+class ChildStatusChanged(DomainEvent):
+    summary: ClassVar[str] = "A child's statutory status changed (CIN, CPR, LAC)."
+
+    child_id: Code
+    previous_status: StatutoryStatus
+    status: StatutoryStatus
+
+
+class ConsentRecorded(DomainEvent):
+    summary: ClassVar[str] = "The family gave consent for a scope."
+
+    scope: ConsentScope
+    given_by_person_id: Code | None = None
+
+
+class ConsentWithdrawn(DomainEvent):
+    summary: ClassVar[str] = "The family withdrew consent for a scope."
+
+    scope: ConsentScope
+    withdrawn_by_person_id: Code | None = None
+
+
+class EpisodeEnded(DomainEvent):
+    summary: ClassVar[str] = "The episode is over; nothing more will be scheduled."
+
+    reason: EpisodeEndReason
+
+
+def event_class(type_name: str) -> type[DomainEvent]:
+    """The class registered under ``type_name``; raises ``UnknownEventType``."""
+    from events.errors import UnknownEventType
+
+    try:
+        return DomainEvent.registry[type_name]
+    except KeyError:
+        raise UnknownEventType(type_name) from None
+
+
+def all_event_types() -> list[type[DomainEvent]]:
+    """Every registered event class, in declaration order."""
+    return list(DomainEvent.registry.values())
+

@@ -1,0 +1,29 @@
+"""Connections to PostgreSQL: one pool per process, an optional schema per database URL."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+def server_settings(schema: str | None) -> dict[str, str]:
+    """Session settings: the schema (tests use one per test) and a name in pg_stat_activity."""
+    settings = {"application_name": "ifss-engine"}
+    if schema:
+        settings["search_path"] = schema
+    return settings
+
+
+async def create_pool(
+    dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections all use ``schema`` (when given)."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, server_settings=server_settings(schema)
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str, *, schema: str | None = None) -> asyncpg.Connection:
+    """A single connection (listeners, migrations)."""
+    return await asyncpg.connect(dsn, server_settings=server_settings(schema))

@@ -1,0 +1,52 @@
+"""One hierarchy of store errors; each names what went wrong in words a user can act on."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class StoreError(Exception):
+    """Base of every error raised by the event store."""
+
+
+class InvalidInput(StoreError, ValueError):
+    """Bad input refused before anything is written. Names the field and the rule."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class UnknownEventType(InvalidInput):
+    """The type name is not in the catalogue."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+        super().__init__("type", f"unknown event type {type_name!r}; see docs/events.md")
+
+
+class StreamVersionConflict(StoreError):
+    """The stream moved on since the writer read it: nothing was written.
+
+    Not retryable: the writer must re-decide on the current state.
+    """
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual_version}, "
+            f"but the append expected version {expected_version}; nothing was written"
+        )
+
+
+class EventIdReused(StoreError):
+    """An event id already stored with different content (or in another stream)."""
+
+    def __init__(self, event_id: UUID) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"event id {event_id} is already stored with different content; nothing was written"
+        )

@@ -1,0 +1,402 @@
+"""The event store: append-only streams in PostgreSQL, read back in a safe global order.
+
+* ``append`` is one round trip to the ``ifss_append`` function (see the migration): it
+  checks idempotency, the expected version and extends the stream's hash chain.
+* ``read_all`` returns events in (transaction id, position) order below the visibility
+  watermark, so a reader that loops "after position N" never skips a late commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from events.catalogue import event_class
+from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
+from events.records import (
+    NewEvent,
+    RecordedEvent,
+    canonical_json,
+    chain_link,
+    content_digest,
+)
+from events.validation import parse_event
+
+log = structlog.get_logger(__name__)
+
+STREAM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+MAX_STREAM_ID_LENGTH = 200
+MAX_EVENTS_PER_APPEND = 1000
+
+_COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, stream_id,
+    stream_version, event_id, type, schema_version, data::text AS data,
+    metadata::text AS metadata, occurred_at, recorded_at, content_digest, chain_hash"""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """The stream's version after the append and the global position of each event."""
+
+    version: int
+    positions: list[int]
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first place where the stored chain does not match its content."""
+
+    stream_id: str
+    stream_version: int
+    global_position: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    streams_checked: int
+    events_checked: int
+    broken: BrokenLink | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def _row_to_event(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        global_position=row["global_position"],
+        transaction_id=row["transaction_id"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        event_id=row["event_id"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        data_json=row["data"],
+        metadata_json=row["metadata"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        content_digest=row["content_digest"],
+        chain_hash=row["chain_hash"],
+    )
+
+
+def validate_stream_id(stream_id: object, field: str = "stream_id") -> str:
+    """Refuse empty, over-long or oddly spelled stream ids."""
+    if not isinstance(stream_id, str) or not stream_id:
+        raise InvalidInput(field, "must be a non-empty string")
+    if len(stream_id) > MAX_STREAM_ID_LENGTH:
+        raise InvalidInput(field, f"must be at most {MAX_STREAM_ID_LENGTH} characters")
+    if not STREAM_ID_PATTERN.match(stream_id):
+        raise InvalidInput(
+            field, "may contain only letters, digits, '_', '.', ':' and '-', starting alphanumeric"
+        )
+    return stream_id
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    ids: list[UUID]
+    types: list[str]
+    versions: list[int]
+    data: list[str]
+    metadata: list[str]
+    occurred: list[Any]
+    digests: list[bytes]
+
+
+def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> _Prepared:
+    """Validate every event against the catalogue and compute its digest; raise on the
+    first problem, before anything reaches the database."""
+    out = _Prepared([], [], [], [], [], [], [])
+    seen: set[UUID] = set()
+    for index, new in enumerate(events):
+        where = f"events[{index}]"
+        if not isinstance(new, NewEvent):
+            raise InvalidInput(where, "must be a NewEvent")
+        try:
+            event = parse_event(new.type, new.data)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}.{exc.field}", exc.rule) from None
+        if new.event_id in seen:
+            raise InvalidInput(f"{where}.event_id", "appears twice in one append")
+        seen.add(new.event_id)
+        data_json = canonical_json(event.model_dump(mode="json"))
+        metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
+        schema_version = event_class(new.type).schema_version
+        out.ids.append(new.event_id)
+        out.types.append(new.type)
+        out.versions.append(schema_version)
+        out.data.append(data_json)
+        out.metadata.append(metadata_json)
+        out.occurred.append(new.occurred_at)
+        out.digests.append(
+            content_digest(
+                stream_id=stream_id,
+                stream_version=expected_version + index + 1,
+                event_id=new.event_id,
+                type_name=new.type,
+                schema_version=schema_version,
+                data_json=data_json,
+                metadata_json=metadata_json,
+                occurred_at=new.occurred_at,
+            )
+        )
+    return out
+
+
+class EventStore:
+    """Append to and read from the ``events`` table of one schema."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        connection: asyncpg.Connection | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version``.
+
+        Raises ``InvalidInput`` (nothing written), ``StreamVersionConflict`` (the stream
+        moved on; not retryable) or ``EventIdReused``. Appending events whose ids are all
+        stored already with identical content returns the stored result: a retry is a no-op.
+        With ``connection``, the append joins that connection's open transaction.
+        """
+        validate_stream_id(stream_id)
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise InvalidInput("expected_version", "must be an integer")
+        if expected_version < 0:
+            raise InvalidInput("expected_version", "must be 0 (new stream) or more")
+        if not events:
+            raise InvalidInput("events", "must contain at least one event")
+        if len(events) > MAX_EVENTS_PER_APPEND:
+            raise InvalidInput("events", f"at most {MAX_EVENTS_PER_APPEND} events per append")
+        prepared = _prepare(stream_id, expected_version, events)
+        for attempt in (1, 2):
+            try:
+                executor = connection if connection is not None else self._pool
+                rows = await executor.fetch(
+                    "SELECT out_position, out_version FROM ifss_append"
+                    "($1, $2, $3, $4, $5, $6::jsonb[], $7::jsonb[], $8, $9)",
+                    stream_id,
+                    expected_version,
+                    prepared.ids,
+                    prepared.types,
+                    prepared.versions,
+                    prepared.data,
+                    prepared.metadata,
+                    prepared.occurred,
+                    prepared.digests,
+                )
+            except asyncpg.PostgresError as exc:
+                sqlstate = getattr(exc, "sqlstate", None)
+                if sqlstate == "IF001":
+                    raise StreamVersionConflict(
+                        stream_id, expected_version, int(getattr(exc, "detail", "0") or 0)
+                    ) from None
+                if sqlstate == "IF002":
+                    raise EventIdReused(UUID(getattr(exc, "detail", ""))) from None
+                if isinstance(exc, asyncpg.UniqueViolationError):
+                    if exc.constraint_name == "events_stream_version_key":
+                        actual = await self.stream_version(stream_id)
+                        raise StreamVersionConflict(stream_id, expected_version, actual) from None
+                    if exc.constraint_name == "events_event_id_key" and attempt == 1:
+                        continue  # a concurrent identical retry won; the next call sees it
+                raise
+            return AppendResult(
+                version=rows[-1]["out_version"], positions=[r["out_position"] for r in rows]
+            )
+        raise AssertionError("unreachable")
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version (0 when it has no events)."""
+        version = await self._pool.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1",
+            stream_id,
+        )
+        return int(version)
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version``, in order."""
+        validate_stream_id(stream_id)
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+            "ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [_row_to_event(r) for r in rows]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to ``limit`` events after the event at ``after_position``, in commit-safe order.
+
+        Order is (transaction id, global position), and only transactions below the
+        visibility watermark are returned, so no later commit can land behind a reader.
+        Pass the ``global_position`` of the last event handled as the next ``after_position``.
+        """
+        if limit < 1:
+            raise InvalidInput("limit", "must be at least 1")
+        rows = await self._pool.fetch(
+            f"""SELECT {_COLUMNS} FROM events
+                WHERE (transaction_id, global_position) > (
+                        coalesce((SELECT transaction_id FROM events WHERE global_position = $1),
+                                 '0'::xid8), $1)
+                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY transaction_id, global_position
+                LIMIT $2""",
+            after_position,
+            limit,
+        )
+        return [_row_to_event(r) for r in rows]
+
+    async def has_pending(self) -> bool:
+        """True when committed events wait above the watermark (an older writer is still
+        open): a reader should look again shortly rather than sleep a full poll interval."""
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM events "
+                "WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))"
+            )
+        )
+
+    async def head_position(self) -> int:
+        """The highest global position stored (0 when empty)."""
+        return int(await self._pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events"))
+
+    async def channel(self) -> str:
+        """The NOTIFY channel this schema's appends signal on."""
+        schema = await self._pool.fetchval("SELECT current_schema()")
+        return f"ifss_events:{schema}"
+
+    async def follow(
+        self,
+        listener: EventListener,
+        after_position: int = 0,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """Yield batches forever, from ``after_position``; wakes on NOTIFY, polls as fallback."""
+        position = after_position
+        while True:
+            batch = await self.read_all(position, batch_size)
+            if batch:
+                position = batch[-1].global_position
+                yield batch
+                continue
+            pending = await self.has_pending()
+            await listener.wait(0.02 if pending else poll_interval)
+
+    async def verify(self, stream_id: str | None = None) -> VerifyReport:
+        """Recompute every stream's hash chain; report the first broken link."""
+        if stream_id is not None:
+            validate_stream_id(stream_id)
+        streams = 0
+        checked = 0
+        current: str | None = None
+        expected_version = 0
+        previous_hash = b""
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            query = f"SELECT {_COLUMNS} FROM events " + (
+                "WHERE stream_id = $1 ORDER BY stream_version"
+                if stream_id is not None
+                else "ORDER BY stream_id, stream_version"
+            )
+            args = (stream_id,) if stream_id is not None else ()
+            async for row in conn.cursor(query, *args, prefetch=2000):
+                event = _row_to_event(row)
+                if event.stream_id != current:
+                    current = event.stream_id
+                    streams += 1
+                    expected_version = 0
+                    previous_hash = b""
+                expected_version += 1
+                broken = _check_link(event, expected_version, previous_hash)
+                if broken is not None:
+                    return VerifyReport(streams, checked, broken)
+                previous_hash = event.chain_hash
+                checked += 1
+        return VerifyReport(streams, checked, None)
+
+
+def _check_link(event: RecordedEvent, expected_version: int, previous_hash: bytes) -> BrokenLink | None:
+    if event.stream_version != expected_version:
+        return BrokenLink(
+            event.stream_id,
+            expected_version,
+            None,
+            f"version {expected_version} is missing (next stored is {event.stream_version}): "
+            "an event was deleted",
+        )
+    digest = content_digest(
+        stream_id=event.stream_id,
+        stream_version=event.stream_version,
+        event_id=event.event_id,
+        type_name=event.type,
+        schema_version=event.schema_version,
+        data_json=canonical_json(event.stored_data),
+        metadata_json=canonical_json(json.loads(event.metadata_json)),
+        occurred_at=event.occurred_at,
+    )
+    if digest != event.content_digest:
+        return BrokenLink(
+            event.stream_id, event.stream_version, event.global_position,
+            "content does not match its digest: the row was edited",
+        )
+    if chain_link(previous_hash, digest) != event.chain_hash:
+        return BrokenLink(
+            event.stream_id, event.stream_version, event.global_position,
+            "hash does not follow from the previous event: the chain was altered",
+        )
+    return None
+
+
+class EventListener:
+    """LISTEN on the store's channel. A wake-up hint only: notifications are lost while
+    disconnected, so callers always read from their checkpoint after waking."""
+
+    def __init__(self, dsn: str, channel: str, *, schema: str | None = None) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._channel = channel
+        self._conn: asyncpg.Connection | None = None
+        self._woken = asyncio.Event()
+
+    async def start(self) -> None:
+        from events.db import connect
+
+        self._conn = await connect(self._dsn, schema=self._schema)
+        await self._conn.add_listener(self._channel, self._on_notify)
+        self._woken.set()  # anything may have happened before we listened
+
+    def _on_notify(self, *_: object) -> None:
+        self._woken.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Return when notified or after ``timeout`` seconds, whichever is first."""
+        if self._conn is None or self._conn.is_closed():
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await self.start()
+            if self._conn is None or self._conn.is_closed():
+                await asyncio.sleep(timeout)
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), timeout)
+        self._woken.clear()
+
+    async def close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        self._conn = None

@@ -1,0 +1,146 @@
+"""The coded vocabulary of the service: every list a field may choose from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who acted. ``system`` is the engine itself (timers, automatic decisions)."""
+
+    CASE_MANAGER = "case_manager"
+    SUPERVISOR = "supervisor"
+    BUSINESS_SUPPORT = "business_support"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class ReferringAgency(StrEnum):
+    CHILDRENS_SERVICES = "childrens_services"
+    HEALTH = "health"
+    POLICE = "police"
+    SCHOOL = "school"
+    PROBATION = "probation"
+    DRUG_ALCOHOL_SERVICE = "drug_alcohol_service"
+    HOUSING = "housing"
+    SELF_REFERRAL = "self_referral"
+    OTHER = "other"
+
+
+class ReferralGround(StrEnum):
+    """Eligible grounds (Partnership Arrangements (Wales) Regulations 2015, reg 18)."""
+
+    PARENTAL_SUBSTANCE_DEPENDENCE = "parental_substance_dependence"
+    DOMESTIC_ABUSE_VICTIM = "domestic_abuse_victim"
+    HISTORY_OF_VIOLENCE = "history_of_violence"
+    MENTAL_DISORDER = "mental_disorder"
+
+
+class PresentingNeed(StrEnum):
+    SUBSTANCE_MISUSE = "substance_misuse"
+    ALCOHOL = "alcohol"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    MENTAL_HEALTH = "mental_health"
+    PARENTAL_DISABILITY = "parental_disability"
+    LEARNING_NEEDS = "learning_needs"
+    NEGLECT = "neglect"
+    HOUSING = "housing"
+    SCHOOL_ATTENDANCE = "school_attendance"
+
+
+class StatutoryStatus(StrEnum):
+    """A child's statutory status; ordered by escalation in ``STATUS_RANK``."""
+
+    NONE = "none"
+    CIN = "cin"
+    CPR = "cpr"
+    LAC = "lac"
+
+
+STATUS_RANK: dict[StatutoryStatus, int] = {
+    StatutoryStatus.NONE: 0,
+    StatutoryStatus.CIN: 1,
+    StatutoryStatus.CPR: 2,
+    StatutoryStatus.LAC: 3,
+}
+
+
+class RejectionReason(StrEnum):
+    NO_ELIGIBLE_GROUND = "no_eligible_ground"
+    NO_CONSENT = "no_consent"
+    THRESHOLD_NOT_MET = "threshold_not_met"
+    OUTSIDE_AREA = "outside_area"
+    ALREADY_SUPPORTED_ELSEWHERE = "already_supported_elsewhere"
+    MORE_APPROPRIATE_SERVICE = "more_appropriate_service"
+    FAMILY_DECLINED = "family_declined"
+    SERVICE_FULL = "service_full"
+
+
+class SessionKind(StrEnum):
+    HOME_VISIT = "home_visit"
+    PHONE = "phone"
+    OUT_OF_HOURS = "out_of_hours"
+    GROUP = "group"
+
+
+class GoalCategory(StrEnum):
+    SUBSTANCE_USE = "substance_use"
+    PARENTING = "parenting"
+    SCHOOL_ATTENDANCE = "school_attendance"
+    RELATIONSHIPS = "relationships"
+    HEALTH = "health"
+    HOUSING = "housing"
+    DOMESTIC_ABUSE = "domestic_abuse"
+    OTHER = "other"
+
+
+class ScoringStage(StrEnum):
+    """When goals were scored: during the intensive phase or at its closure."""
+
+    PROGRESS = "progress"
+    CLOSURE = "closure"
+
+
+class ClosureKind(StrEnum):
+    PLANNED = "planned"
+    UNPLANNED = "unplanned"
+
+
+class UnplannedExitReason(StrEnum):
+    FAMILY_DISENGAGED = "family_disengaged"
+    MOVED_AWAY = "moved_away"
+    CHILD_REMOVED = "child_removed"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    ESCALATED_TO_STATUTORY = "escalated_to_statutory"
+    OTHER = "other"
+
+
+class GoalRating(StrEnum):
+    """How a goal held at a follow-up review, against its closing score."""
+
+    EXCEEDED = "exceeded"
+    MAINTAINED = "maintained"
+    PARTLY_MAINTAINED = "partly_maintained"
+    REGRESSED = "regressed"
+
+
+class SubstanceUseStatus(StrEnum):
+    ABSTINENT = "abstinent"
+    REDUCED = "reduced"
+    UNCHANGED = "unchanged"
+    INCREASED = "increased"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class ConsentScope(StrEnum):
+    REFERRAL = "referral"
+    INFORMATION_SHARING = "information_sharing"
+    FOLLOW_UP = "follow_up"
+
+
+class EpisodeEndReason(StrEnum):
+    FOLLOW_UP_COMPLETED = "follow_up_completed"
+    CLOSED_BY_SUPERVISOR = "closed_by_supervisor"
+    REFERRAL_REJECTED = "referral_rejected"
+    NO_FOLLOW_UP_CONSENT = "no_follow_up_consent"

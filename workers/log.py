@@ -1,0 +1,38 @@
+"""structlog set-up: key-value events, console on a terminal, JSON otherwise.
+
+Bind ``case_id``, ``workflow_id`` and ``actor`` where known; never log personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(log_format: str = "auto", level: str = "info") -> None:
+    """Configure structlog and the stdlib root logger once per process."""
+    renderer: structlog.types.Processor
+    use_console = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
+    if use_console:
+        renderer = structlog.dev.ConsoleRenderer()
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        numeric_level = logging.INFO
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stderr)

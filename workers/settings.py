@@ -1,0 +1,47 @@
+"""Configuration, read once at a process's entry point and passed down.
+
+Every setting is an ``IFSS_*`` environment variable (or a line in ``.env``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The engine's settings; unset services mean "start the embedded one"."""
+
+    model_config = SettingsConfigDict(env_prefix="IFSS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL DSN. Unset: `ifss dev` starts an embedded server.",
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        description="Temporal frontend host:port. Unset: `ifss dev` starts a dev server.",
+    )
+    temporal_namespace: str = Field(default="default", description="Temporal namespace.")
+    task_queue: str = Field(default="ifss-cases", description="Temporal task queue.")
+    state_dir: Path = Field(
+        default=Path(".ifss"),
+        description="Where the embedded PostgreSQL data and the Temporal dev database live.",
+    )
+    test_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL DSN for the test suite. Unset: tests use an embedded server.",
+    )
+    temporal_port: int = Field(default=7233, description="Port of the embedded Temporal dev server.")
+    temporal_ui_port: int = Field(default=8233, description="Port of the Temporal dev server's UI.")
+    log_format: str = Field(
+        default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (and ``.env``)."""
+    return Settings()

@@ -17,6 +17,12 @@ class InvalidInput(StoreError, ValueError):
         self.rule = rule
         super().__init__(f"{field}: {rule}")
 
+    def under(self, prefix: str) -> InvalidInput:
+        """The same error, its field placed under ``prefix`` (e.g. ``events[2]``)."""
+        self.field = f"{prefix}.{self.field}"
+        self.args = (f"{self.field}: {self.rule}",)
+        return self
+
 
 class UnknownEventType(InvalidInput):
     """The type name is not in the catalogue."""

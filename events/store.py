@@ -125,7 +125,7 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
         try:
             event = parse_event(new.type, new.data)
         except InvalidInput as exc:
-            raise InvalidInput(f"{where}.{exc.field}", exc.rule) from None
+            raise exc.under(where) from None
         if new.event_id in seen:
             raise InvalidInput(f"{where}.event_id", "appears twice in one append")
         seen.add(new.event_id)

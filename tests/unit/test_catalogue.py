@@ -31,7 +31,7 @@ def test_catalogue_covers_the_lifecycle() -> None:
 
 def test_event_names_are_past_tense_facts() -> None:
     for cls in all_event_types():
-        assert cls.__name__.endswith(("ed", "Held", "Due", "Approaching", "Overrun")), cls
+        assert cls.__name__.endswith(("ed", "Held", "Due", "Overdue", "Approaching", "Overrun")), cls
         assert cls.summary, f"{cls.__name__} has no summary"
 
 

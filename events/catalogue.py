@@ -180,7 +180,9 @@ class GoalAgreed(DomainEvent):
     category: GoalCategory
     baseline: Score
     target: Score
-    personal: NotesPersonal | None = Field(default=None, description="The goal in the family's words.")
+    personal: NotesPersonal | None = Field(
+        default=None, description="The goal in the family's words."
+    )
 
 
 class SessionRecorded(DomainEvent):
@@ -356,4 +358,3 @@ def event_class(type_name: str) -> type[DomainEvent]:
 def all_event_types() -> list[type[DomainEvent]]:
     """Every registered event class, in declaration order."""
     return list(DomainEvent.registry.values())
-

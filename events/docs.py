@@ -32,13 +32,22 @@ def _type_text(annotation: Any) -> str:
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return f"{annotation.__name__} ({', '.join(str(m.value) for m in annotation)})"
     if isinstance(annotation, type):
-        return {"AwareDatetime": "datetime (with zone)"}.get(annotation.__name__, annotation.__name__)
+        return {"AwareDatetime": "datetime (with zone)"}.get(
+            annotation.__name__, annotation.__name__
+        )
     return str(annotation)
 
 
 def _constraint_text(constraint: Any) -> str:
-    labels = {"min_length": "min length", "max_length": "max length", "pattern": "pattern",
-              "ge": "≥", "le": "≤", "gt": ">", "lt": "<"}
+    labels = {
+        "min_length": "min length",
+        "max_length": "max length",
+        "pattern": "pattern",
+        "ge": "≥",
+        "le": "≤",
+        "gt": ">",
+        "lt": "<",
+    }
     parts = []
     for key, label in labels.items():
         value = getattr(constraint, key, None)
@@ -59,7 +68,9 @@ def _fields_table(model: type[BaseModel]) -> list[str]:
         if constraints:
             notes.append(", ".join(constraints))
         required = "yes" if info.is_required() else "no"
-        lines.append(f"| `{name}` | {_type_text(info.annotation)} | {required} | {'; '.join(notes)} |")
+        lines.append(
+            f"| `{name}` | {_type_text(info.annotation)} | {required} | {'; '.join(notes)} |"
+        )
     return lines
 
 
@@ -69,7 +80,11 @@ def _parts_used(events: list[type[DomainEvent]]) -> list[type[Part]]:
     def visit(annotation: Any) -> None:
         for arg in typing.get_args(annotation):
             visit(arg)
-        if isinstance(annotation, type) and issubclass(annotation, Part) and annotation not in found:
+        if (
+            isinstance(annotation, type)
+            and issubclass(annotation, Part)
+            and annotation not in found
+        ):
             if not issubclass(annotation, DomainEvent):
                 found.append(annotation)
                 for info in annotation.model_fields.values():
@@ -97,9 +112,18 @@ def render() -> str:
         "| event | schema version | meaning |",
         "| --- | --- | --- |",
     ]
-    out += [f"| [{c.__name__}](#{c.__name__.lower()}) | {c.schema_version} | {c.summary} |" for c in events]
+    out += [
+        f"| [{c.__name__}](#{c.__name__.lower()}) | {c.schema_version} | {c.summary} |"
+        for c in events
+    ]
     for cls in events:
-        out += ["", f"## {cls.__name__}", "", f"{cls.summary} Schema version {cls.schema_version}.", ""]
+        out += [
+            "",
+            f"## {cls.__name__}",
+            "",
+            f"{cls.summary} Schema version {cls.schema_version}.",
+            "",
+        ]
         steps = sorted(v for (t, v) in UPCASTERS if t == cls.__name__)
         if steps:
             out += [f"Upcast on read from: {', '.join(f'v{v} → v{v + 1}' for v in steps)}.", ""]

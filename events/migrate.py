@@ -18,7 +18,7 @@ class MigrationChanged(RuntimeError):
 def migration_files() -> list[tuple[str, str]]:
     """``(name, sql)`` for every migration shipped with the package, in order."""
     folder = resources.files("events") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from events.catalogue import DomainEvent, event_class
@@ -49,13 +49,15 @@ class NewEvent(BaseModel):
 
 
 def canonical_json(value: Any) -> str:
-    """Key-sorted, compact JSON: the same bytes for the same content, however stored."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Key-sorted, compact UTF-8 JSON: the same text for the same content, however stored."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 def canonical_time(moment: datetime) -> str:
     """UTC, microsecond precision: what PostgreSQL's timestamptz keeps."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def content_digest(
@@ -73,10 +75,14 @@ def content_digest(
     text = (
         f'{{"data":{data_json},"event_id":"{event_id}","metadata":{metadata_json},'
         f'"occurred_at":"{canonical_time(occurred_at)}","schema_version":{schema_version},'
-        f'"stream_id":{json.dumps(stream_id)},"stream_version":{stream_version},'
-        f'"type":{json.dumps(type_name)}}}'
+        f'"stream_id":{_json_string(stream_id)},"stream_version":{stream_version},'
+        f'"type":{_json_string(type_name)}}}'
     )
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _json_string(text: str) -> str:
+    return orjson.dumps(text).decode("utf-8")
 
 
 def chain_link(previous_hash: bytes, digest: bytes) -> bytes:
@@ -84,10 +90,13 @@ def chain_link(previous_hash: bytes, digest: bytes) -> bytes:
     return hashlib.sha256(previous_hash + digest).digest()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordedEvent:
-    """A stored event. Payload parsing is lazy so that bulk readers pay only for what
-    they use; ``event`` is upcast to the current schema version."""
+    """A stored event; treat it as read-only. Payload parsing is lazy, so bulk readers
+    pay only for what they use; ``event`` is upcast to the current schema version.
+
+    Fields are in the order of the store's SELECT list, so a row builds it positionally.
+    """
 
     global_position: int
     transaction_id: int
@@ -102,24 +111,35 @@ class RecordedEvent:
     recorded_at: datetime
     content_digest: bytes
     chain_hash: bytes
+    _stored: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _event: DomainEvent | None = field(default=None, repr=False, compare=False)
+    _metadata: EventMetadata | None = field(default=None, repr=False, compare=False)
 
-    @cached_property
+    @property
     def stored_data(self) -> dict[str, Any]:
         """The payload exactly as stored (its own schema version)."""
-        data: dict[str, Any] = json.loads(self.data_json)
-        return data
+        if self._stored is None:
+            self._stored = json.loads(self.data_json)
+        return self._stored
 
-    @cached_property
+    @property
     def data(self) -> dict[str, Any]:
         """The payload upcast to the current schema version of its type."""
-        current = event_class(self.type).schema_version
-        return upcast(self.type, self.schema_version, current, self.stored_data)
+        if self._data is None:
+            current = event_class(self.type).schema_version
+            self._data = upcast(self.type, self.schema_version, current, self.stored_data)
+        return self._data
 
-    @cached_property
+    @property
     def event(self) -> DomainEvent:
         """The payload as a catalogue event."""
-        return event_class(self.type).model_validate(self.data)
+        if self._event is None:
+            self._event = event_class(self.type).model_validate(self.data)
+        return self._event
 
-    @cached_property
+    @property
     def metadata(self) -> EventMetadata:
-        return EventMetadata.model_validate_json(self.metadata_json)
+        if self._metadata is None:
+            self._metadata = EventMetadata.model_validate_json(self.metadata_json)
+        return self._metadata

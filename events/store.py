@@ -20,7 +20,6 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from events.catalogue import event_class
 from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
 from events.records import (
     NewEvent,
@@ -36,6 +35,7 @@ log = structlog.get_logger(__name__)
 STREAM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 MAX_STREAM_ID_LENGTH = 200
 MAX_EVENTS_PER_APPEND = 1000
+NOTIFY_INTERVAL_SECONDS = 0.005
 
 _COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, stream_id,
     stream_version, event_id, type, schema_version, data::text AS data,
@@ -72,21 +72,7 @@ class VerifyReport:
 
 
 def _row_to_event(row: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent(
-        global_position=row["global_position"],
-        transaction_id=row["transaction_id"],
-        stream_id=row["stream_id"],
-        stream_version=row["stream_version"],
-        event_id=row["event_id"],
-        type=row["type"],
-        schema_version=row["schema_version"],
-        data_json=row["data"],
-        metadata_json=row["metadata"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        content_digest=row["content_digest"],
-        chain_hash=row["chain_hash"],
-    )
+    return RecordedEvent(*row)
 
 
 def validate_stream_id(stream_id: object, field: str = "stream_id") -> str:
@@ -118,6 +104,7 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
     first problem, before anything reaches the database."""
     out = _Prepared([], [], [], [], [], [], [])
     seen: set[UUID] = set()
+    metadata_cache: dict[int, str] = {}  # a batch usually shares one metadata object
     for index, new in enumerate(events):
         where = f"events[{index}]"
         if not isinstance(new, NewEvent):
@@ -130,8 +117,11 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
             raise InvalidInput(f"{where}.event_id", "appears twice in one append")
         seen.add(new.event_id)
         data_json = canonical_json(event.model_dump(mode="json"))
-        metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
-        schema_version = event_class(new.type).schema_version
+        metadata_json = metadata_cache.get(id(new.metadata))
+        if metadata_json is None:
+            metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
+            metadata_cache[id(new.metadata)] = metadata_json
+        schema_version = type(event).schema_version
         out.ids.append(new.event_id)
         out.types.append(new.type)
         out.versions.append(schema_version)
@@ -153,11 +143,17 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
     return out
 
 
+_UUID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 class EventStore:
     """Append to and read from the ``events`` table of one schema."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._channel: str | None = None
+        self._notifying: asyncio.Task[None] | None = None
+        self._notify_again = False
 
     async def append(
         self,
@@ -172,7 +168,8 @@ class EventStore:
         Raises ``InvalidInput`` (nothing written), ``StreamVersionConflict`` (the stream
         moved on; not retryable) or ``EventIdReused``. Appending events whose ids are all
         stored already with identical content returns the stored result: a retry is a no-op.
-        With ``connection``, the append joins that connection's open transaction.
+        With ``connection``, the append joins that connection's open transaction and the
+        caller calls ``notify_readers()`` after committing.
         """
         validate_stream_id(stream_id)
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
@@ -184,9 +181,9 @@ class EventStore:
         if len(events) > MAX_EVENTS_PER_APPEND:
             raise InvalidInput("events", f"at most {MAX_EVENTS_PER_APPEND} events per append")
         prepared = _prepare(stream_id, expected_version, events)
+        executor = connection if connection is not None else self._pool
         for attempt in (1, 2):
             try:
-                executor = connection if connection is not None else self._pool
                 rows = await executor.fetch(
                     "SELECT out_position, out_version FROM ifss_append"
                     "($1, $2, $3, $4, $5, $6::jsonb[], $7::jsonb[], $8, $9)",
@@ -203,22 +200,54 @@ class EventStore:
             except asyncpg.PostgresError as exc:
                 sqlstate = getattr(exc, "sqlstate", None)
                 if sqlstate == "IF001":
-                    raise StreamVersionConflict(
-                        stream_id, expected_version, int(getattr(exc, "detail", "0") or 0)
-                    ) from None
+                    actual = int(getattr(exc, "detail", "0") or 0)
+                    raise StreamVersionConflict(stream_id, expected_version, actual) from None
                 if sqlstate == "IF002":
                     raise EventIdReused(UUID(getattr(exc, "detail", ""))) from None
-                if isinstance(exc, asyncpg.UniqueViolationError):
-                    if exc.constraint_name == "events_stream_version_key":
-                        actual = await self.stream_version(stream_id)
-                        raise StreamVersionConflict(stream_id, expected_version, actual) from None
-                    if exc.constraint_name == "events_event_id_key" and attempt == 1:
-                        continue  # a concurrent identical retry won; the next call sees it
-                raise
-            return AppendResult(
-                version=rows[-1]["out_version"], positions=[r["out_position"] for r in rows]
-            )
+                if not isinstance(exc, asyncpg.UniqueViolationError):
+                    raise
+                if attempt == 1 and connection is None:
+                    # A concurrent writer won the race; if it was this same append (a
+                    # retry running twice), the second attempt finds it stored and succeeds.
+                    continue
+                if exc.constraint_name == "events_event_id_key":
+                    found = _UUID_IN_DETAIL.search(getattr(exc, "detail", "") or "")
+                    raise EventIdReused(
+                        UUID(found.group(0)) if found else prepared.ids[0]
+                    ) from None
+                actual = await self.stream_version(stream_id)
+                raise StreamVersionConflict(stream_id, expected_version, actual) from None
+            if connection is None:
+                self.notify_readers()
+            ordered = sorted((r["out_version"], r["out_position"]) for r in rows)
+            return AppendResult(version=ordered[-1][0], positions=[p for _, p in ordered])
         raise AssertionError("unreachable")
+
+    def notify_readers(self) -> None:
+        """Wake listening readers soon. Coalesced: at most one NOTIFY in flight, plus one
+        more if appends committed while it was in flight, so none is left unannounced."""
+        if self._notifying is not None and not self._notifying.done():
+            self._notify_again = True
+            return
+        self._notifying = asyncio.get_running_loop().create_task(self._send_notifications())
+
+    async def _send_notifications(self) -> None:
+        while True:
+            self._notify_again = False
+            try:
+                await self._pool.execute("SELECT pg_notify($1, '')", await self.channel())
+            except Exception as exc:  # a lost hint only delays readers until their next poll
+                log.warning("notify_failed", error=type(exc).__name__)
+                return
+            if not self._notify_again:
+                return
+            # Under sustained writes, one wake-up per few milliseconds is plenty.
+            await asyncio.sleep(NOTIFY_INTERVAL_SECONDS)
+
+    async def aclose(self) -> None:
+        """Wait for a pending wake-up to go out (call before closing the pool)."""
+        if self._notifying is not None:
+            await self._notifying
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version (0 when it has no events)."""
@@ -249,12 +278,14 @@ class EventStore:
         if limit < 1:
             raise InvalidInput("limit", "must be at least 1")
         rows = await self._pool.fetch(
-            f"""SELECT {_COLUMNS} FROM events
-                WHERE (transaction_id, global_position) > (
-                        coalesce((SELECT transaction_id FROM events WHERE global_position = $1),
-                                 '0'::xid8), $1)
-                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY transaction_id, global_position
+            # ORDER BY names the table's columns: a bare `transaction_id` would bind to the
+            # bigint output alias and turn an index walk into a sort of the whole table.
+            f"""SELECT {_COLUMNS} FROM events e
+                WHERE (e.transaction_id, e.global_position) > (
+                        coalesce((SELECT c.transaction_id FROM events c
+                                   WHERE c.global_position = $1), '0'::xid8), $1)
+                  AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY e.transaction_id, e.global_position
                 LIMIT $2""",
             after_position,
             limit,
@@ -273,12 +304,16 @@ class EventStore:
 
     async def head_position(self) -> int:
         """The highest global position stored (0 when empty)."""
-        return int(await self._pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events"))
+        return int(
+            await self._pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events")
+        )
 
     async def channel(self) -> str:
         """The NOTIFY channel this schema's appends signal on."""
-        schema = await self._pool.fetchval("SELECT current_schema()")
-        return f"ifss_events:{schema}"
+        if self._channel is None:
+            schema = await self._pool.fetchval("SELECT current_schema()")
+            self._channel = f"ifss_events:{schema}"
+        return self._channel
 
     async def follow(
         self,
@@ -331,7 +366,9 @@ class EventStore:
         return VerifyReport(streams, checked, None)
 
 
-def _check_link(event: RecordedEvent, expected_version: int, previous_hash: bytes) -> BrokenLink | None:
+def _check_link(
+    event: RecordedEvent, expected_version: int, previous_hash: bytes
+) -> BrokenLink | None:
     if event.stream_version != expected_version:
         return BrokenLink(
             event.stream_id,
@@ -352,12 +389,16 @@ def _check_link(event: RecordedEvent, expected_version: int, previous_hash: byte
     )
     if digest != event.content_digest:
         return BrokenLink(
-            event.stream_id, event.stream_version, event.global_position,
+            event.stream_id,
+            event.stream_version,
+            event.global_position,
             "content does not match its digest: the row was edited",
         )
     if chain_link(previous_hash, digest) != event.chain_hash:
         return BrokenLink(
-            event.stream_id, event.stream_version, event.global_position,
+            event.stream_id,
+            event.stream_version,
+            event.global_position,
             "hash does not follow from the previous event: the chain was altered",
         )
     return None
@@ -384,16 +425,16 @@ class EventListener:
     def _on_notify(self, *_: object) -> None:
         self._woken.set()
 
-    async def wait(self, timeout: float) -> None:
-        """Return when notified or after ``timeout`` seconds, whichever is first."""
+    async def wait(self, seconds: float) -> None:
+        """Return when notified or after ``seconds``, whichever is first."""
         if self._conn is None or self._conn.is_closed():
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self.start()
             if self._conn is None or self._conn.is_closed():
-                await asyncio.sleep(timeout)
+                await asyncio.sleep(seconds)
                 return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), timeout)
+            await asyncio.wait_for(self._woken.wait(), seconds)
         self._woken.clear()
 
     async def close(self) -> None:

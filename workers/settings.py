@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL DSN for the test suite. Unset: tests use an embedded server.",
     )
-    temporal_port: int = Field(default=7233, description="Port of the embedded Temporal dev server.")
+    temporal_port: int = Field(
+        default=7233, description="Port of the embedded Temporal dev server."
+    )
     temporal_ui_port: int = Field(default=8233, description="Port of the Temporal dev server's UI.")
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."

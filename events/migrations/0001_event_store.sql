@@ -43,7 +43,9 @@ CREATE TRIGGER events_no_truncate
     BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
 
--- One round trip per append: idempotency check, optimistic concurrency, hash chain, insert.
+-- One round trip per append: optimistic concurrency, idempotent retries, hash chain, insert.
+-- No NOTIFY here: NOTIFY takes a global lock at commit and would serialise every writer;
+-- the store sends a coalesced wake-up after commit instead.
 CREATE FUNCTION ifss_append(
     p_stream_id text,
     p_expected_version bigint,
@@ -63,48 +65,52 @@ DECLARE
     v_bad     uuid;
     v_version bigint;
     v_hash    bytea;
+    v_hashes  bytea[] := '{}';
 BEGIN
-    -- A retried append whose events are all stored with identical content already happened.
-    SELECT count(*),
-           count(*) FILTER (WHERE e.stream_id = p_stream_id AND e.content_digest = d.digest),
-           min(e.event_id::text) FILTER (WHERE e.stream_id <> p_stream_id
-                                            OR e.content_digest <> d.digest)::uuid
-      INTO v_found, v_same, v_bad
-      FROM unnest(p_event_ids, p_digests) AS d(event_id, digest)
-      JOIN events e ON e.event_id = d.event_id;
-    IF v_found > 0 THEN
-        IF v_found = v_count AND v_same = v_count THEN
-            RETURN QUERY
-                SELECT e.global_position, e.stream_version FROM events e
-                 WHERE e.event_id = ANY (p_event_ids) ORDER BY e.stream_version;
-            RETURN;
-        END IF;
-        RAISE EXCEPTION 'event id reused with different content'
-            USING ERRCODE = 'IF002', DETAIL = coalesce(v_bad::text, p_event_ids[1]::text);
-    END IF;
-
     SELECT e.stream_version, e.chain_hash INTO v_version, v_hash
       FROM events e WHERE e.stream_id = p_stream_id
      ORDER BY e.stream_version DESC LIMIT 1;
     v_version := coalesce(v_version, 0);
+
     IF v_version <> p_expected_version THEN
+        -- A retried append whose events are all stored with identical content already
+        -- happened: return what was stored. Anything else is a conflict.
+        SELECT count(*),
+               count(*) FILTER (WHERE e.stream_id = p_stream_id AND e.content_digest = d.digest),
+               min(e.event_id::text) FILTER (WHERE e.stream_id <> p_stream_id
+                                                OR e.content_digest <> d.digest)::uuid
+          INTO v_found, v_same, v_bad
+          FROM unnest(p_event_ids, p_digests) AS d(event_id, digest)
+          JOIN events e ON e.event_id = d.event_id;
+        IF v_found = v_count AND v_same = v_count THEN
+            RETURN QUERY
+                SELECT e.global_position, e.stream_version FROM events e
+                 WHERE e.event_id = ANY (p_event_ids);
+            RETURN;
+        END IF;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'event id reused with different content'
+                USING ERRCODE = 'IF002', DETAIL = v_bad::text;
+        END IF;
         RAISE EXCEPTION 'stream version conflict'
             USING ERRCODE = 'IF001', DETAIL = v_version::text;
     END IF;
-    v_hash := coalesce(v_hash, ''::bytea);
 
+    v_hash := coalesce(v_hash, ''::bytea);
     FOR i IN 1 .. v_count LOOP
         v_hash := sha256(v_hash || p_digests[i]);
-        v_version := v_version + 1;
-        INSERT INTO events (stream_id, stream_version, event_id, type, schema_version,
-                            data, metadata, occurred_at, content_digest, chain_hash)
-        VALUES (p_stream_id, v_version, p_event_ids[i], p_types[i], p_schema_versions[i],
-                p_data[i], p_metadata[i], p_occurred_at[i], p_digests[i], v_hash)
-        RETURNING global_position INTO out_position;
-        out_version := v_version;
-        RETURN NEXT;
+        v_hashes := v_hashes || v_hash;
     END LOOP;
 
-    -- A wake-up hint for readers; they poll from their checkpoint anyway.
-    PERFORM pg_notify('ifss_events:' || current_schema(), '');
+    RETURN QUERY
+    INSERT INTO events (stream_id, stream_version, event_id, type, schema_version,
+                        data, metadata, occurred_at, content_digest, chain_hash)
+    SELECT p_stream_id, p_expected_version + x.n, x.event_id, x.type, x.schema_version,
+           x.data, x.metadata, x.occurred_at, x.digest, x.hash
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata,
+                  p_occurred_at, p_digests, v_hashes)
+           WITH ORDINALITY AS x(event_id, type, schema_version, data, metadata,
+                                occurred_at, digest, hash, n)
+     ORDER BY x.n
+    RETURNING global_position, stream_version;
 END $$;

@@ -24,11 +24,14 @@ async def seed(store: EventStore) -> None:
     await store.append("case-c2", 0, [wrap(referral("c2")), *sessions(2)])
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET type = 'Other'",
-    "DELETE FROM events",
-    "TRUNCATE events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET type = 'Other'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ],
+)
 async def test_table_refuses_update_delete_truncate(
     store: EventStore, pool: asyncpg.Pool, statement: str
 ) -> None:
@@ -47,7 +50,9 @@ async def test_intact_store_verifies(store: EventStore) -> None:
     assert (await store.verify("case-c2")).events_checked == 3
 
 
-async def test_edited_payload_is_the_first_broken_link(store: EventStore, pool: asyncpg.Pool) -> None:
+async def test_edited_payload_is_the_first_broken_link(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
     await seed(store)
     await hand_edit(
         pool,
@@ -85,11 +90,11 @@ async def test_recomputed_digest_still_breaks_the_chain(
     assert broken is not None and broken.stream_version == 2
 
 
-async def test_deleted_event_is_the_first_broken_link(store: EventStore, pool: asyncpg.Pool) -> None:
+async def test_deleted_event_is_the_first_broken_link(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
     await seed(store)
-    await hand_edit(
-        pool, "DELETE FROM events WHERE stream_id = 'case-c1' AND stream_version = 2"
-    )
+    await hand_edit(pool, "DELETE FROM events WHERE stream_id = 'case-c1' AND stream_version = 2")
     broken = (await store.verify()).broken
     assert broken is not None
     assert (broken.stream_id, broken.stream_version) == ("case-c1", 2)

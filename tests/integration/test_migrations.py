@@ -24,7 +24,9 @@ async def test_migrate_twice_applies_once(database_url: str, schema: str) -> Non
         await conn.close()
 
 
-async def test_concurrent_migrators_apply_each_migration_once(database_url: str, schema: str) -> None:
+async def test_concurrent_migrators_apply_each_migration_once(
+    database_url: str, schema: str
+) -> None:
     conns = [await connect(database_url, schema=schema) for _ in range(6)]
     try:
         results = await asyncio.gather(*(migrate(c) for c in conns))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 
@@ -175,7 +176,7 @@ async def test_reader_never_skips_under_concurrent_out_of_order_commits(
     assert len(seen) == len(set(seen)), "an event was read twice"
     assert sorted(seen) == sorted(stored), "an event was skipped"
     assert len(stored) == writers * appends_each * 2
-    out_of_order = sum(1 for x, y in zip(seen, seen[1:], strict=False) if y < x)
+    out_of_order = sum(1 for x, y in itertools.pairwise(seen) if y < x)
     assert out_of_order > 0, "the test did not manage to commit out of position order"
 
 
@@ -205,14 +206,23 @@ async def test_upcasts_old_schema_versions_on_read(store: EventStore, pool: asyn
     occurred = datetime(2026, 1, 6, 9, tzinfo=UTC)
     event_id = uuid.uuid4()
     digest = content_digest(
-        stream_id="case-old", stream_version=1, event_id=event_id, type_name="SessionRecorded",
-        schema_version=1, data_json=canonical_json(v1), metadata_json=canonical_json(meta),
+        stream_id="case-old",
+        stream_version=1,
+        event_id=event_id,
+        type_name="SessionRecorded",
+        schema_version=1,
+        data_json=canonical_json(v1),
+        metadata_json=canonical_json(meta),
         occurred_at=occurred,
     )
     await pool.execute(
         "SELECT ifss_append('case-old', 0, $1, '{SessionRecorded}', '{1}', $2::jsonb[], "
         "$3::jsonb[], $4, $5)",
-        [event_id], [canonical_json(v1)], [canonical_json(meta)], [occurred], [digest],
+        [event_id],
+        [canonical_json(v1)],
+        [canonical_json(meta)],
+        [occurred],
+        [digest],
     )
     [old] = await store.read_stream("case-old")
     assert old.schema_version == 1

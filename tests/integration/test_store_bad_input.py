@@ -17,11 +17,15 @@ pytestmark = pytest.mark.integration
 
 
 def raw(type_name: str, data: dict[str, Any]) -> NewEvent:
-    return NewEvent(event_id=uuid.uuid4(), type=type_name, data=data, metadata=meta(), occurred_at=T0)
+    return NewEvent(
+        event_id=uuid.uuid4(), type=type_name, data=data, metadata=meta(), occurred_at=T0
+    )
 
 
 GOOD_SESSION = {
-    "session_id": "s1", "held_at": "2026-01-06T09:00:00Z", "kind": "home_visit",
+    "session_id": "s1",
+    "held_at": "2026-01-06T09:00:00Z",
+    "kind": "home_visit",
     "duration_minutes": 60,
 }
 
@@ -30,18 +34,48 @@ GOOD_SESSION = {
     ("stream_id", "expected_version", "events", "field", "rule"),
     [
         ("case-1", 0, [raw("SessionHeld", GOOD_SESSION)], "events[0].type", "unknown event type"),
-        ("case-1", 0, [raw("SessionRecorded", {k: v for k, v in GOOD_SESSION.items() if k != "kind"})],
-         "events[0].data.kind", "is required"),
-        ("case-1", 0, [raw("SessionRecorded", {**GOOD_SESSION, "duration_minutes": "long"})],
-         "events[0].data.duration_minutes", "valid integer"),
-        ("case-1", 0, [raw("SessionRecorded", {**GOOD_SESSION, "kind": "carrier_pigeon"})],
-         "events[0].data.kind", "Input should be"),
-        ("case-1", 0, [raw("SessionRecorded", {**GOOD_SESSION, "mood": "fine"})],
-         "events[0].data.mood", "extra fields are refused"),
-        ("case-1", 0, [raw("SessionRecorded", {**GOOD_SESSION, "duration_minutes": 0})],
-         "events[0].data.duration_minutes", "greater than or equal to 1"),
-        ("case-1", 0, [*sessions(1), raw("ReferralReceived", {"case_id": "c1"})],
-         "events[1].data.family_id", "is required"),
+        (
+            "case-1",
+            0,
+            [raw("SessionRecorded", {k: v for k, v in GOOD_SESSION.items() if k != "kind"})],
+            "events[0].data.kind",
+            "is required",
+        ),
+        (
+            "case-1",
+            0,
+            [raw("SessionRecorded", {**GOOD_SESSION, "duration_minutes": "long"})],
+            "events[0].data.duration_minutes",
+            "valid integer",
+        ),
+        (
+            "case-1",
+            0,
+            [raw("SessionRecorded", {**GOOD_SESSION, "kind": "carrier_pigeon"})],
+            "events[0].data.kind",
+            "Input should be",
+        ),
+        (
+            "case-1",
+            0,
+            [raw("SessionRecorded", {**GOOD_SESSION, "mood": "fine"})],
+            "events[0].data.mood",
+            "extra fields are refused",
+        ),
+        (
+            "case-1",
+            0,
+            [raw("SessionRecorded", {**GOOD_SESSION, "duration_minutes": 0})],
+            "events[0].data.duration_minutes",
+            "greater than or equal to 1",
+        ),
+        (
+            "case-1",
+            0,
+            [*sessions(1), raw("ReferralReceived", {"case_id": "c1"})],
+            "events[1].data.family_id",
+            "is required",
+        ),
         ("", 0, sessions(1), "stream_id", "non-empty"),
         ("c" * 201, 0, sessions(1), "stream_id", "at most 200 characters"),
         ("case 1; drop", 0, sessions(1), "stream_id", "may contain only"),
@@ -50,8 +84,13 @@ GOOD_SESSION = {
     ],
 )
 async def test_bad_append_names_field_and_rule_and_writes_nothing(
-    store: EventStore, pool: asyncpg.Pool, stream_id: str, expected_version: int,
-    events: list[NewEvent], field: str, rule: str,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    stream_id: str,
+    expected_version: int,
+    events: list[NewEvent],
+    field: str,
+    rule: str,
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
         await store.append(stream_id, expected_version, events)
@@ -79,5 +118,10 @@ async def test_naive_datetime_is_refused_at_construction() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="occurred_at"):
-        NewEvent(event_id=uuid.uuid4(), type="SessionRecorded", data=GOOD_SESSION,
-                 metadata=meta(), occurred_at=datetime(2026, 1, 1))
+        NewEvent(
+            event_id=uuid.uuid4(),
+            type="SessionRecorded",
+            data=GOOD_SESSION,
+            metadata=meta(),
+            occurred_at=datetime(2026, 1, 1),
+        )

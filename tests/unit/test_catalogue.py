@@ -15,12 +15,29 @@ from events.validation import field_path, parse_event
 from tests.factories import referral, session
 
 LIFECYCLE = {
-    "ReferralReceived", "ReferralAccepted", "ReferralRejected", "FamilyWaitlisted",
-    "KeyWorkerAllocated", "FirstMeetingHeld", "GoalAgreed", "SessionRecorded", "GoalsScored",
-    "ExtensionRequested", "ExtensionDecided", "IntensivePhaseClosed", "FollowUpReviewScheduled",
-    "FollowUpReviewRescheduled", "FollowUpReviewDue", "FollowUpReviewCompleted",
-    "FollowUpReviewOverdue", "BoosterScheduled", "BoosterDelivered", "ChildStatusChanged",
-    "ConsentRecorded", "ConsentWithdrawn", "EpisodeEnded",
+    "ReferralReceived",
+    "ReferralAccepted",
+    "ReferralRejected",
+    "FamilyWaitlisted",
+    "KeyWorkerAllocated",
+    "FirstMeetingHeld",
+    "GoalAgreed",
+    "SessionRecorded",
+    "GoalsScored",
+    "ExtensionRequested",
+    "ExtensionDecided",
+    "IntensivePhaseClosed",
+    "FollowUpReviewScheduled",
+    "FollowUpReviewRescheduled",
+    "FollowUpReviewDue",
+    "FollowUpReviewCompleted",
+    "FollowUpReviewOverdue",
+    "BoosterScheduled",
+    "BoosterDelivered",
+    "ChildStatusChanged",
+    "ConsentRecorded",
+    "ConsentWithdrawn",
+    "EpisodeEnded",
 }
 
 

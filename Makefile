@@ -1,0 +1,36 @@
+# The two commands of the quick start are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: the engine on embedded defaults (PostgreSQL, Temporal dev server, worker)
+run: $(STAMP)
+	$(BIN)/ifss dev
+
+## test: the whole suite against real PostgreSQL and Temporal (exit 5, "nothing selected", is not a failure)
+test: $(STAMP)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: $(STAMP)
+	$(BIN)/python bench/store.py
+
+docs: $(STAMP)
+	$(BIN)/ifss docs events
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,155 @@
+"""The ``ifss`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workers.log import configure_logging
+from workers.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="ifss-engine: intensive family intervention case engine.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="Tamper evidence of the event store.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(docs_app, name="docs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def _database_url(settings: Settings) -> str:
+    from workers.database import DatabaseNotConfigured, resolve_database_url
+
+    try:
+        return resolve_database_url(settings)
+    except DatabaseNotConfigured as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole engine locally: embedded PostgreSQL and Temporal unless configured."""
+    from workers.database import redact
+    from workers.dev import StackInfo, run_dev_stack
+
+    settings = _settings()
+
+    def announce(info: StackInfo) -> None:
+        table = Table(title="ifss dev", show_header=False)
+        table.add_row("PostgreSQL", redact(info.database_url))
+        table.add_row(
+            "Temporal", f"{info.temporal_address} (namespace {settings.temporal_namespace})"
+        )
+        table.add_row("Temporal UI", info.temporal_ui_url or "(external cluster)")
+        table.add_row("Task queue", settings.task_queue)
+        table.add_row("State dir", str(settings.state_dir.resolve()))
+        console.print(table)
+        console.print("ifss dev: ready (Ctrl-C to stop)", highlight=False)
+        sys.stdout.flush()
+
+    asyncio.run(run_dev_stack(settings, announce))
+    console.print("ifss dev: stopped", highlight=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker for case workflows and their activities."""
+    import signal
+
+    from workers.temporal import connect_temporal, run_worker, temporal_address
+
+    settings = _settings()
+    database_url = _database_url(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
+        await run_worker(settings, database_url, client, stop)
+
+    asyncio.run(main())
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (also done at start-up). Safe to run concurrently."""
+    from workers.database import migrate_database
+
+    settings = _settings()
+    applied = asyncio.run(migrate_database(_database_url(settings)))
+    console.print(
+        f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else "")
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    stream: Annotated[str | None, typer.Option(help="Verify only this stream.")] = None,
+) -> None:
+    """Recompute the hash chains. Exit 0 when intact, 1 naming the first broken link."""
+    from events.db import create_pool
+    from events.errors import InvalidInput
+    from events.store import EventStore
+
+    settings = _settings()
+    database_url = _database_url(settings)
+
+    async def main() -> int:
+        pool = await create_pool(database_url)
+        try:
+            report = await EventStore(pool).verify(stream)
+        except InvalidInput as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            return 2
+        finally:
+            await pool.close()
+        if report.broken is None:
+            console.print(
+                f"intact: {report.events_checked} events in {report.streams_checked} stream(s)"
+            )
+            return 0
+        b = report.broken
+        where = f"position {b.global_position}" if b.global_position is not None else "missing row"
+        err_console.print(
+            f"BROKEN: stream {b.stream_id} version {b.stream_version} ({where}): {b.problem}; "
+            f"{report.events_checked} event(s) before it verified"
+        )
+        return 1
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@docs_app.command("events")
+def docs_events(
+    output: Annotated[Path, typer.Option(help="Where to write the catalogue.")] = Path(
+        "docs/events.md"
+    ),
+) -> None:
+    """Regenerate docs/events.md from the event catalogue."""
+    from events import docs
+
+    console.print(f"wrote {docs.write(output)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -122,6 +122,7 @@ class ReferralReceived(DomainEvent):
     adults: list[Adult] = []
     consent_to_referral: bool
     consent_to_information_sharing: bool
+    consent_to_follow_up: bool = True
     priority: Annotated[int, Field(ge=1, le=5)] = 3
     received_on: date
     policy_version: Code
@@ -343,6 +344,46 @@ class EpisodeEnded(DomainEvent):
     summary: ClassVar[str] = "The episode is over; nothing more will be scheduled."
 
     reason: EpisodeEndReason
+
+
+# --- team (stream team-<team_id>) --------------------------------------------------------
+
+
+class TeamKeyWorkerJoined(DomainEvent):
+    summary: ClassVar[str] = "A key worker can now be allocated families in this team."
+
+    key_worker_id: Code
+    caseload_limit: Annotated[int, Field(ge=1, le=50)]
+
+
+class TeamKeyWorkerLeft(DomainEvent):
+    summary: ClassVar[str] = "A key worker takes no new families in this team."
+
+    key_worker_id: Code
+
+
+class TeamCaseAllocated(DomainEvent):
+    summary: ClassVar[str] = "The team gave a family a key worker with space."
+
+    case_id: Code
+    key_worker_id: Code
+    from_waitlist: bool = False
+
+
+class TeamCaseWaitlisted(DomainEvent):
+    summary: ClassVar[str] = "No key worker had space: the family joined the team's waitlist."
+
+    case_id: Code
+    priority: Annotated[int, Field(ge=1, le=5)]
+    referred_on: date
+    position: Annotated[int, Field(ge=1)]
+
+
+class TeamCaseReleased(DomainEvent):
+    summary: ClassVar[str] = "A family left the intensive phase (or the waitlist), freeing its place."
+
+    case_id: Code
+    key_worker_id: Code | None = None
 
 
 def event_class(type_name: str) -> type[DomainEvent]:

@@ -1,0 +1,323 @@
+"""The lifecycle rules, driven without Temporal or PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from events import catalogue as ev
+from events.envelope import Actor
+from events.vocabulary import (
+    ClosureKind, ConsentScope, EpisodeEndReason, GoalCategory, GoalRating, ReferralGround,
+    ReferringAgency, RejectionReason, Role, SessionKind, StatutoryStatus, SubstanceUseStatus,
+    UnplannedExitReason,
+)
+from workflows import commands as cmd
+from workflows.lifecycle import (
+    CaseState, CommandRejected, Phase, ReviewStatus, decide, due, evolve, next_wakeup, refer,
+)
+from workflows.policy import DEFAULT_POLICY, add_months, add_working_days
+
+CM = Actor(id="cm-jones", role=Role.CASE_MANAGER)
+SUP = Actor(id="sup-evans", role=Role.SUPERVISOR)
+MON = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def referral(**overrides: object) -> cmd.ReferFamily:
+    fields: dict[str, object] = dict(
+        actor=Actor(id="bs-price", role=Role.BUSINESS_SUPPORT), family_id="fam-1",
+        team_id="cardiff", area="cardiff", referring_agency=ReferringAgency.HEALTH,
+        referral_grounds=[ReferralGround.PARENTAL_SUBSTANCE_DEPENDENCE],
+        children=[{"child_id": "ch1", "statutory_status": "cin"}],
+        adults=[{"person_id": "ad1", "relationship": "mother"}],
+        consent_to_referral=True, consent_to_information_sharing=True, received_on=MON.date(),
+    )
+    fields.update(overrides)
+    return cmd.ReferFamily.model_validate(fields)
+
+
+class Case:
+    """Applies decisions and deadlines to a state, keeping the event log."""
+
+    def __init__(self) -> None:
+        self.state = CaseState(case_id="c1", policy=DEFAULT_POLICY)
+        self.now = MON
+        self.log: list[tuple[datetime, ev.DomainEvent]] = []
+
+    def _apply(self, events: list[ev.DomainEvent], at: datetime) -> list[ev.DomainEvent]:
+        for event in events:
+            self.state = evolve(self.state, event, at)
+            self.log.append((at, event))
+        return events
+
+    def refer(self, command: cmd.ReferFamily | None = None) -> list[ev.DomainEvent]:
+        return self._apply(refer(self.state, command or referral(), None), self.now)
+
+    def do(self, command: cmd.Command) -> list[ev.DomainEvent]:
+        return self._apply(decide(self.state, command, self.now), self.now)
+
+    def advance_to(self, moment: datetime) -> list[ev.DomainEvent]:
+        """Let time pass, firing each deadline at its own time."""
+        fired: list[ev.DomainEvent] = []
+        while (wake := next_wakeup(self.state)) is not None and wake <= moment:
+            self.now = max(self.now, wake)
+            fired += self._apply(due(self.state, self.now), self.now)
+        self.now = max(self.now, moment)
+        return fired
+
+    def types(self) -> list[str]:
+        return [type(e).__name__ for _, e in self.log]
+
+
+def allocated_case() -> Case:
+    case = Case()
+    case.refer()
+    case.do(cmd.AcceptReferral(actor=SUP))
+    case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
+    return case
+
+
+def intensive_case() -> Case:
+    case = allocated_case()
+    case.now = MON + timedelta(days=1)
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    case.do(cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.SUBSTANCE_USE,
+                          description="No drinking at home", baseline=2, target=8))
+    case.do(cmd.AgreeGoal(actor=CM, goal_id="g2", category=GoalCategory.SCHOOL_ATTENDANCE,
+                          description="Children at school daily", baseline=4, target=9))
+    return case
+
+
+def session(case: Case, n: int) -> None:
+    case.do(cmd.RecordSession(actor=CM, session_id=f"s{n}", held_at=case.now,
+                              kind=SessionKind.HOME_VISIT, duration_minutes=90))
+
+
+def closed_case() -> Case:
+    case = intensive_case()
+    for day in range(3, 36, 4):  # contact every four days
+        case.advance_to(MON + timedelta(days=day))
+        session(case, day)
+    case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED, closing_scores=[
+        ev.GoalScore(goal_id="g1", score=7), ev.GoalScore(goal_id="g2", score=8)]))
+    return case
+
+
+def rate(case: Case, review_id: str, g1: GoalRating = GoalRating.MAINTAINED) -> list[ev.DomainEvent]:
+    return case.do(cmd.CompleteReview(
+        actor=CM, review_id=review_id, ratings={"g1": g1, "g2": GoalRating.EXCEEDED},
+        family_staying_together=True, substance_use_status=SubstanceUseStatus.REDUCED))
+
+
+def test_the_planned_path_from_referral_to_episode_end() -> None:
+    case = closed_case()
+    closed_on = case.state.closed_on
+    assert closed_on == date(2026, 2, 9)  # the day of the last session, day 34 of the phase
+    assert {r.review_id: r.due_on for r in case.state.reviews.values()} == {
+        "m1": date(2026, 3, 9), "m3": date(2026, 5, 9), "m6": date(2026, 8, 9), "m12": date(2027, 2, 9)}
+    for review_id in ("m1", "m3", "m6", "m12"):
+        due_on = case.state.reviews[review_id].due_on
+        fired = case.advance_to(datetime.combine(due_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10))
+        assert [type(e).__name__ for e in fired] == ["FollowUpReviewDue"]
+        rate(case, review_id)
+    assert case.state.phase is Phase.ENDED
+    assert case.state.end_reason is EpisodeEndReason.FOLLOW_UP_COMPLETED
+    assert next_wakeup(case.state) is None
+    types = case.types()
+    assert types[:4] == ["ReferralReceived", "ReferralAccepted", "KeyWorkerAllocated", "FirstMeetingHeld"]
+    assert types.count("FollowUpReviewScheduled") == 4
+    assert types.count("FollowUpReviewCompleted") == 4
+    assert "IntensivePhaseEndApproaching" not in types  # closed on day 34, before the warning
+    assert types[-1] == "EpisodeEnded"
+
+
+def test_referral_without_eligible_ground_is_rejected_automatically() -> None:
+    case = Case()
+    events = case.refer(referral(referral_grounds=[]))
+    assert [type(e).__name__ for e in events] == ["ReferralReceived", "ReferralRejected", "EpisodeEnded"]
+    assert events[1] == ev.ReferralRejected(reason=RejectionReason.NO_ELIGIBLE_GROUND)
+    assert case.state.ended
+
+
+def test_rejection_with_coded_reason_ends_the_episode() -> None:
+    case = Case()
+    case.refer()
+    case.do(cmd.RejectReferral(actor=SUP, reason=RejectionReason.OUTSIDE_AREA))
+    assert case.state.end_reason is EpisodeEndReason.REFERRAL_REJECTED
+
+
+def test_first_meeting_overdue_counts_working_days() -> None:
+    case = Case()
+    case.now = datetime(2026, 1, 9, 15, tzinfo=UTC)  # Friday afternoon
+    case.refer()
+    case.do(cmd.AcceptReferral(actor=SUP))
+    case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
+    assert case.state.first_meeting_due_at == datetime(2026, 1, 13, 15, tzinfo=UTC)  # Tuesday
+    assert case.advance_to(datetime(2026, 1, 13, 14, tzinfo=UTC)) == []
+    fired = case.advance_to(datetime(2026, 1, 14, tzinfo=UTC))
+    assert fired == [ev.FirstMeetingOverdue(due_at=datetime(2026, 1, 13, 15, tzinfo=UTC))]
+    assert case.advance_to(datetime(2026, 2, 1, tzinfo=UTC)) == []  # once only
+
+
+def test_first_meeting_in_time_cancels_the_overdue_timer() -> None:
+    case = allocated_case()
+    case.now = MON + timedelta(days=1)
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    assert "FirstMeetingOverdue" not in [type(e).__name__ for e in case.advance_to(MON + timedelta(days=5))]
+
+
+def test_no_contact_fires_once_per_gap() -> None:
+    case = intensive_case()
+    fired = case.advance_to(MON + timedelta(days=9))
+    assert [type(e).__name__ for e in fired] == ["NoContactThresholdPassed"]
+    assert case.advance_to(MON + timedelta(days=10)) == []
+    session(case, 1)  # contact resumes; a new gap starts
+    fired = case.advance_to(MON + timedelta(days=18))
+    assert [type(e).__name__ for e in fired] == ["NoContactThresholdPassed"]
+
+
+def test_intensive_phase_warning_and_overrun_without_extension() -> None:
+    case = intensive_case()
+    fired = case.advance_to(MON + timedelta(days=50))
+    names = [type(e).__name__ for e in fired]
+    assert names.count("IntensivePhaseEndApproaching") == 1
+    assert names.count("IntensivePhaseOverrun") == 1
+    overrun = next(e for e in fired if isinstance(e, ev.IntensivePhaseOverrun))
+    assert overrun.ends_on == date(2026, 2, 17)  # first meeting 6 Jan + 42 days
+
+
+def test_approved_extension_moves_the_overrun() -> None:
+    case = intensive_case()
+    case.do(cmd.RequestExtension(actor=CM, request_id="x1", days=14, reason="Court date"))
+    case.do(cmd.DecideExtension(actor=SUP, request_id="x1", approved=True))
+    assert case.state.intensive_ends_on == date(2026, 3, 3)
+    fired = case.advance_to(datetime(2026, 3, 3, 23, tzinfo=UTC))
+    assert "IntensivePhaseOverrun" not in [type(e).__name__ for e in fired]
+    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 3, 4, 1, tzinfo=UTC))] == ["IntensivePhaseOverrun"]
+
+
+def test_refused_extension_keeps_the_end_date() -> None:
+    case = intensive_case()
+    case.do(cmd.RequestExtension(actor=CM, request_id="x1", days=14, reason="Court date"))
+    events = case.do(cmd.DecideExtension(actor=SUP, request_id="x1", approved=False))
+    assert events == [ev.ExtensionDecided(request_id="x1", approved=False, days=0)]
+    assert case.state.intensive_ends_on == date(2026, 2, 17)
+
+
+def test_regression_at_a_review_schedules_a_booster() -> None:
+    case = closed_case()
+    case.advance_to(datetime(2026, 3, 10, tzinfo=UTC))
+    rate(case, "m1")
+    case.advance_to(datetime(2026, 5, 8, tzinfo=UTC))
+    events = rate(case, "m3", g1=GoalRating.REGRESSED)
+    booster = events[-1]
+    assert isinstance(booster, ev.BoosterScheduled)
+    assert booster.goal_ids == ["g1"] and booster.due_by == date(2026, 5, 22)
+    case.do(cmd.RecordBooster(actor=CM, booster_id=booster.booster_id, delivered_at=case.now))
+    assert case.state.boosters[booster.booster_id].delivered_at == case.now
+
+
+def test_overdue_review_after_grace_and_rescheduling_moves_the_timer() -> None:
+    case = closed_case()
+    fired = case.advance_to(datetime(2026, 3, 23, tzinfo=UTC))  # due 9 Mar + 14 days grace
+    assert [type(e).__name__ for e in fired] == ["FollowUpReviewDue", "FollowUpReviewOverdue"]
+    assert case.state.reviews["m1"].status is ReviewStatus.OVERDUE
+    case.do(cmd.RescheduleReview(actor=CM, review_id="m1", due_on=date(2026, 4, 1), reason="Family away"))
+    assert case.state.reviews["m1"].status is ReviewStatus.SCHEDULED
+    assert case.advance_to(datetime(2026, 3, 31, tzinfo=UTC)) == []
+    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 4, 1, 1, tzinfo=UTC))] == ["FollowUpReviewDue"]
+
+
+def test_unplanned_exit_without_follow_up_consent_ends_the_episode() -> None:
+    case = intensive_case()
+    case.do(cmd.WithdrawConsent(actor=CM, scope=ConsentScope.FOLLOW_UP))
+    events = case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED,
+                                             unplanned_reason=UnplannedExitReason.MOVED_AWAY))
+    assert [type(e).__name__ for e in events] == ["IntensivePhaseClosed", "EpisodeEnded"]
+    assert case.state.end_reason is EpisodeEndReason.NO_FOLLOW_UP_CONSENT
+
+
+def test_unplanned_exit_with_consent_gets_follow_ups() -> None:
+    case = intensive_case()
+    events = case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED,
+                                             unplanned_reason=UnplannedExitReason.FAMILY_DISENGAGED))
+    assert [type(e).__name__ for e in events].count("FollowUpReviewScheduled") == 4
+
+
+def test_supervisor_closes_follow_up_early() -> None:
+    case = closed_case()
+    with pytest.raises(CommandRejected, match="only supervisor"):
+        case.do(cmd.CloseEpisode(actor=CM, reason="Family moved abroad"))
+    case.do(cmd.CloseEpisode(actor=SUP, reason="Family moved abroad"))
+    assert case.state.end_reason is EpisodeEndReason.CLOSED_BY_SUPERVISOR
+
+
+def test_child_status_change() -> None:
+    case = intensive_case()
+    events = case.do(cmd.ChangeChildStatus(actor=CM, child_id="ch1", status=StatutoryStatus.CPR))
+    assert events == [ev.ChildStatusChanged(child_id="ch1", previous_status=StatutoryStatus.CIN,
+                                            status=StatutoryStatus.CPR)]
+
+
+@pytest.mark.parametrize(("build", "command", "field", "rule"), [
+    (closed_case, lambda c: cmd.AgreeGoal(actor=CM, goal_id="g9", category=GoalCategory.HEALTH,
+                                          description="GP", baseline=1, target=5),
+     "phase", "cannot agree a goal while the case is follow_up"),
+    (intensive_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m1", ratings={"g1": "maintained"},
+                                                  family_staying_together=True,
+                                                  substance_use_status="reduced"),
+     "phase", "cannot complete a review while the case is intensive"),
+    (intensive_case, lambda c: cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.HEALTH,
+                                             description="again", baseline=1, target=5),
+     "goal_id", "goal g1 is already agreed"),
+    (closed_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
+     "phase", "cannot close the intensive phase while the case is follow_up"),
+    (closed_case, lambda c: cmd.RescheduleReview(actor=CM, review_id="m1", due_on=c.now.date() - timedelta(days=1),
+                                                 reason="x"),
+     "due_on", "must be a date after today"),
+    (intensive_case, lambda c: cmd.DecideExtension(actor=CM, request_id="x1", approved=True),
+     "actor.role", "only supervisor may decide an extension"),
+    (intensive_case, lambda c: cmd.ChangeChildStatus(actor=CM, child_id="ch9", status=StatutoryStatus.LAC),
+     "child_id", "no child ch9 in this family"),
+    (intensive_case, lambda c: cmd.ScoreGoals(actor=CM, scores=[ev.GoalScore(goal_id="g7", score=3)]),
+     "scores[0].goal_id", "no goal g7"),
+    (intensive_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
+     "kind", "needs a supervisor"),
+    (intensive_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED),
+     "unplanned_reason", "is required"),
+    (intensive_case, lambda c: cmd.RecordSession(actor=CM, session_id="s1", held_at=c.now + timedelta(days=2),
+                                                 kind=SessionKind.PHONE, duration_minutes=10),
+     "held_at", "cannot be in the future"),
+    (closed_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m3", ratings={"g1": "maintained", "g2": "maintained"},
+                                               family_staying_together=True, substance_use_status="reduced"),
+     "review_id", "complete review m1 first"),
+    (closed_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m1", ratings={"g1": "maintained"},
+                                               family_staying_together=True, substance_use_status="reduced"),
+     "ratings", "missing g2"),
+    (allocated_case, lambda c: cmd.AcceptReferral(actor=SUP),
+     "phase", "cannot accept a referral while the case is allocated"),
+    (Case, lambda c: cmd.AcceptReferral(actor=SUP), "case_id", "no case c1 has been referred"),
+])
+def test_bad_commands_are_refused_with_field_and_rule(build, command, field, rule) -> None:  # type: ignore[no-untyped-def]
+    case = build()
+    before = case.state
+    with pytest.raises(CommandRejected) as raised:
+        decide(case.state, command(case), case.now)
+    assert raised.value.field == field
+    assert rule in raised.value.rule
+    assert case.state == before
+
+
+def test_scores_out_of_range_are_refused_by_the_command_model() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="baseline"):
+        cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.HEALTH, description="x",
+                      baseline=11, target=5)
+
+
+def test_calendar_helpers() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
+    assert add_working_days(datetime(2026, 1, 9, tzinfo=UTC), 1) == datetime(2026, 1, 12, tzinfo=UTC)

@@ -1,0 +1,178 @@
+"""Commands to a case: imperative, one input model each, every one carrying its actor."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from events.catalogue import Adult, Child, Code, FamilyPersonal, FreeText, GoalScore, Score
+from events.envelope import Actor
+from events.vocabulary import (
+    ClosureKind,
+    ConsentScope,
+    GoalCategory,
+    GoalRating,
+    PresentingNeed,
+    ReferralGround,
+    ReferringAgency,
+    RejectionReason,
+    ScoringStage,
+    SessionKind,
+    StatutoryStatus,
+    SubstanceUseStatus,
+    UnplannedExitReason,
+)
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+
+
+class ReferFamily(Command):
+    family_id: Code
+    team_id: Code
+    area: Code
+    referring_agency: ReferringAgency
+    referral_grounds: list[ReferralGround] = []
+    presenting_needs: list[PresentingNeed] = []
+    children: list[Child] = Field(min_length=1)
+    adults: list[Adult] = []
+    consent_to_referral: bool
+    consent_to_information_sharing: bool
+    consent_to_follow_up: bool = True
+    priority: Annotated[int, Field(ge=1, le=5)] = 3
+    received_on: date
+    personal: FamilyPersonal | None = None
+
+
+class AcceptReferral(Command):
+    pass
+
+
+class RejectReferral(Command):
+    reason: RejectionReason
+    notes: FreeText | None = None
+
+
+class RecordFirstMeeting(Command):
+    held_at: AwareDatetime
+
+
+class AgreeGoal(Command):
+    goal_id: Code
+    category: GoalCategory
+    description: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    baseline: Score
+    target: Score
+
+
+class RecordSession(Command):
+    session_id: Code
+    held_at: AwareDatetime
+    kind: SessionKind
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    notes: FreeText | None = None
+
+
+class ScoreGoals(Command):
+    scores: list[GoalScore] = Field(min_length=1)
+    stage: ScoringStage = ScoringStage.PROGRESS
+
+
+class RequestExtension(Command):
+    request_id: Code
+    days: Annotated[int, Field(ge=1, le=42)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class DecideExtension(Command):
+    request_id: Code
+    approved: bool
+
+
+class CloseIntensivePhase(Command):
+    kind: ClosureKind
+    unplanned_reason: UnplannedExitReason | None = None
+    closing_scores: list[GoalScore] = []
+    onward_referrals: list[ReferringAgency] = []
+    transferred_to_less_formal_services: bool = False
+
+
+class CompleteReview(Command):
+    review_id: Code
+    ratings: dict[Code, GoalRating] = Field(min_length=1)
+    family_staying_together: bool
+    substance_use_status: SubstanceUseStatus
+    notes: FreeText | None = None
+
+
+class RescheduleReview(Command):
+    review_id: Code
+    due_on: date
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class RecordBooster(Command):
+    booster_id: Code
+    delivered_at: AwareDatetime
+    notes: FreeText | None = None
+
+
+class ChangeChildStatus(Command):
+    child_id: Code
+    status: StatutoryStatus
+
+
+class RecordConsent(Command):
+    scope: ConsentScope
+    person_id: Code | None = None
+
+
+class WithdrawConsent(Command):
+    scope: ConsentScope
+    person_id: Code | None = None
+
+
+class CloseEpisode(Command):
+    """A supervisor ends the follow-up early; the remaining reviews are cancelled."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class KeyWorkerAssigned(Command):
+    """From the team workflow: a key worker has space for this family."""
+
+    key_worker_id: Code
+    from_waitlist: bool = False
+
+
+class PlacedOnWaitlist(Command):
+    """From the team workflow: no key worker has space; the family waits."""
+
+    position: Annotated[int, Field(ge=1)]
+    priority: Annotated[int, Field(ge=1, le=5)]
+
+
+# The names under which each command is a Temporal update (and an API / CLI command).
+COMMANDS: dict[str, type[Command]] = {
+    "accept": AcceptReferral,
+    "reject": RejectReferral,
+    "record_first_meeting": RecordFirstMeeting,
+    "agree_goal": AgreeGoal,
+    "record_session": RecordSession,
+    "score_goals": ScoreGoals,
+    "request_extension": RequestExtension,
+    "decide_extension": DecideExtension,
+    "close_intensive_phase": CloseIntensivePhase,
+    "complete_review": CompleteReview,
+    "reschedule_review": RescheduleReview,
+    "record_booster": RecordBooster,
+    "change_child_status": ChangeChildStatus,
+    "record_consent": RecordConsent,
+    "withdraw_consent": WithdrawConsent,
+    "close_episode": CloseEpisode,
+}

@@ -1,0 +1,71 @@
+"""ProgrammePolicy: every duration and limit of the programme, versioned data not code.
+
+The version a case runs under is recorded on its first event, and the whole policy travels
+with the case's workflow, so changing the policy never rewrites old cases.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Days = Annotated[int, Field(ge=0, le=366)]
+
+
+class ProgrammePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = "2026.1"
+    intensive_min_days: Days = 28
+    intensive_max_days: Days = 42
+    intensive_warning_day: Days = 35
+    first_meeting_working_days: Days = 2
+    no_contact_days: Days = 7
+    follow_up_months: tuple[int, ...] = (1, 3, 6, 12)
+    review_grace_days: Days = 14
+    review_due_soon_days: Days = 7
+    booster_window_days: Days = 14
+    caseload_limit: Annotated[int, Field(ge=1, le=50)] = 3
+    max_extension_days: Days = 42
+    unplanned_exit_follow_up: bool = True
+    waitlist_max_days: Days = 28
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgrammePolicy:
+        if not self.intensive_min_days <= self.intensive_warning_day <= self.intensive_max_days:
+            raise ValueError("intensive_warning_day must lie between the minimum and maximum days")
+        if list(self.follow_up_months) != sorted(set(self.follow_up_months)):
+            raise ValueError("follow_up_months must be increasing")
+        if not set(self.follow_up_months) <= {1, 3, 6, 12}:
+            raise ValueError("follow_up_months may only contain 1, 3, 6 and 12")
+        return self
+
+
+DEFAULT_POLICY = ProgrammePolicy()
+POLICIES: dict[str, ProgrammePolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` plus ``days`` weekdays, same time of day. Bank holidays are not modelled."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+def add_months(start: date, months: int) -> date:
+    """Calendar months later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = start.month - 1 + months
+    year = start.year + month_index // 12
+    month = month_index % 12 + 1
+    for day in (start.day, 30, 29, 28):
+        try:
+            return date(year, month, min(start.day, day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

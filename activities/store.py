@@ -28,6 +28,11 @@ class AppendEventsResult(BaseModel):
     positions: list[int]
 
 
+class PreviousEpisodeInput(BaseModel):
+    family_id: str
+    case_id: str
+
+
 class StoreActivities:
     """Activities that need the store; built once in the worker's composition root."""
 
@@ -47,3 +52,8 @@ class StoreActivities:
             "events_appended", extra={"stream_id": request.stream_id, "version": result.version}
         )
         return AppendEventsResult(version=result.version, positions=result.positions)
+
+    @activity.defn(name="find_previous_episode")
+    async def find_previous_episode(self, request: PreviousEpisodeInput) -> str | None:
+        """The family's latest earlier case, so a new referral is linked as a re-referral."""
+        return await self._store.latest_case_of_family(request.family_id, excluding=request.case_id)

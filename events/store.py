@@ -302,6 +302,17 @@ class EventStore:
             )
         )
 
+    async def latest_case_of_family(self, family_id: str, *, excluding: str) -> str | None:
+        """The case id of the family's most recent referral other than ``excluding``."""
+        case_id = await self._pool.fetchval(
+            "SELECT data ->> 'case_id' FROM events WHERE type = 'ReferralReceived' "
+            "AND data ->> 'family_id' = $1 AND data ->> 'case_id' <> $2 "
+            "ORDER BY global_position DESC LIMIT 1",
+            family_id,
+            excluding,
+        )
+        return str(case_id) if case_id is not None else None
+
     async def head_position(self) -> int:
         """The highest global position stored (0 when empty)."""
         return int(

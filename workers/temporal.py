@@ -8,11 +8,15 @@ import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.store import StoreActivities
+from activities.team import TeamActivities
 from events.db import create_pool
 from events.store import EventStore
 from workers.settings import Settings
+from workflows.case_workflow import CaseWorkflow
+from workflows.team_workflow import TeamWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -38,22 +42,70 @@ async def connect_temporal(
     raise AssertionError("unreachable")
 
 
+# Pure, deterministic modules shared by workflows and their callers: passed through the
+# sandbox so that a command class is the same class inside and outside it.
+PASSTHROUGH_MODULES = (
+    "events",
+    "activities",
+    "workflows.commands",
+    "workflows.lifecycle",
+    "workflows.policy",
+    "workflows.team",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def build_worker(client: Client, task_queue: str, store: EventStore, **options: object) -> Worker:
+    """The composition root of the case worker: workflows plus their activities."""
+    store_activities = StoreActivities(store)
+    team_activities = TeamActivities(client, task_queue)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseWorkflow, TeamWorkflow],
+        workflow_runner=workflow_runner(),
+        activities=[
+            store_activities.append_events,
+            store_activities.find_previous_episode,
+            team_activities.message_team,
+        ],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Register the case search attributes (the dev server gets them as start flags)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from workers.embedded import SEARCH_ATTRIBUTES
+
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    assert set(SEARCH_ATTRIBUTES.values()) == {"Keyword"}
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace, search_attributes=dict.fromkeys(SEARCH_ATTRIBUTES, keyword)
+        )
+    )
+
+
 async def run_worker(
     settings: Settings, database_url: str, client: Client, stop: asyncio.Event
 ) -> None:
-    """Run the case worker until ``stop`` is set; the composition root of its activities."""
+    """Run the case worker until ``stop`` is set."""
     pool = await create_pool(database_url, min_size=1, max_size=10)
+    store = EventStore(pool)
     try:
-        store_activities = StoreActivities(EventStore(pool))
-        worker = Worker(
-            client,
-            task_queue=settings.task_queue,
-            workflows=[],
-            activities=[store_activities.append_events],
-        )
+        worker = build_worker(client, settings.task_queue, store)
         log.info("worker_started", task_queue=settings.task_queue)
         async with worker:
             await stop.wait()
         log.info("worker_stopped", task_queue=settings.task_queue)
     finally:
+        await store.aclose()
         await pool.close()

@@ -1,0 +1,205 @@
+"""The episode workflow on the time-skipping server, recording into real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
+from tests.temporal_harness import (
+    SUP, Harness, close_planned, complete_review, sessions_until, sleep_until,
+    to_intensive,
+)
+from workflows.policy import add_months
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_planned_path_referral_to_episode_end(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "c1")
+    visits = await sessions_until(h, "c1", started, last_day=28)
+    await h.sleep(days=2)  # day 30
+    await h.do("c1", "score_goals", scores=[{"goal_id": "g1", "score": 6}])
+    closed = await close_planned(h, "c1")
+    assert closed.events == ["IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
+    view = await h.view("c1")
+    closed_on = (started + timedelta(days=30)).date()
+    assert view.closed_on == closed_on
+    assert [(r.review_id, r.due_on) for r in view.reviews] == [
+        (f"m{m}", add_months(closed_on, m)) for m in (1, 3, 6, 12)]
+    for review in view.reviews:
+        await sleep_until(h, review.due_on)
+        assert (await h.view("c1")).reviews[[r.review_id for r in view.reviews].index(review.review_id)].status == "due"
+        await complete_review(h, "c1", review.review_id)
+    final = await h.view("c1")
+    assert final.phase == "ended" and final.end_reason == "follow_up_completed"
+
+    stored = await h.stream("c1")
+    assert [e.type for e in stored] == (
+        ["ReferralReceived", "ReferralAccepted", "KeyWorkerAllocated", "FirstMeetingHeld",
+         "GoalAgreed", "GoalAgreed"] + ["SessionRecorded"] * visits
+        + ["GoalsScored", "IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
+        + ["FollowUpReviewDue", "FollowUpReviewCompleted"] * 4 + ["EpisodeEnded"])
+    assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
+    for event in stored:
+        if isinstance(event.event, FollowUpReviewDue):
+            assert event.occurred_at.date() == event.event.due_on  # fired on its day
+        if isinstance(event.event, FollowUpReviewScheduled):
+            assert event.event.due_on == add_months(closed_on, event.event.month)
+    assert stored[-1].occurred_at.date() >= add_months(closed_on, 12)
+    assert stored[0].metadata.actor.id == "bs-price" and stored[0].metadata.policy_version == "2026.1"
+    assert stored[5].metadata.workflow_id == "case-c1"
+    assert all(e.metadata.actor.role == "system" for e in stored if e.type == "FollowUpReviewDue")
+    assert (await h.store.verify("case-c1")).intact
+
+
+async def test_unplanned_exit_with_consent_keeps_follow_up(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "c1")
+    result = await h.do("c1", "close_intensive_phase", kind="unplanned",
+                        unplanned_reason="family_disengaged")
+    assert result.events == ["IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
+
+
+async def test_unplanned_exit_without_consent_ends_episode(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "c1", consent_to_follow_up=False)
+    result = await h.do("c1", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
+    assert result.events == ["IntensivePhaseClosed", "EpisodeEnded"]
+    assert (await h.view("c1")).end_reason == "no_follow_up_consent"
+
+
+async def test_regression_at_three_months_schedules_a_booster(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "c1")
+    await sessions_until(h, "c1", started, last_day=28)
+    await close_planned(h, "c1")
+    reviews = (await h.view("c1")).reviews
+    await sleep_until(h, reviews[0].due_on)
+    await complete_review(h, "c1", "m1")
+    await sleep_until(h, reviews[1].due_on)
+    result = await complete_review(h, "c1", "m3", g1="regressed")
+    assert result.events == ["FollowUpReviewCompleted", "BoosterScheduled"]
+    [booster] = (await h.view("c1")).boosters
+    assert booster.goal_ids == ["g1"]
+    await h.sleep(days=3)
+    done = await h.do("c1", "record_booster", booster_id=booster.booster_id, delivered_at=await h.now())
+    assert done.events == ["BoosterDelivered"]
+
+
+async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "c1")
+    await sessions_until(h, "c1", started, last_day=28)
+    await close_planned(h, "c1")
+    first = (await h.view("c1")).reviews[0]
+    await sleep_until(h, first.due_on + timedelta(days=14), hours=1)
+    assert (await h.view("c1")).reviews[0].status == "overdue"
+    new_date = first.due_on + timedelta(days=20)
+    result = await h.do("c1", "reschedule_review", review_id="m1", due_on=new_date, reason="Family on holiday")
+    assert result.events == ["FollowUpReviewRescheduled"]
+    assert (await h.view("c1")).reviews[0].status == "scheduled"
+    await sleep_until(h, new_date)
+    assert (await h.view("c1")).reviews[0].status == "due"
+    types = await h.types("c1")
+    assert types[-4:] == ["FollowUpReviewDue", "FollowUpReviewOverdue", "FollowUpReviewRescheduled",
+                          "FollowUpReviewDue"]
+
+
+async def test_extension_approved_postpones_overrun_refused_does_not(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones", limit=2)
+    for case_id, approve in (("c-yes", True), ("c-no", False)):
+        await to_intensive(h, case_id)
+        await h.do(case_id, "request_extension", request_id="x1", days=14, reason="Court hearing")
+        await h.do(case_id, "decide_extension", request_id="x1", approved=approve, actor=SUP)
+    await h.sleep(days=44)
+    assert "IntensivePhaseOverrun" in await h.types("c-no")
+    yes = await h.types("c-yes")
+    assert "IntensivePhaseOverrun" not in yes and "IntensivePhaseEndApproaching" in yes
+    await h.sleep(days=14)
+    assert "IntensivePhaseOverrun" in await h.types("c-yes")
+
+
+async def test_waitlist_and_back_fill_when_two_workers_are_full(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("vale", "kw-a", limit=1)
+    await h.add_key_worker("vale", "kw-b", limit=1)
+    for n in range(4):
+        await h.refer(f"v{n}", team_id="vale", priority=3 if n != 3 else 1)
+        await h.do(f"v{n}", "accept", actor=SUP)
+    views = {n: await h.settle(f"v{n}", "allocated" if n < 2 else "waitlisted") for n in range(4)}
+    assert {views[0].key_worker_id, views[1].key_worker_id} == {"kw-a", "kw-b"}
+    assert views[3].waitlist_position == 1  # priority 1 jumps the queue
+    # v0's family leaves the intensive phase: the most urgent waiting family takes its place
+    await h.do("v0", "record_first_meeting", held_at=await h.now())
+    await h.do("v0", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
+    back_filled = await h.settle("v3", "allocated")
+    assert back_filled.key_worker_id == views[0].key_worker_id
+    assert (await h.view("v2")).phase == "waitlisted"
+    assert "FamilyWaitlisted" in await h.types("v3")
+    team_stream = [e.type for e in await h.store.read_stream("team-vale")]
+    assert team_stream.count("TeamCaseAllocated") == 3 and "TeamCaseReleased" in team_stream
+
+
+async def test_concurrent_acceptances_never_exceed_the_limit(harness: Harness) -> None:
+    import asyncio
+
+    h = harness
+    await h.add_key_worker("bay", "kw-a", limit=2)
+    await h.add_key_worker("bay", "kw-b", limit=2)
+    for n in range(8):
+        await h.refer(f"b{n}", team_id="bay")
+    await asyncio.gather(*(h.do(f"b{n}", "accept", actor=SUP) for n in range(8)))
+    for _ in range(60):
+        views = [await h.view(f"b{n}") for n in range(8)]
+        if all(v.phase in ("allocated", "waitlisted") for v in views):
+            break
+        await h.sleep(seconds=1)
+    loads: dict[str, int] = {}
+    for v in views:
+        if v.key_worker_id:
+            loads[v.key_worker_id] = loads.get(v.key_worker_id, 0) + 1
+    assert loads == {"kw-a": 2, "kw-b": 2}
+    assert sorted(v.phase for v in views) == ["allocated"] * 4 + ["waitlisted"] * 4
+
+
+async def test_re_referral_links_the_earlier_episode(harness: Harness) -> None:
+    h = harness
+    await h.refer("first", family_id="fam-9", referral_grounds=[])  # rejected at once
+    result = await h.refer("second", family_id="fam-9")
+    assert result.events == ["ReferralReceived"]
+    assert (await h.view("second")).previous_case_id == "first"
+    [received] = await h.stream("second")
+    assert received.event.previous_case_id == "first"  # type: ignore[attr-defined]
+
+
+async def test_worker_replaced_mid_episode_completes_without_gaps(
+    time_skipping_env, store  # type: ignore[no-untyped-def]
+) -> None:
+    from workers.temporal import build_worker
+
+    # No workflow cache: the test server never expires a dead worker's sticky queue (a real
+    # server falls back after 5 s), and replaying every task from history is the stricter test.
+    queue = "tq-replaced"
+    h = Harness(env=time_skipping_env, store=store, task_queue=queue)
+    async with build_worker(time_skipping_env.client, queue, store, max_cached_workflows=0):
+        await h.add_key_worker("cardiff", "cm-jones")
+        started = await to_intensive(h, "c1")
+        await sessions_until(h, "c1", started, last_day=12)
+    # the first worker is gone; a new one takes over the same task queue
+    async with build_worker(time_skipping_env.client, queue, store, max_cached_workflows=0):
+        await sessions_until(h, "c1", started, first_day=16, last_day=28)
+        await close_planned(h, "c1")
+    stored = await h.stream("c1")
+    assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
+    assert len({e.event_id for e in stored}) == len(stored)
+    assert [e.type for e in stored].count("SessionRecorded") == 7
+    assert [e.type for e in stored][-5:] == ["IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4

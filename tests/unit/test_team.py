@@ -1,0 +1,67 @@
+"""Team allocation rules: limits, waitlist order, back-fill."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from events import catalogue as ev
+from workflows import team
+from workflows.team import TeamState
+
+
+def run(state: TeamState, events: list[ev.DomainEvent]) -> TeamState:
+    return team.apply_all(state, events)
+
+
+def test_allocates_to_the_worker_with_most_room_and_waitlists_when_full() -> None:
+    state = TeamState(team_id="cardiff")
+    state = run(state, team.join(state, "kw-a", 1))
+    state = run(state, team.join(state, "kw-b", 2))
+    outcomes = []
+    for n in range(5):
+        events = team.request_allocation(state, f"c{n}", 3, date(2026, 1, n + 1))
+        outcomes.append(events[0])
+        state = run(state, events)
+    assert [type(e).__name__ for e in outcomes] == ["TeamCaseAllocated"] * 3 + ["TeamCaseWaitlisted"] * 2
+    assert all(len(w.cases) <= w.caseload_limit for w in state.key_workers.values())
+    assert [f.case_id for f in state.waitlist] == ["c3", "c4"]
+
+
+def test_waitlist_orders_by_priority_then_referral_date_and_back_fills() -> None:
+    state = TeamState(team_id="t")
+    state = run(state, team.join(state, "kw-a", 1))
+    state = run(state, team.request_allocation(state, "c0", 3, date(2026, 1, 1)))
+    state = run(state, team.request_allocation(state, "late-urgent", 1, date(2026, 1, 9)))
+    events = team.request_allocation(state, "early-routine", 3, date(2026, 1, 2))
+    assert events == [ev.TeamCaseWaitlisted(case_id="early-routine", priority=3,
+                                            referred_on=date(2026, 1, 2), position=2)]
+    state = run(state, events)
+    released = team.release(state, "c0")
+    assert released[1] == ev.TeamCaseAllocated(case_id="late-urgent", key_worker_id="kw-a",
+                                               from_waitlist=True)
+    state = run(state, released)
+    assert [f.case_id for f in state.waitlist] == ["early-routine"]
+
+
+def test_repeated_messages_change_nothing() -> None:
+    state = TeamState(team_id="t")
+    state = run(state, team.join(state, "kw-a", 2))
+    state = run(state, team.request_allocation(state, "c1", 3, date(2026, 1, 1)))
+    assert team.request_allocation(state, "c1", 3, date(2026, 1, 1)) == []
+    assert team.join(state, "kw-a", 2) == []
+    state = run(state, team.release(state, "c1"))
+    assert team.release(state, "c1") == []
+
+
+def test_a_new_worker_takes_waiting_families() -> None:
+    state = TeamState(team_id="t")
+    state = run(state, team.request_allocation(state, "c1", 2, date(2026, 1, 1)))
+    events = team.join(state, "kw-new", 3)
+    assert [type(e).__name__ for e in events] == ["TeamKeyWorkerJoined", "TeamCaseAllocated"]
+
+
+def test_a_leaving_worker_gets_no_new_families() -> None:
+    state = TeamState(team_id="t")
+    state = run(state, team.join(state, "kw-a", 3))
+    state = run(state, team.leave(state, "kw-a"))
+    assert type(team.request_allocation(state, "c1", 3, date(2026, 1, 1))[0]).__name__ == "TeamCaseWaitlisted"

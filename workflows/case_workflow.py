@@ -1,0 +1,401 @@
+"""CaseWorkflow: one family's episode, from referral to the end of follow-up.
+
+Thin glue around ``workflows.lifecycle``: each command is an update whose validator runs
+the pure rules (a refused command never enters history); the handler decides again under
+a lock, records the events through the ``append_events`` activity and applies them. One
+loop sleeps until the next deadline the state implies, or until the state changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from activities.store import (
+        NON_RETRYABLE_STORE_ERRORS,
+        AppendEventsInput,
+        PreviousEpisodeInput,
+        StoreActivities,
+    )
+    from activities.team import TeamActivities, TeamMessage
+    from events import catalogue as ev
+    from events.catalogue import DomainEvent
+    from events.envelope import Actor, EventMetadata
+    from events.records import NewEvent
+    from events.vocabulary import EpisodeEndReason, StatutoryStatus
+    from workflows import commands as cmd
+    from workflows.lifecycle import (
+        Booster,
+        CaseState,
+        Goal,
+        Phase,
+        Review,
+        decide,
+        due,
+        evolve,
+        next_wakeup,
+        refer,
+    )
+    from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+
+CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")
+TEAM_ID = SearchAttributeKey.for_keyword("TeamId")
+KEY_WORKER_ID = SearchAttributeKey.for_keyword("KeyWorkerId")
+
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS,
+)
+# A referral that never arrives (the starting update was refused) leaves no case behind.
+REFERRAL_WAIT = timedelta(minutes=10)
+
+
+class CaseInput(BaseModel):
+    case_id: str
+    policy: ProgrammePolicy = DEFAULT_POLICY
+    state: CaseState | None = None  # carried over by continue-as-new
+    max_history_events: int = 10_000
+
+
+class CommandResult(BaseModel):
+    case_id: str
+    version: int
+    phase: Phase
+    events: list[str]
+
+
+class CaseView(BaseModel):
+    """What `ifss case show` prints: the live state and the next deadline."""
+
+    case_id: str
+    phase: Phase
+    version: int
+    policy_version: str
+    family_id: str | None
+    team_id: str | None
+    key_worker_id: str | None
+    priority: int
+    previous_case_id: str | None
+    waitlist_position: int | None
+    accepted_at: datetime | None
+    first_meeting_due_at: datetime | None
+    first_meeting_at: datetime | None
+    intensive_started_on: date | None
+    intensive_ends_on: date | None
+    sessions: int
+    goals: list[Goal]
+    closed_on: date | None
+    reviews: list[Review]
+    boosters: list[Booster]
+    children: dict[str, StatutoryStatus]
+    end_reason: EpisodeEndReason | None
+    next_deadline: datetime | None
+
+
+class CaseOutcome(BaseModel):
+    case_id: str
+    end_reason: EpisodeEndReason | None
+    version: int
+
+
+def view_of(state: CaseState) -> CaseView:
+    return CaseView(
+        case_id=state.case_id, phase=state.phase, version=state.version,
+        policy_version=state.policy.version, family_id=state.family_id, team_id=state.team_id,
+        key_worker_id=state.key_worker_id, priority=state.priority,
+        previous_case_id=state.previous_case_id, waitlist_position=state.waitlist_position,
+        accepted_at=state.accepted_at, first_meeting_due_at=state.first_meeting_due_at,
+        first_meeting_at=state.first_meeting_at, intensive_started_on=state.intensive_started_on,
+        intensive_ends_on=state.intensive_ends_on, sessions=len(state.session_ids),
+        goals=list(state.goals.values()), closed_on=state.closed_on,
+        reviews=sorted(state.reviews.values(), key=lambda r: r.month),
+        boosters=list(state.boosters.values()), children=state.children,
+        end_reason=state.end_reason, next_deadline=next_wakeup(state),
+    )
+
+
+@workflow.defn
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseInput) -> None:
+        self._input = input
+        self._state = input.state or CaseState(case_id=input.case_id, policy=input.policy)
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._inbox: list[cmd.Command] = []
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> CaseOutcome:
+        if self._state.phase is Phase.NEW:
+            try:
+                await workflow.wait_condition(lambda: self._state.phase is not Phase.NEW,
+                                              timeout=REFERRAL_WAIT)
+            except TimeoutError:
+                return CaseOutcome(case_id=input.case_id, end_reason=None, version=0)
+        while not self._state.ended:
+            wake = next_wakeup(self._state)
+            wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
+            try:
+                await workflow.wait_condition(lambda: self._changed or bool(self._inbox), timeout=wait)
+            except TimeoutError:
+                pass
+            self._changed = False
+            async with self._lock:
+                while self._inbox:
+                    notice = self._inbox.pop(0)
+                    await self._record(decide(self._state, notice, workflow.now()), notice.actor)
+                fired = due(self._state, workflow.now())
+                if fired:
+                    await self._record(fired, Actor.system())
+            if not self._state.ended and self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    CaseInput(case_id=input.case_id, policy=input.policy, state=self._state,
+                              max_history_events=input.max_history_events)
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CaseOutcome(case_id=input.case_id, end_reason=self._state.end_reason,
+                           version=self._state.version)
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (info.is_continue_as_new_suggested()
+                or info.get_current_history_length() > self._input.max_history_events)
+
+    async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
+        """Append ``events`` at the state's version, apply them, then tell the team."""
+        if not events:
+            return
+        before = self._state
+        now = workflow.now()
+        info = workflow.info()
+        metadata = EventMetadata(actor=actor, correlation_id=workflow.uuid4(),
+                                 workflow_id=info.workflow_id, run_id=info.run_id,
+                                 policy_version=before.policy.version)
+        result = await workflow.execute_activity_method(
+            StoreActivities.append_events,
+            AppendEventsInput(
+                stream_id=f"case-{before.case_id}", expected_version=before.version,
+                events=[NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
+                        for e in events],
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=APPEND_RETRY,
+        )
+        state = before
+        for event in events:
+            state = evolve(state, event, now)
+        if state.version != result.version:
+            raise RuntimeError(f"stream version {result.version} but state at {state.version}")
+        self._state = state
+        self._changed = True
+        self._publish(before, state)
+        await self._tell_team(before, events)
+
+    def _publish(self, before: CaseState, after: CaseState) -> None:
+        if (before.phase, before.key_worker_id, before.team_id) == (after.phase, after.key_worker_id, after.team_id):
+            return
+        updates = [CASE_PHASE.value_set(after.phase.value)]
+        if after.team_id:
+            updates.append(TEAM_ID.value_set(after.team_id))
+        if after.key_worker_id:
+            updates.append(KEY_WORKER_ID.value_set(after.key_worker_id))
+        workflow.upsert_search_attributes(updates)
+
+    async def _tell_team(self, before: CaseState, events: list[DomainEvent]) -> None:
+        team_id = self._state.team_id
+        if team_id is None:
+            return
+        message: TeamMessage | None = None
+        if any(isinstance(e, ev.ReferralAccepted) for e in events):
+            message = TeamMessage(team_id=team_id, kind="request_allocation",
+                                  case_id=self._state.case_id, priority=self._state.priority,
+                                  referred_on=self._state.referred_on)
+        elif before.phase in {Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE, Phase.ACCEPTED} and \
+                self._state.phase in {Phase.FOLLOW_UP, Phase.ENDED}:
+            message = TeamMessage(team_id=team_id, kind="release", case_id=self._state.case_id)
+        if message is not None:
+            await workflow.execute_activity_method(
+                TeamActivities.message_team, message,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+
+    async def _handle(self, command: cmd.Command) -> CommandResult:
+        async with self._lock:
+            events = decide(self._state, command, workflow.now())
+            await self._record(events, command.actor)
+            return self._result(events)
+
+    def _result(self, events: list[DomainEvent]) -> CommandResult:
+        return CommandResult(case_id=self._state.case_id, version=self._state.version,
+                             phase=self._state.phase, events=[e.type_name() for e in events])
+
+    def _validate(self, command: cmd.Command) -> None:
+        decide(self._state, command, workflow.now())
+
+    # --- queries and signals -----------------------------------------------------------
+
+    @workflow.query
+    def view(self) -> CaseView:
+        return view_of(self._state)
+
+    @workflow.signal
+    def key_worker_assigned(self, notice: cmd.KeyWorkerAssigned) -> None:
+        self._inbox.append(notice)
+
+    @workflow.signal
+    def placed_on_waitlist(self, notice: cmd.PlacedOnWaitlist) -> None:
+        self._inbox.append(notice)
+
+    # --- updates: one per command, each with its validator -------------------------------
+
+    @workflow.update
+    async def refer(self, command: cmd.ReferFamily) -> CommandResult:
+        async with self._lock:
+            refer(self._state, command, None)  # refuse before any I/O
+            previous = await workflow.execute_activity_method(
+                StoreActivities.find_previous_episode,
+                PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+            events = refer(self._state, command, previous)
+            await self._record(events, command.actor)
+            return self._result(events)
+
+    @refer.validator
+    def _check_refer(self, command: cmd.ReferFamily) -> None:
+        refer(self._state, command, None)
+
+    @workflow.update
+    async def accept(self, command: cmd.AcceptReferral) -> CommandResult:
+        return await self._handle(command)
+
+    @accept.validator
+    def _check_accept(self, command: cmd.AcceptReferral) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reject(self, command: cmd.RejectReferral) -> CommandResult:
+        return await self._handle(command)
+
+    @reject.validator
+    def _check_reject(self, command: cmd.RejectReferral) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_first_meeting(self, command: cmd.RecordFirstMeeting) -> CommandResult:
+        return await self._handle(command)
+
+    @record_first_meeting.validator
+    def _check_record_first_meeting(self, command: cmd.RecordFirstMeeting) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def agree_goal(self, command: cmd.AgreeGoal) -> CommandResult:
+        return await self._handle(command)
+
+    @agree_goal.validator
+    def _check_agree_goal(self, command: cmd.AgreeGoal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_session(self, command: cmd.RecordSession) -> CommandResult:
+        return await self._handle(command)
+
+    @record_session.validator
+    def _check_record_session(self, command: cmd.RecordSession) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def score_goals(self, command: cmd.ScoreGoals) -> CommandResult:
+        return await self._handle(command)
+
+    @score_goals.validator
+    def _check_score_goals(self, command: cmd.ScoreGoals) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_extension(self, command: cmd.RequestExtension) -> CommandResult:
+        return await self._handle(command)
+
+    @request_extension.validator
+    def _check_request_extension(self, command: cmd.RequestExtension) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def decide_extension(self, command: cmd.DecideExtension) -> CommandResult:
+        return await self._handle(command)
+
+    @decide_extension.validator
+    def _check_decide_extension(self, command: cmd.DecideExtension) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def close_intensive_phase(self, command: cmd.CloseIntensivePhase) -> CommandResult:
+        return await self._handle(command)
+
+    @close_intensive_phase.validator
+    def _check_close_intensive_phase(self, command: cmd.CloseIntensivePhase) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def complete_review(self, command: cmd.CompleteReview) -> CommandResult:
+        return await self._handle(command)
+
+    @complete_review.validator
+    def _check_complete_review(self, command: cmd.CompleteReview) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reschedule_review(self, command: cmd.RescheduleReview) -> CommandResult:
+        return await self._handle(command)
+
+    @reschedule_review.validator
+    def _check_reschedule_review(self, command: cmd.RescheduleReview) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_booster(self, command: cmd.RecordBooster) -> CommandResult:
+        return await self._handle(command)
+
+    @record_booster.validator
+    def _check_record_booster(self, command: cmd.RecordBooster) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def change_child_status(self, command: cmd.ChangeChildStatus) -> CommandResult:
+        return await self._handle(command)
+
+    @change_child_status.validator
+    def _check_change_child_status(self, command: cmd.ChangeChildStatus) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_consent(self, command: cmd.RecordConsent) -> CommandResult:
+        return await self._handle(command)
+
+    @record_consent.validator
+    def _check_record_consent(self, command: cmd.RecordConsent) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw_consent(self, command: cmd.WithdrawConsent) -> CommandResult:
+        return await self._handle(command)
+
+    @withdraw_consent.validator
+    def _check_withdraw_consent(self, command: cmd.WithdrawConsent) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def close_episode(self, command: cmd.CloseEpisode) -> CommandResult:
+        return await self._handle(command)
+
+    @close_episode.validator
+    def _check_close_episode(self, command: cmd.CloseEpisode) -> None:
+        self._validate(command)

@@ -1,0 +1,124 @@
+"""The callers' side of the workflows: refer, command, look. Used by the CLI and the API.
+
+Temporal's errors are turned into three typed ones a user can act on.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows import commands as cmd
+from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+from workflows.team import TeamState
+from workflows.team_workflow import ChangeKeyWorker, TeamInput, TeamWorkflow
+
+
+class CommandRefused(Exception):
+    """The rules refused the command; nothing was recorded. The message names the field."""
+
+
+class CaseNotFound(Exception):
+    """No workflow runs for that case id."""
+
+
+def case_workflow_id(case_id: str) -> str:
+    return f"case-{case_id}"
+
+
+def _refusal(exc: WorkflowUpdateFailedError) -> CommandRefused:
+    cause = exc.cause
+    message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+    return CommandRefused(message)
+
+
+async def refer_family(
+    client: Client,
+    case_id: str,
+    command: cmd.ReferFamily,
+    *,
+    task_queue: str,
+    policy: ProgrammePolicy = DEFAULT_POLICY,
+    max_history_events: int = 10_000,
+) -> CommandResult:
+    """Open a case: start its workflow and deliver the referral in one call."""
+    operation = WithStartWorkflowOperation(
+        CaseWorkflow.run,
+        CaseInput(case_id=case_id, policy=policy, max_history_events=max_history_events),
+        id=case_workflow_id(case_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            CaseWorkflow.refer, command, start_workflow_operation=operation
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except WorkflowAlreadyStartedError:
+        raise CommandRefused(f"case_id: case {case_id} already exists") from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.ALREADY_EXISTS:
+            raise CommandRefused(f"case_id: case {case_id} already exists") from None
+        raise
+
+
+async def send_command(client: Client, case_id: str, name: str, command: cmd.Command) -> CommandResult:
+    """Deliver ``command`` as the update ``name`` to a running case."""
+    if cmd.COMMANDS.get(name) is not type(command):
+        raise CommandRefused(f"command: unknown command {name!r}")
+    handle = client.get_workflow_handle(case_workflow_id(case_id))
+    try:
+        return await handle.execute_update(name, command, result_type=CommandResult)
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "completed" in exc.message:
+                raise CommandRefused("phase: the episode has ended") from None
+            raise CaseNotFound(f"no case {case_id}") from None
+        raise
+
+
+async def case_view(client: Client, case_id: str) -> CaseView:
+    """The live state of a case (a query: nothing is recorded)."""
+    handle = client.get_workflow_handle(case_workflow_id(case_id))
+    try:
+        return await handle.query(CaseWorkflow.view)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise CaseNotFound(f"no case {case_id}") from None
+        raise
+
+
+async def change_key_worker(client: Client, team_id: str, change: ChangeKeyWorker, *, task_queue: str) -> int:
+    """Add a key worker to a team (starting its workflow if needed), or mark them leaving."""
+    operation = WithStartWorkflowOperation(
+        TeamWorkflow.run,
+        TeamInput(team_id=team_id),
+        id=f"team-{team_id}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            TeamWorkflow.change_key_worker, change, start_workflow_operation=operation
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+
+
+async def team_view(client: Client, team_id: str) -> TeamState:
+    try:
+        return await client.get_workflow_handle(f"team-{team_id}").query(TeamWorkflow.view)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise CaseNotFound(f"no team {team_id}") from None
+        raise

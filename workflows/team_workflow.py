@@ -1,0 +1,141 @@
+"""TeamWorkflow: the single writer of one team's allocations (id ``team-<team_id>``).
+
+Messages are queued by the signal and update handlers and applied one at a time by the
+main loop, so concurrent acceptances can never push a key worker past their limit. Its
+decisions go to its own stream (``team-<team_id>``); each case records its own outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.store import NON_RETRYABLE_STORE_ERRORS, AppendEventsInput, StoreActivities
+    from activities.team import TeamMessage
+    from events import catalogue as ev
+    from events.catalogue import DomainEvent
+    from events.envelope import Actor, EventMetadata
+    from events.records import NewEvent
+    from events.vocabulary import Role
+    from workflows import commands as cmd
+    from workflows import team
+    from workflows.policy import DEFAULT_POLICY
+    from workflows.team import TeamState
+
+
+class TeamInput(BaseModel):
+    team_id: str
+    state: TeamState | None = None
+    max_history_events: int = 10_000
+
+
+class ChangeKeyWorker(BaseModel):
+    actor: Actor
+    key_worker_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    caseload_limit: Annotated[int, Field(ge=1, le=50)] = DEFAULT_POLICY.caseload_limit
+    leaving: bool = False
+
+
+@workflow.defn
+class TeamWorkflow:
+    @workflow.init
+    def __init__(self, input: TeamInput) -> None:
+        self._input = input
+        self._state = input.state or TeamState(team_id=input.team_id)
+        self._inbox: list[TeamMessage] = []
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, input: TeamInput) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._inbox) or self._history_is_long())
+            async with self._lock:
+                while self._inbox:
+                    await self._apply_message(self._inbox.pop(0))
+            if self._history_is_long() and not self._inbox:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(TeamInput(team_id=input.team_id, state=self._state,
+                                                   max_history_events=input.max_history_events))
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (info.is_continue_as_new_suggested()
+                or info.get_current_history_length() > self._input.max_history_events)
+
+    async def _apply_message(self, message: TeamMessage) -> None:
+        if message.kind == "request_allocation":
+            assert message.referred_on is not None
+            events = team.request_allocation(self._state, message.case_id, message.priority,
+                                             message.referred_on)
+        else:
+            events = team.release(self._state, message.case_id)
+        await self._record(events, Actor.system())
+
+    async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
+        if not events:
+            return
+        info = workflow.info()
+        metadata = EventMetadata(actor=actor, correlation_id=workflow.uuid4(),
+                                 workflow_id=info.workflow_id, run_id=info.run_id)
+        await workflow.execute_activity_method(
+            StoreActivities.append_events,
+            AppendEventsInput(
+                stream_id=f"team-{self._state.team_id}", expected_version=self._state.version,
+                events=[NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata,
+                                    occurred_at=workflow.now()) for e in events],
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
+        )
+        self._state = team.apply_all(self._state, events)
+        for event in events:
+            await self._tell_case(event)
+
+    async def _tell_case(self, event: DomainEvent) -> None:
+        if isinstance(event, ev.TeamCaseAllocated):
+            signal, notice = "key_worker_assigned", cmd.KeyWorkerAssigned(
+                actor=Actor.system(), key_worker_id=event.key_worker_id,
+                from_waitlist=event.from_waitlist)
+        elif isinstance(event, ev.TeamCaseWaitlisted):
+            signal, notice = "placed_on_waitlist", cmd.PlacedOnWaitlist(
+                actor=Actor.system(), position=event.position, priority=event.priority)
+        else:
+            return
+        handle = workflow.get_external_workflow_handle(f"case-{event.case_id}")
+        try:
+            await handle.signal(signal, notice)
+        except Exception as exc:  # the case ended meanwhile; its release will follow
+            workflow.logger.warning("case not signalled", extra={"case_id": event.case_id,
+                                                                 "error": type(exc).__name__})
+
+    @workflow.signal
+    def case_message(self, message: TeamMessage) -> None:
+        self._inbox.append(message)
+
+    @workflow.update
+    async def change_key_worker(self, change: ChangeKeyWorker) -> int:
+        """Add a key worker (or change their limit), or mark them as leaving."""
+        async with self._lock:
+            if change.leaving:
+                events = team.leave(self._state, change.key_worker_id)
+            else:
+                events = team.join(self._state, change.key_worker_id, change.caseload_limit)
+            await self._record(events, change.actor)
+            return self._state.version
+
+    @change_key_worker.validator
+    def _check_change_key_worker(self, change: ChangeKeyWorker) -> None:
+        if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+            raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
+        if change.leaving and change.key_worker_id not in self._state.key_workers:
+            raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+
+    @workflow.query
+    def view(self) -> TeamState:
+        return self._state

@@ -80,11 +80,13 @@ async def send_command(client: Client, case_id: str, name: str, command: cmd.Com
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            if "completed" in exc.message:
-                raise CommandRefused("phase: the episode has ended") from None
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        try:
+            await handle.describe()
+        except RPCError:
             raise CaseNotFound(f"no case {case_id}") from None
-        raise
+        raise CommandRefused("phase: the episode has ended; refer the family again instead") from None
 
 
 async def case_view(client: Client, case_id: str) -> CaseView:

@@ -1,0 +1,81 @@
+"""Record the histories of released workflow shapes into tests/histories/*.json.
+
+Run after a deliberate, released change to a workflow (``python -m tests.histories.record``);
+``tests/integration/test_replay.py`` replays every saved history, so a change that would
+break running cases fails CI. Keep old files: cases started on old code still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from bench.common import bench_database
+from events.db import create_pool
+from events.store import EventStore
+from tests.temporal_harness import (
+    SUP, Harness, close_planned, complete_review, running_worker, sessions_until, sleep_until,
+    to_intensive,
+)
+from workers.embedded import temporal_test_server_path
+from workers.temporal import register_search_attributes
+
+HERE = Path(__file__).parent
+VERSION = "v1"
+
+
+async def episodes(h: Harness) -> list[str]:
+    """Drive the shapes worth keeping; returns the workflow ids to save."""
+    await h.add_key_worker("cardiff", "cm-jones", limit=1)
+    started = await to_intensive(h, "planned")
+    await h.refer("waiting", priority=1)
+    await h.do("waiting", "accept", actor=SUP)
+    await h.settle("waiting", "waitlisted")
+    await sessions_until(h, "planned", started, last_day=28)
+    await h.do("planned", "request_extension", request_id="x1", days=7, reason="School holidays")
+    await h.do("planned", "decide_extension", request_id="x1", approved=False, actor=SUP)
+    await close_planned(h, "planned")
+    await h.settle("waiting", "allocated")  # back-filled
+    await h.do("waiting", "record_first_meeting", held_at=await h.now())
+    await h.do("waiting", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
+    for review in (await h.view("planned")).reviews:
+        await sleep_until(h, review.due_on, hours=10 if review.month != 6 else 24 * 15)
+        if review.month == 6:
+            await h.do("planned", "reschedule_review", review_id="m12",
+                       due_on=review.due_on.replace(year=review.due_on.year + 1), reason="Moved")
+        regressed = "regressed" if review.month == 3 else "maintained"
+        await complete_review(h, "planned", review.review_id, g1=regressed)
+    await h.refer("rejected", referral_grounds=[])
+    await h.settle("planned", "ended")
+    return ["case-planned", "case-waiting", "case-rejected", "team-cardiff"]
+
+
+async def main() -> None:
+    async with bench_database() as (dsn, schema):
+        pool = await create_pool(dsn, schema=schema)
+        store = EventStore(pool)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=str(temporal_test_server_path()),
+        )
+        await register_search_attributes(env.client)
+        try:
+            async with running_worker(env, store) as h:
+                for workflow_id in await episodes(h):
+                    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                    path = HERE / f"{VERSION}-{workflow_id}.json"
+                    path.write_text(history.to_json(), encoding="utf-8")
+                    print(f"wrote {path} ({len(history.events)} events)")
+        finally:
+            await store.aclose()
+            await pool.close()
+            await env.shutdown()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parents[1]))
+    asyncio.run(main())

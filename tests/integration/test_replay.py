@@ -1,0 +1,35 @@
+"""Every saved history replays on today's workflow code: a non-deterministic change fails CI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workers.temporal import workflow_runner
+from workflows.case_workflow import CaseWorkflow
+from workflows.team_workflow import TeamWorkflow
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+
+
+def test_histories_are_saved() -> None:
+    names = {p.name for p in HISTORIES}
+    assert {"v1-case-planned.json", "v1-team-cardiff.json"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_saved_history_replays(path: Path) -> None:
+    workflow_id = path.stem.split("-", 1)[1]
+    history = WorkflowHistory.from_json(workflow_id, json.loads(path.read_text(encoding="utf-8")))
+    replayer = Replayer(
+        workflows=[CaseWorkflow, TeamWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

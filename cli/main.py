@@ -20,6 +20,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="Tamper evidence of the event store.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+from cli.cases import case_app, refer, team_app  # noqa: E402
+
+app.add_typer(case_app, name="case")
+app.add_typer(team_app, name="team")
+app.command("refer")(refer)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")

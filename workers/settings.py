@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=7233, description="Port of the embedded Temporal dev server."
     )
     temporal_ui_port: int = Field(default=8233, description="Port of the Temporal dev server's UI.")
+    actor: str | None = Field(
+        default=None,
+        description="Who the CLI acts as, `USER:ROLE` (e.g. `cm-jones:case_manager`); `--as` overrides.",
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

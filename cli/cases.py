@@ -1,0 +1,265 @@
+"""`ifss refer`, `ifss case ...` and `ifss team ...`: drive cases through their workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from events.envelope import Actor
+from events.validation import field_path
+from workers.settings import Settings, load_settings
+from workers.log import configure_logging
+from workflows import commands as cmd
+
+case_app = typer.Typer(help="Commands to one case, and its live state.", no_args_is_help=True)
+team_app = typer.Typer(help="A team's key workers and allocations.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Act as USER:ROLE (default: IFSS_ACTOR), e.g. cm-jones:case_manager."),
+]
+# Commands whose time defaults to "now" when not given.
+NOW_FIELDS = {"record_first_meeting": "held_at", "record_session": "held_at", "record_booster": "delivered_at"}
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]refused:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def parse_actor(value: str | None, settings: Settings) -> Actor:
+    text = value or settings.actor
+    if not text:
+        raise fail("actor: who is acting? pass --as USER:ROLE or set IFSS_ACTOR")
+    user, _, role = text.partition(":")
+    try:
+        return Actor(id=user, role=role)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise fail(f"actor.{field_path(tuple(first['loc']))}: {first['msg']} (give USER:ROLE)") from None
+
+
+def build(model: type[T], fields: dict[str, Any]) -> T:
+    """Validate CLI input into ``model``; a bad field exits 2 naming it."""
+    try:
+        return model.model_validate(fields)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        rule = "is required" if first["type"] == "missing" else first["msg"]
+        raise fail(f"{field_path(tuple(first['loc']))}: {rule}") from None
+
+
+def run_with_client(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect to Temporal, run ``action(client)``, turn refusals into exit 2."""
+    from workers.temporal import connect_temporal, temporal_address
+    from workflows.client import CaseNotFound, CommandRefused
+
+    async def main() -> T:
+        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
+        return await action(client)
+
+    try:
+        return asyncio.run(main())
+    except CommandRefused as exc:
+        raise fail(str(exc)) from None
+    except CaseNotFound as exc:
+        raise fail(f"case_id: {exc}") from None
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` arguments; values that parse as JSON (numbers, true, objects) are JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"{pair}: arguments are KEY=VALUE")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _setup() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def _field_help(model: type[BaseModel]) -> str:
+    parts = []
+    for name, info in model.model_fields.items():
+        if name == "actor":
+            continue
+        parts.append(f"{name}{'' if info.is_required() else '?'}")
+    return ", ".join(parts) or "(no fields)"
+
+
+def _register(name: str, model: type[cmd.Command]) -> None:
+    def command(
+        case_id: Annotated[str, typer.Argument(help="The case id.")],
+        fields: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE fields.")] = None,
+        actor: ActorOption = None,
+    ) -> None:
+        from workflows.client import send_command
+
+        settings = _setup()
+        values = parse_pairs(fields or [])
+        if name in NOW_FIELDS:
+            values.setdefault(NOW_FIELDS[name], datetime.now(UTC).isoformat())
+        values["actor"] = parse_actor(actor, settings)
+        command_model = build(model, values)
+        result = run_with_client(settings, lambda c: send_command(c, case_id, name, command_model))
+        console.print(
+            f"case {result.case_id}: {', '.join(result.events) or 'nothing new'} "
+            f"(version {result.version}, {result.phase.value})", highlight=False,
+        )
+
+    command.__doc__ = f"{(model.__doc__ or name.replace('_', ' ')).strip()}  Fields: {_field_help(model)}."
+    case_app.command(name.replace("_", "-"))(command)
+
+
+for _name, _model in cmd.COMMANDS.items():
+    _register(_name, _model)
+
+
+@case_app.command("show")
+def show(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
+) -> None:
+    """The live state of a case: phase, key worker, goals, reviews and the next deadline."""
+    from workflows.client import case_view
+
+    settings = _setup()
+    view = run_with_client(settings, lambda c: case_view(c, case_id))
+    if as_json:
+        console.print_json(view.model_dump_json())
+        return
+    table = Table(title=f"case {view.case_id}", show_header=False)
+    table.add_row("phase", view.phase.value)
+    table.add_row("team / key worker", f"{view.team_id} / {view.key_worker_id or '-'}")
+    table.add_row("policy", view.policy_version)
+    if view.previous_case_id:
+        table.add_row("re-referral of", view.previous_case_id)
+    if view.waitlist_position:
+        table.add_row("waitlist position", str(view.waitlist_position))
+    table.add_row("first meeting", f"{view.first_meeting_at or '-'} (due {view.first_meeting_due_at or '-'})")
+    table.add_row("intensive phase", f"{view.intensive_started_on or '-'} → {view.intensive_ends_on or '-'}")
+    table.add_row("sessions", str(view.sessions))
+    for goal in view.goals:
+        table.add_row(f"goal {goal.goal_id}", f"{goal.category.value}: {goal.baseline} → target "
+                      f"{goal.target}, latest {goal.latest_score}, closing {goal.closing_score}")
+    for review in view.reviews:
+        table.add_row(f"review {review.review_id}", f"due {review.due_on}: {review.status.value}")
+    for booster in view.boosters:
+        table.add_row(f"booster {booster.booster_id}", f"by {booster.due_by}: "
+                      f"{'delivered' if booster.delivered_at else 'pending'}")
+    table.add_row("next deadline", str(view.next_deadline or "-"))
+    if view.end_reason:
+        table.add_row("ended", view.end_reason.value)
+    console.print(table)
+
+
+def refer(
+    case_id: Annotated[str | None, typer.Option(help="Case id (default: a new one).")] = None,
+    file: Annotated[Path | None, typer.Option(help="JSON file with the referral's fields.")] = None,
+    family: Annotated[str | None, typer.Option(help="Family id.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team id.")] = None,
+    area: Annotated[str | None, typer.Option(help="Area (local authority).")] = None,
+    agency: Annotated[str | None, typer.Option(help="Referring agency.")] = None,
+    ground: Annotated[list[str] | None, typer.Option(help="Referral ground (repeat).")] = None,
+    need: Annotated[list[str] | None, typer.Option(help="Presenting need (repeat).")] = None,
+    child: Annotated[list[str] | None, typer.Option(help="CHILD_ID[:STATUS] (repeat).")] = None,
+    adult: Annotated[list[str] | None, typer.Option(help="PERSON_ID:RELATIONSHIP (repeat).")] = None,
+    priority: Annotated[int | None, typer.Option(help="1 (most urgent) to 5.")] = None,
+    received_on: Annotated[str | None, typer.Option(help="Date received (default today).")] = None,
+    consent: Annotated[bool, typer.Option("--consent/--no-consent", help="Consent to the referral.")] = True,
+    sharing: Annotated[bool, typer.Option("--sharing/--no-sharing", help="Consent to information sharing.")] = True,
+    follow_up: Annotated[bool, typer.Option("--follow-up/--no-follow-up", help="Consent to follow-up reviews.")] = True,
+    actor: ActorOption = None,
+) -> None:
+    """Refer a family: opens a case (a new workflow) and prints its id."""
+    from workflows.client import refer_family
+
+    settings = _setup()
+    values: dict[str, Any] = {}
+    if file is not None:
+        try:
+            values = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise fail(f"file: cannot read {file}: {exc}") from None
+        if not isinstance(values, dict):
+            raise fail("file: must hold a JSON object")
+    flags = {
+        "family_id": family, "team_id": team, "area": area, "referring_agency": agency,
+        "referral_grounds": ground, "presenting_needs": need, "priority": priority,
+        "received_on": received_on,
+        "children": [dict(zip(("child_id", "statutory_status"), c.split(":", 1), strict=False))
+                     for c in child] if child else None,
+        "adults": [dict(zip(("person_id", "relationship"), a.split(":", 1), strict=False))
+                   for a in adult] if adult else None,
+    }
+    values.update({k: v for k, v in flags.items() if v is not None})
+    values.setdefault("received_on", date.today().isoformat())
+    values.setdefault("consent_to_referral", consent)
+    values.setdefault("consent_to_information_sharing", sharing)
+    values.setdefault("consent_to_follow_up", follow_up)
+    values["actor"] = parse_actor(actor, settings)
+    command = build(cmd.ReferFamily, values)
+    new_id = case_id or values.pop("case_id", None) or uuid.uuid4().hex[:10]
+    result = run_with_client(
+        settings, lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue))
+    console.print(f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})",
+                  highlight=False)
+
+
+@team_app.command("add-worker")
+def add_worker(
+    team_id: str,
+    key_worker_id: str,
+    limit: Annotated[int, typer.Option(help="Families in the intensive phase at once.")] = 3,
+    actor: ActorOption = None,
+) -> None:
+    """Add a key worker to a team (or change their caseload limit)."""
+    from workflows.client import change_key_worker
+    from workflows.team_workflow import ChangeKeyWorker
+
+    settings = _setup()
+    change = build(ChangeKeyWorker, {"actor": parse_actor(actor, settings),
+                                     "key_worker_id": key_worker_id, "caseload_limit": limit})
+    run_with_client(settings, lambda c: change_key_worker(c, team_id, change, task_queue=settings.task_queue))
+    console.print(f"team {team_id}: {key_worker_id} takes up to {limit} families", highlight=False)
+
+
+@team_app.command("show")
+def team_show(team_id: str) -> None:
+    """Key workers with their families, and the waitlist."""
+    from workflows.client import team_view
+
+    settings = _setup()
+    state = run_with_client(settings, lambda c: team_view(c, team_id))
+    table = Table(title=f"team {team_id}")
+    table.add_column("key worker")
+    table.add_column("families")
+    table.add_column("limit")
+    for worker in state.key_workers.values():
+        table.add_row(worker.key_worker_id + ("" if worker.active else " (left)"),
+                      ", ".join(worker.cases) or "-", str(worker.caseload_limit))
+    console.print(table)
+    for n, family in enumerate(state.waitlist, 1):
+        console.print(f"waiting {n}: case {family.case_id} (priority {family.priority}, "
+                      f"referred {family.referred_on})", highlight=False)

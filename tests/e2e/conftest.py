@@ -1,0 +1,84 @@
+"""Whole-process fixtures: a running `ifss dev` on free ports in a temporary state dir."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+IFSS = str(Path(sys.executable).parent / "ifss")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        with_path = str(path) in " ".join(proc.info["cmdline"] or [])
+        if with_path:
+            found.append(proc)
+    return found
+
+
+@dataclass
+class DevStack:
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    state: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def ifss(self, *args: str, actor: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if actor:
+            env["IFSS_ACTOR"] = actor
+        return subprocess.run([IFSS, *args], env=env, capture_output=True, text=True, timeout=60,
+                              cwd=self.state.parent)
+
+
+def start_dev(tmp_path: Path) -> DevStack:
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    env.update(IFSS_STATE_DIR=str(state), IFSS_TEMPORAL_PORT=str(free_port()),
+               IFSS_TEMPORAL_UI_PORT=str(free_port()), IFSS_LOG_FORMAT="json")
+    log = tmp_path / "dev.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([IFSS, "dev"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path)
+    stack = DevStack(proc, env, state, log)
+    deadline = time.monotonic() + 120
+    while "ifss dev: ready" not in stack.output():
+        assert proc.poll() is None, stack.output()
+        assert time.monotonic() < deadline, "ifss dev did not become ready"
+        time.sleep(0.3)
+    return stack
+
+
+@pytest.fixture
+def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
+    stack = start_dev(tmp_path)
+    try:
+        yield stack
+    finally:
+        if stack.process.poll() is None:
+            stack.process.terminate()
+            try:
+                stack.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                stack.process.kill()
+        for leftover in processes_using(stack.state):
+            leftover.kill()

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from events.envelope import Actor
 from events.validation import field_path
-from workers.settings import Settings, load_settings
 from workers.log import configure_logging
+from workers.settings import Settings, load_settings
 from workflows import commands as cmd
 
 case_app = typer.Typer(help="Commands to one case, and its live state.", no_args_is_help=True)
@@ -29,10 +29,16 @@ T = TypeVar("T")
 
 ActorOption = Annotated[
     str | None,
-    typer.Option("--as", help="Act as USER:ROLE (default: IFSS_ACTOR), e.g. cm-jones:case_manager."),
+    typer.Option(
+        "--as", help="Act as USER:ROLE (default: IFSS_ACTOR), e.g. cm-jones:case_manager."
+    ),
 ]
 # Commands whose time defaults to "now" when not given.
-NOW_FIELDS = {"record_first_meeting": "held_at", "record_session": "held_at", "record_booster": "delivered_at"}
+NOW_FIELDS = {
+    "record_first_meeting": "held_at",
+    "record_session": "held_at",
+    "record_booster": "delivered_at",
+}
 
 
 def fail(message: str) -> typer.Exit:
@@ -46,10 +52,12 @@ def parse_actor(value: str | None, settings: Settings) -> Actor:
         raise fail("actor: who is acting? pass --as USER:ROLE or set IFSS_ACTOR")
     user, _, role = text.partition(":")
     try:
-        return Actor(id=user, role=role)  # type: ignore[arg-type]
+        return Actor.model_validate({"id": user, "role": role})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise fail(f"actor.{field_path(tuple(first['loc']))}: {first['msg']} (give USER:ROLE)") from None
+        raise fail(
+            f"actor.{field_path(tuple(first['loc']))}: {first['msg']} (give USER:ROLE)"
+        ) from None
 
 
 def build(model: type[T], fields: dict[str, Any]) -> T:
@@ -125,10 +133,13 @@ def _register(name: str, model: type[cmd.Command]) -> None:
         result = run_with_client(settings, lambda c: send_command(c, case_id, name, command_model))
         console.print(
             f"case {result.case_id}: {', '.join(result.events) or 'nothing new'} "
-            f"(version {result.version}, {result.phase.value})", highlight=False,
+            f"(version {result.version}, {result.phase.value})",
+            highlight=False,
         )
 
-    command.__doc__ = f"{(model.__doc__ or name.replace('_', ' ')).strip()}  Fields: {_field_help(model)}."
+    command.__doc__ = (
+        f"{(model.__doc__ or name.replace('_', ' ')).strip()}  Fields: {_field_help(model)}."
+    )
     case_app.command(name.replace("_", "-"))(command)
 
 
@@ -157,17 +168,26 @@ def show(
         table.add_row("re-referral of", view.previous_case_id)
     if view.waitlist_position:
         table.add_row("waitlist position", str(view.waitlist_position))
-    table.add_row("first meeting", f"{view.first_meeting_at or '-'} (due {view.first_meeting_due_at or '-'})")
-    table.add_row("intensive phase", f"{view.intensive_started_on or '-'} → {view.intensive_ends_on or '-'}")
+    table.add_row(
+        "first meeting", f"{view.first_meeting_at or '-'} (due {view.first_meeting_due_at or '-'})"
+    )
+    table.add_row(
+        "intensive phase", f"{view.intensive_started_on or '-'} → {view.intensive_ends_on or '-'}"
+    )
     table.add_row("sessions", str(view.sessions))
     for goal in view.goals:
-        table.add_row(f"goal {goal.goal_id}", f"{goal.category.value}: {goal.baseline} → target "
-                      f"{goal.target}, latest {goal.latest_score}, closing {goal.closing_score}")
+        table.add_row(
+            f"goal {goal.goal_id}",
+            f"{goal.category.value}: {goal.baseline} → target "
+            f"{goal.target}, latest {goal.latest_score}, closing {goal.closing_score}",
+        )
     for review in view.reviews:
         table.add_row(f"review {review.review_id}", f"due {review.due_on}: {review.status.value}")
     for booster in view.boosters:
-        table.add_row(f"booster {booster.booster_id}", f"by {booster.due_by}: "
-                      f"{'delivered' if booster.delivered_at else 'pending'}")
+        table.add_row(
+            f"booster {booster.booster_id}",
+            f"by {booster.due_by}: {'delivered' if booster.delivered_at else 'pending'}",
+        )
     table.add_row("next deadline", str(view.next_deadline or "-"))
     if view.end_reason:
         table.add_row("ended", view.end_reason.value)
@@ -184,12 +204,20 @@ def refer(
     ground: Annotated[list[str] | None, typer.Option(help="Referral ground (repeat).")] = None,
     need: Annotated[list[str] | None, typer.Option(help="Presenting need (repeat).")] = None,
     child: Annotated[list[str] | None, typer.Option(help="CHILD_ID[:STATUS] (repeat).")] = None,
-    adult: Annotated[list[str] | None, typer.Option(help="PERSON_ID:RELATIONSHIP (repeat).")] = None,
+    adult: Annotated[
+        list[str] | None, typer.Option(help="PERSON_ID:RELATIONSHIP (repeat).")
+    ] = None,
     priority: Annotated[int | None, typer.Option(help="1 (most urgent) to 5.")] = None,
     received_on: Annotated[str | None, typer.Option(help="Date received (default today).")] = None,
-    consent: Annotated[bool, typer.Option("--consent/--no-consent", help="Consent to the referral.")] = True,
-    sharing: Annotated[bool, typer.Option("--sharing/--no-sharing", help="Consent to information sharing.")] = True,
-    follow_up: Annotated[bool, typer.Option("--follow-up/--no-follow-up", help="Consent to follow-up reviews.")] = True,
+    consent: Annotated[
+        bool, typer.Option("--consent/--no-consent", help="Consent to the referral.")
+    ] = True,
+    sharing: Annotated[
+        bool, typer.Option("--sharing/--no-sharing", help="Consent to information sharing.")
+    ] = True,
+    follow_up: Annotated[
+        bool, typer.Option("--follow-up/--no-follow-up", help="Consent to follow-up reviews.")
+    ] = True,
     actor: ActorOption = None,
 ) -> None:
     """Refer a family: opens a case (a new workflow) and prints its id."""
@@ -205,13 +233,25 @@ def refer(
         if not isinstance(values, dict):
             raise fail("file: must hold a JSON object")
     flags = {
-        "family_id": family, "team_id": team, "area": area, "referring_agency": agency,
-        "referral_grounds": ground, "presenting_needs": need, "priority": priority,
+        "family_id": family,
+        "team_id": team,
+        "area": area,
+        "referring_agency": agency,
+        "referral_grounds": ground,
+        "presenting_needs": need,
+        "priority": priority,
         "received_on": received_on,
-        "children": [dict(zip(("child_id", "statutory_status"), c.split(":", 1), strict=False))
-                     for c in child] if child else None,
-        "adults": [dict(zip(("person_id", "relationship"), a.split(":", 1), strict=False))
-                   for a in adult] if adult else None,
+        "children": [
+            dict(zip(("child_id", "statutory_status"), c.split(":", 1), strict=False))
+            for c in child
+        ]
+        if child
+        else None,
+        "adults": [
+            dict(zip(("person_id", "relationship"), a.split(":", 1), strict=False)) for a in adult
+        ]
+        if adult
+        else None,
     }
     values.update({k: v for k, v in flags.items() if v is not None})
     values.setdefault("received_on", date.today().isoformat())
@@ -222,9 +262,11 @@ def refer(
     command = build(cmd.ReferFamily, values)
     new_id = case_id or values.pop("case_id", None) or uuid.uuid4().hex[:10]
     result = run_with_client(
-        settings, lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue))
-    console.print(f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})",
-                  highlight=False)
+        settings, lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue)
+    )
+    console.print(
+        f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})", highlight=False
+    )
 
 
 @team_app.command("add-worker")
@@ -239,9 +281,17 @@ def add_worker(
     from workflows.team_workflow import ChangeKeyWorker
 
     settings = _setup()
-    change = build(ChangeKeyWorker, {"actor": parse_actor(actor, settings),
-                                     "key_worker_id": key_worker_id, "caseload_limit": limit})
-    run_with_client(settings, lambda c: change_key_worker(c, team_id, change, task_queue=settings.task_queue))
+    change = build(
+        ChangeKeyWorker,
+        {
+            "actor": parse_actor(actor, settings),
+            "key_worker_id": key_worker_id,
+            "caseload_limit": limit,
+        },
+    )
+    run_with_client(
+        settings, lambda c: change_key_worker(c, team_id, change, task_queue=settings.task_queue)
+    )
     console.print(f"team {team_id}: {key_worker_id} takes up to {limit} families", highlight=False)
 
 
@@ -257,9 +307,15 @@ def team_show(team_id: str) -> None:
     table.add_column("families")
     table.add_column("limit")
     for worker in state.key_workers.values():
-        table.add_row(worker.key_worker_id + ("" if worker.active else " (left)"),
-                      ", ".join(worker.cases) or "-", str(worker.caseload_limit))
+        table.add_row(
+            worker.key_worker_id + ("" if worker.active else " (left)"),
+            ", ".join(worker.cases) or "-",
+            str(worker.caseload_limit),
+        )
     console.print(table)
     for n, family in enumerate(state.waitlist, 1):
-        console.print(f"waiting {n}: case {family.case_id} (priority {family.priority}, "
-                      f"referred {family.referred_on})", highlight=False)
+        console.print(
+            f"waiting {n}: case {family.case_id} (priority {family.priority}, "
+            f"referred {family.referred_on})",
+            highlight=False,
+        )

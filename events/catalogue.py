@@ -380,7 +380,9 @@ class TeamCaseWaitlisted(DomainEvent):
 
 
 class TeamCaseReleased(DomainEvent):
-    summary: ClassVar[str] = "A family left the intensive phase (or the waitlist), freeing its place."
+    summary: ClassVar[str] = (
+        "A family left the intensive phase (or the waitlist), freeing its place."
+    )
 
     case_id: Code
     key_worker_id: Code | None = None

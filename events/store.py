@@ -313,6 +313,12 @@ class EventStore:
         )
         return str(case_id) if case_id is not None else None
 
+    async def count(self, type_name: str) -> int:
+        """How many events of one type are stored (status pages, benchmarks)."""
+        return int(
+            await self._pool.fetchval("SELECT count(*) FROM events WHERE type = $1", type_name)
+        )
+
     async def head_position(self) -> int:
         """The highest global position stored (0 when empty)."""
         return int(

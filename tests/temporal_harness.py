@@ -17,8 +17,8 @@ from events.envelope import Actor
 from events.store import EventStore
 from events.vocabulary import Role
 from workers.temporal import build_worker
-from workflows import commands as cmd
 from workflows import client as cases
+from workflows import commands as cmd
 from workflows.case_workflow import CaseView, CommandResult
 from workflows.team_workflow import ChangeKeyWorker
 
@@ -48,25 +48,39 @@ class Harness:
 
     async def add_key_worker(self, team_id: str, worker_id: str, limit: int = 3) -> None:
         await cases.change_key_worker(
-            self.client, team_id,
+            self.client,
+            team_id,
             ChangeKeyWorker(actor=SUP, key_worker_id=worker_id, caseload_limit=limit),
-            task_queue=self.task_queue)
+            task_queue=self.task_queue,
+        )
 
-    async def refer(self, case_id: str, max_history_events: int = 10_000, **overrides: Any) -> CommandResult:
+    async def refer(
+        self, case_id: str, max_history_events: int = 10_000, **overrides: Any
+    ) -> CommandResult:
         fields: dict[str, Any] = dict(
-            actor=BUSINESS, family_id=f"fam-{case_id}", team_id="cardiff", area="cardiff",
-            referring_agency="health", referral_grounds=["parental_substance_dependence"],
+            actor=BUSINESS,
+            family_id=f"fam-{case_id}",
+            team_id="cardiff",
+            area="cardiff",
+            referring_agency="health",
+            referral_grounds=["parental_substance_dependence"],
             presenting_needs=["alcohol"],
-            children=[{"child_id": "ch1", "statutory_status": "cin",
-                       "personal": {"name": "Child One"}}],
+            children=[
+                {"child_id": "ch1", "statutory_status": "cin", "personal": {"name": "Child One"}}
+            ],
             adults=[{"person_id": "ad1", "relationship": "mother"}],
-            consent_to_referral=True, consent_to_information_sharing=True,
+            consent_to_referral=True,
+            consent_to_information_sharing=True,
             received_on=(await self.now()).date(),
         )
         fields.update(overrides)
-        return await cases.refer_family(self.client, case_id, cmd.ReferFamily.model_validate(fields),
-                                        task_queue=self.task_queue,
-                                        max_history_events=max_history_events)
+        return await cases.refer_family(
+            self.client,
+            case_id,
+            cmd.ReferFamily.model_validate(fields),
+            task_queue=self.task_queue,
+            max_history_events=max_history_events,
+        )
 
     async def do(self, case_id: str, name: str, **fields: Any) -> CommandResult:
         fields.setdefault("actor", CM)
@@ -93,7 +107,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(env: WorkflowEnvironment, store: EventStore, **options: Any) -> AsyncIterator[Harness]:
+async def running_worker(
+    env: WorkflowEnvironment, store: EventStore, **options: Any
+) -> AsyncIterator[Harness]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     worker: Worker = build_worker(env.client, task_queue, store, **options)
     async with worker:
@@ -111,10 +127,24 @@ async def to_intensive(h: Harness, case_id: str, **referral: Any) -> datetime:
     await h.settle(case_id, "allocated")
     started = await h.now()
     await h.do(case_id, "record_first_meeting", held_at=started)
-    await h.do(case_id, "agree_goal", goal_id="g1", category="substance_use",
-               description="No drinking at home", baseline=2, target=8)
-    await h.do(case_id, "agree_goal", goal_id="g2", category="school_attendance",
-               description="At school every day", baseline=4, target=9)
+    await h.do(
+        case_id,
+        "agree_goal",
+        goal_id="g1",
+        category="substance_use",
+        description="No drinking at home",
+        baseline=2,
+        target=8,
+    )
+    await h.do(
+        case_id,
+        "agree_goal",
+        goal_id="g2",
+        category="school_attendance",
+        description="At school every day",
+        baseline=4,
+        target=9,
+    )
     return started
 
 
@@ -125,15 +155,25 @@ async def sessions_until(
     count = 0
     for day in range(first_day, last_day + 1, every):
         await h.sleep(seconds=(started + timedelta(days=day) - await h.now()).total_seconds())
-        await h.do(case_id, "record_session", session_id=f"s{day}", held_at=await h.now(),
-                   kind="home_visit", duration_minutes=90)
+        await h.do(
+            case_id,
+            "record_session",
+            session_id=f"s{day}",
+            held_at=await h.now(),
+            kind="home_visit",
+            duration_minutes=90,
+        )
         count += 1
     return count
 
 
 async def close_planned(h: Harness, case_id: str) -> CommandResult:
-    return await h.do(case_id, "close_intensive_phase", kind="planned",
-                      closing_scores=[{"goal_id": "g1", "score": 7}, {"goal_id": "g2", "score": 8}])
+    return await h.do(
+        case_id,
+        "close_intensive_phase",
+        kind="planned",
+        closing_scores=[{"goal_id": "g1", "score": 7}, {"goal_id": "g2", "score": 8}],
+    )
 
 
 async def sleep_until(h: Harness, day: date, hours: float = 10) -> None:
@@ -141,7 +181,14 @@ async def sleep_until(h: Harness, day: date, hours: float = 10) -> None:
     await h.sleep(seconds=max((target - await h.now()).total_seconds(), 0))
 
 
-async def complete_review(h: Harness, case_id: str, review_id: str, g1: str = "maintained") -> CommandResult:
-    return await h.do(case_id, "complete_review", review_id=review_id,
-                      ratings={"g1": g1, "g2": "exceeded"}, family_staying_together=True,
-                      substance_use_status="reduced")
+async def complete_review(
+    h: Harness, case_id: str, review_id: str, g1: str = "maintained"
+) -> CommandResult:
+    return await h.do(
+        case_id,
+        "complete_review",
+        review_id=review_id,
+        ratings={"g1": g1, "g2": "exceeded"},
+        family_staying_together=True,
+        substance_use_status="reduced",
+    )

@@ -59,7 +59,9 @@ class EmbeddedPostgres:
 
         pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w"]
         try:
-            subprocess.run([*pg_ctl, "stop"], user=user, check=True, timeout=60, capture_output=True)
+            subprocess.run(
+                [*pg_ctl, "stop"], user=user, check=True, timeout=60, capture_output=True
+            )
         except (subprocess.SubprocessError, OSError):
             log.warning("embedded_postgres_stop_failed_killing", pid=info.pid)
             if info.process is not None:

@@ -106,17 +106,29 @@ class CaseOutcome(BaseModel):
 
 def view_of(state: CaseState) -> CaseView:
     return CaseView(
-        case_id=state.case_id, phase=state.phase, version=state.version,
-        policy_version=state.policy.version, family_id=state.family_id, team_id=state.team_id,
-        key_worker_id=state.key_worker_id, priority=state.priority,
-        previous_case_id=state.previous_case_id, waitlist_position=state.waitlist_position,
-        accepted_at=state.accepted_at, first_meeting_due_at=state.first_meeting_due_at,
-        first_meeting_at=state.first_meeting_at, intensive_started_on=state.intensive_started_on,
-        intensive_ends_on=state.intensive_ends_on, sessions=len(state.session_ids),
-        goals=list(state.goals.values()), closed_on=state.closed_on,
+        case_id=state.case_id,
+        phase=state.phase,
+        version=state.version,
+        policy_version=state.policy.version,
+        family_id=state.family_id,
+        team_id=state.team_id,
+        key_worker_id=state.key_worker_id,
+        priority=state.priority,
+        previous_case_id=state.previous_case_id,
+        waitlist_position=state.waitlist_position,
+        accepted_at=state.accepted_at,
+        first_meeting_due_at=state.first_meeting_due_at,
+        first_meeting_at=state.first_meeting_at,
+        intensive_started_on=state.intensive_started_on,
+        intensive_ends_on=state.intensive_ends_on,
+        sessions=len(state.session_ids),
+        goals=list(state.goals.values()),
+        closed_on=state.closed_on,
         reviews=sorted(state.reviews.values(), key=lambda r: r.month),
-        boosters=list(state.boosters.values()), children=state.children,
-        end_reason=state.end_reason, next_deadline=next_wakeup(state),
+        boosters=list(state.boosters.values()),
+        children=state.children,
+        end_reason=state.end_reason,
+        next_deadline=next_wakeup(state),
     )
 
 
@@ -134,15 +146,18 @@ class CaseWorkflow:
     async def run(self, input: CaseInput) -> CaseOutcome:
         if self._state.phase is Phase.NEW:
             try:
-                await workflow.wait_condition(lambda: self._state.phase is not Phase.NEW,
-                                              timeout=REFERRAL_WAIT)
+                await workflow.wait_condition(
+                    lambda: self._state.phase is not Phase.NEW, timeout=REFERRAL_WAIT
+                )
             except TimeoutError:
                 return CaseOutcome(case_id=input.case_id, end_reason=None, version=0)
         while not self._state.ended:
             wake = next_wakeup(self._state)
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
-                await workflow.wait_condition(lambda: self._changed or bool(self._inbox), timeout=wait)
+                await workflow.wait_condition(
+                    lambda: self._changed or bool(self._inbox), timeout=wait
+                )
             except TimeoutError:
                 pass
             self._changed = False
@@ -156,17 +171,24 @@ class CaseWorkflow:
             if not self._state.ended and self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    CaseInput(case_id=input.case_id, policy=input.policy, state=self._state,
-                              max_history_events=input.max_history_events)
+                    CaseInput(
+                        case_id=input.case_id,
+                        policy=input.policy,
+                        state=self._state,
+                        max_history_events=input.max_history_events,
+                    )
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return CaseOutcome(case_id=input.case_id, end_reason=self._state.end_reason,
-                           version=self._state.version)
+        return CaseOutcome(
+            case_id=input.case_id, end_reason=self._state.end_reason, version=self._state.version
+        )
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return (info.is_continue_as_new_suggested()
-                or info.get_current_history_length() > self._input.max_history_events)
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._input.max_history_events
+        )
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
         """Append ``events`` at the state's version, apply them, then tell the team."""
@@ -175,15 +197,22 @@ class CaseWorkflow:
         before = self._state
         now = workflow.now()
         info = workflow.info()
-        metadata = EventMetadata(actor=actor, correlation_id=workflow.uuid4(),
-                                 workflow_id=info.workflow_id, run_id=info.run_id,
-                                 policy_version=before.policy.version)
+        metadata = EventMetadata(
+            actor=actor,
+            correlation_id=workflow.uuid4(),
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            policy_version=before.policy.version,
+        )
         result = await workflow.execute_activity_method(
             StoreActivities.append_events,
             AppendEventsInput(
-                stream_id=f"case-{before.case_id}", expected_version=before.version,
-                events=[NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
-                        for e in events],
+                stream_id=f"case-{before.case_id}",
+                expected_version=before.version,
+                events=[
+                    NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
+                    for e in events
+                ],
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=APPEND_RETRY,
@@ -199,7 +228,11 @@ class CaseWorkflow:
         await self._tell_team(before, events)
 
     def _publish(self, before: CaseState, after: CaseState) -> None:
-        if (before.phase, before.key_worker_id, before.team_id) == (after.phase, after.key_worker_id, after.team_id):
+        if (before.phase, before.key_worker_id, before.team_id) == (
+            after.phase,
+            after.key_worker_id,
+            after.team_id,
+        ):
             return
         updates = [CASE_PHASE.value_set(after.phase.value)]
         if after.team_id:
@@ -214,15 +247,24 @@ class CaseWorkflow:
             return
         message: TeamMessage | None = None
         if any(isinstance(e, ev.ReferralAccepted) for e in events):
-            message = TeamMessage(team_id=team_id, kind="request_allocation",
-                                  case_id=self._state.case_id, priority=self._state.priority,
-                                  referred_on=self._state.referred_on)
-        elif before.phase in {Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE, Phase.ACCEPTED} and \
-                self._state.phase in {Phase.FOLLOW_UP, Phase.ENDED}:
+            message = TeamMessage(
+                team_id=team_id,
+                kind="request_allocation",
+                case_id=self._state.case_id,
+                priority=self._state.priority,
+                referred_on=self._state.referred_on,
+            )
+        elif before.phase in {
+            Phase.WAITLISTED,
+            Phase.ALLOCATED,
+            Phase.INTENSIVE,
+            Phase.ACCEPTED,
+        } and self._state.phase in {Phase.FOLLOW_UP, Phase.ENDED}:
             message = TeamMessage(team_id=team_id, kind="release", case_id=self._state.case_id)
         if message is not None:
             await workflow.execute_activity_method(
-                TeamActivities.message_team, message,
+                TeamActivities.message_team,
+                message,
                 start_to_close_timeout=timedelta(seconds=30),
             )
 
@@ -233,8 +275,12 @@ class CaseWorkflow:
             return self._result(events)
 
     def _result(self, events: list[DomainEvent]) -> CommandResult:
-        return CommandResult(case_id=self._state.case_id, version=self._state.version,
-                             phase=self._state.phase, events=[e.type_name() for e in events])
+        return CommandResult(
+            case_id=self._state.case_id,
+            version=self._state.version,
+            phase=self._state.phase,
+            events=[e.type_name() for e in events],
+        )
 
     def _validate(self, command: cmd.Command) -> None:
         decide(self._state, command, workflow.now())

@@ -70,13 +70,18 @@ async def refer_family(
         raise
 
 
-async def send_command(client: Client, case_id: str, name: str, command: cmd.Command) -> CommandResult:
+async def send_command(
+    client: Client, case_id: str, name: str, command: cmd.Command
+) -> CommandResult:
     """Deliver ``command`` as the update ``name`` to a running case."""
     if cmd.COMMANDS.get(name) is not type(command):
         raise CommandRefused(f"command: unknown command {name!r}")
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
-        return await handle.execute_update(name, command, result_type=CommandResult)
+        result: CommandResult = await handle.execute_update(
+            name, command, result_type=CommandResult
+        )
+        return result
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except RPCError as exc:
@@ -86,7 +91,9 @@ async def send_command(client: Client, case_id: str, name: str, command: cmd.Com
             await handle.describe()
         except RPCError:
             raise CaseNotFound(f"no case {case_id}") from None
-        raise CommandRefused("phase: the episode has ended; refer the family again instead") from None
+        raise CommandRefused(
+            "phase: the episode has ended; refer the family again instead"
+        ) from None
 
 
 async def case_view(client: Client, case_id: str) -> CaseView:
@@ -100,7 +107,9 @@ async def case_view(client: Client, case_id: str) -> CaseView:
         raise
 
 
-async def change_key_worker(client: Client, team_id: str, change: ChangeKeyWorker, *, task_queue: str) -> int:
+async def change_key_worker(
+    client: Client, team_id: str, change: ChangeKeyWorker, *, task_queue: str
+) -> int:
     """Add a key worker to a team (starting its workflow if needed), or mark them leaving."""
     operation = WithStartWorkflowOperation(
         TeamWorkflow.run,

@@ -33,6 +33,8 @@ class Command(BaseModel):
 
 
 class ReferFamily(Command):
+    """Refer a family: opens the episode. No eligible ground or no consent: rejected at once."""
+
     family_id: Code
     team_id: Code
     area: Code
@@ -50,19 +52,25 @@ class ReferFamily(Command):
 
 
 class AcceptReferral(Command):
-    pass
+    """Accept the referral; the team allocates a key worker or waitlists the family."""
 
 
 class RejectReferral(Command):
+    """Reject the referral with a coded reason; the episode ends."""
+
     reason: RejectionReason
     notes: FreeText | None = None
 
 
 class RecordFirstMeeting(Command):
+    """The key worker met the family; the intensive phase starts."""
+
     held_at: AwareDatetime
 
 
 class AgreeGoal(Command):
+    """The family agreed a measurable goal (baseline and target 0-10)."""
+
     goal_id: Code
     category: GoalCategory
     description: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
@@ -71,6 +79,8 @@ class AgreeGoal(Command):
 
 
 class RecordSession(Command):
+    """A session took place (home visit, phone, out of hours, group)."""
+
     session_id: Code
     held_at: AwareDatetime
     kind: SessionKind
@@ -79,22 +89,30 @@ class RecordSession(Command):
 
 
 class ScoreGoals(Command):
+    """Score goals during the intensive phase."""
+
     scores: list[GoalScore] = Field(min_length=1)
     stage: ScoringStage = ScoringStage.PROGRESS
 
 
 class RequestExtension(Command):
+    """Ask a supervisor to extend the intensive phase."""
+
     request_id: Code
     days: Annotated[int, Field(ge=1, le=42)]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class DecideExtension(Command):
+    """Approve or refuse an extension (supervisors only)."""
+
     request_id: Code
     approved: bool
 
 
 class CloseIntensivePhase(Command):
+    """Close the intensive phase, planned or unplanned; schedules the follow-up reviews."""
+
     kind: ClosureKind
     unplanned_reason: UnplannedExitReason | None = None
     closing_scores: list[GoalScore] = []
@@ -103,6 +121,8 @@ class CloseIntensivePhase(Command):
 
 
 class CompleteReview(Command):
+    """Complete the next follow-up review, rating every goal; a regression schedules a booster."""
+
     review_id: Code
     ratings: dict[Code, GoalRating] = Field(min_length=1)
     family_staying_together: bool
@@ -111,28 +131,38 @@ class CompleteReview(Command):
 
 
 class RescheduleReview(Command):
+    """Move a follow-up review to a later date, with a reason."""
+
     review_id: Code
     due_on: date
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class RecordBooster(Command):
+    """A booster session was delivered."""
+
     booster_id: Code
     delivered_at: AwareDatetime
     notes: FreeText | None = None
 
 
 class ChangeChildStatus(Command):
+    """A child's statutory status changed (none, cin, cpr, lac)."""
+
     child_id: Code
     status: StatutoryStatus
 
 
 class RecordConsent(Command):
+    """The family gave consent (referral, information_sharing, follow_up)."""
+
     scope: ConsentScope
     person_id: Code | None = None
 
 
 class WithdrawConsent(Command):
+    """The family withdrew consent."""
+
     scope: ConsentScope
     person_id: Code | None = None
 

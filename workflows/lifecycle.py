@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +26,7 @@ from events.vocabulary import (
     EpisodeEndReason,
     GoalCategory,
     GoalRating,
+    RejectionReason,
     Role,
     ScoringStage,
     StatutoryStatus,
@@ -209,12 +212,15 @@ def refer(
     )
     events: list[DomainEvent] = [received]
     if not command.referral_grounds:
-        reason = ev.RejectionReason.NO_ELIGIBLE_GROUND
+        reason = RejectionReason.NO_ELIGIBLE_GROUND
     elif not command.consent_to_referral:
-        reason = ev.RejectionReason.NO_CONSENT
+        reason = RejectionReason.NO_CONSENT
     else:
         return events
-    events += [ev.ReferralRejected(reason=reason), ev.EpisodeEnded(reason=EpisodeEndReason.REFERRAL_REJECTED)]
+    events += [
+        ev.ReferralRejected(reason=reason),
+        ev.EpisodeEnded(reason=EpisodeEndReason.REFERRAL_REJECTED),
+    ]
     return events
 
 
@@ -250,8 +256,11 @@ def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list
     if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED}:
         return []  # the family left meanwhile; the team is told by the release
     assert state.team_id is not None
-    return [ev.KeyWorkerAllocated(key_worker_id=c.key_worker_id, team_id=state.team_id,
-                                  from_waitlist=c.from_waitlist)]
+    return [
+        ev.KeyWorkerAllocated(
+            key_worker_id=c.key_worker_id, team_id=state.team_id, from_waitlist=c.from_waitlist
+        )
+    ]
 
 
 def _waitlisted(state: CaseState, c: cmd.PlacedOnWaitlist, now: datetime) -> list[DomainEvent]:
@@ -275,8 +284,15 @@ def _agree_goal(state: CaseState, c: cmd.AgreeGoal, now: datetime) -> list[Domai
     _require_role(c, PRACTITIONERS, "agree a goal")
     if c.goal_id in state.goals:
         raise CommandRejected("goal_id", f"goal {c.goal_id} is already agreed")
-    return [ev.GoalAgreed(goal_id=c.goal_id, category=c.category, baseline=c.baseline,
-                          target=c.target, personal=ev.NotesPersonal(notes=c.description))]
+    return [
+        ev.GoalAgreed(
+            goal_id=c.goal_id,
+            category=c.category,
+            baseline=c.baseline,
+            target=c.target,
+            personal=ev.NotesPersonal(notes=c.description),
+        )
+    ]
 
 
 def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[DomainEvent]:
@@ -288,8 +304,15 @@ def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[Doma
     if state.first_meeting_at is not None and c.held_at < state.first_meeting_at:
         raise CommandRejected("held_at", "cannot be before the first meeting")
     personal = ev.NotesPersonal(notes=c.notes) if c.notes else None
-    return [ev.SessionRecorded(session_id=c.session_id, held_at=c.held_at, kind=c.kind,
-                               duration_minutes=c.duration_minutes, personal=personal)]
+    return [
+        ev.SessionRecorded(
+            session_id=c.session_id,
+            held_at=c.held_at,
+            kind=c.kind,
+            duration_minutes=c.duration_minutes,
+            personal=personal,
+        )
+    ]
 
 
 def _known_goals(state: CaseState, scores: list[ev.GoalScore], field: str) -> None:
@@ -305,7 +328,9 @@ def _score(state: CaseState, c: cmd.ScoreGoals, now: datetime) -> list[DomainEve
     return [ev.GoalsScored(stage=c.stage, scores=c.scores)]
 
 
-def _request_extension(state: CaseState, c: cmd.RequestExtension, now: datetime) -> list[DomainEvent]:
+def _request_extension(
+    state: CaseState, c: cmd.RequestExtension, now: datetime
+) -> list[DomainEvent]:
     _require_phase(state, {Phase.INTENSIVE}, "request an extension")
     _require_role(c, PRACTITIONERS, "request an extension")
     if c.request_id in state.extensions:
@@ -313,11 +338,15 @@ def _request_extension(state: CaseState, c: cmd.RequestExtension, now: datetime)
     granted = sum(x.days for x in state.extensions.values() if x.approved)
     if granted + c.days > state.policy.max_extension_days:
         raise CommandRejected(
-            "days", f"extensions may add at most {state.policy.max_extension_days} days in all "
-            f"({granted} already approved)"
+            "days",
+            f"extensions may add at most {state.policy.max_extension_days} days in all "
+            f"({granted} already approved)",
         )
-    return [ev.ExtensionRequested(request_id=c.request_id, days=c.days,
-                                  personal=ev.NotesPersonal(notes=c.reason))]
+    return [
+        ev.ExtensionRequested(
+            request_id=c.request_id, days=c.days, personal=ev.NotesPersonal(notes=c.reason)
+        )
+    ]
 
 
 def _decide_extension(state: CaseState, c: cmd.DecideExtension, now: datetime) -> list[DomainEvent]:
@@ -330,8 +359,14 @@ def _decide_extension(state: CaseState, c: cmd.DecideExtension, now: datetime) -
         raise CommandRejected("request_id", f"extension request {c.request_id} is already decided")
     assert state.intensive_ends_on is not None
     new_end = state.intensive_ends_on + timedelta(days=request.days) if c.approved else None
-    return [ev.ExtensionDecided(request_id=c.request_id, approved=c.approved,
-                                days=request.days if c.approved else 0, new_end_on=new_end)]
+    return [
+        ev.ExtensionDecided(
+            request_id=c.request_id,
+            approved=c.approved,
+            days=request.days if c.approved else 0,
+            new_end_on=new_end,
+        )
+    ]
 
 
 def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[DomainEvent]:
@@ -345,28 +380,39 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
     today = now.date()
     assert state.intensive_started_on is not None
     days_in = (today - state.intensive_started_on).days
-    if (c.kind is ClosureKind.PLANNED and days_in < state.policy.intensive_min_days
-            and c.actor.role is not Role.SUPERVISOR):
+    if (
+        c.kind is ClosureKind.PLANNED
+        and days_in < state.policy.intensive_min_days
+        and c.actor.role is not Role.SUPERVISOR
+    ):
         raise CommandRejected(
-            "kind", f"a planned closure before day {state.policy.intensive_min_days} "
-            f"(now day {days_in}) needs a supervisor"
+            "kind",
+            f"a planned closure before day {state.policy.intensive_min_days} "
+            f"(now day {days_in}) needs a supervisor",
         )
-    events: list[DomainEvent] = [ev.IntensivePhaseClosed(
-        kind=c.kind, unplanned_reason=c.unplanned_reason, closing_scores=c.closing_scores,
-        onward_referrals=c.onward_referrals,
-        transferred_to_less_formal_services=c.transferred_to_less_formal_services,
-        closed_on=today,
-    )]
+    events: list[DomainEvent] = [
+        ev.IntensivePhaseClosed(
+            kind=c.kind,
+            unplanned_reason=c.unplanned_reason,
+            closing_scores=c.closing_scores,
+            onward_referrals=c.onward_referrals,
+            transferred_to_less_formal_services=c.transferred_to_less_formal_services,
+            closed_on=today,
+        )
+    ]
     follow_up = c.kind is ClosureKind.PLANNED or (
         state.policy.unplanned_exit_follow_up and state.consents.get(ConsentScope.FOLLOW_UP, False)
     )
     if not follow_up:
         return [*events, ev.EpisodeEnded(reason=EpisodeEndReason.NO_FOLLOW_UP_CONSENT)]
     for month in state.policy.follow_up_months:
-        events.append(ev.FollowUpReviewScheduled(
-            review_id=f"m{month}", month=month,  # type: ignore[arg-type]
-            due_on=add_months(today, month),
-        ))
+        events.append(
+            ev.FollowUpReviewScheduled(
+                review_id=f"m{month}",
+                month=month,
+                due_on=add_months(today, month),
+            )
+        )
     return events
 
 
@@ -388,20 +434,31 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
     if unknown:
         raise CommandRejected("ratings", f"no goal {', '.join(unknown)} in this case")
     ratings = [ev.GoalReviewRating(goal_id=g, rating=r) for g, r in sorted(c.ratings.items())]
-    events: list[DomainEvent] = [ev.FollowUpReviewCompleted(
-        review_id=review.review_id, month=review.month,  # type: ignore[arg-type]
-        ratings=ratings, family_staying_together=c.family_staying_together,
-        substance_use_status=c.substance_use_status,
-        personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
-    )]
+    events: list[DomainEvent] = [
+        ev.FollowUpReviewCompleted(
+            review_id=review.review_id,
+            month=review.month,
+            ratings=ratings,
+            family_staying_together=c.family_staying_together,
+            substance_use_status=c.substance_use_status,
+            personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
+        )
+    ]
     regressed = [g for g, r in sorted(c.ratings.items()) if r is GoalRating.REGRESSED]
     if regressed:
-        events.append(ev.BoosterScheduled(
-            booster_id=f"b-{review.review_id}", goal_ids=regressed, review_id=review.review_id,
-            due_by=now.date() + timedelta(days=state.policy.booster_window_days),
-        ))
-    remaining = [r for r in state.reviews.values()
-                 if r.status is not ReviewStatus.COMPLETED and r.review_id != review.review_id]
+        events.append(
+            ev.BoosterScheduled(
+                booster_id=f"b-{review.review_id}",
+                goal_ids=regressed,
+                review_id=review.review_id,
+                due_by=now.date() + timedelta(days=state.policy.booster_window_days),
+            )
+        )
+    remaining = [
+        r
+        for r in state.reviews.values()
+        if r.status is not ReviewStatus.COMPLETED and r.review_id != review.review_id
+    ]
     if not remaining:
         events.append(ev.EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED))
     return events
@@ -419,8 +476,14 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
         raise CommandRejected("due_on", "must be a date after today")
     if c.due_on == review.due_on:
         raise CommandRejected("due_on", "is the date the review is already due")
-    return [ev.FollowUpReviewRescheduled(review_id=c.review_id, previous_due_on=review.due_on,
-                                         due_on=c.due_on, personal=ev.NotesPersonal(notes=c.reason))]
+    return [
+        ev.FollowUpReviewRescheduled(
+            review_id=c.review_id,
+            previous_due_on=review.due_on,
+            due_on=c.due_on,
+            personal=ev.NotesPersonal(notes=c.reason),
+        )
+    ]
 
 
 def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[DomainEvent]:
@@ -432,8 +495,13 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected("booster_id", f"no booster {c.booster_id} is scheduled")
     if booster.delivered_at is not None:
         raise CommandRejected("booster_id", f"booster {c.booster_id} is already delivered")
-    return [ev.BoosterDelivered(booster_id=c.booster_id, delivered_at=c.delivered_at,
-                                personal=ev.NotesPersonal(notes=c.notes) if c.notes else None)]
+    return [
+        ev.BoosterDelivered(
+            booster_id=c.booster_id,
+            delivered_at=c.delivered_at,
+            personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
+        )
+    ]
 
 
 def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> list[DomainEvent]:
@@ -473,7 +541,9 @@ def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list
     return [ev.EpisodeEnded(reason=EpisodeEndReason.CLOSED_BY_SUPERVISOR)]
 
 
-_HANDLERS = {
+Decider = Callable[[CaseState, Any, datetime], list[DomainEvent]]
+
+_HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.AcceptReferral: _accept,
     cmd.RejectReferral: _reject,
     cmd.KeyWorkerAssigned: _assigned,
@@ -502,30 +572,61 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
     """Every pending deadline with the event it causes when it passes."""
     out: list[tuple[datetime, DomainEvent]] = []
     p = state.policy
-    if state.phase is Phase.ALLOCATED and state.first_meeting_due_at and not state.first_meeting_overdue:
-        out.append((state.first_meeting_due_at, ev.FirstMeetingOverdue(due_at=state.first_meeting_due_at)))
+    if (
+        state.phase is Phase.ALLOCATED
+        and state.first_meeting_due_at
+        and not state.first_meeting_overdue
+    ):
+        out.append(
+            (state.first_meeting_due_at, ev.FirstMeetingOverdue(due_at=state.first_meeting_due_at))
+        )
     if state.phase is Phase.INTENSIVE:
         assert state.intensive_started_on and state.intensive_ends_on and state.last_contact_at
         if state.no_contact_flagged_for != state.last_contact_at:
-            out.append((state.last_contact_at + timedelta(days=p.no_contact_days),
-                        ev.NoContactThresholdPassed(last_contact_at=state.last_contact_at,
-                                                    days=p.no_contact_days)))
+            out.append(
+                (
+                    state.last_contact_at + timedelta(days=p.no_contact_days),
+                    ev.NoContactThresholdPassed(
+                        last_contact_at=state.last_contact_at, days=p.no_contact_days
+                    ),
+                )
+            )
         if not state.warning_flagged:
-            out.append((midnight(state.intensive_started_on + timedelta(days=p.intensive_warning_day)),
-                        ev.IntensivePhaseEndApproaching(day=p.intensive_warning_day,
-                                                        ends_on=state.intensive_ends_on)))
+            out.append(
+                (
+                    midnight(state.intensive_started_on + timedelta(days=p.intensive_warning_day)),
+                    ev.IntensivePhaseEndApproaching(
+                        day=p.intensive_warning_day, ends_on=state.intensive_ends_on
+                    ),
+                )
+            )
         if state.overrun_flagged_for != state.intensive_ends_on:
-            out.append((midnight(state.intensive_ends_on + timedelta(days=1)),
-                        ev.IntensivePhaseOverrun(ends_on=state.intensive_ends_on)))
+            out.append(
+                (
+                    midnight(state.intensive_ends_on + timedelta(days=1)),
+                    ev.IntensivePhaseOverrun(ends_on=state.intensive_ends_on),
+                )
+            )
     if state.phase is Phase.FOLLOW_UP:
         for review in state.reviews.values():
             if review.status is ReviewStatus.SCHEDULED:
-                out.append((midnight(review.due_on),
-                            ev.FollowUpReviewDue(review_id=review.review_id, due_on=review.due_on)))
+                out.append(
+                    (
+                        midnight(review.due_on),
+                        ev.FollowUpReviewDue(review_id=review.review_id, due_on=review.due_on),
+                    )
+                )
             elif review.status is ReviewStatus.DUE:
-                out.append((midnight(review.due_on + timedelta(days=p.review_grace_days)),
-                            ev.FollowUpReviewOverdue(review_id=review.review_id, due_on=review.due_on,
-                                                     grace_days=p.review_grace_days)))
+                out.append(
+                    (
+                        midnight(review.due_on + timedelta(days=p.review_grace_days)),
+                        ev.FollowUpReviewOverdue(
+                            review_id=review.review_id,
+                            due_on=review.due_on,
+                            grace_days=p.review_grace_days,
+                        ),
+                    )
+                )
     return out
 
 
@@ -569,12 +670,22 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.FirstMeetingOverdue():
             s.first_meeting_overdue = True
         case ev.FirstMeetingHeld():
-            s.phase, s.first_meeting_at, s.last_contact_at = Phase.INTENSIVE, event.held_at, event.held_at
+            s.phase, s.first_meeting_at, s.last_contact_at = (
+                Phase.INTENSIVE,
+                event.held_at,
+                event.held_at,
+            )
             s.intensive_started_on = event.held_at.date()
-            s.intensive_ends_on = s.intensive_started_on + timedelta(days=s.policy.intensive_max_days)
+            s.intensive_ends_on = s.intensive_started_on + timedelta(
+                days=s.policy.intensive_max_days
+            )
         case ev.GoalAgreed():
-            s.goals[event.goal_id] = Goal(goal_id=event.goal_id, category=event.category,
-                                          baseline=event.baseline, target=event.target)
+            s.goals[event.goal_id] = Goal(
+                goal_id=event.goal_id,
+                category=event.category,
+                baseline=event.baseline,
+                target=event.target,
+            )
         case ev.SessionRecorded():
             s.session_ids.add(event.session_id)
             if s.last_contact_at is None or event.held_at > s.last_contact_at:
@@ -602,11 +713,16 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 s.goals[score.goal_id].closing_score = score.score
                 s.goals[score.goal_id].latest_score = score.score
         case ev.FollowUpReviewScheduled():
-            s.reviews[event.review_id] = Review(review_id=event.review_id, month=event.month,
-                                                due_on=event.due_on)
+            s.reviews[event.review_id] = Review(
+                review_id=event.review_id, month=event.month, due_on=event.due_on
+            )
         case ev.FollowUpReviewRescheduled():
             review = s.reviews[event.review_id]
-            review.due_on, review.status, review.rescheduled = event.due_on, ReviewStatus.SCHEDULED, True
+            review.due_on, review.status, review.rescheduled = (
+                event.due_on,
+                ReviewStatus.SCHEDULED,
+                True,
+            )
         case ev.FollowUpReviewDue():
             s.reviews[event.review_id].status = ReviewStatus.DUE
         case ev.FollowUpReviewOverdue():
@@ -614,8 +730,9 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.FollowUpReviewCompleted():
             s.reviews[event.review_id].status = ReviewStatus.COMPLETED
         case ev.BoosterScheduled():
-            s.boosters[event.booster_id] = Booster(booster_id=event.booster_id,
-                                                   goal_ids=list(event.goal_ids), due_by=event.due_by)
+            s.boosters[event.booster_id] = Booster(
+                booster_id=event.booster_id, goal_ids=list(event.goal_ids), due_by=event.due_by
+            )
         case ev.BoosterDelivered():
             s.boosters[event.booster_id].delivered_at = event.delivered_at
         case ev.ChildStatusChanged():

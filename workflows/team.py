@@ -58,18 +58,27 @@ def _sorted_waitlist(waiting: list[WaitingFamily]) -> list[WaitingFamily]:
     return sorted(waiting, key=lambda f: (f.priority, f.referred_on, f.case_id))
 
 
-def request_allocation(state: TeamState, case_id: str, priority: int, referred_on: date) -> list[DomainEvent]:
+def request_allocation(
+    state: TeamState, case_id: str, priority: int, referred_on: date
+) -> list[DomainEvent]:
     """A newly accepted family: allocate if anyone has space, else waitlist."""
     if state.holder_of(case_id) or any(f.case_id == case_id for f in state.waitlist):
         return []  # already handled: a redelivered request
     worker = _with_space(state)
     if worker is not None:
         return [ev.TeamCaseAllocated(case_id=case_id, key_worker_id=worker.key_worker_id)]
-    waiting = _sorted_waitlist([*state.waitlist, WaitingFamily(case_id=case_id, priority=priority,
-                                                                referred_on=referred_on)])
+    waiting = _sorted_waitlist(
+        [
+            *state.waitlist,
+            WaitingFamily(case_id=case_id, priority=priority, referred_on=referred_on),
+        ]
+    )
     position = next(i for i, f in enumerate(waiting, 1) if f.case_id == case_id)
-    return [ev.TeamCaseWaitlisted(case_id=case_id, priority=priority, referred_on=referred_on,
-                                  position=position)]
+    return [
+        ev.TeamCaseWaitlisted(
+            case_id=case_id, priority=priority, referred_on=referred_on, position=position
+        )
+    ]
 
 
 def release(state: TeamState, case_id: str) -> list[DomainEvent]:
@@ -78,8 +87,9 @@ def release(state: TeamState, case_id: str) -> list[DomainEvent]:
     waiting = any(f.case_id == case_id for f in state.waitlist)
     if holder is None and not waiting:
         return []
-    events: list[DomainEvent] = [ev.TeamCaseReleased(
-        case_id=case_id, key_worker_id=holder.key_worker_id if holder else None)]
+    events: list[DomainEvent] = [
+        ev.TeamCaseReleased(case_id=case_id, key_worker_id=holder.key_worker_id if holder else None)
+    ]
     return events + back_fill(apply_all(state, events))
 
 
@@ -88,8 +98,9 @@ def join(state: TeamState, key_worker_id: str, caseload_limit: int) -> list[Doma
     current = state.key_workers.get(key_worker_id)
     if current is not None and current.active and current.caseload_limit == caseload_limit:
         return []
-    events: list[DomainEvent] = [ev.TeamKeyWorkerJoined(key_worker_id=key_worker_id,
-                                                        caseload_limit=caseload_limit)]
+    events: list[DomainEvent] = [
+        ev.TeamKeyWorkerJoined(key_worker_id=key_worker_id, caseload_limit=caseload_limit)
+    ]
     return events + back_fill(apply_all(state, events))
 
 
@@ -108,8 +119,9 @@ def back_fill(state: TeamState) -> list[DomainEvent]:
         worker = _with_space(state)
         if worker is None:
             break
-        allocated = ev.TeamCaseAllocated(case_id=family.case_id, key_worker_id=worker.key_worker_id,
-                                         from_waitlist=True)
+        allocated = ev.TeamCaseAllocated(
+            case_id=family.case_id, key_worker_id=worker.key_worker_id, from_waitlist=True
+        )
         events.append(allocated)
         state = evolve(state, allocated)
     return events
@@ -129,7 +141,8 @@ def evolve(state: TeamState, event: DomainEvent) -> TeamState:
             worker = s.key_workers.get(event.key_worker_id)
             if worker is None:
                 s.key_workers[event.key_worker_id] = KeyWorkerLoad(
-                    key_worker_id=event.key_worker_id, caseload_limit=event.caseload_limit)
+                    key_worker_id=event.key_worker_id, caseload_limit=event.caseload_limit
+                )
             else:
                 worker.active, worker.caseload_limit = True, event.caseload_limit
         case ev.TeamKeyWorkerLeft():
@@ -138,8 +151,11 @@ def evolve(state: TeamState, event: DomainEvent) -> TeamState:
             s.key_workers[event.key_worker_id].cases.append(event.case_id)
             s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
         case ev.TeamCaseWaitlisted():
-            s.waitlist.append(WaitingFamily(case_id=event.case_id, priority=event.priority,
-                                            referred_on=event.referred_on))
+            s.waitlist.append(
+                WaitingFamily(
+                    case_id=event.case_id, priority=event.priority, referred_on=event.referred_on
+                )
+            )
         case ev.TeamCaseReleased():
             for worker in s.key_workers.values():
                 if event.case_id in worker.cases:

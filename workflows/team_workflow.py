@@ -60,19 +60,27 @@ class TeamWorkflow:
                     await self._apply_message(self._inbox.pop(0))
             if self._history_is_long() and not self._inbox:
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(TeamInput(team_id=input.team_id, state=self._state,
-                                                   max_history_events=input.max_history_events))
+                workflow.continue_as_new(
+                    TeamInput(
+                        team_id=input.team_id,
+                        state=self._state,
+                        max_history_events=input.max_history_events,
+                    )
+                )
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
-        return (info.is_continue_as_new_suggested()
-                or info.get_current_history_length() > self._input.max_history_events)
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._input.max_history_events
+        )
 
     async def _apply_message(self, message: TeamMessage) -> None:
         if message.kind == "request_allocation":
             assert message.referred_on is not None
-            events = team.request_allocation(self._state, message.case_id, message.priority,
-                                             message.referred_on)
+            events = team.request_allocation(
+                self._state, message.case_id, message.priority, message.referred_on
+            )
         else:
             events = team.release(self._state, message.case_id)
         await self._record(events, Actor.system())
@@ -81,14 +89,23 @@ class TeamWorkflow:
         if not events:
             return
         info = workflow.info()
-        metadata = EventMetadata(actor=actor, correlation_id=workflow.uuid4(),
-                                 workflow_id=info.workflow_id, run_id=info.run_id)
+        metadata = EventMetadata(
+            actor=actor,
+            correlation_id=workflow.uuid4(),
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+        )
         await workflow.execute_activity_method(
             StoreActivities.append_events,
             AppendEventsInput(
-                stream_id=f"team-{self._state.team_id}", expected_version=self._state.version,
-                events=[NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata,
-                                    occurred_at=workflow.now()) for e in events],
+                stream_id=f"team-{self._state.team_id}",
+                expected_version=self._state.version,
+                events=[
+                    NewEvent.of(
+                        e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now()
+                    )
+                    for e in events
+                ],
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
@@ -98,21 +115,32 @@ class TeamWorkflow:
             await self._tell_case(event)
 
     async def _tell_case(self, event: DomainEvent) -> None:
+        notice: cmd.Command
         if isinstance(event, ev.TeamCaseAllocated):
-            signal, notice = "key_worker_assigned", cmd.KeyWorkerAssigned(
-                actor=Actor.system(), key_worker_id=event.key_worker_id,
-                from_waitlist=event.from_waitlist)
+            signal, notice = (
+                "key_worker_assigned",
+                cmd.KeyWorkerAssigned(
+                    actor=Actor.system(),
+                    key_worker_id=event.key_worker_id,
+                    from_waitlist=event.from_waitlist,
+                ),
+            )
         elif isinstance(event, ev.TeamCaseWaitlisted):
-            signal, notice = "placed_on_waitlist", cmd.PlacedOnWaitlist(
-                actor=Actor.system(), position=event.position, priority=event.priority)
+            signal, notice = (
+                "placed_on_waitlist",
+                cmd.PlacedOnWaitlist(
+                    actor=Actor.system(), position=event.position, priority=event.priority
+                ),
+            )
         else:
             return
         handle = workflow.get_external_workflow_handle(f"case-{event.case_id}")
         try:
             await handle.signal(signal, notice)
         except Exception as exc:  # the case ended meanwhile; its release will follow
-            workflow.logger.warning("case not signalled", extra={"case_id": event.case_id,
-                                                                 "error": type(exc).__name__})
+            workflow.logger.warning(
+                "case not signalled", extra={"case_id": event.case_id, "error": type(exc).__name__}
+            )
 
     @workflow.signal
     def case_message(self, message: TeamMessage) -> None:

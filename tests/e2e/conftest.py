@@ -46,19 +46,30 @@ class DevStack:
         env = dict(self.env)
         if actor:
             env["IFSS_ACTOR"] = actor
-        return subprocess.run([IFSS, *args], env=env, capture_output=True, text=True, timeout=60,
-                              cwd=self.state.parent)
+        return subprocess.run(
+            [IFSS, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=self.state.parent,
+        )
 
 
 def start_dev(tmp_path: Path) -> DevStack:
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
-    env.update(IFSS_STATE_DIR=str(state), IFSS_TEMPORAL_PORT=str(free_port()),
-               IFSS_TEMPORAL_UI_PORT=str(free_port()), IFSS_LOG_FORMAT="json")
+    env.update(
+        IFSS_STATE_DIR=str(state),
+        IFSS_TEMPORAL_PORT=str(free_port()),
+        IFSS_TEMPORAL_UI_PORT=str(free_port()),
+        IFSS_LOG_FORMAT="json",
+    )
     log = tmp_path / "dev.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([IFSS, "dev"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=tmp_path)
+        proc = subprocess.Popen(
+            [IFSS, "dev"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
     stack = DevStack(proc, env, state, log)
     deadline = time.monotonic() + 120
     while "ifss dev: ready" not in stack.output():

@@ -28,10 +28,29 @@ def show(stack: DevStack, case_id: str) -> dict[str, object]:
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
     ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
-    out = ok(s, "refer", "--case-id", "c1", "--family", "fam-1", "--team", "cardiff",
-             "--area", "cardiff", "--agency", "health", "--ground", "parental_substance_dependence",
-             "--need", "alcohol", "--child", "ch1:cin", "--adult", "ad1:mother",
-             actor="bs-price:business_support")
+    out = ok(
+        s,
+        "refer",
+        "--case-id",
+        "c1",
+        "--family",
+        "fam-1",
+        "--team",
+        "cardiff",
+        "--area",
+        "cardiff",
+        "--agency",
+        "health",
+        "--ground",
+        "parental_substance_dependence",
+        "--need",
+        "alcohol",
+        "--child",
+        "ch1:cin",
+        "--adult",
+        "ad1:mother",
+        actor="bs-price:business_support",
+    )
     assert "case c1: ReferralReceived" in out
     assert "ReferralAccepted" in ok(s, "case", "accept", "c1", actor=SUP)
     for _ in range(50):
@@ -41,24 +60,49 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert show(s, "c1")["key_worker_id"] == "cm-jones"
 
     ok(s, "case", "record-first-meeting", "c1")
-    ok(s, "case", "agree-goal", "c1", "goal_id=g1", "category=parenting",
-       "description=Bedtime routine", "baseline=2", "target=8")
+    ok(
+        s,
+        "case",
+        "agree-goal",
+        "c1",
+        "goal_id=g1",
+        "category=parenting",
+        "description=Bedtime routine",
+        "baseline=2",
+        "target=8",
+    )
     ok(s, "case", "record-session", "c1", "session_id=s1", "kind=home_visit", "duration_minutes=90")
     assert show(s, "c1")["phase"] == "intensive"
 
     refused = s.ifss("case", "decide-extension", "c1", "request_id=x1", "approved=true", actor=CM)
     assert refused.returncode == 2
     assert "only supervisor may decide an extension" in refused.stderr
-    bad = s.ifss("case", "agree-goal", "c1", "goal_id=g2", "category=parenting",
-                 "description=x", "baseline=11", "target=8", actor=CM)
+    bad = s.ifss(
+        "case",
+        "agree-goal",
+        "c1",
+        "goal_id=g2",
+        "category=parenting",
+        "description=x",
+        "baseline=11",
+        "target=8",
+        actor=CM,
+    )
     assert bad.returncode == 2 and "baseline" in bad.stderr
     nobody = s.ifss("case", "accept", "nobody", actor=SUP)
     assert nobody.returncode == 2 and "no case nobody" in nobody.stderr
     no_actor = s.ifss("case", "accept", "c1")
     assert no_actor.returncode == 2 and "who is acting" in no_actor.stderr
 
-    out = ok(s, "case", "close-intensive-phase", "c1", "kind=planned",
-             'closing_scores=[{"goal_id": "g1", "score": 6}]', actor=SUP)
+    out = ok(
+        s,
+        "case",
+        "close-intensive-phase",
+        "c1",
+        "kind=planned",
+        'closing_scores=[{"goal_id": "g1", "score": 6}]',
+        actor=SUP,
+    )
     assert out.count("FollowUpReviewScheduled") == 4
     view = show(s, "c1")
     assert view["phase"] == "follow_up"

@@ -32,7 +32,9 @@ async def test_refused_update_writes_no_history_on_the_dev_server(store: EventSt
             handle = h.client.get_workflow_handle("case-c1")
             before = len((await handle.fetch_history()).events)
             stream_before = len(await h.stream("c1"))
-            with pytest.raises(CommandRefused, match="cannot accept a referral while the case is waitlisted"):
+            with pytest.raises(
+                CommandRefused, match="cannot accept a referral while the case is waitlisted"
+            ):
                 await h.do("c1", "accept", actor=SUP)
             assert len((await handle.fetch_history()).events) == before
             assert len(await h.stream("c1")) == stream_before

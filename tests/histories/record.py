@@ -18,7 +18,13 @@ from bench.common import bench_database
 from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import (
-    SUP, Harness, close_planned, complete_review, running_worker, sessions_until, sleep_until,
+    SUP,
+    Harness,
+    close_planned,
+    complete_review,
+    running_worker,
+    sessions_until,
+    sleep_until,
     to_intensive,
 )
 from workers.embedded import temporal_test_server_path
@@ -45,8 +51,13 @@ async def episodes(h: Harness) -> list[str]:
     for review in (await h.view("planned")).reviews:
         await sleep_until(h, review.due_on, hours=10 if review.month != 6 else 24 * 15)
         if review.month == 6:
-            await h.do("planned", "reschedule_review", review_id="m12",
-                       due_on=review.due_on.replace(year=review.due_on.year + 1), reason="Moved")
+            await h.do(
+                "planned",
+                "reschedule_review",
+                review_id="m12",
+                due_on=review.due_on.replace(year=review.due_on.year + 1),
+                reason="Moved",
+            )
         regressed = "regressed" if review.month == 3 else "maintained"
         await complete_review(h, "planned", review.review_id, g1=regressed)
     await h.refer("rejected", referral_grounds=[])

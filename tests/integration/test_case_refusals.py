@@ -8,7 +8,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from tests.temporal_harness import SUP, Harness, close_planned, to_intensive
+from tests.temporal_harness import SUP, Harness, to_intensive
 from workflows.client import CaseNotFound, CommandRefused, send_command
 from workflows.commands import AcceptReferral
 
@@ -43,30 +43,73 @@ async def closed(h: Harness) -> None:
 
 
 CASES: list[tuple[str, Any, str, dict[str, Any], str]] = [
-    ("review before closure", intensive, "complete_review",
-     dict(review_id="m1", ratings={"g1": "maintained", "g2": "maintained"},
-          family_staying_together=True, substance_use_status="reduced"),
-     "phase: cannot complete a review while the case is intensive (needs follow_up)"),
-    ("goal after closure", closed, "agree_goal",
-     dict(goal_id="g3", category="health", description="GP registration", baseline=1, target=8),
-     "phase: cannot agree a goal while the case is follow_up (needs intensive)"),
-    ("duplicate goal", intensive, "agree_goal",
-     dict(goal_id="g1", category="health", description="again", baseline=1, target=8),
-     "goal_id: goal g1 is already agreed"),
-    ("extension decided by a case manager", intensive, "decide_extension",
-     dict(request_id="x1", approved=True), "actor.role: only supervisor may decide an extension"),
-    ("closing twice", closed, "close_intensive_phase", dict(kind="planned", actor=SUP),
-     "phase: cannot close the intensive phase while the case is follow_up (needs intensive)"),
-    ("child not in the family", intensive, "change_child_status",
-     dict(child_id="ch9", status="lac"), "child_id: no child ch9 in this family"),
-    ("reschedule into the past", closed, "reschedule_review",
-     dict(review_id="m1", due_on="2020-01-01", reason="typo"), "due_on: must be a date after today"),
-    ("unknown review", closed, "reschedule_review",
-     dict(review_id="m2", due_on="2099-01-01", reason="x"), "review_id: no review m2 in this case"),
+    (
+        "review before closure",
+        intensive,
+        "complete_review",
+        dict(
+            review_id="m1",
+            ratings={"g1": "maintained", "g2": "maintained"},
+            family_staying_together=True,
+            substance_use_status="reduced",
+        ),
+        "phase: cannot complete a review while the case is intensive (needs follow_up)",
+    ),
+    (
+        "goal after closure",
+        closed,
+        "agree_goal",
+        dict(goal_id="g3", category="health", description="GP registration", baseline=1, target=8),
+        "phase: cannot agree a goal while the case is follow_up (needs intensive)",
+    ),
+    (
+        "duplicate goal",
+        intensive,
+        "agree_goal",
+        dict(goal_id="g1", category="health", description="again", baseline=1, target=8),
+        "goal_id: goal g1 is already agreed",
+    ),
+    (
+        "extension decided by a case manager",
+        intensive,
+        "decide_extension",
+        dict(request_id="x1", approved=True),
+        "actor.role: only supervisor may decide an extension",
+    ),
+    (
+        "closing twice",
+        closed,
+        "close_intensive_phase",
+        dict(kind="planned", actor=SUP),
+        "phase: cannot close the intensive phase while the case is follow_up (needs intensive)",
+    ),
+    (
+        "child not in the family",
+        intensive,
+        "change_child_status",
+        dict(child_id="ch9", status="lac"),
+        "child_id: no child ch9 in this family",
+    ),
+    (
+        "reschedule into the past",
+        closed,
+        "reschedule_review",
+        dict(review_id="m1", due_on="2020-01-01", reason="typo"),
+        "due_on: must be a date after today",
+    ),
+    (
+        "unknown review",
+        closed,
+        "reschedule_review",
+        dict(review_id="m2", due_on="2099-01-01", reason="x"),
+        "review_id: no review m2 in this case",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "setup", "name", "fields", "message"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("label", "setup", "name", "fields", "message"), CASES, ids=[c[0] for c in CASES]
+)
 async def test_refused_command_records_nothing(
     harness: Harness, label: str, setup: Any, name: str, fields: dict[str, Any], message: str
 ) -> None:
@@ -81,8 +124,14 @@ async def test_refused_command_records_nothing(
 async def test_out_of_range_score_is_refused_even_bypassing_the_client(harness: Harness) -> None:
     await intensive(harness)
     before = await footprint(harness, "c1")
-    raw = {"actor": {"id": "cm-jones", "role": "case_manager"}, "goal_id": "g3",
-           "category": "health", "description": "GP", "baseline": 11, "target": 5}
+    raw = {
+        "actor": {"id": "cm-jones", "role": "case_manager"},
+        "goal_id": "g3",
+        "category": "health",
+        "description": "GP",
+        "baseline": 11,
+        "target": 5,
+    }
     with pytest.raises(WorkflowUpdateFailedError):
         await harness.client.get_workflow_handle("case-c1").execute_update("agree_goal", raw)
     assert (await footprint(harness, "c1"))[1] == before[1]
@@ -90,8 +139,7 @@ async def test_out_of_range_score_is_refused_even_bypassing_the_client(harness: 
 
 async def test_unknown_case(harness: Harness) -> None:
     with pytest.raises(CaseNotFound, match="no case nobody"):
-        await send_command(harness.client, "nobody", "accept",
-                           AcceptReferral(actor=SUP))
+        await send_command(harness.client, "nobody", "accept", AcceptReferral(actor=SUP))
     with pytest.raises(CaseNotFound):
         await harness.view("nobody")
 

@@ -8,7 +8,12 @@ import pytest
 
 from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
 from tests.temporal_harness import (
-    SUP, Harness, close_planned, complete_review, sessions_until, sleep_until,
+    SUP,
+    Harness,
+    close_planned,
+    complete_review,
+    sessions_until,
+    sleep_until,
     to_intensive,
 )
 from workflows.policy import add_months
@@ -29,20 +34,33 @@ async def test_the_planned_path_referral_to_episode_end(harness: Harness) -> Non
     closed_on = (started + timedelta(days=30)).date()
     assert view.closed_on == closed_on
     assert [(r.review_id, r.due_on) for r in view.reviews] == [
-        (f"m{m}", add_months(closed_on, m)) for m in (1, 3, 6, 12)]
+        (f"m{m}", add_months(closed_on, m)) for m in (1, 3, 6, 12)
+    ]
     for review in view.reviews:
         await sleep_until(h, review.due_on)
-        assert (await h.view("c1")).reviews[[r.review_id for r in view.reviews].index(review.review_id)].status == "due"
+        assert (await h.view("c1")).reviews[
+            [r.review_id for r in view.reviews].index(review.review_id)
+        ].status == "due"
         await complete_review(h, "c1", review.review_id)
     final = await h.view("c1")
     assert final.phase == "ended" and final.end_reason == "follow_up_completed"
 
     stored = await h.stream("c1")
     assert [e.type for e in stored] == (
-        ["ReferralReceived", "ReferralAccepted", "KeyWorkerAllocated", "FirstMeetingHeld",
-         "GoalAgreed", "GoalAgreed"] + ["SessionRecorded"] * visits
-        + ["GoalsScored", "IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
-        + ["FollowUpReviewDue", "FollowUpReviewCompleted"] * 4 + ["EpisodeEnded"])
+        [
+            "ReferralReceived",
+            "ReferralAccepted",
+            "KeyWorkerAllocated",
+            "FirstMeetingHeld",
+            "GoalAgreed",
+            "GoalAgreed",
+        ]
+        + ["SessionRecorded"] * visits
+        + ["GoalsScored", "IntensivePhaseClosed"]
+        + ["FollowUpReviewScheduled"] * 4
+        + ["FollowUpReviewDue", "FollowUpReviewCompleted"] * 4
+        + ["EpisodeEnded"]
+    )
     assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
     for event in stored:
         if isinstance(event.event, FollowUpReviewDue):
@@ -50,7 +68,9 @@ async def test_the_planned_path_referral_to_episode_end(harness: Harness) -> Non
         if isinstance(event.event, FollowUpReviewScheduled):
             assert event.event.due_on == add_months(closed_on, event.event.month)
     assert stored[-1].occurred_at.date() >= add_months(closed_on, 12)
-    assert stored[0].metadata.actor.id == "bs-price" and stored[0].metadata.policy_version == "2026.1"
+    assert (
+        stored[0].metadata.actor.id == "bs-price" and stored[0].metadata.policy_version == "2026.1"
+    )
     assert stored[5].metadata.workflow_id == "case-c1"
     assert all(e.metadata.actor.role == "system" for e in stored if e.type == "FollowUpReviewDue")
     assert (await h.store.verify("case-c1")).intact
@@ -60,8 +80,9 @@ async def test_unplanned_exit_with_consent_keeps_follow_up(harness: Harness) -> 
     h = harness
     await h.add_key_worker("cardiff", "cm-jones")
     await to_intensive(h, "c1")
-    result = await h.do("c1", "close_intensive_phase", kind="unplanned",
-                        unplanned_reason="family_disengaged")
+    result = await h.do(
+        "c1", "close_intensive_phase", kind="unplanned", unplanned_reason="family_disengaged"
+    )
     assert result.events == ["IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
 
 
@@ -69,7 +90,9 @@ async def test_unplanned_exit_without_consent_ends_episode(harness: Harness) -> 
     h = harness
     await h.add_key_worker("cardiff", "cm-jones")
     await to_intensive(h, "c1", consent_to_follow_up=False)
-    result = await h.do("c1", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
+    result = await h.do(
+        "c1", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away"
+    )
     assert result.events == ["IntensivePhaseClosed", "EpisodeEnded"]
     assert (await h.view("c1")).end_reason == "no_follow_up_consent"
 
@@ -89,7 +112,9 @@ async def test_regression_at_three_months_schedules_a_booster(harness: Harness) 
     [booster] = (await h.view("c1")).boosters
     assert booster.goal_ids == ["g1"]
     await h.sleep(days=3)
-    done = await h.do("c1", "record_booster", booster_id=booster.booster_id, delivered_at=await h.now())
+    done = await h.do(
+        "c1", "record_booster", booster_id=booster.booster_id, delivered_at=await h.now()
+    )
     assert done.events == ["BoosterDelivered"]
 
 
@@ -103,14 +128,20 @@ async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     await sleep_until(h, first.due_on + timedelta(days=14), hours=1)
     assert (await h.view("c1")).reviews[0].status == "overdue"
     new_date = first.due_on + timedelta(days=20)
-    result = await h.do("c1", "reschedule_review", review_id="m1", due_on=new_date, reason="Family on holiday")
+    result = await h.do(
+        "c1", "reschedule_review", review_id="m1", due_on=new_date, reason="Family on holiday"
+    )
     assert result.events == ["FollowUpReviewRescheduled"]
     assert (await h.view("c1")).reviews[0].status == "scheduled"
     await sleep_until(h, new_date)
     assert (await h.view("c1")).reviews[0].status == "due"
     types = await h.types("c1")
-    assert types[-4:] == ["FollowUpReviewDue", "FollowUpReviewOverdue", "FollowUpReviewRescheduled",
-                          "FollowUpReviewDue"]
+    assert types[-4:] == [
+        "FollowUpReviewDue",
+        "FollowUpReviewOverdue",
+        "FollowUpReviewRescheduled",
+        "FollowUpReviewDue",
+    ]
 
 
 async def test_extension_approved_postpones_overrun_refused_does_not(harness: Harness) -> None:
@@ -182,7 +213,8 @@ async def test_re_referral_links_the_earlier_episode(harness: Harness) -> None:
 
 
 async def test_worker_replaced_mid_episode_completes_without_gaps(
-    time_skipping_env, store  # type: ignore[no-untyped-def]
+    time_skipping_env,
+    store,  # type: ignore[no-untyped-def]
 ) -> None:
     from workers.temporal import build_worker
 
@@ -202,4 +234,6 @@ async def test_worker_replaced_mid_episode_completes_without_gaps(
     assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
     assert len({e.event_id for e in stored}) == len(stored)
     assert [e.type for e in stored].count("SessionRecorded") == 7
-    assert [e.type for e in stored][-5:] == ["IntensivePhaseClosed"] + ["FollowUpReviewScheduled"] * 4
+    assert [e.type for e in stored][-5:] == ["IntensivePhaseClosed"] + [
+        "FollowUpReviewScheduled"
+    ] * 4

@@ -20,13 +20,33 @@ async def test_three_thousand_sessions_survive_continue_as_new(harness: Harness)
     first_run = (await h.client.get_workflow_handle("case-c1").describe()).run_id
     at = await h.now()
     await h.do("c1", "record_first_meeting", held_at=at)
-    await h.do("c1", "agree_goal", goal_id="g1", category="parenting", description="Bedtime routine",
-               baseline=3, target=8)
-    await h.do("c1", "agree_goal", goal_id="g2", category="health", description="GP visits",
-               baseline=3, target=8)
+    await h.do(
+        "c1",
+        "agree_goal",
+        goal_id="g1",
+        category="parenting",
+        description="Bedtime routine",
+        baseline=3,
+        target=8,
+    )
+    await h.do(
+        "c1",
+        "agree_goal",
+        goal_id="g2",
+        category="health",
+        description="GP visits",
+        baseline=3,
+        target=8,
+    )
     for n in range(SESSIONS):
-        await h.do("c1", "record_session", session_id=f"s{n}", held_at=at, kind="phone",
-                   duration_minutes=15)
+        await h.do(
+            "c1",
+            "record_session",
+            session_id=f"s{n}",
+            held_at=at,
+            kind="phone",
+            duration_minutes=15,
+        )
     view = await h.view("c1")
     assert view.sessions == SESSIONS
     last_run = (await h.client.get_workflow_handle("case-c1").describe()).run_id

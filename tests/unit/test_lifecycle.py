@@ -9,13 +9,31 @@ import pytest
 from events import catalogue as ev
 from events.envelope import Actor
 from events.vocabulary import (
-    ClosureKind, ConsentScope, EpisodeEndReason, GoalCategory, GoalRating, ReferralGround,
-    ReferringAgency, RejectionReason, Role, SessionKind, StatutoryStatus, SubstanceUseStatus,
+    ClosureKind,
+    ConsentScope,
+    EpisodeEndReason,
+    GoalCategory,
+    GoalRating,
+    ReferralGround,
+    ReferringAgency,
+    RejectionReason,
+    Role,
+    SessionKind,
+    StatutoryStatus,
+    SubstanceUseStatus,
     UnplannedExitReason,
 )
 from workflows import commands as cmd
 from workflows.lifecycle import (
-    CaseState, CommandRejected, Phase, ReviewStatus, decide, due, evolve, next_wakeup, refer,
+    CaseState,
+    CommandRejected,
+    Phase,
+    ReviewStatus,
+    decide,
+    due,
+    evolve,
+    next_wakeup,
+    refer,
 )
 from workflows.policy import DEFAULT_POLICY, add_months, add_working_days
 
@@ -26,12 +44,17 @@ MON = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
 
 def referral(**overrides: object) -> cmd.ReferFamily:
     fields: dict[str, object] = dict(
-        actor=Actor(id="bs-price", role=Role.BUSINESS_SUPPORT), family_id="fam-1",
-        team_id="cardiff", area="cardiff", referring_agency=ReferringAgency.HEALTH,
+        actor=Actor(id="bs-price", role=Role.BUSINESS_SUPPORT),
+        family_id="fam-1",
+        team_id="cardiff",
+        area="cardiff",
+        referring_agency=ReferringAgency.HEALTH,
         referral_grounds=[ReferralGround.PARENTAL_SUBSTANCE_DEPENDENCE],
         children=[{"child_id": "ch1", "statutory_status": "cin"}],
         adults=[{"person_id": "ad1", "relationship": "mother"}],
-        consent_to_referral=True, consent_to_information_sharing=True, received_on=MON.date(),
+        consent_to_referral=True,
+        consent_to_information_sharing=True,
+        received_on=MON.date(),
     )
     fields.update(overrides)
     return cmd.ReferFamily.model_validate(fields)
@@ -82,16 +105,39 @@ def intensive_case() -> Case:
     case = allocated_case()
     case.now = MON + timedelta(days=1)
     case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
-    case.do(cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.SUBSTANCE_USE,
-                          description="No drinking at home", baseline=2, target=8))
-    case.do(cmd.AgreeGoal(actor=CM, goal_id="g2", category=GoalCategory.SCHOOL_ATTENDANCE,
-                          description="Children at school daily", baseline=4, target=9))
+    case.do(
+        cmd.AgreeGoal(
+            actor=CM,
+            goal_id="g1",
+            category=GoalCategory.SUBSTANCE_USE,
+            description="No drinking at home",
+            baseline=2,
+            target=8,
+        )
+    )
+    case.do(
+        cmd.AgreeGoal(
+            actor=CM,
+            goal_id="g2",
+            category=GoalCategory.SCHOOL_ATTENDANCE,
+            description="Children at school daily",
+            baseline=4,
+            target=9,
+        )
+    )
     return case
 
 
 def session(case: Case, n: int) -> None:
-    case.do(cmd.RecordSession(actor=CM, session_id=f"s{n}", held_at=case.now,
-                              kind=SessionKind.HOME_VISIT, duration_minutes=90))
+    case.do(
+        cmd.RecordSession(
+            actor=CM,
+            session_id=f"s{n}",
+            held_at=case.now,
+            kind=SessionKind.HOME_VISIT,
+            duration_minutes=90,
+        )
+    )
 
 
 def closed_case() -> Case:
@@ -99,15 +145,31 @@ def closed_case() -> Case:
     for day in range(3, 36, 4):  # contact every four days
         case.advance_to(MON + timedelta(days=day))
         session(case, day)
-    case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED, closing_scores=[
-        ev.GoalScore(goal_id="g1", score=7), ev.GoalScore(goal_id="g2", score=8)]))
+    case.do(
+        cmd.CloseIntensivePhase(
+            actor=CM,
+            kind=ClosureKind.PLANNED,
+            closing_scores=[
+                ev.GoalScore(goal_id="g1", score=7),
+                ev.GoalScore(goal_id="g2", score=8),
+            ],
+        )
+    )
     return case
 
 
-def rate(case: Case, review_id: str, g1: GoalRating = GoalRating.MAINTAINED) -> list[ev.DomainEvent]:
-    return case.do(cmd.CompleteReview(
-        actor=CM, review_id=review_id, ratings={"g1": g1, "g2": GoalRating.EXCEEDED},
-        family_staying_together=True, substance_use_status=SubstanceUseStatus.REDUCED))
+def rate(
+    case: Case, review_id: str, g1: GoalRating = GoalRating.MAINTAINED
+) -> list[ev.DomainEvent]:
+    return case.do(
+        cmd.CompleteReview(
+            actor=CM,
+            review_id=review_id,
+            ratings={"g1": g1, "g2": GoalRating.EXCEEDED},
+            family_staying_together=True,
+            substance_use_status=SubstanceUseStatus.REDUCED,
+        )
+    )
 
 
 def test_the_planned_path_from_referral_to_episode_end() -> None:
@@ -115,17 +177,28 @@ def test_the_planned_path_from_referral_to_episode_end() -> None:
     closed_on = case.state.closed_on
     assert closed_on == date(2026, 2, 9)  # the day of the last session, day 34 of the phase
     assert {r.review_id: r.due_on for r in case.state.reviews.values()} == {
-        "m1": date(2026, 3, 9), "m3": date(2026, 5, 9), "m6": date(2026, 8, 9), "m12": date(2027, 2, 9)}
+        "m1": date(2026, 3, 9),
+        "m3": date(2026, 5, 9),
+        "m6": date(2026, 8, 9),
+        "m12": date(2027, 2, 9),
+    }
     for review_id in ("m1", "m3", "m6", "m12"):
         due_on = case.state.reviews[review_id].due_on
-        fired = case.advance_to(datetime.combine(due_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10))
+        fired = case.advance_to(
+            datetime.combine(due_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+        )
         assert [type(e).__name__ for e in fired] == ["FollowUpReviewDue"]
         rate(case, review_id)
     assert case.state.phase is Phase.ENDED
     assert case.state.end_reason is EpisodeEndReason.FOLLOW_UP_COMPLETED
     assert next_wakeup(case.state) is None
     types = case.types()
-    assert types[:4] == ["ReferralReceived", "ReferralAccepted", "KeyWorkerAllocated", "FirstMeetingHeld"]
+    assert types[:4] == [
+        "ReferralReceived",
+        "ReferralAccepted",
+        "KeyWorkerAllocated",
+        "FirstMeetingHeld",
+    ]
     assert types.count("FollowUpReviewScheduled") == 4
     assert types.count("FollowUpReviewCompleted") == 4
     assert "IntensivePhaseEndApproaching" not in types  # closed on day 34, before the warning
@@ -135,7 +208,11 @@ def test_the_planned_path_from_referral_to_episode_end() -> None:
 def test_referral_without_eligible_ground_is_rejected_automatically() -> None:
     case = Case()
     events = case.refer(referral(referral_grounds=[]))
-    assert [type(e).__name__ for e in events] == ["ReferralReceived", "ReferralRejected", "EpisodeEnded"]
+    assert [type(e).__name__ for e in events] == [
+        "ReferralReceived",
+        "ReferralRejected",
+        "EpisodeEnded",
+    ]
     assert events[1] == ev.ReferralRejected(reason=RejectionReason.NO_ELIGIBLE_GROUND)
     assert case.state.ended
 
@@ -164,7 +241,9 @@ def test_first_meeting_in_time_cancels_the_overdue_timer() -> None:
     case = allocated_case()
     case.now = MON + timedelta(days=1)
     case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
-    assert "FirstMeetingOverdue" not in [type(e).__name__ for e in case.advance_to(MON + timedelta(days=5))]
+    assert "FirstMeetingOverdue" not in [
+        type(e).__name__ for e in case.advance_to(MON + timedelta(days=5))
+    ]
 
 
 def test_no_contact_fires_once_per_gap() -> None:
@@ -194,7 +273,9 @@ def test_approved_extension_moves_the_overrun() -> None:
     assert case.state.intensive_ends_on == date(2026, 3, 3)
     fired = case.advance_to(datetime(2026, 3, 3, 23, tzinfo=UTC))
     assert "IntensivePhaseOverrun" not in [type(e).__name__ for e in fired]
-    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 3, 4, 1, tzinfo=UTC))] == ["IntensivePhaseOverrun"]
+    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 3, 4, 1, tzinfo=UTC))] == [
+        "IntensivePhaseOverrun"
+    ]
 
 
 def test_refused_extension_keeps_the_end_date() -> None:
@@ -223,25 +304,39 @@ def test_overdue_review_after_grace_and_rescheduling_moves_the_timer() -> None:
     fired = case.advance_to(datetime(2026, 3, 23, tzinfo=UTC))  # due 9 Mar + 14 days grace
     assert [type(e).__name__ for e in fired] == ["FollowUpReviewDue", "FollowUpReviewOverdue"]
     assert case.state.reviews["m1"].status is ReviewStatus.OVERDUE
-    case.do(cmd.RescheduleReview(actor=CM, review_id="m1", due_on=date(2026, 4, 1), reason="Family away"))
+    case.do(
+        cmd.RescheduleReview(
+            actor=CM, review_id="m1", due_on=date(2026, 4, 1), reason="Family away"
+        )
+    )
     assert case.state.reviews["m1"].status is ReviewStatus.SCHEDULED
     assert case.advance_to(datetime(2026, 3, 31, tzinfo=UTC)) == []
-    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 4, 1, 1, tzinfo=UTC))] == ["FollowUpReviewDue"]
+    assert [type(e).__name__ for e in case.advance_to(datetime(2026, 4, 1, 1, tzinfo=UTC))] == [
+        "FollowUpReviewDue"
+    ]
 
 
 def test_unplanned_exit_without_follow_up_consent_ends_the_episode() -> None:
     case = intensive_case()
     case.do(cmd.WithdrawConsent(actor=CM, scope=ConsentScope.FOLLOW_UP))
-    events = case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED,
-                                             unplanned_reason=UnplannedExitReason.MOVED_AWAY))
+    events = case.do(
+        cmd.CloseIntensivePhase(
+            actor=CM, kind=ClosureKind.UNPLANNED, unplanned_reason=UnplannedExitReason.MOVED_AWAY
+        )
+    )
     assert [type(e).__name__ for e in events] == ["IntensivePhaseClosed", "EpisodeEnded"]
     assert case.state.end_reason is EpisodeEndReason.NO_FOLLOW_UP_CONSENT
 
 
 def test_unplanned_exit_with_consent_gets_follow_ups() -> None:
     case = intensive_case()
-    events = case.do(cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED,
-                                             unplanned_reason=UnplannedExitReason.FAMILY_DISENGAGED))
+    events = case.do(
+        cmd.CloseIntensivePhase(
+            actor=CM,
+            kind=ClosureKind.UNPLANNED,
+            unplanned_reason=UnplannedExitReason.FAMILY_DISENGAGED,
+        )
+    )
     assert [type(e).__name__ for e in events].count("FollowUpReviewScheduled") == 4
 
 
@@ -256,49 +351,143 @@ def test_supervisor_closes_follow_up_early() -> None:
 def test_child_status_change() -> None:
     case = intensive_case()
     events = case.do(cmd.ChangeChildStatus(actor=CM, child_id="ch1", status=StatutoryStatus.CPR))
-    assert events == [ev.ChildStatusChanged(child_id="ch1", previous_status=StatutoryStatus.CIN,
-                                            status=StatutoryStatus.CPR)]
+    assert events == [
+        ev.ChildStatusChanged(
+            child_id="ch1", previous_status=StatutoryStatus.CIN, status=StatutoryStatus.CPR
+        )
+    ]
 
 
-@pytest.mark.parametrize(("build", "command", "field", "rule"), [
-    (closed_case, lambda c: cmd.AgreeGoal(actor=CM, goal_id="g9", category=GoalCategory.HEALTH,
-                                          description="GP", baseline=1, target=5),
-     "phase", "cannot agree a goal while the case is follow_up"),
-    (intensive_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m1", ratings={"g1": "maintained"},
-                                                  family_staying_together=True,
-                                                  substance_use_status="reduced"),
-     "phase", "cannot complete a review while the case is intensive"),
-    (intensive_case, lambda c: cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.HEALTH,
-                                             description="again", baseline=1, target=5),
-     "goal_id", "goal g1 is already agreed"),
-    (closed_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
-     "phase", "cannot close the intensive phase while the case is follow_up"),
-    (closed_case, lambda c: cmd.RescheduleReview(actor=CM, review_id="m1", due_on=c.now.date() - timedelta(days=1),
-                                                 reason="x"),
-     "due_on", "must be a date after today"),
-    (intensive_case, lambda c: cmd.DecideExtension(actor=CM, request_id="x1", approved=True),
-     "actor.role", "only supervisor may decide an extension"),
-    (intensive_case, lambda c: cmd.ChangeChildStatus(actor=CM, child_id="ch9", status=StatutoryStatus.LAC),
-     "child_id", "no child ch9 in this family"),
-    (intensive_case, lambda c: cmd.ScoreGoals(actor=CM, scores=[ev.GoalScore(goal_id="g7", score=3)]),
-     "scores[0].goal_id", "no goal g7"),
-    (intensive_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
-     "kind", "needs a supervisor"),
-    (intensive_case, lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED),
-     "unplanned_reason", "is required"),
-    (intensive_case, lambda c: cmd.RecordSession(actor=CM, session_id="s1", held_at=c.now + timedelta(days=2),
-                                                 kind=SessionKind.PHONE, duration_minutes=10),
-     "held_at", "cannot be in the future"),
-    (closed_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m3", ratings={"g1": "maintained", "g2": "maintained"},
-                                               family_staying_together=True, substance_use_status="reduced"),
-     "review_id", "complete review m1 first"),
-    (closed_case, lambda c: cmd.CompleteReview(actor=CM, review_id="m1", ratings={"g1": "maintained"},
-                                               family_staying_together=True, substance_use_status="reduced"),
-     "ratings", "missing g2"),
-    (allocated_case, lambda c: cmd.AcceptReferral(actor=SUP),
-     "phase", "cannot accept a referral while the case is allocated"),
-    (Case, lambda c: cmd.AcceptReferral(actor=SUP), "case_id", "no case c1 has been referred"),
-])
+@pytest.mark.parametrize(
+    ("build", "command", "field", "rule"),
+    [
+        (
+            closed_case,
+            lambda c: cmd.AgreeGoal(
+                actor=CM,
+                goal_id="g9",
+                category=GoalCategory.HEALTH,
+                description="GP",
+                baseline=1,
+                target=5,
+            ),
+            "phase",
+            "cannot agree a goal while the case is follow_up",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.CompleteReview(
+                actor=CM,
+                review_id="m1",
+                ratings={"g1": "maintained"},
+                family_staying_together=True,
+                substance_use_status="reduced",
+            ),
+            "phase",
+            "cannot complete a review while the case is intensive",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.AgreeGoal(
+                actor=CM,
+                goal_id="g1",
+                category=GoalCategory.HEALTH,
+                description="again",
+                baseline=1,
+                target=5,
+            ),
+            "goal_id",
+            "goal g1 is already agreed",
+        ),
+        (
+            closed_case,
+            lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
+            "phase",
+            "cannot close the intensive phase while the case is follow_up",
+        ),
+        (
+            closed_case,
+            lambda c: cmd.RescheduleReview(
+                actor=CM, review_id="m1", due_on=c.now.date() - timedelta(days=1), reason="x"
+            ),
+            "due_on",
+            "must be a date after today",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.DecideExtension(actor=CM, request_id="x1", approved=True),
+            "actor.role",
+            "only supervisor may decide an extension",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.ChangeChildStatus(actor=CM, child_id="ch9", status=StatutoryStatus.LAC),
+            "child_id",
+            "no child ch9 in this family",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.ScoreGoals(actor=CM, scores=[ev.GoalScore(goal_id="g7", score=3)]),
+            "scores[0].goal_id",
+            "no goal g7",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.PLANNED),
+            "kind",
+            "needs a supervisor",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED),
+            "unplanned_reason",
+            "is required",
+        ),
+        (
+            intensive_case,
+            lambda c: cmd.RecordSession(
+                actor=CM,
+                session_id="s1",
+                held_at=c.now + timedelta(days=2),
+                kind=SessionKind.PHONE,
+                duration_minutes=10,
+            ),
+            "held_at",
+            "cannot be in the future",
+        ),
+        (
+            closed_case,
+            lambda c: cmd.CompleteReview(
+                actor=CM,
+                review_id="m3",
+                ratings={"g1": "maintained", "g2": "maintained"},
+                family_staying_together=True,
+                substance_use_status="reduced",
+            ),
+            "review_id",
+            "complete review m1 first",
+        ),
+        (
+            closed_case,
+            lambda c: cmd.CompleteReview(
+                actor=CM,
+                review_id="m1",
+                ratings={"g1": "maintained"},
+                family_staying_together=True,
+                substance_use_status="reduced",
+            ),
+            "ratings",
+            "missing g2",
+        ),
+        (
+            allocated_case,
+            lambda c: cmd.AcceptReferral(actor=SUP),
+            "phase",
+            "cannot accept a referral while the case is allocated",
+        ),
+        (Case, lambda c: cmd.AcceptReferral(actor=SUP), "case_id", "no case c1 has been referred"),
+    ],
+)
 def test_bad_commands_are_refused_with_field_and_rule(build, command, field, rule) -> None:  # type: ignore[no-untyped-def]
     case = build()
     before = case.state
@@ -313,11 +502,19 @@ def test_scores_out_of_range_are_refused_by_the_command_model() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="baseline"):
-        cmd.AgreeGoal(actor=CM, goal_id="g1", category=GoalCategory.HEALTH, description="x",
-                      baseline=11, target=5)
+        cmd.AgreeGoal(
+            actor=CM,
+            goal_id="g1",
+            category=GoalCategory.HEALTH,
+            description="x",
+            baseline=11,
+            target=5,
+        )
 
 
 def test_calendar_helpers() -> None:
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
-    assert add_working_days(datetime(2026, 1, 9, tzinfo=UTC), 1) == datetime(2026, 1, 12, tzinfo=UTC)
+    assert add_working_days(datetime(2026, 1, 9, tzinfo=UTC), 1) == datetime(
+        2026, 1, 12, tzinfo=UTC
+    )

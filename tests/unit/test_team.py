@@ -22,7 +22,9 @@ def test_allocates_to_the_worker_with_most_room_and_waitlists_when_full() -> Non
         events = team.request_allocation(state, f"c{n}", 3, date(2026, 1, n + 1))
         outcomes.append(events[0])
         state = run(state, events)
-    assert [type(e).__name__ for e in outcomes] == ["TeamCaseAllocated"] * 3 + ["TeamCaseWaitlisted"] * 2
+    assert [type(e).__name__ for e in outcomes] == ["TeamCaseAllocated"] * 3 + [
+        "TeamCaseWaitlisted"
+    ] * 2
     assert all(len(w.cases) <= w.caseload_limit for w in state.key_workers.values())
     assert [f.case_id for f in state.waitlist] == ["c3", "c4"]
 
@@ -33,12 +35,16 @@ def test_waitlist_orders_by_priority_then_referral_date_and_back_fills() -> None
     state = run(state, team.request_allocation(state, "c0", 3, date(2026, 1, 1)))
     state = run(state, team.request_allocation(state, "late-urgent", 1, date(2026, 1, 9)))
     events = team.request_allocation(state, "early-routine", 3, date(2026, 1, 2))
-    assert events == [ev.TeamCaseWaitlisted(case_id="early-routine", priority=3,
-                                            referred_on=date(2026, 1, 2), position=2)]
+    assert events == [
+        ev.TeamCaseWaitlisted(
+            case_id="early-routine", priority=3, referred_on=date(2026, 1, 2), position=2
+        )
+    ]
     state = run(state, events)
     released = team.release(state, "c0")
-    assert released[1] == ev.TeamCaseAllocated(case_id="late-urgent", key_worker_id="kw-a",
-                                               from_waitlist=True)
+    assert released[1] == ev.TeamCaseAllocated(
+        case_id="late-urgent", key_worker_id="kw-a", from_waitlist=True
+    )
     state = run(state, released)
     assert [f.case_id for f in state.waitlist] == ["early-routine"]
 
@@ -64,4 +70,7 @@ def test_a_leaving_worker_gets_no_new_families() -> None:
     state = TeamState(team_id="t")
     state = run(state, team.join(state, "kw-a", 3))
     state = run(state, team.leave(state, "kw-a"))
-    assert type(team.request_allocation(state, "c1", 3, date(2026, 1, 1))[0]).__name__ == "TeamCaseWaitlisted"
+    assert (
+        type(team.request_allocation(state, "c1", 3, date(2026, 1, 1))[0]).__name__
+        == "TeamCaseWaitlisted"
+    )

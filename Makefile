@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/lifecycle.py
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events

@@ -388,6 +388,23 @@ class TeamCaseReleased(DomainEvent):
     key_worker_id: Code | None = None
 
 
+# --- access (stream access-<case_id>, written by the API or CLI process) ----------------
+
+
+class CaseRecordViewed(DomainEvent):
+    summary: ClassVar[str] = (
+        "Someone looked at a case's record (its history, summary or access log)."
+    )
+
+    case_id: Code
+    view: Literal["history", "summary", "access_log"]
+    interface: Literal["api", "cli"]
+    as_of: AwareDatetime | None = Field(
+        default=None, description="The moment the history was shown as of, if not now."
+    )
+    allowed: bool = Field(default=True, description="False: the attempt was refused (403).")
+
+
 def event_class(type_name: str) -> type[DomainEvent]:
     """The class registered under ``type_name``; raises ``UnknownEventType``."""
     from events.errors import UnknownEventType

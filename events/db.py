@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A connection of one's own, or one borrowed from a pool.
+Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
 def server_settings(schema: str | None) -> dict[str, str]:

@@ -20,6 +20,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from events.db import Conn
 from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
 from events.records import (
     NewEvent,
@@ -161,7 +162,7 @@ class EventStore:
         expected_version: int,
         events: Sequence[NewEvent],
         *,
-        connection: asyncpg.Connection | None = None,
+        connection: Conn | None = None,
     ) -> AppendResult:
         """Append ``events`` to ``stream_id`` if it is at ``expected_version``.
 
@@ -268,16 +269,24 @@ class EventStore:
         )
         return [_row_to_event(r) for r in rows]
 
-    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    async def read_all(
+        self,
+        after_position: int = 0,
+        limit: int = 1000,
+        *,
+        connection: Conn | None = None,
+    ) -> list[RecordedEvent]:
         """Up to ``limit`` events after the event at ``after_position``, in commit-safe order.
 
         Order is (transaction id, global position), and only transactions below the
         visibility watermark are returned, so no later commit can land behind a reader.
         Pass the ``global_position`` of the last event handled as the next ``after_position``.
+        With ``connection``, the read runs there (a projector reads inside its transaction).
         """
         if limit < 1:
             raise InvalidInput("limit", "must be at least 1")
-        rows = await self._pool.fetch(
+        executor = connection if connection is not None else self._pool
+        rows = await executor.fetch(
             # ORDER BY names the table's columns: a bare `transaction_id` would bind to the
             # bigint output alias and turn an index walk into a sort of the whole table.
             f"""SELECT {_COLUMNS} FROM events e

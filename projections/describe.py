@@ -1,0 +1,161 @@
+"""Each event in plain English, for the supervisor's timeline.
+
+Only coded fields are used: nothing from an event's ``personal`` parts (names, notes)
+reaches a description, so the timeline can be shown, exported and kept without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from events.records import RecordedEvent
+
+ROLE_WORDS = {
+    "case_manager": "Key worker",
+    "supervisor": "Supervisor",
+    "business_support": "Business support",
+    "auditor": "Auditor",
+    "admin": "Administrator",
+}
+
+
+def words(code: object) -> str:
+    """``home_visit`` → ``home visit``."""
+    return str(code).replace("_", " ")
+
+
+def metadata_of(event: RecordedEvent) -> dict[str, Any]:
+    meta: dict[str, Any] = orjson.loads(event.metadata_json)
+    return meta
+
+
+def who(meta: dict[str, Any]) -> str:
+    actor = meta.get("actor") or {}
+    role = actor.get("role", "system")
+    if role == "system":
+        return "The engine"
+    return f"{ROLE_WORDS.get(role, words(role).capitalize())} {actor.get('id', '?')}"
+
+
+def _day(value: str) -> str:
+    return value[:10]
+
+
+def _when(value: str) -> str:
+    return value[:16].replace("T", " ")
+
+
+def _scores(scores: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{s['goal_id']} {s['score']}/10" for s in scores)
+
+
+Describer = Callable[[str, dict[str, Any]], str]
+
+DESCRIBE: dict[str, Describer] = {
+    "ReferralReceived": lambda w, d: (
+        f"{w} recorded a referral from {words(d['referring_agency'])} "
+        f"({', '.join(words(g) for g in d['referral_grounds'])}; "
+        f"{len(d['children'])} child(ren), priority {d['priority']}, team {d['team_id']})"
+        + (f"; re-referral after case {d['previous_case_id']}" if d.get("previous_case_id") else "")
+    ),
+    "ReferralAccepted": lambda w, d: f"{w} accepted the referral",
+    "ReferralRejected": lambda w, d: f"{w} rejected the referral: {words(d['reason'])}",
+    "FamilyWaitlisted": lambda w, d: (
+        f"No key worker had space: waitlisted at position {d['position']} "
+        f"(priority {d['priority']})"
+    ),
+    "KeyWorkerAllocated": lambda w, d: (
+        f"Key worker {d['key_worker_id']} allocated"
+        + (" from the waitlist" if d.get("from_waitlist") else "")
+    ),
+    "FirstMeetingHeld": lambda w, d: f"{w} held the first meeting on {_when(d['held_at'])}",
+    "FirstMeetingOverdue": lambda w, d: (
+        f"First meeting overdue: it was due by {_when(d['due_at'])}"
+    ),
+    "GoalAgreed": lambda w, d: (
+        f"{w} agreed goal {d['goal_id']} ({words(d['category'])}), "
+        f"baseline {d['baseline']}/10, target {d['target']}/10"
+    ),
+    "SessionRecorded": lambda w, d: (
+        f"{w} recorded a {words(d['kind'])}, {d['duration_minutes']} min, on {_when(d['held_at'])}"
+    ),
+    "NoContactThresholdPassed": lambda w, d: (
+        f"No contact for {d['days']} days (last on {_day(d['last_contact_at'])})"
+    ),
+    "GoalsScored": lambda w, d: f"{w} scored goals ({words(d['stage'])}): {_scores(d['scores'])}",
+    "ExtensionRequested": lambda w, d: (
+        f"{w} requested a {d['days']}-day extension of the intensive phase"
+    ),
+    "ExtensionDecided": lambda w, d: (
+        f"{w} approved a {d['days']}-day extension (now ends {d['new_end_on']})"
+        if d["approved"]
+        else f"{w} refused the extension"
+    ),
+    "IntensivePhaseEndApproaching": lambda w, d: (
+        f"Intensive phase at day {d['day']}: it ends on {d['ends_on']}"
+    ),
+    "IntensivePhaseOverrun": lambda w, d: (
+        f"Intensive phase overran its end ({d['ends_on']}) without an approved extension"
+    ),
+    "IntensivePhaseClosed": lambda w, d: (
+        f"{w} closed the intensive phase on {d['closed_on']} ({d['kind']}"
+        + (f": {words(d['unplanned_reason'])}" if d.get("unplanned_reason") else "")
+        + ")"
+        + (f"; closing scores {_scores(d['closing_scores'])}" if d.get("closing_scores") else "")
+        + (
+            f"; onward referrals: {', '.join(words(a) for a in d['onward_referrals'])}"
+            if d.get("onward_referrals")
+            else ""
+        )
+        + (
+            "; transferred to less formal services"
+            if d.get("transferred_to_less_formal_services")
+            else ""
+        )
+    ),
+    "FollowUpReviewScheduled": lambda w, d: (
+        f"{d['month']}-month review {d['review_id']} scheduled for {d['due_on']}"
+    ),
+    "FollowUpReviewRescheduled": lambda w, d: (
+        f"{w} moved review {d['review_id']} from {d['previous_due_on']} to {d['due_on']}"
+    ),
+    "FollowUpReviewDue": lambda w, d: f"Review {d['review_id']} is due today ({d['due_on']})",
+    "FollowUpReviewOverdue": lambda w, d: (
+        f"Review {d['review_id']} overdue: due {d['due_on']}, {d['grace_days']} days' grace passed"
+    ),
+    "FollowUpReviewCompleted": lambda w, d: (
+        f"{w} completed the {d['month']}-month review: "
+        + ", ".join(f"{r['goal_id']} {words(r['rating'])}" for r in d["ratings"])
+        + ("; family together" if d["family_staying_together"] else "; family not together")
+        + f"; substance use {words(d['substance_use_status'])}"
+    ),
+    "BoosterScheduled": lambda w, d: (
+        f"Booster {d['booster_id']} scheduled for {', '.join(d['goal_ids'])} by {d['due_by']}"
+    ),
+    "BoosterDelivered": lambda w, d: (
+        f"{w} delivered booster {d['booster_id']} on {_when(d['delivered_at'])}"
+    ),
+    "ChildStatusChanged": lambda w, d: (
+        f"{w} changed child {d['child_id']}'s status from "
+        f"{d['previous_status'].upper()} to {d['status'].upper()}"
+    ),
+    "ConsentRecorded": lambda w, d: f"{w} recorded consent to {words(d['scope'])}",
+    "ConsentWithdrawn": lambda w, d: (
+        f"{w} recorded that consent to {words(d['scope'])} was withdrawn"
+    ),
+    "EpisodeEnded": lambda w, d: f"Episode ended: {words(d['reason'])}",
+}
+
+
+def describe(event: RecordedEvent, meta: dict[str, Any] | None = None) -> str:
+    """One sentence for ``event``; falls back to the catalogue's summary."""
+    meta = meta if meta is not None else metadata_of(event)
+    describer = DESCRIBE.get(event.type)
+    if describer is None:
+        from events.catalogue import event_class
+
+        return event_class(event.type).summary
+    return describer(who(meta), event.data)

@@ -1,0 +1,466 @@
+"""The read models. Each fold is a pure function of (row, event), also used for "as of".
+
+| projection | from | one row per |
+| --- | --- | --- |
+| case_summary | case streams | case |
+| case_timeline | case streams | event, in plain English |
+| caseload | team streams (key workers) + case_summary | key worker (a query joins them) |
+| waitlist | team streams | waiting family |
+| review_schedule | case streams | follow-up review |
+| access_log | access streams | read of a case's record |
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+import orjson
+
+from events.records import RecordedEvent
+from projections.base import Key, KeyedProjection, LogProjection, Projection, Row
+from projections.describe import describe, metadata_of
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy, add_working_days
+
+POLICIES: dict[str, ProgrammePolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+
+
+def policy_for(version: str | None) -> ProgrammePolicy:
+    return POLICIES.get(version or "", DEFAULT_POLICY)
+
+
+def case_of(stream_id: str, prefix: str = "case-") -> str | None:
+    return stream_id[len(prefix) :] if stream_id.startswith(prefix) else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+CASE_EVENTS = frozenset(
+    {
+        "ReferralReceived",
+        "ReferralAccepted",
+        "ReferralRejected",
+        "FamilyWaitlisted",
+        "KeyWorkerAllocated",
+        "FirstMeetingOverdue",
+        "FirstMeetingHeld",
+        "GoalAgreed",
+        "SessionRecorded",
+        "NoContactThresholdPassed",
+        "GoalsScored",
+        "ExtensionRequested",
+        "ExtensionDecided",
+        "IntensivePhaseEndApproaching",
+        "IntensivePhaseOverrun",
+        "IntensivePhaseClosed",
+        "FollowUpReviewScheduled",
+        "FollowUpReviewRescheduled",
+        "FollowUpReviewDue",
+        "FollowUpReviewOverdue",
+        "FollowUpReviewCompleted",
+        "BoosterScheduled",
+        "BoosterDelivered",
+        "ChildStatusChanged",
+        "ConsentRecorded",
+        "ConsentWithdrawn",
+        "EpisodeEnded",
+    }
+)
+
+
+# --- case_summary ------------------------------------------------------------------------
+
+
+class CaseSummary(KeyedProjection):
+    name: ClassVar[str] = "case_summary"
+    tables: ClassVar[tuple[str, ...]] = ("case_summary",)
+    handles: ClassVar[frozenset[str]] = CASE_EVENTS
+    key: ClassVar[tuple[str, ...]] = ("case_id",)
+    columns: ClassVar[tuple[str, ...]] = (
+        "case_id",
+        "family_id",
+        "team_id",
+        "area",
+        "referring_agency",
+        "priority",
+        "phase",
+        "key_worker_id",
+        "policy_version",
+        "referred_on",
+        "decision",
+        "decided_at",
+        "rejection_reason",
+        "waitlisted_at",
+        "allocated_at",
+        "first_meeting_due_at",
+        "first_meeting_at",
+        "intensive_ends_on",
+        "last_contact_at",
+        "sessions",
+        "goals",
+        "closed_on",
+        "closure_kind",
+        "next_review_id",
+        "next_review_due_on",
+        "first_meeting_overdue",
+        "no_contact_overdue",
+        "intensive_overrun",
+        "review_overdue",
+        "previous_case_id",
+        "end_reason",
+        "pending_reviews",
+        "version",
+        "updated_at",
+    )
+
+    def key_of(self, event: RecordedEvent) -> Key | None:
+        case_id = case_of(event.stream_id)
+        return (case_id,) if case_id else None
+
+    def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
+        return fold_summary(row, event)
+
+
+def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
+    d = event.data
+    at = event.occurred_at
+    t = event.type
+    if t == "ReferralReceived":
+        r: Row = dict.fromkeys(CaseSummary.columns)
+        r.update(
+            case_id=d["case_id"],
+            family_id=d["family_id"],
+            team_id=d["team_id"],
+            area=d["area"],
+            referring_agency=d["referring_agency"],
+            priority=d["priority"],
+            phase="referred",
+            policy_version=d["policy_version"],
+            referred_on=_d(d["received_on"]),
+            sessions=0,
+            goals=0,
+            first_meeting_overdue=False,
+            no_contact_overdue=False,
+            intensive_overrun=False,
+            review_overdue=False,
+            previous_case_id=d.get("previous_case_id"),
+            pending_reviews="{}",
+        )
+        r["version"], r["updated_at"] = event.stream_version, at
+        return r
+    if row is None:
+        raise ValueError(f"{t} before the case's referral")
+    r = dict(row)
+    r["version"], r["updated_at"] = event.stream_version, at
+    if t == "ReferralAccepted":
+        r.update(phase="accepted", decision="accepted", decided_at=at)
+    elif t == "ReferralRejected":
+        r.update(decision="rejected", decided_at=at, rejection_reason=d["reason"])
+    elif t == "FamilyWaitlisted":
+        r.update(phase="waitlisted", waitlisted_at=at)
+    elif t == "KeyWorkerAllocated":
+        policy = policy_for(r["policy_version"])
+        r.update(
+            phase="allocated",
+            key_worker_id=d["key_worker_id"],
+            team_id=d["team_id"],
+            allocated_at=at,
+            first_meeting_due_at=add_working_days(at, policy.first_meeting_working_days),
+        )
+    elif t == "FirstMeetingOverdue":
+        r["first_meeting_overdue"] = True
+    elif t == "FirstMeetingHeld":
+        held = _dt(d["held_at"])
+        assert held is not None
+        policy = policy_for(r["policy_version"])
+        r.update(
+            phase="intensive",
+            first_meeting_at=held,
+            last_contact_at=held,
+            first_meeting_overdue=False,
+            intensive_ends_on=held.date() + timedelta(days=policy.intensive_max_days),
+        )
+    elif t == "GoalAgreed":
+        r["goals"] += 1
+    elif t == "SessionRecorded":
+        held = _dt(d["held_at"])
+        r["sessions"] += 1
+        if r["last_contact_at"] is None or (held and held > r["last_contact_at"]):
+            r["last_contact_at"] = held
+        r["no_contact_overdue"] = False
+    elif t == "NoContactThresholdPassed":
+        r["no_contact_overdue"] = True
+    elif t == "ExtensionDecided":
+        if d["approved"] and d.get("new_end_on"):
+            r.update(intensive_ends_on=_d(d["new_end_on"]), intensive_overrun=False)
+    elif t == "IntensivePhaseOverrun":
+        r["intensive_overrun"] = True
+    elif t == "IntensivePhaseClosed":
+        r.update(
+            phase="follow_up",
+            closed_on=_d(d["closed_on"]),
+            closure_kind=d["kind"],
+            no_contact_overdue=False,
+            intensive_overrun=False,
+        )
+    elif t in (
+        "FollowUpReviewScheduled",
+        "FollowUpReviewRescheduled",
+        "FollowUpReviewOverdue",
+        "FollowUpReviewCompleted",
+    ):
+        _track_review(r, t, d)
+    elif t == "EpisodeEnded":
+        r.update(
+            phase="ended",
+            end_reason=d["reason"],
+            next_review_id=None,
+            next_review_due_on=None,
+            review_overdue=False,
+            pending_reviews="{}",
+        )
+    return r
+
+
+def _track_review(r: Row, t: str, d: dict[str, Any]) -> None:
+    """Keep the pending reviews (id -> due date) and point at the earliest one."""
+    pending: dict[str, str] = orjson.loads(r["pending_reviews"] or "{}")
+    review_id = d["review_id"]
+    if t in ("FollowUpReviewScheduled", "FollowUpReviewRescheduled"):
+        pending[review_id] = d["due_on"]
+        if t == "FollowUpReviewRescheduled" and r["next_review_id"] == review_id:
+            r["review_overdue"] = False
+    elif t == "FollowUpReviewOverdue":
+        r["review_overdue"] = True
+    elif t == "FollowUpReviewCompleted":
+        pending.pop(review_id, None)
+        r["review_overdue"] = False
+    upcoming = min(pending.items(), key=lambda item: (item[1], item[0]), default=None)
+    r["next_review_id"] = upcoming[0] if upcoming else None
+    r["next_review_due_on"] = _d(upcoming[1]) if upcoming else None
+    r["pending_reviews"] = orjson.dumps(pending, option=orjson.OPT_SORT_KEYS).decode()
+
+
+# --- review_schedule ---------------------------------------------------------------------
+
+
+REVIEW_EVENTS = frozenset(
+    {
+        "FollowUpReviewScheduled",
+        "FollowUpReviewRescheduled",
+        "FollowUpReviewDue",
+        "FollowUpReviewOverdue",
+        "FollowUpReviewCompleted",
+    }
+)
+
+
+class ReviewSchedule(KeyedProjection):
+    name: ClassVar[str] = "review_schedule"
+    tables: ClassVar[tuple[str, ...]] = ("review_schedule",)
+    handles: ClassVar[frozenset[str]] = REVIEW_EVENTS
+    key: ClassVar[tuple[str, ...]] = ("case_id", "review_id")
+    columns: ClassVar[tuple[str, ...]] = (
+        "case_id",
+        "review_id",
+        "month",
+        "due_on",
+        "original_due_on",
+        "status",
+        "rescheduled",
+        "completed_at",
+        "regressed_goals",
+    )
+
+    def key_of(self, event: RecordedEvent) -> Key | None:
+        case_id = case_of(event.stream_id)
+        return (case_id, event.data["review_id"]) if case_id else None
+
+    def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
+        d, t = event.data, event.type
+        if t == "FollowUpReviewScheduled":
+            due = _d(d["due_on"])
+            return {
+                "case_id": case_of(event.stream_id),
+                "review_id": d["review_id"],
+                "month": d["month"],
+                "due_on": due,
+                "original_due_on": due,
+                "status": "scheduled",
+                "rescheduled": False,
+                "completed_at": None,
+                "regressed_goals": 0,
+            }
+        if row is None:
+            raise ValueError(f"{t} for a review never scheduled")
+        r = dict(row)
+        if t == "FollowUpReviewRescheduled":
+            r.update(due_on=_d(d["due_on"]), status="scheduled", rescheduled=True)
+        elif t == "FollowUpReviewDue":
+            r["status"] = "due"
+        elif t == "FollowUpReviewOverdue":
+            r["status"] = "overdue"
+        elif t == "FollowUpReviewCompleted":
+            r.update(
+                status="completed",
+                completed_at=event.occurred_at,
+                regressed_goals=sum(1 for x in d["ratings"] if x["rating"] == "regressed"),
+            )
+        return r
+
+
+# --- team: key workers and the waitlist --------------------------------------------------
+
+
+class KeyWorkers(KeyedProjection):
+    """The caseload read model: who can hold families, and how many; a query joins it with
+    case_summary to count families by phase against each limit."""
+
+    name: ClassVar[str] = "caseload"
+    tables: ClassVar[tuple[str, ...]] = ("key_workers",)
+    handles: ClassVar[frozenset[str]] = frozenset({"TeamKeyWorkerJoined", "TeamKeyWorkerLeft"})
+    key: ClassVar[tuple[str, ...]] = ("team_id", "key_worker_id")
+    columns: ClassVar[tuple[str, ...]] = ("team_id", "key_worker_id", "caseload_limit", "active")
+
+    def key_of(self, event: RecordedEvent) -> Key | None:
+        team_id = case_of(event.stream_id, "team-")
+        return (team_id, event.data["key_worker_id"]) if team_id else None
+
+    def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
+        team_id, worker = self.key_of(event) or (None, None)
+        if event.type == "TeamKeyWorkerJoined":
+            return {
+                "team_id": team_id,
+                "key_worker_id": worker,
+                "caseload_limit": event.data["caseload_limit"],
+                "active": True,
+            }
+        if row is None:
+            raise ValueError("a key worker left who never joined")
+        return {**row, "active": False}
+
+
+class Waitlist(KeyedProjection):
+    name: ClassVar[str] = "waitlist"
+    tables: ClassVar[tuple[str, ...]] = ("waitlist",)
+    handles: ClassVar[frozenset[str]] = frozenset(
+        {"TeamCaseWaitlisted", "TeamCaseAllocated", "TeamCaseReleased"}
+    )
+    key: ClassVar[tuple[str, ...]] = ("case_id",)
+    columns: ClassVar[tuple[str, ...]] = (
+        "case_id",
+        "team_id",
+        "priority",
+        "referred_on",
+        "waitlisted_at",
+    )
+
+    def key_of(self, event: RecordedEvent) -> Key | None:
+        return (event.data["case_id"],) if event.stream_id.startswith("team-") else None
+
+    def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
+        if event.type == "TeamCaseWaitlisted":
+            d = event.data
+            return {
+                "case_id": d["case_id"],
+                "team_id": case_of(event.stream_id, "team-"),
+                "priority": d["priority"],
+                "referred_on": _d(d["referred_on"]),
+                "waitlisted_at": event.occurred_at,
+            }
+        return None  # allocated or released: off the list
+
+
+# --- logs: timeline and access -----------------------------------------------------------
+
+
+class CaseTimeline(LogProjection):
+    name: ClassVar[str] = "case_timeline"
+    tables: ClassVar[tuple[str, ...]] = ("case_timeline",)
+    handles: ClassVar[frozenset[str]] = CASE_EVENTS
+    columns: ClassVar[tuple[str, ...]] = (
+        "global_position",
+        "case_id",
+        "stream_version",
+        "event_id",
+        "type",
+        "description",
+        "actor_id",
+        "actor_role",
+        "occurred_at",
+        "recorded_at",
+        "policy_version",
+    )
+
+    def row_of(self, event: RecordedEvent) -> tuple[Any, ...] | None:
+        case_id = case_of(event.stream_id)
+        if case_id is None:
+            return None
+        return timeline_row(case_id, event)
+
+
+def timeline_row(case_id: str, event: RecordedEvent) -> tuple[Any, ...]:
+    meta = metadata_of(event)
+    actor = meta.get("actor") or {}
+    return (
+        event.global_position,
+        case_id,
+        event.stream_version,
+        event.event_id,
+        event.type,
+        describe(event, meta),
+        actor.get("id", "system"),
+        actor.get("role", "system"),
+        event.occurred_at,
+        event.recorded_at,
+        meta.get("policy_version"),
+    )
+
+
+class AccessLog(LogProjection):
+    name: ClassVar[str] = "access_log"
+    tables: ClassVar[tuple[str, ...]] = ("access_log",)
+    handles: ClassVar[frozenset[str]] = frozenset({"CaseRecordViewed"})
+    columns: ClassVar[tuple[str, ...]] = (
+        "global_position",
+        "case_id",
+        "actor_id",
+        "actor_role",
+        "view",
+        "interface",
+        "as_of",
+        "allowed",
+        "viewed_at",
+    )
+
+    def row_of(self, event: RecordedEvent) -> tuple[Any, ...] | None:
+        d = event.data
+        actor = metadata_of(event).get("actor") or {}
+        return (
+            event.global_position,
+            d["case_id"],
+            actor.get("id", "?"),
+            actor.get("role", "?"),
+            d["view"],
+            d["interface"],
+            _dt(d.get("as_of")),
+            d.get("allowed", True),
+            event.occurred_at,
+        )
+
+
+PROJECTIONS: tuple[Projection, ...] = (
+    CaseSummary(),
+    CaseTimeline(),
+    KeyWorkers(),
+    Waitlist(),
+    ReviewSchedule(),
+    AccessLog(),
+)
+BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}

@@ -1,0 +1,364 @@
+"""Running projections: live (``ifss projector``), rebuild, and status.
+
+Live, per projection, on its own connection:
+
+* **One live instance.** A session advisory lock per projection; a second projector
+  process waits as a standby and takes over when the first one's connection drops.
+* **Exactly once.** Each batch is one transaction: read the checkpoint, read the events
+  after it (commit-safe order), apply them, move the checkpoint *only if it has not moved*
+  (``WHERE position = $old``). A crash anywhere rolls the batch back whole; an instance that
+  lost its lock without knowing can never apply a batch twice.
+* **Stops loudly.** A handler error rolls back, marks the projection ``failed`` with the
+  event's position and the error, logs it and stops that projection (the others go on).
+  The event is never skipped: fix the code and restart, or rebuild.
+* **Wakes on NOTIFY**, polls as a fallback.
+
+Rebuild fills ``<table>__rebuild`` copies from position 0, then, holding the checkpoint row,
+catches up to the live position and swaps the tables in, in one transaction: readers see
+the old model or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import structlog
+
+from events.db import Conn, server_settings
+from events.records import RecordedEvent
+from events.store import EventStore
+from projections.base import Projection, ProjectionFailed
+from projections.models import PROJECTIONS
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 500
+REBUILD_BATCH_SIZE = 5000
+REBUILD_SUFFIX = "__rebuild"
+
+
+async def projection_connection(dsn: str, schema: str | None) -> asyncpg.Connection:
+    # No statement cache: a rebuild swaps tables under a live projector's feet.
+    return await asyncpg.connect(
+        dsn, server_settings=server_settings(schema), statement_cache_size=0
+    )
+
+
+def live_tables(projection: Projection) -> dict[str, str]:
+    return {t: t for t in projection.tables}
+
+
+async def ensure_checkpoints(conn: Conn, projections: Sequence[Projection]) -> None:
+    await conn.executemany(
+        "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+        [(p.name,) for p in projections],
+    )
+
+
+class Stale(Exception):
+    """The checkpoint moved under this batch (another instance): roll back and re-read."""
+
+
+async def apply_batch(
+    conn: Conn,
+    store: EventStore,
+    projection: Projection,
+    *,
+    batch_size: int = BATCH_SIZE,
+    tables: dict[str, str] | None = None,
+) -> list[RecordedEvent]:
+    """One transaction: events after the checkpoint, applied, checkpoint moved. Returns the
+    events applied (empty: caught up). Raises ``ProjectionFailed`` (rolled back)."""
+    async with conn.transaction():
+        position = await conn.fetchval(
+            "SELECT position FROM projection_checkpoints WHERE name = $1", projection.name
+        )
+        events = await store.read_all(position, batch_size, connection=conn)
+        if not events:
+            return []
+        await projection.apply(conn, events, tables or live_tables(projection))
+        moved = await conn.execute(
+            """UPDATE projection_checkpoints
+                  SET position = $2, events_applied = events_applied + $3,
+                      last_recorded_at = $4, updated_at = now(), status = 'running',
+                      error = NULL, error_position = NULL
+                WHERE name = $1 AND position = $5""",
+            projection.name,
+            events[-1].global_position,
+            len(events),
+            events[-1].recorded_at,
+            position,
+        )
+        if moved != "UPDATE 1":
+            raise Stale(projection.name)
+    return events
+
+
+async def mark_failed(conn: Conn, failure: ProjectionFailed) -> None:
+    await conn.execute(
+        """UPDATE projection_checkpoints SET status = 'failed', error = $2,
+                  error_position = $3, updated_at = now() WHERE name = $1""",
+        failure.projection,
+        str(failure),
+        failure.position,
+    )
+
+
+class Wakeup:
+    """One LISTEN connection fanned out to every projection's loop."""
+
+    def __init__(self, dsn: str, schema: str | None, channel: str) -> None:
+        self._dsn, self._schema, self._channel = dsn, schema, channel
+        self._conn: asyncpg.Connection | None = None
+        self._events: list[asyncio.Event] = []
+
+    def subscribe(self) -> asyncio.Event:
+        event = asyncio.Event()
+        event.set()
+        self._events.append(event)
+        return event
+
+    def _notify(self, *_: object) -> None:
+        for event in self._events:
+            event.set()
+
+    async def ensure(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            return
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            self._conn = await asyncpg.connect(
+                self._dsn, server_settings=server_settings(self._schema)
+            )
+            await self._conn.add_listener(self._channel, self._notify)
+            self._notify()  # anything may have happened while not listening
+
+    async def close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+
+
+@dataclass
+class Projector:
+    """Runs every projection live until ``stop`` is set."""
+
+    dsn: str
+    store: EventStore
+    schema: str | None = None
+    projections: Sequence[Projection] = PROJECTIONS
+    poll_interval: float = 1.0
+    batch_size: int = BATCH_SIZE
+    on_applied: Callable[[str, list[RecordedEvent]], None] | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        wakeup = Wakeup(self.dsn, self.schema, await self.store.channel())
+        await wakeup.ensure()
+        tasks = [asyncio.create_task(self._run_one(p, wakeup, stop)) for p in self.projections]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await wakeup.close()
+
+    async def _run_one(self, projection: Projection, wakeup: Wakeup, stop: asyncio.Event) -> None:
+        bound = log.bind(projection=projection.name)
+        woken = wakeup.subscribe()
+        while not stop.is_set():
+            try:
+                conn = await projection_connection(self.dsn, self.schema)
+            except (OSError, asyncpg.PostgresError) as exc:
+                bound.warning("projection_connect_failed", error=type(exc).__name__)
+                await asyncio.sleep(self.poll_interval)
+                continue
+            try:
+                await ensure_checkpoints(conn, [projection])
+                key = await conn.fetchval(
+                    "SELECT hashtextextended('ifss-projection:' || current_schema() || ':' || $1, 0)",
+                    projection.name,
+                )
+                while True:  # standby until no other instance holds the projection
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                        break
+                    await asyncio.sleep(self.poll_interval)
+                bound.info("projection_started")
+                if not await self._follow(conn, projection, wakeup, woken, bound):
+                    return  # failed: stays stopped until restarted or rebuilt
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                bound.warning("projection_connection_lost", error=type(exc).__name__)
+                await asyncio.sleep(self.poll_interval)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _follow(
+        self,
+        conn: Conn,
+        projection: Projection,
+        wakeup: Wakeup,
+        woken: asyncio.Event,
+        bound: structlog.typing.FilteringBoundLogger,
+    ) -> bool:
+        errors = 0
+        while True:
+            try:
+                events = await apply_batch(conn, self.store, projection, batch_size=self.batch_size)
+                errors = 0
+            except Stale:
+                continue
+            except asyncpg.PostgresError as exc:
+                # A rebuild swapped the tables mid-batch, a deadlock, a serialization error:
+                # the batch rolled back whole, so try again; persistent errors stop it.
+                errors += 1
+                bound.warning("projection_batch_retried", error=type(exc).__name__, attempt=errors)
+                if errors < 5 or isinstance(exc, asyncpg.PostgresConnectionError):
+                    await asyncio.sleep(0.1 * errors)
+                    continue
+                failure = ProjectionFailed(projection.name, exc)
+                await mark_failed(conn, failure)
+                bound.error("projection_failed", error=str(exc))
+                return False
+            except ProjectionFailed as failure:
+                await mark_failed(conn, failure)
+                bound.error(
+                    "projection_failed",
+                    position=failure.position,
+                    event_type=failure.event_type,
+                    error=str(failure.__cause__),
+                )
+                return False
+            if events:
+                if self.on_applied is not None:
+                    self.on_applied(projection.name, events)
+                continue
+            await wakeup.ensure()
+            woken.clear()
+            pending = await self.store.has_pending()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), 0.02 if pending else self.poll_interval)
+
+
+# --- rebuild ---------------------------------------------------------------------------
+
+
+async def rebuild(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    projection: Projection,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuild ``projection`` into fresh tables and swap them in; returns events read.
+
+    ``progress(done, total)`` is called after each batch (total is an estimate: the events
+    stored when the rebuild began).
+    """
+    fresh = {t: f"{t}{REBUILD_SUFFIX}" for t in projection.tables}
+    total = int(await pool.fetchval("SELECT count(*) FROM events"))
+    async with pool.acquire() as conn:
+        await ensure_checkpoints(conn, [projection])
+        for live, new in fresh.items():
+            await conn.execute(f"DROP TABLE IF EXISTS {new}")
+            await conn.execute(f"CREATE TABLE {new} (LIKE {live} INCLUDING ALL)")
+        position, done = 0, 0
+        while True:
+            events = await store.read_all(position, REBUILD_BATCH_SIZE)
+            if not events:
+                break
+            async with conn.transaction():
+                await projection.apply(conn, events, fresh)
+            position, done = events[-1].global_position, done + len(events)
+            if progress is not None:
+                progress(done, max(total, done))
+        async with conn.transaction():
+            # Tables first, then the checkpoint: the order a live batch takes them in, so a
+            # live projector waits for the swap instead of deadlocking with it.
+            for live_table in fresh:
+                await conn.execute(f"LOCK TABLE {live_table} IN ACCESS EXCLUSIVE MODE")
+            await conn.execute(
+                "SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
+                projection.name,
+            )
+            # Catch up to the live checkpoint (or past it): the same order, so the same rows.
+            last_recorded: datetime | None = None
+            while True:
+                events = await store.read_all(position, REBUILD_BATCH_SIZE, connection=conn)
+                if not events:
+                    break
+                await projection.apply(conn, events, fresh)
+                position, done = events[-1].global_position, done + len(events)
+                last_recorded = events[-1].recorded_at
+            for live_table, new in fresh.items():
+                await conn.execute(f"DROP TABLE {live_table}")
+                await conn.execute(f"ALTER TABLE {new} RENAME TO {live_table}")
+            await conn.execute(
+                """UPDATE projection_checkpoints
+                      SET position = $2, events_applied = $3, updated_at = now(),
+                          last_recorded_at = coalesce($4, last_recorded_at),
+                          status = 'running', error = NULL, error_position = NULL
+                    WHERE name = $1""",
+                projection.name,
+                position,
+                done,
+                last_recorded,
+            )
+        if progress is not None:
+            progress(done, done)
+    log.info("projection_rebuilt", projection=projection.name, events=done)
+    return done
+
+
+# --- status ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    status: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    events_applied: int
+    updated_at: datetime | None
+    error: str | None
+
+
+async def status(
+    pool: asyncpg.Pool, projections: Sequence[Projection] = PROJECTIONS
+) -> list[ProjectionStatus]:
+    """Checkpoint, head, and lag (events not yet applied, and how old the oldest is)."""
+    head = int(await pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events"))
+    rows = {r["name"]: r for r in await pool.fetch("SELECT * FROM projection_checkpoints")}
+    out = []
+    for projection in projections:
+        row = rows.get(projection.name)
+        position = int(row["position"]) if row else 0
+        lag = await pool.fetchrow(
+            """SELECT count(*) AS n,
+                      coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS seconds
+                 FROM events e
+                WHERE (e.transaction_id, e.global_position) > (
+                        coalesce((SELECT c.transaction_id FROM events c
+                                   WHERE c.global_position = $1), '0'::xid8), $1)""",
+            position,
+        )
+        assert lag is not None
+        out.append(
+            ProjectionStatus(
+                name=projection.name,
+                status=str(row["status"]) if row else "not started",
+                position=position,
+                head=head,
+                lag_events=int(lag["n"]),
+                lag_seconds=float(lag["seconds"]),
+                events_applied=int(row["events_applied"]) if row else 0,
+                updated_at=row["updated_at"] if row else None,
+                error=row["error"] if row else None,
+            )
+        )
+    return out

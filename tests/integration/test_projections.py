@@ -1,0 +1,315 @@
+"""Read models on real PostgreSQL: built from a scripted episode, rebuilt identically,
+exactly once across a crash inside the transaction and across two projector processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from events.catalogue import FirstMeetingHeld, KeyWorkerAllocated, ReferralAccepted
+from events.db import Conn
+from events.records import RecordedEvent
+from events.store import EventStore
+from projections.base import Projection
+from projections.models import PROJECTIONS, CaseSummary
+from projections.runner import Projector, apply_batch, ensure_checkpoints, rebuild, status
+from tests.factories import T0, referral, session, wrap
+from tests.temporal_harness import (
+    SUP,
+    Harness,
+    close_planned,
+    complete_review,
+    sessions_until,
+    sleep_until,
+    to_intensive,
+)
+from workflows import client as cases
+from workflows.team_workflow import ChangeKeyWorker
+
+pytestmark = pytest.mark.integration
+
+ORDER = {
+    "case_summary": "case_id",
+    "case_timeline": "global_position",
+    "key_workers": "team_id, key_worker_id",
+    "waitlist": "case_id",
+    "review_schedule": "case_id, review_id",
+    "access_log": "global_position",
+}
+
+
+async def catch_up(pool: asyncpg.Pool, store: EventStore) -> None:
+    async with pool.acquire() as conn:
+        await ensure_checkpoints(conn, PROJECTIONS)
+        for projection in PROJECTIONS:
+            while await apply_batch(conn, store, projection):
+                pass
+
+
+async def table(pool: asyncpg.Pool, name: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch(f"SELECT * FROM {name} ORDER BY {ORDER[name]}")]
+
+
+async def scripted_episode(h: Harness) -> None:
+    """c1: a planned episode to its 3-month review (regressed: a booster); c2: waitlisted
+    behind c1 (one worker, limit 1); c3: rejected."""
+    await cases.change_key_worker(
+        h.client,
+        "cardiff",
+        ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones", caseload_limit=1),
+        task_queue=h.task_queue,
+    )
+    started = await to_intensive(h, "c1")
+    await h.refer("c2")
+    await h.do("c2", "accept", actor=SUP)
+    await h.settle("c2", "waitlisted")
+    await h.refer("c3")
+    await h.do("c3", "reject", actor=SUP, reason="outside_area")
+    await sessions_until(h, "c1", started, last_day=28)
+    await close_planned(h, "c1")
+    await h.settle("c2", "allocated")
+    reviews = (await h.view("c1")).reviews
+    await sleep_until(h, reviews[0].due_on)
+    await complete_review(h, "c1", "m1")
+    await sleep_until(h, reviews[1].due_on)
+    await complete_review(h, "c1", "m3", g1="regressed")
+
+
+async def test_read_models_from_a_scripted_episode(harness: Harness, pool: asyncpg.Pool) -> None:
+    h = harness
+    await scripted_episode(h)
+    await catch_up(pool, h.store)
+    stream = await h.stream("c1")
+
+    summary = {r["case_id"]: r for r in await table(pool, "case_summary")}
+    c1 = summary["c1"]
+    reviews = (await h.view("c1")).reviews
+    assert c1["phase"] == "follow_up" and c1["key_worker_id"] == "cm-jones"
+    assert c1["decision"] == "accepted" and c1["sessions"] == 7 and c1["goals"] == 2
+    assert c1["first_meeting_at"] is not None and c1["first_meeting_overdue"] is False
+    assert c1["closure_kind"] == "planned" and c1["closed_on"] is not None
+    assert (c1["next_review_id"], c1["next_review_due_on"]) == ("m6", reviews[2].due_on)
+    assert c1["version"] == len(stream) and c1["updated_at"] == stream[-1].occurred_at
+    assert summary["c2"]["phase"] == "allocated"  # back-filled when c1 closed
+    assert summary["c2"]["waitlisted_at"] is not None
+    assert summary["c3"]["decision"] == "rejected"
+    assert summary["c3"]["rejection_reason"] == "outside_area"
+
+    timeline = [r for r in await table(pool, "case_timeline") if r["case_id"] == "c1"]
+    assert [r["type"] for r in timeline] == [e.type for e in stream]
+    assert timeline[0]["description"].startswith("Business support bs-price recorded a referral")
+    visit = next(r for r in timeline if r["type"] == "SessionRecorded")
+    assert visit["description"].startswith("Key worker cm-jones recorded a home visit, 90 min")
+    assert visit["actor_role"] == "case_manager" and visit["policy_version"] == "2026.1"
+    due = next(r for r in timeline if r["type"] == "FollowUpReviewDue")
+    assert due["actor_id"] == "system" and due["description"].startswith("Review m1 is due")
+
+    schedule = [r for r in await table(pool, "review_schedule") if r["case_id"] == "c1"]
+    assert [(r["review_id"], r["status"], r["due_on"]) for r in schedule] == [
+        ("m1", "completed", reviews[0].due_on),
+        ("m12", "scheduled", reviews[3].due_on),
+        ("m3", "completed", reviews[1].due_on),
+        ("m6", "scheduled", reviews[2].due_on),
+    ]
+    assert next(r for r in schedule if r["review_id"] == "m3")["regressed_goals"] == 1
+
+    assert await table(pool, "key_workers") == [
+        {"team_id": "cardiff", "key_worker_id": "cm-jones", "caseload_limit": 1, "active": True}
+    ]
+    assert await table(pool, "waitlist") == []  # c2 left it when allocated
+
+
+async def test_rebuild_equals_live(harness: Harness, pool: asyncpg.Pool) -> None:
+    await scripted_episode(harness)
+    await catch_up(pool, harness.store)
+    live = {name: await table(pool, name) for name in ORDER}
+    seen: list[tuple[int, int]] = []
+    for projection in PROJECTIONS:
+        await rebuild(pool, harness.store, projection, lambda d, t: seen.append((d, t)))
+        await rebuild(pool, harness.store, projection)  # twice: names of swapped indexes
+    assert seen and seen[-1][0] == seen[-1][1]
+    for name, rows in live.items():
+        assert await table(pool, name) == rows, name
+    report = {s.name: s for s in await status(pool)}
+    assert all(s.lag_events == 0 and s.status == "running" for s in report.values())
+
+
+# --- exactly once, without Temporal: events appended straight to the store ---------------
+
+
+async def seed(store: EventStore, cases: int, sessions: int) -> None:
+    for n in range(cases):
+        case_id = f"k{n}"
+        events = [
+            wrap(referral(case_id)),
+            wrap(ReferralAccepted()),
+            wrap(KeyWorkerAllocated(key_worker_id="cm-jones", team_id="cardiff")),
+            wrap(FirstMeetingHeld(held_at=T0)),
+        ] + [wrap(session(i)) for i in range(sessions)]
+        await store.append(f"case-{case_id}", 0, events)
+
+
+class Gated(Projection):
+    """CaseSummary that, once, stops inside its transaction after applying a batch."""
+
+    name = CaseSummary.name
+    tables = CaseSummary.tables
+    handles = CaseSummary.handles
+
+    def __init__(self) -> None:
+        self.inner = CaseSummary()
+        self.inside = asyncio.Event()
+        self.backend_pid: int | None = None
+        self.release = asyncio.Event()
+        self.armed = True
+
+    async def apply(
+        self, conn: Conn, events: Sequence[RecordedEvent], tables: Mapping[str, str]
+    ) -> None:
+        await self.inner.apply(conn, events, tables)
+        if self.armed:
+            self.armed = False
+            self.backend_pid = await conn.fetchval("SELECT pg_backend_pid()")
+            self.inside.set()
+            await self.release.wait()
+
+
+class Running:
+    """A projector process stand-in: its own connections, locks and wake-ups."""
+
+    def __init__(self, runner: Projector) -> None:
+        self.applied: list[tuple[str, int]] = []
+        runner.on_applied = lambda name, events: self.applied.extend(
+            (name, e.global_position) for e in events
+        )
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(runner.run(self._stop))
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self.applied}
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._task
+
+
+@contextlib.asynccontextmanager
+async def projector(
+    database_url: str, schema: str, store: EventStore, projections: Sequence[Projection]
+) -> AsyncIterator[Running]:
+    running = Running(
+        Projector(
+            dsn=database_url,
+            store=store,
+            schema=schema,
+            projections=projections,
+            poll_interval=0.05,
+            batch_size=7,
+        )
+    )
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def wait_for(condition: Any, seconds: float = 20) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_crash_inside_the_transaction_counts_nothing_twice(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await seed(store, cases=3, sessions=5)  # 27 events, batches of 7
+    gated = Gated()
+    async with projector(database_url, migrated, store, [gated]):
+        await asyncio.wait_for(gated.inside.wait(), 20)
+        # The process dies, as far as PostgreSQL can tell, in the middle of the batch.
+        await pool.execute("SELECT pg_terminate_backend($1)", gated.backend_pid)
+        gated.release.set()
+
+        async def caught_up() -> bool:
+            return (await status(pool, [gated]))[0].lag_events == 0
+
+        await wait_for(caught_up)
+    rows = await pool.fetch("SELECT case_id, sessions, version FROM case_summary ORDER BY 1")
+    assert [(r["case_id"], r["sessions"], r["version"]) for r in rows] == [
+        ("k0", 5, 9),
+        ("k1", 5, 9),
+        ("k2", 5, 9),
+    ]
+    checkpoint = await pool.fetchrow("SELECT * FROM projection_checkpoints")
+    assert checkpoint["events_applied"] == 27
+
+
+async def test_two_projectors_never_both_apply_and_the_second_takes_over(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await seed(store, cases=4, sessions=3)  # 28 events
+    total = 28
+
+    async def caught_up() -> bool:
+        return all(s.lag_events == 0 for s in await status(pool))
+
+    async with (
+        projector(database_url, migrated, store, PROJECTIONS) as a,
+        projector(database_url, migrated, store, PROJECTIONS) as b,
+    ):
+        await wait_for(caught_up)
+        await seed_more(store, "k0", 3)
+        total += 3
+        await wait_for(caught_up)
+        assert not a.names() & b.names()  # each projection ran in one of them only
+        assert a.names() | b.names() >= {"case_summary", "case_timeline"}
+        await a.stop()  # its connections close, its locks go: b takes over
+        await seed_more(store, "k1", 2)
+        total += 2
+        await wait_for(caught_up)
+    for name in ("case_summary", "case_timeline"):
+        positions = [p for n, p in a.applied + b.applied if n == name]
+        assert len(positions) == len(set(positions)) == total, name
+    assert await pool.fetchval("SELECT count(*) FROM case_timeline") == total
+    assert await pool.fetchval("SELECT sessions FROM case_summary WHERE case_id = 'k0'") == 6
+
+
+async def seed_more(store: EventStore, case_id: str, count: int) -> None:
+    version = await store.stream_version(f"case-{case_id}")
+    await store.append(
+        f"case-{case_id}",
+        version,
+        [wrap(session(100 + version + i), at=T0 + timedelta(days=1)) for i in range(count)],
+    )
+
+
+async def test_a_failing_handler_stops_its_projection_loudly_and_skips_nothing(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    # A session for a case whose referral was never recorded: case_summary cannot fold it.
+    await store.append("case-orphan", 0, [wrap(session(1))])
+    await seed(store, cases=1, sessions=1)
+    async with projector(database_url, migrated, store, PROJECTIONS):
+
+        async def settled() -> bool:
+            report = {s.name: s for s in await status(pool)}
+            return (
+                report["case_summary"].status == "failed"
+                and report["case_timeline"].lag_events == 0
+            )
+
+        await wait_for(settled)
+    report = {s.name: s for s in await status(pool)}
+    failed = report["case_summary"]
+    assert failed.position == 0 and failed.lag_events == 6
+    assert failed.error is not None and "SessionRecorded before the case's referral" in failed.error
+    assert await pool.fetchval("SELECT count(*) FROM case_summary") == 0
+    assert await pool.fetchval("SELECT count(*) FROM case_timeline") == 6

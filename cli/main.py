@@ -25,6 +25,18 @@ from cli.cases import case_app, refer, team_app  # noqa: E402
 app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
 app.command("refer")(refer)
+from cli import readers  # noqa: E402
+
+app.add_typer(readers.projections_app, name="projections")
+app.command("projector")(readers.projector)
+for _reader in (
+    readers.cases,
+    readers.history,
+    readers.reviews,
+    readers.waitlist,
+    readers.caseload,
+):
+    app.command()(_reader)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")

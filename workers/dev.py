@@ -1,7 +1,8 @@
 """``ifss dev``: the whole engine on one machine, on embedded defaults.
 
-Starts what is not configured (PostgreSQL, Temporal), migrates, runs the worker, prints
-where everything is, and on Ctrl-C or SIGTERM stops every child it started.
+Starts what is not configured (PostgreSQL, Temporal), migrates, runs the worker and the
+projector, prints where everything is, and on Ctrl-C or SIGTERM stops every child it
+started.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from projections.runner import run_projector
 from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_database, migrate_database
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
 from workers.settings import Settings
@@ -64,6 +66,7 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
         client = await connect_temporal(address, settings.temporal_namespace, attempts=60)
 
         worker = asyncio.create_task(run_worker(settings, database_url, client, stop))
+        projector = asyncio.create_task(run_projector(database_url, stop))
         announce(
             StackInfo(
                 database_url=database_url,
@@ -76,10 +79,12 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
             )
         )
         await asyncio.wait(
-            {worker, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+            {worker, projector, asyncio.create_task(stop.wait())},
+            return_when=asyncio.FIRST_COMPLETED,
         )
         stop.set()
         await worker  # re-raises if the worker died on its own
+        await projector
     finally:
         log.info("dev_stack_stopping")
         if temporal_server is not None:

@@ -111,3 +111,33 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     table = ok(s, "case", "show", "c1")
     assert "review m12" in table and "follow_up" in table
     assert "intact" in ok(s, "audit", "verify", actor=None)
+
+    # The read side: the dev stack's projector keeps the read models current.
+    for _ in range(100):
+        if "follow_up" in ok(s, "cases", "--team", "cardiff"):
+            break
+        time.sleep(0.1)
+    listing = ok(s, "cases", "--team", "cardiff")
+    assert "c1" in listing and "follow_up" in listing and "cm-jones" in listing
+    timeline = ok(s, "history", "c1", actor=SUP)
+    assert "recorded a home visit, 90 min" in timeline and "m12" in timeline
+    as_csv = ok(s, "history", "c1", "--csv", actor=SUP)
+    assert as_csv.splitlines()[0].startswith("version,occurred_at") and "GoalAgreed" in as_csv
+    before = ok(s, "history", "c1", "--as-of", "2000-01-01", actor=SUP)
+    assert "recorded a referral" not in before
+    assert ok(s, "reviews", "--due-within", "400d").count("c1") == 4
+    assert "cm-jones" in ok(s, "caseload")
+    assert "waitlist" in ok(s, "waitlist")
+    status = ok(s, "projections", "status")
+    assert "case_summary" in status and "failed" not in status
+    rebuilt = ok(s, "projections", "rebuild")
+    assert "rebuilt 6 projection(s)" in rebuilt
+    assert "follow_up" in ok(s, "cases", "--phase", "follow_up")
+    bad_moment = s.ifss("history", "c1", "--as-of", "yesterday", actor=SUP)
+    assert bad_moment.returncode == 2 and "as_of" in bad_moment.stderr
+    unknown = s.ifss("history", "nobody", actor=SUP)
+    assert unknown.returncode == 2 and "no case nobody" in unknown.stderr
+    bad_window = s.ifss("reviews", "--due-within", "soon")
+    assert bad_window.returncode == 2 and "due_within" in bad_window.stderr
+    bad_name = s.ifss("projections", "rebuild", "nonsense")
+    assert bad_name.returncode == 2 and "unknown projection" in bad_name.stderr

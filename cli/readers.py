@@ -1,0 +1,349 @@
+"""Read-side commands: the projector, projection status and rebuild, and the readers
+(`ifss cases`, `history`, `reviews`, `waitlist`, `caseload`)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import re
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.cases import ActorOption, fail, parse_actor
+from events.store import EventStore
+from workers.log import configure_logging
+from workers.settings import Settings, load_settings
+
+projections_app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
+# Piped output (files, scripts, tests) gets wide tables rather than 80 wrapped columns.
+console = Console(width=None if sys.stdout.isatty() else 220)
+T = TypeVar("T")
+
+
+def _setup() -> tuple[Settings, str]:
+    from workers.database import DatabaseNotConfigured, resolve_database_url
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        return settings, resolve_database_url(settings)
+    except DatabaseNotConfigured as exc:
+        raise fail(str(exc)) from None
+
+
+def with_store(dsn: str, action: Callable[[asyncpg.Pool, EventStore], Awaitable[T]]) -> T:
+    from events.db import create_pool
+
+    async def main() -> T:
+        pool = await create_pool(dsn, max_size=4)
+        store = EventStore(pool)
+        try:
+            return await action(pool, store)
+        finally:
+            await store.aclose()
+            await pool.close()
+
+    return asyncio.run(main())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+    if not rows:
+        console.print("(none)")
+
+
+# --- projector, status, rebuild ----------------------------------------------------------
+
+
+def projector() -> None:
+    """Run the projector: keep every read model current (one live instance per model)."""
+    from projections.runner import run_projector
+
+    _, dsn = _setup()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_projector(dsn, stop)
+
+    asyncio.run(main())
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Checkpoint, head, lag (events and seconds) and state of every projection."""
+    from projections.runner import status
+
+    _, dsn = _setup()
+    report = with_store(dsn, lambda pool, _: status(pool))
+    table = Table(title="projections")
+    for column in (
+        "name",
+        "state",
+        "checkpoint",
+        "head",
+        "lag events",
+        "lag s",
+        "applied",
+        "error",
+    ):
+        table.add_column(column)
+    for s in report:
+        state = f"[red]{s.status}[/red]" if s.status == "failed" else s.status
+        table.add_row(
+            s.name,
+            state,
+            str(s.position),
+            str(s.head),
+            str(s.lag_events),
+            f"{s.lag_seconds:.1f}",
+            str(s.events_applied),
+            s.error or "",
+        )
+    console.print(table)
+    if any(s.status == "failed" for s in report):
+        raise typer.Exit(1)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="One projection (default: all).")] = None,
+) -> None:
+    """Rebuild from the first event into fresh tables, swapped in at the end."""
+    from projections.models import BY_NAME, PROJECTIONS
+    from projections.runner import rebuild
+
+    if name is not None and name not in BY_NAME:
+        raise fail(f"name: unknown projection {name!r} (one of {', '.join(BY_NAME)})")
+    chosen = [BY_NAME[name]] if name else list(PROJECTIONS)
+    _, dsn = _setup()
+
+    async def run(pool: asyncpg.Pool, store: EventStore) -> None:
+        with Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            for projection in chosen:
+                task = progress.add_task(projection.name, total=None)
+
+                def update(done: int, total: int, task: Any = task) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                await rebuild(pool, store, projection, update)
+
+    with_store(dsn, run)
+    console.print(f"rebuilt {len(chosen)} projection(s)")
+
+
+# --- readers -----------------------------------------------------------------------------
+
+
+def cases(
+    phase: Annotated[str | None, typer.Option(help="Only this phase.")] = None,
+    key_worker: Annotated[str | None, typer.Option(help="Only this key worker's.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only cases with a flag.")] = False,
+) -> None:
+    """Cases with their phase, key worker, key dates and overdue flags."""
+    from projections.queries import list_cases
+
+    _, dsn = _setup()
+    rows = with_store(
+        dsn,
+        lambda pool, _: list_cases(
+            pool, phase=phase, key_worker_id=key_worker, team_id=team, overdue=overdue or None
+        ),
+    )
+    for row in rows:
+        row["flags"] = ", ".join(
+            label
+            for label, column in (
+                ("first meeting", "first_meeting_overdue"),
+                ("no contact", "no_contact_overdue"),
+                ("overrun", "intensive_overrun"),
+                ("review", "review_overdue"),
+            )
+            if row[column]
+        )
+    print_rows(
+        "cases",
+        rows,
+        [
+            "case_id",
+            "team_id",
+            "phase",
+            "key_worker_id",
+            "referred_on",
+            "first_meeting_at",
+            "closed_on",
+            "next_review_due_on",
+            "flags",
+            "previous_case_id",
+        ],
+    )
+
+
+def parse_moment(value: str, field: str) -> datetime:
+    """``2026-03-31``, ``2026-03-31T17:00Z`` or with an offset; a date means its end (UTC)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return datetime.combine(date.fromisoformat(value), datetime.max.time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"{field}: {value!r} is not a date or an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise fail(f"{field}: give a time zone (e.g. 2026-03-31T17:00Z)")
+    return moment
+
+
+def history(
+    case_id: Annotated[str, typer.Argument(help="The case id.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As the system knew it then (date or time).")
+    ] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
+    actor: ActorOption = None,
+) -> None:
+    """A case's history in plain words; the read is recorded in the case's access log."""
+    from projections.queries import case_exists, history, history_as_of, record_access
+
+    settings, dsn = _setup()
+    who = parse_actor(actor, settings)
+    moment = parse_moment(as_of, "as_of") if as_of else None
+
+    async def read(pool: asyncpg.Pool, store: EventStore) -> list[Any] | None:
+        if not await case_exists(pool, case_id):
+            return None
+        await record_access(store, case_id, who, view="history", interface="cli", as_of=moment)
+        if moment is not None:
+            entries, _ = await history_as_of(store, case_id, moment)
+            return entries
+        return await history(pool, case_id)
+
+    entries = with_store(dsn, read)
+    if entries is None:
+        raise fail(f"case_id: no case {case_id}")
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["version", "occurred_at", "recorded_at", "actor", "role", "type", "what"])
+        for e in entries:
+            writer.writerow(
+                [
+                    e.stream_version,
+                    e.occurred_at.isoformat(),
+                    e.recorded_at.isoformat(),
+                    e.actor_id,
+                    e.actor_role,
+                    e.type,
+                    e.description,
+                ]
+            )
+        return
+    title = f"case {case_id}" + (f" as known at {moment.isoformat()}" if moment else "")
+    table = Table(title=title)
+    for column in ("#", "when", "who", "what", "policy"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            str(e.stream_version),
+            _cell(e.occurred_at),
+            f"{e.actor_id} ({e.actor_role})",
+            e.description,
+            e.policy_version or "",
+        )
+    console.print(table)
+
+
+def parse_within(value: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)\s*([dw])", value.strip())
+    if not match:
+        raise fail(f"due_within: {value!r} is not a number of days or weeks (e.g. 30d, 4w)")
+    n = int(match.group(1))
+    return timedelta(days=n * (7 if match.group(2) == "w" else 1))
+
+
+def reviews(
+    due_within: Annotated[
+        str, typer.Option("--due-within", help="Window from today, e.g. 30d or 4w.")
+    ] = "30d",
+    key_worker: Annotated[str | None, typer.Option(help="Only this key worker's.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
+) -> None:
+    """The follow-up calendar: reviews due within the window, overdue ones first."""
+    from projections.queries import reviews_due
+
+    window = parse_within(due_within)
+    _, dsn = _setup()
+    before = date.today() + window + timedelta(days=1)
+    rows = with_store(
+        dsn, lambda pool, _: reviews_due(pool, before, key_worker_id=key_worker, team_id=team)
+    )
+    print_rows(
+        f"reviews due within {due_within}",
+        rows,
+        ["due_on", "case_id", "month", "status", "rescheduled", "key_worker_id", "team_id"],
+    )
+
+
+def waitlist(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
+    """Families waiting for a key worker: position, priority, days waiting."""
+    from projections.queries import waitlist as read
+
+    _, dsn = _setup()
+    rows = with_store(dsn, lambda pool, _: read(pool, team))
+    print_rows(
+        "waitlist",
+        rows,
+        ["team_id", "position", "case_id", "priority", "referred_on", "days_waiting"],
+    )
+
+
+def caseload(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
+    """Per key worker: families by phase against the caseload limit."""
+    from projections.queries import caseload as read
+
+    _, dsn = _setup()
+    rows = with_store(dsn, lambda pool, _: read(pool, team))
+    print_rows(
+        "caseload",
+        rows,
+        [
+            "team_id",
+            "key_worker_id",
+            "in_intensive_phase",
+            "caseload_limit",
+            "allocated",
+            "intensive",
+            "follow_up",
+            "active",
+        ],
+    )

@@ -1,0 +1,227 @@
+"""Reading the read models (CLI and API), and recording who read a case's record.
+
+Every function takes a pool and returns plain rows (dicts) or pydantic models; the callers
+decide how to show them. Access control is the caller's job (the API checks roles; the
+CLI runs on the server as an operator) but recording a read is done here, so that no
+reader of a case history can forget it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from events.catalogue import CaseRecordViewed
+from events.envelope import Actor, EventMetadata
+from events.errors import StreamVersionConflict
+from events.records import NewEvent
+from events.store import EventStore
+from projections.models import fold_summary, timeline_row
+
+Row = dict[str, Any]
+
+
+class HistoryEntry(BaseModel):
+    stream_version: int
+    type: str
+    description: str
+    actor_id: str
+    actor_role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    policy_version: str | None
+
+
+async def list_cases(
+    pool: asyncpg.Pool,
+    *,
+    phase: str | None = None,
+    key_worker_id: str | None = None,
+    team_id: str | None = None,
+    overdue: bool | None = None,
+    limit: int = 500,
+) -> list[Row]:
+    """Cases from ``case_summary``, most recently changed first."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("phase", phase), ("key_worker_id", key_worker_id), ("team_id", team_id)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if overdue is not None:
+        flag = (
+            "(first_meeting_overdue OR no_contact_overdue OR intensive_overrun OR review_overdue)"
+        )
+        where.append(flag if overdue else f"NOT {flag}")
+    args.append(limit)
+    sql = (
+        "SELECT * FROM case_summary"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY updated_at DESC, case_id LIMIT ${len(args)}"
+    )
+    return [_public(dict(r)) for r in await pool.fetch(sql, *args)]
+
+
+def _public(row: Row) -> Row:
+    row.pop("pending_reviews", None)
+    return row
+
+
+async def case_summary(pool: asyncpg.Pool, case_id: str) -> Row | None:
+    row = await pool.fetchrow("SELECT * FROM case_summary WHERE case_id = $1", case_id)
+    return _public(dict(row)) if row else None
+
+
+async def history(pool: asyncpg.Pool, case_id: str) -> list[HistoryEntry]:
+    """The case's timeline as projected (current)."""
+    rows = await pool.fetch(
+        "SELECT stream_version, type, description, actor_id, actor_role, occurred_at, "
+        "recorded_at, policy_version FROM case_timeline WHERE case_id = $1 "
+        "ORDER BY stream_version",
+        case_id,
+    )
+    return [HistoryEntry(**dict(r)) for r in rows]
+
+
+async def history_as_of(
+    store: EventStore, case_id: str, as_of: datetime
+) -> tuple[list[HistoryEntry], Row | None]:
+    """What the system knew about the case at ``as_of``: the events recorded by then,
+    described and folded with the same code as the live models (so nothing recorded later,
+    even about earlier moments, shows)."""
+    events = [e for e in await store.read_stream(f"case-{case_id}") if e.recorded_at <= as_of]
+    entries, summary = [], None
+    for event in events:
+        row = timeline_row(case_id, event)
+        entries.append(
+            HistoryEntry(
+                stream_version=row[2],
+                type=row[4],
+                description=row[5],
+                actor_id=row[6],
+                actor_role=row[7],
+                occurred_at=row[8],
+                recorded_at=row[9],
+                policy_version=row[10],
+            )
+        )
+        summary = fold_summary(summary, event)
+    return entries, _public(summary) if summary else None
+
+
+async def case_exists(pool: asyncpg.Pool, case_id: str) -> bool:
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", f"case-{case_id}"
+        )
+    )
+
+
+async def access_log(pool: asyncpg.Pool, case_id: str) -> list[Row]:
+    rows = await pool.fetch(
+        "SELECT actor_id, actor_role, view, interface, as_of, allowed, viewed_at "
+        "FROM access_log WHERE case_id = $1 ORDER BY global_position",
+        case_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def record_access(
+    store: EventStore,
+    case_id: str,
+    actor: Actor,
+    *,
+    view: str,
+    interface: str,
+    as_of: datetime | None = None,
+    allowed: bool = True,
+) -> None:
+    """Append ``CaseRecordViewed`` to ``access-<case_id>`` (never to the case's own stream,
+    which keeps its single writer). Readers race on this stream: retry on a conflict."""
+    stream = f"access-{case_id}"
+    event = CaseRecordViewed(
+        case_id=case_id,
+        view=view,
+        interface=interface,
+        as_of=as_of,
+        allowed=allowed,
+    )
+    metadata = EventMetadata(actor=actor, correlation_id=uuid.uuid4())
+    new = NewEvent.of(
+        event, event_id=uuid.uuid4(), metadata=metadata, occurred_at=datetime.now(UTC)
+    )
+    for _ in range(20):
+        version = await store.stream_version(stream)
+        try:
+            await store.append(stream, version, [new])
+            return
+        except StreamVersionConflict:
+            continue
+    raise RuntimeError(f"could not record access to case {case_id}: too much contention")
+
+
+async def reviews_due(
+    pool: asyncpg.Pool,
+    due_before: date,
+    *,
+    key_worker_id: str | None = None,
+    team_id: str | None = None,
+) -> list[Row]:
+    """Follow-up reviews not yet completed, due before ``due_before`` (overdue included)."""
+    args: list[Any] = [due_before]
+    where = ["r.status <> 'completed'", "r.due_on < $1", "c.phase <> 'ended'"]
+    if key_worker_id is not None:
+        args.append(key_worker_id)
+        where.append(f"c.key_worker_id = ${len(args)}")
+    if team_id is not None:
+        args.append(team_id)
+        where.append(f"c.team_id = ${len(args)}")
+    rows = await pool.fetch(
+        "SELECT r.case_id, r.review_id, r.month, r.due_on, r.original_due_on, r.status, "
+        "r.rescheduled, c.team_id, c.key_worker_id FROM review_schedule r "
+        "JOIN case_summary c USING (case_id) WHERE "
+        + " AND ".join(where)
+        + " ORDER BY r.due_on, r.case_id, r.month",
+        *args,
+    )
+    return [dict(r) for r in rows]
+
+
+async def waitlist(
+    pool: asyncpg.Pool, team_id: str | None = None, today: date | None = None
+) -> list[Row]:
+    """Waiting families in allocation order (priority, then referral date), with position
+    and days waiting."""
+    rows = await pool.fetch(
+        """SELECT case_id, team_id, priority, referred_on, waitlisted_at,
+                  row_number() OVER (PARTITION BY team_id
+                                     ORDER BY priority, referred_on, case_id) AS position
+             FROM waitlist WHERE $1::text IS NULL OR team_id = $1
+            ORDER BY team_id, position""",
+        team_id,
+    )
+    day = today or date.today()
+    return [{**dict(r), "days_waiting": (day - r["waitlisted_at"].date()).days} for r in rows]
+
+
+async def caseload(pool: asyncpg.Pool, team_id: str | None = None) -> list[Row]:
+    """Per key worker: families by phase against the limit (intensive-phase families, i.e.
+    allocated or intensive, count against it)."""
+    rows = await pool.fetch(
+        """SELECT k.team_id, k.key_worker_id, k.caseload_limit, k.active,
+                  count(c.case_id) FILTER (WHERE c.phase = 'allocated') AS allocated,
+                  count(c.case_id) FILTER (WHERE c.phase = 'intensive') AS intensive,
+                  count(c.case_id) FILTER (WHERE c.phase = 'follow_up') AS follow_up
+             FROM key_workers k
+             LEFT JOIN case_summary c
+               ON c.team_id = k.team_id AND c.key_worker_id = k.key_worker_id
+            WHERE $1::text IS NULL OR k.team_id = $1
+            GROUP BY k.team_id, k.key_worker_id, k.caseload_limit, k.active
+            ORDER BY k.team_id, k.key_worker_id""",
+        team_id,
+    )
+    return [{**dict(r), "in_intensive_phase": r["allocated"] + r["intensive"]} for r in rows]

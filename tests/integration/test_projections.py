@@ -313,3 +313,90 @@ async def test_a_failing_handler_stops_its_projection_loudly_and_skips_nothing(
     assert failed.error is not None and "SessionRecorded before the case's referral" in failed.error
     assert await pool.fetchval("SELECT count(*) FROM case_summary") == 0
     assert await pool.fetchval("SELECT count(*) FROM case_timeline") == 6
+
+
+async def test_as_of_returns_what_was_known_then(harness: Harness, pool: asyncpg.Pool) -> None:
+    from projections.queries import case_summary, history, history_as_of
+
+    h = harness
+    await scripted_episode(h)
+    await catch_up(pool, h.store)
+    stream = await h.stream("c1")
+    closed = next(e for e in stream if e.type == "IntensivePhaseClosed")
+    # Just before closure was recorded: intensive, no reviews, every earlier entry as it was.
+    moment = closed.recorded_at - timedelta(microseconds=1)
+    entries, summary = await history_as_of(h.store, "c1", moment)
+    current = await history(pool, "c1")
+    assert entries == current[: closed.stream_version - 1]
+    assert summary is not None and summary["phase"] == "intensive"
+    assert summary["closed_on"] is None and summary["next_review_id"] is None
+    # Now: the same fold as the live model.
+    entries, summary = await history_as_of(h.store, "c1", stream[-1].recorded_at)
+    assert entries == current
+    assert summary == await case_summary(pool, "c1")
+    # Before the referral: nothing.
+    assert await history_as_of(h.store, "c1", stream[0].recorded_at - timedelta(seconds=1)) == (
+        [],
+        None,
+    )
+
+
+async def test_reads_are_recorded_in_the_access_stream_and_projected(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    from events.envelope import Actor
+    from events.vocabulary import Role
+    from projections.queries import access_log, record_access
+
+    await seed(store, cases=1, sessions=0)
+    auditor = Actor(id="au-khan", role=Role.AUDITOR)
+    worker = Actor(id="cm-other", role=Role.CASE_MANAGER)
+    await asyncio.gather(
+        *(record_access(store, "k0", auditor, view="history", interface="api") for _ in range(5))
+    )
+    await record_access(store, "k0", worker, view="history", interface="api", allowed=False)
+    await catch_up(pool, store)
+    log = await access_log(pool, "k0")
+    assert [(r["actor_id"], r["allowed"]) for r in log] == [("au-khan", True)] * 5 + [
+        ("cm-other", False)
+    ]
+    assert await store.stream_version("case-k0") == 4  # the case's own stream untouched
+    assert await store.stream_version("access-k0") == 6
+
+
+async def test_waitlist_caseload_and_reviews_queries(harness: Harness, pool: asyncpg.Pool) -> None:
+    from projections.queries import caseload, reviews_due, waitlist
+
+    h = harness
+    await cases.change_key_worker(
+        h.client,
+        "cardiff",
+        ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones", caseload_limit=1),
+        task_queue=h.task_queue,
+    )
+    await to_intensive(h, "c1")
+    for case_id, priority in (("c2", 3), ("c3", 1)):
+        await h.refer(case_id, priority=priority)
+        await h.do(case_id, "accept", actor=SUP)
+        await h.settle(case_id, "waitlisted")
+    await catch_up(pool, h.store)
+    waiting = await waitlist(pool, "cardiff")
+    assert [(r["case_id"], r["position"], r["priority"]) for r in waiting] == [
+        ("c3", 1, 1),
+        ("c2", 2, 3),
+    ]
+    assert all(r["days_waiting"] >= 0 for r in waiting)
+    [load] = await caseload(pool, "cardiff")
+    assert (load["key_worker_id"], load["in_intensive_phase"], load["caseload_limit"]) == (
+        "cm-jones",
+        1,
+        1,
+    )
+    await h.do("c1", "close_intensive_phase", actor=SUP, kind="planned")
+    await h.settle("c3", "allocated")  # the higher priority family goes first
+    await catch_up(pool, h.store)
+    assert [r["case_id"] for r in await waitlist(pool)] == ["c2"]
+    reviews = (await h.view("c1")).reviews
+    due = await reviews_due(pool, reviews[1].due_on, key_worker_id="cm-jones")
+    assert [(r["case_id"], r["review_id"]) for r in due] == [("c1", "m1")]
+    assert await reviews_due(pool, reviews[1].due_on, key_worker_id="someone-else") == []

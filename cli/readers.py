@@ -44,7 +44,7 @@ def with_store(dsn: str, action: Callable[[asyncpg.Pool, EventStore], Awaitable[
     from events.db import create_pool
 
     async def main() -> T:
-        pool = await create_pool(dsn, max_size=4)
+        pool = await create_pool(dsn, max_size=8)
         store = EventStore(pool)
         try:
             return await action(pool, store)
@@ -146,19 +146,20 @@ def projections_rebuild(
 
     async def run(pool: asyncpg.Pool, store: EventStore) -> None:
         with Progress(
-            TextColumn("{task.description:<16}"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("events"),
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            for projection in chosen:
-                task = progress.add_task(projection.name, total=None)
-
-                def update(done: int, total: int, task: Any = task) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                await rebuild(pool, store, projection, update)
+            task = progress.add_task(", ".join(p.name for p in chosen), total=None)
+            await rebuild(
+                pool,
+                store,
+                chosen,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
 
     with_store(dsn, run)
     console.print(f"rebuilt {len(chosen)} projection(s)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from events.catalogue import DomainEvent, event_class
 from events.envelope import EventMetadata
 from events.upcasters import upcast
+
+# type name -> the catalogue's current schema version (the catalogue is fixed at import).
+_CURRENT_VERSION: dict[str, int] = {}
 
 
 class NewEvent(BaseModel):
@@ -120,15 +122,22 @@ class RecordedEvent:
     def stored_data(self) -> dict[str, Any]:
         """The payload exactly as stored (its own schema version)."""
         if self._stored is None:
-            self._stored = json.loads(self.data_json)
+            self._stored = orjson.loads(self.data_json)
         return self._stored
 
     @property
     def data(self) -> dict[str, Any]:
         """The payload upcast to the current schema version of its type."""
         if self._data is None:
-            current = event_class(self.type).schema_version
-            self._data = upcast(self.type, self.schema_version, current, self.stored_data)
+            current = _CURRENT_VERSION.get(self.type)
+            if current is None:
+                current = _CURRENT_VERSION[self.type] = event_class(self.type).schema_version
+            stored = self.stored_data
+            self._data = (
+                stored
+                if self.schema_version == current
+                else upcast(self.type, self.schema_version, current, stored)
+            )
         return self._data
 
     @property

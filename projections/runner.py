@@ -249,66 +249,90 @@ class Projector:
 async def rebuild(
     pool: asyncpg.Pool,
     store: EventStore,
-    projection: Projection,
+    projections: Sequence[Projection],
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Rebuild ``projection`` into fresh tables and swap them in; returns events read.
+    """Rebuild ``projections`` into fresh tables in one pass over the store, then swap them
+    all in at once; returns the events read.
 
     ``progress(done, total)`` is called after each batch (total is an estimate: the events
     stored when the rebuild began).
     """
-    fresh = {t: f"{t}{REBUILD_SUFFIX}" for t in projection.tables}
+    fresh = {t: f"{t}{REBUILD_SUFFIX}" for p in projections for t in p.tables}
     total = int(await pool.fetchval("SELECT count(*) FROM events"))
-    async with pool.acquire() as conn:
-        await ensure_checkpoints(conn, [projection])
+    position, done = 0, 0
+    last_recorded: datetime | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        conn = await stack.enter_async_context(pool.acquire())
+        await ensure_checkpoints(conn, projections)
         for live, new in fresh.items():
             await conn.execute(f"DROP TABLE IF EXISTS {new}")
             await conn.execute(f"CREATE TABLE {new} (LIKE {live} INCLUDING ALL)")
-        position, done = 0, 0
-        while True:
-            events = await store.read_all(position, REBUILD_BATCH_SIZE)
-            if not events:
-                break
-            async with conn.transaction():
-                await projection.apply(conn, events, fresh)
+        # One connection per projection, so PostgreSQL ingests one projection's rows while
+        # Python folds the next; and the next batch is read while this one is applied.
+        # (Leave one pooled connection for reading; share connections if the pool is small.)
+        lanes = max(1, min(len(projections), pool.get_max_size() - 2))
+        conns = [conn] + [await stack.enter_async_context(pool.acquire()) for _ in range(lanes - 1)]
+        groups = [list(projections[i::lanes]) for i in range(lanes)]
+
+        async def apply_group(
+            c: Conn, group: list[Projection], events: list[RecordedEvent]
+        ) -> None:
+            async with c.transaction():
+                for projection in group:
+                    await projection.apply(c, events, fresh)
+
+        def advance(events: list[RecordedEvent]) -> None:
+            nonlocal position, done, last_recorded
             position, done = events[-1].global_position, done + len(events)
+            last_recorded = events[-1].recorded_at
+
+        events = await store.read_all(position, REBUILD_BATCH_SIZE)
+        while events:
+            advance(events)
+            upcoming = asyncio.create_task(store.read_all(position, REBUILD_BATCH_SIZE))
+            await asyncio.gather(
+                *(apply_group(c, g, events) for c, g in zip(conns, groups, strict=True))
+            )
             if progress is not None:
                 progress(done, max(total, done))
+            events = await upcoming
+
+        async def apply(events: list[RecordedEvent]) -> None:
+            for projection in projections:
+                await projection.apply(conn, events, fresh)
+            advance(events)
+
         async with conn.transaction():
-            # Tables first, then the checkpoint: the order a live batch takes them in, so a
+            # Tables first, then checkpoints: the order a live batch takes them in, so a
             # live projector waits for the swap instead of deadlocking with it.
             for live_table in fresh:
                 await conn.execute(f"LOCK TABLE {live_table} IN ACCESS EXCLUSIVE MODE")
             await conn.execute(
-                "SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-                projection.name,
+                "SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) "
+                "ORDER BY name FOR UPDATE",
+                [p.name for p in projections],
             )
-            # Catch up to the live checkpoint (or past it): the same order, so the same rows.
-            last_recorded: datetime | None = None
-            while True:
-                events = await store.read_all(position, REBUILD_BATCH_SIZE, connection=conn)
-                if not events:
-                    break
-                await projection.apply(conn, events, fresh)
-                position, done = events[-1].global_position, done + len(events)
-                last_recorded = events[-1].recorded_at
+            # Catch up past the live checkpoints: the same order, so the same rows.
+            while events := await store.read_all(position, REBUILD_BATCH_SIZE, connection=conn):
+                await apply(events)
             for live_table, new in fresh.items():
                 await conn.execute(f"DROP TABLE {live_table}")
                 await conn.execute(f"ALTER TABLE {new} RENAME TO {live_table}")
             await conn.execute(
                 """UPDATE projection_checkpoints
                       SET position = $2, events_applied = $3, updated_at = now(),
-                          last_recorded_at = coalesce($4, last_recorded_at),
-                          status = 'running', error = NULL, error_position = NULL
-                    WHERE name = $1""",
-                projection.name,
+                          last_recorded_at = $4, status = 'running', error = NULL,
+                          error_position = NULL
+                    WHERE name = ANY($1::text[])""",
+                [p.name for p in projections],
                 position,
                 done,
                 last_recorded,
             )
-        if progress is not None:
-            progress(done, done)
-    log.info("projection_rebuilt", projection=projection.name, events=done)
+    if progress is not None:
+        progress(done, done)
+    log.info("projections_rebuilt", projections=[p.name for p in projections], events=done)
     return done
 
 

@@ -265,6 +265,7 @@ async def command_to_visible(commands: int) -> list[float]:
             ChangeKeyWorker(actor=SUP, key_worker_id="cm-bench", caseload_limit=50),
             task_queue=settings.task_queue,
         )
+        print("dev stack up; measuring", flush=True)
         timings: list[float] = []
         case_count = max(1, commands // 10)
         cm = Actor(id="cm-bench", role=Role.CASE_MANAGER)
@@ -344,6 +345,7 @@ async def main(total: int, visible_commands: int) -> dict[str, float]:
             figures["rebuild_eps"] = rebuilt / rebuild_seconds
             figures["raw_read_fold_eps"] = raw_eps
             figures["rebuild_ratio"] = figures["rebuild_eps"] / raw_eps
+            print(f"rebuilt {rebuilt:,} events in {rebuild_seconds:.1f} s", flush=True)
             reads = await history_reads(pool, store)
             figures["history_read_p50_ms"] = percentile(reads, 50)
             figures["history_read_p99_ms"] = percentile(reads, 99)

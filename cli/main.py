@@ -25,9 +25,15 @@ from cli.cases import case_app, refer, team_app  # noqa: E402
 app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
 app.command("refer")(refer)
-from cli import readers  # noqa: E402
+from cli import (  # noqa: E402
+    readers,
+    users,
+)
 
 app.add_typer(readers.projections_app, name="projections")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.command("api")(users.api)
 app.command("projector")(readers.projector)
 for _reader in (
     readers.cases,
@@ -76,6 +82,7 @@ def dev() -> None:
             "Temporal", f"{info.temporal_address} (namespace {settings.temporal_namespace})"
         )
         table.add_row("Temporal UI", info.temporal_ui_url or "(external cluster)")
+        table.add_row("API", f"{info.api_url} (OpenAPI at {info.api_url}/docs)")
         table.add_row("Task queue", settings.task_queue)
         table.add_row("State dir", str(settings.state_dir.resolve()))
         console.print(table)

@@ -1,7 +1,7 @@
 """``ifss dev``: the whole engine on one machine, on embedded defaults.
 
-Starts what is not configured (PostgreSQL, Temporal), migrates, runs the worker and the
-projector, prints where everything is, and on Ctrl-C or SIGTERM stops every child it
+Starts what is not configured (PostgreSQL, Temporal), migrates, runs the worker, the
+projector and the API, prints where everything is, and on Ctrl-C or SIGTERM stops every child it
 started.
 """
 
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from api.app import Services, serve_api
+from events.db import create_pool
+from events.store import EventStore
 from projections.runner import run_projector
 from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_database, migrate_database
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
@@ -28,6 +31,7 @@ class StackInfo:
     database_url: str
     temporal_address: str
     temporal_ui_url: str | None
+    api_url: str
     embedded_postgres_pid: int | None
     temporal_server_pid: int | None
 
@@ -67,11 +71,22 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
 
         worker = asyncio.create_task(run_worker(settings, database_url, client, stop))
         projector = asyncio.create_task(run_projector(database_url, stop))
+        pool = await create_pool(database_url, max_size=10)
+        store = EventStore(pool)
+        api = asyncio.create_task(
+            serve_api(
+                settings.api_host,
+                settings.api_port,
+                stop,
+                Services(pool, store, client, settings.task_queue),
+            )
+        )
         announce(
             StackInfo(
                 database_url=database_url,
                 temporal_address=address,
                 temporal_ui_url=ui_url,
+                api_url=f"http://{settings.api_host}:{settings.api_port}",
                 embedded_postgres_pid=postgres.pid if postgres else None,
                 temporal_server_pid=temporal_server.process.pid
                 if temporal_server and temporal_server.process
@@ -79,12 +94,15 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
             )
         )
         await asyncio.wait(
-            {worker, projector, asyncio.create_task(stop.wait())},
+            {worker, projector, api, asyncio.create_task(stop.wait())},
             return_when=asyncio.FIRST_COMPLETED,
         )
         stop.set()
         await worker  # re-raises if the worker died on its own
         await projector
+        await api
+        await store.aclose()
+        await pool.close()
     finally:
         log.info("dev_stack_stopping")
         if temporal_server is not None:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
         default=None,
         description="Who the CLI acts as, `USER:ROLE` (e.g. `cm-jones:case_manager`); `--as` overrides.",
     )
+    api_host: str = Field(default="127.0.0.1", description="Where `ifss api` listens.")
+    api_port: int = Field(default=8000, description="Port of `ifss api` (and of `ifss dev`).")
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

@@ -25,6 +25,10 @@ class CommandRefused(Exception):
     """The rules refused the command; nothing was recorded. The message names the field."""
 
 
+class CaseAlreadyExists(CommandRefused):
+    """A referral named a case id that is taken."""
+
+
 class CaseNotFound(Exception):
     """No workflow runs for that case id."""
 
@@ -63,10 +67,10 @@ async def refer_family(
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except WorkflowAlreadyStartedError:
-        raise CommandRefused(f"case_id: case {case_id} already exists") from None
+        raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.ALREADY_EXISTS:
-            raise CommandRefused(f"case_id: case {case_id} already exists") from None
+            raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
         raise
 
 

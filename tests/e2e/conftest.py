@@ -39,6 +39,10 @@ class DevStack:
     state: Path
     log: Path
 
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['IFSS_API_PORT']}"
+
     def output(self) -> str:
         return self.log.read_text()
 
@@ -63,6 +67,7 @@ def start_dev(tmp_path: Path) -> DevStack:
         IFSS_STATE_DIR=str(state),
         IFSS_TEMPORAL_PORT=str(free_port()),
         IFSS_TEMPORAL_UI_PORT=str(free_port()),
+        IFSS_API_PORT=str(free_port()),
         IFSS_LOG_FORMAT="json",
     )
     log = tmp_path / "dev.log"

@@ -141,3 +141,23 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert bad_window.returncode == 2 and "due_within" in bad_window.stderr
     bad_name = s.ifss("projections", "rebuild", "nonsense")
     assert bad_name.returncode == 2 and "unknown projection" in bad_name.stderr
+
+    # Users, a token, and the HTTP API served by the same dev stack.
+    assert "user sup-evans: supervisor, team cardiff" in ok(
+        s, "users", "add", "sup-evans", "--role", "supervisor", "--team", "cardiff", actor=None
+    )
+    token = ok(s, "tokens", "create", "sup-evans", actor=None).strip()
+    assert token.startswith("ifss_")
+    bad_role = s.ifss("users", "add", "x1", "--role", "boss", "--team", "cardiff")
+    assert bad_role.returncode == 2 and "role" in bad_role.stderr
+    no_user = s.ifss("tokens", "create", "nobody")
+    assert no_user.returncode == 2 and "no user nobody" in no_user.stderr
+    import httpx
+
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(f"{s.api_url}/cases", headers=auth, timeout=10)
+    assert listed.status_code == 200 and [c["case_id"] for c in listed.json()] == ["c1"]
+    assert httpx.get(f"{s.api_url}/cases", timeout=10).status_code == 401
+    assert (
+        httpx.get(f"{s.api_url}/openapi.json", timeout=10).json()["info"]["title"] == "ifss-engine"
+    )

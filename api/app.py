@@ -1,0 +1,494 @@
+"""The HTTP API (FastAPI; OpenAPI at /docs).
+
+Reads come from the read models; commands go to the case workflows as updates, with the
+caller's token deciding the actor. Every read of a case's record is appended to that
+case's access stream before the answer goes out, refused attempts included.
+
+Status codes: 401 no or bad token, 403 not allowed, 404 unknown case or command,
+409 version conflict or case id taken, 422 refused by the rules or invalid input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
+
+from api.identity import User, user_for_token
+from events.store import EventStore
+from events.validation import field_path
+from events.vocabulary import Role
+from projections import queries
+from workflows import client as cases
+from workflows import commands as cmd
+from workflows.case_workflow import CommandResult
+
+
+@dataclass
+class Services:
+    pool: asyncpg.Pool
+    store: EventStore
+    temporal: Client
+    task_queue: str
+
+
+# --- response models ---------------------------------------------------------------------
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    family_id: str
+    team_id: str
+    area: str
+    referring_agency: str
+    priority: int
+    phase: str
+    key_worker_id: str | None
+    policy_version: str | None
+    referred_on: date
+    decision: str | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+    waitlisted_at: datetime | None
+    allocated_at: datetime | None
+    first_meeting_due_at: datetime | None
+    first_meeting_at: datetime | None
+    intensive_ends_on: date | None
+    last_contact_at: datetime | None
+    sessions: int
+    goals: int
+    closed_on: date | None
+    closure_kind: str | None
+    next_review_id: str | None
+    next_review_due_on: date | None
+    first_meeting_overdue: bool
+    no_contact_overdue: bool
+    intensive_overrun: bool
+    review_overdue: bool
+    previous_case_id: str | None
+    end_reason: str | None
+    version: int
+    updated_at: datetime
+
+
+class CaseHistory(BaseModel):
+    case_id: str
+    as_of: datetime | None
+    entries: list[queries.HistoryEntry]
+    summary: CaseSummary | None = None
+
+
+class AccessEntry(BaseModel):
+    actor_id: str
+    actor_role: str
+    view: str
+    interface: str
+    as_of: datetime | None
+    allowed: bool
+    viewed_at: datetime
+
+
+class ReviewDue(BaseModel):
+    case_id: str
+    review_id: str
+    month: int
+    due_on: date
+    original_due_on: date
+    status: str
+    rescheduled: bool
+    team_id: str
+    key_worker_id: str | None
+
+
+class WaitingFamily(BaseModel):
+    case_id: str
+    team_id: str
+    position: int
+    priority: int
+    referred_on: date
+    waitlisted_at: datetime
+    days_waiting: int
+
+
+class Caseload(BaseModel):
+    team_id: str
+    key_worker_id: str
+    caseload_limit: int
+    active: bool
+    allocated: int
+    intensive: int
+    follow_up: int
+    in_intensive_phase: int
+
+
+class ReferralIn(BaseModel):
+    """A referral: the command's fields plus the new case's id (the actor is the caller)."""
+
+    case_id: str
+    referral: dict[str, Any]
+
+
+# --- plumbing ----------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if credentials is None:
+        raise HTTPException(401, "authorization: a bearer token is required")
+    user = await user_for_token(services(request).pool, credentials.credentials)
+    if user is None:
+        raise HTTPException(401, "authorization: the token is unknown or revoked")
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def scope(user: User) -> dict[str, str | None]:
+    """The filter a user's reads are confined to."""
+    if user.role is Role.CASE_MANAGER:
+        return {"key_worker_id": user.user_id}
+    if user.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT):
+        return {"team_id": user.team_id}
+    return {}
+
+
+async def readable_case(
+    svc: Services, user: User, case_id: str, view: str, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """The case's summary if ``user`` may read it; records the read (or the refusal)."""
+    summary = await queries.case_summary(svc.pool, case_id)
+    if summary is None:
+        raise HTTPException(404, f"case_id: no case {case_id}")
+    allowed = user.can_read(summary) and (view != "access_log" or user.can_see_access_logs)
+    await queries.record_access(
+        svc.store, case_id, user.actor, view=view, interface="api", as_of=as_of, allowed=allowed
+    )
+    if not allowed:
+        raise HTTPException(403, f"case_id: {user.role.value} {user.user_id} may not read {view}")
+    return summary
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(422, f"as_of: {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise HTTPException(422, "as_of: give a time zone (e.g. 2026-03-31T17:00Z)")
+    return moment
+
+
+def validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    rule = "is required" if first["type"] == "missing" else first["msg"]
+    return f"{field_path(tuple(first['loc']))}: {rule}"
+
+
+async def run_command(coro: Any) -> CommandResult:
+    try:
+        result: CommandResult = await coro
+        return result
+    except cases.CaseAlreadyExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    except cases.CommandRefused as exc:
+        raise HTTPException(422, str(exc)) from None
+    except cases.CaseNotFound as exc:
+        raise HTTPException(404, f"case_id: {exc}") from None
+
+
+# --- the app -----------------------------------------------------------------------------
+
+
+def create_app(svc: Services | None = None) -> FastAPI:
+    """With ``svc`` (tests), use it; without, build it from the settings at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if svc is not None:
+            app.state.services = svc
+            yield
+            return
+        from events.db import create_pool
+        from workers.database import resolve_database_url
+        from workers.settings import load_settings
+        from workers.temporal import connect_temporal, temporal_address
+
+        settings = load_settings()
+        pool = await create_pool(resolve_database_url(settings), max_size=10)
+        store = EventStore(pool)
+        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
+        app.state.services = Services(pool, store, client, settings.task_queue)
+        try:
+            yield
+        finally:
+            await store.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="ifss-engine",
+        summary="Intensive family intervention cases: commands, read models, audit.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    if svc is not None:
+        app.state.services = svc
+
+    @app.get("/cases", response_model=list[CaseSummary])
+    async def list_cases(
+        user: UserDep,
+        s: ServicesDep,
+        phase: str | None = None,
+        key_worker: str | None = None,
+        team: str | None = None,
+        overdue: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """Cases the caller may see, filtered."""
+        limits = scope(user)
+        if key_worker and "key_worker_id" in limits and key_worker != limits["key_worker_id"]:
+            raise HTTPException(403, "key_worker: a case manager sees only their own cases")
+        if team and user.role not in (Role.AUDITOR, Role.ADMIN) and team != user.team_id:
+            raise HTTPException(403, "team: you see only your own team")
+        return await queries.list_cases(
+            s.pool,
+            phase=phase,
+            key_worker_id=limits.get("key_worker_id", key_worker),
+            team_id=limits.get("team_id", team),
+            overdue=overdue,
+        )
+
+    @app.get("/cases/{case_id}", response_model=CaseSummary)
+    async def get_case(case_id: str, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+        return await readable_case(s, user, case_id, "summary")
+
+    @app.get("/cases/{case_id}/history", response_model=CaseHistory)
+    async def get_history(
+        case_id: str,
+        user: UserDep,
+        s: ServicesDep,
+        format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+        as_of: str | None = None,
+    ) -> Any:
+        """The case's timeline in plain words (``?as_of=``: as known then; ``?format=csv``)."""
+        moment = parse_as_of(as_of)
+        await readable_case(s, user, case_id, "history", moment)
+        summary = None
+        if moment is not None:
+            entries, summary = await queries.history_as_of(s.store, case_id, moment)
+        else:
+            entries = await queries.history(s.pool, case_id)
+        if format == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(
+                ["version", "occurred_at", "recorded_at", "actor", "role", "type", "what", "policy"]
+            )
+            for e in entries:
+                writer.writerow(
+                    [
+                        e.stream_version,
+                        e.occurred_at.isoformat(),
+                        e.recorded_at.isoformat(),
+                        e.actor_id,
+                        e.actor_role,
+                        e.type,
+                        e.description,
+                        e.policy_version or "",
+                    ]
+                )
+            return Response(out.getvalue(), media_type="text/csv")
+        return CaseHistory(
+            case_id=case_id,
+            as_of=moment,
+            entries=entries,
+            summary=CaseSummary(**summary) if summary else None,
+        )
+
+    @app.get("/cases/{case_id}/access-log", response_model=list[AccessEntry])
+    async def get_access_log(case_id: str, user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+        """Who read this case's record (supervisors of its team, auditors, admins)."""
+        await readable_case(s, user, case_id, "access_log")
+        return await queries.access_log(s.pool, case_id)
+
+    @app.get("/reviews", response_model=list[ReviewDue])
+    async def get_reviews(
+        user: UserDep, s: ServicesDep, due_before: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Follow-up reviews not yet completed, due before a date (default: 30 days on)."""
+        before = due_before or (datetime.now(UTC).date() + timedelta(days=31))
+        limits = scope(user)
+        return await queries.reviews_due(
+            s.pool,
+            before,
+            key_worker_id=limits.get("key_worker_id"),
+            team_id=limits.get("team_id"),
+        )
+
+    @app.get("/waitlist", response_model=list[WaitingFamily])
+    async def get_waitlist(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+        team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
+        return await queries.waitlist(s.pool, team)
+
+    @app.get("/caseload", response_model=list[Caseload])
+    async def get_caseload(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+        team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
+        rows = await queries.caseload(s.pool, team)
+        if user.role is Role.CASE_MANAGER:
+            rows = [r for r in rows if r["key_worker_id"] == user.user_id]
+        return rows
+
+    @app.get("/calendar.ics")
+    async def calendar(user: UserDep, s: ServicesDep) -> Response:
+        """The caller's upcoming reviews and first-meeting deadlines as iCalendar. Titles
+        carry the case id, never a name."""
+        from icalendar import Calendar, Event
+
+        limits = scope(user)
+        today = datetime.now(UTC).date()
+        reviews = await queries.reviews_due(
+            s.pool,
+            today + timedelta(days=400),
+            key_worker_id=limits.get("key_worker_id"),
+            team_id=limits.get("team_id"),
+        )
+        meetings = await queries.list_cases(
+            s.pool,
+            phase="allocated",
+            key_worker_id=limits.get("key_worker_id"),
+            team_id=limits.get("team_id"),
+        )
+        cal = Calendar()
+        cal.add("prodid", "-//ifss-engine//calendar//EN")
+        cal.add("version", "2.0")
+        cal.add("x-wr-calname", f"IFSS deadlines: {user.user_id}")
+        stamp = datetime.now(UTC)
+        for r in reviews:
+            event = Event()
+            event.add("uid", f"review-{r['case_id']}-{r['review_id']}@ifss-engine")
+            event.add("summary", f"{r['month']}-month review, case {r['case_id']} ({r['status']})")
+            event.add("dtstart", r["due_on"])
+            event.add("dtend", r["due_on"] + timedelta(days=1))
+            event.add("dtstamp", stamp)
+            cal.add_component(event)
+        for c in meetings:
+            if c["first_meeting_due_at"] is None:
+                continue
+            event = Event()
+            event.add("uid", f"first-meeting-{c['case_id']}@ifss-engine")
+            event.add("summary", f"First meeting due, case {c['case_id']}")
+            event.add("dtstart", c["first_meeting_due_at"])
+            event.add("dtend", c["first_meeting_due_at"] + timedelta(minutes=30))
+            event.add("dtstamp", stamp)
+            cal.add_component(event)
+        return Response(cal.to_ical(), media_type="text/calendar")
+
+    @app.post("/referrals", response_model=CommandResult, status_code=201)
+    async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> CommandResult:
+        """Refer a family: opens a case (its workflow) with the caller as the actor."""
+        if not user.can_refer:
+            raise HTTPException(403, f"role: {user.role.value} may not refer families")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", body.case_id):
+            raise HTTPException(422, "case_id: 1-64 letters, digits, '_', '.' or '-'")
+        if "actor" in body.referral:
+            raise HTTPException(422, "referral.actor: set from your token, not the body")
+        try:
+            command = cmd.ReferFamily.model_validate({**body.referral, "actor": user.actor})
+        except ValidationError as exc:
+            raise HTTPException(422, "referral." + validation_message(exc)) from None
+        if user.role is not Role.ADMIN and user.team_id != command.team_id:
+            raise HTTPException(403, "team_id: you may refer only to your own team")
+        return await run_command(
+            cases.refer_family(s.temporal, body.case_id, command, task_queue=s.task_queue)
+        )
+
+    @app.post("/cases/{case_id}/commands/{name}", response_model=CommandResult)
+    async def post_command(
+        case_id: str,
+        name: str,
+        body: dict[str, Any],
+        user: UserDep,
+        s: ServicesDep,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Send a command (the workflow update ``name``) to a case, as the caller.
+        ``?expected_version=`` refuses with 409 if the case has moved on since it was read."""
+        model = cmd.COMMANDS.get(name)
+        if model is None or name == "refer":
+            raise HTTPException(404, f"name: unknown command {name!r}")
+        try:
+            view = await cases.case_view(s.temporal, case_id)
+        except cases.CaseNotFound:
+            raise HTTPException(404, f"case_id: no case {case_id}") from None
+        if not user.can_command(view.model_dump()):
+            raise HTTPException(
+                403, f"case_id: {user.role.value} {user.user_id} may not act on case {case_id}"
+            )
+        if expected_version is not None and expected_version != view.version:
+            raise HTTPException(
+                409,
+                f"expected_version: the case is at version {view.version}, not {expected_version}",
+            )
+        if "actor" in body:
+            raise HTTPException(422, "actor: set from your token, not the body")
+        try:
+            command = model.model_validate({**body, "actor": user.actor})
+        except ValidationError as exc:
+            raise HTTPException(422, validation_message(exc)) from None
+        return await run_command(cases.send_command(s.temporal, case_id, name, command))
+
+    return app
+
+
+def _server_class() -> Any:
+    import contextlib
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Signals belong to the process (``ifss api``/``ifss dev`` set ``stop``), not uvicorn."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
+    return Server
+
+
+async def serve_api(host: str, port: int, stop: Any, svc: Services | None = None) -> None:
+    """Serve the API until ``stop`` (an asyncio.Event) is set (``ifss api``, ``ifss dev``)."""
+    import asyncio
+
+    import uvicorn
+
+    _Server = _server_class()
+    config = uvicorn.Config(
+        create_app(svc), host=host, port=port, log_level="warning", lifespan="on"
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await task

@@ -1,0 +1,118 @@
+"""Users, roles and API tokens, and what each role may see and do.
+
+| role | reads | commands |
+| --- | --- | --- |
+| case_manager | cases where they are the key worker | on those cases; referrals |
+| supervisor | their team's cases, access logs | on their team's cases; referrals |
+| business_support | their team's cases | referrals |
+| auditor | every case, access logs | none |
+| admin | every case, access logs | none (admins manage users and tokens, not cases) |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from events.envelope import Actor
+from events.errors import InvalidInput
+from events.vocabulary import Role
+
+USER_ROLES = (
+    Role.CASE_MANAGER,
+    Role.SUPERVISOR,
+    Role.BUSINESS_SUPPORT,
+    Role.AUDITOR,
+    Role.ADMIN,
+)
+TOKEN_PREFIX = "ifss_"
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    role: Role
+    team_id: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.user_id, role=self.role)
+
+    def can_read(self, case: dict[str, Any]) -> bool:
+        if self.role in (Role.AUDITOR, Role.ADMIN):
+            return True
+        if self.role is Role.CASE_MANAGER:
+            return case.get("key_worker_id") == self.user_id
+        return case.get("team_id") == self.team_id
+
+    def can_command(self, case: dict[str, Any]) -> bool:
+        if self.role not in (Role.CASE_MANAGER, Role.SUPERVISOR):
+            return False
+        return self.can_read(case)
+
+    @property
+    def can_refer(self) -> bool:
+        return self.role in (Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT)
+
+    @property
+    def can_see_access_logs(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+async def add_user(pool: asyncpg.Pool, user_id: str, role: str, team_id: str | None) -> User:
+    """Create a user; raises ``InvalidInput`` naming the field and the rule."""
+    if not user_id or len(user_id) > 64 or not all(c.isalnum() or c in "_.-" for c in user_id):
+        raise InvalidInput("user_id", "1-64 letters, digits, '_', '.' or '-'")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise InvalidInput("role", f"one of {', '.join(r.value for r in USER_ROLES)}") from None
+    if parsed not in USER_ROLES:
+        raise InvalidInput("role", f"one of {', '.join(r.value for r in USER_ROLES)}")
+    if team_id is None and parsed not in (Role.AUDITOR, Role.ADMIN):
+        raise InvalidInput("team", f"a {parsed.value} belongs to a team")
+    try:
+        await pool.execute(
+            "INSERT INTO users (user_id, role, team_id) VALUES ($1, $2, $3)",
+            user_id,
+            parsed.value,
+            team_id,
+        )
+    except asyncpg.UniqueViolationError:
+        raise InvalidInput("user_id", f"user {user_id} already exists") from None
+    return User(user_id, parsed, team_id)
+
+
+async def create_token(pool: asyncpg.Pool, user_id: str, label: str | None = None) -> str:
+    """A new token for ``user_id``; only its hash is stored, so show it now or never."""
+    if not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id):
+        raise InvalidInput("user_id", f"no user {user_id}")
+    token_id = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    await pool.execute(
+        "INSERT INTO api_tokens (token_id, user_id, token_hash, label) VALUES ($1, $2, $3, $4)",
+        token_id,
+        user_id,
+        hash_token(token),
+        label,
+    )
+    return token
+
+
+async def user_for_token(pool: asyncpg.Pool, token: str) -> User | None:
+    row = await pool.fetchrow(
+        "SELECT u.user_id, u.role, u.team_id FROM api_tokens t JOIN users u USING (user_id) "
+        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",
+        hash_token(token),
+    )
+    if row is None:
+        return None
+    return User(row["user_id"], Role(row["role"]), row["team_id"])

@@ -1,0 +1,75 @@
+"""`ifss users add`, `ifss tokens create`, `ifss api`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.cases import fail
+from cli.readers import _setup, with_store
+from events.errors import InvalidInput
+
+users_app = typer.Typer(
+    help="People who use the API, with a role and a team.", no_args_is_help=True
+)
+tokens_app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
+console = Console()
+
+
+@users_app.command("add")
+def users_add(
+    user_id: Annotated[str, typer.Argument(help="The user's id, e.g. cm-jones.")],
+    role: Annotated[
+        str,
+        typer.Option(help="case_manager, supervisor, business_support, auditor or admin."),
+    ],
+    team: Annotated[str | None, typer.Option(help="Their team (all but auditor/admin).")] = None,
+) -> None:
+    """Add a user."""
+    from api.identity import add_user
+
+    _, dsn = _setup()
+    try:
+        user = with_store(dsn, lambda pool, _: add_user(pool, user_id, role, team))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"user {user.user_id}: {user.role.value}"
+        + (f", team {user.team_id}" if user.team_id else "")
+    )
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user_id: Annotated[str, typer.Argument(help="Whose token.")],
+    label: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+) -> None:
+    """Create an API token for a user and print it (only its hash is kept)."""
+    from api.identity import create_token
+
+    _, dsn = _setup()
+    try:
+        token = with_store(dsn, lambda pool, _: create_token(pool, user_id, label))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    print(token)
+
+
+def api() -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    from api.app import serve_api
+
+    settings, _ = _setup()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_api(settings.api_host, settings.api_port, stop)
+
+    asyncio.run(main())

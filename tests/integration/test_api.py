@@ -1,0 +1,234 @@
+"""The HTTP API against real PostgreSQL and the time-skipping Temporal server: every
+endpoint's happy path, each error status, the role x endpoint matrix, the access log."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from api.app import Services, create_app
+from api.identity import add_user, create_token
+from tests.integration.test_projections import catch_up
+from tests.temporal_harness import Harness, to_intensive
+
+pytestmark = pytest.mark.integration
+
+USERS = {
+    "cm-jones": ("case_manager", "cardiff"),
+    "cm-other": ("case_manager", "cardiff"),
+    "sup-evans": ("supervisor", "cardiff"),
+    "sup-far": ("supervisor", "newport"),
+    "bs-price": ("business_support", "cardiff"),
+    "au-khan": ("auditor", None),
+    "ad-root": ("admin", None),
+}
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    h: Harness
+    pool: asyncpg.Pool
+
+    async def get(self, user: str | None, path: str, **params: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        return await self.http.get(path, headers=headers, params=params)
+
+    async def post(
+        self, user: str, path: str, body: dict[str, Any], **params: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        return await self.http.post(path, headers=headers, json=body, params=params)
+
+    async def settle(self) -> None:
+        await catch_up(self.pool, self.h.store)
+
+
+@pytest.fixture
+async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
+    tokens = {}
+    for user_id, (role, team) in USERS.items():
+        await add_user(pool, user_id, role, team)
+        tokens[user_id] = await create_token(pool, user_id)
+    app = create_app(Services(pool, harness.store, harness.client, harness.task_queue))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:
+        yield Api(http, tokens, harness, pool)
+
+
+REFERRAL = {
+    "family_id": "fam-9",
+    "team_id": "cardiff",
+    "area": "cardiff",
+    "referring_agency": "school",
+    "referral_grounds": ["domestic_abuse_victim"],
+    "children": [{"child_id": "ch1", "statutory_status": "cin"}],
+    "consent_to_referral": True,
+    "consent_to_information_sharing": True,
+    "received_on": "2026-01-05",
+}
+
+
+async def test_happy_paths(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    created = await api.post("bs-price", "/referrals", {"case_id": "c9", "referral": REFERRAL})
+    assert created.status_code == 201, created.text
+    assert created.json()["events"] == ["ReferralReceived"]
+    accepted = await api.post("sup-evans", "/cases/c9/commands/accept", {})
+    assert accepted.status_code == 200 and accepted.json()["events"] == ["ReferralAccepted"]
+    await api.h.settle("c9", "allocated")
+    met = await api.post(
+        "cm-jones",
+        "/cases/c9/commands/record_first_meeting",
+        {"held_at": (await api.h.now()).isoformat()},
+    )
+    assert met.status_code == 200, met.text
+    await api.settle()
+
+    listing = await api.get("cm-jones", "/cases")
+    assert [c["case_id"] for c in listing.json()] == ["c9"]
+    assert listing.json()[0]["phase"] == "intensive"
+    assert (await api.get("sup-evans", "/cases", phase="intensive")).json()[0]["case_id"] == "c9"
+    summary = await api.get("cm-jones", "/cases/c9")
+    assert summary.status_code == 200 and summary.json()["key_worker_id"] == "cm-jones"
+
+    history = (await api.get("sup-evans", "/cases/c9/history")).json()
+    assert [e["type"] for e in history["entries"]] == [
+        "ReferralReceived",
+        "ReferralAccepted",
+        "KeyWorkerAllocated",
+        "FirstMeetingHeld",
+    ]
+    assert history["entries"][0]["actor_id"] == "bs-price"
+    as_csv = await api.get("sup-evans", "/cases/c9/history", format="csv")
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0].startswith("version,occurred_at")
+    first = history["entries"][1]["recorded_at"]
+    then = (await api.get("au-khan", "/cases/c9/history", as_of=first)).json()
+    assert [e["type"] for e in then["entries"]] == ["ReferralReceived", "ReferralAccepted"]
+    assert then["summary"]["phase"] == "accepted"
+
+    await api.settle()
+    log = (await api.get("sup-evans", "/cases/c9/access-log")).json()
+    assert [(e["actor_id"], e["view"]) for e in log] == [
+        ("cm-jones", "summary"),
+        ("sup-evans", "history"),
+        ("sup-evans", "history"),
+        ("au-khan", "history"),
+    ]
+    assert log[-1]["as_of"] is not None
+
+    assert (await api.get("cm-jones", "/reviews", due_before="2030-01-01")).json() == []
+    assert (await api.get("sup-evans", "/waitlist")).json() == []
+    [load] = (await api.get("cm-jones", "/caseload")).json()
+    assert load["in_intensive_phase"] == 1 and load["caseload_limit"] == 3
+    ics = await api.get("cm-jones", "/calendar.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in ics.text and "fam-9" not in ics.text
+
+
+async def test_error_statuses(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    await api.settle()
+    assert (await api.get(None, "/cases")).status_code == 401
+    api.tokens["nobody"] = "ifss_bad_token"
+    assert (await api.get("nobody", "/cases")).status_code == 401
+    assert (await api.get("cm-other", "/cases/c1")).status_code == 403
+    assert (await api.get("cm-jones", "/cases/zz")).status_code == 404
+    assert (await api.get("sup-evans", "/cases/c1/history", as_of="later")).status_code == 422
+    unknown = await api.post("cm-jones", "/cases/c1/commands/fly", {})
+    assert unknown.status_code == 404 and "unknown command" in unknown.json()["detail"]
+    missing = await api.post("sup-evans", "/cases/zz/commands/accept", {})
+    assert missing.status_code == 404
+    refused = await api.post(
+        "cm-jones", "/cases/c1/commands/decide_extension", {"request_id": "x", "approved": True}
+    )
+    assert refused.status_code == 422
+    assert "only supervisor may decide an extension" in refused.json()["detail"]
+    bad = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/agree_goal",
+        {"goal_id": "g9", "category": "parenting", "description": "x", "baseline": 11, "target": 8},
+    )
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("baseline:")
+    spoof = await api.post("cm-jones", "/cases/c1/commands/record_consent", {"actor": {}})
+    assert spoof.status_code == 422 and "actor" in spoof.json()["detail"]
+    stale = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/record_consent",
+        {"scope": "follow_up"},
+        expected_version=1,
+    )
+    assert stale.status_code == 409 and "expected_version" in stale.json()["detail"]
+    taken = await api.post("bs-price", "/referrals", {"case_id": "c1", "referral": REFERRAL})
+    assert taken.status_code == 409
+    invalid = await api.post(
+        "bs-price", "/referrals", {"case_id": "c2", "referral": {**REFERRAL, "children": []}}
+    )
+    assert invalid.status_code == 422 and invalid.json()["detail"].startswith("referral.children")
+    other_team = await api.post(
+        "bs-price", "/referrals", {"case_id": "c3", "referral": {**REFERRAL, "team_id": "newport"}}
+    )
+    assert other_team.status_code == 403
+    assert (
+        await api.post("au-khan", "/referrals", {"case_id": "c4", "referral": REFERRAL})
+    ).status_code == 403
+    assert (await api.get("cm-jones", "/cases", team="newport")).status_code == 403
+    # Nothing was recorded by any refusal: the stream is as to_intensive left it.
+    assert [e.type for e in await api.h.stream("c1")][-1] == "GoalAgreed"
+    assert await api.h.store.stream_version("case-c2") == 0
+
+
+MATRIX = {
+    #            summary history access-log command
+    "cm-jones": (200, 200, 403, 200),
+    "cm-other": (403, 403, 403, 403),
+    "sup-evans": (200, 200, 200, 200),
+    "sup-far": (403, 403, 403, 403),
+    "bs-price": (200, 200, 403, 403),
+    "au-khan": (200, 200, 200, 403),
+    "ad-root": (200, 200, 200, 403),
+}
+
+
+async def test_role_by_endpoint_matrix_and_every_read_is_logged(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    await api.settle()
+    sessions = itertools.count()
+    reads: list[tuple[str, str, bool]] = []
+    for user, expected in MATRIX.items():
+        got = (
+            (await api.get(user, "/cases/c1")).status_code,
+            (await api.get(user, "/cases/c1/history")).status_code,
+            (await api.get(user, "/cases/c1/access-log")).status_code,
+            (
+                await api.post(
+                    user,
+                    "/cases/c1/commands/record_session",
+                    {
+                        "session_id": f"s{next(sessions)}",
+                        "held_at": (await api.h.now()).isoformat(),
+                        "kind": "phone",
+                        "duration_minutes": 20,
+                    },
+                )
+            ).status_code,
+        )
+        assert got == expected, user
+        for view, status in zip(("summary", "history", "access_log"), got, strict=False):
+            reads.append((user, view, status == 200))
+    await api.settle()
+    log = await api.pool.fetch(
+        "SELECT actor_id, view, allowed FROM access_log WHERE case_id = 'c1' "
+        "ORDER BY global_position"
+    )
+    assert [(r["actor_id"], r["view"], r["allowed"]) for r in log] == reads

@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/projections.py
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events

@@ -4,7 +4,8 @@
    whole episodes, ~35 events each, appended through the store in batches — not through
    the workflows, for speed), against ``raw_read_fold_eps``: the same events paged with
    bare asyncpg and folded into dicts, in the same run. ``rebuild_ratio`` = the two.
-2. ``history_read_p99_ms``: reading a 500-event case's timeline with N events stored.
+2. ``history_read_p99_ms``: reading a 500-event case's timeline with N events stored, in
+   the API's steady state (``settle_memory()``, as ``ifss api`` does after start-up).
 3. ``command_to_visible_p50_ms`` / ``_p99_ms``: on the dev stack (embedded PostgreSQL, the
    Temporal dev server, the worker and the projector in this process), from sending a
    command to its effect being visible in ``case_summary``.
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
+from api.app import settle_memory
 from bench.common import bench_database
 from events import catalogue as ev
 from events.db import create_pool
@@ -191,6 +193,7 @@ async def history_reads(pool: asyncpg.Pool, store: EventStore, reads: int = 200)
         for projection in PROJECTIONS:
             while await apply_batch(conn, store, projection, batch_size=5000):
                 pass
+    settle_memory()  # as `ifss api` does once started
     timings = []
     for _ in range(reads):
         started = time.perf_counter()

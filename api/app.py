@@ -10,8 +10,6 @@ Status codes: 401 no or bad token, 403 not allowed, 404 unknown case or command,
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -313,25 +311,7 @@ def create_app(svc: Services | None = None) -> FastAPI:
         else:
             entries = await queries.history(s.pool, case_id)
         if format == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(
-                ["version", "occurred_at", "recorded_at", "actor", "role", "type", "what", "policy"]
-            )
-            for e in entries:
-                writer.writerow(
-                    [
-                        e.stream_version,
-                        e.occurred_at.isoformat(),
-                        e.recorded_at.isoformat(),
-                        e.actor_id,
-                        e.actor_role,
-                        e.type,
-                        e.description,
-                        e.policy_version or "",
-                    ]
-                )
-            return Response(out.getvalue(), media_type="text/csv")
+            return Response(queries.history_csv(entries), media_type="text/csv")
         return CaseHistory(
             case_id=case_id,
             as_of=moment,

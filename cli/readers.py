@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import re
 import signal
 import sys
@@ -235,7 +234,13 @@ def history(
     actor: ActorOption = None,
 ) -> None:
     """A case's history in plain words; the read is recorded in the case's access log."""
-    from projections.queries import case_exists, history, history_as_of, record_access
+    from projections.queries import (
+        case_exists,
+        history,
+        history_as_of,
+        history_csv,
+        record_access,
+    )
 
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
@@ -254,20 +259,7 @@ def history(
     if entries is None:
         raise fail(f"case_id: no case {case_id}")
     if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["version", "occurred_at", "recorded_at", "actor", "role", "type", "what"])
-        for e in entries:
-            writer.writerow(
-                [
-                    e.stream_version,
-                    e.occurred_at.isoformat(),
-                    e.recorded_at.isoformat(),
-                    e.actor_id,
-                    e.actor_role,
-                    e.type,
-                    e.description,
-                ]
-            )
+        sys.stdout.write(history_csv(entries))
         return
     title = f"case {case_id}" + (f" as known at {moment.isoformat()}" if moment else "")
     table = Table(title=title)

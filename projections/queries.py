@@ -8,6 +8,8 @@ reader of a case history can forget it.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,6 +36,29 @@ class HistoryEntry(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     policy_version: str | None
+
+
+def history_csv(entries: list[HistoryEntry]) -> str:
+    """A history as CSV, one row per event (for spreadsheets and case file exports)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["version", "occurred_at", "recorded_at", "actor", "role", "type", "what", "policy"]
+    )
+    for e in entries:
+        writer.writerow(
+            [
+                e.stream_version,
+                e.occurred_at.isoformat(),
+                e.recorded_at.isoformat(),
+                e.actor_id,
+                e.actor_role,
+                e.type,
+                e.description,
+                e.policy_version or "",
+            ]
+        )
+    return out.getvalue()
 
 
 async def list_cases(

@@ -34,6 +34,7 @@ app.add_typer(readers.projections_app, name="projections")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
+app.command("demo")(users.demo)
 app.command("projector")(readers.projector)
 for _reader in (
     readers.cases,

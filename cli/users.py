@@ -73,3 +73,32 @@ def api() -> None:
         await serve_api(settings.api_host, settings.api_port, stop)
 
     asyncio.run(main())
+
+
+def demo(
+    families: Annotated[int, typer.Option(min=1, max=1000, help="How many families.")] = 100,
+    seed: Annotated[int, typer.Option(help="Same seed, same families.")] = 7,
+) -> None:
+    """Simulated families through the real workflows, so the read models fill (see the
+    README: the demo runs 200 days on a private time-skipping server)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from workers.demo import DemoExists, run_demo
+
+    _, dsn = _setup()
+    with Progress(
+        TextColumn("simulated days"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("days", total=None)
+        try:
+            counts = asyncio.run(
+                run_demo(
+                    dsn,
+                    families,
+                    seed,
+                    lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            )
+        except DemoExists as exc:
+            raise fail(str(exc)) from None
+    console.print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))

@@ -22,6 +22,14 @@ ROLE_WORDS = {
 }
 
 
+SESSION_WORDS = {
+    "home_visit": "a home visit",
+    "phone": "a phone call",
+    "out_of_hours": "an out-of-hours visit",
+    "group": "a group session",
+}
+
+
 def words(code: object) -> str:
     """``home_visit`` → ``home visit``."""
     return str(code).replace("_", " ")

@@ -230,7 +230,9 @@ async def waitlist(
         team_id,
     )
     day = today or date.today()
-    return [{**dict(r), "days_waiting": (day - r["waitlisted_at"].date()).days} for r in rows]
+    return [
+        {**dict(r), "days_waiting": max((day - r["waitlisted_at"].date()).days, 0)} for r in rows
+    ]
 
 
 async def caseload(pool: asyncpg.Pool, team_id: str | None = None) -> list[Row]:

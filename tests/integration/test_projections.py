@@ -401,3 +401,24 @@ async def test_waitlist_caseload_and_reviews_queries(harness: Harness, pool: asy
     due = await reviews_due(pool, reviews[1].due_on, key_worker_id="cm-jones")
     assert [(r["case_id"], r["review_id"]) for r in due] == [("c1", "m1")]
     assert await reviews_due(pool, reviews[1].due_on, key_worker_id="someone-else") == []
+
+
+async def test_demo_families_through_real_workflows_and_rebuild_equals_live(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    from workers.demo import DemoExists, run_demo
+
+    counts = await run_demo(database_url, 12, seed=5, schema=migrated)
+    assert counts["families"] == 12 and counts["refused_commands"] == 0
+    await catch_up(pool, store)
+    summary = await table(pool, "case_summary")
+    assert len(summary) == 12
+    assert {r["team_id"] for r in summary} <= {"cardiff-d5", "newport-d5", "swansea-d5"}
+    assert await pool.fetchval("SELECT count(*) FROM review_schedule WHERE status = 'completed'")
+    live = {name: await table(pool, name) for name in ORDER}
+    await rebuild(pool, store, PROJECTIONS)
+    for name, rows in live.items():
+        assert await table(pool, name) == rows, name
+    assert (await store.verify()).intact
+    with pytest.raises(DemoExists, match="seed: demo data for seed 5 exists already"):
+        await run_demo(database_url, 1, seed=5, schema=migrated)

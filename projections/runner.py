@@ -192,6 +192,10 @@ class Projector:
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
                 bound.warning("projection_connection_lost", error=type(exc).__name__)
                 await asyncio.sleep(self.poll_interval)
+            except Exception:
+                # Never die quietly: say so, and start over from the checkpoint.
+                bound.exception("projection_loop_crashed")
+                await asyncio.sleep(self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):
                     await conn.close()
@@ -211,12 +215,14 @@ class Projector:
                 errors = 0
             except Stale:
                 continue
+            except asyncpg.PostgresConnectionError:
+                raise  # reconnect (in _run_one)
             except asyncpg.PostgresError as exc:
                 # A rebuild swapped the tables mid-batch, a deadlock, a serialization error:
                 # the batch rolled back whole, so try again; persistent errors stop it.
                 errors += 1
                 bound.warning("projection_batch_retried", error=type(exc).__name__, attempt=errors)
-                if errors < 5 or isinstance(exc, asyncpg.PostgresConnectionError):
+                if errors < 5:
                     await asyncio.sleep(0.1 * errors)
                     continue
                 failure = ProjectionFailed(projection.name, exc)

@@ -9,11 +9,13 @@ loop sleeps until the next deadline the state implies, or until the state change
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import (
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle import (
         Booster,
         CaseState,
+        CommandRejected,
         Goal,
         Phase,
         Review,
@@ -130,6 +133,16 @@ def view_of(state: CaseState) -> CaseView:
         end_reason=state.end_reason,
         next_deadline=next_wakeup(state),
     )
+
+
+def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
+    """Decide inside a handler. The validator already ran, but against the state before
+    any concurrent command finished; refused now, the update fails cleanly (the caller gets
+    the message) instead of failing the workflow task."""
+    try:
+        return decision()
+    except CommandRejected as exc:
+        raise ApplicationError(str(exc), type="CommandRejected", non_retryable=True) from None
 
 
 @workflow.defn
@@ -270,7 +283,7 @@ class CaseWorkflow:
 
     async def _handle(self, command: cmd.Command) -> CommandResult:
         async with self._lock:
-            events = decide(self._state, command, workflow.now())
+            events = _decided(lambda: decide(self._state, command, workflow.now()))
             await self._record(events, command.actor)
             return self._result(events)
 
@@ -310,7 +323,7 @@ class CaseWorkflow:
                 PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
                 start_to_close_timeout=timedelta(seconds=30),
             )
-            events = refer(self._state, command, previous)
+            events = _decided(lambda: refer(self._state, command, previous))
             await self._record(events, command.actor)
             return self._result(events)
 

@@ -168,3 +168,26 @@ async def test_command_after_the_episode_ended(harness: Harness) -> None:
 async def test_wrong_command_name_for_the_model(harness: Harness) -> None:
     with pytest.raises(CommandRefused, match="command: unknown command 'approve'"):
         await send_command(harness.client, "c1", "approve", AcceptReferral(actor=SUP))
+
+
+async def test_concurrent_conflicting_commands_one_wins_the_other_is_refused_cleanly(
+    harness: Harness,
+) -> None:
+    """Both validators pass against the same state; the second handler, deciding after the
+    first has recorded, refuses: the caller gets the rule, the workflow task does not fail."""
+    import asyncio
+
+    h = harness
+    await intensive(h)
+    goal = dict(goal_id="g3", category="housing", description="Rent paid", baseline=2, target=8)
+    outcomes = await asyncio.gather(
+        h.do("c1", "agree_goal", **goal), h.do("c1", "agree_goal", **goal), return_exceptions=True
+    )
+    refused = [o for o in outcomes if isinstance(o, CommandRefused)]
+    assert len(refused) == 1 and "g3" in str(refused[0]), outcomes
+    assert [e.type for e in await h.stream("c1")].count("GoalAgreed") == 3
+    history = await h.client.get_workflow_handle("case-c1").fetch_history()
+    assert not [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
+    assert (await h.view("c1")).phase == "intensive"  # and the case carries on

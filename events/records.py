@@ -19,6 +19,14 @@ from events.upcasters import upcast
 _CURRENT_VERSION: dict[str, int] = {}
 
 
+def upcast_to_current(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """``data``, stored at schema ``version``, as the catalogue's current version of it."""
+    current = _CURRENT_VERSION.get(type_name)
+    if current is None:
+        current = _CURRENT_VERSION[type_name] = event_class(type_name).schema_version
+    return data if version == current else upcast(type_name, version, current, data)
+
+
 class NewEvent(BaseModel):
     """An event decided but not yet stored. Its id is fixed by the writer (the workflow),
     so a retried append of the same event is recognised and not stored twice."""
@@ -129,15 +137,7 @@ class RecordedEvent:
     def data(self) -> dict[str, Any]:
         """The payload upcast to the current schema version of its type."""
         if self._data is None:
-            current = _CURRENT_VERSION.get(self.type)
-            if current is None:
-                current = _CURRENT_VERSION[self.type] = event_class(self.type).schema_version
-            stored = self.stored_data
-            self._data = (
-                stored
-                if self.schema_version == current
-                else upcast(self.type, self.schema_version, current, stored)
-            )
+            self._data = upcast_to_current(self.type, self.schema_version, self.stored_data)
         return self._data
 
     @property

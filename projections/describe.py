@@ -158,12 +158,18 @@ DESCRIBE: dict[str, Describer] = {
 }
 
 
-def describe(event: RecordedEvent, meta: dict[str, Any] | None = None) -> str:
-    """One sentence for ``event``; falls back to the catalogue's summary."""
-    meta = meta if meta is not None else metadata_of(event)
-    describer = DESCRIBE.get(event.type)
+def sentence(type_name: str, data: dict[str, Any], actor: dict[str, Any]) -> str:
+    """One sentence for an event of ``type_name`` with payload ``data`` (current schema
+    version) done by ``actor`` (``{"id": ..., "role": ...}``); falls back to the summary."""
+    describer = DESCRIBE.get(type_name)
     if describer is None:
         from events.catalogue import event_class
 
-        return event_class(event.type).summary
-    return describer(who(meta), event.data)
+        return event_class(type_name).summary
+    return describer(who({"actor": actor}), data)
+
+
+def describe(event: RecordedEvent, meta: dict[str, Any] | None = None) -> str:
+    """One sentence for a stored event."""
+    meta = meta if meta is not None else metadata_of(event)
+    return sentence(event.type, event.data, meta.get("actor") or {})

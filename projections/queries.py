@@ -15,14 +15,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from pydantic import BaseModel
 
 from events.catalogue import CaseRecordViewed
 from events.envelope import Actor, EventMetadata
 from events.errors import StreamVersionConflict
-from events.records import NewEvent
+from events.records import NewEvent, upcast_to_current
 from events.store import EventStore
-from projections.models import fold_summary, timeline_row
+from projections.describe import metadata_of, sentence
+from projections.models import coded, fold_summary
 
 Row = dict[str, Any]
 
@@ -102,14 +104,46 @@ async def case_summary(pool: asyncpg.Pool, case_id: str) -> Row | None:
 
 
 async def history(pool: asyncpg.Pool, case_id: str) -> list[HistoryEntry]:
-    """The case's timeline as projected (current)."""
+    """The case's timeline as projected (current), each event in a sentence."""
     rows = await pool.fetch(
-        "SELECT stream_version, type, description, actor_id, actor_role, occurred_at, "
-        "recorded_at, policy_version FROM case_timeline WHERE case_id = $1 "
-        "ORDER BY stream_version",
+        "SELECT stream_version, type, schema_version, data::text AS data, actor_id, "
+        "actor_role, occurred_at, recorded_at, policy_version FROM case_timeline "
+        "WHERE case_id = $1 ORDER BY stream_version",
         case_id,
     )
-    return [HistoryEntry(**dict(r)) for r in rows]
+    return [
+        _entry(
+            r["stream_version"],
+            r["type"],
+            upcast_to_current(r["type"], r["schema_version"], orjson.loads(r["data"])),
+            {"id": r["actor_id"], "role": r["actor_role"]},
+            r["occurred_at"],
+            r["recorded_at"],
+            r["policy_version"],
+        )
+        for r in rows
+    ]
+
+
+def _entry(
+    version: int,
+    type_name: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    occurred_at: datetime,
+    recorded_at: datetime,
+    policy_version: str | None,
+) -> HistoryEntry:
+    return HistoryEntry.model_construct(
+        stream_version=version,
+        type=type_name,
+        description=sentence(type_name, data, actor),
+        actor_id=actor.get("id", "system"),
+        actor_role=actor.get("role", "system"),
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        policy_version=policy_version,
+    )
 
 
 async def history_as_of(
@@ -121,17 +155,16 @@ async def history_as_of(
     events = [e for e in await store.read_stream(f"case-{case_id}") if e.recorded_at <= as_of]
     entries, summary = [], None
     for event in events:
-        row = timeline_row(case_id, event)
+        meta = metadata_of(event)
         entries.append(
-            HistoryEntry(
-                stream_version=row[2],
-                type=row[4],
-                description=row[5],
-                actor_id=row[6],
-                actor_role=row[7],
-                occurred_at=row[8],
-                recorded_at=row[9],
-                policy_version=row[10],
+            _entry(
+                event.stream_version,
+                event.type,
+                coded(event.data),
+                meta.get("actor") or {},
+                event.occurred_at,
+                event.recorded_at,
+                meta.get("policy_version"),
             )
         )
         summary = fold_summary(summary, event)

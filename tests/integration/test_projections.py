@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from events.records import RecordedEvent
 from events.store import EventStore
 from projections.base import Projection
 from projections.models import PROJECTIONS, CaseSummary
+from projections.queries import history
 from projections.runner import Projector, apply_batch, ensure_checkpoints, rebuild, status
 from tests.factories import T0, referral, session, wrap
 from tests.temporal_harness import (
@@ -103,12 +105,17 @@ async def test_read_models_from_a_scripted_episode(harness: Harness, pool: async
 
     timeline = [r for r in await table(pool, "case_timeline") if r["case_id"] == "c1"]
     assert [r["type"] for r in timeline] == [e.type for e in stream]
-    assert timeline[0]["description"].startswith("Business support bs-price recorded a referral")
     visit = next(r for r in timeline if r["type"] == "SessionRecorded")
-    assert visit["description"].startswith("Key worker cm-jones recorded a home visit, 90 min")
     assert visit["actor_role"] == "case_manager" and visit["policy_version"] == "2026.1"
-    due = next(r for r in timeline if r["type"] == "FollowUpReviewDue")
-    assert due["actor_id"] == "system" and due["description"].startswith("Review m1 is due")
+    referral = json.loads(timeline[0]["data"])
+    assert "personal" not in referral and "personal" not in referral["children"][0]
+    assert "personal" in stream[0].stored_data["children"][0]  # it was given, and kept out
+    sentences = await history(pool, "c1")
+    assert sentences[0].description.startswith("Business support bs-price recorded a referral")
+    said = next(e for e in sentences if e.type == "SessionRecorded").description
+    assert said.startswith("Key worker cm-jones recorded a home visit, 90 min")
+    due = next(e for e in sentences if e.type == "FollowUpReviewDue")
+    assert due.actor_id == "system" and due.description.startswith("Review m1 is due")
 
     schedule = [r for r in await table(pool, "review_schedule") if r["case_id"] == "c1"]
     assert [(r["review_id"], r["status"], r["due_on"]) for r in schedule] == [

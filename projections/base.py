@@ -66,7 +66,8 @@ class KeyedProjection(Projection):
 
     @abstractmethod
     def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
-        """The row after ``event`` (None deletes it). Must not mutate ``row``."""
+        """The row after ``event`` (None deletes it). ``row`` is this batch's own copy: change
+        it in place and return it."""
 
     async def apply(
         self, conn: Conn, events: Sequence[RecordedEvent], tables: Mapping[str, str]

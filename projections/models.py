@@ -76,6 +76,28 @@ CASE_EVENTS = frozenset(
 )
 
 
+# Events whose effect on the summary does not depend on their payload (not parsed).
+SUMMARY_IGNORES_PAYLOAD = frozenset(
+    {
+        "ReferralAccepted",
+        "FamilyWaitlisted",
+        "FirstMeetingOverdue",
+        "GoalAgreed",
+        "NoContactThresholdPassed",
+        "GoalsScored",
+        "ExtensionRequested",
+        "IntensivePhaseEndApproaching",
+        "IntensivePhaseOverrun",
+        "FollowUpReviewDue",
+        "BoosterScheduled",
+        "BoosterDelivered",
+        "ChildStatusChanged",
+        "ConsentRecorded",
+        "ConsentWithdrawn",
+    }
+)
+
+
 # --- case_summary ------------------------------------------------------------------------
 
 
@@ -130,9 +152,26 @@ class CaseSummary(KeyedProjection):
 
 
 def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
-    d = event.data
     at = event.occurred_at
     t = event.type
+    if t in SUMMARY_IGNORES_PAYLOAD:  # most of an episode: only version and time move
+        if row is None:
+            raise ValueError(f"{t} before the case's referral")
+        row["version"], row["updated_at"] = event.stream_version, at
+        if t == "ReferralAccepted":
+            row.update(phase="accepted", decision="accepted", decided_at=at)
+        elif t == "FamilyWaitlisted":
+            row.update(phase="waitlisted", waitlisted_at=at)
+        elif t == "FirstMeetingOverdue":
+            row["first_meeting_overdue"] = True
+        elif t == "GoalAgreed":
+            row["goals"] += 1
+        elif t == "NoContactThresholdPassed":
+            row["no_contact_overdue"] = True
+        elif t == "IntensivePhaseOverrun":
+            row["intensive_overrun"] = True
+        return row
+    d = event.data
     if t == "ReferralReceived":
         r: Row = dict.fromkeys(CaseSummary.columns)
         r.update(
@@ -158,7 +197,7 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
         return r
     if row is None:
         raise ValueError(f"{t} before the case's referral")
-    r = dict(row)
+    r = row
     r["version"], r["updated_at"] = event.stream_version, at
     if t == "ReferralAccepted":
         r.update(phase="accepted", decision="accepted", decided_at=at)
@@ -301,7 +340,7 @@ class ReviewSchedule(KeyedProjection):
             }
         if row is None:
             raise ValueError(f"{t} for a review never scheduled")
-        r = dict(row)
+        r = row
         if t == "FollowUpReviewRescheduled":
             r.update(due_on=_d(d["due_on"]), status="scheduled", rescheduled=True)
         elif t == "FollowUpReviewDue":

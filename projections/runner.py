@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -264,6 +265,33 @@ async def rebuild(
     ``progress(done, total)`` is called after each batch (total is an estimate: the events
     stored when the rebuild began).
     """
+    with bulk_allocation():
+        return await _rebuild(pool, store, projections, progress)
+
+
+@contextlib.contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """A bulk job allocates millions of short-lived objects and frees them by reference
+    counting; the cyclic garbage collector only rescans them (a quarter of a rebuild's
+    time). Pause it for the job, with what existed before frozen, then restore it."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+async def _rebuild(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    projections: Sequence[Projection],
+    progress: Callable[[int, int], None] | None,
+) -> int:
     fresh = {t: f"{t}{REBUILD_SUFFIX}" for p in projections for t in p.tables}
     total = int(await pool.fetchval("SELECT count(*) FROM events"))
     position, done = 0, 0

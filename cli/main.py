@@ -178,3 +178,19 @@ def docs_events(
 
 if __name__ == "__main__":
     app()
+
+
+def main() -> None:
+    """The ``ifss`` entry point. It leaves without interpreter finalization: the Temporal
+    client's native threads can still be running then, and tearing the interpreter down
+    under them occasionally aborted the process (exit -6) after its work was done."""
+    import os
+
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

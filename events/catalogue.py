@@ -14,6 +14,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from events.vocabulary import (
+    AlertResolution,
+    AlertRule,
+    AlertSeverity,
     ClosureKind,
     ConsentScope,
     EpisodeEndReason,
@@ -344,6 +347,34 @@ class EpisodeEnded(DomainEvent):
     summary: ClassVar[str] = "The episode is over; nothing more will be scheduled."
 
     reason: EpisodeEndReason
+
+
+# --- alerts (in the case's stream) -------------------------------------------------------
+
+
+class AlertRaised(DomainEvent):
+    summary: ClassVar[str] = (
+        "A rule raised an alert: to the key worker, the team's supervisors, or both."
+    )
+
+    alert_id: Code
+    rule: AlertRule
+    severity: AlertSeverity
+    subject: Code | None = Field(
+        default=None, description="What it is about: a review, goal, child or consent scope."
+    )
+    to_key_worker: Code | None = None
+    to_supervisors_of_team: Code | None = None
+    acknowledge_by: AwareDatetime
+
+
+class AlertResolved(DomainEvent):
+    summary: ClassVar[str] = (
+        "An alert's condition cleared (or the episode ended): no more reminders."
+    )
+
+    alert_id: Code
+    resolution: AlertResolution
 
 
 # --- team (stream team-<team_id>) --------------------------------------------------------

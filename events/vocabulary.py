@@ -144,3 +144,28 @@ class EpisodeEndReason(StrEnum):
     CLOSED_BY_SUPERVISOR = "closed_by_supervisor"
     REFERRAL_REJECTED = "referral_rejected"
     NO_FOLLOW_UP_CONSENT = "no_follow_up_consent"
+
+
+class AlertRule(StrEnum):
+    """Why a case manager (or supervisor) is alerted."""
+
+    FIRST_MEETING_OVERDUE = "first_meeting_overdue"
+    NO_CONTACT = "no_contact"
+    INTENSIVE_ENDING = "intensive_ending"
+    INTENSIVE_OVERRUN = "intensive_overrun"
+    REVIEW_OVERDUE = "review_overdue"
+    GOAL_REGRESSED = "goal_regressed"
+    UNPLANNED_EXIT = "unplanned_exit"
+    CHILD_STATUS_ESCALATED = "child_status_escalated"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+class AlertSeverity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AlertResolution(StrEnum):
+    CONDITION_CLEARED = "condition_cleared"
+    EPISODE_ENDED = "episode_ended"

@@ -155,6 +155,22 @@ DESCRIBE: dict[str, Describer] = {
         f"{w} recorded that consent to {words(d['scope'])} was withdrawn"
     ),
     "EpisodeEnded": lambda w, d: f"Episode ended: {words(d['reason'])}",
+    "AlertRaised": lambda w, d: (
+        f"Alert {d['alert_id']} ({d['severity']}): {words(d['rule'])}"
+        + (f" ({d['subject']})" if d.get("subject") else "")
+        + " — to "
+        + " and ".join(
+            x
+            for x in (
+                f"key worker {d['to_key_worker']}" if d.get("to_key_worker") else "",
+                f"{d['to_supervisors_of_team']} supervisors"
+                if d.get("to_supervisors_of_team")
+                else "",
+            )
+            if x
+        )
+    ),
+    "AlertResolved": lambda w, d: f"Alert {d['alert_id']} resolved: {words(d['resolution'])}",
 }
 
 

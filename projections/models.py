@@ -72,6 +72,8 @@ CASE_EVENTS = frozenset(
         "ConsentRecorded",
         "ConsentWithdrawn",
         "EpisodeEnded",
+        "AlertRaised",
+        "AlertResolved",
     }
 )
 
@@ -94,6 +96,8 @@ SUMMARY_IGNORES_PAYLOAD = frozenset(
         "ChildStatusChanged",
         "ConsentRecorded",
         "ConsentWithdrawn",
+        "AlertRaised",
+        "AlertResolved",
     }
 )
 

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from events.records import NewEvent
     from events.vocabulary import EpisodeEndReason, StatutoryStatus
     from workflows import commands as cmd
+    from workflows.alerts import alerts_for
     from workflows.lifecycle import (
         Booster,
         CaseState,
@@ -57,6 +58,9 @@ APPEND_RETRY = RetryPolicy(
 )
 # A referral that never arrives (the starting update was refused) leaves no case behind.
 REFERRAL_WAIT = timedelta(minutes=10)
+# Workflows started before alerts existed replay without them (their histories have the
+# shorter appends); new ones record alerts with the events that raise them.
+ALERTS_PATCH = "alerts-raised-by-rules"
 
 
 class CaseInput(BaseModel):
@@ -209,6 +213,8 @@ class CaseWorkflow:
             return
         before = self._state
         now = workflow.now()
+        if workflow.patched(ALERTS_PATCH):
+            events = events + self._alerts(events, now)
         info = workflow.info()
         metadata = EventMetadata(
             actor=actor,
@@ -239,6 +245,21 @@ class CaseWorkflow:
         self._changed = True
         self._publish(before, state)
         await self._tell_team(before, events)
+
+    def _alerts(self, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
+        """Alerts raised and resolved by ``events`` (recorded with them, in one append)."""
+        state = self._state
+        for event in events:
+            state = evolve(state, event, now)
+        return alerts_for(
+            events,
+            open_alerts=state.open_alerts,
+            raised_so_far=state.alerts_raised,
+            key_worker_id=state.key_worker_id,
+            team_id=state.team_id,
+            policy=state.policy,
+            at=now,
+        )
 
     def _publish(self, before: CaseState, after: CaseState) -> None:
         if (before.phase, before.key_worker_id, before.team_id) == (

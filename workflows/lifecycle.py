@@ -32,6 +32,7 @@ from events.vocabulary import (
     StatutoryStatus,
 )
 from workflows import commands as cmd
+from workflows.alerts import OpenAlert
 from workflows.policy import ProgrammePolicy, add_months, add_working_days
 
 
@@ -138,6 +139,8 @@ class CaseState(BaseModel):
     reviews: dict[str, Review] = {}
     boosters: dict[str, Booster] = {}
     end_reason: EpisodeEndReason | None = None
+    open_alerts: dict[str, OpenAlert] = {}
+    alerts_raised: int = 0
 
     @property
     def ended(self) -> bool:
@@ -743,6 +746,13 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.consents[event.scope] = False
         case ev.EpisodeEnded():
             s.phase, s.end_reason = Phase.ENDED, event.reason
+        case ev.AlertRaised():
+            s.alerts_raised += 1
+            s.open_alerts[event.alert_id] = OpenAlert(
+                alert_id=event.alert_id, rule=event.rule, subject=event.subject
+            )
+        case ev.AlertResolved():
+            s.open_alerts.pop(event.alert_id, None)
     return s
 
 

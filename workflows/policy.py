@@ -31,6 +31,10 @@ class ProgrammePolicy(BaseModel):
     max_extension_days: Days = 42
     unplanned_exit_follow_up: bool = True
     waitlist_max_days: Days = 28
+    # How long a recipient has to acknowledge an alert, by severity.
+    alert_ack_hours_high: Annotated[int, Field(ge=1, le=24 * 14)] = 24
+    alert_ack_hours_medium: Annotated[int, Field(ge=1, le=24 * 14)] = 72
+    alert_ack_hours_low: Annotated[int, Field(ge=1, le=24 * 14)] = 168
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammePolicy:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from events import catalogue as ev
 from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
 from tests.temporal_harness import (
     SUP,
@@ -135,13 +136,22 @@ async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     assert (await h.view("c1")).reviews[0].status == "scheduled"
     await sleep_until(h, new_date)
     assert (await h.view("c1")).reviews[0].status == "due"
-    types = await h.types("c1")
-    assert types[-4:] == [
+    stream = await h.stream("c1")
+    assert [e.type for e in stream][-6:] == [
         "FollowUpReviewDue",
         "FollowUpReviewOverdue",
+        "AlertRaised",  # to the key worker, about m1
         "FollowUpReviewRescheduled",
+        "AlertResolved",  # its condition cleared: no more reminders
         "FollowUpReviewDue",
     ]
+    raised, resolved = stream[-4].event, stream[-2].event
+    assert (raised.rule, raised.subject, raised.to_key_worker) == (
+        "review_overdue",
+        "m1",
+        "cm-jones",
+    )
+    assert (resolved.alert_id, resolved.resolution) == (raised.alert_id, "condition_cleared")
 
 
 async def test_extension_approved_postpones_overrun_refused_does_not(harness: Harness) -> None:
@@ -237,3 +247,40 @@ async def test_worker_replaced_mid_episode_completes_without_gaps(
     assert [e.type for e in stored][-5:] == ["IntensivePhaseClosed"] + [
         "FollowUpReviewScheduled"
     ] * 4
+
+
+async def test_alerts_are_recorded_with_their_cause_and_resolved_when_it_clears(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    await h.refer("c1")
+    await h.do("c1", "accept", actor=SUP)
+    await h.settle("c1", "allocated")
+    await h.sleep(days=5)  # past the first-meeting target (2 working days)
+    await h.do("c1", "record_first_meeting", held_at=await h.now())
+    await h.do("c1", "change_child_status", child_id="ch1", status="cpr", actor=SUP)
+    stream = await h.stream("c1")
+    types = [e.type for e in stream]
+    cause = types.index("FirstMeetingOverdue")
+    assert types[cause + 1] == "AlertRaised"  # in the same append as its cause
+    raised = stream[cause + 1].event
+    assert isinstance(raised, ev.AlertRaised)
+    assert (raised.rule, raised.severity, raised.to_key_worker) == (
+        "first_meeting_overdue",
+        "high",
+        "cm-jones",
+    )
+    assert raised.acknowledge_by == stream[cause].occurred_at + timedelta(hours=24)
+    held = types.index("FirstMeetingHeld")
+    resolved = stream[held + 1].event
+    assert isinstance(resolved, ev.AlertResolved) and resolved.alert_id == raised.alert_id
+    escalated = stream[-1].event
+    assert isinstance(escalated, ev.AlertRaised)
+    assert (escalated.rule, escalated.subject, escalated.to_supervisors_of_team) == (
+        "child_status_escalated",
+        "ch1",
+        "cardiff",
+    )
+    assert types.count("AlertRaised") == 2  # once each, however often the workflow replays
+    assert (await h.store.verify("case-c1")).intact

@@ -1,0 +1,168 @@
+"""Alert rules, pure: which alerts the events just decided raise, and which they clear.
+
+Each rule reacts to a fact the lifecycle already records (a deadline event, a closure, a
+status change), so an alert is raised exactly once per occurrence: it is decided with the
+events that cause it and appended with them, never again by a retry or a replay. Clearing
+facts (the meeting happened, a session took place, the review was completed) resolve the
+open alert, so nobody is reminded about a problem that is gone.
+
+Not yet here (see the issue): reminders before a review is due, a booster not delivered
+in its window, a family waitlisted too long (the team workflow's), acknowledgement and
+escalation to supervisors, and delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from events import catalogue as ev
+from events.catalogue import DomainEvent
+from events.vocabulary import (
+    STATUS_RANK,
+    AlertResolution,
+    AlertRule,
+    AlertSeverity,
+    ClosureKind,
+)
+from workflows.policy import ProgrammePolicy
+
+SEVERITY = {
+    AlertRule.FIRST_MEETING_OVERDUE: AlertSeverity.HIGH,
+    AlertRule.NO_CONTACT: AlertSeverity.HIGH,
+    AlertRule.INTENSIVE_ENDING: AlertSeverity.LOW,
+    AlertRule.INTENSIVE_OVERRUN: AlertSeverity.MEDIUM,
+    AlertRule.REVIEW_OVERDUE: AlertSeverity.MEDIUM,
+    AlertRule.GOAL_REGRESSED: AlertSeverity.MEDIUM,
+    AlertRule.UNPLANNED_EXIT: AlertSeverity.MEDIUM,
+    AlertRule.CHILD_STATUS_ESCALATED: AlertSeverity.HIGH,
+    AlertRule.CONSENT_WITHDRAWN: AlertSeverity.MEDIUM,
+}
+# Rules a supervisor is told about too (the rest go to the key worker).
+TO_SUPERVISORS = {
+    AlertRule.INTENSIVE_OVERRUN,
+    AlertRule.UNPLANNED_EXIT,
+    AlertRule.CHILD_STATUS_ESCALATED,
+    AlertRule.CONSENT_WITHDRAWN,
+}
+
+
+class OpenAlert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alert_id: str
+    rule: AlertRule
+    subject: str | None = None
+
+
+def ack_window(policy: ProgrammePolicy, severity: AlertSeverity) -> timedelta:
+    hours = {
+        AlertSeverity.HIGH: policy.alert_ack_hours_high,
+        AlertSeverity.MEDIUM: policy.alert_ack_hours_medium,
+        AlertSeverity.LOW: policy.alert_ack_hours_low,
+    }[severity]
+    return timedelta(hours=hours)
+
+
+def triggers(event: DomainEvent) -> tuple[AlertRule, str | None] | None:
+    """The rule ``event`` sets off, and its subject (None: no alert)."""
+    match event:
+        case ev.FirstMeetingOverdue():
+            return AlertRule.FIRST_MEETING_OVERDUE, None
+        case ev.NoContactThresholdPassed():
+            return AlertRule.NO_CONTACT, None
+        case ev.IntensivePhaseEndApproaching():
+            return AlertRule.INTENSIVE_ENDING, None
+        case ev.IntensivePhaseOverrun():
+            return AlertRule.INTENSIVE_OVERRUN, None
+        case ev.FollowUpReviewOverdue():
+            return AlertRule.REVIEW_OVERDUE, event.review_id
+        case ev.BoosterScheduled():
+            return AlertRule.GOAL_REGRESSED, event.booster_id
+        case ev.IntensivePhaseClosed() if event.kind is ClosureKind.UNPLANNED:
+            return AlertRule.UNPLANNED_EXIT, None
+        case ev.ChildStatusChanged() if (
+            STATUS_RANK[event.status] > STATUS_RANK[event.previous_status]
+        ):
+            return AlertRule.CHILD_STATUS_ESCALATED, event.child_id
+        case ev.ConsentWithdrawn():
+            return AlertRule.CONSENT_WITHDRAWN, event.scope.value
+    return None
+
+
+def clears(event: DomainEvent, alert: OpenAlert) -> bool:
+    """Whether ``event`` means ``alert``'s condition no longer holds."""
+    match event:
+        case ev.FirstMeetingHeld():
+            return alert.rule is AlertRule.FIRST_MEETING_OVERDUE
+        case ev.SessionRecorded():
+            return alert.rule is AlertRule.NO_CONTACT
+        case ev.ExtensionDecided() if event.approved:
+            return alert.rule in (AlertRule.INTENSIVE_ENDING, AlertRule.INTENSIVE_OVERRUN)
+        case ev.IntensivePhaseClosed():
+            return alert.rule in (
+                AlertRule.NO_CONTACT,
+                AlertRule.INTENSIVE_ENDING,
+                AlertRule.INTENSIVE_OVERRUN,
+            )
+        case ev.FollowUpReviewCompleted() | ev.FollowUpReviewRescheduled():
+            return alert.rule is AlertRule.REVIEW_OVERDUE and alert.subject == event.review_id
+        case ev.BoosterDelivered():
+            return alert.rule is AlertRule.GOAL_REGRESSED and alert.subject == event.booster_id
+        case ev.ConsentRecorded():
+            return alert.rule is AlertRule.CONSENT_WITHDRAWN and alert.subject == event.scope
+    return False
+
+
+def alerts_for(
+    events: list[DomainEvent],
+    *,
+    open_alerts: dict[str, OpenAlert],
+    raised_so_far: int,
+    key_worker_id: str | None,
+    team_id: str | None,
+    policy: ProgrammePolicy,
+    at: datetime,
+) -> list[DomainEvent]:
+    """The ``AlertRaised`` / ``AlertResolved`` events that follow from ``events``."""
+    out: list[DomainEvent] = []
+    still_open = dict(open_alerts)
+    raised = raised_so_far
+    for event in events:
+        if isinstance(event, ev.EpisodeEnded):
+            for alert_id in list(still_open):
+                out.append(
+                    ev.AlertResolved(alert_id=alert_id, resolution=AlertResolution.EPISODE_ENDED)
+                )
+                del still_open[alert_id]
+            continue
+        for alert_id, alert in list(still_open.items()):
+            if clears(event, alert):
+                out.append(
+                    ev.AlertResolved(
+                        alert_id=alert_id, resolution=AlertResolution.CONDITION_CLEARED
+                    )
+                )
+                del still_open[alert_id]
+        fired = triggers(event)
+        if fired is None:
+            continue
+        rule, subject = fired
+        raised += 1
+        alert_id = f"a{raised}"
+        severity = SEVERITY[rule]
+        to_worker = key_worker_id if rule not in TO_SUPERVISORS or key_worker_id else None
+        out.append(
+            ev.AlertRaised(
+                alert_id=alert_id,
+                rule=rule,
+                severity=severity,
+                subject=subject,
+                to_key_worker=to_worker,
+                to_supervisors_of_team=team_id if rule in TO_SUPERVISORS or not to_worker else None,
+                acknowledge_by=at + ack_window(policy, severity),
+            )
+        )
+        still_open[alert_id] = OpenAlert(alert_id=alert_id, rule=rule, subject=subject)
+    return out

@@ -31,7 +31,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 
 HERE = Path(__file__).parent
-VERSION = "v1"
+VERSION = "v2"  # v2: alerts recorded with their causes (patch "alerts-raised-by-rules")
 
 
 async def episodes(h: Harness) -> list[str]:

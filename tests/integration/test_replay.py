@@ -20,6 +20,7 @@ HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 def test_histories_are_saved() -> None:
     names = {p.name for p in HISTORIES}
     assert {"v1-case-planned.json", "v1-team-cardiff.json"} <= names
+    assert {"v2-case-planned.json", "v2-case-waiting.json"} <= names  # with alert markers
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

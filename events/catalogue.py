@@ -368,6 +368,12 @@ class AlertRaised(DomainEvent):
     acknowledge_by: AwareDatetime
 
 
+class AlertAcknowledged(DomainEvent):
+    summary: ClassVar[str] = "A recipient acknowledged an alert (who: in the metadata)."
+
+    alert_id: Code
+
+
 class AlertResolved(DomainEvent):
     summary: ClassVar[str] = (
         "An alert's condition cleared (or the episode ended): no more reminders."

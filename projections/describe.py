@@ -170,6 +170,7 @@ DESCRIBE: dict[str, Describer] = {
             if x
         )
     ),
+    "AlertAcknowledged": lambda w, d: f"{w} acknowledged alert {d['alert_id']}",
     "AlertResolved": lambda w, d: f"Alert {d['alert_id']} resolved: {words(d['resolution'])}",
 }
 

@@ -73,6 +73,7 @@ CASE_EVENTS = frozenset(
         "ConsentWithdrawn",
         "EpisodeEnded",
         "AlertRaised",
+        "AlertAcknowledged",
         "AlertResolved",
     }
 )
@@ -97,6 +98,7 @@ SUMMARY_IGNORES_PAYLOAD = frozenset(
         "ConsentRecorded",
         "ConsentWithdrawn",
         "AlertRaised",
+        "AlertAcknowledged",
         "AlertResolved",
     }
 )

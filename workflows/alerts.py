@@ -54,6 +54,8 @@ class OpenAlert(BaseModel):
     alert_id: str
     rule: AlertRule
     subject: str | None = None
+    to_key_worker: str | None = None
+    acknowledged: bool = False
 
 
 def ack_window(policy: ProgrammePolicy, severity: AlertSeverity) -> timedelta:
@@ -164,5 +166,7 @@ def alerts_for(
                 acknowledge_by=at + ack_window(policy, severity),
             )
         )
-        still_open[alert_id] = OpenAlert(alert_id=alert_id, rule=rule, subject=subject)
+        still_open[alert_id] = OpenAlert(
+            alert_id=alert_id, rule=rule, subject=subject, to_key_worker=to_worker
+        )
     return out

@@ -473,6 +473,14 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def acknowledge_alert(self, command: cmd.AcknowledgeAlert) -> CommandResult:
+        return await self._handle(command)
+
+    @acknowledge_alert.validator
+    def _check_acknowledge_alert(self, command: cmd.AcknowledgeAlert) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def close_episode(self, command: cmd.CloseEpisode) -> CommandResult:
         return await self._handle(command)
 

@@ -173,6 +173,12 @@ class CloseEpisode(Command):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
+class AcknowledgeAlert(Command):
+    """A recipient (the key worker it was sent to, or a supervisor) has seen an alert."""
+
+    alert_id: Code
+
+
 class KeyWorkerAssigned(Command):
     """From the team workflow: a key worker has space for this family."""
 
@@ -205,4 +211,5 @@ COMMANDS: dict[str, type[Command]] = {
     "record_consent": RecordConsent,
     "withdraw_consent": WithdrawConsent,
     "close_episode": CloseEpisode,
+    "acknowledge_alert": AcknowledgeAlert,
 }

@@ -546,8 +546,25 @@ def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list
 
 Decider = Callable[[CaseState, Any, datetime], list[DomainEvent]]
 
+
+def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> list[DomainEvent]:
+    alert = state.open_alerts.get(c.alert_id)
+    if alert is None:
+        raise CommandRejected("alert_id", f"no open alert {c.alert_id} in this case")
+    if alert.acknowledged:
+        raise CommandRejected("alert_id", f"alert {c.alert_id} is acknowledged already")
+    if c.actor.role is not Role.SUPERVISOR and not (
+        c.actor.role is Role.CASE_MANAGER and c.actor.id == alert.to_key_worker
+    ):
+        raise CommandRejected(
+            "actor", "only the key worker it was sent to, or a supervisor, may acknowledge it"
+        )
+    return [ev.AlertAcknowledged(alert_id=c.alert_id)]
+
+
 _HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.AcceptReferral: _accept,
+    cmd.AcknowledgeAlert: _acknowledge,
     cmd.RejectReferral: _reject,
     cmd.KeyWorkerAssigned: _assigned,
     cmd.PlacedOnWaitlist: _waitlisted,
@@ -749,8 +766,14 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.AlertRaised():
             s.alerts_raised += 1
             s.open_alerts[event.alert_id] = OpenAlert(
-                alert_id=event.alert_id, rule=event.rule, subject=event.subject
+                alert_id=event.alert_id,
+                rule=event.rule,
+                subject=event.subject,
+                to_key_worker=event.to_key_worker,
             )
+        case ev.AlertAcknowledged():
+            if event.alert_id in s.open_alerts:
+                s.open_alerts[event.alert_id].acknowledged = True
         case ev.AlertResolved():
             s.open_alerts.pop(event.alert_id, None)
     return s

@@ -8,6 +8,8 @@ import pytest
 
 from events import catalogue as ev
 from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
+from events.envelope import Actor
+from events.vocabulary import Role
 from tests.temporal_harness import (
     SUP,
     Harness,
@@ -17,6 +19,7 @@ from tests.temporal_harness import (
     sleep_until,
     to_intensive,
 )
+from workflows.client import CommandRefused
 from workflows.policy import add_months
 
 pytestmark = pytest.mark.integration
@@ -283,4 +286,16 @@ async def test_alerts_are_recorded_with_their_cause_and_resolved_when_it_clears(
         "cardiff",
     )
     assert types.count("AlertRaised") == 2  # once each, however often the workflow replays
+
+    other = Actor(id="cm-other", role=Role.CASE_MANAGER)
+    with pytest.raises(CommandRefused, match="only the key worker it was sent to"):
+        await h.do("c1", "acknowledge_alert", alert_id=escalated.alert_id, actor=other)
+    with pytest.raises(CommandRefused, match=f"no open alert {raised.alert_id}"):
+        await h.do("c1", "acknowledge_alert", alert_id=raised.alert_id)  # resolved already
+    done = await h.do("c1", "acknowledge_alert", alert_id=escalated.alert_id)
+    assert done.events == ["AlertAcknowledged"]
+    with pytest.raises(CommandRefused, match="acknowledged already"):
+        await h.do("c1", "acknowledge_alert", alert_id=escalated.alert_id, actor=SUP)
+    acknowledged = (await h.stream("c1"))[-1]
+    assert acknowledged.metadata.actor.id == "cm-jones"
     assert (await h.store.verify("case-c1")).intact

@@ -19,7 +19,9 @@ from events.vocabulary import (
     AlertSeverity,
     ClosureKind,
     ConsentScope,
+    DeliveryChannel,
     EpisodeEndReason,
+    EscalationReason,
     GoalCategory,
     GoalRating,
     PresentingNeed,
@@ -290,6 +292,14 @@ class FollowUpReviewOverdue(DomainEvent):
     grace_days: Annotated[int, Field(ge=0)]
 
 
+class FollowUpReviewApproaching(DomainEvent):
+    summary: ClassVar[str] = "A follow-up review falls due within the policy's reminder days."
+
+    review_id: Code
+    due_on: date
+    days: Annotated[int, Field(ge=0)]
+
+
 class FollowUpReviewCompleted(DomainEvent):
     summary: ClassVar[str] = "A follow-up review was held and every goal rated."
 
@@ -316,6 +326,13 @@ class BoosterDelivered(DomainEvent):
     booster_id: Code
     delivered_at: AwareDatetime
     personal: NotesPersonal | None = None
+
+
+class BoosterOverdue(DomainEvent):
+    summary: ClassVar[str] = "A booster session was not delivered within its window."
+
+    booster_id: Code
+    due_by: date
 
 
 # --- status and consent ------------------------------------------------------------------
@@ -374,6 +391,17 @@ class AlertAcknowledged(DomainEvent):
     alert_id: Code
 
 
+class AlertEscalated(DomainEvent):
+    summary: ClassVar[str] = (
+        "An alert went up to the team's supervisors: nobody acknowledged it in time, or it "
+        "could not be delivered."
+    )
+
+    alert_id: Code
+    to_supervisors_of_team: Code
+    reason: EscalationReason
+
+
 class AlertResolved(DomainEvent):
     summary: ClassVar[str] = (
         "An alert's condition cleared (or the episode ended): no more reminders."
@@ -423,6 +451,35 @@ class TeamCaseReleased(DomainEvent):
 
     case_id: Code
     key_worker_id: Code | None = None
+
+
+# --- alert delivery (stream delivery-<case or team stream>.<alert_id>[.escalated]) -------
+
+
+class AlertDelivered(DomainEvent):
+    summary: ClassVar[str] = "An alert reached a recipient's channel (webhook or email)."
+
+    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The stream that raised the alert (case-… or team-…)."
+    )
+    alert_id: Code
+    recipient: Code
+    channel: DeliveryChannel
+    escalation: bool = False
+    attempts: Annotated[int, Field(ge=1)] = 1
+
+
+class AlertDeliveryFailed(DomainEvent):
+    summary: ClassVar[str] = (
+        "An alert could not be delivered to a recipient's channel after every retry."
+    )
+
+    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    alert_id: Code
+    recipient: Code
+    channel: DeliveryChannel
+    escalation: bool = False
+    error: Annotated[str, StringConstraints(max_length=500)]
 
 
 # --- access (stream access-<case_id>, written by the API or CLI process) ----------------

@@ -158,6 +158,9 @@ class AlertRule(StrEnum):
     UNPLANNED_EXIT = "unplanned_exit"
     CHILD_STATUS_ESCALATED = "child_status_escalated"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    REVIEW_DUE_SOON = "review_due_soon"
+    BOOSTER_OVERDUE = "booster_overdue"
+    WAITLISTED_TOO_LONG = "waitlisted_too_long"
 
 
 class AlertSeverity(StrEnum):
@@ -169,3 +172,14 @@ class AlertSeverity(StrEnum):
 class AlertResolution(StrEnum):
     CONDITION_CLEARED = "condition_cleared"
     EPISODE_ENDED = "episode_ended"
+    SUPERSEDED = "superseded"
+
+
+class EscalationReason(StrEnum):
+    NOT_ACKNOWLEDGED = "not_acknowledged"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+class DeliveryChannel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"

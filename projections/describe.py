@@ -130,6 +130,9 @@ DESCRIBE: dict[str, Describer] = {
     "FollowUpReviewRescheduled": lambda w, d: (
         f"{w} moved review {d['review_id']} from {d['previous_due_on']} to {d['due_on']}"
     ),
+    "FollowUpReviewApproaching": lambda w, d: (
+        f"Review {d['review_id']} is due in {d['days']} days or less ({d['due_on']})"
+    ),
     "FollowUpReviewDue": lambda w, d: f"Review {d['review_id']} is due today ({d['due_on']})",
     "FollowUpReviewOverdue": lambda w, d: (
         f"Review {d['review_id']} overdue: due {d['due_on']}, {d['grace_days']} days' grace passed"
@@ -146,6 +149,7 @@ DESCRIBE: dict[str, Describer] = {
     "BoosterDelivered": lambda w, d: (
         f"{w} delivered booster {d['booster_id']} on {_when(d['delivered_at'])}"
     ),
+    "BoosterOverdue": lambda w, d: f"Booster {d['booster_id']} not delivered by {d['due_by']}",
     "ChildStatusChanged": lambda w, d: (
         f"{w} changed child {d['child_id']}'s status from "
         f"{d['previous_status'].upper()} to {d['status'].upper()}"
@@ -172,6 +176,18 @@ DESCRIBE: dict[str, Describer] = {
     ),
     "AlertAcknowledged": lambda w, d: f"{w} acknowledged alert {d['alert_id']}",
     "AlertResolved": lambda w, d: f"Alert {d['alert_id']} resolved: {words(d['resolution'])}",
+    "AlertEscalated": lambda w, d: (
+        f"Alert {d['alert_id']} escalated to {d['to_supervisors_of_team']} supervisors: "
+        f"{words(d['reason'])}"
+    ),
+    "AlertDelivered": lambda w, d: (
+        f"Alert {d['alert_id']} {'escalation ' if d.get('escalation') else ''}delivered to "
+        f"{d['recipient']} by {d['channel']}"
+        + (f" after {d['attempts']} attempts" if d.get("attempts", 1) > 1 else "")
+    ),
+    "AlertDeliveryFailed": lambda w, d: (
+        f"Alert {d['alert_id']} could not be delivered to {d['recipient']} by {d['channel']}"
+    ),
 }
 
 

@@ -75,6 +75,9 @@ CASE_EVENTS = frozenset(
         "AlertRaised",
         "AlertAcknowledged",
         "AlertResolved",
+        "AlertEscalated",
+        "FollowUpReviewApproaching",
+        "BoosterOverdue",
     }
 )
 
@@ -100,6 +103,9 @@ SUMMARY_IGNORES_PAYLOAD = frozenset(
         "AlertRaised",
         "AlertAcknowledged",
         "AlertResolved",
+        "AlertEscalated",
+        "FollowUpReviewApproaching",
+        "BoosterOverdue",
     }
 )
 

@@ -6,9 +6,9 @@ events that cause it and appended with them, never again by a retry or a replay.
 facts (the meeting happened, a session took place, the review was completed) resolve the
 open alert, so nobody is reminded about a problem that is gone.
 
-Not yet here (see the issue): reminders before a review is due, a booster not delivered
-in its window, a family waitlisted too long (the team workflow's), acknowledgement and
-escalation to supervisors, and delivery.
+Escalation is a deadline (``acknowledge_by``) in ``workflows.lifecycle``; the family
+waitlisted too long is the team workflow's rule (``workflows.team``); delivery is
+``workflows.delivery``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ SEVERITY = {
     AlertRule.UNPLANNED_EXIT: AlertSeverity.MEDIUM,
     AlertRule.CHILD_STATUS_ESCALATED: AlertSeverity.HIGH,
     AlertRule.CONSENT_WITHDRAWN: AlertSeverity.MEDIUM,
+    AlertRule.REVIEW_DUE_SOON: AlertSeverity.LOW,
+    AlertRule.BOOSTER_OVERDUE: AlertSeverity.MEDIUM,
+    AlertRule.WAITLISTED_TOO_LONG: AlertSeverity.MEDIUM,
 }
 # Rules a supervisor is told about too (the rest go to the key worker).
 TO_SUPERVISORS = {
@@ -45,6 +48,7 @@ TO_SUPERVISORS = {
     AlertRule.UNPLANNED_EXIT,
     AlertRule.CHILD_STATUS_ESCALATED,
     AlertRule.CONSENT_WITHDRAWN,
+    AlertRule.WAITLISTED_TOO_LONG,
 }
 
 
@@ -55,7 +59,28 @@ class OpenAlert(BaseModel):
     rule: AlertRule
     subject: str | None = None
     to_key_worker: str | None = None
+    to_supervisors: bool = False
+    severity: AlertSeverity | None = None
+    acknowledge_by: datetime | None = None
     acknowledged: bool = False
+    escalated: bool = False
+
+
+def severity_of(policy: ProgrammePolicy, rule: AlertRule) -> AlertSeverity:
+    """The rule's severity, unless the policy overrides it."""
+    return policy.alert_severity.get(rule, SEVERITY[rule])
+
+
+def escalates(policy: ProgrammePolicy, alert: OpenAlert) -> bool:
+    """Whether ``alert`` goes up to the supervisors if nobody acknowledges it in time: not
+    when they have it already, and not for the severities the policy leaves as reminders."""
+    return (
+        not alert.to_supervisors
+        and not alert.acknowledged
+        and not alert.escalated
+        and alert.acknowledge_by is not None
+        and alert.severity in policy.escalate_severities
+    )
 
 
 def ack_window(policy: ProgrammePolicy, severity: AlertSeverity) -> timedelta:
@@ -80,6 +105,10 @@ def triggers(event: DomainEvent) -> tuple[AlertRule, str | None] | None:
             return AlertRule.INTENSIVE_OVERRUN, None
         case ev.FollowUpReviewOverdue():
             return AlertRule.REVIEW_OVERDUE, event.review_id
+        case ev.FollowUpReviewApproaching():
+            return AlertRule.REVIEW_DUE_SOON, event.review_id
+        case ev.BoosterOverdue():
+            return AlertRule.BOOSTER_OVERDUE, event.booster_id
         case ev.BoosterScheduled():
             return AlertRule.GOAL_REGRESSED, event.booster_id
         case ev.IntensivePhaseClosed() if event.kind is ClosureKind.UNPLANNED:
@@ -109,12 +138,28 @@ def clears(event: DomainEvent, alert: OpenAlert) -> bool:
                 AlertRule.INTENSIVE_OVERRUN,
             )
         case ev.FollowUpReviewCompleted() | ev.FollowUpReviewRescheduled():
-            return alert.rule is AlertRule.REVIEW_OVERDUE and alert.subject == event.review_id
+            return (
+                alert.rule in (AlertRule.REVIEW_OVERDUE, AlertRule.REVIEW_DUE_SOON)
+                and alert.subject == event.review_id
+            )
         case ev.BoosterDelivered():
-            return alert.rule is AlertRule.GOAL_REGRESSED and alert.subject == event.booster_id
+            return (
+                alert.rule in (AlertRule.GOAL_REGRESSED, AlertRule.BOOSTER_OVERDUE)
+                and alert.subject == event.booster_id
+            )
         case ev.ConsentRecorded():
             return alert.rule is AlertRule.CONSENT_WITHDRAWN and alert.subject == event.scope
     return False
+
+
+def supersedes(event: DomainEvent, alert: OpenAlert) -> bool:
+    """Whether ``event`` raises a graver alert about the same thing (the reminder that a
+    review is coming is replaced by the alert that it is overdue)."""
+    return (
+        isinstance(event, ev.FollowUpReviewOverdue)
+        and alert.rule is AlertRule.REVIEW_DUE_SOON
+        and alert.subject == event.review_id
+    )
 
 
 def alerts_for(
@@ -140,12 +185,13 @@ def alerts_for(
                 del still_open[alert_id]
             continue
         for alert_id, alert in list(still_open.items()):
-            if clears(event, alert):
-                out.append(
-                    ev.AlertResolved(
-                        alert_id=alert_id, resolution=AlertResolution.CONDITION_CLEARED
-                    )
+            if clears(event, alert) or supersedes(event, alert):
+                resolution = (
+                    AlertResolution.SUPERSEDED
+                    if supersedes(event, alert)
+                    else AlertResolution.CONDITION_CLEARED
                 )
+                out.append(ev.AlertResolved(alert_id=alert_id, resolution=resolution))
                 del still_open[alert_id]
         fired = triggers(event)
         if fired is None:
@@ -153,7 +199,7 @@ def alerts_for(
         rule, subject = fired
         raised += 1
         alert_id = f"a{raised}"
-        severity = SEVERITY[rule]
+        severity = severity_of(policy, rule)
         to_worker = key_worker_id if rule not in TO_SUPERVISORS or key_worker_id else None
         out.append(
             ev.AlertRaised(
@@ -167,6 +213,6 @@ def alerts_for(
             )
         )
         still_open[alert_id] = OpenAlert(
-            alert_id=alert_id, rule=rule, subject=subject, to_key_worker=to_worker
+            alert_id=alert_id, rule=rule, subject=subject, severity=severity
         )
     return out

@@ -61,6 +61,9 @@ REFERRAL_WAIT = timedelta(minutes=10)
 # Workflows started before alerts existed replay without them (their histories have the
 # shorter appends); new ones record alerts with the events that raise them.
 ALERTS_PATCH = "alerts-raised-by-rules"
+# Likewise for the alert timers (review due soon, booster overdue, escalation): they add
+# timers, so histories recorded without them must replay without them.
+ALERT_TIMERS_PATCH = "alert-timers"
 
 
 class CaseInput(BaseModel):
@@ -161,6 +164,8 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseOutcome:
+        if workflow.patched(ALERT_TIMERS_PATCH):
+            self._state.alert_timers = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -181,7 +186,12 @@ class CaseWorkflow:
             async with self._lock:
                 while self._inbox:
                     notice = self._inbox.pop(0)
-                    await self._record(decide(self._state, notice, workflow.now()), notice.actor)
+                    try:
+                        events = decide(self._state, notice, workflow.now())
+                    except CommandRejected as exc:  # a notice that no longer applies
+                        workflow.logger.warning("notice refused", extra={"error": str(exc)})
+                        continue
+                    await self._record(events, notice.actor)
                 fired = due(self._state, workflow.now())
                 if fired:
                     await self._record(fired, Actor.system())
@@ -331,6 +341,11 @@ class CaseWorkflow:
 
     @workflow.signal
     def placed_on_waitlist(self, notice: cmd.PlacedOnWaitlist) -> None:
+        self._inbox.append(notice)
+
+    @workflow.signal
+    def escalate_alert(self, notice: cmd.EscalateAlert) -> None:
+        """From an alert's delivery workflow: every retry failed."""
         self._inbox.append(notice)
 
     # --- updates: one per command, each with its validator -------------------------------

@@ -193,6 +193,12 @@ class PlacedOnWaitlist(Command):
     priority: Annotated[int, Field(ge=1, le=5)]
 
 
+class EscalateAlert(Command):
+    """From an alert's delivery workflow: it could not be delivered; tell the supervisors."""
+
+    alert_id: Code
+
+
 # The names under which each command is a Temporal update (and an API / CLI command).
 COMMANDS: dict[str, type[Command]] = {
     "accept": AcceptReferral,

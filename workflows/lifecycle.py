@@ -24,6 +24,7 @@ from events.vocabulary import (
     ClosureKind,
     ConsentScope,
     EpisodeEndReason,
+    EscalationReason,
     GoalCategory,
     GoalRating,
     RejectionReason,
@@ -33,6 +34,7 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.alerts import OpenAlert
+from workflows.alerts import escalates as alert_escalates
 from workflows.policy import ProgrammePolicy, add_months, add_working_days
 
 
@@ -82,6 +84,7 @@ class Review(BaseModel):
     due_on: date
     status: ReviewStatus = ReviewStatus.SCHEDULED
     rescheduled: bool = False
+    reminded_for: date | None = None  # the due date a "due soon" reminder went out for
 
 
 class Booster(BaseModel):
@@ -91,6 +94,7 @@ class Booster(BaseModel):
     goal_ids: list[str]
     due_by: date
     delivered_at: datetime | None = None
+    overdue: bool = False
 
 
 class Extension(BaseModel):
@@ -141,6 +145,8 @@ class CaseState(BaseModel):
     end_reason: EpisodeEndReason | None = None
     open_alerts: dict[str, OpenAlert] = {}
     alerts_raised: int = 0
+    # Episodes started before these timers existed run (and replay) without them.
+    alert_timers: bool = False
 
     @property
     def ended(self) -> bool:
@@ -231,6 +237,8 @@ def decide(state: CaseState, command: cmd.Command, now: datetime) -> list[Domain
     """The events ``command`` causes in ``state`` at ``now``; raises ``CommandRejected``."""
     if state.phase is Phase.NEW:
         raise CommandRejected("case_id", f"no case {state.case_id} has been referred")
+    if state.ended and isinstance(command, cmd.EscalateAlert):
+        return []
     if state.ended and not isinstance(command, cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist):
         raise CommandRejected("phase", "the episode has ended; refer the family again instead")
     handler = _HANDLERS.get(type(command))
@@ -538,6 +546,20 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
     return [ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)]
 
 
+def _escalate(state: CaseState, c: cmd.EscalateAlert, now: datetime) -> list[DomainEvent]:
+    _require_role(c, {Role.SYSTEM}, "escalate an alert")
+    alert = state.open_alerts.get(c.alert_id)
+    if alert is None or alert.escalated or alert.to_supervisors or state.team_id is None:
+        return []  # resolved meanwhile, or already with the supervisors: nothing to do
+    return [
+        ev.AlertEscalated(
+            alert_id=c.alert_id,
+            to_supervisors_of_team=state.team_id,
+            reason=EscalationReason.DELIVERY_FAILED,
+        )
+    ]
+
+
 def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list[DomainEvent]:
     _require_role(c, {Role.SUPERVISOR}, "close an episode early")
     _require_phase(state, {Phase.FOLLOW_UP}, "close the episode")
@@ -582,6 +604,7 @@ _HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.RecordConsent: _consent,
     cmd.WithdrawConsent: _withdraw,
     cmd.CloseEpisode: _close_episode,
+    cmd.EscalateAlert: _escalate,
 }
 
 
@@ -629,6 +652,21 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
             )
     if state.phase is Phase.FOLLOW_UP:
         for review in state.reviews.values():
+            if (
+                state.alert_timers
+                and review.status is ReviewStatus.SCHEDULED
+                and review.reminded_for != review.due_on
+            ):
+                out.append(
+                    (
+                        midnight(review.due_on - timedelta(days=p.review_due_soon_days)),
+                        ev.FollowUpReviewApproaching(
+                            review_id=review.review_id,
+                            due_on=review.due_on,
+                            days=p.review_due_soon_days,
+                        ),
+                    )
+                )
             if review.status is ReviewStatus.SCHEDULED:
                 out.append(
                     (
@@ -644,6 +682,28 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
                             review_id=review.review_id,
                             due_on=review.due_on,
                             grace_days=p.review_grace_days,
+                        ),
+                    )
+                )
+    if state.alert_timers and not state.ended:
+        for booster in state.boosters.values():
+            if booster.delivered_at is None and not booster.overdue:
+                out.append(
+                    (
+                        midnight(booster.due_by + timedelta(days=1)),
+                        ev.BoosterOverdue(booster_id=booster.booster_id, due_by=booster.due_by),
+                    )
+                )
+        for alert in state.open_alerts.values():
+            if state.team_id and alert_escalates(p, alert):
+                assert alert.acknowledge_by is not None
+                out.append(
+                    (
+                        alert.acknowledge_by,
+                        ev.AlertEscalated(
+                            alert_id=alert.alert_id,
+                            to_supervisors_of_team=state.team_id,
+                            reason=EscalationReason.NOT_ACKNOWLEDGED,
                         ),
                     )
                 )
@@ -743,6 +803,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 ReviewStatus.SCHEDULED,
                 True,
             )
+        case ev.FollowUpReviewApproaching():
+            s.reviews[event.review_id].reminded_for = event.due_on
         case ev.FollowUpReviewDue():
             s.reviews[event.review_id].status = ReviewStatus.DUE
         case ev.FollowUpReviewOverdue():
@@ -755,6 +817,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             )
         case ev.BoosterDelivered():
             s.boosters[event.booster_id].delivered_at = event.delivered_at
+        case ev.BoosterOverdue():
+            s.boosters[event.booster_id].overdue = True
         case ev.ChildStatusChanged():
             s.children[event.child_id] = event.status
         case ev.ConsentRecorded():
@@ -770,7 +834,13 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 rule=event.rule,
                 subject=event.subject,
                 to_key_worker=event.to_key_worker,
+                to_supervisors=event.to_supervisors_of_team is not None,
+                severity=event.severity,
+                acknowledge_by=event.acknowledge_by,
             )
+        case ev.AlertEscalated():
+            if event.alert_id in s.open_alerts:
+                s.open_alerts[event.alert_id].escalated = True
         case ev.AlertAcknowledged():
             if event.alert_id in s.open_alerts:
                 s.open_alerts[event.alert_id].acknowledged = True

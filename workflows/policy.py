@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.vocabulary import AlertRule, AlertSeverity
+
 Days = Annotated[int, Field(ge=0, le=366)]
 
 
@@ -35,6 +37,12 @@ class ProgrammePolicy(BaseModel):
     alert_ack_hours_high: Annotated[int, Field(ge=1, le=24 * 14)] = 24
     alert_ack_hours_medium: Annotated[int, Field(ge=1, le=24 * 14)] = 72
     alert_ack_hours_low: Annotated[int, Field(ge=1, le=24 * 14)] = 168
+    # A rule's severity where the service wants it other than the default (keys are rule
+    # names; an unknown name is refused when the policy is loaded).
+    alert_severity: dict[AlertRule, AlertSeverity] = {}
+    # Unacknowledged alerts of these severities go up to the supervisors when their
+    # acknowledgement window closes; the others are reminders.
+    escalate_severities: tuple[AlertSeverity, ...] = (AlertSeverity.MEDIUM, AlertSeverity.HIGH)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammePolicy:

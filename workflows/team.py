@@ -6,12 +6,15 @@ one message at a time, so no key worker is ever allocated past their limit.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.vocabulary import AlertResolution, AlertRule
+from workflows.alerts import ack_window, severity_of
+from workflows.policy import ProgrammePolicy
 
 
 class KeyWorkerLoad(BaseModel):
@@ -33,6 +36,8 @@ class WaitingFamily(BaseModel):
     case_id: str
     priority: int
     referred_on: date
+    waitlisted_at: datetime | None = None  # None: waitlisted before this was recorded
+    alert_id: str | None = None  # the "waitlisted too long" alert, once raised
 
 
 class TeamState(BaseModel):
@@ -42,6 +47,11 @@ class TeamState(BaseModel):
     version: int = 0
     key_workers: dict[str, KeyWorkerLoad] = {}
     waitlist: list[WaitingFamily] = []
+    alerts_raised: int = 0
+    open_alerts: dict[str, str] = {}  # alert id -> the case it is about
+    acknowledged_alerts: set[str] = set()
+    # Teams started before the waitlist alert existed run (and replay) without its timers.
+    alert_timers: bool = False
 
     def holder_of(self, case_id: str) -> KeyWorkerLoad | None:
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
@@ -127,13 +137,76 @@ def back_fill(state: TeamState) -> list[DomainEvent]:
     return events
 
 
-def apply_all(state: TeamState, events: list[DomainEvent]) -> TeamState:
+# --- the "waitlisted too long" alert ---------------------------------------------------
+
+
+def _waitlist_deadlines(state: TeamState, policy: ProgrammePolicy) -> list[tuple[datetime, str]]:
+    if not state.alert_timers:
+        return []
+    limit = timedelta(days=policy.waitlist_max_days)
+    return [
+        (f.waitlisted_at + limit, f.case_id)
+        for f in state.waitlist
+        if f.waitlisted_at is not None and f.alert_id is None
+    ]
+
+
+def next_wakeup(state: TeamState, policy: ProgrammePolicy) -> datetime | None:
+    return min((at for at, _ in _waitlist_deadlines(state, policy)), default=None)
+
+
+def due_alerts(state: TeamState, policy: ProgrammePolicy, now: datetime) -> list[DomainEvent]:
+    """One alert to the team's supervisors per family waiting longer than the policy allows."""
+    events: list[DomainEvent] = []
+    raised = state.alerts_raised
+    severity = severity_of(policy, AlertRule.WAITLISTED_TOO_LONG)
+    for at, case_id in sorted(_waitlist_deadlines(state, policy)):
+        if at > now:
+            continue
+        raised += 1
+        events.append(
+            ev.AlertRaised(
+                alert_id=f"a{raised}",
+                rule=AlertRule.WAITLISTED_TOO_LONG,
+                severity=severity,
+                subject=case_id,
+                to_supervisors_of_team=state.team_id,
+                acknowledge_by=now + ack_window(policy, severity),
+            )
+        )
+    return events
+
+
+def resolved_alerts(state: TeamState, events: list[DomainEvent]) -> list[DomainEvent]:
+    """A waiting family allocated (or gone) clears its alert."""
+    out: list[DomainEvent] = []
     for event in events:
-        state = evolve(state, event)
+        if isinstance(event, ev.TeamCaseAllocated | ev.TeamCaseReleased):
+            for alert_id, case_id in state.open_alerts.items():
+                if case_id == event.case_id:
+                    out.append(
+                        ev.AlertResolved(
+                            alert_id=alert_id, resolution=AlertResolution.CONDITION_CLEARED
+                        )
+                    )
+    return out
+
+
+def acknowledge(state: TeamState, alert_id: str) -> list[DomainEvent]:
+    if alert_id not in state.open_alerts:
+        raise ValueError(f"alert_id: no open alert {alert_id} in this team")
+    if alert_id in state.acknowledged_alerts:
+        raise ValueError(f"alert_id: alert {alert_id} is acknowledged already")
+    return [ev.AlertAcknowledged(alert_id=alert_id)]
+
+
+def apply_all(state: TeamState, events: list[DomainEvent], at: datetime | None = None) -> TeamState:
+    for event in events:
+        state = evolve(state, event, at)
     return state
 
 
-def evolve(state: TeamState, event: DomainEvent) -> TeamState:
+def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> TeamState:
     s = state.model_copy(deep=True)
     s.version += 1
     match event:
@@ -153,9 +226,24 @@ def evolve(state: TeamState, event: DomainEvent) -> TeamState:
         case ev.TeamCaseWaitlisted():
             s.waitlist.append(
                 WaitingFamily(
-                    case_id=event.case_id, priority=event.priority, referred_on=event.referred_on
+                    case_id=event.case_id,
+                    priority=event.priority,
+                    referred_on=event.referred_on,
+                    waitlisted_at=at,
                 )
             )
+        case ev.AlertRaised():
+            s.alerts_raised += 1
+            if event.subject is not None:
+                s.open_alerts[event.alert_id] = event.subject
+            for family in s.waitlist:
+                if family.case_id == event.subject:
+                    family.alert_id = event.alert_id
+        case ev.AlertAcknowledged():
+            s.acknowledged_alerts.add(event.alert_id)
+        case ev.AlertResolved():
+            s.open_alerts.pop(event.alert_id, None)
+            s.acknowledged_alerts.discard(event.alert_id)
         case ev.TeamCaseReleased():
             for worker in s.key_workers.values():
                 if event.case_id in worker.cases:

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import NON_RETRYABLE_STORE_ERRORS, AppendEventsInput, StoreActivities
@@ -28,11 +29,19 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import DEFAULT_POLICY
     from workflows.team import TeamState
 
+# Teams started before the waitlist alert replay without its timers.
+TEAM_ALERTS_PATCH = "team-waitlist-alerts"
+
 
 class TeamInput(BaseModel):
     team_id: str
     state: TeamState | None = None
     max_history_events: int = 10_000
+
+
+class AcknowledgeTeamAlert(BaseModel):
+    actor: Actor
+    alert_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 class ChangeKeyWorker(BaseModel):
@@ -53,11 +62,23 @@ class TeamWorkflow:
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
+        if workflow.patched(TEAM_ALERTS_PATCH):
+            self._state.alert_timers = True
         while True:
-            await workflow.wait_condition(lambda: bool(self._inbox) or self._history_is_long())
+            wake = team.next_wakeup(self._state, DEFAULT_POLICY)
+            wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or self._history_is_long(), timeout=wait
+                )
+            except TimeoutError:
+                pass
             async with self._lock:
                 while self._inbox:
                     await self._apply_message(self._inbox.pop(0))
+                await self._record(
+                    team.due_alerts(self._state, DEFAULT_POLICY, workflow.now()), Actor.system()
+                )
             if self._history_is_long() and not self._inbox:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -88,6 +109,8 @@ class TeamWorkflow:
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
         if not events:
             return
+        if self._state.alert_timers:
+            events = events + team.resolved_alerts(self._state, events)
         info = workflow.info()
         metadata = EventMetadata(
             actor=actor,
@@ -110,7 +133,7 @@ class TeamWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
         )
-        self._state = team.apply_all(self._state, events)
+        self._state = team.apply_all(self._state, events, workflow.now())
         for event in events:
             await self._tell_case(event)
 
@@ -163,6 +186,24 @@ class TeamWorkflow:
             raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
         if change.leaving and change.key_worker_id not in self._state.key_workers:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+
+    @workflow.update
+    async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:
+        async with self._lock:
+            try:
+                events = team.acknowledge(self._state, command.alert_id)
+            except ValueError as exc:
+                raise ApplicationError(
+                    str(exc), type="CommandRejected", non_retryable=True
+                ) from None
+            await self._record(events, command.actor)
+            return self._state.version
+
+    @acknowledge_alert.validator
+    def _check_acknowledge_alert(self, command: AcknowledgeTeamAlert) -> None:
+        if command.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+            raise ValueError("actor.role: only a supervisor may acknowledge a team's alert")
+        team.acknowledge(self._state, command.alert_id)
 
     @workflow.query
     def view(self) -> TeamState:

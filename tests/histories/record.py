@@ -31,7 +31,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 
 HERE = Path(__file__).parent
-VERSION = "v2"  # v2: alerts recorded with their causes (patch "alerts-raised-by-rules")
+VERSION = "v3"  # v3: alert timers (reminders, booster overdue, escalation; team waitlist alert)
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -44,6 +44,7 @@ async def episodes(h: Harness) -> list[str]:
     await sessions_until(h, "planned", started, last_day=28)
     await h.do("planned", "request_extension", request_id="x1", days=7, reason="School holidays")
     await h.do("planned", "decide_extension", request_id="x1", approved=False, actor=SUP)
+    await h.sleep(days=3)  # "waiting" now waits past the policy's 28 days: a team alert
     await close_planned(h, "planned")
     await h.settle("waiting", "allocated")  # back-filled
     await h.do("waiting", "record_first_meeting", held_at=await h.now())

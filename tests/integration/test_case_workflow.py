@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -62,13 +63,33 @@ async def test_the_planned_path_referral_to_episode_end(harness: Harness) -> Non
         + ["SessionRecorded"] * visits
         + ["GoalsScored", "IntensivePhaseClosed"]
         + ["FollowUpReviewScheduled"] * 4
-        + ["FollowUpReviewDue", "FollowUpReviewCompleted"] * 4
-        + ["EpisodeEnded"]
+        # a reminder a week before each review (an alert to the key worker), resolved when
+        # the review is completed
+        + [
+            "FollowUpReviewApproaching",
+            "AlertRaised",
+            "FollowUpReviewDue",
+            "FollowUpReviewCompleted",
+            "AlertResolved",
+        ]
+        * 3
+        + [
+            "FollowUpReviewApproaching",
+            "AlertRaised",
+            "FollowUpReviewDue",
+            "FollowUpReviewCompleted",
+            "EpisodeEnded",
+            "AlertResolved",
+        ]
     )
     assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
     for event in stored:
         if isinstance(event.event, FollowUpReviewDue):
             assert event.occurred_at.date() == event.event.due_on  # fired on its day
+        if isinstance(event.event, ev.FollowUpReviewApproaching):
+            assert event.occurred_at.date() == event.event.due_on - timedelta(days=7)
+        if isinstance(event.event, ev.AlertRaised):
+            assert (event.event.rule, event.event.to_key_worker) == ("review_due_soon", "cm-jones")
         if isinstance(event.event, FollowUpReviewScheduled):
             assert event.event.due_on == add_months(closed_on, event.event.month)
     assert stored[-1].occurred_at.date() >= add_months(closed_on, 12)
@@ -120,6 +141,9 @@ async def test_regression_at_three_months_schedules_a_booster(harness: Harness) 
         "c1", "record_booster", booster_id=booster.booster_id, delivered_at=await h.now()
     )
     assert done.events == ["BoosterDelivered"]
+    assert (await h.types("c1"))[-1] == "AlertResolved"  # the regression alert
+    await h.sleep(days=30)
+    assert "BoosterOverdue" not in await h.types("c1")  # delivered in its window
 
 
 async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
@@ -140,21 +164,29 @@ async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     await sleep_until(h, new_date)
     assert (await h.view("c1")).reviews[0].status == "due"
     stream = await h.stream("c1")
-    assert [e.type for e in stream][-6:] == [
+    assert [e.type for e in stream][-11:] == [
+        "FollowUpReviewApproaching",  # a week before: a reminder to the key worker
+        "AlertRaised",
         "FollowUpReviewDue",
         "FollowUpReviewOverdue",
-        "AlertRaised",  # to the key worker, about m1
+        "AlertResolved",  # the reminder is superseded by ...
+        "AlertRaised",  # ... the overdue alert, to the key worker, about m1
         "FollowUpReviewRescheduled",
         "AlertResolved",  # its condition cleared: no more reminders
+        "FollowUpReviewApproaching",  # the new date is within the week: reminded at once
+        "AlertRaised",
         "FollowUpReviewDue",
     ]
-    raised, resolved = stream[-4].event, stream[-2].event
+    reminder, superseded, raised, resolved = (stream[i].event for i in (-10, -7, -6, -4))
+    assert (reminder.rule, reminder.subject, reminder.severity) == ("review_due_soon", "m1", "low")
+    assert (superseded.alert_id, superseded.resolution) == (reminder.alert_id, "superseded")
     assert (raised.rule, raised.subject, raised.to_key_worker) == (
         "review_overdue",
         "m1",
         "cm-jones",
     )
     assert (resolved.alert_id, resolved.resolution) == (raised.alert_id, "condition_cleared")
+    assert "AlertEscalated" not in [e.type for e in stream]  # resolved within its window
 
 
 async def test_extension_approved_postpones_overrun_refused_does_not(harness: Harness) -> None:
@@ -299,3 +331,126 @@ async def test_alerts_are_recorded_with_their_cause_and_resolved_when_it_clears(
     acknowledged = (await h.stream("c1"))[-1]
     assert acknowledged.metadata.actor.id == "cm-jones"
     assert (await h.store.verify("case-c1")).intact
+
+
+async def _sleep_to(h: Harness, moment: Any) -> None:
+    await h.sleep(seconds=max((moment - await h.now()).total_seconds(), 0))
+
+
+async def test_an_unacknowledged_alert_escalates_once_an_acknowledged_one_does_not(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones", limit=2)
+    for case_id in ("c1", "c2"):
+        await h.refer(case_id)
+        await h.do(case_id, "accept", actor=SUP)
+    views = [await h.settle(case_id, "allocated") for case_id in ("c1", "c2")]
+    due_at = max(v.first_meeting_due_at for v in views if v.first_meeting_due_at)
+    await _sleep_to(h, due_at + timedelta(hours=1))
+    raised = {}
+    for case_id in ("c1", "c2"):
+        stream = await h.stream(case_id)
+        [alert] = [e for e in stream if e.type == "AlertRaised"]
+        raised[case_id] = alert
+    await h.do("c2", "acknowledge_alert", alert_id=raised["c2"].event.alert_id)
+    acknowledge_by = raised["c1"].event.acknowledge_by
+    await _sleep_to(h, acknowledge_by - timedelta(minutes=5))
+    assert "AlertEscalated" not in await h.types("c1")  # not before its time
+    await h.sleep(days=10)
+    c1 = await h.stream("c1")
+    [escalated] = [e for e in c1 if e.type == "AlertEscalated"]  # exactly once
+    assert (
+        escalated.event.alert_id,
+        escalated.event.to_supervisors_of_team,
+        escalated.event.reason,
+    ) == (raised["c1"].event.alert_id, "cardiff", "not_acknowledged")
+    # at the right workflow time (a timer fires at its moment, give or take the task's run)
+    assert acknowledge_by <= escalated.occurred_at < acknowledge_by + timedelta(minutes=1)
+    assert escalated.metadata.actor.role == "system"
+    assert "AlertEscalated" not in await h.types("c2")
+    # a supervisor can still acknowledge the escalated alert; the meeting then resolves it
+    await h.do("c1", "acknowledge_alert", alert_id=raised["c1"].event.alert_id, actor=SUP)
+    await h.do("c1", "record_first_meeting", held_at=await h.now())
+    assert (await h.types("c1"))[-2:] == ["FirstMeetingHeld", "AlertResolved"]
+
+
+async def test_a_booster_not_delivered_in_its_window_raises_one_alert(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "c1")
+    await sessions_until(h, "c1", started, last_day=28)
+    await close_planned(h, "c1")
+    reviews = (await h.view("c1")).reviews
+    await sleep_until(h, reviews[0].due_on)
+    await complete_review(h, "c1", "m1", g1="regressed")
+    [booster] = (await h.view("c1")).boosters
+    await sleep_until(h, booster.due_by, hours=23)
+    assert "BoosterOverdue" not in await h.types("c1")
+    await h.sleep(days=5)
+    stream = await h.stream("c1")
+    types = [e.type for e in stream]
+    assert types.count("BoosterOverdue") == 1
+    at = types.index("BoosterOverdue")
+    overdue, alert = stream[at], stream[at + 1].event
+    window_closed = datetime.combine(
+        booster.due_by + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    )
+    assert window_closed <= overdue.occurred_at < window_closed + timedelta(minutes=1)
+    assert (alert.rule, alert.subject, alert.to_key_worker) == (
+        "booster_overdue",
+        booster.booster_id,
+        "cm-jones",
+    )
+    done = await h.do(
+        "c1", "record_booster", booster_id=booster.booster_id, delivered_at=await h.now()
+    )
+    assert done.events == ["BoosterDelivered"]
+    # both the regression alert and the overdue one clear: no more reminders
+    assert (await h.types("c1"))[-3:] == ["BoosterDelivered", "AlertResolved", "AlertResolved"]
+
+
+async def test_a_family_waitlisted_too_long_alerts_the_supervisors_once(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("vale", "kw-a", limit=1)
+    for case_id in ("v1", "v2"):
+        await h.refer(case_id, team_id="vale")
+        await h.do(case_id, "accept", actor=SUP)
+    await h.settle("v2", "waitlisted")
+    await h.sleep(days=27)
+    assert "AlertRaised" not in [e.type for e in await h.store.read_stream("team-vale")]
+    await h.sleep(days=5)
+    team_stream = await h.store.read_stream("team-vale")
+    [raised] = [e for e in team_stream if e.type == "AlertRaised"]
+    assert (raised.event.rule, raised.event.subject, raised.event.to_supervisors_of_team) == (
+        "waitlisted_too_long",
+        "v2",
+        "vale",
+    )
+    handle = h.client.get_workflow_handle("team-vale")
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from workflows.team_workflow import AcknowledgeTeamAlert
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            "acknowledge_alert",
+            AcknowledgeTeamAlert(actor=Actor(id="cm-jones", role=Role.CASE_MANAGER), alert_id="a1"),
+        )
+    await handle.execute_update(
+        "acknowledge_alert", AcknowledgeTeamAlert(actor=SUP, alert_id=raised.event.alert_id)
+    )
+    await h.do("v1", "record_first_meeting", held_at=await h.now())
+    await h.do("v1", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
+    await h.settle("v2", "allocated")
+    await h.sleep(days=60)
+    types = [e.type for e in await h.store.read_stream("team-vale")]
+    assert types.count("AlertRaised") == 1
+    # allocated from the waitlist: the alert resolves in the same append
+    assert types[-5:] == [
+        "AlertRaised",
+        "AlertAcknowledged",
+        "TeamCaseReleased",
+        "TeamCaseAllocated",
+        "AlertResolved",
+    ]

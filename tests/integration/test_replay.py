@@ -21,6 +21,7 @@ def test_histories_are_saved() -> None:
     names = {p.name for p in HISTORIES}
     assert {"v1-case-planned.json", "v1-team-cardiff.json"} <= names
     assert {"v2-case-planned.json", "v2-case-waiting.json"} <= names  # with alert markers
+    assert {"v3-case-planned.json", "v3-team-cardiff.json"} <= names  # with alert timers
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -76,6 +76,20 @@ TRIGGERS = [
         True,
     ),
     (ev.ConsentWithdrawn(scope="follow_up"), "consent_withdrawn", "medium", "follow_up", True),
+    (
+        ev.FollowUpReviewApproaching(review_id="m6", due_on=date(2026, 3, 9), days=7),
+        "review_due_soon",
+        "low",
+        "m6",
+        False,
+    ),
+    (
+        ev.BoosterOverdue(booster_id="b2", due_by=date(2026, 3, 1)),
+        "booster_overdue",
+        "medium",
+        "b2",
+        False,
+    ),
 ]
 
 
@@ -126,6 +140,18 @@ CLEARING = [
     ),
     ("goal_regressed", "b1", ev.BoosterDelivered(booster_id="b1", delivered_at=AT)),
     ("consent_withdrawn", "follow_up", ev.ConsentRecorded(scope="follow_up")),
+    (
+        "review_due_soon",
+        "m6",
+        ev.FollowUpReviewCompleted(
+            review_id="m6",
+            month=6,
+            ratings=[{"goal_id": "g1", "rating": "maintained"}],
+            family_staying_together=True,
+            substance_use_status="not_applicable",
+        ),
+    ),
+    ("booster_overdue", "b2", ev.BoosterDelivered(booster_id="b2", delivered_at=AT)),
 ]
 
 
@@ -171,3 +197,100 @@ def test_ids_count_on_within_one_batch() -> None:
         raised=7,
     )
     assert [a.alert_id for a in alerts] == ["a8", "a9"]
+
+
+def test_an_overdue_review_supersedes_its_reminder() -> None:
+    reminder = OpenAlert(alert_id="a1", rule="review_due_soon", subject="m1")  # type: ignore[arg-type]
+    overdue = ev.FollowUpReviewOverdue(review_id="m1", due_on=date(2026, 2, 1), grace_days=14)
+    resolved, raised = run([overdue], {"a1": reminder}, raised=1)
+    assert (resolved.alert_id, resolved.resolution) == ("a1", "superseded")
+    assert (raised.alert_id, raised.rule) == ("a2", "review_overdue")
+
+
+def test_the_policy_can_change_a_rules_severity() -> None:
+    policy = DEFAULT_POLICY.model_copy(update={"alert_severity": {"review_due_soon": "high"}})
+    [alert] = alerts_for(
+        [ev.FollowUpReviewApproaching(review_id="m1", due_on=date(2026, 3, 9), days=7)],
+        open_alerts={},
+        raised_so_far=0,
+        key_worker_id="cm-jones",
+        team_id="cardiff",
+        policy=policy,
+        at=AT,
+    )
+    assert (alert.severity, alert.acknowledge_by) == ("high", AT + timedelta(hours=24))
+
+
+def test_an_unknown_rule_in_the_policy_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from workflows.policy import ProgrammePolicy
+
+    with pytest.raises(ValidationError, match=r"alert_severity\.no_such_rule"):
+        ProgrammePolicy.model_validate({"alert_severity": {"no_such_rule": "high"}})
+
+
+# --- escalation and the new deadlines (pure lifecycle) ------------------------------------
+
+
+def test_escalation_is_a_deadline_for_unacknowledged_alerts_only() -> None:
+    from workflows.lifecycle import CaseState, due, evolve, next_wakeup
+
+    state = CaseState(case_id="c1", policy=DEFAULT_POLICY, alert_timers=True, team_id="cardiff")
+    [raised] = run([ev.FirstMeetingOverdue(due_at=AT)])
+    state = evolve(state, raised, AT)
+    assert next_wakeup(state) == AT + timedelta(hours=24)
+    assert due(state, AT + timedelta(hours=23)) == []
+    [escalated] = due(state, AT + timedelta(hours=24))
+    assert isinstance(escalated, ev.AlertEscalated)
+    assert (escalated.alert_id, escalated.to_supervisors_of_team, escalated.reason) == (
+        "a1",
+        "cardiff",
+        "not_acknowledged",
+    )
+    after = evolve(state, escalated, AT + timedelta(hours=24))
+    assert due(after, AT + timedelta(days=30)) == []  # once
+    acknowledged = evolve(state, ev.AlertAcknowledged(alert_id="a1"), AT)
+    assert due(acknowledged, AT + timedelta(days=30)) == []
+
+
+def test_reminders_and_supervisor_alerts_do_not_escalate() -> None:
+    from workflows.lifecycle import CaseState, due, evolve
+
+    state = CaseState(case_id="c1", policy=DEFAULT_POLICY, alert_timers=True, team_id="cardiff")
+    for event in run(
+        [
+            ev.IntensivePhaseEndApproaching(day=35, ends_on=date(2026, 3, 9)),  # low
+            ev.ConsentWithdrawn(scope="follow_up"),  # supervisors have it already
+        ]
+    ):
+        state = evolve(state, event, AT)
+    assert len(state.open_alerts) == 2
+    assert due(state, AT + timedelta(days=30)) == []
+
+
+def test_without_the_timers_flag_no_new_deadlines() -> None:
+    from workflows.lifecycle import CaseState, due, evolve
+
+    state = CaseState(case_id="c1", policy=DEFAULT_POLICY, team_id="cardiff")  # old episode
+    [raised] = run([ev.FirstMeetingOverdue(due_at=AT)])
+    state = evolve(state, raised, AT)
+    assert due(state, AT + timedelta(days=30)) == []
+
+
+def test_escalation_after_a_failed_delivery_happens_once() -> None:
+    from events.envelope import Actor
+    from workflows.commands import EscalateAlert
+    from workflows.lifecycle import CaseState, CommandRejected, Phase, decide, evolve
+
+    state = CaseState(case_id="c1", policy=DEFAULT_POLICY, team_id="cardiff", phase=Phase.ALLOCATED)
+    [raised] = run([ev.FirstMeetingOverdue(due_at=AT)])
+    state = evolve(state, raised, AT)
+    [escalated] = decide(state, EscalateAlert(actor=Actor.system(), alert_id="a1"), AT)
+    assert isinstance(escalated, ev.AlertEscalated) and escalated.reason == "delivery_failed"
+    state = evolve(state, escalated, AT)
+    assert decide(state, EscalateAlert(actor=Actor.system(), alert_id="a1"), AT) == []
+    assert decide(state, EscalateAlert(actor=Actor.system(), alert_id="a9"), AT) == []
+    person = Actor(id="cm-jones", role="case_manager")  # type: ignore[arg-type]
+    with pytest.raises(CommandRejected, match="only system may escalate"):
+        decide(state, EscalateAlert(actor=person, alert_id="a1"), AT)

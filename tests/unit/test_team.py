@@ -74,3 +74,48 @@ def test_a_leaving_worker_gets_no_new_families() -> None:
         type(team.request_allocation(state, "c1", 3, date(2026, 1, 1))[0]).__name__
         == "TeamCaseWaitlisted"
     )
+
+
+def test_a_family_waiting_too_long_raises_one_alert_to_the_supervisors() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from workflows.policy import DEFAULT_POLICY
+
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    state = TeamState(team_id="vale", alert_timers=True)
+    state = team.apply_all(state, team.join(state, "kw-a", 1), at)
+    state = team.apply_all(state, team.request_allocation(state, "v1", 3, date(2026, 3, 1)), at)
+    state = team.apply_all(state, team.request_allocation(state, "v2", 3, date(2026, 3, 1)), at)
+    limit = at + timedelta(days=DEFAULT_POLICY.waitlist_max_days)
+    assert team.next_wakeup(state, DEFAULT_POLICY) == limit
+    assert team.due_alerts(state, DEFAULT_POLICY, limit - timedelta(seconds=1)) == []
+    [alert] = team.due_alerts(state, DEFAULT_POLICY, limit)
+    assert isinstance(alert, ev.AlertRaised)
+    assert (alert.rule, alert.subject, alert.to_supervisors_of_team, alert.to_key_worker) == (
+        "waitlisted_too_long",
+        "v2",
+        "vale",
+        None,
+    )
+    state = team.apply_all(state, [alert], limit)
+    assert team.due_alerts(state, DEFAULT_POLICY, limit + timedelta(days=60)) == []  # once
+    assert team.acknowledge(state, "a1") == [ev.AlertAcknowledged(alert_id="a1")]
+    with pytest.raises(ValueError, match="alert_id: no open alert a9"):
+        team.acknowledge(state, "a9")
+    released = team.release(state, "v1")  # v2 is back-filled: its alert clears
+    assert [type(e).__name__ for e in released] == ["TeamCaseReleased", "TeamCaseAllocated"]
+    [resolved] = team.resolved_alerts(state, released)
+    assert (resolved.alert_id, resolved.resolution) == ("a1", "condition_cleared")
+
+
+def test_teams_without_the_timers_flag_raise_nothing() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from workflows.policy import DEFAULT_POLICY
+
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    state = TeamState(team_id="vale")
+    state = team.apply_all(state, team.request_allocation(state, "v1", 3, date(2026, 3, 1)), at)
+    assert team.due_alerts(state, DEFAULT_POLICY, at + timedelta(days=365)) == []

@@ -156,6 +156,10 @@ class EventStore:
         self._notifying: asyncio.Task[None] | None = None
         self._notify_again = False
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     async def append(
         self,
         stream_id: str,

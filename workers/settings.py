@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,36 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Where `ifss api` listens.")
     api_port: int = Field(default=8000, description="Port of `ifss api` (and of `ifss dev`).")
+    policy_file: Path | None = Field(
+        default=None,
+        description="A JSON `ProgrammePolicy` for new referrals (checked at start-up). Unset: the default policy.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of the links in alert messages (`<public_url>/cases/<case_id>`).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret for the `X-IFSS-Signature` HMAC-SHA256 of webhook bodies. "
+        "Required when any user receives alerts by webhook.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for alert email. Unset: email delivery is off."
+    )
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(default=None, description="SMTP user, if it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="ifss-alerts@localhost", description="Sender of alert email.")
+    alert_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long a delivery is retried (with backoff) before `AlertDeliveryFailed` "
+        "and an escalation.",
+    )
+    alert_retry_first_seconds: float = Field(
+        default=5.0, gt=0, description="First retry interval of an alert delivery (doubles)."
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

@@ -10,12 +10,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.alerts import AlertActivities, DeliverySettings
 from activities.store import StoreActivities
 from activities.team import TeamActivities
 from events.db import create_pool
 from events.store import EventStore
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
+from workflows.delivery import AlertDeliveryWorkflow
 from workflows.team_workflow import TeamWorkflow
 
 log = structlog.get_logger(__name__)
@@ -51,6 +53,7 @@ PASSTHROUGH_MODULES = (
     "workflows.lifecycle",
     "workflows.policy",
     "workflows.team",
+    "workflows.alerts",
 )
 
 
@@ -60,19 +63,48 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_worker(client: Client, task_queue: str, store: EventStore, **options: object) -> Worker:
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    return DeliverySettings(
+        public_url=settings.public_url,
+        webhook_secret=settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else None,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_starttls=settings.smtp_starttls,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password.get_secret_value()
+        if settings.smtp_password
+        else None,
+        smtp_from=settings.smtp_from,
+    )
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    store: EventStore,
+    *,
+    delivery: DeliverySettings | None = None,
+    **options: object,
+) -> Worker:
     """The composition root of the case worker: workflows plus their activities."""
     store_activities = StoreActivities(store)
     team_activities = TeamActivities(client, task_queue)
+    alert_activities = AlertActivities(
+        store.pool, delivery or DeliverySettings(public_url="http://127.0.0.1:8000")
+    )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, TeamWorkflow],
+        workflows=[CaseWorkflow, TeamWorkflow, AlertDeliveryWorkflow],
         workflow_runner=workflow_runner(),
         activities=[
             store_activities.append_events,
             store_activities.find_previous_episode,
             team_activities.message_team,
+            alert_activities.alert_routes,
+            alert_activities.deliver_alert,
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -98,13 +130,25 @@ async def run_worker(
     settings: Settings, database_url: str, client: Client, stop: asyncio.Event
 ) -> None:
     """Run the case worker until ``stop`` is set."""
+    from workers.dispatcher import AlertDispatcher
+
     pool = await create_pool(database_url, min_size=1, max_size=10)
     store = EventStore(pool)
     try:
-        worker = build_worker(client, settings.task_queue, store)
+        worker = build_worker(
+            client, settings.task_queue, store, delivery=delivery_settings(settings)
+        )
+        dispatcher = AlertDispatcher(
+            database_url,
+            store,
+            client,
+            settings.task_queue,
+            retry_first_seconds=settings.alert_retry_first_seconds,
+            retry_hours=settings.alert_retry_hours,
+        )
         log.info("worker_started", task_queue=settings.task_queue)
         async with worker:
-            await stop.wait()
+            await dispatcher.run(stop)
         log.info("worker_stopped", task_queue=settings.task_queue)
     finally:
         await store.aclose()

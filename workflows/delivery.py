@@ -1,0 +1,138 @@
+"""AlertDeliveryWorkflow: tell every recipient of one alert, and record what happened.
+
+One workflow per alert (and one per escalation), started by the dispatcher with the
+alert reference in its id, so an alert is never delivered by two workflows. Each channel
+is an activity retried with backoff for up to ``retry_hours``; its outcome is an event
+(``AlertDelivered`` or ``AlertDeliveryFailed``) in the workflow's own stream
+(``delivery-<alert ref>``, one writer). When a delivery fails for good, the case is asked
+to escalate the alert to the team's supervisors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.alerts import AlertActivities, AlertNotice, Delivery, Route
+    from activities.store import NON_RETRYABLE_STORE_ERRORS, AppendEventsInput, StoreActivities
+    from events import catalogue as ev
+    from events.catalogue import DomainEvent
+    from events.envelope import Actor, EventMetadata
+    from events.records import NewEvent
+    from workflows import commands as cmd
+
+
+class DeliveryOutcome(BaseModel):
+    delivered: list[str]
+    failed: list[str]
+    escalated: bool
+
+
+def delivery_stream(notice: AlertNotice) -> str:
+    return f"delivery-{notice.idempotency_key}"
+
+
+@workflow.defn
+class AlertDeliveryWorkflow:
+    def __init__(self) -> None:
+        self._version = 0
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, notice: AlertNotice) -> DeliveryOutcome:
+        routes = await workflow.execute_activity_method(
+            AlertActivities.alert_routes,
+            notice,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        results = await asyncio.gather(*(self._deliver(notice, r) for r in routes))
+        delivered = [f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results) if ok]
+        failed = [f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results) if not ok]
+        escalated = False
+        if failed and not notice.escalation and notice.stream_id.startswith("case-"):
+            handle = workflow.get_external_workflow_handle(notice.stream_id)
+            try:
+                await handle.signal(
+                    "escalate_alert",
+                    cmd.EscalateAlert(actor=Actor.system(), alert_id=notice.alert_id),
+                )
+                escalated = True
+            except Exception as exc:  # the episode has ended: nobody left to tell
+                workflow.logger.warning("not escalated", extra={"error": type(exc).__name__})
+        return DeliveryOutcome(delivered=delivered, failed=failed, escalated=escalated)
+
+    async def _deliver(self, notice: AlertNotice, route: Route) -> bool:
+        try:
+            attempts = await workflow.execute_activity_method(
+                AlertActivities.deliver_alert,
+                Delivery(notice=notice, route=route),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(hours=notice.retry_hours),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=notice.retry_first_seconds),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(hours=1),
+                    non_retryable_error_types=["ConfigurationError"],
+                ),
+            )
+        except ActivityError as exc:
+            cause = exc.cause
+            error = str(cause) if cause is not None else str(exc)
+            await self._record(
+                ev.AlertDeliveryFailed(
+                    stream_id=notice.stream_id,
+                    alert_id=notice.alert_id,
+                    recipient=route.user_id,
+                    channel=route.channel,
+                    escalation=notice.escalation,
+                    error=error[:500],
+                ),
+                notice,
+            )
+            return False
+        await self._record(
+            ev.AlertDelivered(
+                stream_id=notice.stream_id,
+                alert_id=notice.alert_id,
+                recipient=route.user_id,
+                channel=route.channel,
+                escalation=notice.escalation,
+                attempts=attempts,
+            ),
+            notice,
+        )
+        return True
+
+    async def _record(self, event: DomainEvent, notice: AlertNotice) -> None:
+        async with self._lock:  # one append at a time: this workflow is the stream's writer
+            info = workflow.info()
+            metadata = EventMetadata(
+                actor=Actor.system(),
+                correlation_id=workflow.uuid4(),
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+            )
+            result = await workflow.execute_activity_method(
+                StoreActivities.append_events,
+                AppendEventsInput(
+                    stream_id=delivery_stream(notice),
+                    expected_version=self._version,
+                    events=[
+                        NewEvent.of(
+                            event,
+                            event_id=workflow.uuid4(),
+                            metadata=metadata,
+                            occurred_at=workflow.now(),
+                        )
+                    ],
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
+            )
+            self._version = result.version

@@ -116,3 +116,63 @@ async def user_for_token(pool: asyncpg.Pool, token: str) -> User | None:
     if row is None:
         return None
     return User(row["user_id"], Role(row["role"]), row["team_id"])
+
+
+def check_webhook_url(url: str, field: str = "webhook") -> str:
+    """An absolute http(s) URL with a host; raises ``InvalidInput`` otherwise."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise InvalidInput(field, f"{url!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(field, f"{url!r} must be an http:// or https:// URL with a host")
+    return url
+
+
+def check_email(address: str, field: str = "email") -> str:
+    local, _, domain = address.partition("@")
+    if not local or not domain or " " in address or len(address) > 254:
+        raise InvalidInput(field, f"{address!r} is not an email address")
+    return address
+
+
+async def set_alert_routes(
+    pool: asyncpg.Pool,
+    user_id: str,
+    *,
+    webhook: str | None = None,
+    email: str | None = None,
+    clear: bool = False,
+) -> list[tuple[str, str]]:
+    """Set where ``user_id`` gets alerts (``clear``: inbox only). Returns the routes."""
+    if webhook is not None:
+        check_webhook_url(webhook)
+    if email is not None:
+        check_email(email)
+    if clear and (webhook or email):
+        raise InvalidInput("none", "cannot clear the channels and set one at once")
+    if not clear and webhook is None and email is None:
+        raise InvalidInput("webhook", "give --webhook, --email, or --none")
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id):
+            raise InvalidInput("user_id", f"no user {user_id}")
+        if clear:
+            await conn.execute("DELETE FROM alert_routes WHERE user_id = $1", user_id)
+        for channel, address in (("webhook", webhook), ("email", email)):
+            if address is not None:
+                await conn.execute(
+                    """INSERT INTO alert_routes (user_id, channel, address) VALUES ($1, $2, $3)
+                       ON CONFLICT (user_id, channel)
+                       DO UPDATE SET address = EXCLUDED.address, updated_at = now()""",
+                    user_id,
+                    channel,
+                    address,
+                )
+        rows = await conn.fetch(
+            "SELECT channel, address FROM alert_routes WHERE user_id = $1 ORDER BY channel",
+            user_id,
+        )
+    return [(r["channel"], r["address"]) for r in rows]

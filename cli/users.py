@@ -43,6 +43,34 @@ def users_add(
     )
 
 
+@users_app.command("set-alerts")
+def users_set_alerts(
+    user_id: Annotated[str, typer.Argument(help="Whose alert channels.")],
+    webhook: Annotated[
+        str | None, typer.Option(help="POST each alert here (signed; http:// or https://).")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Email each alert here.")] = None,
+    none: Annotated[
+        bool, typer.Option("--none", help="No delivery: the inbox (`ifss alerts`) only.")
+    ] = False,
+) -> None:
+    """Set where a user is sent their alerts (webhook and/or email)."""
+    from api.identity import set_alert_routes
+
+    _, dsn = _setup()
+    try:
+        routes = with_store(
+            dsn,
+            lambda pool, _: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none),
+        )
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    if not routes:
+        console.print(f"{user_id}: alerts in the inbox only")
+    for channel, address in routes:
+        console.print(f"{user_id}: {channel} {address}")
+
+
 @tokens_app.command("create")
 def tokens_create(
     user_id: Annotated[str, typer.Argument(help="Whose token.")],

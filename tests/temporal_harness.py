@@ -19,6 +19,7 @@ from events.vocabulary import Role
 from workers.temporal import build_worker
 from workflows import client as cases
 from workflows import commands as cmd
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.case_workflow import CaseView, CommandResult
 from workflows.team_workflow import ChangeKeyWorker
 
@@ -55,7 +56,11 @@ class Harness:
         )
 
     async def refer(
-        self, case_id: str, max_history_events: int = 10_000, **overrides: Any
+        self,
+        case_id: str,
+        max_history_events: int = 10_000,
+        policy: ProgrammePolicy = DEFAULT_POLICY,
+        **overrides: Any,
     ) -> CommandResult:
         fields: dict[str, Any] = dict(
             actor=BUSINESS,
@@ -79,6 +84,7 @@ class Harness:
             case_id,
             cmd.ReferFamily.model_validate(fields),
             task_queue=self.task_queue,
+            policy=policy,
             max_history_events=max_history_events,
         )
 

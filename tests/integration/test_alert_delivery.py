@@ -1,0 +1,296 @@
+"""Alert delivery end to end on a Temporal dev server, real PostgreSQL and real receivers on
+loopback: case workflow -> store -> dispatcher -> delivery workflow -> webhook / SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import AsyncIterator
+from email import message_from_bytes
+from email import policy as email_policy
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.alerts import DeliverySettings
+from api.identity import add_user, set_alert_routes
+from events.store import EventStore
+from tests.receivers import MailCollector, WebhookReceiver, free_port
+from tests.temporal_harness import SUP, Harness
+from workers.dispatcher import AlertDispatcher
+from workers.embedded import SEARCH_ATTRIBUTES, temporal_cli_path
+from workers.temporal import build_worker
+from workflows.policy import DEFAULT_POLICY
+
+pytestmark = pytest.mark.integration
+
+SECRET = "test-shared-secret"
+
+
+@pytest.fixture
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    extra: list[str] = []
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        extra += ["--search-attribute", f"{name}={kind}"]
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(temporal_cli_path()),
+        dev_server_extra_args=extra,
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+class Stack:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        store: EventStore,
+        dsn: str,
+        schema: str,
+        delivery: DeliverySettings,
+        retry_hours: float,
+    ) -> None:
+        self.env, self.store, self.dsn, self.schema = env, store, dsn, schema
+        self.delivery, self.retry_hours = delivery, retry_hours
+        self.task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+        self.h = Harness(env=env, store=store, task_queue=self.task_queue)
+
+    @contextlib.asynccontextmanager
+    async def worker(self) -> AsyncIterator[None]:
+        """A worker plus the dispatcher, as `ifss worker` runs them."""
+        stop = asyncio.Event()
+        dispatcher = AlertDispatcher(
+            self.dsn,
+            self.store,
+            self.env.client,
+            self.task_queue,
+            schema=self.schema,
+            retry_first_seconds=0.3,
+            retry_hours=self.retry_hours,
+            poll_interval=0.2,
+        )
+        worker = build_worker(
+            self.env.client, self.task_queue, self.store, delivery=self.delivery
+        )
+        async with worker:
+            task = asyncio.create_task(dispatcher.run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                await task
+
+    async def raise_child_protection_alert(self, case_id: str = "c1") -> None:
+        """Refer, accept, allocate, then a child goes on the protection register: an alert
+        to the key worker and the team's supervisors, at once."""
+        h = self.h
+        await h.refer(case_id)
+        await h.do(case_id, "accept", actor=SUP)
+        await h.settle(case_id, "allocated")
+        await h.do(case_id, "change_child_status", child_id="ch1", status="cpr", actor=SUP)
+
+
+async def stack_for(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    database_url: str,
+    schema: str,
+    retry_hours: float = 24.0,
+    **delivery: Any,
+) -> Stack:
+    settings = DeliverySettings(public_url="https://ifss.example", webhook_secret=SECRET, **delivery)
+    return Stack(env, store, database_url, schema, settings, retry_hours)
+
+
+async def types_of(store: EventStore, stream: str) -> list[str]:
+    return [e.type for e in await store.read_stream(stream)]
+
+
+async def wait_for_type(store: EventStore, stream: str, type_name: str, count: int = 1) -> None:
+    for _ in range(600):
+        if (await types_of(store, stream)).count(type_name) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{stream}: no {type_name} ({await types_of(store, stream)})")
+
+
+async def users(pool: asyncpg.Pool, **routes: dict[str, str]) -> None:
+    await add_user(pool, "cm-jones", "case_manager", "cardiff")
+    await add_user(pool, "sup-evans", "supervisor", "cardiff")
+    for user_id, channels in routes.items():
+        await set_alert_routes(pool, user_id.replace("_", "-"), **channels)
+
+
+async def test_webhook_down_then_up_gets_one_signed_alert(
+    dev_env: WorkflowEnvironment,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    migrated: str,
+) -> None:
+    receiver = WebhookReceiver()
+    await users(pool, cm_jones={"webhook": receiver.url})
+    stack = await stack_for(dev_env, store, database_url, migrated)
+    async with stack.worker():
+        await stack.h.add_key_worker("cardiff", "cm-jones")
+        await stack.raise_child_protection_alert()
+        await asyncio.sleep(1.5)  # the receiver is down: the first attempts fail
+        receiver.start()
+        try:
+            await receiver.wait_for(1)
+            await wait_for_type(store, "delivery-case-c1:a1", "AlertDelivered")
+        finally:
+            receiver.stop()
+    keys = {r.headers["Idempotency-Key"] for r in receiver.requests}
+    assert keys == {"case-c1:a1"}  # one distinct key, however often it was tried
+    for request in receiver.requests:
+        expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(request.headers["X-IFSS-Signature"], expected)
+    body = json.loads(receiver.processed["case-c1:a1"])
+    # references and codes only: no names, notes or addresses
+    assert set(body) == {
+        "alert",
+        "case_id",
+        "team_id",
+        "rule",
+        "severity",
+        "escalation",
+        "acknowledge_by",
+        "link",
+    }
+    assert (body["alert"], body["rule"], body["link"]) == (
+        "case-c1:a1",
+        "child_status_escalated",
+        "https://ifss.example/cases/c1",
+    )
+    assert "Child One" not in receiver.processed["case-c1:a1"].decode()
+    [delivered] = [e for e in await store.read_stream("delivery-case-c1:a1")]
+    assert (delivered.event.recipient, delivered.event.channel) == ("cm-jones", "webhook")
+    assert delivered.event.attempts >= 2  # it was down at first
+    assert (await types_of(store, "case-c1")).count("AlertRaised") == 1
+
+
+async def test_email_one_message_per_alert_and_recipient(
+    dev_env: WorkflowEnvironment,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    migrated: str,
+) -> None:
+    collector = MailCollector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await users(
+            pool,
+            cm_jones={"email": "jones@council.example"},
+            sup_evans={"email": "evans@council.example"},
+        )
+        stack = await stack_for(
+            dev_env, store, database_url, migrated, smtp_host="127.0.0.1", smtp_port=port,
+            smtp_starttls=False,
+        )
+        async with stack.worker():
+            await stack.h.add_key_worker("cardiff", "cm-jones")
+            await stack.raise_child_protection_alert()
+            await collector.wait_for(2)
+            await wait_for_type(store, "delivery-case-c1:a1", "AlertDelivered", 2)
+            await asyncio.sleep(0.5)  # nothing more arrives
+    finally:
+        controller.stop()
+    assert sorted(rcpt for rcpt, _ in collector.messages) == [
+        ["evans@council.example"],
+        ["jones@council.example"],
+    ]
+    for _, content in collector.messages:
+        message = message_from_bytes(content, policy=email_policy.default)
+        assert message["Subject"] == (
+            "IFSS alert (high): child status escalated — case c1"
+        )
+        assert message["Idempotency-Key"] == "case-c1:a1"
+        assert "https://ifss.example/cases/c1" in message.get_content()  # type: ignore[attr-defined]
+        assert "Child One" not in content.decode()
+
+
+async def test_worker_killed_during_delivery_still_delivers_once(
+    dev_env: WorkflowEnvironment,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    migrated: str,
+) -> None:
+    receiver = WebhookReceiver(hold_first=True)
+    receiver.start()
+    await users(pool, cm_jones={"webhook": receiver.url})
+    stack = await stack_for(dev_env, store, database_url, migrated)
+    try:
+        async with stack.worker():
+            await stack.h.add_key_worker("cardiff", "cm-jones")
+            await stack.raise_child_protection_alert()
+            for _ in range(400):  # the POST is in flight ...
+                if receiver.first_arrived.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert receiver.first_arrived.is_set()
+        # ... and the worker is gone (its activities cancelled, nothing answered)
+        receiver.release.set()
+        async with stack.worker():  # a new worker picks the delivery up
+            await receiver.wait_for(1, timeout=90)
+            await wait_for_type(store, "delivery-case-c1:a1", "AlertDelivered")
+    finally:
+        receiver.stop()
+    assert len(receiver.requests) >= 2  # the first was lost with the worker
+    assert {r.headers["Idempotency-Key"] for r in receiver.requests} == {"case-c1:a1"}
+    assert list(receiver.processed) == ["case-c1:a1"]  # de-duplicated by key
+    assert (await types_of(store, "case-c1")).count("AlertRaised") == 1
+    assert await types_of(store, "delivery-case-c1:a1") == ["AlertDelivered"]
+
+
+async def test_a_delivery_that_never_succeeds_is_recorded_and_escalated(
+    dev_env: WorkflowEnvironment,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    database_url: str,
+    migrated: str,
+) -> None:
+    supervisor_hook = WebhookReceiver()
+    supervisor_hook.start()
+    dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    await users(pool, cm_jones={"webhook": dead}, sup_evans={"webhook": supervisor_hook.url})
+    # retried for 3 seconds here (24 hours in production)
+    stack = await stack_for(dev_env, store, database_url, migrated, retry_hours=3 / 3600)
+    try:
+        async with stack.worker():
+            await stack.h.add_key_worker("cardiff", "cm-jones")
+            h = stack.h
+            # a first meeting due at once: its alert goes to the key worker alone
+            policy = DEFAULT_POLICY.model_copy(update={"first_meeting_working_days": 0})
+            await h.refer("c1", policy=policy)
+            await h.do("c1", "accept", actor=SUP)
+            await wait_for_type(store, "delivery-case-c1:a1", "AlertDeliveryFailed")
+            await wait_for_type(store, "case-c1", "AlertEscalated")
+            await supervisor_hook.wait_for(1)
+    finally:
+        supervisor_hook.stop()
+    outcomes = await store.read_stream("delivery-case-c1:a1")
+    failed = [e.event for e in outcomes if e.type == "AlertDeliveryFailed"]
+    assert [(f.recipient, f.channel) for f in failed] == [("cm-jones", "webhook")]
+    assert "webhook unreachable" in failed[0].error
+    escalated = [e.event for e in await store.read_stream("case-c1") if e.type == "AlertEscalated"]
+    assert [(e.alert_id, e.reason) for e in escalated] == [("a1", "delivery_failed")]
+    # the supervisors were not told at first (the alert was the key worker's); now they are
+    assert set(supervisor_hook.processed) == {"case-c1:a1:escalated"}
+    body = json.loads(supervisor_hook.processed["case-c1:a1:escalated"])
+    assert (body["escalation"], body["rule"]) == (True, "first_meeting_overdue")
+    await wait_for_type(store, "delivery-case-c1:a1:escalated", "AlertDelivered")

@@ -129,7 +129,9 @@ class AlertActivities:
             notice.to_supervisors_of_team,
             notice.escalation,
         )
-        return [Route(user_id=r["user_id"], channel=r["channel"], address=r["address"]) for r in rows]
+        return [
+            Route(user_id=r["user_id"], channel=r["channel"], address=r["address"]) for r in rows
+        ]
 
     @activity.defn(name="deliver_alert")
     async def deliver_alert(self, delivery: Delivery) -> int:

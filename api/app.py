@@ -218,6 +218,51 @@ async def run_command(coro: Any) -> CommandResult:
         raise HTTPException(404, f"case_id: {exc}") from None
 
 
+class Delivery(BaseModel):
+    at: datetime
+    recipient: str
+    channel: str
+    escalation: bool
+    delivered: bool
+    attempts: int | None
+
+
+class Alert(BaseModel):
+    alert_ref: str
+    case_id: str | None
+    team_id: str | None
+    rule: str
+    severity: str
+    subject: str | None
+    to_key_worker: str | None
+    to_supervisors_of_team: str | None
+    raised_at: datetime
+    acknowledge_by: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    escalated_at: datetime | None
+    escalation_reason: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+    deliveries: list[Delivery]
+
+
+async def visible_alerts(
+    s: Services, user: User, *, include_closed: bool, alert_ref: str | None = None
+) -> list[dict[str, Any]]:
+    try:
+        return await queries.alerts_for_user(
+            s.pool,
+            user.user_id,
+            user.role.value,
+            user.team_id,
+            include_closed=include_closed,
+            alert_ref=alert_ref,
+        )
+    except queries.AlertsRefused as exc:
+        raise HTTPException(403, str(exc)) from None
+
+
 # --- the app -----------------------------------------------------------------------------
 
 
@@ -415,6 +460,30 @@ def create_app(svc: Services | None = None) -> FastAPI:
         return await run_command(
             cases.refer_family(s.temporal, body.case_id, command, task_queue=s.task_queue)
         )
+
+    @app.get("/alerts", response_model=list[Alert])
+    async def get_alerts(
+        user: UserDep,
+        s: ServicesDep,
+        all: Annotated[bool, Query(description="Acknowledged and resolved ones too.")] = False,
+    ) -> list[dict[str, Any]]:
+        """Your alerts (a case manager's own; a supervisor's team's), open ones first."""
+        return await visible_alerts(s, user, include_closed=all)
+
+    @app.post("/alerts/{alert_ref}/acknowledge", response_model=Alert)
+    async def acknowledge(alert_ref: str, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+        """Acknowledge one of your alerts: it leaves the open list and will not escalate."""
+        matches = await visible_alerts(s, user, include_closed=True, alert_ref=alert_ref)
+        found = matches[0] if matches else None
+        if found is None:
+            raise HTTPException(404, f"alert_id: no alert {alert_ref} in your inbox")
+        try:
+            await cases.acknowledge_alert(s.temporal, alert_ref, user.actor)
+        except (cases.CommandRefused, cases.CaseNotFound) as exc:
+            raise HTTPException(409, str(exc)) from None
+        found["acknowledged_by"] = user.user_id
+        found["acknowledged_at"] = datetime.now(UTC)
+        return found
 
     @app.post("/cases/{case_id}/commands/{name}", response_model=CommandResult)
     async def post_command(

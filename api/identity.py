@@ -157,7 +157,9 @@ async def set_alert_routes(
     if not clear and webhook is None and email is None:
         raise InvalidInput("webhook", "give --webhook, --email, or --none")
     async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id):
+        if not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id
+        ):
             raise InvalidInput("user_id", f"no user {user_id}")
         if clear:
             await conn.execute("DELETE FROM alert_routes WHERE user_id = $1", user_id)

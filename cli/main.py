@@ -26,12 +26,14 @@ app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
 app.command("refer")(refer)
 from cli import (  # noqa: E402
+    alerts,
     readers,
     users,
 )
 
 app.add_typer(readers.projections_app, name="projections")
 app.add_typer(users.users_app, name="users")
+app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
 app.command("demo")(users.demo)

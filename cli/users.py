@@ -61,7 +61,9 @@ def users_set_alerts(
     try:
         routes = with_store(
             dsn,
-            lambda pool, _: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none),
+            lambda pool, _: set_alert_routes(
+                pool, user_id, webhook=webhook, email=email, clear=none
+            ),
         )
     except InvalidInput as exc:
         raise fail(str(exc)) from None

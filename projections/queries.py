@@ -285,3 +285,62 @@ async def caseload(pool: asyncpg.Pool, team_id: str | None = None) -> list[Row]:
         team_id,
     )
     return [{**dict(r), "in_intensive_phase": r["allocated"] + r["intensive"]} for r in rows]
+
+
+# --- alerts (the inbox) ------------------------------------------------------------------
+
+ALERT_COLUMNS = """a.alert_ref, a.case_id, coalesce(a.team_id, s.team_id) AS team_id, a.rule,
+    a.severity, a.subject, a.to_key_worker, a.to_supervisors_of_team, a.raised_at,
+    a.acknowledge_by, a.acknowledged_at, a.acknowledged_by, a.escalated_at,
+    a.escalation_reason, a.resolved_at, a.resolution, a.deliveries"""
+
+
+class AlertsRefused(Exception):
+    """This role has no inbox."""
+
+
+def _alert_scope(user_id: str, role: str, team_id: str | None) -> tuple[str, list[Any]]:
+    """Which alerts a user sees: a case manager their own (sent to them as key worker), a
+    supervisor their team's, an auditor or admin every one."""
+    if role == "case_manager":
+        return "a.to_key_worker = $1", [user_id]
+    if role == "supervisor":
+        return "coalesce(a.team_id, s.team_id) = $1", [team_id]
+    if role in ("auditor", "admin"):
+        return "true", []
+    raise AlertsRefused(f"role: a {role} has no alert inbox")
+
+
+async def alerts_for_user(
+    pool: asyncpg.Pool,
+    user_id: str,
+    role: str,
+    team_id: str | None,
+    *,
+    include_closed: bool = False,
+    alert_ref: str | None = None,
+) -> list[Row]:
+    """The user's alerts, most urgent first: open ones (not acknowledged, not resolved)
+    unless ``include_closed``."""
+    where, params = _alert_scope(user_id, role, team_id)
+    clauses = [where]
+    if not include_closed:
+        clauses.append("a.acknowledged_at IS NULL AND a.resolved_at IS NULL")
+    if alert_ref is not None:
+        params.append(alert_ref)
+        clauses.append(f"a.alert_ref = ${len(params)}")
+    rows = await pool.fetch(
+        f"""SELECT {ALERT_COLUMNS}
+              FROM alerts a LEFT JOIN case_summary s ON s.case_id = a.case_id
+             WHERE {" AND ".join(clauses)}
+             ORDER BY (a.resolved_at IS NULL AND a.acknowledged_at IS NULL) DESC,
+                      CASE a.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
+                      a.raised_at""",
+        *params,
+    )
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["deliveries"] = orjson.loads(row["deliveries"] or "[]")
+        out.append(row)
+    return out

@@ -46,7 +46,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(Received(dict(self.headers.items()), body))
                 first = len(receiver.requests) == 1
@@ -74,8 +74,8 @@ class WebhookReceiver:
             self._server.shutdown()
             self._server.server_close()
 
-    async def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        for _ in range(int(timeout * 20)):
+    async def wait_for(self, count: int, seconds: float = 30.0) -> None:
+        for _ in range(int(seconds * 20)):
             if len(self.processed) >= count:
                 return
             await asyncio.sleep(0.05)
@@ -88,12 +88,12 @@ class MailCollector:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
-    async def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        for _ in range(int(timeout * 20)):
+    async def wait_for(self, count: int, seconds: float = 30.0) -> None:
+        for _ in range(int(seconds * 20)):
             if len(self.messages) >= count:
                 return
             await asyncio.sleep(0.05)

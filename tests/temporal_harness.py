@@ -19,8 +19,8 @@ from events.vocabulary import Role
 from workers.temporal import build_worker
 from workflows import client as cases
 from workflows import commands as cmd
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.case_workflow import CaseView, CommandResult
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.team_workflow import ChangeKeyWorker
 
 BUSINESS = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)

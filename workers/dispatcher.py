@@ -61,8 +61,8 @@ def notice_of(
             stream_id=stream,
             alert_id=d["alert_id"],
             case_id=case_id,
-            rule=raised["rule"],  # type: ignore[arg-type]
-            severity=raised["severity"],  # type: ignore[arg-type]
+            rule=raised["rule"],
+            severity=raised["severity"],
             to_key_worker=None,
             to_supervisors_of_team=d["to_supervisors_of_team"],
             acknowledge_by=datetime.fromisoformat(str(raised["acknowledge_by"])),
@@ -106,9 +106,7 @@ class AlertDispatcher:
         finally:
             await wakeup.close()
 
-    async def _run_locked(
-        self, stop: asyncio.Event, wakeup: Wakeup, woken: asyncio.Event
-    ) -> None:
+    async def _run_locked(self, stop: asyncio.Event, wakeup: Wakeup, woken: asyncio.Event) -> None:
         conn = await connect(self.dsn, schema=self.schema)
         try:
             await conn.execute(

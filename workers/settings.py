@@ -61,7 +61,9 @@ class Settings(BaseSettings):
         default=None, description="SMTP server for alert email. Unset: email delivery is off."
     )
     smtp_port: int = Field(default=587, description="SMTP port.")
-    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS."
+    )
     smtp_username: str | None = Field(default=None, description="SMTP user, if it needs one.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_from: str = Field(default="ifss-alerts@localhost", description="Sender of alert email.")

@@ -73,9 +73,7 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         smtp_port=settings.smtp_port,
         smtp_starttls=settings.smtp_starttls,
         smtp_username=settings.smtp_username,
-        smtp_password=settings.smtp_password.get_secret_value()
-        if settings.smtp_password
-        else None,
+        smtp_password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         smtp_from=settings.smtp_from,
     )
 

@@ -14,11 +14,12 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from events.envelope import Actor
 from workflows import commands as cmd
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
 from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.team import TeamState
-from workflows.team_workflow import ChangeKeyWorker, TeamInput, TeamWorkflow
+from workflows.team_workflow import AcknowledgeTeamAlert, ChangeKeyWorker, TeamInput, TeamWorkflow
 
 
 class CommandRefused(Exception):
@@ -136,4 +137,32 @@ async def team_view(client: Client, team_id: str) -> TeamState:
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise CaseNotFound(f"no team {team_id}") from None
+        raise
+
+
+async def acknowledge_alert(client: Client, alert_ref: str, actor: Actor) -> None:
+    """Acknowledge an alert by its reference (``case-<id>:<alert>`` or ``team-<id>:<alert>``)
+    in the workflow that raised it; refusals raise ``CommandRefused``."""
+    stream, _, alert_id = alert_ref.rpartition(":")
+    if stream.startswith("case-"):
+        await send_command(
+            client,
+            stream[len("case-") :],
+            "acknowledge_alert",
+            cmd.AcknowledgeAlert(actor=actor, alert_id=alert_id),
+        )
+        return
+    if not stream.startswith("team-"):
+        raise CommandRefused(f"alert_id: no alert {alert_ref}")
+
+    handle = client.get_workflow_handle(stream)
+    try:
+        await handle.execute_update(
+            "acknowledge_alert", AcknowledgeTeamAlert(actor=actor, alert_id=alert_id)
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise CommandRefused(f"alert_id: no alert {alert_ref}") from None
         raise

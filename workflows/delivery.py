@@ -52,8 +52,14 @@ class AlertDeliveryWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
         )
         results = await asyncio.gather(*(self._deliver(notice, r) for r in routes))
-        delivered = [f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results) if ok]
-        failed = [f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results) if not ok]
+        delivered = [
+            f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results, strict=True) if ok
+        ]
+        failed = [
+            f"{r.user_id}/{r.channel.value}"
+            for r, ok in zip(routes, results, strict=True)
+            if not ok
+        ]
         escalated = False
         if failed and not notice.escalation and notice.stream_id.startswith("case-"):
             handle = workflow.get_external_workflow_handle(notice.stream_id)

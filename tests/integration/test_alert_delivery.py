@@ -79,9 +79,7 @@ class Stack:
             retry_hours=self.retry_hours,
             poll_interval=0.2,
         )
-        worker = build_worker(
-            self.env.client, self.task_queue, self.store, delivery=self.delivery
-        )
+        worker = build_worker(self.env.client, self.task_queue, self.store, delivery=self.delivery)
         async with worker:
             task = asyncio.create_task(dispatcher.run(stop))
             try:
@@ -108,7 +106,9 @@ async def stack_for(
     retry_hours: float = 24.0,
     **delivery: Any,
 ) -> Stack:
-    settings = DeliverySettings(public_url="https://ifss.example", webhook_secret=SECRET, **delivery)
+    settings = DeliverySettings(
+        public_url="https://ifss.example", webhook_secret=SECRET, **delivery
+    )
     return Stack(env, store, database_url, schema, settings, retry_hours)
 
 
@@ -198,7 +198,12 @@ async def test_email_one_message_per_alert_and_recipient(
             sup_evans={"email": "evans@council.example"},
         )
         stack = await stack_for(
-            dev_env, store, database_url, migrated, smtp_host="127.0.0.1", smtp_port=port,
+            dev_env,
+            store,
+            database_url,
+            migrated,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
             smtp_starttls=False,
         )
         async with stack.worker():
@@ -215,9 +220,7 @@ async def test_email_one_message_per_alert_and_recipient(
     ]
     for _, content in collector.messages:
         message = message_from_bytes(content, policy=email_policy.default)
-        assert message["Subject"] == (
-            "IFSS alert (high): child status escalated — case c1"
-        )
+        assert message["Subject"] == ("IFSS alert (high): child status escalated — case c1")
         assert message["Idempotency-Key"] == "case-c1:a1"
         assert "https://ifss.example/cases/c1" in message.get_content()  # type: ignore[attr-defined]
         assert "Child One" not in content.decode()
@@ -246,7 +249,7 @@ async def test_worker_killed_during_delivery_still_delivers_once(
         # ... and the worker is gone (its activities cancelled, nothing answered)
         receiver.release.set()
         async with stack.worker():  # a new worker picks the delivery up
-            await receiver.wait_for(1, timeout=90)
+            await receiver.wait_for(1, seconds=90)
             await wait_for_type(store, "delivery-case-c1:a1", "AlertDelivered")
     finally:
         receiver.stop()

@@ -132,3 +132,7 @@ def demo(
         except DemoExists as exc:
             raise fail(str(exc)) from None
     console.print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+    console.print(
+        "alerts: `ifss alerts --as sup-cardiff:supervisor` (a team's), "
+        "`ifss alerts --as kw-cardiff-1:case_manager` (a key worker's)"
+    )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -183,12 +184,32 @@ async def run_demo(
             queue = f"demo-{uuid.uuid4().hex[:6]}"
             async with build_worker(env.client, queue, store):
                 demo = Demo(env.client, env, queue, seed, random.Random(seed + 1))
-                return await simulate(demo, plan(seed, families), progress)
+                counts = await simulate(demo, plan(seed, families), progress)
+            await add_demo_users(pool, seed)
+            return counts
         finally:
             await env.shutdown()
     finally:
         await store.aclose()
         await pool.close()
+
+
+async def add_demo_users(pool: asyncpg.Pool, seed: int) -> None:
+    """The demo's key workers and supervisors as users (if not there already), so that
+    `ifss alerts --as sup-cardiff:supervisor` shows their inbox."""
+    for area in AREAS:
+        team = f"{area}-d{seed}"
+        people = [(f"sup-{area}", "supervisor")] + [
+            (f"kw-{area}-{w}", "case_manager") for w in range(1, WORKERS_PER_TEAM + 1)
+        ]
+        for user_id, role in people:
+            await pool.execute(
+                "INSERT INTO users (user_id, role, team_id) VALUES ($1, $2, $3) "
+                "ON CONFLICT (user_id) DO NOTHING",
+                user_id,
+                role,
+                team,
+            )
 
 
 async def simulate(

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 IFSS = str(Path(sys.executable).parent / "ifss")
+WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
 def free_port() -> int:
@@ -69,6 +70,7 @@ def start_dev(tmp_path: Path) -> DevStack:
         IFSS_TEMPORAL_UI_PORT=str(free_port()),
         IFSS_API_PORT=str(free_port()),
         IFSS_LOG_FORMAT="json",
+        IFSS_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     log = tmp_path / "dev.log"
     with log.open("w") as out:

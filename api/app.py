@@ -31,6 +31,7 @@ from projections import queries
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CommandResult
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Services:
     store: EventStore
     temporal: Client
     task_queue: str
+    policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
 
 
 # --- response models ---------------------------------------------------------------------
@@ -295,7 +297,11 @@ def create_app(svc: Services | None = None) -> FastAPI:
         pool = await create_pool(resolve_database_url(settings), max_size=10)
         store = EventStore(pool)
         client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
-        app.state.services = Services(pool, store, client, settings.task_queue)
+        from workers.checks import load_policy
+
+        app.state.services = Services(
+            pool, store, client, settings.task_queue, load_policy(settings)
+        )
         settle_memory()
         try:
             yield
@@ -458,7 +464,9 @@ def create_app(svc: Services | None = None) -> FastAPI:
         if user.role is not Role.ADMIN and user.team_id != command.team_id:
             raise HTTPException(403, "team_id: you may refer only to your own team")
         return await run_command(
-            cases.refer_family(s.temporal, body.case_id, command, task_queue=s.task_queue)
+            cases.refer_family(
+                s.temporal, body.case_id, command, task_queue=s.task_queue, policy=s.policy
+            )
         )
 
     @app.get("/alerts", response_model=list[Alert])

@@ -261,8 +261,10 @@ def refer(
     values["actor"] = parse_actor(actor, settings)
     command = build(cmd.ReferFamily, values)
     new_id = case_id or values.pop("case_id", None) or uuid.uuid4().hex[:10]
+    policy = policy_for_referrals(settings)
     result = run_with_client(
-        settings, lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue)
+        settings,
+        lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue, policy=policy),
     )
     console.print(
         f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})", highlight=False
@@ -319,3 +321,13 @@ def team_show(team_id: str) -> None:
             f"referred {family.referred_on})",
             highlight=False,
         )
+
+
+def policy_for_referrals(settings: Settings) -> Any:
+    """``IFSS_POLICY_FILE`` (checked) or the default policy; a bad file exits 2."""
+    from workers.checks import ConfigurationError, load_policy
+
+    try:
+        return load_policy(settings)
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None

@@ -20,7 +20,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="Tamper evidence of the event store.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
-from cli.cases import case_app, refer, team_app  # noqa: E402
+from cli.cases import case_app, fail, refer, team_app  # noqa: E402
 
 app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
@@ -92,7 +92,12 @@ def dev() -> None:
         console.print("ifss dev: ready (Ctrl-C to stop)", highlight=False)
         sys.stdout.flush()
 
-    asyncio.run(run_dev_stack(settings, announce))
+    from workers.checks import ConfigurationError
+
+    try:
+        asyncio.run(run_dev_stack(settings, announce))
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
     console.print("ifss dev: stopped", highlight=False)
 
 
@@ -111,10 +116,25 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        from events.db import create_pool
+        from workers.checks import check_configuration
+        from workers.database import migrate_database
+
+        await migrate_database(database_url)  # safe to run from every worker at once
+        pool = await create_pool(database_url, max_size=2)
+        try:
+            await check_configuration(settings, pool)  # refuse to start if misconfigured
+        finally:
+            await pool.close()
         client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
         await run_worker(settings, database_url, client, stop)
 
-    asyncio.run(main())
+    from workers.checks import ConfigurationError
+
+    try:
+        asyncio.run(main())
+    except ConfigurationError as exc:
+        raise fail(str(exc)) from None
 
 
 @db_app.command("migrate")

@@ -18,6 +18,7 @@ from api.app import Services, serve_api
 from events.db import create_pool
 from events.store import EventStore
 from projections.runner import run_projector
+from workers.checks import check_configuration
 from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_database, migrate_database
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
 from workers.settings import Settings
@@ -54,6 +55,11 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
             database_url = await ensure_database(server_dsn, EMBEDDED_DATABASE)
         applied = await migrate_database(database_url)
         log.info("database_ready", migrations_applied=len(applied))
+        check_pool = await create_pool(database_url, max_size=2)
+        try:
+            policy = await check_configuration(settings, check_pool)  # refuse if wrong
+        finally:
+            await check_pool.close()
 
         ui_url: str | None = None
         if settings.temporal_address:
@@ -78,7 +84,7 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
                 settings.api_host,
                 settings.api_port,
                 stop,
-                Services(pool, store, client, settings.task_queue),
+                Services(pool, store, client, settings.task_queue, policy),
             )
         )
         announce(

@@ -62,9 +62,9 @@ def test_alerts_from_the_cli_with_a_webhook(dev_stack: DevStack) -> None:
 
         until(lambda: receiver.processed, "the webhook got nothing")
         request = receiver.requests[-1]
-        signature = "sha256=" + hmac.new(
-            WEBHOOK_SECRET.encode(), request.body, hashlib.sha256
-        ).hexdigest()
+        signature = (
+            "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+        )
         assert request.headers["X-IFSS-Signature"] == signature
         assert json.loads(request.body)["rule"] == "child_status_escalated"
 

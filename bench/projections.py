@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 
 from api.app import settle_memory
-from bench.common import bench_database
+from bench.common import bench_database, dev_stack_database, dev_temporal
 from events import catalogue as ev
 from events.db import create_pool
 from events.envelope import Actor, EventMetadata
@@ -236,33 +234,14 @@ async def command_to_visible(commands: int) -> list[float]:
 
     from projections.runner import run_projector
     from tests.temporal_harness import SUP
-    from workers.database import EMBEDDED_DATABASE, ensure_database, migrate_database
-    from workers.embedded import EmbeddedPostgres, TemporalDevServer
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
     from workflows import commands as cmd
     from workflows.team_workflow import ChangeKeyWorker
 
-    state = Path(tempfile.mkdtemp(prefix="ifss-bench-dev-"))
-    postgres = EmbeddedPostgres(state / "pg")
-    temporal = TemporalDevServer(state / "temporal.db", port=17233, ui_port=18233)
-    dsn = os.environ.get("IFSS_TEST_DATABASE_URL")
-    if dsn:
-        schema_dsn = dsn
-    else:
-        server = await asyncio.to_thread(postgres.start)
-        schema_dsn = await ensure_database(server, EMBEDDED_DATABASE)
     stop = asyncio.Event()
-    try:
-        if dsn:  # a fresh schema on the machine's PostgreSQL
-            admin = await asyncpg.connect(dsn)
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            await admin.execute(f"CREATE SCHEMA {schema}")
-            await admin.close()
-            schema_dsn = f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
-        await migrate_database(schema_dsn)
-        address = await asyncio.to_thread(temporal.start)
+    async with dev_stack_database() as schema_dsn, dev_temporal() as address:
         client: Client = await connect_temporal(address, "default", attempts=60)
         settings = Settings(task_queue="bench-visible")
         worker = asyncio.create_task(run_worker(settings, schema_dsn, client, stop))
@@ -328,11 +307,6 @@ async def command_to_visible(commands: int) -> list[float]:
         await worker
         await projector
         return timings
-    finally:
-        stop.set()
-        await asyncio.to_thread(temporal.stop)
-        if not dsn:
-            await asyncio.to_thread(postgres.stop)
 
 
 async def main(total: int, visible_commands: int) -> dict[str, float]:

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import dev_stack_database, dev_temporal  # noqa: E402
+from bench.common import dev_stack_database, dev_temporal
 
 
 class Receiver:

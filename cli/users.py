@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -113,21 +113,27 @@ def demo(
     README: the demo runs 200 days on a private time-skipping server)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from workers.demo import DemoExists, run_demo
+    from workers.demo import DemoExists, HandoverTarget, run_demo
+    from workers.temporal import connect_temporal, temporal_address
 
-    _, dsn = _setup()
+    settings, dsn = _setup()
+
+    async def go(progress_to: Any) -> dict[str, int]:
+        try:  # the stack's Temporal, where open episodes carry on afterwards
+            client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
+            target: HandoverTarget | None = HandoverTarget(client, settings.task_queue)
+        except RuntimeError:
+            console.print("no Temporal server reachable: demo episodes will not be handed over")
+            target = None
+        return await run_demo(dsn, families, seed, progress_to, handover_to=target)
+
     with Progress(
         TextColumn("simulated days"), BarColumn(), MofNCompleteColumn(), console=console
     ) as progress:
         task = progress.add_task("days", total=None)
         try:
             counts = asyncio.run(
-                run_demo(
-                    dsn,
-                    families,
-                    seed,
-                    lambda done, total: progress.update(task, completed=done, total=total),
-                )
+                go(lambda done, total: progress.update(task, completed=done, total=total))
             )
         except DemoExists as exc:
             raise fail(str(exc)) from None

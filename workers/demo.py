@@ -11,8 +11,11 @@ starts *today* and runs 200 days ahead, a day at a step: referrals arrive over t
 follow-up with the first reviews held, some regressed, some ended). Demo events are
 therefore dated up to 200 days in the future. Demo families live in their own teams
 (`cardiff-d7` for `--seed 7`) and cases (`d7-001`), so they never share a stream with real
-work; their workflows lived on the demo's server, so they can be read but not driven
-further (and their later reviews never come due).
+work. At the end, the episodes still open are handed over to the stack's own Temporal
+(``handover``): each case workflow is started there with its state as the demo left it
+(the way continue-as-new carries state), so they can be driven further — their alerts
+acknowledged, sessions recorded — and their stream goes on at the version it reached.
+Their deadlines lie in the simulated future, so they come due only when that date comes.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Family:
     contact_gap: bool
     unplanned: bool
     regress_at: int | None  # review month with a regressed goal
+    booster_missed: bool  # the booster after a regression is never delivered
     late_review: int | None  # review month completed after its grace period
     goals: list[str] = field(default_factory=list)
     key_worker: Actor | None = None
@@ -98,6 +102,7 @@ def plan(seed: int, count: int) -> list[Family]:
                 unplanned=rng.random() < 0.15,
                 regress_at=rng.choice((None, None, 1, 3)),
                 late_review=rng.choice((None,) * 8 + (1, 3)),
+                booster_missed=rng.random() < 0.5,
                 goals=rng.sample(
                     [c.value for c in GoalCategory if c is not GoalCategory.OTHER],
                     rng.choice((2, 3)),
@@ -156,6 +161,14 @@ class Demo:
         )
 
 
+@dataclass(frozen=True)
+class HandoverTarget:
+    """The stack's Temporal, where the demo's open episodes carry on."""
+
+    client: Client
+    task_queue: str
+
+
 async def run_demo(
     dsn: str,
     families: int,
@@ -163,6 +176,7 @@ async def run_demo(
     progress: Callable[[int, int], None] | None = None,
     *,
     schema: str | None = None,
+    handover_to: HandoverTarget | None = None,
 ) -> dict[str, int]:
     """Run ``families`` simulated families; returns counts of what happened."""
     from workers.embedded import temporal_test_server_path
@@ -184,7 +198,10 @@ async def run_demo(
             queue = f"demo-{uuid.uuid4().hex[:6]}"
             async with build_worker(env.client, queue, store):
                 demo = Demo(env.client, env, queue, seed, random.Random(seed + 1))
-                counts = await simulate(demo, plan(seed, families), progress)
+                planned = plan(seed, families)
+                counts = await simulate(demo, planned, progress)
+                if handover_to is not None:
+                    counts["handed_over"] = await handover(demo, planned, handover_to)
             await add_demo_users(pool, seed)
             return counts
         finally:
@@ -192,6 +209,32 @@ async def run_demo(
     finally:
         await store.aclose()
         await pool.close()
+
+
+async def handover(demo: Demo, families: list[Family], target: HandoverTarget) -> int:
+    """Start each open episode's workflow on the stack's Temporal with its current state."""
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from workflows.case_workflow import CaseInput, CaseWorkflow
+    from workflows.lifecycle import CaseState
+
+    handed = 0
+    for f in families:
+        if f.ended or f.rejected or f.referral_day >= SIMULATED_DAYS:
+            continue
+        handle = demo.client.get_workflow_handle(f"case-{f.case_id}")
+        state: CaseState = await handle.query(CaseWorkflow.snapshot)
+        if state.ended:
+            continue
+        await target.client.start_workflow(
+            CaseWorkflow.run,
+            CaseInput(case_id=f.case_id, policy=state.policy, state=state),
+            id=f"case-{f.case_id}",
+            task_queue=target.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        handed += 1
+    return handed
 
 
 async def add_demo_users(pool: asyncpg.Pool, seed: int) -> None:
@@ -388,7 +431,7 @@ async def reviews(demo: Demo, f: Family, kw: Actor, now: datetime, rng: random.R
         if result is not None and "EpisodeEnded" in result.events:
             f.ended = True
             return
-        if result is not None and "BoosterScheduled" in result.events:
+        if result is not None and "BoosterScheduled" in result.events and not f.booster_missed:
             view = await cases.case_view(demo.client, f.case_id)
             for booster in view.boosters:
                 if booster.delivered_at is None and booster.booster_id not in f.boosters_done:

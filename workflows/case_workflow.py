@@ -335,6 +335,11 @@ class CaseWorkflow:
     def view(self) -> CaseView:
         return view_of(self._state)
 
+    @workflow.query
+    def snapshot(self) -> CaseState:
+        """The whole state, to carry the episode on elsewhere (the demo's hand-over)."""
+        return self._state
+
     @workflow.signal
     def key_worker_assigned(self, notice: cmd.KeyWorkerAssigned) -> None:
         self._inbox.append(notice)

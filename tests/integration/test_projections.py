@@ -15,8 +15,10 @@ import pytest
 
 from events.catalogue import FirstMeetingHeld, KeyWorkerAllocated, ReferralAccepted
 from events.db import Conn
+from events.envelope import Actor
 from events.records import RecordedEvent
 from events.store import EventStore
+from events.vocabulary import Role
 from projections.base import Projection
 from projections.models import PROJECTIONS, CaseSummary
 from projections.queries import history
@@ -43,6 +45,7 @@ ORDER = {
     "waitlist": "case_id",
     "review_schedule": "case_id, review_id",
     "access_log": "global_position",
+    "alerts": "alert_ref",
 }
 
 
@@ -417,6 +420,7 @@ async def test_demo_families_through_real_workflows_and_rebuild_equals_live(
 
     counts = await run_demo(database_url, 12, seed=5, schema=migrated)
     assert counts["families"] == 12 and counts["refused_commands"] == 0
+    assert "handed_over" not in counts  # no stack given
     await catch_up(pool, store)
     summary = await table(pool, "case_summary")
     assert len(summary) == 12
@@ -429,3 +433,42 @@ async def test_demo_families_through_real_workflows_and_rebuild_equals_live(
     assert (await store.verify()).intact
     with pytest.raises(DemoExists, match="seed: demo data for seed 5 exists already"):
         await run_demo(database_url, 1, seed=5, schema=migrated)
+
+
+async def test_demo_hands_open_episodes_over_so_their_alerts_can_be_acknowledged(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore, harness: Any
+) -> None:
+    from workers.demo import HandoverTarget, run_demo
+    from workflows import client as cases
+    from workflows.lifecycle import Phase
+
+    counts = await run_demo(
+        database_url,
+        10,
+        seed=9,
+        schema=migrated,
+        handover_to=HandoverTarget(harness.client, harness.task_queue),
+    )
+    assert counts["handed_over"] == 10 - counts["ended"]
+    await catch_up(pool, store)
+    open_alerts = await pool.fetch(
+        "SELECT a.alert_ref, a.case_id, s.key_worker_id FROM alerts a "
+        "JOIN case_summary s USING (case_id) "
+        "WHERE a.acknowledged_at IS NULL AND a.resolved_at IS NULL AND s.phase <> 'ended' "
+        "AND a.to_key_worker IS NOT NULL ORDER BY a.alert_ref LIMIT 1"
+    )
+    assert open_alerts, "the demo left no open alert to acknowledge"
+    ref, case_id, key_worker = open_alerts[0]
+    view = await cases.case_view(harness.client, case_id)  # it runs on the stack now
+    assert view.phase is not Phase.ENDED
+    before = await store.stream_version(f"case-{case_id}")
+    await cases.acknowledge_alert(harness.client, ref, Actor(id=key_worker, role=Role.CASE_MANAGER))
+    stream = await store.read_stream(f"case-{case_id}")
+    assert [e.type for e in stream[before:]] == ["AlertAcknowledged"]
+    assert stream[-1].stream_version == before + 1  # the stream goes on where it was
+    assert (await store.verify(f"case-{case_id}")).intact
+    await catch_up(pool, store)
+    assert (
+        await pool.fetchval("SELECT acknowledged_by FROM alerts WHERE alert_ref = $1", ref)
+        == key_worker
+    )

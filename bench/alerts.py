@@ -21,14 +21,13 @@ import statistics
 import sys
 import threading
 import time
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import dev_stack_database, dev_temporal
+from bench.common import dev_stack_database, dev_temporal, refer_and_allocate
 
 
 class Receiver:
@@ -75,10 +74,9 @@ def percentile(values: list[float], p: float) -> float:
 
 async def measure(alerts: int, concurrency: int) -> dict[str, float]:
     from api.identity import add_user, set_alert_routes
-    from events import catalogue as ev
     from events.db import create_pool
     from events.envelope import Actor
-    from events.vocabulary import ReferralGround, ReferringAgency, Role, StatutoryStatus
+    from events.vocabulary import Role, StatutoryStatus
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
@@ -112,28 +110,7 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
 
         async def one(n: int) -> None:
             case_id = f"b{n}"
-            await cases.refer_family(
-                client,
-                case_id,
-                cmd.ReferFamily(
-                    actor=Actor(id="bs-bench", role=Role.BUSINESS_SUPPORT),
-                    family_id=f"fam-{case_id}",
-                    team_id="cardiff",
-                    area="cardiff",
-                    referring_agency=ReferringAgency.HEALTH,
-                    referral_grounds=[ReferralGround.PARENTAL_SUBSTANCE_DEPENDENCE],
-                    children=[ev.Child(child_id="ch1")],
-                    consent_to_referral=True,
-                    consent_to_information_sharing=True,
-                    received_on=date.today(),
-                ),
-                task_queue=settings.task_queue,
-            )
-            await cases.send_command(client, case_id, "accept", cmd.AcceptReferral(actor=sup))
-            for _ in range(500):  # the workflow's own view of the allocation
-                if (await cases.case_view(client, case_id)).key_worker_id:
-                    break
-                await asyncio.sleep(0.02)
+            await refer_and_allocate(client, case_id, settings.task_queue)
             started = time.perf_counter()
             await cases.send_command(
                 client,

@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -85,3 +86,42 @@ async def dev_temporal(port: int = 17233) -> AsyncIterator[str]:
         yield address
     finally:
         await asyncio.to_thread(temporal.stop)
+
+
+async def refer_and_allocate(client: Any, case_id: str, task_queue: str) -> None:
+    """Refer a one-child family to team cardiff, accept it, and wait until the case
+    workflow itself has applied the allocation (the store, and so the read models, can show
+    it a moment earlier; a command sent in between would be refused)."""
+    import asyncio
+    from datetime import date
+
+    from events import catalogue as ev
+    from events.envelope import Actor
+    from events.vocabulary import ReferralGround, ReferringAgency, Role
+    from workflows import client as cases
+    from workflows import commands as cmd
+
+    await cases.refer_family(
+        client,
+        case_id,
+        cmd.ReferFamily(
+            actor=Actor(id="bs-bench", role=Role.BUSINESS_SUPPORT),
+            family_id=f"fam-{case_id}",
+            team_id="cardiff",
+            area="cardiff",
+            referring_agency=ReferringAgency.HEALTH,
+            referral_grounds=[ReferralGround.PARENTAL_SUBSTANCE_DEPENDENCE],
+            children=[ev.Child(child_id="ch1")],
+            consent_to_referral=True,
+            consent_to_information_sharing=True,
+            received_on=date.today(),
+        ),
+        task_queue=task_queue,
+    )
+    supervisor = Actor(id="sup-bench", role=Role.SUPERVISOR)
+    await cases.send_command(client, case_id, "accept", cmd.AcceptReferral(actor=supervisor))
+    for _ in range(1500):
+        if (await cases.case_view(client, case_id)).key_worker_id is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"case {case_id} was never allocated")

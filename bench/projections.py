@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 
 from api.app import settle_memory
-from bench.common import bench_database, dev_stack_database, dev_temporal
+from bench.common import (
+    bench_database,
+    dev_stack_database,
+    dev_temporal,
+    refer_and_allocate,
+)
 from events import catalogue as ev
 from events.db import create_pool
 from events.envelope import Actor, EventMetadata
@@ -219,15 +224,6 @@ async def visible(pool: asyncpg.Pool, case_id: str, version: int) -> None:
         await asyncio.sleep(0.002)
 
 
-async def allocated(client: Any, case_id: str) -> None:
-    from workflows.client import case_view
-
-    while True:
-        if (await case_view(client, case_id)).phase == "allocated":
-            return
-        await asyncio.sleep(0.02)
-
-
 async def command_to_visible(commands: int) -> list[float]:
     """On the dev stack: send a command, wait until case_summary shows its version."""
     from temporalio.client import Client
@@ -259,27 +255,7 @@ async def command_to_visible(commands: int) -> list[float]:
         cm = Actor(id="cm-bench", role=Role.CASE_MANAGER)
         for c in range(case_count):
             case_id = f"v{c}"
-            await cases.refer_family(
-                client,
-                case_id,
-                cmd.ReferFamily(
-                    actor=Actor(id="bs-bench", role=Role.BUSINESS_SUPPORT),
-                    family_id=f"fam-v{c}",
-                    team_id="cardiff",
-                    area="cardiff",
-                    referring_agency=ReferringAgency.HEALTH,
-                    referral_grounds=[ReferralGround.PARENTAL_SUBSTANCE_DEPENDENCE],
-                    children=[ev.Child(child_id="ch1")],
-                    consent_to_referral=True,
-                    consent_to_information_sharing=True,
-                    received_on=date.today(),
-                ),
-                task_queue=settings.task_queue,
-            )
-            await cases.send_command(client, case_id, "accept", cmd.AcceptReferral(actor=SUP))
-            # The workflow's own view: the store (and so case_summary) can show the
-            # allocation a moment before the workflow has applied it.
-            await allocated(client, case_id)
+            await refer_and_allocate(client, case_id, settings.task_queue)
             await cases.send_command(
                 client,
                 case_id,

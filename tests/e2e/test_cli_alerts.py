@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import WEBHOOK_SECRET, DevStack
-from tests.e2e.test_cli_case import CM, SUP, ok, show
+from tests.e2e.test_cli_case import CM, REFER_C1, SUP, ok, show
 from tests.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -37,23 +37,7 @@ def test_alerts_from_the_cli_with_a_webhook(dev_stack: DevStack) -> None:
         ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
         ok(
             s,
-            "refer",
-            "--case-id",
-            "c1",
-            "--family",
-            "fam-1",
-            "--team",
-            "cardiff",
-            "--area",
-            "cardiff",
-            "--agency",
-            "health",
-            "--ground",
-            "parental_substance_dependence",
-            "--need",
-            "alcohol",
-            "--child",
-            "ch1:cin",
+            *REFER_C1,
             actor="bs-price:business_support",
         )
         ok(s, "case", "accept", "c1", actor=SUP)

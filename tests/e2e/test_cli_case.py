@@ -25,28 +25,33 @@ def show(stack: DevStack, case_id: str) -> dict[str, object]:
     return json.loads(ok(stack, "case", "show", case_id, "--json"))  # type: ignore[no-any-return]
 
 
+REFER_C1 = (
+    "refer",
+    "--case-id",
+    "c1",
+    "--family",
+    "fam-1",
+    "--team",
+    "cardiff",
+    "--area",
+    "cardiff",
+    "--agency",
+    "health",
+    "--ground",
+    "parental_substance_dependence",
+    "--need",
+    "alcohol",
+    "--child",
+    "ch1:cin",
+)
+
+
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
     ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
     out = ok(
         s,
-        "refer",
-        "--case-id",
-        "c1",
-        "--family",
-        "fam-1",
-        "--team",
-        "cardiff",
-        "--area",
-        "cardiff",
-        "--agency",
-        "health",
-        "--ground",
-        "parental_substance_dependence",
-        "--need",
-        "alcohol",
-        "--child",
-        "ch1:cin",
+        *REFER_C1,
         "--adult",
         "ad1:mother",
         actor="bs-price:business_support",

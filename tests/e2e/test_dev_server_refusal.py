@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from events.store import EventStore
-from tests.temporal_harness import SUP, running_worker
-from workers.embedded import SEARCH_ATTRIBUTES, temporal_cli_path
+from tests.temporal_harness import SUP, running_worker, start_dev_server
 from workflows.client import CommandRefused
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_refused_update_writes_no_history_on_the_dev_server(store: EventStore) -> None:
-    extra: list[str] = []
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        extra += ["--search-attribute", f"{name}={kind}"]
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_extra_args=extra,
-        ui=False,
-    )
+    env = await start_dev_server()
     try:
         async with running_worker(env, store) as h:
             await h.refer("c1")

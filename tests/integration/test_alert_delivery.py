@@ -10,6 +10,7 @@ import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
@@ -17,16 +18,14 @@ from typing import Any
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.alerts import DeliverySettings
 from api.identity import add_user, set_alert_routes
 from events.store import EventStore
 from tests.receivers import MailCollector, WebhookReceiver, free_port
-from tests.temporal_harness import SUP, Harness
+from tests.temporal_harness import SUP, Harness, start_dev_server
 from workers.dispatcher import AlertDispatcher
-from workers.embedded import SEARCH_ATTRIBUTES, temporal_cli_path
 from workers.temporal import build_worker
 from workflows.policy import DEFAULT_POLICY
 
@@ -37,15 +36,7 @@ SECRET = "test-shared-secret"
 
 @pytest.fixture
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    extra: list[str] = []
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        extra += ["--search-attribute", f"{name}={kind}"]
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_extra_args=extra,
-        ui=False,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 
@@ -98,18 +89,31 @@ class Stack:
         await h.do(case_id, "change_child_status", child_id="ch1", status="cpr", actor=SUP)
 
 
-async def stack_for(
-    env: WorkflowEnvironment,
+@dataclass
+class Infra:
+    env: WorkflowEnvironment
+    store: EventStore
+    pool: asyncpg.Pool
+    dsn: str
+    schema: str
+
+
+@pytest.fixture
+async def infra(
+    dev_env: WorkflowEnvironment,
     store: EventStore,
+    pool: asyncpg.Pool,
     database_url: str,
-    schema: str,
-    retry_hours: float = 24.0,
-    **delivery: Any,
-) -> Stack:
+    migrated: str,
+) -> Infra:
+    return Infra(dev_env, store, pool, database_url, migrated)
+
+
+def stack_for(infra: Infra, retry_hours: float = 24.0, **delivery: Any) -> Stack:
     settings = DeliverySettings(
         public_url="https://ifss.example", webhook_secret=SECRET, **delivery
     )
-    return Stack(env, store, database_url, schema, settings, retry_hours)
+    return Stack(infra.env, infra.store, infra.dsn, infra.schema, settings, retry_hours)
 
 
 async def types_of(store: EventStore, stream: str) -> list[str]:
@@ -132,15 +136,12 @@ async def users(pool: asyncpg.Pool, **routes: dict[str, str]) -> None:
 
 
 async def test_webhook_down_then_up_gets_one_signed_alert(
-    dev_env: WorkflowEnvironment,
-    store: EventStore,
-    pool: asyncpg.Pool,
-    database_url: str,
-    migrated: str,
+    infra: Infra,
 ) -> None:
+    store, pool = infra.store, infra.pool
     receiver = WebhookReceiver()
     await users(pool, cm_jones={"webhook": receiver.url})
-    stack = await stack_for(dev_env, store, database_url, migrated)
+    stack = stack_for(infra)
     async with stack.worker():
         await stack.h.add_key_worker("cardiff", "cm-jones")
         await stack.raise_child_protection_alert()
@@ -181,12 +182,9 @@ async def test_webhook_down_then_up_gets_one_signed_alert(
 
 
 async def test_email_one_message_per_alert_and_recipient(
-    dev_env: WorkflowEnvironment,
-    store: EventStore,
-    pool: asyncpg.Pool,
-    database_url: str,
-    migrated: str,
+    infra: Infra,
 ) -> None:
+    store, pool = infra.store, infra.pool
     collector = MailCollector()
     port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
@@ -197,11 +195,8 @@ async def test_email_one_message_per_alert_and_recipient(
             cm_jones={"email": "jones@council.example"},
             sup_evans={"email": "evans@council.example"},
         )
-        stack = await stack_for(
-            dev_env,
-            store,
-            database_url,
-            migrated,
+        stack = stack_for(
+            infra,
             smtp_host="127.0.0.1",
             smtp_port=port,
             smtp_starttls=False,
@@ -227,16 +222,13 @@ async def test_email_one_message_per_alert_and_recipient(
 
 
 async def test_worker_killed_during_delivery_still_delivers_once(
-    dev_env: WorkflowEnvironment,
-    store: EventStore,
-    pool: asyncpg.Pool,
-    database_url: str,
-    migrated: str,
+    infra: Infra,
 ) -> None:
+    store, pool = infra.store, infra.pool
     receiver = WebhookReceiver(hold_first=True)
     receiver.start()
     await users(pool, cm_jones={"webhook": receiver.url})
-    stack = await stack_for(dev_env, store, database_url, migrated)
+    stack = stack_for(infra)
     try:
         async with stack.worker():
             await stack.h.add_key_worker("cardiff", "cm-jones")
@@ -261,18 +253,15 @@ async def test_worker_killed_during_delivery_still_delivers_once(
 
 
 async def test_a_delivery_that_never_succeeds_is_recorded_and_escalated(
-    dev_env: WorkflowEnvironment,
-    store: EventStore,
-    pool: asyncpg.Pool,
-    database_url: str,
-    migrated: str,
+    infra: Infra,
 ) -> None:
+    store, pool = infra.store, infra.pool
     supervisor_hook = WebhookReceiver()
     supervisor_hook.start()
     dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
     await users(pool, cm_jones={"webhook": dead}, sup_evans={"webhook": supervisor_hook.url})
     # retried for 3 seconds here (24 hours in production)
-    stack = await stack_for(dev_env, store, database_url, migrated, retry_hours=3 / 3600)
+    stack = stack_for(infra, retry_hours=3 / 3600)
     try:
         async with stack.worker():
             await stack.h.add_key_worker("cardiff", "cm-jones")

@@ -135,12 +135,26 @@ class AlertActivities:
 
     @activity.defn(name="deliver_alert")
     async def deliver_alert(self, delivery: Delivery) -> int:
-        """Deliver once; raise to be retried. Returns the attempt that succeeded."""
+        """Deliver once; raise to be retried. Returns the attempt that succeeded, or 0 when
+        the alert was resolved or acknowledged meanwhile (nobody is told about a problem
+        that is gone, however long the retries took)."""
+        if await self._closed(delivery.notice):
+            return 0
         if delivery.route.channel is DeliveryChannel.WEBHOOK:
             await self._post(delivery)
         else:
             await self._mail(delivery)
         return activity.info().attempt
+
+    async def _closed(self, notice: AlertNotice) -> bool:
+        closed: bool = await self._pool.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM events
+                WHERE stream_id = $1 AND type IN ('AlertResolved', 'AlertAcknowledged')
+                  AND data->>'alert_id' = $2)""",
+            notice.stream_id,
+            notice.alert_id,
+        )
+        return closed
 
     async def _post(self, delivery: Delivery) -> None:
         secret = self._settings.webhook_secret

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
 class DeliveryOutcome(BaseModel):
     delivered: list[str]
     failed: list[str]
+    skipped: list[str]  # the alert was resolved or acknowledged before it could be sent
     escalated: bool
 
 
@@ -52,14 +53,10 @@ class AlertDeliveryWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
         )
         results = await asyncio.gather(*(self._deliver(notice, r) for r in routes))
-        delivered = [
-            f"{r.user_id}/{r.channel.value}" for r, ok in zip(routes, results, strict=True) if ok
-        ]
-        failed = [
-            f"{r.user_id}/{r.channel.value}"
-            for r, ok in zip(routes, results, strict=True)
-            if not ok
-        ]
+        pairs = list(zip(routes, results, strict=True))
+        delivered = [f"{r.user_id}/{r.channel.value}" for r, ok in pairs if ok is True]
+        failed = [f"{r.user_id}/{r.channel.value}" for r, ok in pairs if ok is False]
+        skipped = [f"{r.user_id}/{r.channel.value}" for r, ok in pairs if ok is None]
         escalated = False
         if failed and not notice.escalation and notice.stream_id.startswith("case-"):
             handle = workflow.get_external_workflow_handle(notice.stream_id)
@@ -71,9 +68,12 @@ class AlertDeliveryWorkflow:
                 escalated = True
             except Exception as exc:  # the episode has ended: nobody left to tell
                 workflow.logger.warning("not escalated", extra={"error": type(exc).__name__})
-        return DeliveryOutcome(delivered=delivered, failed=failed, escalated=escalated)
+        return DeliveryOutcome(
+            delivered=delivered, failed=failed, skipped=skipped, escalated=escalated
+        )
 
-    async def _deliver(self, notice: AlertNotice, route: Route) -> bool:
+    async def _deliver(self, notice: AlertNotice, route: Route) -> bool | None:
+        """True: delivered; False: failed for good; None: not needed any more."""
         try:
             attempts = await workflow.execute_activity_method(
                 AlertActivities.deliver_alert,
@@ -102,6 +102,8 @@ class AlertDeliveryWorkflow:
                 notice,
             )
             return False
+        if attempts == 0:
+            return None
         await self._record(
             ev.AlertDelivered(
                 stream_id=notice.stream_id,

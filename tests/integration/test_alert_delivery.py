@@ -27,6 +27,7 @@ from tests.receivers import MailCollector, WebhookReceiver, free_port
 from tests.temporal_harness import SUP, Harness, start_dev_server
 from workers.dispatcher import AlertDispatcher
 from workers.temporal import build_worker
+from workflows.delivery import DeliveryOutcome
 from workflows.policy import DEFAULT_POLICY
 
 pytestmark = pytest.mark.integration
@@ -286,3 +287,29 @@ async def test_a_delivery_that_never_succeeds_is_recorded_and_escalated(
     body = json.loads(supervisor_hook.processed["case-c1:a1:escalated"])
     assert (body["escalation"], body["rule"]) == (True, "first_meeting_overdue")
     await wait_for_type(store, "delivery-case-c1:a1:escalated", "AlertDelivered")
+
+
+async def test_an_alert_resolved_while_delivery_retries_is_not_sent(infra: Infra) -> None:
+    store, pool = infra.store, infra.pool
+    receiver = WebhookReceiver()  # down at first
+    await users(pool, cm_jones={"webhook": receiver.url})
+    stack = stack_for(infra)
+    try:
+        async with stack.worker():
+            await stack.h.add_key_worker("cardiff", "cm-jones")
+            h = stack.h
+            policy = DEFAULT_POLICY.model_copy(update={"first_meeting_working_days": 0})
+            await h.refer("c1", policy=policy)
+            await h.do("c1", "accept", actor=SUP)
+            await wait_for_type(store, "case-c1", "AlertRaised")
+            await h.do("c1", "record_first_meeting", held_at=await h.now())  # resolves it
+            await wait_for_type(store, "case-c1", "AlertResolved")
+            receiver.start()
+            outcome = await h.client.get_workflow_handle(
+                "deliver-case-c1:a1", result_type=DeliveryOutcome
+            ).result()
+    finally:
+        receiver.stop()
+    assert (outcome.delivered, outcome.failed, outcome.skipped) == ([], [], ["cm-jones/webhook"])
+    assert receiver.requests == []  # no reminder about a problem that is gone
+    assert await types_of(store, "delivery-case-c1:a1") == []

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.common import bench_database
-from bench.trivial import TrivialWorkflow, noop
+from bench.trivial import TrivialWorkflow, UpdateFloorWorkflow, noop
 from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import SUP, Harness, sleep_until
@@ -32,6 +34,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import build_worker, register_search_attributes, workflow_runner
 
 TEAMS = 10
+FLOOR_MODES = ("none", "activity", "local")
 
 
 async def each(ids: list[str], step: Any) -> None:
@@ -149,37 +152,68 @@ async def start_server() -> WorkflowEnvironment:
     return env
 
 
-async def run_trivial(count: int, concurrency: int = 50) -> float:
-    """The reference: ``count`` one-activity workflows, ``concurrency`` at a time, on a fresh
-    test server of its own (after hosting hundreds of episodes it rejects requests for
-    oversized headers)."""
+@contextlib.asynccontextmanager
+async def reference_worker() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    """A fresh test server of its own (after hosting hundreds of episodes it rejects
+    requests for oversized headers) with a worker for the reference workflows, time
+    skipping off: nothing in them waits on a timer, and skipping time while the worker is
+    busy makes the test server time out in-flight workflow tasks (10 s of skipped time),
+    which stalled about half the runs."""
     env = await start_server()
-    queue = f"trivial-{uuid.uuid4().hex[:6]}"
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(n: int) -> None:
-        async with gate:
-            await env.client.execute_workflow(
-                TrivialWorkflow.run, n, id=f"trivial-{queue}-{n}", task_queue=queue
-            )
-
+    queue = f"reference-{uuid.uuid4().hex[:6]}"
     try:
         async with Worker(
             env.client,
             task_queue=queue,
-            workflows=[TrivialWorkflow],
+            workflows=[TrivialWorkflow, UpdateFloorWorkflow],
             activities=[noop],
             workflow_runner=workflow_runner(),
         ):
-            # Nothing here waits on a timer, and skipping time while the worker is busy makes
-            # the test server time out in-flight workflow tasks (10 s of skipped time), which
-            # stalled about half the runs.
             with env.auto_time_skipping_disabled():
-                started = time.perf_counter()
-                await asyncio.gather(*(one(n) for n in range(count)))
-                return time.perf_counter() - started
+                yield env, queue
     finally:
         await env.shutdown()
+
+
+async def run_trivial(count: int, concurrency: int = 50) -> float:
+    """The reference: ``count`` one-activity workflows, ``concurrency`` at a time."""
+    gate = asyncio.Semaphore(concurrency)
+    async with reference_worker() as (env, queue):
+
+        async def one(n: int) -> None:
+            async with gate:
+                await env.client.execute_workflow(
+                    TrivialWorkflow.run, n, id=f"trivial-{queue}-{n}", task_queue=queue
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(count)))
+        return time.perf_counter() - started
+
+
+async def run_update_floor(count: int, updates: int, mode: str) -> float:
+    """``count`` workflows given ``updates`` updates each, driven like the episodes (every
+    workflow takes each step together): the floor for one update per command."""
+    async with reference_worker() as (env, queue):
+        started = time.perf_counter()
+        handles = [
+            await env.client.start_workflow(
+                UpdateFloorWorkflow.run,
+                mode,
+                id=f"floor-{queue}-{n}",
+                task_queue=queue,
+            )
+            for n in range(count)
+        ]
+        for step in range(updates):
+            await asyncio.gather(
+                *(h.execute_update(UpdateFloorWorkflow.step, step) for h in handles)
+            )
+        await asyncio.gather(*(h.signal(UpdateFloorWorkflow.finish) for h in handles))
+        counts = await asyncio.gather(*(h.result() for h in handles))
+        if counts != [updates] * count:
+            raise RuntimeError("an update-floor workflow lost an update")
+        return time.perf_counter() - started
 
 
 def peak_rss_mb() -> float:
@@ -206,6 +240,8 @@ async def main(count: int) -> dict[str, float]:
             await pool.close()
             await env.shutdown()
     trivial_seconds = await run_trivial(count)
+    per_episode = round(commands / count)
+    floors = {mode: await run_update_floor(count, per_episode, mode) for mode in FLOOR_MODES}
     return {
         "episodes": count,
         "episodes_per_s": count / episode_seconds,
@@ -215,6 +251,10 @@ async def main(count: int) -> dict[str, float]:
         "commands_per_episode": commands / count,
         "events_per_episode": events / count,
         "worker_peak_rss_mb": peak_rss_mb(),
+        # The same ratio for workflows that only take as many updates as an episode has
+        # commands (empty; each awaiting one activity; each awaiting one local activity):
+        # the best a one-update-per-command design of that shape could reach here.
+        **{f"floor_ratio_{mode}": trivial_seconds / floors[mode] for mode in FLOOR_MODES},
     }
 
 
@@ -231,4 +271,6 @@ if __name__ == "__main__":
         f"{'commands / events per episode':<28}{figures['commands_per_episode']:>6.1f} / {figures['events_per_episode']:.1f}"
     )
     print(f"{'peak RSS MB (target < 500)':<28}{figures['worker_peak_rss_mb']:>10.1f}")
+    for mode in FLOOR_MODES:
+        print(f"{'floor ratio, ' + mode:<28}{figures['floor_ratio_' + mode]:>10.3f}")
     print(json.dumps({k: round(v, 3) for k, v in figures.items()}))

@@ -49,7 +49,7 @@ async def check_configuration(settings: Settings, pool: asyncpg.Pool) -> Program
 
     policy = load_policy(settings)
     try:
-        check_webhook_url(settings.public_url, "IFSS_PUBLIC_URL")
+        check_webhook_url(settings.link_base, "IFSS_PUBLIC_URL")
     except InvalidInput as exc:
         raise ConfigurationError(str(exc)) from None
     routes = await pool.fetch("SELECT user_id, channel, address FROM alert_routes ORDER BY user_id")

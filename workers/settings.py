@@ -48,9 +48,10 @@ class Settings(BaseSettings):
         default=None,
         description="A JSON `ProgrammePolicy` for new referrals (checked at start-up). Unset: the default policy.",
     )
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Base of the links in alert messages (`<public_url>/cases/<case_id>`).",
+    public_url: str | None = Field(
+        default=None,
+        description="Base of the links in alert messages (`<public_url>/cases/<case_id>`). "
+        "Unset: `http://IFSS_API_HOST:IFSS_API_PORT`.",
     )
     webhook_secret: SecretStr | None = Field(
         default=None,
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @property
+    def link_base(self) -> str:
+        """Where alert links point: ``IFSS_PUBLIC_URL``, else the API this process would
+        serve (so a moved ``IFSS_API_PORT`` moves the links with it)."""
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
 
 
 def load_settings() -> Settings:

@@ -65,7 +65,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def delivery_settings(settings: Settings) -> DeliverySettings:
     return DeliverySettings(
-        public_url=settings.public_url,
+        public_url=settings.link_base,
         webhook_secret=settings.webhook_secret.get_secret_value()
         if settings.webhook_secret
         else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -105,6 +106,55 @@ async def create_token(pool: asyncpg.Pool, user_id: str, label: str | None = Non
         label,
     )
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: str
+    user_id: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def token_id_of(token_or_id: str) -> str:
+    """The id part of a whole token (``ifss_<id>_<secret>``), or the id itself."""
+    if token_or_id.startswith(TOKEN_PREFIX):
+        return token_or_id[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    return token_or_id
+
+
+async def list_tokens(pool: asyncpg.Pool, user_id: str | None = None) -> list[TokenInfo]:
+    """Tokens (never their secrets), newest first; one user's if ``user_id`` is given."""
+    if user_id is not None and not await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id
+    ):
+        raise InvalidInput("user_id", f"no user {user_id}")
+    rows = await pool.fetch(
+        "SELECT token_id, user_id, label, created_at, revoked_at FROM api_tokens "
+        "WHERE $1::text IS NULL OR user_id = $1 ORDER BY created_at DESC, token_id",
+        user_id,
+    )
+    return [TokenInfo(**dict(r)) for r in rows]
+
+
+async def revoke_token(pool: asyncpg.Pool, token_or_id: str) -> TokenInfo:
+    """Revoke a token at once (the next request with it gets 401); it stays listed, with
+    when it was revoked. Accepts the token's id or the whole token."""
+    token_id = token_id_of(token_or_id)
+    row = await pool.fetchrow(
+        "UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1 AND revoked_at IS NULL "
+        "RETURNING token_id, user_id, label, created_at, revoked_at",
+        token_id,
+    )
+    if row is not None:
+        return TokenInfo(**dict(row))
+    revoked = await pool.fetchval("SELECT revoked_at FROM api_tokens WHERE token_id = $1", token_id)
+    if revoked is None:
+        raise InvalidInput("token_id", f"no token {token_id}")
+    raise InvalidInput(
+        "token_id", f"token {token_id} was revoked already, at {revoked:%Y-%m-%d %H:%M}"
+    )
 
 
 async def user_for_token(pool: asyncpg.Pool, token: str) -> User | None:

@@ -1,4 +1,4 @@
-"""`ifss users add`, `ifss tokens create`, `ifss api`."""
+"""`ifss users add|set-alerts`, `ifss tokens create|list|revoke`, `ifss api`."""
 
 from __future__ import annotations
 
@@ -87,6 +87,47 @@ def tokens_create(
     except InvalidInput as exc:
         raise fail(str(exc)) from None
     print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user_id: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+) -> None:
+    """API tokens: id, user, label, created, revoked (never the secret)."""
+    from rich.table import Table
+
+    from api.identity import list_tokens
+
+    _, dsn = _setup()
+    try:
+        tokens = with_store(dsn, lambda pool, _: list_tokens(pool, user_id))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    table = Table("token id", "user", "label", "created", "revoked", title="API tokens")
+    for t in tokens:
+        table.add_row(
+            t.token_id,
+            t.user_id,
+            t.label or "",
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id (`ifss tokens list`) or the token.")],
+) -> None:
+    """Revoke an API token now: the next request with it is refused (401)."""
+    from api.identity import revoke_token
+
+    _, dsn = _setup()
+    try:
+        revoked = with_store(dsn, lambda pool, _: revoke_token(pool, token))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    console.print(f"revoked token {revoked.token_id} of {revoked.user_id}")
 
 
 def api() -> None:

@@ -166,3 +166,13 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert (
         httpx.get(f"{s.api_url}/openapi.json", timeout=10).json()["info"]["title"] == "ifss-engine"
     )
+
+    # A lost token is revoked by its id: the next request with it is refused.
+    token_id = token.split("_")[1]
+    assert token_id in ok(s, "tokens", "list", "sup-evans", actor=None)
+    assert f"revoked token {token_id} of sup-evans" in ok(
+        s, "tokens", "revoke", token_id, actor=None
+    )
+    assert httpx.get(f"{s.api_url}/cases", headers=auth, timeout=10).status_code == 401
+    again = s.ifss("tokens", "revoke", token_id)
+    assert again.returncode == 2 and "was revoked already" in again.stderr

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from api.app import Services, create_app
-from api.identity import add_user, create_token
+from api.identity import add_user, create_token, list_tokens, revoke_token
+from events.errors import InvalidInput
 from tests.integration.test_projections import catch_up
 from tests.temporal_harness import Harness, to_intensive
 
@@ -185,6 +186,23 @@ async def test_error_statuses(api: Api) -> None:
     # Nothing was recorded by any refusal: the stream is as to_intensive left it.
     assert [e.type for e in await api.h.stream("c1")][-1] == "GoalAgreed"
     assert await api.h.store.stream_version("case-c2") == 0
+
+
+async def test_a_revoked_token_is_refused_at_once_and_stays_listed(api: Api) -> None:
+    assert (await api.get("cm-jones", "/cases")).status_code == 200
+    revoked = await revoke_token(api.pool, api.tokens["cm-jones"])  # the whole token works too
+    assert revoked.user_id == "cm-jones" and revoked.revoked_at is not None
+    assert (await api.get("cm-jones", "/cases")).status_code == 401
+    assert (await api.get("sup-evans", "/cases")).status_code == 200  # only that token
+    [listed] = await list_tokens(api.pool, "cm-jones")
+    assert (listed.token_id, listed.revoked_at) == (revoked.token_id, revoked.revoked_at)
+    assert api.tokens["cm-jones"].split("_")[-1] not in repr(listed)  # never the secret
+    with pytest.raises(InvalidInput, match=f"token_id: token {revoked.token_id} was revoked"):
+        await revoke_token(api.pool, revoked.token_id)
+    with pytest.raises(InvalidInput, match="token_id: no token 0000"):
+        await revoke_token(api.pool, "0000")
+    with pytest.raises(InvalidInput, match="user_id: no user nobody"):
+        await list_tokens(api.pool, "nobody")
 
 
 MATRIX = {

@@ -92,6 +92,23 @@ async def add_user(pool: asyncpg.Pool, user_id: str, role: str, team_id: str | N
     return User(user_id, parsed, team_id)
 
 
+async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
+    """Deactivate a user (someone who left: every token of theirs is refused from the next
+    request, and `ifss alerts` no longer acts as them) or reactivate one."""
+    row = await pool.fetchrow(
+        "UPDATE users u SET active = $2 FROM users old WHERE u.user_id = $1 "
+        "AND old.user_id = u.user_id RETURNING old.active AS was",
+        user_id,
+        active,
+    )
+    if row is None:
+        raise InvalidInput("user_id", f"no user {user_id}")
+    if row["was"] == active:
+        raise InvalidInput(
+            "user_id", f"user {user_id} is {'active' if active else 'inactive'} already"
+        )
+
+
 async def create_token(pool: asyncpg.Pool, user_id: str, label: str | None = None) -> str:
     """A new token for ``user_id``; only its hash is stored, so show it now or never."""
     if not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id):

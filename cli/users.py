@@ -1,4 +1,4 @@
-"""`ifss users add|set-alerts`, `ifss tokens create|list|revoke`, `ifss api`."""
+"""`ifss users add|deactivate|activate|set-alerts`, `ifss tokens create|list|revoke`, `ifss api`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,31 @@ def users_add(
         f"user {user.user_id}: {user.role.value}"
         + (f", team {user.team_id}" if user.team_id else "")
     )
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    user_id: Annotated[str, typer.Argument(help="Who left or must lose access.")],
+) -> None:
+    """Deactivate a user: all their API tokens are refused from the next request."""
+    _set_active(user_id, False)
+
+
+@users_app.command("activate")
+def users_activate(user_id: Annotated[str, typer.Argument(help="Whom to let back in.")]) -> None:
+    """Reactivate a user (their unrevoked tokens work again)."""
+    _set_active(user_id, True)
+
+
+def _set_active(user_id: str, active: bool) -> None:
+    from api.identity import set_user_active
+
+    _, dsn = _setup()
+    try:
+        with_store(dsn, lambda pool, _: set_user_active(pool, user_id, active))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    console.print(f"user {user_id}: {'active' if active else 'inactive'}")
 
 
 @users_app.command("set-alerts")

@@ -176,3 +176,12 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert httpx.get(f"{s.api_url}/cases", headers=auth, timeout=10).status_code == 401
     again = s.ifss("tokens", "revoke", token_id)
     assert again.returncode == 2 and "was revoked already" in again.stderr
+
+    # Someone who leaves is deactivated: every token of theirs stops working.
+    second = ok(s, "tokens", "create", "sup-evans", actor=None).strip()
+    fresh = {"Authorization": f"Bearer {second}"}
+    assert httpx.get(f"{s.api_url}/cases", headers=fresh, timeout=10).status_code == 200
+    assert "user sup-evans: inactive" in ok(s, "users", "deactivate", "sup-evans", actor=None)
+    assert httpx.get(f"{s.api_url}/cases", headers=fresh, timeout=10).status_code == 401
+    nobody = s.ifss("users", "deactivate", "nobody")
+    assert nobody.returncode == 2 and "no user nobody" in nobody.stderr

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from api.app import Services, create_app
-from api.identity import add_user, create_token, list_tokens, revoke_token
+from api.identity import add_user, create_token, list_tokens, revoke_token, set_user_active
 from events.errors import InvalidInput
 from tests.integration.test_projections import catch_up
 from tests.temporal_harness import Harness, to_intensive
@@ -203,6 +203,18 @@ async def test_a_revoked_token_is_refused_at_once_and_stays_listed(api: Api) -> 
         await revoke_token(api.pool, "0000")
     with pytest.raises(InvalidInput, match="user_id: no user nobody"):
         await list_tokens(api.pool, "nobody")
+
+
+async def test_a_deactivated_user_is_refused_until_reactivated(api: Api) -> None:
+    await set_user_active(api.pool, "cm-jones", False)
+    assert (await api.get("cm-jones", "/cases")).status_code == 401
+    assert (await api.get("cm-other", "/cases")).status_code == 200
+    with pytest.raises(InvalidInput, match="user_id: user cm-jones is inactive already"):
+        await set_user_active(api.pool, "cm-jones", False)
+    await set_user_active(api.pool, "cm-jones", True)
+    assert (await api.get("cm-jones", "/cases")).status_code == 200
+    with pytest.raises(InvalidInput, match="user_id: no user nobody"):
+        await set_user_active(api.pool, "nobody", False)
 
 
 MATRIX = {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 
@@ -18,6 +20,16 @@ users_app = typer.Typer(
 )
 tokens_app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
+
+
+def on_database(action: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run ``action`` on the stack's database; bad input exits 2 with its message."""
+    _, dsn = _setup()
+    try:
+        return with_store(dsn, lambda pool, _: action(pool))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
 
 
 @users_app.command("add")
@@ -32,11 +44,7 @@ def users_add(
     """Add a user."""
     from api.identity import add_user
 
-    _, dsn = _setup()
-    try:
-        user = with_store(dsn, lambda pool, _: add_user(pool, user_id, role, team))
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    user = on_database(lambda pool: add_user(pool, user_id, role, team))
     console.print(
         f"user {user.user_id}: {user.role.value}"
         + (f", team {user.team_id}" if user.team_id else "")
@@ -60,11 +68,7 @@ def users_activate(user_id: Annotated[str, typer.Argument(help="Whom to let back
 def _set_active(user_id: str, active: bool) -> None:
     from api.identity import set_user_active
 
-    _, dsn = _setup()
-    try:
-        with_store(dsn, lambda pool, _: set_user_active(pool, user_id, active))
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    on_database(lambda pool: set_user_active(pool, user_id, active))
     console.print(f"user {user_id}: {'active' if active else 'inactive'}")
 
 
@@ -82,16 +86,9 @@ def users_set_alerts(
     """Set where a user is sent their alerts (webhook and/or email)."""
     from api.identity import set_alert_routes
 
-    _, dsn = _setup()
-    try:
-        routes = with_store(
-            dsn,
-            lambda pool, _: set_alert_routes(
-                pool, user_id, webhook=webhook, email=email, clear=none
-            ),
-        )
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    routes = on_database(
+        lambda pool: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none)
+    )
     if not routes:
         console.print(f"{user_id}: alerts in the inbox only")
     for channel, address in routes:
@@ -106,11 +103,7 @@ def tokens_create(
     """Create an API token for a user and print it (only its hash is kept)."""
     from api.identity import create_token
 
-    _, dsn = _setup()
-    try:
-        token = with_store(dsn, lambda pool, _: create_token(pool, user_id, label))
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    token = on_database(lambda pool: create_token(pool, user_id, label))
     print(token)
 
 
@@ -123,11 +116,7 @@ def tokens_list(
 
     from api.identity import list_tokens
 
-    _, dsn = _setup()
-    try:
-        tokens = with_store(dsn, lambda pool, _: list_tokens(pool, user_id))
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    tokens = on_database(lambda pool: list_tokens(pool, user_id))
     table = Table("token id", "user", "label", "created", "revoked", title="API tokens")
     for t in tokens:
         table.add_row(
@@ -147,11 +136,7 @@ def tokens_revoke(
     """Revoke an API token now: the next request with it is refused (401)."""
     from api.identity import revoke_token
 
-    _, dsn = _setup()
-    try:
-        revoked = with_store(dsn, lambda pool, _: revoke_token(pool, token))
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
+    revoked = on_database(lambda pool: revoke_token(pool, token))
     console.print(f"revoked token {revoked.token_id} of {revoked.user_id}")
 
 

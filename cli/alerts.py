@@ -71,7 +71,8 @@ def alerts(
     from rich.table import Table
 
     table = Table(title=f"alerts for {who.id}")
-    for column in ("alert", "severity", "rule", "about", "raised", "acknowledge by", "state"):
+    columns = ("alert", "severity", "rule", "about", "raised", "acknowledge by", "state", "told")
+    for column in columns:
         table.add_column(column)
     for r in rows:
         state = (
@@ -94,8 +95,19 @@ def alerts(
             _cell(r["raised_at"]),
             _cell(r["acknowledge_by"]),
             state,
+            told(r["deliveries"]),
         )
     console.print(table)
+
+
+def told(deliveries: list[dict[str, Any]]) -> str:
+    """Who was told, how and when (the delivery outcomes recorded for the alert)."""
+    return "\n".join(
+        f"{d['recipient']} by {d['channel']}"
+        + (" (escalation)" if d.get("escalation") else "")
+        + (f" {d['at'][:16].replace('T', ' ')}" if d["delivered"] else " FAILED")
+        for d in deliveries
+    )
 
 
 @alerts_app.command("ack")

@@ -71,6 +71,7 @@ def start_dev(tmp_path: Path) -> DevStack:
         IFSS_API_PORT=str(free_port()),
         IFSS_LOG_FORMAT="json",
         IFSS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        COLUMNS="240",  # wide tables: the assertions read cells, not Rich's line wrapping
     )
     log = tmp_path / "dev.log"
     with log.open("w") as out:

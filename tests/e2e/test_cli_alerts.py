@@ -56,6 +56,8 @@ def test_alerts_from_the_cli_with_a_webhook(dev_stack: DevStack) -> None:
         listing = ok(s, "alerts", actor=CM)
         assert "child status escalated" in listing and "high" in listing
         assert "case-c1:a1" in ok(s, "alerts", actor=SUP)  # the team's supervisor too
+        # Who was told, how and when: the delivery outcome, in the inbox.
+        until(lambda: "cm-jones by webhook" in ok(s, "alerts", actor=SUP), "delivery not shown")
 
         missing = s.ifss("alerts", "ack", "case-c1:a9", actor=CM)
         assert missing.returncode == 2 and "no alert case-c1:a9" in missing.stderr

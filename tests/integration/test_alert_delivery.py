@@ -89,6 +89,13 @@ class Stack:
         await h.settle(case_id, "allocated")
         await h.do(case_id, "change_child_status", child_id="ch1", status="cpr", actor=SUP)
 
+    async def raise_first_meeting_alert(self, case_id: str = "c1") -> None:
+        """Refer and accept with a first meeting due at once: its alert goes to the key
+        worker alone (the supervisors only hear of it if it escalates)."""
+        policy = DEFAULT_POLICY.model_copy(update={"first_meeting_working_days": 0})
+        await self.h.refer(case_id, policy=policy)
+        await self.h.do(case_id, "accept", actor=SUP)
+
 
 @dataclass
 class Infra:
@@ -266,11 +273,7 @@ async def test_a_delivery_that_never_succeeds_is_recorded_and_escalated(
     try:
         async with stack.worker():
             await stack.h.add_key_worker("cardiff", "cm-jones")
-            h = stack.h
-            # a first meeting due at once: its alert goes to the key worker alone
-            policy = DEFAULT_POLICY.model_copy(update={"first_meeting_working_days": 0})
-            await h.refer("c1", policy=policy)
-            await h.do("c1", "accept", actor=SUP)
+            await stack.raise_first_meeting_alert()
             await wait_for_type(store, "delivery-case-c1:a1", "AlertDeliveryFailed")
             await wait_for_type(store, "case-c1", "AlertEscalated")
             await supervisor_hook.wait_for(1)
@@ -298,9 +301,7 @@ async def test_an_alert_resolved_while_delivery_retries_is_not_sent(infra: Infra
         async with stack.worker():
             await stack.h.add_key_worker("cardiff", "cm-jones")
             h = stack.h
-            policy = DEFAULT_POLICY.model_copy(update={"first_meeting_working_days": 0})
-            await h.refer("c1", policy=policy)
-            await h.do("c1", "accept", actor=SUP)
+            await stack.raise_first_meeting_alert()
             await wait_for_type(store, "case-c1", "AlertRaised")
             await h.do("c1", "record_first_meeting", held_at=await h.now())  # resolves it
             await wait_for_type(store, "case-c1", "AlertResolved")

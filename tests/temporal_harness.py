@@ -20,6 +20,7 @@ from workers.temporal import build_worker
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CaseView, CommandResult
+from workflows.lifecycle import Review
 from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.team_workflow import ChangeKeyWorker
 
@@ -180,6 +181,16 @@ async def close_planned(h: Harness, case_id: str) -> CommandResult:
         kind="planned",
         closing_scores=[{"goal_id": "g1", "score": 7}, {"goal_id": "g2", "score": 8}],
     )
+
+
+async def in_follow_up(h: Harness, case_id: str = "c1") -> list[Review]:
+    """A case through a 28-day intensive phase with cm-jones, closed as planned; returns
+    its four scheduled reviews (1, 3, 6, 12 months)."""
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, case_id)
+    await sessions_until(h, case_id, started, last_day=28)
+    await close_planned(h, case_id)
+    return (await h.view(case_id)).reviews
 
 
 async def sleep_until(h: Harness, day: date, hours: float = 10) -> None:

@@ -16,6 +16,7 @@ from tests.temporal_harness import (
     Harness,
     close_planned,
     complete_review,
+    in_follow_up,
     sessions_until,
     sleep_until,
     to_intensive,
@@ -124,11 +125,7 @@ async def test_unplanned_exit_without_consent_ends_episode(harness: Harness) -> 
 
 async def test_regression_at_three_months_schedules_a_booster(harness: Harness) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "cm-jones")
-    started = await to_intensive(h, "c1")
-    await sessions_until(h, "c1", started, last_day=28)
-    await close_planned(h, "c1")
-    reviews = (await h.view("c1")).reviews
+    reviews = await in_follow_up(h)
     await sleep_until(h, reviews[0].due_on)
     await complete_review(h, "c1", "m1")
     await sleep_until(h, reviews[1].due_on)
@@ -148,11 +145,7 @@ async def test_regression_at_three_months_schedules_a_booster(harness: Harness) 
 
 async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "cm-jones")
-    started = await to_intensive(h, "c1")
-    await sessions_until(h, "c1", started, last_day=28)
-    await close_planned(h, "c1")
-    first = (await h.view("c1")).reviews[0]
+    first = (await in_follow_up(h))[0]
     await sleep_until(h, first.due_on + timedelta(days=14), hours=1)
     assert (await h.view("c1")).reviews[0].status == "overdue"
     new_date = first.due_on + timedelta(days=20)
@@ -377,11 +370,7 @@ async def test_an_unacknowledged_alert_escalates_once_an_acknowledged_one_does_n
 
 async def test_a_booster_not_delivered_in_its_window_raises_one_alert(harness: Harness) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "cm-jones")
-    started = await to_intensive(h, "c1")
-    await sessions_until(h, "c1", started, last_day=28)
-    await close_planned(h, "c1")
-    reviews = (await h.view("c1")).reviews
+    reviews = await in_follow_up(h)
     await sleep_until(h, reviews[0].due_on)
     await complete_review(h, "c1", "m1", g1="regressed")
     [booster] = (await h.view("c1")).boosters

@@ -138,6 +138,16 @@ class Wakeup:
             await self._conn.add_listener(self._channel, self._notify)
             self._notify()  # anything may have happened while not listening
 
+    async def wait(self, woken: asyncio.Event, store: EventStore, poll_interval: float) -> None:
+        """Until ``woken`` is notified of new events: only a moment while committed events
+        wait above the watermark (an older writer is still open), else up to
+        ``poll_interval`` (in case a notice was missed)."""
+        await self.ensure()
+        woken.clear()
+        pending = await store.has_pending()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), 0.02 if pending else poll_interval)
+
     async def close(self) -> None:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
@@ -243,11 +253,7 @@ class Projector:
                 if self.on_applied is not None:
                     self.on_applied(projection.name, events)
                 continue
-            await wakeup.ensure()
-            woken.clear()
-            pending = await self.store.has_pending()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), 0.02 if pending else self.poll_interval)
+            await wakeup.wait(woken, self.store, self.poll_interval)
 
 
 # --- rebuild ---------------------------------------------------------------------------

@@ -123,11 +123,7 @@ class AlertDispatcher:
             while not stop.is_set():
                 if await self._dispatch_batch(conn):
                     continue
-                await wakeup.ensure()
-                woken.clear()
-                pending = await self.store.has_pending()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), 0.02 if pending else self.poll_interval)
+                await wakeup.wait(woken, self.store, self.poll_interval)
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()

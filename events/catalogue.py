@@ -8,11 +8,34 @@ Avoid floats in events: the hash chain needs JSON that survives a round trip thr
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
+from events.bounds import (
+    MAX_CODES,
+    MAX_GOALS,
+    MAX_PEOPLE,
+    Code,
+    Day,
+    FreeText,
+    Line,
+    Moment,
+    Priority,
+    Score,
+    StrictBool,
+    not_blank,
+    one_line,
+    whole_number,
+)
 from events.vocabulary import (
     AlertResolution,
     AlertRule,
@@ -35,10 +58,19 @@ from events.vocabulary import (
     UnplannedExitReason,
 )
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-FreeText = Annotated[str, StringConstraints(max_length=4000)]
-Score = Annotated[int, Field(ge=0, le=10)]
-ReviewMonth = Literal[1, 3, 6, 12]
+ReviewMonth = Annotated[Literal[1, 3, 6, 12], BeforeValidator(whole_number)]
+Days = Annotated[int, Strict(), Field(ge=0, le=366)]
+Position = Annotated[int, Strict(), Field(ge=1, le=100_000)]
+StreamRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+ErrorText = Annotated[str, StringConstraints(max_length=500), AfterValidator(one_line)]
+Relationship = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(one_line),
+    AfterValidator(not_blank),
+]
 
 
 class Part(BaseModel):
@@ -68,8 +100,8 @@ class DomainEvent(Part):
 
 
 class ChildPersonal(Part):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    date_of_birth: date | None = None
+    name: Line
+    date_of_birth: Day | None = None
 
 
 class Child(Part):
@@ -79,18 +111,18 @@ class Child(Part):
 
 
 class AdultPersonal(Part):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    date_of_birth: date | None = None
+    name: Line
+    date_of_birth: Day | None = None
 
 
 class Adult(Part):
     person_id: Code
-    relationship: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    relationship: Relationship
     personal: AdultPersonal | None = None
 
 
 class FamilyPersonal(Part):
-    family_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    family_name: Line
     address: FreeText | None = None
     notes: FreeText | None = None
 
@@ -121,15 +153,15 @@ class ReferralReceived(DomainEvent):
     team_id: Code
     area: Code
     referring_agency: ReferringAgency
-    referral_grounds: list[ReferralGround]
-    presenting_needs: list[PresentingNeed] = []
-    children: list[Child] = Field(min_length=1)
-    adults: list[Adult] = []
-    consent_to_referral: bool
-    consent_to_information_sharing: bool
-    consent_to_follow_up: bool = True
-    priority: Annotated[int, Field(ge=1, le=5)] = 3
-    received_on: date
+    referral_grounds: list[ReferralGround] = Field(max_length=MAX_CODES)
+    presenting_needs: list[PresentingNeed] = Field(default=[], max_length=MAX_CODES)
+    children: list[Child] = Field(min_length=1, max_length=MAX_PEOPLE)
+    adults: list[Adult] = Field(default=[], max_length=MAX_PEOPLE)
+    consent_to_referral: StrictBool
+    consent_to_information_sharing: StrictBool
+    consent_to_follow_up: StrictBool = True
+    priority: Priority = 3
+    received_on: Day
     policy_version: Code
     previous_case_id: Code | None = Field(
         default=None, description="Set when the family had an earlier episode (re-referral)."
@@ -152,8 +184,8 @@ class FamilyWaitlisted(DomainEvent):
     summary: ClassVar[str] = "Accepted, but no key worker had space: the family waits."
 
     team_id: Code
-    priority: Annotated[int, Field(ge=1, le=5)]
-    position: Annotated[int, Field(ge=1)]
+    priority: Priority
+    position: Position
 
 
 class KeyWorkerAllocated(DomainEvent):
@@ -161,7 +193,7 @@ class KeyWorkerAllocated(DomainEvent):
 
     key_worker_id: Code
     team_id: Code
-    from_waitlist: bool = False
+    from_waitlist: StrictBool = False
 
 
 # --- intensive phase ---------------------------------------------------------------------
@@ -170,13 +202,13 @@ class KeyWorkerAllocated(DomainEvent):
 class FirstMeetingHeld(DomainEvent):
     summary: ClassVar[str] = "The key worker first met the family."
 
-    held_at: AwareDatetime
+    held_at: Moment
 
 
 class FirstMeetingOverdue(DomainEvent):
     summary: ClassVar[str] = "The first meeting was not held by its target date."
 
-    due_at: AwareDatetime
+    due_at: Moment
 
 
 class GoalAgreed(DomainEvent):
@@ -196,31 +228,31 @@ class SessionRecorded(DomainEvent):
     schema_version: ClassVar[int] = 2  # v1 had no `kind`: every session was a home visit.
 
     session_id: Code
-    held_at: AwareDatetime
+    held_at: Moment
     kind: SessionKind
-    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    duration_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
     personal: NotesPersonal | None = None
 
 
 class NoContactThresholdPassed(DomainEvent):
     summary: ClassVar[str] = "No session with the family for the policy's number of days."
 
-    last_contact_at: AwareDatetime
-    days: Annotated[int, Field(ge=1)]
+    last_contact_at: Moment
+    days: Annotated[int, Strict(), Field(ge=1, le=366)]
 
 
 class GoalsScored(DomainEvent):
     summary: ClassVar[str] = "Goals were scored (progress during the phase, or at closure)."
 
     stage: ScoringStage
-    scores: list[GoalScore] = Field(min_length=1)
+    scores: list[GoalScore] = Field(min_length=1, max_length=MAX_GOALS)
 
 
 class ExtensionRequested(DomainEvent):
     summary: ClassVar[str] = "The key worker asked to extend the intensive phase."
 
     request_id: Code
-    days: Annotated[int, Field(ge=1, le=42)]
+    days: Annotated[int, Strict(), Field(ge=1, le=42)]
     personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
 
 
@@ -228,22 +260,22 @@ class ExtensionDecided(DomainEvent):
     summary: ClassVar[str] = "A supervisor approved or refused an extension."
 
     request_id: Code
-    approved: bool
-    days: Annotated[int, Field(ge=0, le=42)]
-    new_end_on: date | None = None
+    approved: StrictBool
+    days: Annotated[int, Strict(), Field(ge=0, le=42)]
+    new_end_on: Day | None = None
 
 
 class IntensivePhaseEndApproaching(DomainEvent):
     summary: ClassVar[str] = "The intensive phase reached its warning day (default day 35)."
 
-    day: Annotated[int, Field(ge=1)]
-    ends_on: date
+    day: Annotated[int, Strict(), Field(ge=1, le=366)]
+    ends_on: Day
 
 
 class IntensivePhaseOverrun(DomainEvent):
     summary: ClassVar[str] = "The intensive phase passed its maximum without an approved extension."
 
-    ends_on: date
+    ends_on: Day
 
 
 class IntensivePhaseClosed(DomainEvent):
@@ -251,10 +283,10 @@ class IntensivePhaseClosed(DomainEvent):
 
     kind: ClosureKind
     unplanned_reason: UnplannedExitReason | None = None
-    closing_scores: list[GoalScore] = []
-    onward_referrals: list[ReferringAgency] = []
-    transferred_to_less_formal_services: bool = False
-    closed_on: date
+    closing_scores: list[GoalScore] = Field(default=[], max_length=MAX_GOALS)
+    onward_referrals: list[ReferringAgency] = Field(default=[], max_length=MAX_CODES)
+    transferred_to_less_formal_services: StrictBool = False
+    closed_on: Day
 
 
 # --- follow-up ---------------------------------------------------------------------------
@@ -265,15 +297,15 @@ class FollowUpReviewScheduled(DomainEvent):
 
     review_id: Code
     month: ReviewMonth
-    due_on: date
+    due_on: Day
 
 
 class FollowUpReviewRescheduled(DomainEvent):
     summary: ClassVar[str] = "A follow-up review was moved to a new date."
 
     review_id: Code
-    previous_due_on: date
-    due_on: date
+    previous_due_on: Day
+    due_on: Day
     personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
 
 
@@ -281,23 +313,23 @@ class FollowUpReviewDue(DomainEvent):
     summary: ClassVar[str] = "A follow-up review reached its due date."
 
     review_id: Code
-    due_on: date
+    due_on: Day
 
 
 class FollowUpReviewOverdue(DomainEvent):
     summary: ClassVar[str] = "A follow-up review was not completed within its grace period."
 
     review_id: Code
-    due_on: date
-    grace_days: Annotated[int, Field(ge=0)]
+    due_on: Day
+    grace_days: Days
 
 
 class FollowUpReviewApproaching(DomainEvent):
     summary: ClassVar[str] = "A follow-up review falls due within the policy's reminder days."
 
     review_id: Code
-    due_on: date
-    days: Annotated[int, Field(ge=0)]
+    due_on: Day
+    days: Days
 
 
 class FollowUpReviewCompleted(DomainEvent):
@@ -305,8 +337,8 @@ class FollowUpReviewCompleted(DomainEvent):
 
     review_id: Code
     month: ReviewMonth
-    ratings: list[GoalReviewRating] = Field(min_length=1)
-    family_staying_together: bool
+    ratings: list[GoalReviewRating] = Field(min_length=1, max_length=MAX_GOALS)
+    family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
     personal: NotesPersonal | None = None
 
@@ -315,16 +347,16 @@ class BoosterScheduled(DomainEvent):
     summary: ClassVar[str] = "A booster session was scheduled for a goal that slipped."
 
     booster_id: Code
-    goal_ids: list[Code] = Field(min_length=1)
+    goal_ids: list[Code] = Field(min_length=1, max_length=MAX_GOALS)
     review_id: Code
-    due_by: date
+    due_by: Day
 
 
 class BoosterDelivered(DomainEvent):
     summary: ClassVar[str] = "A booster session was delivered."
 
     booster_id: Code
-    delivered_at: AwareDatetime
+    delivered_at: Moment
     personal: NotesPersonal | None = None
 
 
@@ -332,7 +364,7 @@ class BoosterOverdue(DomainEvent):
     summary: ClassVar[str] = "A booster session was not delivered within its window."
 
     booster_id: Code
-    due_by: date
+    due_by: Day
 
 
 # --- status and consent ------------------------------------------------------------------
@@ -382,7 +414,7 @@ class AlertRaised(DomainEvent):
     )
     to_key_worker: Code | None = None
     to_supervisors_of_team: Code | None = None
-    acknowledge_by: AwareDatetime
+    acknowledge_by: Moment
 
 
 class AlertAcknowledged(DomainEvent):
@@ -418,7 +450,7 @@ class TeamKeyWorkerJoined(DomainEvent):
     summary: ClassVar[str] = "A key worker can now be allocated families in this team."
 
     key_worker_id: Code
-    caseload_limit: Annotated[int, Field(ge=1, le=50)]
+    caseload_limit: Annotated[int, Strict(), Field(ge=1, le=50)]
 
 
 class TeamKeyWorkerLeft(DomainEvent):
@@ -432,16 +464,16 @@ class TeamCaseAllocated(DomainEvent):
 
     case_id: Code
     key_worker_id: Code
-    from_waitlist: bool = False
+    from_waitlist: StrictBool = False
 
 
 class TeamCaseWaitlisted(DomainEvent):
     summary: ClassVar[str] = "No key worker had space: the family joined the team's waitlist."
 
     case_id: Code
-    priority: Annotated[int, Field(ge=1, le=5)]
-    referred_on: date
-    position: Annotated[int, Field(ge=1)]
+    priority: Priority
+    referred_on: Day
+    position: Position
 
 
 class TeamCaseReleased(DomainEvent):
@@ -459,14 +491,12 @@ class TeamCaseReleased(DomainEvent):
 class AlertDelivered(DomainEvent):
     summary: ClassVar[str] = "An alert reached a recipient's channel (webhook or email)."
 
-    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="The stream that raised the alert (case-… or team-…)."
-    )
+    stream_id: StreamRef = Field(description="The stream that raised the alert (case-… or team-…).")
     alert_id: Code
     recipient: Code
     channel: DeliveryChannel
-    escalation: bool = False
-    attempts: Annotated[int, Field(ge=1)] = 1
+    escalation: StrictBool = False
+    attempts: Annotated[int, Strict(), Field(ge=1)] = 1
 
 
 class AlertDeliveryFailed(DomainEvent):
@@ -474,12 +504,12 @@ class AlertDeliveryFailed(DomainEvent):
         "An alert could not be delivered to a recipient's channel after every retry."
     )
 
-    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    stream_id: StreamRef
     alert_id: Code
     recipient: Code
     channel: DeliveryChannel
-    escalation: bool = False
-    error: Annotated[str, StringConstraints(max_length=500)]
+    escalation: StrictBool = False
+    error: ErrorText
 
 
 # --- access (stream access-<case_id>, written by the API or CLI process) ----------------
@@ -493,10 +523,10 @@ class CaseRecordViewed(DomainEvent):
     case_id: Code
     view: Literal["history", "summary", "access_log"]
     interface: Literal["api", "cli"]
-    as_of: AwareDatetime | None = Field(
+    as_of: Moment | None = Field(
         default=None, description="The moment the history was shown as of, if not now."
     )
-    allowed: bool = Field(default=True, description="False: the attempt was refused (403).")
+    allowed: StrictBool = Field(default=True, description="False: the attempt was refused (403).")
 
 
 def event_class(type_name: str) -> type[DomainEvent]:

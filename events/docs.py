@@ -39,6 +39,21 @@ def _type_text(annotation: Any) -> str:
 
 
 def _constraint_text(constraint: Any) -> str:
+    from events import bounds
+
+    checks = {
+        bounds.storable_text: "no NUL or control characters",
+        bounds.one_line: "one line, no control characters",
+        bounds.not_blank: "not blank",
+        bounds.date_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
+        bounds.time_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
+        bounds.whole_number: "a whole number",
+    }
+    func = getattr(constraint, "func", None)
+    if func is not None:
+        return checks.get(func, getattr(func, "__name__", str(func)))
+    if type(constraint).__name__ == "Strict":
+        return "strict (no conversion from other types)"
     labels = {
         "min_length": "min length",
         "max_length": "max length",

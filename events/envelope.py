@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from events.bounds import Code, one_line
 from events.vocabulary import Role
 
 UserId = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+]
+# A Temporal workflow or run id, as Temporal gave it.
+TemporalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=255), AfterValidator(one_line)
 ]
 
 
@@ -40,8 +45,8 @@ class EventMetadata(BaseModel):
     causation_id: UUID | None = Field(
         default=None, description="The event or command that directly caused this one."
     )
-    workflow_id: str | None = Field(default=None, description="Temporal workflow id.")
-    run_id: str | None = Field(default=None, description="Temporal run id.")
-    policy_version: str | None = Field(
+    workflow_id: TemporalId | None = Field(default=None, description="Temporal workflow id.")
+    run_id: TemporalId | None = Field(default=None, description="Temporal run id.")
+    policy_version: Code | None = Field(
         default=None, description="ProgrammePolicy version the case runs under."
     )

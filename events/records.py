@@ -9,8 +9,9 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
+from events.bounds import Moment
 from events.catalogue import DomainEvent, event_class
 from events.envelope import EventMetadata
 from events.upcasters import upcast
@@ -37,7 +38,7 @@ class NewEvent(BaseModel):
     type: str
     data: dict[str, Any]
     metadata: EventMetadata
-    occurred_at: AwareDatetime
+    occurred_at: Moment
 
     @classmethod
     def of(

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from events.catalogue import Adult, Child, Code, FamilyPersonal, FreeText, GoalScore, Score
+from events.bounds import (
+    MAX_CODES,
+    MAX_GOALS,
+    MAX_PEOPLE,
+    Code,
+    Day,
+    FreeText,
+    Moment,
+    Priority,
+    Score,
+    StrictBool,
+    Words,
+)
+from events.catalogue import Adult, Child, FamilyPersonal, GoalScore
 from events.envelope import Actor
 from events.vocabulary import (
     ClosureKind,
@@ -30,6 +42,10 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
+    expected_version: Annotated[int, Strict(), Field(ge=0)] | None = Field(
+        default=None,
+        description="Refuse the command (409) unless the case is at exactly this version.",
+    )
 
 
 class ReferFamily(Command):
@@ -39,15 +55,15 @@ class ReferFamily(Command):
     team_id: Code
     area: Code
     referring_agency: ReferringAgency
-    referral_grounds: list[ReferralGround] = []
-    presenting_needs: list[PresentingNeed] = []
-    children: list[Child] = Field(min_length=1)
-    adults: list[Adult] = []
-    consent_to_referral: bool
-    consent_to_information_sharing: bool
-    consent_to_follow_up: bool = True
-    priority: Annotated[int, Field(ge=1, le=5)] = 3
-    received_on: date
+    referral_grounds: list[ReferralGround] = Field(default=[], max_length=MAX_CODES)
+    presenting_needs: list[PresentingNeed] = Field(default=[], max_length=MAX_CODES)
+    children: list[Child] = Field(min_length=1, max_length=MAX_PEOPLE)
+    adults: list[Adult] = Field(default=[], max_length=MAX_PEOPLE)
+    consent_to_referral: StrictBool
+    consent_to_information_sharing: StrictBool
+    consent_to_follow_up: StrictBool = True
+    priority: Priority = 3
+    received_on: Day
     personal: FamilyPersonal | None = None
 
 
@@ -65,7 +81,7 @@ class RejectReferral(Command):
 class RecordFirstMeeting(Command):
     """The key worker met the family; the intensive phase starts."""
 
-    held_at: AwareDatetime
+    held_at: Moment
 
 
 class AgreeGoal(Command):
@@ -73,7 +89,7 @@ class AgreeGoal(Command):
 
     goal_id: Code
     category: GoalCategory
-    description: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    description: Words
     baseline: Score
     target: Score
 
@@ -82,16 +98,16 @@ class RecordSession(Command):
     """A session took place (home visit, phone, out of hours, group)."""
 
     session_id: Code
-    held_at: AwareDatetime
+    held_at: Moment
     kind: SessionKind
-    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    duration_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
     notes: FreeText | None = None
 
 
 class ScoreGoals(Command):
     """Score goals during the intensive phase."""
 
-    scores: list[GoalScore] = Field(min_length=1)
+    scores: list[GoalScore] = Field(min_length=1, max_length=MAX_GOALS)
     stage: ScoringStage = ScoringStage.PROGRESS
 
 
@@ -99,15 +115,15 @@ class RequestExtension(Command):
     """Ask a supervisor to extend the intensive phase."""
 
     request_id: Code
-    days: Annotated[int, Field(ge=1, le=42)]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    days: Annotated[int, Strict(), Field(ge=1, le=42)]
+    reason: Words
 
 
 class DecideExtension(Command):
     """Approve or refuse an extension (supervisors only)."""
 
     request_id: Code
-    approved: bool
+    approved: StrictBool
 
 
 class CloseIntensivePhase(Command):
@@ -115,17 +131,17 @@ class CloseIntensivePhase(Command):
 
     kind: ClosureKind
     unplanned_reason: UnplannedExitReason | None = None
-    closing_scores: list[GoalScore] = []
-    onward_referrals: list[ReferringAgency] = []
-    transferred_to_less_formal_services: bool = False
+    closing_scores: list[GoalScore] = Field(default=[], max_length=MAX_GOALS)
+    onward_referrals: list[ReferringAgency] = Field(default=[], max_length=MAX_CODES)
+    transferred_to_less_formal_services: StrictBool = False
 
 
 class CompleteReview(Command):
     """Complete the next follow-up review, rating every goal; a regression schedules a booster."""
 
     review_id: Code
-    ratings: dict[Code, GoalRating] = Field(min_length=1)
-    family_staying_together: bool
+    ratings: dict[Code, GoalRating] = Field(min_length=1, max_length=MAX_GOALS)
+    family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
     notes: FreeText | None = None
 
@@ -134,15 +150,15 @@ class RescheduleReview(Command):
     """Move a follow-up review to a later date, with a reason."""
 
     review_id: Code
-    due_on: date
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    due_on: Day
+    reason: Words
 
 
 class RecordBooster(Command):
     """A booster session was delivered."""
 
     booster_id: Code
-    delivered_at: AwareDatetime
+    delivered_at: Moment
     notes: FreeText | None = None
 
 
@@ -170,7 +186,7 @@ class WithdrawConsent(Command):
 class CloseEpisode(Command):
     """A supervisor ends the follow-up early; the remaining reviews are cancelled."""
 
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    reason: Words
 
 
 class AcknowledgeAlert(Command):
@@ -183,14 +199,14 @@ class KeyWorkerAssigned(Command):
     """From the team workflow: a key worker has space for this family."""
 
     key_worker_id: Code
-    from_waitlist: bool = False
+    from_waitlist: StrictBool = False
 
 
 class PlacedOnWaitlist(Command):
     """From the team workflow: no key worker has space; the family waits."""
 
-    position: Annotated[int, Field(ge=1)]
-    priority: Annotated[int, Field(ge=1, le=5)]
+    position: Annotated[int, Strict(), Field(ge=1)]
+    priority: Priority
 
 
 class EscalateAlert(Command):

@@ -185,18 +185,24 @@ def _not_in_future(moment: datetime, now: datetime, field: str) -> None:
         raise CommandRejected(field, "cannot be in the future")
 
 
+# A date is "today" somewhere on Earth up to 14 hours ahead of UTC.
+TODAY_SOMEWHERE = timedelta(hours=14)
+
+
 DECIDERS = {Role.CASE_MANAGER, Role.SUPERVISOR}
 PRACTITIONERS = {Role.CASE_MANAGER, Role.SUPERVISOR}
 RECORDERS = {Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT}
 
 
 def refer(
-    state: CaseState, command: cmd.ReferFamily, previous_case_id: str | None
+    state: CaseState, command: cmd.ReferFamily, previous_case_id: str | None, now: datetime
 ) -> list[DomainEvent]:
     """The first events of an episode; a referral without an eligible ground, or without
     consent, is received and then rejected with that reason."""
     _require_phase(state, {Phase.NEW}, "refer a family")
     _require_role(command, RECORDERS, "record a referral")
+    if command.received_on > (now + TODAY_SOMEWHERE).date():
+        raise CommandRejected("received_on", "cannot be in the future")
     ids = [c.child_id for c in command.children]
     if len(set(ids)) != len(ids):
         raise CommandRejected("children", "child ids must be unique within the family")
@@ -506,6 +512,8 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected("booster_id", f"no booster {c.booster_id} is scheduled")
     if booster.delivered_at is not None:
         raise CommandRejected("booster_id", f"booster {c.booster_id} is already delivered")
+    if state.closed_on is not None and c.delivered_at.date() < state.closed_on:
+        raise CommandRejected("delivered_at", "cannot be before the intensive phase closed")
     return [
         ev.BoosterDelivered(
             booster_id=c.booster_id,

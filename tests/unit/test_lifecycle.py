@@ -75,7 +75,7 @@ class Case:
         return events
 
     def refer(self, command: cmd.ReferFamily | None = None) -> list[ev.DomainEvent]:
-        return self._apply(refer(self.state, command or referral(), None), self.now)
+        return self._apply(refer(self.state, command or referral(), None, self.now), self.now)
 
     def do(self, command: cmd.Command) -> list[ev.DomainEvent]:
         return self._apply(decide(self.state, command, self.now), self.now)

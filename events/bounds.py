@@ -1,0 +1,138 @@
+"""What storage can hold: the text, date, time and number types of every boundary.
+
+Events and commands are built from these, so whatever the catalogue or a command accepts
+can be stored in PostgreSQL and read back unchanged:
+
+* text never holds NUL (PostgreSQL's ``text`` and ``jsonb`` refuse it), lone surrogates
+  (not encodable as UTF-8) or other control characters; one-line text (names, codes)
+  holds no line breaks or tabs either;
+* dates and times lie between 1900-01-01 and 2100-12-31 and times carry a time zone
+  (PostgreSQL's ``timestamptz`` cannot hold year 0, and a time without a zone means
+  nothing in a case record);
+* numbers are numbers and yes/no is yes/no: ``true`` is not 1 and ``"90"`` is not 90;
+* every list has a length limit, so a command always fits in one Temporal payload.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    Strict,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2100, 12, 31)
+
+# Characters no text field may hold: C0 controls but tab, line feed and carriage return,
+# DEL, C1 controls, lone surrogates, and the non-characters U+FFFE and U+FFFF.
+_NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# One-line text: line breaks and tabs are refused as well.
+_NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def _describe(char: str) -> str:
+    if char == "\x00":
+        return "the NUL character (U+0000)"
+    if "\ud800" <= char <= "\udfff":
+        return f"a lone surrogate (U+{ord(char):04X}), which is not valid Unicode text"
+    return f"the control character U+{ord(char):04X}"
+
+
+def storable_text(value: str) -> str:
+    """Refuse characters that PostgreSQL cannot store or that mean nothing in a record."""
+    found = _NOT_IN_TEXT.search(value)
+    if found:
+        raise PydanticCustomError(
+            "text_not_storable", "must not contain {what}", {"what": _describe(found.group())}
+        )
+    return value
+
+
+def one_line(value: str) -> str:
+    """Like ``storable_text``, and no line breaks or tabs either."""
+    found = _NOT_IN_LINE.search(value)
+    if found:
+        what = _describe(found.group())
+        if found.group() in "\t\n\r\u2028\u2029":
+            what = "a line break or tab (one line only)"
+        raise PydanticCustomError("text_not_storable", "must not contain {what}", {"what": what})
+    return value
+
+
+def whole_number(value: object) -> object:
+    """Before a lax integer check: ``true`` and ``"3"`` are not numbers."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PydanticCustomError("int_type", "must be a whole number")
+    return value
+
+
+def printable(value: str, limit: int) -> str:
+    """``value`` made into one storable line of at most ``limit`` characters (for text that
+    comes from elsewhere, such as an error a mail server sent back)."""
+    return " ".join(_NOT_IN_LINE.sub(" ", value).split())[:limit]
+
+
+def not_blank(value: str) -> str:
+    """Some words, not only spaces."""
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank")
+    return value
+
+
+def date_in_range(value: date) -> date:
+    """1900-01-01 to 2100-12-31."""
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "must be between {earliest} and {latest}",
+            {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+        )
+    return value
+
+
+def time_in_range(value: datetime) -> datetime:
+    """Between 1900-01-01 and 2100-12-31 (checked on the date as written, so a time zone
+    offset cannot push it past what Python or PostgreSQL can hold)."""
+    date_in_range(value.date())
+    return value
+
+
+# Free text of a record (notes, a goal in the family's words): several lines.
+FreeText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(storable_text)]
+# A reason or description in words: required, not blank.
+Words = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1000),
+    AfterValidator(storable_text),
+    AfterValidator(not_blank),
+]
+# A short line: a name, a relationship, an error summary.
+Line = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(one_line),
+    AfterValidator(not_blank),
+]
+# A coded value: an id, an area, a version. Letters, digits, '_', '.', '-'.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+Day = Annotated[date, AfterValidator(date_in_range)]
+Moment = Annotated[AwareDatetime, AfterValidator(time_in_range)]
+
+StrictBool = Annotated[bool, Strict()]
+Score = Annotated[int, Strict(), Field(ge=0, le=10)]
+Priority = Annotated[int, Strict(), Field(ge=1, le=5)]
+
+
+# List limits: generous for a family, small enough that a command is a few KiB.
+MAX_PEOPLE = 30
+MAX_GOALS = 50
+MAX_CODES = 20

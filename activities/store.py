@@ -1,20 +1,22 @@
 """The only way events reach the store from a workflow: the ``append_events`` activity.
 
 Event ids are generated in the workflow, so a retried activity appends nothing twice.
+Errors are classified (``activities.errors``): transient ones are retried within a bound,
+permanent ones fail at once.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
+from activities.errors import classified
 from events.records import NewEvent
 from events.store import EventStore
-
-# Named in retry policies as non-retryable: retrying cannot make them succeed.
-NON_RETRYABLE_STORE_ERRORS = ["StreamVersionConflict", "EventIdReused", "InvalidInput"]
 
 
 class AppendEventsInput(BaseModel):
@@ -33,6 +35,21 @@ class PreviousEpisodeInput(BaseModel):
     case_id: str
 
 
+class StreamTailInput(BaseModel):
+    stream_id: str
+    after_version: int
+
+
+class StoredEvent(BaseModel):
+    """An event as stored, for a workflow catching up with its own stream."""
+
+    event_id: UUID
+    stream_version: int
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
 class StoreActivities:
     """Activities that need the store; built once in the worker's composition root."""
 
@@ -46,14 +63,38 @@ class StoreActivities:
             result = await self._store.append(
                 request.stream_id, request.expected_version, request.events
             )
-        except (StreamVersionConflict, EventIdReused, InvalidInput) as exc:
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        except Exception as exc:
+            raise classified(exc) from exc
         activity.logger.debug(
             "events_appended", extra={"stream_id": request.stream_id, "version": result.version}
         )
         return AppendEventsResult(version=result.version, positions=result.positions)
 
+    @activity.defn(name="read_stream_tail")
+    async def read_stream_tail(self, request: StreamTailInput) -> list[StoredEvent]:
+        """The stream's events after ``after_version``: what a workflow whose append had an
+        unknown outcome (or clashed) must apply to catch up with the store."""
+        try:
+            stored = await self._store.read_stream(request.stream_id, request.after_version)
+        except Exception as exc:
+            raise classified(exc) from exc
+        return [
+            StoredEvent(
+                event_id=e.event_id,
+                stream_version=e.stream_version,
+                type=e.type,
+                data=e.data,
+                occurred_at=e.occurred_at,
+            )
+            for e in stored
+        ]
+
     @activity.defn(name="find_previous_episode")
     async def find_previous_episode(self, request: PreviousEpisodeInput) -> str | None:
         """The family's latest earlier case, so a new referral is linked as a re-referral."""
-        return await self._store.latest_case_of_family(request.family_id, excluding=request.case_id)
+        try:
+            return await self._store.latest_case_of_family(
+                request.family_id, excluding=request.case_id
+            )
+        except Exception as exc:
+            raise classified(exc) from exc

@@ -99,6 +99,7 @@ def build_worker(
         workflow_runner=workflow_runner(),
         activities=[
             store_activities.append_events,
+            store_activities.read_stream_tail,
             store_activities.find_previous_episode,
             team_activities.message_team,
             alert_activities.alert_routes,

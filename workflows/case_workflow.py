@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
-    from activities.store import (
-        NON_RETRYABLE_STORE_ERRORS,
-        AppendEventsInput,
-        PreviousEpisodeInput,
-        StoreActivities,
-    )
+    from activities.errors import STORE_RETRY
+    from activities.store import PreviousEpisodeInput, StoreActivities
     from activities.team import TeamActivities, TeamMessage
     from events import catalogue as ev
     from events.catalogue import DomainEvent
@@ -51,11 +50,15 @@ CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")
 TEAM_ID = SearchAttributeKey.for_keyword("TeamId")
 KEY_WORKER_ID = SearchAttributeKey.for_keyword("KeyWorkerId")
 
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS,
+# Telling the team is retried for two minutes; a message not delivered by then waits in
+# the case's outbox and is sent again every minute, so no family is stranded.
+TEAM_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
 )
+TEAM_RETRY_BOUND = timedelta(minutes=2)
+# After a failure the loop tries again this often (an unsent team message, an undelivered
+# deadline event, a stream to catch up with).
+RETRY_EVERY = timedelta(minutes=1)
 # A referral that never arrives (the starting update was refused) leaves no case behind.
 REFERRAL_WAIT = timedelta(minutes=10)
 # Workflows started before alerts existed replay without them (their histories have the
@@ -71,6 +74,7 @@ class CaseInput(BaseModel):
     policy: ProgrammePolicy = DEFAULT_POLICY
     state: CaseState | None = None  # carried over by continue-as-new
     max_history_events: int = 10_000
+    outbox: list[TeamMessage] = []  # team messages not delivered yet (continue-as-new)
 
 
 class CommandResult(BaseModel):
@@ -152,6 +156,22 @@ def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
         raise ApplicationError(str(exc), type="CommandRejected", non_retryable=True) from None
 
 
+class VersionConflict(ApplicationError):
+    """The caller's ``expected_version`` is not the case's version: nothing recorded."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            f"expected_version: the case is at version {actual}, not {expected}",
+            type="VersionConflict",
+            non_retryable=True,
+        )
+
+
+def _check_version(command: cmd.Command, state: CaseState) -> None:
+    if command.expected_version is not None and command.expected_version != state.version:
+        raise VersionConflict(command.expected_version, state.version)
+
+
 @workflow.defn
 class CaseWorkflow:
     @workflow.init
@@ -161,6 +181,9 @@ class CaseWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._inbox: list[cmd.Command] = []
+        self._outbox: list[TeamMessage] = list(input.outbox)
+        self._behind = False  # an append's outcome is unknown: read the stream first
+        self._retry_at: datetime | None = None
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseOutcome:
@@ -173,8 +196,8 @@ class CaseWorkflow:
                 )
             except TimeoutError:
                 return CaseOutcome(case_id=input.case_id, end_reason=None, version=0)
-        while not self._state.ended:
-            wake = next_wakeup(self._state)
+        while not self._state.ended or self._outbox:
+            wake = self._next_wakeup()
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
@@ -184,17 +207,12 @@ class CaseWorkflow:
                 pass
             self._changed = False
             async with self._lock:
-                while self._inbox:
-                    notice = self._inbox.pop(0)
-                    try:
-                        events = decide(self._state, notice, workflow.now())
-                    except CommandRejected as exc:  # a notice that no longer applies
-                        workflow.logger.warning("notice refused", extra={"error": str(exc)})
-                        continue
-                    await self._record(events, notice.actor)
-                fired = due(self._state, workflow.now())
-                if fired:
-                    await self._record(fired, Actor.system())
+                try:
+                    await self._work()
+                    self._retry_at = None
+                except ApplicationError as exc:  # the store refused or did not answer
+                    workflow.logger.warning("case work postponed", extra={"error": exc.message})
+                    self._retry_at = workflow.now() + RETRY_EVERY
             if not self._state.ended and self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -203,12 +221,38 @@ class CaseWorkflow:
                         policy=input.policy,
                         state=self._state,
                         max_history_events=input.max_history_events,
+                        outbox=self._outbox,
                     )
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseOutcome(
             case_id=input.case_id, end_reason=self._state.end_reason, version=self._state.version
         )
+
+    def _next_wakeup(self) -> datetime | None:
+        """The next deadline, or sooner when something failed and must be tried again."""
+        wakes = [w for w in (next_wakeup(self._state), self._retry_at) if w is not None]
+        if self._outbox and self._retry_at is None:
+            wakes.append(workflow.now() + RETRY_EVERY)
+        return min(wakes, default=None)
+
+    async def _work(self) -> None:
+        """Under the lock: team notices, deadlines that passed, messages still to send.
+        A notice whose recording failed goes back to the front of the inbox."""
+        await self._send_outbox()
+        while self._inbox:
+            notice = self._inbox[0]
+            try:
+                events = decide(self._state, notice, workflow.now())
+            except CommandRejected as exc:  # a notice that no longer applies
+                workflow.logger.warning("notice refused", extra={"error": str(exc)})
+                self._inbox.pop(0)
+                continue
+            await self._record(events, notice.actor)
+            self._inbox.pop(0)
+        fired = due(self._state, workflow.now())
+        if fired:
+            await self._record(fired, Actor.system())
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -218,9 +262,11 @@ class CaseWorkflow:
         )
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
-        """Append ``events`` at the state's version, apply them, then tell the team."""
+        """Append ``events`` at the state's version, apply them, then tell the team.
+        Raises ``ApplicationError`` when nothing (or nothing confirmed) was recorded."""
         if not events:
             return
+        await self._catch_up_if_behind()
         before = self._state
         now = workflow.now()
         if workflow.patched(ALERTS_PATCH):
@@ -233,28 +279,38 @@ class CaseWorkflow:
             run_id=info.run_id,
             policy_version=before.policy.version,
         )
-        result = await workflow.execute_activity_method(
-            StoreActivities.append_events,
-            AppendEventsInput(
-                stream_id=f"case-{before.case_id}",
-                expected_version=before.version,
-                events=[
-                    NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
-                    for e in events
-                ],
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=APPEND_RETRY,
-        )
-        state = before
-        for event in events:
-            state = evolve(state, event, now)
-        if state.version != result.version:
-            raise RuntimeError(f"stream version {result.version} but state at {state.version}")
-        self._state = state
+        new = [
+            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
+            for e in events
+        ]
+        try:
+            await appending.append_events(f"case-{before.case_id}", before.version, new)
+        except appending.OutcomeUnknown:
+            self._behind = True
+            applied = await self._catch_up_if_behind()
+            if not {n.event_id for n in new} <= applied:
+                raise appending.moved_on() if applied else appending.unavailable() from None
+        else:
+            state = before
+            for event in events:
+                state = evolve(state, event, now)
+            self._state = state
         self._changed = True
-        self._publish(before, state)
+        self._publish(before, self._state)
         await self._tell_team(before, events)
+
+    async def _catch_up_if_behind(self) -> set[UUID]:
+        """When an append's outcome was unknown: apply what the stream holds beyond the
+        state's version (this workflow is its only writer). Returns the ids applied;
+        raises ``unavailable()`` while the store cannot be read."""
+        if not self._behind:
+            return set()
+        tail = await appending.read_tail(f"case-{self._state.case_id}", self._state.version)
+        state = self._state
+        for stored, event in tail:
+            state = evolve(state, event, stored.occurred_at)
+        self._state, self._behind = state, False
+        return {stored.event_id for stored, _ in tail}
 
     def _alerts(self, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
         """Alerts raised and resolved by ``events`` (recorded with them, in one append)."""
@@ -306,14 +362,32 @@ class CaseWorkflow:
         } and self._state.phase in {Phase.FOLLOW_UP, Phase.ENDED}:
             message = TeamMessage(team_id=team_id, kind="release", case_id=self._state.case_id)
         if message is not None:
-            await workflow.execute_activity_method(
-                TeamActivities.message_team,
-                message,
-                start_to_close_timeout=timedelta(seconds=30),
-            )
+            self._outbox.append(message)
+            await self._send_outbox()
+
+    async def _send_outbox(self) -> None:
+        """Deliver team messages in order; one that cannot be sent now stays for later
+        (the events that caused it are recorded either way)."""
+        while self._outbox:
+            try:
+                await workflow.execute_activity_method(
+                    TeamActivities.message_team,
+                    self._outbox[0],
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=TEAM_RETRY_BOUND,
+                    retry_policy=TEAM_RETRY,
+                )
+            except ActivityError as exc:
+                workflow.logger.warning(
+                    "team not told yet", extra={"error": appending.failure_type(exc)}
+                )
+                return
+            self._outbox.pop(0)
 
     async def _handle(self, command: cmd.Command) -> CommandResult:
         async with self._lock:
+            await self._catch_up_if_behind()
+            _check_version(command, self._state)
             events = _decided(lambda: decide(self._state, command, workflow.now()))
             await self._record(events, command.actor)
             return self._result(events)
@@ -327,6 +401,7 @@ class CaseWorkflow:
         )
 
     def _validate(self, command: cmd.Command) -> None:
+        _check_version(command, self._state)
         decide(self._state, command, workflow.now())
 
     # --- queries and signals -----------------------------------------------------------
@@ -358,19 +433,26 @@ class CaseWorkflow:
     @workflow.update
     async def refer(self, command: cmd.ReferFamily) -> CommandResult:
         async with self._lock:
-            refer(self._state, command, None)  # refuse before any I/O
-            previous = await workflow.execute_activity_method(
-                StoreActivities.find_previous_episode,
-                PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
-                start_to_close_timeout=timedelta(seconds=30),
-            )
-            events = _decided(lambda: refer(self._state, command, previous))
+            _check_version(command, self._state)
+            _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
+            try:
+                previous = await workflow.execute_activity_method(
+                    StoreActivities.find_previous_episode,
+                    PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=appending.TAIL_RETRY_BOUND,
+                    retry_policy=STORE_RETRY,
+                )
+            except ActivityError:
+                raise appending.unavailable() from None
+            events = _decided(lambda: refer(self._state, command, previous, workflow.now()))
             await self._record(events, command.actor)
             return self._result(events)
 
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:
-        refer(self._state, command, None)
+        _check_version(command, self._state)
+        refer(self._state, command, None, workflow.now())
 
     @workflow.update
     async def accept(self, command: cmd.AcceptReferral) -> CommandResult:

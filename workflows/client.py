@@ -1,6 +1,8 @@
 """The callers' side of the workflows: refer, command, look. Used by the CLI and the API.
 
-Temporal's errors are turned into three typed ones a user can act on.
+Temporal's errors are turned into typed ones a user can act on: refused by the rules,
+a version conflict, a case that does not exist, the store not answering, a command too
+large to send.
 """
 
 from __future__ import annotations
@@ -30,18 +32,55 @@ class CaseAlreadyExists(CommandRefused):
     """A referral named a case id that is taken."""
 
 
+class VersionConflict(CommandRefused):
+    """The case is not at the caller's ``expected_version`` (or moved on meanwhile)."""
+
+
+class StoreUnavailable(Exception):
+    """The event store did not answer in time: the command is not confirmed."""
+
+
+class StoreFailure(Exception):
+    """The event store refused a write the rules had accepted (a fault, not the input)."""
+
+
 class CaseNotFound(Exception):
     """No workflow runs for that case id."""
+
+
+class CommandTooLarge(CommandRefused):
+    """The command is larger than a workflow payload may be."""
+
+
+# Far below Temporal's own limits (2 MB per payload, 4 MB per gRPC message); the models'
+# field and list limits keep real commands to a few KiB.
+MAX_COMMAND_BYTES = 256 * 1024
 
 
 def case_workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
 
 
-def _refusal(exc: WorkflowUpdateFailedError) -> CommandRefused:
+def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
     cause = exc.cause
-    message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-    return CommandRefused(message)
+    if not isinstance(cause, ApplicationError):
+        return CommandRefused(str(cause or exc))
+    kind = {
+        "VersionConflict": VersionConflict,
+        "StoreUnavailable": StoreUnavailable,
+        "StoreRefused": StoreFailure,
+        "InvalidInput": StoreFailure,
+        "EventIdReused": StoreFailure,
+    }.get(cause.type or "", CommandRefused)
+    return kind(cause.message)
+
+
+def _check_size(command: cmd.Command) -> None:
+    size = len(command.model_dump_json())
+    if size > MAX_COMMAND_BYTES:
+        raise CommandTooLarge(
+            f"command: {size} bytes is over the limit of {MAX_COMMAND_BYTES} bytes"
+        )
 
 
 async def refer_family(
@@ -54,6 +93,7 @@ async def refer_family(
     max_history_events: int = 10_000,
 ) -> CommandResult:
     """Open a case: start its workflow and deliver the referral in one call."""
+    _check_size(command)
     operation = WithStartWorkflowOperation(
         CaseWorkflow.run,
         CaseInput(case_id=case_id, policy=policy, max_history_events=max_history_events),
@@ -81,6 +121,7 @@ async def send_command(
     """Deliver ``command`` as the update ``name`` to a running case."""
     if cmd.COMMANDS.get(name) is not type(command):
         raise CommandRefused(f"command: unknown command {name!r}")
+    _check_size(command)
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
         result: CommandResult = await handle.execute_update(

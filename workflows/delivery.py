@@ -18,10 +18,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows import appending
+
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertNotice, Delivery, Route
-    from activities.store import NON_RETRYABLE_STORE_ERRORS, AppendEventsInput, StoreActivities
     from events import catalogue as ev
+    from events.bounds import printable
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
     from events.records import NewEvent
@@ -89,7 +91,7 @@ class AlertDeliveryWorkflow:
             )
         except ActivityError as exc:
             cause = exc.cause
-            error = str(cause) if cause is not None else str(exc)
+            error = printable(str(cause) if cause is not None else str(exc), 500)
             await self._record(
                 ev.AlertDeliveryFailed(
                     stream_id=notice.stream_id,
@@ -97,7 +99,7 @@ class AlertDeliveryWorkflow:
                     recipient=route.user_id,
                     channel=route.channel,
                     escalation=notice.escalation,
-                    error=error[:500],
+                    error=error,
                 ),
                 notice,
             )
@@ -126,21 +128,14 @@ class AlertDeliveryWorkflow:
                 workflow_id=info.workflow_id,
                 run_id=info.run_id,
             )
-            result = await workflow.execute_activity_method(
-                StoreActivities.append_events,
-                AppendEventsInput(
-                    stream_id=delivery_stream(notice),
-                    expected_version=self._version,
-                    events=[
-                        NewEvent.of(
-                            event,
-                            event_id=workflow.uuid4(),
-                            metadata=metadata,
-                            occurred_at=workflow.now(),
-                        )
-                    ],
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
+            new = NewEvent.of(
+                event, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now()
             )
-            self._version = result.version
+            stream = delivery_stream(notice)
+            try:
+                self._version = await appending.append_events(stream, self._version, [new])
+            except appending.OutcomeUnknown:
+                tail = await appending.read_tail(stream, self._version)
+                if new.event_id not in {stored.event_id for stored, _ in tail}:
+                    raise appending.unavailable() from None
+                self._version = tail[-1][0].stream_version

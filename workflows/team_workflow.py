@@ -8,16 +8,17 @@ decisions go to its own stream (``team-<team_id>``); each case records its own o
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows import appending
+
 with workflow.unsafe.imports_passed_through():
-    from activities.store import NON_RETRYABLE_STORE_ERRORS, AppendEventsInput, StoreActivities
     from activities.team import TeamMessage
     from events import catalogue as ev
     from events.catalogue import DomainEvent
@@ -31,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
+# A message that could not be recorded (the store did not answer) is tried again this often.
+RETRY_EVERY = timedelta(minutes=1)
 
 
 class TeamInput(BaseModel):
@@ -59,26 +62,39 @@ class TeamWorkflow:
         self._state = input.state or TeamState(team_id=input.team_id)
         self._inbox: list[TeamMessage] = []
         self._lock = asyncio.Lock()
+        self._behind = False  # an append's outcome is unknown: read the stream first
+        self._retry_at: datetime | None = None
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
         if workflow.patched(TEAM_ALERTS_PATCH):
             self._state.alert_timers = True
         while True:
-            wake = team.next_wakeup(self._state, DEFAULT_POLICY)
+            wakes = [team.next_wakeup(self._state, DEFAULT_POLICY), self._retry_at]
+            wake = min((w for w in wakes if w is not None), default=None)
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._history_is_long(), timeout=wait
+                    lambda: (
+                        (bool(self._inbox) and self._retry_at is None) or self._history_is_long()
+                    ),
+                    timeout=wait,
                 )
             except TimeoutError:
                 pass
             async with self._lock:
-                while self._inbox:
-                    await self._apply_message(self._inbox.pop(0))
-                await self._record(
-                    team.due_alerts(self._state, DEFAULT_POLICY, workflow.now()), Actor.system()
-                )
+                try:
+                    while self._inbox:
+                        await self._apply_message(self._inbox[0])
+                        self._inbox.pop(0)
+                    await self._record(
+                        team.due_alerts(self._state, DEFAULT_POLICY, workflow.now()),
+                        Actor.system(),
+                    )
+                    self._retry_at = None
+                except ApplicationError as exc:  # the store refused or did not answer
+                    workflow.logger.warning("team work postponed", extra={"error": exc.message})
+                    self._retry_at = workflow.now() + RETRY_EVERY
             if self._history_is_long() and not self._inbox:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -107,8 +123,11 @@ class TeamWorkflow:
         await self._record(events, Actor.system())
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
+        """Append, apply, tell the cases concerned. Raises ``ApplicationError`` when nothing
+        (or nothing confirmed) was recorded."""
         if not events:
             return
+        await self._catch_up_if_behind()
         if self._state.alert_timers:
             events = events + team.resolved_alerts(self._state, events)
         info = workflow.info()
@@ -118,24 +137,33 @@ class TeamWorkflow:
             workflow_id=info.workflow_id,
             run_id=info.run_id,
         )
-        await workflow.execute_activity_method(
-            StoreActivities.append_events,
-            AppendEventsInput(
-                stream_id=f"team-{self._state.team_id}",
-                expected_version=self._state.version,
-                events=[
-                    NewEvent.of(
-                        e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now()
-                    )
-                    for e in events
-                ],
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(non_retryable_error_types=NON_RETRYABLE_STORE_ERRORS),
-        )
-        self._state = team.apply_all(self._state, events, workflow.now())
+        new = [
+            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now())
+            for e in events
+        ]
+        try:
+            await appending.append_events(f"team-{self._state.team_id}", self._state.version, new)
+        except appending.OutcomeUnknown:
+            self._behind = True
+            applied = await self._catch_up_if_behind()
+            if not {n.event_id for n in new} <= applied:
+                raise appending.moved_on() if applied else appending.unavailable() from None
+        else:
+            self._state = team.apply_all(self._state, events, workflow.now())
         for event in events:
             await self._tell_case(event)
+
+    async def _catch_up_if_behind(self) -> set[UUID]:
+        """Apply what the team's stream holds beyond the state's version (this workflow
+        is its only writer); returns the ids applied."""
+        if not self._behind:
+            return set()
+        tail = await appending.read_tail(f"team-{self._state.team_id}", self._state.version)
+        state = self._state
+        for stored, event in tail:
+            state = team.evolve(state, event, stored.occurred_at)
+        self._state, self._behind = state, False
+        return {stored.event_id for stored, _ in tail}
 
     async def _tell_case(self, event: DomainEvent) -> None:
         notice: cmd.Command

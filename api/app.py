@@ -4,13 +4,14 @@ Reads come from the read models; commands go to the case workflows as updates, w
 caller's token deciding the actor. Every read of a case's record is appended to that
 case's access stream before the answer goes out, refused attempts included.
 
-Status codes: 401 no or bad token, 403 not allowed, 404 unknown case or command,
-409 version conflict or case id taken, 422 refused by the rules or invalid input.
+Statuses: 401 no or bad token, 403 not allowed, 404 unknown (or unreadable) case, alert
+or command, 409 version conflict or case id taken, 413 body or command too large, 422
+refused by the rules or invalid input, 503 the store or Temporal not answering. Every
+error is a problem document (``api.problems``) naming the field and the rule.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,12 +19,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+import structlog
+from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
+from starlette.middleware.authentication import AuthenticationMiddleware
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from api.identity import User, user_for_token
+from api import problems
+from api.guards import DEFAULT_MAX_BODY_BYTES, BearerTokens, BodyLimit, refused_sign_in
+from api.identity import User
+from api.problems import ApiError
+from events.bounds import Code, Day, Moment
 from events.store import EventStore
 from events.validation import field_path
 from events.vocabulary import Role
@@ -31,7 +39,10 @@ from projections import queries
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CommandResult
+from workflows.lifecycle import Phase
 from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -41,6 +52,7 @@ class Services:
     temporal: Client
     task_queue: str
     policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
 # --- response models ---------------------------------------------------------------------
@@ -135,7 +147,7 @@ class Caseload(BaseModel):
 class ReferralIn(BaseModel):
     """A referral: the command's fields plus the new case's id (the actor is the caller)."""
 
-    case_id: str
+    case_id: Code
     referral: dict[str, Any]
 
 
@@ -153,16 +165,26 @@ async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    if credentials is None:
-        raise HTTPException(401, "authorization: a bearer token is required")
-    user = await user_for_token(services(request).pool, credentials.credentials)
-    if user is None:
-        raise HTTPException(401, "authorization: the token is unknown or revoked")
+    """The caller, as the authentication middleware found them (before any body was read);
+    ``credentials`` is here so that the OpenAPI names the bearer scheme."""
+    signed_in = request.user
+    user: User = signed_in.user  # BearerTokens refused the request otherwise
     return user
 
 
 UserDep = Annotated[User, Depends(current_user)]
 ServicesDep = Annotated[Services, Depends(services)]
+CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+AlertRef = Annotated[
+    str, Path(max_length=200, pattern=r"^(case|team)-[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}$")
+]
+CommandName = Annotated[str, Path(max_length=64, pattern=r"^[a-z_]+$")]
+
+# The errors each kind of operation can answer with (documented in the OpenAPI).
+READ = problems.responses(401, 413, 422)
+CASE_READ = problems.responses(401, 403, 404, 413, 422)
+WRITE = problems.responses(401, 403, 404, 409, 413, 422, 503)
 
 
 def scope(user: User) -> dict[str, str | None]:
@@ -174,50 +196,73 @@ def scope(user: User) -> dict[str, str | None]:
     return {}
 
 
+def no_case(case_id: str) -> ApiError:
+    return ApiError(404, "case_id", f"no case {case_id}")
+
+
 async def readable_case(
     svc: Services, user: User, case_id: str, view: str, as_of: datetime | None = None
 ) -> dict[str, Any]:
-    """The case's summary if ``user`` may read it; records the read (or the refusal)."""
+    """The case's summary if ``user`` may read it; records the read (or the refusal).
+    A case the caller may not read answers as if it did not exist."""
     summary = await queries.case_summary(svc.pool, case_id)
     if summary is None:
-        raise HTTPException(404, f"case_id: no case {case_id}")
-    allowed = user.can_read(summary) and (view != "access_log" or user.can_see_access_logs)
+        raise no_case(case_id)
+    readable = user.can_read(summary)
+    allowed = readable and (view != "access_log" or user.can_see_access_logs)
     await queries.record_access(
         svc.store, case_id, user.actor, view=view, interface="api", as_of=as_of, allowed=allowed
     )
+    if not readable:
+        raise no_case(case_id)
     if not allowed:
-        raise HTTPException(403, f"case_id: {user.role.value} {user.user_id} may not read {view}")
+        raise ApiError(403, "case_id", f"{user.role.value} {user.user_id} may not read {view}")
     return summary
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HTTPException(422, f"as_of: {value!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise HTTPException(422, "as_of: give a time zone (e.g. 2026-03-31T17:00Z)")
-    return moment
-
-
-def validation_message(exc: ValidationError) -> str:
+def invalid(exc: ValidationError, prefix: str = "") -> ApiError:
     first = exc.errors()[0]
     rule = "is required" if first["type"] == "missing" else first["msg"]
-    return f"{field_path(tuple(first['loc']))}: {rule}"
+    return ApiError(422, prefix + field_path(tuple(first["loc"])), rule)
+
+
+def _split(exc: Exception) -> tuple[str, str]:
+    field, sep, rule = str(exc).partition(": ")
+    return (field, rule) if sep and " " not in field else ("command", str(exc))
 
 
 async def run_command(coro: Any) -> CommandResult:
+    """Await a command and turn its typed failures into problem responses."""
     try:
         result: CommandResult = await coro
         return result
-    except cases.CaseAlreadyExists as exc:
-        raise HTTPException(409, str(exc)) from None
+    except (cases.CaseAlreadyExists, cases.VersionConflict) as exc:
+        raise ApiError(409, *_split(exc)) from None
+    except cases.CommandTooLarge as exc:
+        raise ApiError(413, *_split(exc)) from None
     except cases.CommandRefused as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise ApiError(422, *_split(exc)) from None
     except cases.CaseNotFound as exc:
-        raise HTTPException(404, f"case_id: {exc}") from None
+        raise ApiError(404, "case_id", str(exc)) from None
+    except cases.StoreUnavailable as exc:
+        raise ApiError(503, "store", str(exc), {"Retry-After": "30"}) from None
+    except cases.StoreFailure as exc:
+        log.error("store_refused_command", error=str(exc)[:200])
+        raise ApiError(
+            500, "store", "the event store refused the write; nothing was recorded"
+        ) from None
+    except RPCError as exc:
+        raise temporal_down(exc) from None
+
+
+def temporal_down(exc: RPCError) -> ApiError:
+    log.warning("temporal_unavailable", status=str(exc.status))
+    return ApiError(
+        503,
+        "temporal",
+        "the workflow service is not answering; try again shortly",
+        {"Retry-After": "30"},
+    )
 
 
 class Delivery(BaseModel):
@@ -262,7 +307,7 @@ async def visible_alerts(
             alert_ref=alert_ref,
         )
     except queries.AlertsRefused as exc:
-        raise HTTPException(403, str(exc)) from None
+        raise ApiError(403, *_split(exc)) from None
 
 
 # --- the app -----------------------------------------------------------------------------
@@ -317,68 +362,91 @@ def create_app(svc: Services | None = None) -> FastAPI:
     )
     if svc is not None:
         app.state.services = svc
+    problems.install(app)
+    # Added last, so it runs first: the token is checked before any body is read, and the
+    # body is bounded before anything reads it.
+    app.add_middleware(
+        AuthenticationMiddleware,
+        backend=BearerTokens(lambda conn: conn.app.state.services.pool),
+        on_error=refused_sign_in,
+    )
+    app.add_middleware(BodyLimit, max_bytes=svc.max_body_bytes if svc else DEFAULT_MAX_BODY_BYTES)
 
-    @app.get("/cases", response_model=list[CaseSummary])
+    @app.get(
+        "/cases", response_model=list[CaseSummary], responses=problems.responses(401, 403, 413, 422)
+    )
     async def list_cases(
         user: UserDep,
         s: ServicesDep,
-        phase: str | None = None,
-        key_worker: str | None = None,
-        team: str | None = None,
+        phase: Phase | None = None,
+        key_worker: CodeQuery = None,
+        team: CodeQuery = None,
         overdue: bool | None = None,
     ) -> list[dict[str, Any]]:
         """Cases the caller may see, filtered."""
         limits = scope(user)
         if key_worker and "key_worker_id" in limits and key_worker != limits["key_worker_id"]:
-            raise HTTPException(403, "key_worker: a case manager sees only their own cases")
+            raise ApiError(403, "key_worker", "a case manager sees only their own cases")
         if team and user.role not in (Role.AUDITOR, Role.ADMIN) and team != user.team_id:
-            raise HTTPException(403, "team: you see only your own team")
+            raise ApiError(403, "team", "you see only your own team")
         return await queries.list_cases(
             s.pool,
-            phase=phase,
+            phase=phase.value if phase else None,
             key_worker_id=limits.get("key_worker_id", key_worker),
             team_id=limits.get("team_id", team),
             overdue=overdue,
         )
 
-    @app.get("/cases/{case_id}", response_model=CaseSummary)
-    async def get_case(case_id: str, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+    @app.get("/cases/{case_id}", response_model=CaseSummary, responses=CASE_READ)
+    async def get_case(case_id: CaseId, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+        """A case's summary (a case the caller may not read is answered with 404)."""
         return await readable_case(s, user, case_id, "summary")
 
-    @app.get("/cases/{case_id}/history", response_model=CaseHistory)
+    @app.get(
+        "/cases/{case_id}/history",
+        response_model=CaseHistory,
+        responses={
+            200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+            **CASE_READ,
+        },
+    )
     async def get_history(
-        case_id: str,
+        case_id: CaseId,
         user: UserDep,
         s: ServicesDep,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
-        as_of: str | None = None,
+        as_of: Annotated[
+            Moment | None,
+            Query(description="As known at this moment (ISO 8601 with a time zone)."),
+        ] = None,
     ) -> Any:
         """The case's timeline in plain words (``?as_of=``: as known then; ``?format=csv``)."""
-        moment = parse_as_of(as_of)
-        await readable_case(s, user, case_id, "history", moment)
+        await readable_case(s, user, case_id, "history", as_of)
         summary = None
-        if moment is not None:
-            entries, summary = await queries.history_as_of(s.store, case_id, moment)
+        if as_of is not None:
+            entries, summary = await queries.history_as_of(s.store, case_id, as_of)
         else:
             entries = await queries.history(s.pool, case_id)
         if format == "csv":
             return Response(queries.history_csv(entries), media_type="text/csv")
         return CaseHistory(
             case_id=case_id,
-            as_of=moment,
+            as_of=as_of,
             entries=entries,
             summary=CaseSummary(**summary) if summary else None,
         )
 
-    @app.get("/cases/{case_id}/access-log", response_model=list[AccessEntry])
-    async def get_access_log(case_id: str, user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    @app.get("/cases/{case_id}/access-log", response_model=list[AccessEntry], responses=CASE_READ)
+    async def get_access_log(
+        case_id: CaseId, user: UserDep, s: ServicesDep
+    ) -> list[dict[str, Any]]:
         """Who read this case's record (supervisors of its team, auditors, admins)."""
         await readable_case(s, user, case_id, "access_log")
         return await queries.access_log(s.pool, case_id)
 
-    @app.get("/reviews", response_model=list[ReviewDue])
+    @app.get("/reviews", response_model=list[ReviewDue], responses=READ)
     async def get_reviews(
-        user: UserDep, s: ServicesDep, due_before: date | None = None
+        user: UserDep, s: ServicesDep, due_before: Day | None = None
     ) -> list[dict[str, Any]]:
         """Follow-up reviews not yet completed, due before a date (default: 30 days on)."""
         before = due_before or (datetime.now(UTC).date() + timedelta(days=31))
@@ -390,25 +458,25 @@ def create_app(svc: Services | None = None) -> FastAPI:
             team_id=limits.get("team_id"),
         )
 
-    @app.get("/waitlist", response_model=list[WaitingFamily])
+    @app.get("/waitlist", response_model=list[WaitingFamily], responses=READ)
     async def get_waitlist(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+        """Families waiting for a key worker, in the order they will be allocated."""
         team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
         return await queries.waitlist(s.pool, team)
 
-    @app.get("/caseload", response_model=list[Caseload])
+    @app.get("/caseload", response_model=list[Caseload], responses=READ)
     async def get_caseload(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+        """Each key worker's families by phase, against their limit."""
         team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
         rows = await queries.caseload(s.pool, team)
         if user.role is Role.CASE_MANAGER:
             rows = [r for r in rows if r["key_worker_id"] == user.user_id]
         return rows
 
-    @app.get("/calendar.ics")
+    @app.get("/calendar.ics", response_class=ICalendar, responses=READ)
     async def calendar(user: UserDep, s: ServicesDep) -> Response:
         """The caller's upcoming reviews and first-meeting deadlines as iCalendar. Titles
         carry the case id, never a name."""
-        from icalendar import Calendar, Event
-
         limits = scope(user)
         today = datetime.now(UTC).date()
         reviews = await queries.reviews_due(
@@ -423,53 +491,35 @@ def create_app(svc: Services | None = None) -> FastAPI:
             key_worker_id=limits.get("key_worker_id"),
             team_id=limits.get("team_id"),
         )
-        cal = Calendar()
-        cal.add("prodid", "-//ifss-engine//calendar//EN")
-        cal.add("version", "2.0")
-        cal.add("x-wr-calname", f"IFSS deadlines: {user.user_id}")
-        stamp = datetime.now(UTC)
-        for r in reviews:
-            event = Event()
-            event.add("uid", f"review-{r['case_id']}-{r['review_id']}@ifss-engine")
-            event.add("summary", f"{r['month']}-month review, case {r['case_id']} ({r['status']})")
-            event.add("dtstart", r["due_on"])
-            event.add("dtend", r["due_on"] + timedelta(days=1))
-            event.add("dtstamp", stamp)
-            cal.add_component(event)
-        for c in meetings:
-            if c["first_meeting_due_at"] is None:
-                continue
-            event = Event()
-            event.add("uid", f"first-meeting-{c['case_id']}@ifss-engine")
-            event.add("summary", f"First meeting due, case {c['case_id']}")
-            event.add("dtstart", c["first_meeting_due_at"])
-            event.add("dtend", c["first_meeting_due_at"] + timedelta(minutes=30))
-            event.add("dtstamp", stamp)
-            cal.add_component(event)
-        return Response(cal.to_ical(), media_type="text/calendar")
+        return ICalendar(ical_feed(user, reviews, meetings))
 
-    @app.post("/referrals", response_model=CommandResult, status_code=201)
+    @app.post(
+        "/referrals",
+        response_model=CommandResult,
+        status_code=201,
+        responses=problems.responses(401, 403, 409, 413, 422, 503),
+    )
     async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> CommandResult:
         """Refer a family: opens a case (its workflow) with the caller as the actor."""
         if not user.can_refer:
-            raise HTTPException(403, f"role: {user.role.value} may not refer families")
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", body.case_id):
-            raise HTTPException(422, "case_id: 1-64 letters, digits, '_', '.' or '-'")
+            raise ApiError(403, "role", f"{user.role.value} may not refer families")
         if "actor" in body.referral:
-            raise HTTPException(422, "referral.actor: set from your token, not the body")
+            raise ApiError(422, "referral.actor", "set from your token, not the body")
         try:
             command = cmd.ReferFamily.model_validate({**body.referral, "actor": user.actor})
         except ValidationError as exc:
-            raise HTTPException(422, "referral." + validation_message(exc)) from None
+            raise invalid(exc, "referral.") from None
         if user.role is not Role.ADMIN and user.team_id != command.team_id:
-            raise HTTPException(403, "team_id: you may refer only to your own team")
+            raise ApiError(403, "team_id", "you may refer only to your own team")
         return await run_command(
             cases.refer_family(
                 s.temporal, body.case_id, command, task_queue=s.task_queue, policy=s.policy
             )
         )
 
-    @app.get("/alerts", response_model=list[Alert])
+    @app.get(
+        "/alerts", response_model=list[Alert], responses=problems.responses(401, 403, 413, 422)
+    )
     async def get_alerts(
         user: UserDep,
         s: ServicesDep,
@@ -478,57 +528,105 @@ def create_app(svc: Services | None = None) -> FastAPI:
         """Your alerts (a case manager's own; a supervisor's team's), open ones first."""
         return await visible_alerts(s, user, include_closed=all)
 
-    @app.post("/alerts/{alert_ref}/acknowledge", response_model=Alert)
-    async def acknowledge(alert_ref: str, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+    @app.post("/alerts/{alert_ref}/acknowledge", response_model=Alert, responses=WRITE)
+    async def acknowledge(alert_ref: AlertRef, user: UserDep, s: ServicesDep) -> dict[str, Any]:
         """Acknowledge one of your alerts: it leaves the open list and will not escalate."""
         matches = await visible_alerts(s, user, include_closed=True, alert_ref=alert_ref)
         found = matches[0] if matches else None
         if found is None:
-            raise HTTPException(404, f"alert_id: no alert {alert_ref} in your inbox")
+            raise ApiError(404, "alert_id", f"no alert {alert_ref} in your inbox")
         try:
-            await cases.acknowledge_alert(s.temporal, alert_ref, user.actor)
-        except (cases.CommandRefused, cases.CaseNotFound) as exc:
-            raise HTTPException(409, str(exc)) from None
+            await run_command(cases.acknowledge_alert(s.temporal, alert_ref, user.actor))
+        except ApiError as exc:
+            if exc.status_code not in (404, 422):
+                raise
+            raise ApiError(409, exc.field, exc.rule) from None
         found["acknowledged_by"] = user.user_id
         found["acknowledged_at"] = datetime.now(UTC)
         return found
 
-    @app.post("/cases/{case_id}/commands/{name}", response_model=CommandResult)
+    @app.post("/cases/{case_id}/commands/{name}", response_model=CommandResult, responses=WRITE)
     async def post_command(
-        case_id: str,
-        name: str,
-        body: dict[str, Any],
+        case_id: CaseId,
+        name: CommandName,
+        body: Annotated[dict[str, Any], Body(description="The command's fields.")],
         user: UserDep,
         s: ServicesDep,
-        expected_version: int | None = None,
+        expected_version: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=2**31 - 1,
+                description="Refuse with 409 unless the case is at exactly this version.",
+            ),
+        ] = None,
     ) -> CommandResult:
         """Send a command (the workflow update ``name``) to a case, as the caller.
-        ``?expected_version=`` refuses with 409 if the case has moved on since it was read."""
+        ``?expected_version=`` is checked by the case itself, under its lock: of several
+        commands sent at one version, one succeeds and the others get 409."""
         model = cmd.COMMANDS.get(name)
         if model is None or name == "refer":
-            raise HTTPException(404, f"name: unknown command {name!r}")
+            raise ApiError(404, "name", f"unknown command {name!r}")
         try:
             view = await cases.case_view(s.temporal, case_id)
         except cases.CaseNotFound:
-            raise HTTPException(404, f"case_id: no case {case_id}") from None
-        if not user.can_command(view.model_dump()):
-            raise HTTPException(
-                403, f"case_id: {user.role.value} {user.user_id} may not act on case {case_id}"
-            )
-        if expected_version is not None and expected_version != view.version:
-            raise HTTPException(
-                409,
-                f"expected_version: the case is at version {view.version}, not {expected_version}",
+            raise no_case(case_id) from None
+        except RPCError as exc:
+            raise temporal_down(exc) from None
+        case = view.model_dump()
+        if not user.can_read(case):
+            raise no_case(case_id)
+        if not user.can_command(case):
+            raise ApiError(
+                403, "case_id", f"{user.role.value} {user.user_id} may not act on case {case_id}"
             )
         if "actor" in body:
-            raise HTTPException(422, "actor: set from your token, not the body")
+            raise ApiError(422, "actor", "set from your token, not the body")
+        fields = {**body, "actor": user.actor}
+        if expected_version is not None:
+            fields["expected_version"] = expected_version
         try:
-            command = model.model_validate({**body, "actor": user.actor})
+            command = model.model_validate(fields)
         except ValidationError as exc:
-            raise HTTPException(422, validation_message(exc)) from None
+            raise invalid(exc) from None
         return await run_command(cases.send_command(s.temporal, case_id, name, command))
 
     return app
+
+
+class ICalendar(Response):
+    media_type = "text/calendar"
+
+
+def ical_feed(user: User, reviews: list[dict[str, Any]], meetings: list[dict[str, Any]]) -> bytes:
+    """Reviews and first-meeting deadlines as an iCalendar document (case ids, no names)."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//ifss-engine//calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"IFSS deadlines: {user.user_id}")
+    stamp = datetime.now(UTC)
+    for r in reviews:
+        event = Event()
+        event.add("uid", f"review-{r['case_id']}-{r['review_id']}@ifss-engine")
+        event.add("summary", f"{r['month']}-month review, case {r['case_id']} ({r['status']})")
+        event.add("dtstart", r["due_on"])
+        event.add("dtend", r["due_on"] + timedelta(days=1))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    for c in meetings:
+        if c["first_meeting_due_at"] is None:
+            continue
+        event = Event()
+        event.add("uid", f"first-meeting-{c['case_id']}@ifss-engine")
+        event.add("summary", f"First meeting due, case {c['case_id']}")
+        event.add("dtstart", c["first_meeting_due_at"])
+        event.add("dtend", c["first_meeting_due_at"] + timedelta(minutes=30))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    result: bytes = cal.to_ical()
+    return result
 
 
 def _server_class() -> Any:

@@ -142,7 +142,10 @@ async def test_error_statuses(api: Api) -> None:
     assert (await api.get(None, "/cases")).status_code == 401
     api.tokens["nobody"] = "ifss_bad_token"
     assert (await api.get("nobody", "/cases")).status_code == 401
-    assert (await api.get("cm-other", "/cases/c1")).status_code == 403
+    # A case the caller may not read answers exactly as one that does not exist.
+    hidden, absent = await api.get("cm-other", "/cases/c1"), await api.get("cm-other", "/cases/c0")
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.json() == {**absent.json(), "detail": "case_id: no case c1", "rule": "no case c1"}
     assert (await api.get("cm-jones", "/cases/zz")).status_code == 404
     assert (await api.get("sup-evans", "/cases/c1/history", as_of="later")).status_code == 422
     unknown = await api.post("cm-jones", "/cases/c1/commands/fly", {})
@@ -220,9 +223,9 @@ async def test_a_deactivated_user_is_refused_until_reactivated(api: Api) -> None
 MATRIX = {
     #            summary history access-log command
     "cm-jones": (200, 200, 403, 200),
-    "cm-other": (403, 403, 403, 403),
+    "cm-other": (404, 404, 404, 404),  # not theirs to read: as if it did not exist
     "sup-evans": (200, 200, 200, 200),
-    "sup-far": (403, 403, 403, 403),
+    "sup-far": (404, 404, 404, 404),
     "bs-price": (200, 200, 403, 403),
     "au-khan": (200, 200, 200, 403),
     "ad-root": (200, 200, 200, 403),

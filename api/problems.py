@@ -1,0 +1,157 @@
+"""One shape for every error the API returns: RFC 9457 problem details.
+
+```json
+{"type": "/problems/invalid-input", "title": "Invalid input", "status": 422,
+ "detail": "description: must not contain the NUL character (U+0000)",
+ "field": "description", "rule": "must not contain the NUL character (U+0000)"}
+```
+
+``field`` names what was wrong (a body field, a query or path parameter, ``authorization``,
+``case_id`` …) and ``rule`` says what it must be; ``detail`` is the two together, as the
+CLI prints them. Served as ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from events.validation import field_path
+
+MEDIA_TYPE = "application/problem+json"
+
+TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Not signed in"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("too-large", "Request too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("invalid-input", "Invalid input"),
+    500: ("internal-error", "Internal error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+class Problem(BaseModel):
+    """An error: what went wrong (``field``), the rule it broke, and both in words."""
+
+    type: str = Field(description="A URI naming the kind of problem, e.g. /problems/conflict.")
+    title: str
+    status: int
+    detail: str = Field(description="`field: rule`, for people.")
+    field: str = Field(description="The input at fault (a body field, a parameter, ...).")
+    rule: str = Field(description="What the input must be, or why it was refused.")
+
+
+class ApiError(StarletteHTTPException):
+    """Raise this (or ``HTTPException`` with a ``"field: rule"`` detail) from a route."""
+
+    def __init__(
+        self, status: int, field: str, rule: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.field, self.rule = field, rule
+        super().__init__(status, f"{field}: {rule}", headers)
+
+
+def problem(status: int, field: str, rule: str) -> Problem:
+    slug, title = TITLES.get(status, ("error", "Error"))
+    return Problem(
+        type=f"/problems/{slug}",
+        title=title,
+        status=status,
+        detail=f"{field}: {rule}",
+        field=field,
+        rule=rule,
+    )
+
+
+def problem_response(
+    status: int, field: str, rule: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        problem(status, field, rule).model_dump(),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry for these error statuses."""
+    return {
+        status: {
+            "description": TITLES[status][1],
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def _split(detail: Any) -> tuple[str, str]:
+    text = str(detail)
+    field, sep, rule = text.partition(": ")
+    return (field, rule) if sep and field and " " not in field else ("request", text)
+
+
+def _validation_field(loc: tuple[int | str, ...]) -> str:
+    """``("body", "ratings", "g1")`` -> ``ratings.g1``; ``("query", "phase")`` -> ``phase``."""
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    return field_path(tuple(parts)) or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Every error the app raises becomes a problem response; the schema is registered."""
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc, ApiError):
+            field, rule = exc.field, exc.rule
+        elif exc.status_code == 404 and exc.detail == "Not Found":
+            field, rule = "path", f"no such resource: {request.url.path[:200]}"
+        elif exc.status_code == 405:
+            field, rule = "method", f"{request.method} is not allowed here"
+        else:
+            field, rule = _split(exc.detail)
+        return problem_response(exc.status_code, field, rule, dict(exc.headers or {}))
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0]
+        kind = first.get("type", "")
+        if kind == "missing":
+            rule = "is required"
+        elif kind == "json_invalid":
+            rule = "is not valid JSON"
+        else:
+            rule = str(first.get("msg", "is invalid"))
+        return problem_response(422, _validation_field(tuple(first.get("loc", ()))), rule)
+
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing of the exception goes to the caller; the log has it.
+        return problem_response(500, "request", "the server failed; nothing was recorded")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, crashed)
+
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema()
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -363,14 +363,14 @@ def create_app(svc: Services | None = None) -> FastAPI:
     if svc is not None:
         app.state.services = svc
     problems.install(app)
-    # Added last, so it runs first: the token is checked before any body is read, and the
-    # body is bounded before anything reads it.
+    # The last added runs first: the token is checked (from the headers), then the body is
+    # bounded, before anything reads it.
+    app.add_middleware(BodyLimit, max_bytes=svc.max_body_bytes if svc else DEFAULT_MAX_BODY_BYTES)
     app.add_middleware(
         AuthenticationMiddleware,
         backend=BearerTokens(lambda conn: conn.app.state.services.pool),
         on_error=refused_sign_in,
     )
-    app.add_middleware(BodyLimit, max_bytes=svc.max_body_bytes if svc else DEFAULT_MAX_BODY_BYTES)
 
     @app.get(
         "/cases", response_model=list[CaseSummary], responses=problems.responses(401, 403, 413, 422)

@@ -72,8 +72,10 @@ def build(model: type[T], fields: dict[str, Any]) -> T:
 
 def run_with_client(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
     """Connect to Temporal, run ``action(client)``, turn refusals into exit 2."""
+    from temporalio.service import RPCError
+
     from workers.temporal import connect_temporal, temporal_address
-    from workflows.client import CaseNotFound, CommandRefused
+    from workflows.client import CaseNotFound, CommandRefused, StoreFailure, StoreUnavailable
 
     async def main() -> T:
         client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
@@ -85,6 +87,10 @@ def run_with_client(settings: Settings, action: Callable[[Any], Awaitable[T]]) -
         raise fail(str(exc)) from None
     except CaseNotFound as exc:
         raise fail(f"case_id: {exc}") from None
+    except (StoreUnavailable, StoreFailure, RPCError, RuntimeError) as exc:
+        # The engine, not the input: say so and exit 1 (a refusal is 2).
+        err.print(f"[red]failed:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, Any]:

@@ -22,9 +22,13 @@ from events.store import EventStore
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
 
-projections_app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Read models: status, rebuild, and skipping an event one cannot apply.",
+    no_args_is_help=True,
+)
 # Piped output (files, scripts, tests) gets wide tables rather than 80 wrapped columns.
 console = Console(width=None if sys.stdout.isatty() else 220)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 T = TypeVar("T")
 
 
@@ -110,6 +114,7 @@ def projections_status() -> None:
         "lag events",
         "lag s",
         "applied",
+        "stopped at",
         "error",
     ):
         table.add_column(column)
@@ -123,11 +128,56 @@ def projections_status() -> None:
             str(s.lag_events),
             f"{s.lag_seconds:.1f}",
             str(s.events_applied),
+            str(s.error_position or ""),
             s.error or "",
         )
     console.print(table)
-    if any(s.status == "failed" for s in report):
+    failed = [s for s in report if s.status == "failed"]
+    for s in failed:
+        err_console.print(
+            f"{s.name} is stopped at position {s.error_position}: fix the cause and run "
+            f"`ifss projections rebuild {s.name}`, or record a decision to skip that event: "
+            f"`ifss projections skip {s.name} {s.error_position} --reason ...`"
+        )
+    if failed:
         raise typer.Exit(1)
+
+
+@projections_app.command("skip")
+def projections_skip(
+    name: Annotated[str, typer.Argument(help="The failed projection.")],
+    position: Annotated[int, typer.Argument(help="The position it failed at (see status).")],
+    reason: Annotated[str, typer.Option(help="Why skipping is right (recorded).")],
+    actor: ActorOption = None,
+) -> None:
+    """Record that a failed read model skips the one event it cannot apply. The decision is
+    an event (who, when, why, which event); the projector resumes within seconds."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from events.bounds import Words
+    from events.errors import InvalidInput
+    from events.vocabulary import Role
+    from projections.failures import record_skip
+    from projections.models import BY_NAME
+
+    if name not in BY_NAME:
+        raise fail(f"name: unknown projection {name!r} (one of {', '.join(BY_NAME)})")
+    settings, dsn = _setup()
+    who = parse_actor(actor, settings)
+    if who.role is not Role.ADMIN:
+        raise fail("actor.role: only an admin may decide that a read model skips an event")
+    try:
+        TypeAdapter(Words).validate_python(reason)
+    except ValidationError as exc:
+        raise fail(f"reason: {exc.errors()[0]['msg']}") from None
+    try:
+        decision = with_store(dsn, lambda _, store: record_skip(store, name, position, who, reason))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"recorded: {name} skips {decision.event_type} {decision.event_id} at position "
+        f"{position}; the projector resumes within a few seconds"
+    )
 
 
 @projections_app.command("rebuild")

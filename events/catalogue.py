@@ -9,6 +9,7 @@ Avoid floats in events: the hash chain needs JSON that survives a round trip thr
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -32,6 +33,7 @@ from events.bounds import (
     Priority,
     Score,
     StrictBool,
+    Words,
     not_blank,
     one_line,
     whole_number,
@@ -527,6 +529,24 @@ class CaseRecordViewed(DomainEvent):
         default=None, description="The moment the history was shown as of, if not now."
     )
     allowed: StrictBool = Field(default=True, description="False: the attempt was refused (403).")
+
+
+# --- operations (stream projection-<name>, written by `ifss projections skip`) ------------
+
+
+class ProjectionEventSkipped(DomainEvent):
+    summary: ClassVar[str] = (
+        "An operator decided that a read model skips one event it cannot apply (who and "
+        "why are recorded; the event itself stays in the store)."
+    )
+
+    projection: Code
+    position: Annotated[int, Strict(), Field(ge=1)] = Field(
+        description="The skipped event's global position."
+    )
+    event_id: UUID
+    event_type: Code
+    reason: Words
 
 
 def event_class(type_name: str) -> type[DomainEvent]:

@@ -34,6 +34,7 @@ class ProjectionFailed(Exception):
         self.projection = projection
         self.position = event.global_position if event is not None else None
         self.event_type = event.type if event is not None else None
+        self.event_id = event.event_id if event is not None else None
         where = f" (event {event.type} at position {event.global_position})" if event else ""
         super().__init__(f"{projection}: {type(cause).__name__}: {cause}{where}")
 

@@ -10,7 +10,9 @@ Live, per projection, on its own connection:
   lost its lock without knowing can never apply a batch twice.
 * **Stops loudly.** A handler error rolls back, marks the projection ``failed`` with the
   event's position and the error, logs it and stops that projection (the others go on).
-  The event is never skipped: fix the code and restart, or rebuild.
+  A batch the database refuses as a whole is applied again event by event to find the
+  one at fault. The event is never skipped silently: fix the code and rebuild, or record
+  a decision to skip it (``projections.failures``); the projector resumes by itself.
 * **Wakes on NOTIFY**, polls as a fallback.
 
 Rebuild fills ``<table>__rebuild`` copies from position 0, then, holding the checkpoint row,
@@ -26,6 +28,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -34,6 +37,7 @@ from events.db import Conn, server_settings
 from events.records import RecordedEvent
 from events.store import EventStore
 from projections.base import Projection, ProjectionFailed
+from projections.failures import failure_of, skipped_events
 from projections.models import PROJECTIONS
 
 log = structlog.get_logger(__name__)
@@ -41,6 +45,10 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 500
 REBUILD_BATCH_SIZE = 5000
 REBUILD_SUFFIX = "__rebuild"
+# A batch refused this many times in a row is applied event by event to find the culprit.
+BATCH_ATTEMPTS = 5
+# How often a failed projection looks for a way forward (a skip decision, a rebuild).
+FAILED_RECHECK_SECONDS = 2.0
 
 
 async def projection_connection(dsn: str, schema: str | None) -> asyncpg.Connection:
@@ -72,9 +80,11 @@ async def apply_batch(
     *,
     batch_size: int = BATCH_SIZE,
     tables: dict[str, str] | None = None,
+    skips: frozenset[UUID] = frozenset(),
 ) -> list[RecordedEvent]:
     """One transaction: events after the checkpoint, applied, checkpoint moved. Returns the
-    events applied (empty: caught up). Raises ``ProjectionFailed`` (rolled back)."""
+    events read (empty: caught up); those in ``skips`` move the checkpoint but are not
+    applied. Raises ``ProjectionFailed`` (rolled back)."""
     async with conn.transaction():
         position = await conn.fetchval(
             "SELECT position FROM projection_checkpoints WHERE name = $1", projection.name
@@ -82,7 +92,8 @@ async def apply_batch(
         events = await store.read_all(position, batch_size, connection=conn)
         if not events:
             return []
-        await projection.apply(conn, events, tables or live_tables(projection))
+        wanted = [e for e in events if e.event_id not in skips] if skips else events
+        await projection.apply(conn, wanted, tables or live_tables(projection))
         moved = await conn.execute(
             """UPDATE projection_checkpoints
                   SET position = $2, events_applied = events_applied + $3,
@@ -180,6 +191,7 @@ class Projector:
     async def _run_one(self, projection: Projection, wakeup: Wakeup, stop: asyncio.Event) -> None:
         bound = log.bind(projection=projection.name)
         woken = wakeup.subscribe()
+        crashes = 0
         while not stop.is_set():
             try:
                 conn = await projection_connection(self.dsn, self.schema)
@@ -198,14 +210,18 @@ class Projector:
                         break
                     await asyncio.sleep(self.poll_interval)
                 bound.info("projection_started")
-                if not await self._follow(conn, projection, wakeup, woken, bound):
-                    return  # failed: stays stopped until restarted or rebuilt
+                await self._follow(conn, projection, wakeup, woken, bound)
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
                 bound.warning("projection_connection_lost", error=type(exc).__name__)
                 await asyncio.sleep(self.poll_interval)
-            except Exception:
-                # Never die quietly: say so, and start over from the checkpoint.
-                bound.exception("projection_loop_crashed")
+            except Exception as exc:
+                # Never die quietly: say so, and start over from the checkpoint; if it keeps
+                # crashing, the status says so too.
+                crashes += 1
+                bound.exception("projection_loop_crashed", crashes=crashes)
+                if crashes >= BATCH_ATTEMPTS:
+                    with contextlib.suppress(Exception):
+                        await mark_failed(conn, ProjectionFailed(projection.name, exc))
                 await asyncio.sleep(self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):
@@ -218,42 +234,91 @@ class Projector:
         wakeup: Wakeup,
         woken: asyncio.Event,
         bound: structlog.typing.FilteringBoundLogger,
-    ) -> bool:
+    ) -> None:
+        skips = await skipped_events(self.store, projection.name)
+        status, failed_at, _ = await failure_of(conn, projection.name)
+        if status == "failed" and failed_at is None:  # a crash, not an event: try again
+            await conn.execute(
+                "UPDATE projection_checkpoints SET status = 'running', error = NULL "
+                "WHERE name = $1",
+                projection.name,
+            )
         errors = 0
         while True:
             try:
-                events = await apply_batch(conn, self.store, projection, batch_size=self.batch_size)
+                events = await apply_batch(
+                    conn, self.store, projection, batch_size=self.batch_size, skips=skips
+                )
                 errors = 0
             except Stale:
                 continue
-            except asyncpg.PostgresConnectionError:
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
                 raise  # reconnect (in _run_one)
-            except asyncpg.PostgresError as exc:
+            except ProjectionFailed as failed:
+                skips = await self._stopped(conn, projection, failed, bound)
+                continue
+            except Exception as exc:
                 # A rebuild swapped the tables mid-batch, a deadlock, a serialization error:
-                # the batch rolled back whole, so try again; persistent errors stop it.
+                # the batch rolled back whole, so try again; if it persists, find the event.
                 errors += 1
                 bound.warning("projection_batch_retried", error=type(exc).__name__, attempt=errors)
-                if errors < 5:
+                if errors < BATCH_ATTEMPTS:
                     await asyncio.sleep(0.1 * errors)
                     continue
-                failure = ProjectionFailed(projection.name, exc)
-                await mark_failed(conn, failure)
-                bound.error("projection_failed", error=str(exc))
-                return False
-            except ProjectionFailed as failure:
-                await mark_failed(conn, failure)
-                bound.error(
-                    "projection_failed",
-                    position=failure.position,
-                    event_type=failure.event_type,
-                    error=str(failure.__cause__),
-                )
-                return False
+                failure = await self._culprit(conn, projection, exc, skips)
+                skips = await self._stopped(conn, projection, failure, bound)
+                errors = 0
+                continue
             if events:
                 if self.on_applied is not None:
                     self.on_applied(projection.name, events)
                 continue
             await wakeup.wait(woken, self.store, self.poll_interval)
+
+    async def _culprit(
+        self, conn: Conn, projection: Projection, error: Exception, skips: frozenset[UUID]
+    ) -> ProjectionFailed:
+        """Apply the failing batch one event at a time: the first that fails is named."""
+        for _ in range(self.batch_size):
+            try:
+                applied = await apply_batch(conn, self.store, projection, batch_size=1, skips=skips)
+            except ProjectionFailed as failure:
+                return failure
+            except Exception as exc:
+                position = await conn.fetchval(
+                    "SELECT position FROM projection_checkpoints WHERE name = $1",
+                    projection.name,
+                )
+                found = await self.store.read_all(position, 1)
+                return ProjectionFailed(projection.name, exc, found[0] if found else None)
+            if not applied:
+                break
+        return ProjectionFailed(projection.name, error)
+
+    async def _stopped(
+        self,
+        conn: Conn,
+        projection: Projection,
+        failure: ProjectionFailed,
+        bound: structlog.typing.FilteringBoundLogger,
+    ) -> frozenset[UUID]:
+        """Mark the projection failed and wait until an operator has a way forward: a
+        decision to skip the event, or a rebuild that got past it. Returns the skips."""
+        await mark_failed(conn, failure)
+        bound.error(
+            "projection_failed",
+            position=failure.position,
+            event_type=failure.event_type,
+            error=str(failure),
+        )
+        event_id = failure.event_id
+        while True:
+            await asyncio.sleep(FAILED_RECHECK_SECONDS)
+            status, _, _ = await failure_of(conn, projection.name)
+            skips = await skipped_events(self.store, projection.name)
+            if status != "failed" or (event_id is not None and event_id in skips):
+                bound.info("projection_resumed", skipped=event_id in skips)
+                return skips
 
 
 # --- rebuild ---------------------------------------------------------------------------
@@ -315,12 +380,18 @@ async def _rebuild(
         conns = [conn] + [await stack.enter_async_context(pool.acquire()) for _ in range(lanes - 1)]
         groups = [list(projections[i::lanes]) for i in range(lanes)]
 
+        skips = {p.name: await skipped_events(store, p.name) for p in projections}
+
+        def wanted(projection: Projection, events: list[RecordedEvent]) -> list[RecordedEvent]:
+            skip = skips[projection.name]
+            return [e for e in events if e.event_id not in skip] if skip else events
+
         async def apply_group(
             c: Conn, group: list[Projection], events: list[RecordedEvent]
         ) -> None:
             async with c.transaction():
                 for projection in group:
-                    await projection.apply(c, events, fresh)
+                    await projection.apply(c, wanted(projection, events), fresh)
 
         def advance(events: list[RecordedEvent]) -> None:
             nonlocal position, done, last_recorded
@@ -340,7 +411,7 @@ async def _rebuild(
 
         async def apply(events: list[RecordedEvent]) -> None:
             for projection in projections:
-                await projection.apply(conn, events, fresh)
+                await projection.apply(conn, wanted(projection, events), fresh)
             advance(events)
 
         async with conn.transaction():
@@ -390,6 +461,7 @@ class ProjectionStatus:
     events_applied: int
     updated_at: datetime | None
     error: str | None
+    error_position: int | None = None
 
 
 async def status(
@@ -423,6 +495,7 @@ async def status(
                 events_applied=int(row["events_applied"]) if row else 0,
                 updated_at=row["updated_at"] if row else None,
                 error=row["error"] if row else None,
+                error_position=row["error_position"] if row else None,
             )
         )
     return out

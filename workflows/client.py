@@ -7,6 +7,7 @@ large to send.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -17,6 +18,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from events.envelope import Actor
+from events.validation import field_path
 from workflows import commands as cmd
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
 from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
@@ -76,6 +78,13 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
 
 
 def _check_size(command: cmd.Command) -> None:
+    """Refuse, before anything reaches Temporal, a command built without its model's checks
+    (``model_construct``) that breaks them, or one too large for a payload."""
+    try:
+        type(command).model_validate(command.model_dump())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CommandRefused(f"{field_path(tuple(first['loc']))}: {first['msg']}") from None
     size = len(command.model_dump_json())
     if size > MAX_COMMAND_BYTES:
         raise CommandTooLarge(

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.test_api import Api, api  # noqa: F401 - the fixture
+from tests.api_client import Api
 from tests.temporal_harness import SUP
 
 pytestmark = pytest.mark.integration
 
 
-async def two_overdue_first_meetings(api: Api) -> None:  # noqa: F811
+async def two_overdue_first_meetings(api: Api) -> None:
     h = api.h
     await h.add_key_worker("cardiff", "cm-jones", limit=1)
     await h.add_key_worker("cardiff", "cm-other", limit=1)
@@ -32,7 +32,7 @@ def refs(response: object) -> list[str]:
     return [a["alert_ref"] for a in response.json()]  # type: ignore[attr-defined]
 
 
-async def test_inbox_visibility_follows_roles(api: Api) -> None:  # noqa: F811
+async def test_inbox_visibility_follows_roles(api: Api) -> None:
     await two_overdue_first_meetings(api)
     assert refs(await api.get("cm-jones", "/alerts")) == ["case-c1:a1"]
     assert refs(await api.get("cm-other", "/alerts")) == ["case-c2:a1"]
@@ -52,7 +52,7 @@ async def test_inbox_visibility_follows_roles(api: Api) -> None:  # noqa: F811
     assert alert["acknowledged_at"] is None and alert["deliveries"] == []
 
 
-async def test_acknowledging_removes_an_alert_from_the_open_list(api: Api) -> None:  # noqa: F811
+async def test_acknowledging_removes_an_alert_from_the_open_list(api: Api) -> None:
     await two_overdue_first_meetings(api)
     other = await api.post("cm-jones", "/alerts/case-c2:a1/acknowledge", {})
     assert other.status_code == 404  # not theirs: as if it did not exist

@@ -4,77 +4,15 @@ endpoint's happy path, each error status, the role x endpoint matrix, the access
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import asyncpg
-import httpx
 import pytest
 
-from api.app import Services, create_app
-from api.identity import add_user, create_token, list_tokens, revoke_token, set_user_active
+from api.identity import list_tokens, revoke_token, set_user_active
 from events.errors import InvalidInput
-from tests.integration.test_projections import catch_up
-from tests.temporal_harness import Harness, to_intensive
+from tests.api_client import REFERRAL, Api
+from tests.temporal_harness import to_intensive
 
 pytestmark = pytest.mark.integration
-
-USERS = {
-    "cm-jones": ("case_manager", "cardiff"),
-    "cm-other": ("case_manager", "cardiff"),
-    "sup-evans": ("supervisor", "cardiff"),
-    "sup-far": ("supervisor", "newport"),
-    "bs-price": ("business_support", "cardiff"),
-    "au-khan": ("auditor", None),
-    "ad-root": ("admin", None),
-}
-
-
-@dataclass
-class Api:
-    http: httpx.AsyncClient
-    tokens: dict[str, str]
-    h: Harness
-    pool: asyncpg.Pool
-
-    async def get(self, user: str | None, path: str, **params: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
-        return await self.http.get(path, headers=headers, params=params)
-
-    async def post(
-        self, user: str, path: str, body: dict[str, Any], **params: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
-        return await self.http.post(path, headers=headers, json=body, params=params)
-
-    async def settle(self) -> None:
-        await catch_up(self.pool, self.h.store)
-
-
-@pytest.fixture
-async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
-    tokens = {}
-    for user_id, (role, team) in USERS.items():
-        await add_user(pool, user_id, role, team)
-        tokens[user_id] = await create_token(pool, user_id)
-    app = create_app(Services(pool, harness.store, harness.client, harness.task_queue))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:
-        yield Api(http, tokens, harness, pool)
-
-
-REFERRAL = {
-    "family_id": "fam-9",
-    "team_id": "cardiff",
-    "area": "cardiff",
-    "referring_agency": "school",
-    "referral_grounds": ["domestic_abuse_victim"],
-    "children": [{"child_id": "ch1", "statutory_status": "cin"}],
-    "consent_to_referral": True,
-    "consent_to_information_sharing": True,
-    "received_on": "2026-01-05",
-}
 
 
 async def test_happy_paths(api: Api) -> None:

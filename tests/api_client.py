@@ -1,0 +1,56 @@
+"""Calling the API under test as each role's user (see the ``api`` fixture)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.integration.test_projections import catch_up
+from tests.temporal_harness import Harness
+
+USERS = {
+    "cm-jones": ("case_manager", "cardiff"),
+    "cm-other": ("case_manager", "cardiff"),
+    "sup-evans": ("supervisor", "cardiff"),
+    "sup-far": ("supervisor", "newport"),
+    "bs-price": ("business_support", "cardiff"),
+    "au-khan": ("auditor", None),
+    "ad-root": ("admin", None),
+}
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    h: Harness
+    pool: asyncpg.Pool
+
+    async def get(self, user: str | None, path: str, **params: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+        return await self.http.get(path, headers=headers, params=params or None)
+
+    async def post(
+        self, user: str, path: str, body: dict[str, Any], **params: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        return await self.http.post(path, headers=headers, json=body, params=params or None)
+
+    async def settle(self) -> None:
+        await catch_up(self.pool, self.h.store)
+
+
+REFERRAL = {
+    "family_id": "fam-9",
+    "team_id": "cardiff",
+    "area": "cardiff",
+    "referring_agency": "school",
+    "referral_grounds": ["domestic_abuse_victim"],
+    "children": [{"child_id": "ch1", "statutory_status": "cin"}],
+    "consent_to_referral": True,
+    "consent_to_information_sharing": True,
+    "received_on": "2026-01-05",
+}

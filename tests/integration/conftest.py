@@ -1,0 +1,26 @@
+"""Fixtures of the integration tests: the API as each role's user sees it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from api.app import Services, create_app
+from api.identity import add_user, create_token
+from tests.api_client import USERS, Api
+from tests.temporal_harness import Harness
+
+
+@pytest.fixture
+async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
+    tokens = {}
+    for user_id, (role, team) in USERS.items():
+        await add_user(pool, user_id, role, team)
+        tokens[user_id] = await create_token(pool, user_id)
+    app = create_app(Services(pool, harness.store, harness.client, harness.task_queue))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:
+        yield Api(http, tokens, harness, pool)

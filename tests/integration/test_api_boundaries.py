@@ -1,0 +1,298 @@
+"""What a clumsy user or an attacker sends the API: each gets a 4xx in one shape, naming the
+field and the rule; nothing is recorded; the case takes the next command."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api_client import REFERRAL, Api
+from tests.temporal_harness import in_follow_up, to_intensive
+
+pytestmark = pytest.mark.integration
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "field", "rule"}
+
+
+def problem(response: httpx.Response, status: int, field: str) -> str:
+    """Assert ``response`` is a problem document for ``field``; returns its rule."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert set(body) == PROBLEM_KEYS, body
+    assert body["status"] == status and body["field"] == field, body
+    assert body["detail"] == f"{field}: {body['rule']}"
+    return str(body["rule"])
+
+
+GOAL = {"goal_id": "g9", "category": "parenting", "baseline": 2, "target": 8}
+
+
+async def test_text_that_storage_cannot_hold_is_refused_and_the_case_goes_on(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    before = await api.h.store.stream_version("case-c1")
+    for text, what in (
+        ("bed\u0000time", "NUL"),
+        ("bed\u0007time", "control character"),
+        ("   ", "blank"),
+    ):
+        refused = await api.post(
+            "cm-jones", "/cases/c1/commands/agree_goal", {**GOAL, "description": text}
+        )
+        assert what in problem(refused, 422, "description")
+    notes = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/record_session",
+        {
+            "session_id": "s1",
+            "held_at": (await api.h.now()).isoformat(),
+            "kind": "phone",
+            "duration_minutes": 20,
+            "notes": "called \u0000 back",
+        },
+    )
+    assert "NUL" in problem(notes, 422, "notes")
+    # A lone surrogate cannot even be sent as UTF-8; escaped in JSON it is refused too.
+    surrogate = await api.http.post(
+        "/cases/c1/commands/agree_goal",
+        headers={
+            "Authorization": f"Bearer {api.tokens['cm-jones']}",
+            "Content-Type": "application/json",
+        },
+        content=b'{"goal_id": "g9", "category": "parenting", "baseline": 2, "target": 8, '
+        b'"description": "bed\\ud800time"}',
+    )
+    assert surrogate.status_code == 422 and surrogate.json()["field"] in ("description", "body")
+    assert await api.h.store.stream_version("case-c1") == before  # nothing recorded
+    # Emoji and Welsh are text like any other, and the case takes the next command at once.
+    fine = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/agree_goal",
+        {**GOAL, "description": "Amser gwely 🛏️ erbyn 8pm, bob nos"},
+    )
+    assert fine.status_code == 200, fine.text
+
+
+async def test_numbers_dates_and_yes_no_mean_what_they_say(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    now = await api.h.now()
+    session = {"session_id": "s1", "held_at": now.isoformat(), "kind": "phone"}
+    for value in (True, "90", 90.5):
+        refused = await api.post(
+            "cm-jones",
+            "/cases/c1/commands/record_session",
+            {**session, "duration_minutes": value},
+        )
+        problem(refused, 422, "duration_minutes")
+    for held_at in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z"):
+        refused = await api.post(
+            "cm-jones",
+            "/cases/c1/commands/record_session",
+            {**session, "held_at": held_at, "duration_minutes": 30},
+        )
+        assert "1900-01-01" in problem(refused, 422, "held_at")
+    naive = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/record_session",
+        {**session, "held_at": now.replace(tzinfo=None).isoformat(), "duration_minutes": 30},
+    )
+    assert "timezone" in problem(naive, 422, "held_at")
+    for received_on in ("0001-01-01", "9999-12-31"):
+        refused = await api.post(
+            "bs-price",
+            "/referrals",
+            {"case_id": "c8", "referral": {**REFERRAL, "received_on": received_on}},
+        )
+        problem(refused, 422, "referral.received_on")
+    tomorrow = (now + timedelta(days=2)).date().isoformat()
+    future = await api.post(
+        "bs-price",
+        "/referrals",
+        {"case_id": "c8", "referral": {**REFERRAL, "received_on": tomorrow}},
+    )
+    assert "future" in problem(future, 422, "received_on")
+    yes = await api.post(
+        "bs-price",
+        "/referrals",
+        {"case_id": "c8", "referral": {**REFERRAL, "consent_to_referral": "yes"}},
+    )
+    problem(yes, 422, "referral.consent_to_referral")
+    assert await api.h.store.stream_version("case-c8") == 0
+
+
+async def test_a_booster_is_not_delivered_before_the_episode_closed(api: Api) -> None:
+    await in_follow_up(api.h)
+    await api.h.sleep(days=40)
+    await api.h.do(
+        "c1",
+        "complete_review",
+        review_id="m1",
+        ratings={"g1": "regressed", "g2": "maintained"},
+        family_staying_together=True,
+        substance_use_status="reduced",
+    )
+    for delivered_at in ("0001-01-01T00:00:00Z", "2000-01-01T00:00:00Z"):
+        refused = await api.post(
+            "cm-jones",
+            "/cases/c1/commands/record_booster",
+            {"booster_id": "b-m1", "delivered_at": delivered_at},
+        )
+        problem(refused, 422, "delivered_at")
+
+
+async def test_bad_paths_and_filters_are_refused_not_crashed(api: Api) -> None:
+    for path, field in (
+        ("/cases/c1%00", "case_id"),
+        ("/cases/c1%00/history", "case_id"),
+        ("/cases/" + "x" * 65, "case_id"),
+        ("/cases?phase=allocated%00", "phase"),
+        ("/cases?phase=nonsense", "phase"),
+        ("/cases?team=card%00iff", "team"),
+        ("/cases?key_worker=%F0%9F%98%80", "key_worker"),
+        ("/reviews?due_before=0001-01-01", "due_before"),
+        ("/cases/c1/history?as_of=later", "as_of"),
+        ("/cases/c1/history?as_of=2026-01-01T00:00:00", "as_of"),
+        ("/cases/c1/history?format=xml", "format"),
+        ("/cases?overdue=maybe", "overdue"),
+    ):
+        response = await api.get("sup-evans", path)
+        assert response.status_code == 422, path
+        problem(response, 422, field)
+    problem(await api.post("cm-jones", "/cases/c1%00/commands/accept", {}), 422, "case_id")
+    problem(await api.post("cm-jones", "/alerts/nonsense/acknowledge", {}), 422, "alert_ref")
+    problem(
+        await api.post("cm-jones", "/cases/c1/commands/accept", {}, expected_version="true"),
+        422,
+        "expected_version",
+    )
+
+
+async def test_an_as_of_storage_cannot_hold_is_refused_before_it_is_logged(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    await api.settle()
+    for as_of in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        refused = await api.get("cm-other", "/cases/c1/history", as_of=as_of)
+        problem(refused, 422, "as_of")
+    assert await api.h.store.stream_version("access-c1") == 0  # nothing recorded
+    ok = await api.get("sup-evans", "/cases/c1/history", as_of="2026-01-01T00:00:00+01:00")
+    assert ok.status_code == 200
+    await api.settle()
+    [entry] = (await api.get("sup-evans", "/cases/c1/access-log")).json()[:1]
+    assert entry["as_of"] in ("2025-12-31T23:00:00Z", "2025-12-31T23:00:00+00:00")
+
+
+async def test_a_case_one_may_not_read_is_as_absent_as_one_that_does_not_exist(
+    api: Api,
+) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    await api.settle()
+    for path in ("/cases/{}", "/cases/{}/history", "/cases/{}/access-log"):
+        hidden = await api.get("sup-far", path.format("c1"))
+        absent = await api.get("sup-far", path.format("c0"))
+        assert problem(hidden, 404, "case_id") == "no case c1"
+        assert problem(absent, 404, "case_id") == "no case c0"
+    command = await api.post("sup-far", "/cases/c1/commands/record_consent", {"scope": "follow_up"})
+    assert problem(command, 404, "case_id") == "no case c1"
+    await api.settle()
+    refusals = await api.pool.fetch(
+        "SELECT actor_id, allowed FROM access_log WHERE case_id = 'c1' ORDER BY global_position"
+    )
+    assert [(r["actor_id"], r["allowed"]) for r in refusals] == [("sup-far", False)] * 3
+
+
+async def test_bodies_are_bounded_and_a_stranger_s_body_is_never_read(api: Api) -> None:
+    big = b'{"case_id": "c1", "referral": {"x": "' + b"a" * (2 * 1024 * 1024) + b'"}}'
+    stranger = await api.http.post(
+        "/referrals", content=big, headers={"Content-Type": "application/json"}
+    )
+    problem(stranger, 401, "authorization")
+    signed_in = await api.http.post(
+        "/referrals",
+        content=big,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {api.tokens['bs-price']}",
+        },
+    )
+    assert "1048576 bytes" in problem(signed_in, 413, "body")
+
+    async def chunks() -> Any:  # no Content-Length: counted as it streams in
+        for _ in range(40):
+            yield b"a" * 65536
+
+    streamed = await api.http.post(
+        "/referrals",
+        content=chunks(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {api.tokens['bs-price']}",
+        },
+    )
+    problem(streamed, 413, "body")
+    # Lists are bounded too: a referral of a thousand children never reaches Temporal.
+    crowd = [{"child_id": f"ch{i}"} for i in range(1000)]
+    refused = await api.post(
+        "bs-price", "/referrals", {"case_id": "c7", "referral": {**REFERRAL, "children": crowd}}
+    )
+    problem(refused, 422, "referral.children")
+    assert await api.h.store.stream_version("case-c7") == 0
+
+
+async def test_of_commands_sent_at_one_expected_version_exactly_one_is_recorded(
+    api: Api,
+) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    version = await api.h.store.stream_version("case-c1")
+    now = (await api.h.now()).isoformat()
+    answers = await asyncio.gather(
+        *(
+            api.post(
+                "cm-jones",
+                "/cases/c1/commands/record_session",
+                {"session_id": f"s{i}", "held_at": now, "kind": "phone", "duration_minutes": 5},
+                expected_version=version,
+            )
+            for i in range(8)
+        )
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [409] * 7, [a.text for a in answers]
+    for conflict in (a for a in answers if a.status_code == 409):
+        assert "is at version" in problem(conflict, 409, "expected_version")
+    assert await api.h.store.stream_version("case-c1") == version + 1
+    # The case goes on; the next command at the new version is recorded.
+    after = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/withdraw_consent",
+        {"scope": "follow_up"},
+        expected_version=version + 1,
+    )
+    assert after.status_code == 200, after.text
+
+
+async def test_every_error_is_documented_in_the_openapi(api: Api) -> None:
+    schema = (await api.http.get("/openapi.json")).json()
+    assert "Problem" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert {"401", "413", "422"} <= statuses, (method, path)
+            for status in statuses - {"200", "201"}:
+                content = operation["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
+    history = schema["paths"]["/cases/{case_id}/history"]["get"]["responses"]["200"]["content"]
+    assert set(history) == {"application/json", "text/csv"}
+    calendar = schema["paths"]["/calendar.ics"]["get"]["responses"]["200"]["content"]
+    assert set(calendar) == {"text/calendar"}
+    command = schema["paths"]["/cases/{case_id}/commands/{name}"]["post"]["responses"]
+    assert {"403", "404", "409", "503"} <= set(command)

@@ -1,0 +1,123 @@
+"""A stored event a read model cannot apply (written before the boundaries refused it):
+that model stops, says where and why, the others go on, and an operator's recorded
+decision to skip it (or a rebuild) lets it resume."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from events.envelope import Actor
+from events.errors import InvalidInput
+from events.records import canonical_json, content_digest
+from events.store import EventStore
+from events.vocabulary import Role
+from projections.failures import record_skip
+from projections.models import PROJECTIONS
+from projections.queries import record_access
+from projections.runner import rebuild, status
+from tests.integration.test_projections import projector, seed, wait_for
+
+pytestmark = pytest.mark.integration
+
+ADMIN = Actor(id="ad-root", role=Role.ADMIN)
+AUDITOR = Actor(id="au-khan", role=Role.AUDITOR)
+
+
+async def append_unchecked(pool: asyncpg.Pool, stream: str, type_name: str, data: Any) -> int:
+    """What an older version of the engine could store: straight into ``ifss_append``,
+    with none of today's checks. Returns the event's global position."""
+    version = int(
+        await pool.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream
+        )
+    )
+    event_id, now = uuid.uuid4(), datetime.now(UTC)
+    data_json = canonical_json(data)
+    metadata_json = canonical_json({"actor": {"id": "au-khan", "role": "auditor"}})
+    digest = content_digest(
+        stream_id=stream,
+        stream_version=version + 1,
+        event_id=event_id,
+        type_name=type_name,
+        schema_version=1,
+        data_json=data_json,
+        metadata_json=metadata_json,
+        occurred_at=now,
+    )
+    rows = await pool.fetch(
+        "SELECT out_position FROM ifss_append($1, $2, $3, $4, $5, $6::jsonb[], $7::jsonb[], "
+        "$8, $9)",
+        stream,
+        version,
+        [event_id],
+        [type_name],
+        [1],
+        [data_json],
+        [metadata_json],
+        [now],
+        [digest],
+    )
+    return int(rows[0]["out_position"])
+
+
+async def test_a_poison_event_stops_one_read_model_loudly_until_an_operator_skips_it(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await seed(store, cases=1, sessions=1)
+    await record_access(store, "k0", AUDITOR, view="history", interface="api")
+    # Year 1 at +14:00 is year 0 in UTC: PostgreSQL's timestamptz cannot hold it.
+    poison = await append_unchecked(
+        pool,
+        "access-k0",
+        "CaseRecordViewed",
+        {
+            "case_id": "k0",
+            "view": "history",
+            "interface": "api",
+            "as_of": "0001-01-01T00:00:00+14:00",
+            "allowed": False,
+        },
+    )
+    await record_access(store, "k0", AUDITOR, view="summary", interface="api")
+
+    async def access_log_failed() -> bool:
+        report = {s.name: s for s in await status(pool)}
+        others = [s for name, s in report.items() if name != "access_log"]
+        return report["access_log"].status == "failed" and all(s.lag_events == 0 for s in others)
+
+    async with projector(database_url, migrated, store, PROJECTIONS):
+        await wait_for(access_log_failed)
+        failed = {s.name: s for s in await status(pool)}["access_log"]
+        assert failed.error_position == poison
+        assert failed.error is not None and f"at position {poison}" in failed.error
+        assert failed.lag_events == 2  # stopped before the poison, the next read waits
+        assert await pool.fetchval("SELECT count(*) FROM access_log") == 1
+        # A rebuild meets the same event and fails the same way, leaving the live model.
+        with pytest.raises(Exception, match=r"year|range|Overflow"):
+            await rebuild(pool, store, [m for m in PROJECTIONS if m.name == "access_log"])
+
+        with pytest.raises(InvalidInput, match="only the event it failed on can be skipped"):
+            await record_skip(store, "access_log", poison + 1, ADMIN, "wrong event")
+        with pytest.raises(InvalidInput, match="is running"):
+            await record_skip(store, "case_summary", poison, ADMIN, "not failed")
+        await record_skip(store, "access_log", poison, ADMIN, "as_of out of range, issue 11")
+
+        async def resumed() -> bool:
+            return all(s.status == "running" and s.lag_events == 0 for s in await status(pool))
+
+        await wait_for(resumed)
+    assert [
+        r["view"] for r in await pool.fetch("SELECT view FROM access_log ORDER BY global_position")
+    ] == ["history", "summary"]
+    [decision] = await store.read_stream("projection-access_log")
+    assert decision.metadata.actor == ADMIN
+    assert decision.data["position"] == poison and decision.data["event_type"] == "CaseRecordViewed"
+    # The decision holds for rebuilds too.
+    await rebuild(pool, store, [m for m in PROJECTIONS if m.name == "access_log"])
+    assert await pool.fetchval("SELECT count(*) FROM access_log") == 2
+    assert (await store.verify()).intact

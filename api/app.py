@@ -52,7 +52,6 @@ class Services:
     temporal: Client
     task_queue: str
     policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
 # --- response models ---------------------------------------------------------------------
@@ -323,8 +322,11 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def create_app(svc: Services | None = None) -> FastAPI:
-    """With ``svc`` (tests), use it; without, build it from the settings at start-up."""
+def create_app(
+    svc: Services | None = None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """With ``svc`` (tests, `ifss dev`), use it; without, build it from the settings at
+    start-up. Request bodies over ``max_body_bytes`` are refused (413)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -365,7 +367,7 @@ def create_app(svc: Services | None = None) -> FastAPI:
     problems.install(app)
     # The last added runs first: the token is checked (from the headers), then the body is
     # bounded, before anything reads it.
-    app.add_middleware(BodyLimit, max_bytes=svc.max_body_bytes if svc else DEFAULT_MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(
         AuthenticationMiddleware,
         backend=BearerTokens(lambda conn: conn.app.state.services.pool),
@@ -644,18 +646,37 @@ def _server_class() -> Any:
     return Server
 
 
-async def serve_api(host: str, port: int, stop: Any, svc: Services | None = None) -> None:
-    """Serve the API until ``stop`` (an asyncio.Event) is set (``ifss api``, ``ifss dev``)."""
+async def serve_api(
+    host: str,
+    port: int,
+    stop: Any,
+    svc: Services | None = None,
+    *,
+    grace_seconds: float = 10,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    listening: Any = None,
+) -> None:
+    """Serve the API until ``stop`` (an asyncio.Event) is set (``ifss api``, ``ifss dev``);
+    then requests in flight get ``grace_seconds`` before they are cancelled."""
     import asyncio
 
     import uvicorn
 
     _Server = _server_class()
     config = uvicorn.Config(
-        create_app(svc), host=host, port=port, log_level="warning", lifespan="on"
+        create_app(svc, max_body_bytes=max_body_bytes),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=int(grace_seconds),
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
-    await stop.wait()
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if listening is not None and server.started:
+        listening.set()  # an asyncio.Event: the port is bound, requests are served
+    await asyncio.wait({task, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED")
     server.should_exit = True
     await task

@@ -71,12 +71,26 @@ def _database_url(settings: Settings) -> str:
 
 
 @app.command()
-def dev() -> None:
-    """Run the whole engine locally: embedded PostgreSQL and Temporal unless configured."""
+def dev(
+    stop_leftovers: Annotated[
+        bool,
+        typer.Option(
+            "--stop-leftovers",
+            help="Stop the servers an earlier `ifss dev` left running in the state dir, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Run the whole engine locally: embedded PostgreSQL and Temporal unless configured.
+    Ctrl-C or SIGTERM stops everything it started; a second Ctrl-C stops at once."""
     from workers.database import redact
     from workers.dev import StackInfo, run_dev_stack
+    from workers.supervision import Refused, survive_lost_output
 
+    survive_lost_output()  # `make run | tee log`: Ctrl-C kills tee first; stopping goes on
     settings = _settings()
+    if stop_leftovers:
+        _stop_leftovers(settings)
+        return
 
     def announce(info: StackInfo) -> None:
         table = Table(title="ifss dev", show_header=False)
@@ -96,9 +110,24 @@ def dev() -> None:
 
     try:
         asyncio.run(run_dev_stack(settings, announce))
-    except ConfigurationError as exc:
+    except (ConfigurationError, Refused) as exc:
         raise fail(str(exc)) from None
     console.print("ifss dev: stopped", highlight=False)
+
+
+def _stop_leftovers(settings: Settings) -> None:
+    from workers.supervision import Refused, StackLock, stop_recorded
+
+    lock = StackLock(settings.state_dir)
+    try:
+        lock.acquire_for_cleanup()
+    except Refused as exc:
+        raise fail(str(exc)) from None
+    try:
+        stopped = stop_recorded(lock.previous)
+    finally:
+        lock.release()
+    console.print("stopped: " + ", ".join(stopped) if stopped else "nothing was left running")
 
 
 @app.command()

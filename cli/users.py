@@ -151,7 +151,13 @@ def api() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve_api(settings.api_host, settings.api_port, stop)
+        await serve_api(
+            settings.api_host,
+            settings.api_port,
+            stop,
+            grace_seconds=settings.shutdown_grace_seconds,
+            max_body_bytes=settings.api_max_body_bytes,
+        )
 
     asyncio.run(main())
 

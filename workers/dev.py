@@ -2,12 +2,14 @@
 
 Starts what is not configured (PostgreSQL, Temporal), migrates, runs the worker, the
 projector and the API, prints where everything is, and on Ctrl-C or SIGTERM stops every child it
-started.
+started: in-flight requests get ``IFSS_SHUTDOWN_GRACE_SECONDS``, a second Ctrl-C stops at once,
+and a watchdog stops the children if this process is killed (``workers.supervision``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,13 @@ from workers.checks import check_configuration
 from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_database, migrate_database
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
 from workers.settings import Settings
+from workers.supervision import (
+    StackLock,
+    require_free_port,
+    require_no_postgres,
+    start_watchdog,
+    stop_recorded,
+)
 from workers.temporal import connect_temporal, run_worker, temporal_address
 
 log = structlog.get_logger(__name__)
@@ -38,19 +47,57 @@ class StackInfo:
 
 
 async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None]) -> None:
-    """Bring the stack up, call ``announce`` once ready, run until SIGINT/SIGTERM."""
+    """Bring the stack up, call ``announce`` once ready, run until SIGINT/SIGTERM. Raises
+    ``Refused`` (nothing started) when the state dir or a port is taken."""
+    lock = StackLock(settings.state_dir)
+    lock.acquire()
+    try:
+        check_nothing_in_the_way(settings)
+        watchdog = start_watchdog(lock)
+        try:
+            await _run(settings, announce, lock)
+        finally:
+            watchdog.terminate()
+            watchdog.wait()
+    finally:
+        lock.release()
+
+
+def check_nothing_in_the_way(settings: Settings) -> None:
+    """Refuse to start rather than adopt a server that is already there."""
+    if not settings.database_url:
+        require_no_postgres(embedded_data_dir(settings))
+    if not settings.temporal_address:
+        require_free_port(settings.temporal_port, "IFSS_TEMPORAL_PORT")
+        require_free_port(settings.temporal_ui_port, "IFSS_TEMPORAL_UI_PORT")
+    require_free_port(settings.api_port, "IFSS_API_PORT")
+
+
+async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: StackLock) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
     postgres: EmbeddedPostgres | None = None
     temporal_server: TemporalDevServer | None = None
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            log.info("dev_stack_stop_requested", grace_seconds=settings.shutdown_grace_seconds)
+            stop.set()
+            return
+        # Asked twice: stop the servers now and leave without waiting for anything.
+        log.warning("dev_stack_forced_stop")
+        stop_recorded(lock.record)
+        os._exit(130)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
     try:
         if settings.database_url:
             database_url = settings.database_url
         else:
             postgres = EmbeddedPostgres(embedded_data_dir(settings))
+            lock.update(postgres_data=str(postgres.data_dir))
             server_dsn = await asyncio.to_thread(postgres.start)
             database_url = await ensure_database(server_dsn, EMBEDDED_DATABASE)
         applied = await migrate_database(database_url)
@@ -69,24 +116,38 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
                 settings.state_dir / "temporal.db",
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
+                on_started=lambda pid: lock.update(temporal_pgid=pid),
             )
             address = await asyncio.to_thread(temporal_server.start)
             ui_url = temporal_server.ui_url
         address = address or temporal_address(settings)
         client = await connect_temporal(address, settings.temporal_namespace, attempts=60)
 
-        worker = asyncio.create_task(run_worker(settings, database_url, client, stop))
-        projector = asyncio.create_task(run_projector(database_url, stop))
+        worker = asyncio.create_task(
+            run_worker(settings, database_url, client, stop), name="worker"
+        )
+        projector = asyncio.create_task(run_projector(database_url, stop), name="projector")
         pool = await create_pool(database_url, max_size=10)
         store = EventStore(pool)
+        listening = asyncio.Event()
         api = asyncio.create_task(
             serve_api(
                 settings.api_host,
                 settings.api_port,
                 stop,
                 Services(pool, store, client, settings.task_queue, policy),
-            )
+                grace_seconds=settings.shutdown_grace_seconds,
+                max_body_bytes=settings.api_max_body_bytes,
+                listening=listening,
+            ),
+            name="api",
         )
+        # "Ready" means the API answers: wait for its port (or for it to fail).
+        await asyncio.wait(
+            {api, asyncio.create_task(listening.wait())}, return_when=asyncio.FIRST_COMPLETED
+        )
+        if api.done():
+            api.result()
         announce(
             StackInfo(
                 database_url=database_url,
@@ -104,9 +165,16 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
             return_when=asyncio.FIRST_COMPLETED,
         )
         stop.set()
-        await worker  # re-raises if the worker died on its own
-        await projector
-        await api
+        # In-flight requests get the grace period; then whatever is left is cancelled.
+        done, pending = await asyncio.wait(
+            {worker, projector, api}, timeout=settings.shutdown_grace_seconds + 10
+        )
+        for task in pending:
+            log.warning("dev_stack_task_cancelled", task=task.get_name())
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raises if a part died on its own
         await store.aclose()
         await pool.close()
     finally:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -97,11 +98,19 @@ SEARCH_ATTRIBUTES = {"CasePhase": "Keyword", "TeamId": "Keyword", "KeyWorkerId":
 class TemporalDevServer:
     """``temporal server start-dev`` on loopback with a database file in the state dir."""
 
-    def __init__(self, db_file: Path, *, port: int = 7233, ui_port: int = 8233) -> None:
+    def __init__(
+        self,
+        db_file: Path,
+        *,
+        port: int = 7233,
+        ui_port: int = 8233,
+        on_started: Callable[[int], None] | None = None,
+    ) -> None:
         self.db_file = db_file.resolve()
         self.port = port
         self.ui_port = ui_port
         self.process: subprocess.Popen[bytes] | None = None
+        self._on_started = on_started  # told the process group, before waiting for the port
 
     @property
     def address(self) -> str:
@@ -136,6 +145,8 @@ class TemporalDevServer:
             args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
         log_file.close()
+        if self._on_started is not None:
+            self._on_started(self.process.pid)  # its own session: pid == process group
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
     alert_retry_first_seconds: float = Field(
         default=5.0, gt=0, description="First retry interval of an alert delivery (doubles)."
     )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads; larger ones get 413 before parsing.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On Ctrl-C or SIGTERM, how long in-flight requests may finish before "
+        "they are cancelled (a second Ctrl-C stops at once).",
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,30 +61,41 @@ class DevStack:
         )
 
 
-def start_dev(tmp_path: Path) -> DevStack:
-    state = tmp_path / "state"
+def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `ifss dev` of its own: state dir and ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
     env.update(
-        IFSS_STATE_DIR=str(state),
+        IFSS_STATE_DIR=str(tmp_path / "state"),
         IFSS_TEMPORAL_PORT=str(free_port()),
         IFSS_TEMPORAL_UI_PORT=str(free_port()),
         IFSS_API_PORT=str(free_port()),
         IFSS_LOG_FORMAT="json",
         IFSS_WEBHOOK_SECRET=WEBHOOK_SECRET,
         COLUMNS="240",  # wide tables: the assertions read cells, not Rich's line wrapping
+        **extra,
     )
+    return env
+
+
+def start_dev(tmp_path: Path, **extra: str) -> DevStack:
+    env = dev_env(tmp_path, **extra)
+    state = Path(env["IFSS_STATE_DIR"])
     log = tmp_path / "dev.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [IFSS, "dev"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
         )
     stack = DevStack(proc, env, state, log)
+    wait_until_ready(stack.process, stack.output)
+    return stack
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], output: Callable[[], str]) -> None:
     deadline = time.monotonic() + 120
-    while "ifss dev: ready" not in stack.output():
-        assert proc.poll() is None, stack.output()
+    while "ifss dev: ready" not in output():
+        assert process.poll() is None, output()
         assert time.monotonic() < deadline, "ifss dev did not become ready"
         time.sleep(0.3)
-    return stack
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ Reads come from the read models; commands go to the case workflows as updates, w
 caller's token deciding the actor. Every read of a case's record is appended to that
 case's access stream before the answer goes out, refused attempts included.
 
-Statuses: 401 no or bad token, 403 not allowed, 404 unknown (or unreadable) case, alert
-or command, 409 version conflict or case id taken, 413 body or command too large, 422
-refused by the rules or invalid input, 503 the store or Temporal not answering. Every
-error is a problem document (``api.problems``) naming the field and the rule.
+Statuses: 401 no or bad token, 403 not allowed (the role, or the rules for this actor),
+404 unknown (or unreadable) case, alert or command, 409 the case's state or the clock is
+against the command now (a version conflict, a case id taken, a phase, an order), 413
+body or command too large, 422 input that can never be right, 503 the store or Temporal
+not answering. Every error is a problem document (``api.problems``) naming the field and
+the rule.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import asyncpg
 import structlog
-from fastapi import Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.middleware.authentication import AuthenticationMiddleware
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -143,11 +145,16 @@ class Caseload(BaseModel):
     in_intensive_phase: int
 
 
+ReferralFields = cmd.sent_fields(cmd.ReferFamily)
+
+
 class ReferralIn(BaseModel):
     """A referral: the command's fields plus the new case's id (the actor is the caller)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     case_id: Code
-    referral: dict[str, Any]
+    referral: ReferralFields  # type: ignore[valid-type]
 
 
 # --- plumbing ----------------------------------------------------------------------------
@@ -178,7 +185,6 @@ CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^
 AlertRef = Annotated[
     str, Path(max_length=200, pattern=r"^(case|team)-[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}$")
 ]
-CommandName = Annotated[str, Path(max_length=64, pattern=r"^[a-z_]+$")]
 
 # The errors each kind of operation can answer with (documented in the OpenAPI).
 READ = problems.responses(401, 413, 422)
@@ -235,8 +241,10 @@ async def run_command(coro: Any) -> CommandResult:
     try:
         result: CommandResult = await coro
         return result
-    except (cases.CaseAlreadyExists, cases.VersionConflict) as exc:
+    except (cases.CaseAlreadyExists, cases.VersionConflict, cases.CommandConflict) as exc:
         raise ApiError(409, *_split(exc)) from None
+    except cases.CommandForbidden as exc:
+        raise ApiError(403, *_split(exc)) from None
     except cases.CommandTooLarge as exc:
         raise ApiError(413, *_split(exc)) from None
     except cases.CommandRefused as exc:
@@ -505,10 +513,10 @@ def create_app(
         """Refer a family: opens a case (its workflow) with the caller as the actor."""
         if not user.can_refer:
             raise ApiError(403, "role", f"{user.role.value} may not refer families")
-        if "actor" in body.referral:
-            raise ApiError(422, "referral.actor", "set from your token, not the body")
         try:
-            command = cmd.ReferFamily.model_validate({**body.referral, "actor": user.actor})
+            command = cmd.ReferFamily.model_validate(
+                {**cast(BaseModel, body.referral).model_dump(), "actor": user.actor}
+            )
         except ValidationError as exc:
             raise invalid(exc, "referral.") from None
         if user.role is not Role.ADMIN and user.team_id != command.team_id:
@@ -547,28 +555,39 @@ def create_app(
         found["acknowledged_at"] = datetime.now(UTC)
         return found
 
-    @app.post("/cases/{case_id}/commands/{name}", response_model=CommandResult, responses=WRITE)
-    async def post_command(
+    for name, model in cmd.COMMANDS.items():
+        add_command_route(app, name, model)
+
+    @app.post("/cases/{case_id}/commands/{name}", include_in_schema=False)
+    async def unknown_command(case_id: str, name: str, user: UserDep) -> None:
+        known = ", ".join(n for n in cmd.COMMANDS)
+        raise ApiError(404, "name", f"unknown command {name[:64]!r} (one of {known})")
+
+    return app
+
+
+ExpectedVersion = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**31 - 1,
+        description="Refuse with 409 unless the case is at exactly this version; checked by "
+        "the case under its lock, so of several commands sent at one version one succeeds.",
+    ),
+]
+
+
+def add_command_route(app: FastAPI, name: str, model: type[cmd.Command]) -> None:
+    """``POST /cases/{case_id}/commands/<name>``: the command's own fields as the body."""
+    fields = cmd.sent_fields(model)
+
+    async def send(
         case_id: CaseId,
-        name: CommandName,
-        body: Annotated[dict[str, Any], Body(description="The command's fields.")],
+        body: BaseModel,
         user: UserDep,
         s: ServicesDep,
-        expected_version: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=2**31 - 1,
-                description="Refuse with 409 unless the case is at exactly this version.",
-            ),
-        ] = None,
+        expected_version: ExpectedVersion = None,
     ) -> CommandResult:
-        """Send a command (the workflow update ``name``) to a case, as the caller.
-        ``?expected_version=`` is checked by the case itself, under its lock: of several
-        commands sent at one version, one succeeds and the others get 409."""
-        model = cmd.COMMANDS.get(name)
-        if model is None or name == "refer":
-            raise ApiError(404, "name", f"unknown command {name!r}")
         try:
             view = await cases.case_view(s.temporal, case_id)
         except cases.CaseNotFound:
@@ -582,18 +601,23 @@ def create_app(
             raise ApiError(
                 403, "case_id", f"{user.role.value} {user.user_id} may not act on case {case_id}"
             )
-        if "actor" in body:
-            raise ApiError(422, "actor", "set from your token, not the body")
-        fields = {**body, "actor": user.actor}
-        if expected_version is not None:
-            fields["expected_version"] = expected_version
+        values = {**body.model_dump(), "actor": user.actor, "expected_version": expected_version}
         try:
-            command = model.model_validate(fields)
+            command = model.model_validate(values)
         except ValidationError as exc:
             raise invalid(exc) from None
         return await run_command(cases.send_command(s.temporal, case_id, name, command))
 
-    return app
+    send.__annotations__["body"] = fields  # the body's schema in the OpenAPI is the command's
+    app.post(
+        f"/cases/{{case_id}}/commands/{name}",
+        response_model=CommandResult,
+        responses=WRITE,
+        summary=f"Command: {name}",
+        description=(model.__doc__ or "").strip(),
+        operation_id=f"command_{name}",
+        tags=["commands"],
+    )(send)
 
 
 class ICalendar(Response):
@@ -673,7 +697,7 @@ async def serve_api(
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn sets a flag only
         await asyncio.sleep(0.02)
     if listening is not None and server.started:
         listening.set()  # an asyncio.Event: the port is bound, requests are served

@@ -118,6 +118,9 @@ def install(app: FastAPI) -> None:
             field, rule = "path", f"no such resource: {request.url.path[:200]}"
         elif exc.status_code == 405:
             field, rule = "method", f"{request.method} is not allowed here"
+        elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # Not UTF-8, or not JSON at all: invalid input like any other (422).
+            return problem_response(422, "body", "is not valid JSON in UTF-8")
         else:
             field, rule = _split(exc.detail)
         return problem_response(exc.status_code, field, rule, dict(exc.headers or {}))
@@ -128,6 +131,10 @@ def install(app: FastAPI) -> None:
         kind = first.get("type", "")
         if kind == "missing":
             rule = "is required"
+        elif kind == "extra_forbidden" and first.get("loc", ())[-1:] == ("actor",):
+            rule = "is set from your token, not the body"
+        elif kind == "extra_forbidden":
+            rule = "is not a field of this request"
         elif kind == "json_invalid":
             rule = "is not valid JSON"
         else:

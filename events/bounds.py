@@ -22,10 +22,12 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     Field,
     Strict,
     StringConstraints,
 )
+from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 EARLIEST = date(1900, 1, 1)
@@ -36,6 +38,14 @@ LATEST = date(2100, 12, 31)
 _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # One-line text: line breaks and tabs are refused as well.
 _NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+# The same rules as JSON Schema patterns, so that clients and fuzzers know them too.
+_TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff]"
+_LINE_CHAR = "[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]"
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+WORDS_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_TEXT_CHAR}*$"
+LINE_PATTERN = f"^{_LINE_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_LINE_CHAR}*$"
 
 
 def _describe(char: str) -> str:
@@ -68,7 +78,10 @@ def one_line(value: str) -> str:
 
 
 def whole_number(value: object) -> object:
-    """Before a lax integer check: ``true`` and ``"3"`` are not numbers."""
+    """Before an integer check: ``true`` and ``"3"`` are not numbers; ``3.0`` is 3 (JSON
+    has one kind of number), ``3.5`` is not whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise PydanticCustomError("int_type", "must be a whole number")
     return value
@@ -106,13 +119,19 @@ def time_in_range(value: datetime) -> datetime:
 
 
 # Free text of a record (notes, a goal in the family's words): several lines.
-FreeText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(storable_text)]
+FreeText = Annotated[
+    str,
+    StringConstraints(max_length=4000),
+    AfterValidator(storable_text),
+    Field(json_schema_extra={"pattern": TEXT_PATTERN}),
+]
 # A reason or description in words: required, not blank.
 Words = Annotated[
     str,
     StringConstraints(min_length=1, max_length=1000),
     AfterValidator(storable_text),
     AfterValidator(not_blank),
+    Field(json_schema_extra={"pattern": WORDS_PATTERN}),
 ]
 # A short line: a name, a relationship, an error summary.
 Line = Annotated[
@@ -120,16 +139,72 @@ Line = Annotated[
     StringConstraints(min_length=1, max_length=200),
     AfterValidator(one_line),
     AfterValidator(not_blank),
+    Field(json_schema_extra={"pattern": LINE_PATTERN}),
 ]
 # A coded value: an id, an area, a version. Letters, digits, '_', '.', '-'.
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+CODE_PATTERN = r"^[A-Za-z0-9_.-]+$"
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 
-Day = Annotated[date, AfterValidator(date_in_range)]
-Moment = Annotated[AwareDatetime, AfterValidator(time_in_range)]
+# As text, dates and times are ISO 8601 (never a count of seconds), with the year in range:
+# the patterns say so in the JSON schema too, so generated clients and fuzzers know it.
+# Every string these patterns match is a real date (leap years included) between 1900 and
+# 2100, so the JSON schema promises no more and no less than the validators accept.
+_YEAR = r"(19[0-9]{2}|20[0-9]{2}|2100)"
+_LEAP_YEAR = r"(19(0[48]|[2468][048]|[13579][26])|20(0[048]|[2468][048]|[13579][26]))"
+_MONTH_DAY = (
+    r"((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    r"|02-(0[1-9]|1[0-9]|2[0-8]))"
+)
+_DATE = rf"({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+_ZONE = r"(Z|z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+DAY_PATTERN = rf"^{_DATE}$"
+MOMENT_PATTERN = rf"^{_DATE}[T ]{_CLOCK}{_ZONE}$"
+_DAY_TEXT = re.compile(DAY_PATTERN)
+_MOMENT_TEXT = re.compile(MOMENT_PATTERN)
+
+
+def iso_date_text(value: object) -> object:
+    """Before the date check: text must be ``YYYY-MM-DD``; numbers are not dates."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DAY_TEXT.match(value):
+        raise PydanticCustomError(
+            "date_format", "must be a date as YYYY-MM-DD, between 1900 and 2100"
+        )
+    return value
+
+
+def iso_time_text(value: object) -> object:
+    """Before the time check: text must be ISO 8601 with a zone; numbers are not times."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _MOMENT_TEXT.match(value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "must be a time as YYYY-MM-DDTHH:MM[:SS] with a zone (Z or +01:00), "
+            "between 1900 and 2100",
+        )
+    return value
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(iso_date_text),
+    AfterValidator(date_in_range),
+    WithJsonSchema({"type": "string", "pattern": DAY_PATTERN}),
+]
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(iso_time_text),
+    AfterValidator(time_in_range),
+    WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN}),
+]
 
 StrictBool = Annotated[bool, Strict()]
-Score = Annotated[int, Strict(), Field(ge=0, le=10)]
-Priority = Annotated[int, Strict(), Field(ge=1, le=5)]
+Score = Annotated[int, Field(ge=0, le=10), BeforeValidator(whole_number)]
+Priority = Annotated[int, Field(ge=1, le=5), BeforeValidator(whole_number)]
 
 
 # List limits: generous for a family, small enough that a command is a few KiB.

@@ -17,11 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
     StringConstraints,
 )
 
 from events.bounds import (
+    LINE_PATTERN,
     MAX_CODES,
     MAX_GOALS,
     MAX_PEOPLE,
@@ -61,8 +61,8 @@ from events.vocabulary import (
 )
 
 ReviewMonth = Annotated[Literal[1, 3, 6, 12], BeforeValidator(whole_number)]
-Days = Annotated[int, Strict(), Field(ge=0, le=366)]
-Position = Annotated[int, Strict(), Field(ge=1, le=100_000)]
+Days = Annotated[int, Field(ge=0, le=366), BeforeValidator(whole_number)]
+Position = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)]
 StreamRef = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 ]
@@ -72,6 +72,7 @@ Relationship = Annotated[
     StringConstraints(min_length=1, max_length=64),
     AfterValidator(one_line),
     AfterValidator(not_blank),
+    Field(json_schema_extra={"pattern": LINE_PATTERN}),
 ]
 
 
@@ -232,7 +233,7 @@ class SessionRecorded(DomainEvent):
     session_id: Code
     held_at: Moment
     kind: SessionKind
-    duration_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60), BeforeValidator(whole_number)]
     personal: NotesPersonal | None = None
 
 
@@ -240,7 +241,7 @@ class NoContactThresholdPassed(DomainEvent):
     summary: ClassVar[str] = "No session with the family for the policy's number of days."
 
     last_contact_at: Moment
-    days: Annotated[int, Strict(), Field(ge=1, le=366)]
+    days: Annotated[int, Field(ge=1, le=366), BeforeValidator(whole_number)]
 
 
 class GoalsScored(DomainEvent):
@@ -254,7 +255,7 @@ class ExtensionRequested(DomainEvent):
     summary: ClassVar[str] = "The key worker asked to extend the intensive phase."
 
     request_id: Code
-    days: Annotated[int, Strict(), Field(ge=1, le=42)]
+    days: Annotated[int, Field(ge=1, le=42), BeforeValidator(whole_number)]
     personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
 
 
@@ -263,14 +264,14 @@ class ExtensionDecided(DomainEvent):
 
     request_id: Code
     approved: StrictBool
-    days: Annotated[int, Strict(), Field(ge=0, le=42)]
+    days: Annotated[int, Field(ge=0, le=42), BeforeValidator(whole_number)]
     new_end_on: Day | None = None
 
 
 class IntensivePhaseEndApproaching(DomainEvent):
     summary: ClassVar[str] = "The intensive phase reached its warning day (default day 35)."
 
-    day: Annotated[int, Strict(), Field(ge=1, le=366)]
+    day: Annotated[int, Field(ge=1, le=366), BeforeValidator(whole_number)]
     ends_on: Day
 
 
@@ -452,7 +453,7 @@ class TeamKeyWorkerJoined(DomainEvent):
     summary: ClassVar[str] = "A key worker can now be allocated families in this team."
 
     key_worker_id: Code
-    caseload_limit: Annotated[int, Strict(), Field(ge=1, le=50)]
+    caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)]
 
 
 class TeamKeyWorkerLeft(DomainEvent):
@@ -498,7 +499,7 @@ class AlertDelivered(DomainEvent):
     recipient: Code
     channel: DeliveryChannel
     escalation: StrictBool = False
-    attempts: Annotated[int, Strict(), Field(ge=1)] = 1
+    attempts: Annotated[int, Field(ge=1), BeforeValidator(whole_number)] = 1
 
 
 class AlertDeliveryFailed(DomainEvent):
@@ -541,7 +542,7 @@ class ProjectionEventSkipped(DomainEvent):
     )
 
     projection: Code
-    position: Annotated[int, Strict(), Field(ge=1)] = Field(
+    position: Annotated[int, Field(ge=1), BeforeValidator(whole_number)] = Field(
         description="The skipped event's global position."
     )
     event_id: UUID

@@ -50,8 +50,12 @@ def _constraint_text(constraint: Any) -> str:
         bounds.whole_number: "a whole number",
     }
     func = getattr(constraint, "func", None)
+    if func in (bounds.iso_date_text, bounds.iso_time_text):
+        return "ISO 8601 text"
     if func is not None:
         return checks.get(func, getattr(func, "__name__", str(func)))
+    if type(constraint).__name__ == "WithJsonSchema":
+        return ""
     if type(constraint).__name__ == "Strict":
         return "strict (no conversion from other types)"
     labels = {
@@ -79,7 +83,7 @@ def _fields_table(model: type[BaseModel]) -> list[str]:
             notes.append("**personal data**: encrypted per family")
         if info.description:
             notes.append(info.description)
-        constraints = [_constraint_text(m) for m in info.metadata]
+        constraints = [c for c in map(_constraint_text, info.metadata) if c]
         if constraints:
             notes.append(", ".join(constraints))
         required = "yes" if info.is_required() else "no"

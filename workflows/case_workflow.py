@@ -153,7 +153,12 @@ def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
     try:
         return decision()
     except CommandRejected as exc:
-        raise ApplicationError(str(exc), type="CommandRejected", non_retryable=True) from None
+        raise refused(exc) from None
+
+
+def refused(exc: CommandRejected) -> ApplicationError:
+    """A refusal as the caller receives it: the rule's message, and its kind in details."""
+    return ApplicationError(str(exc), exc.kind, type="CommandRejected", non_retryable=True)
 
 
 class VersionConflict(ApplicationError):
@@ -402,7 +407,7 @@ class CaseWorkflow:
 
     def _validate(self, command: cmd.Command) -> None:
         _check_version(command, self._state)
-        decide(self._state, command, workflow.now())
+        _decided(lambda: decide(self._state, command, workflow.now()))
 
     # --- queries and signals -----------------------------------------------------------
 
@@ -452,7 +457,7 @@ class CaseWorkflow:
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:
         _check_version(command, self._state)
-        refer(self._state, command, None, workflow.now())
+        _decided(lambda: refer(self._state, command, None, workflow.now()))
 
     @workflow.update
     async def accept(self, command: cmd.AcceptReferral) -> CommandResult:

@@ -34,6 +34,14 @@ class CaseAlreadyExists(CommandRefused):
     """A referral named a case id that is taken."""
 
 
+class CommandForbidden(CommandRefused):
+    """The actor's role may not send this command (or not to this case)."""
+
+
+class CommandConflict(CommandRefused):
+    """The case's state (or the clock) is against the command now; it may succeed later."""
+
+
 class VersionConflict(CommandRefused):
     """The case is not at the caller's ``expected_version`` (or moved on meanwhile)."""
 
@@ -67,14 +75,20 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
     cause = exc.cause
     if not isinstance(cause, ApplicationError):
         return CommandRefused(str(cause or exc))
-    kind = {
+    if cause.type == "CommandRejected":
+        refusal = cause.details[0] if cause.details else "invalid"
+        kind = {"forbidden": CommandForbidden, "conflict": CommandConflict}.get(
+            str(refusal), CommandRefused
+        )
+        return kind(cause.message)
+    failure = {
         "VersionConflict": VersionConflict,
         "StoreUnavailable": StoreUnavailable,
         "StoreRefused": StoreFailure,
         "InvalidInput": StoreFailure,
         "EventIdReused": StoreFailure,
     }.get(cause.type or "", CommandRefused)
-    return kind(cause.message)
+    return failure(cause.message)
 
 
 def _check_size(command: cmd.Command) -> None:
@@ -146,7 +160,7 @@ async def send_command(
             await handle.describe()
         except RPCError:
             raise CaseNotFound(f"no case {case_id}") from None
-        raise CommandRefused(
+        raise CommandConflict(
             "phase: the episode has ended; refer the family again instead"
         ) from None
 

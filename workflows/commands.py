@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from events.bounds import (
+    CODE_PATTERN,
     MAX_CODES,
     MAX_GOALS,
     MAX_PEOPLE,
@@ -18,6 +28,7 @@ from events.bounds import (
     Score,
     StrictBool,
     Words,
+    whole_number,
 )
 from events.catalogue import Adult, Child, FamilyPersonal, GoalScore
 from events.envelope import Actor
@@ -38,11 +49,29 @@ from events.vocabulary import (
 )
 
 
+def _each_child_once(children: list[Child]) -> list[Child]:
+    ids = [c.child_id for c in children]
+    if len(set(ids)) != len(ids):
+        raise PydanticCustomError("unique_children", "child ids must be unique within the family")
+    return children
+
+
+def _reason_with_unplanned_only(
+    reason: UnplannedExitReason | None, info: ValidationInfo
+) -> UnplannedExitReason | None:
+    kind = info.data.get("kind")
+    if kind is ClosureKind.UNPLANNED and reason is None:
+        raise PydanticCustomError("reason_required", "is required for an unplanned exit")
+    if kind is ClosureKind.PLANNED and reason is not None:
+        raise PydanticCustomError("reason_forbidden", "only an unplanned exit has one")
+    return reason
+
+
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
-    expected_version: Annotated[int, Strict(), Field(ge=0)] | None = Field(
+    expected_version: Annotated[int, Field(ge=0), BeforeValidator(whole_number)] | None = Field(
         default=None,
         description="Refuse the command (409) unless the case is at exactly this version.",
     )
@@ -57,7 +86,12 @@ class ReferFamily(Command):
     referring_agency: ReferringAgency
     referral_grounds: list[ReferralGround] = Field(default=[], max_length=MAX_CODES)
     presenting_needs: list[PresentingNeed] = Field(default=[], max_length=MAX_CODES)
-    children: list[Child] = Field(min_length=1, max_length=MAX_PEOPLE)
+    children: Annotated[list[Child], AfterValidator(_each_child_once)] = Field(
+        min_length=1,
+        max_length=MAX_PEOPLE,
+        # JSON Schema cannot say "unique by child_id"; identical entries it can.
+        json_schema_extra={"uniqueItems": True},
+    )
     adults: list[Adult] = Field(default=[], max_length=MAX_PEOPLE)
     consent_to_referral: StrictBool
     consent_to_information_sharing: StrictBool
@@ -100,7 +134,7 @@ class RecordSession(Command):
     session_id: Code
     held_at: Moment
     kind: SessionKind
-    duration_minutes: Annotated[int, Strict(), Field(ge=1, le=24 * 60)]
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60), BeforeValidator(whole_number)]
     notes: FreeText | None = None
 
 
@@ -115,7 +149,7 @@ class RequestExtension(Command):
     """Ask a supervisor to extend the intensive phase."""
 
     request_id: Code
-    days: Annotated[int, Strict(), Field(ge=1, le=42)]
+    days: Annotated[int, Field(ge=1, le=42), BeforeValidator(whole_number)]
     reason: Words
 
 
@@ -129,8 +163,22 @@ class DecideExtension(Command):
 class CloseIntensivePhase(Command):
     """Close the intensive phase, planned or unplanned; schedules the follow-up reviews."""
 
+    # An unplanned exit has a reason and a planned one has none, in the JSON schema too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "unplanned"}}},
+            "then": {
+                "required": ["unplanned_reason"],
+                "properties": {"unplanned_reason": {"not": {"type": "null"}}},
+            },
+            "else": {"properties": {"unplanned_reason": {"type": "null"}}},
+        }
+    )
+
     kind: ClosureKind
-    unplanned_reason: UnplannedExitReason | None = None
+    unplanned_reason: Annotated[
+        UnplannedExitReason | None, AfterValidator(_reason_with_unplanned_only)
+    ] = Field(default=None, validate_default=True)
     closing_scores: list[GoalScore] = Field(default=[], max_length=MAX_GOALS)
     onward_referrals: list[ReferringAgency] = Field(default=[], max_length=MAX_CODES)
     transferred_to_less_formal_services: StrictBool = False
@@ -140,7 +188,14 @@ class CompleteReview(Command):
     """Complete the next follow-up review, rating every goal; a regression schedules a booster."""
 
     review_id: Code
-    ratings: dict[Code, GoalRating] = Field(min_length=1, max_length=MAX_GOALS)
+    ratings: dict[Code, GoalRating] = Field(
+        min_length=1,
+        max_length=MAX_GOALS,
+        json_schema_extra={  # say that every key is a goal id (pydantic leaves others open)
+            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": CODE_PATTERN},
+            "additionalProperties": False,
+        },
+    )
     family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
     notes: FreeText | None = None
@@ -205,7 +260,7 @@ class KeyWorkerAssigned(Command):
 class PlacedOnWaitlist(Command):
     """From the team workflow: no key worker has space; the family waits."""
 
-    position: Annotated[int, Strict(), Field(ge=1)]
+    position: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
     priority: Priority
 
 
@@ -235,3 +290,23 @@ COMMANDS: dict[str, type[Command]] = {
     "close_episode": CloseEpisode,
     "acknowledge_alert": AcknowledgeAlert,
 }
+
+
+def sent_fields(command: type[Command]) -> type[BaseModel]:
+    """The fields a caller sends for ``command``: all but the actor (who the caller is) and
+    the expected version (a condition on the request, not part of the command)."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name not in ("actor", "expected_version")
+    }
+    return create_model(
+        f"{command.__name__}Fields",
+        __config__=ConfigDict(
+            frozen=True,
+            extra="forbid",
+            json_schema_extra=command.model_config.get("json_schema_extra"),
+        ),
+        __doc__=command.__doc__,
+        **fields,
+    )

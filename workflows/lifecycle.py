@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,13 +37,19 @@ from workflows.alerts import OpenAlert
 from workflows.alerts import escalates as alert_escalates
 from workflows.policy import ProgrammePolicy, add_months, add_working_days
 
+# Why a command was refused: the actor may not do it (``forbidden``); the case's state or
+# the clock is against it now, though the same command may succeed later (``conflict``);
+# or it can never succeed as written (``invalid``).
+RefusalKind = Literal["forbidden", "conflict", "invalid"]
+
 
 class CommandRejected(Exception):
     """A command refused by the rules; nothing is recorded. Names the field and the rule."""
 
-    def __init__(self, field: str, rule: str) -> None:
+    def __init__(self, field: str, rule: str, kind: RefusalKind = "conflict") -> None:
         self.field = field
         self.rule = rule
+        self.kind = kind
         super().__init__(f"{field}: {rule}")
 
 
@@ -177,7 +183,7 @@ def _require_phase(state: CaseState, allowed: set[Phase], what: str) -> None:
 def _require_role(command: cmd.Command, roles: set[Role], what: str) -> None:
     if command.actor.role not in roles:
         names = ", ".join(sorted(r.value for r in roles))
-        raise CommandRejected("actor.role", f"only {names} may {what}")
+        raise CommandRejected("actor.role", f"only {names} may {what}", "forbidden")
 
 
 def _not_in_future(moment: datetime, now: datetime, field: str) -> None:
@@ -205,7 +211,7 @@ def refer(
         raise CommandRejected("received_on", "cannot be in the future")
     ids = [c.child_id for c in command.children]
     if len(set(ids)) != len(ids):
-        raise CommandRejected("children", "child ids must be unique within the family")
+        raise CommandRejected("children", "child ids must be unique within the family", "invalid")
     received = ev.ReferralReceived(
         case_id=state.case_id,
         family_id=command.family_id,
@@ -390,9 +396,9 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
     _require_phase(state, {Phase.INTENSIVE}, "close the intensive phase")
     _require_role(c, PRACTITIONERS, "close the intensive phase")
     if c.kind is ClosureKind.UNPLANNED and c.unplanned_reason is None:
-        raise CommandRejected("unplanned_reason", "is required for an unplanned exit")
+        raise CommandRejected("unplanned_reason", "is required for an unplanned exit", "invalid")
     if c.kind is ClosureKind.PLANNED and c.unplanned_reason is not None:
-        raise CommandRejected("unplanned_reason", "only an unplanned exit has one")
+        raise CommandRejected("unplanned_reason", "only an unplanned exit has one", "invalid")
     _known_goals(state, c.closing_scores, "closing_scores")
     today = now.date()
     assert state.intensive_started_on is not None
@@ -587,7 +593,9 @@ def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> li
         c.actor.role is Role.CASE_MANAGER and c.actor.id == alert.to_key_worker
     ):
         raise CommandRejected(
-            "actor", "only the key worker it was sent to, or a supervisor, may acknowledge it"
+            "actor",
+            "only the key worker it was sent to, or a supervisor, may acknowledge it",
+            "forbidden",
         )
     return [ev.AlertAcknowledged(alert_id=c.alert_id)]
 

@@ -93,7 +93,7 @@ async def test_error_statuses(api: Api) -> None:
     refused = await api.post(
         "cm-jones", "/cases/c1/commands/decide_extension", {"request_id": "x", "approved": True}
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 403  # the rules, for this actor
     assert "only supervisor may decide an extension" in refused.json()["detail"]
     bad = await api.post(
         "cm-jones",
@@ -101,8 +101,13 @@ async def test_error_statuses(api: Api) -> None:
         {"goal_id": "g9", "category": "parenting", "description": "x", "baseline": 11, "target": 8},
     )
     assert bad.status_code == 422 and bad.json()["detail"].startswith("baseline:")
-    spoof = await api.post("cm-jones", "/cases/c1/commands/record_consent", {"actor": {}})
-    assert spoof.status_code == 422 and "actor" in spoof.json()["detail"]
+    spoof = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/record_consent",
+        {"scope": "follow_up", "actor": {"id": "sup-evans", "role": "supervisor"}},
+    )
+    assert spoof.status_code == 422 and spoof.json()["field"] == "actor"
+    assert "set from your token" in spoof.json()["rule"]
     stale = await api.post(
         "cm-jones",
         "/cases/c1/commands/record_consent",

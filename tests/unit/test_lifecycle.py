@@ -439,7 +439,16 @@ def test_child_status_change() -> None:
         ),
         (
             intensive_case,
-            lambda c: cmd.CloseIntensivePhase(actor=CM, kind=ClosureKind.UNPLANNED),
+            # The model refuses it too; built past its checks, the rule still does.
+            lambda c: cmd.CloseIntensivePhase.model_construct(
+                actor=CM,
+                expected_version=None,
+                kind=ClosureKind.UNPLANNED,
+                unplanned_reason=None,
+                closing_scores=[],
+                onward_referrals=[],
+                transferred_to_less_formal_services=False,
+            ),
             "unplanned_reason",
             "is required",
         ),

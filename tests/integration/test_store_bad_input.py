@@ -46,7 +46,7 @@ GOOD_SESSION = {
             0,
             [raw("SessionRecorded", {**GOOD_SESSION, "duration_minutes": "long"})],
             "events[0].data.duration_minutes",
-            "valid integer",
+            "must be a whole number",
         ),
         (
             "case-1",

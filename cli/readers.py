@@ -263,15 +263,19 @@ def cases(
 
 
 def parse_moment(value: str, field: str) -> datetime:
-    """``2026-03-31``, ``2026-03-31T17:00Z`` or with an offset; a date means its end (UTC)."""
+    """``2026-03-31``, ``2026-03-31T17:00Z`` or with an offset; a date means its end (UTC).
+    The same bounds as the API (1900-2100, a time zone): what cannot be logged is refused."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from events.bounds import Day, Moment
+
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return datetime.combine(date.fromisoformat(value), datetime.max.time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"{field}: {value!r} is not a date or an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise fail(f"{field}: give a time zone (e.g. 2026-03-31T17:00Z)")
+            day = TypeAdapter(Day).validate_python(value)
+            return datetime.combine(day, datetime.max.time(), tzinfo=UTC)
+        moment: datetime = TypeAdapter(Moment).validate_python(value)
+    except ValidationError as exc:
+        raise fail(f"{field}: {exc.errors()[0]['msg']}") from None
     return moment
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import classified
 from events.vocabulary import AlertRule, AlertSeverity, DeliveryChannel
 
 SIGNATURE_HEADER = "X-IFSS-Signature"
@@ -118,7 +119,16 @@ class AlertActivities:
     async def alert_routes(self, notice: AlertNotice) -> list[Route]:
         """Every channel of every recipient: the key worker (not for an escalation) and the
         active supervisors of the team (when it goes to them)."""
-        rows = await self._pool.fetch(
+        try:
+            rows = await self._routes(notice)
+        except Exception as exc:
+            raise classified(exc) from exc
+        return [
+            Route(user_id=r["user_id"], channel=r["channel"], address=r["address"]) for r in rows
+        ]
+
+    async def _routes(self, notice: AlertNotice) -> list[asyncpg.Record]:
+        return await self._pool.fetch(
             """SELECT r.user_id, r.channel, r.address
                  FROM alert_routes r JOIN users u USING (user_id)
                 WHERE u.active
@@ -129,9 +139,6 @@ class AlertActivities:
             notice.to_supervisors_of_team,
             notice.escalation,
         )
-        return [
-            Route(user_id=r["user_id"], channel=r["channel"], address=r["address"]) for r in rows
-        ]
 
     @activity.defn(name="deliver_alert")
     async def deliver_alert(self, delivery: Delivery) -> int:

@@ -22,6 +22,7 @@ from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertNotice, Delivery, Route
+    from activities.errors import STORE_RETRY
     from events import catalogue as ev
     from events.bounds import printable
     from events.catalogue import DomainEvent
@@ -53,6 +54,9 @@ class AlertDeliveryWorkflow:
             AlertActivities.alert_routes,
             notice,
             start_to_close_timeout=timedelta(seconds=30),
+            # The database may be down for a while: retried as long as the delivery is.
+            schedule_to_close_timeout=timedelta(hours=notice.retry_hours),
+            retry_policy=STORE_RETRY,
         )
         results = await asyncio.gather(*(self._deliver(notice, r) for r in routes))
         pairs = list(zip(routes, results, strict=True))

@@ -4,8 +4,12 @@ decision to skip it (or a rebuild) lets it resume."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,6 +30,20 @@ pytestmark = pytest.mark.integration
 
 ADMIN = Actor(id="ad-root", role=Role.ADMIN)
 AUDITOR = Actor(id="au-khan", role=Role.AUDITOR)
+
+
+def ifss(database_url: str, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``ifss`` CLI on this test's schema."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    sep = "&" if "?" in database_url else "?"
+    env["IFSS_DATABASE_URL"] = f"{database_url}{sep}search_path={schema}"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ifss"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 async def append_unchecked(pool: asyncpg.Pool, stream: str, type_name: str, data: Any) -> int:
@@ -105,7 +123,37 @@ async def test_a_poison_event_stops_one_read_model_loudly_until_an_operator_skip
             await record_skip(store, "access_log", poison + 1, ADMIN, "wrong event")
         with pytest.raises(InvalidInput, match="is running"):
             await record_skip(store, "case_summary", poison, ADMIN, "not failed")
-        await record_skip(store, "access_log", poison, ADMIN, "as_of out of range, issue 11")
+        # The operator's view: status exits 1 and says where and what to do; the skip is
+        # recorded from the CLI (an admin only, with a reason).
+        shown = ifss(database_url, migrated, "projections", "status")
+        assert shown.returncode == 1
+        assert f"access_log is stopped at position {poison}" in " ".join(shown.stderr.split())
+        refused = ifss(
+            database_url,
+            migrated,
+            "projections",
+            "skip",
+            "access_log",
+            str(poison),
+            "--reason",
+            "x",
+            "--as",
+            "au-khan:auditor",
+        )
+        assert refused.returncode == 2 and "only an admin" in refused.stderr
+        skipped = ifss(
+            database_url,
+            migrated,
+            "projections",
+            "skip",
+            "access_log",
+            str(poison),
+            "--reason",
+            "as_of out of range, issue 11",
+            "--as",
+            "ad-root:admin",
+        )
+        assert skipped.returncode == 0, skipped.stderr
 
         async def resumed() -> bool:
             return all(s.status == "running" and s.lag_events == 0 for s in await status(pool))

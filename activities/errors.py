@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
+from events.db import is_transient
+from events.errors import EventIdReused, InvalidInput, StreamVersionConflict, describe
 
-# SQLSTATE classes (and single codes) that waiting can cure.
-_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
-_TRANSIENT_CODES = ("55P03", "55006", "25006")
-
-# Error types the workflows treat as permanent (named in every retry policy).
+# Error types that are permanent (``classified`` marks them non-retryable as well).
 PERMANENT_ERRORS = ["StreamVersionConflict", "EventIdReused", "InvalidInput", "StoreRefused"]
 
 # An append is retried for up to five minutes (a PostgreSQL restart or failover), then the
@@ -36,26 +32,17 @@ STORE_RETRY = RetryPolicy(
 STORE_RETRY_BOUND = timedelta(minutes=5)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True when retrying later may succeed."""
-    if isinstance(exc, asyncpg.PostgresError):
-        state = str(getattr(exc, "sqlstate", "") or "")
-        return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_CODES
-    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
-
-
 def classified(exc: BaseException) -> ApplicationError:
     """``exc`` as the error Temporal sees: typed, and non-retryable unless transient."""
     if isinstance(exc, StreamVersionConflict | EventIdReused | InvalidInput):
         return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
     if is_transient(exc):
         return ApplicationError(
-            f"the event store is unavailable ({type(exc).__name__}); retrying",
-            type="StoreUnavailable",
+            f"the event store is unavailable ({describe(exc)}); retrying", type="StoreUnavailable"
         )
     # Data the database refuses, a constraint, a missing table, a bug: waiting cures none.
     return ApplicationError(
-        f"the event store refused the write ({type(exc).__name__}: {str(exc)[:300]})",
+        f"the event store refused the write ({describe(exc)})",
         type="StoreRefused",
         non_retryable=True,
     )

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from events.validation import field_path
+from events.db import is_transient
+from events.errors import describe
+from events.validation import first_problem
+
+log = structlog.get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -95,16 +100,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _split(detail: Any) -> tuple[str, str]:
-    text = str(detail)
+def split_message(text: str, whole: str = "request") -> tuple[str, str]:
+    """``"field: rule"`` (as refusals are worded) -> (field, rule)."""
     field, sep, rule = text.partition(": ")
-    return (field, rule) if sep and field and " " not in field else ("request", text)
-
-
-def _validation_field(loc: tuple[int | str, ...]) -> str:
-    """``("body", "ratings", "g1")`` -> ``ratings.g1``; ``("query", "phase")`` -> ``phase``."""
-    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
-    return field_path(tuple(parts)) or "body"
+    return (field, rule) if sep and field and " " not in field else (whole, text)
 
 
 def install(app: FastAPI) -> None:
@@ -122,28 +121,35 @@ def install(app: FastAPI) -> None:
             # Not UTF-8, or not JSON at all: invalid input like any other (422).
             return problem_response(422, "body", "is not valid JSON in UTF-8")
         else:
-            field, rule = _split(exc.detail)
+            field, rule = split_message(str(exc.detail))
         return problem_response(exc.status_code, field, rule, dict(exc.headers or {}))
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0]
-        kind = first.get("type", "")
-        if kind == "missing":
-            rule = "is required"
-        elif kind == "extra_forbidden" and first.get("loc", ())[-1:] == ("actor",):
+        errors = exc.errors()
+        loc = tuple(errors[0].get("loc", ()))
+        where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+        field, rule = first_problem([{**errors[0], "loc": where}], whole="body")
+        if field == "actor" and errors[0].get("type") == "extra_forbidden":
             rule = "is set from your token, not the body"
-        elif kind == "extra_forbidden":
-            rule = "is not a field of this request"
-        elif kind == "json_invalid":
-            rule = "is not valid JSON"
-        else:
-            rule = str(first.get("msg", "is invalid"))
-        return problem_response(422, _validation_field(tuple(first.get("loc", ()))), rule)
+        return problem_response(422, field, rule)
 
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        # Nothing of the exception goes to the caller; the log has it.
-        return problem_response(500, "request", "the server failed; nothing was recorded")
+        # Nothing of the exception goes to the caller; the log has it (without values).
+        if is_transient(exc):  # the database down or restarting: come back shortly
+            return problem_response(
+                503,
+                "store",
+                "the database is not answering; try again shortly",
+                {"Retry-After": "30"},
+            )
+        log.error("request_failed", path=request.url.path[:200], error=describe(exc))
+        return problem_response(
+            500,
+            "request",
+            "the server failed (not because of what you sent); if this was a command, "
+            "look at the case before sending it again",
+        )
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from events.envelope import Actor
-from events.validation import field_path
+from events.validation import first_problem
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
 from workflows import commands as cmd
@@ -54,10 +54,8 @@ def parse_actor(value: str | None, settings: Settings) -> Actor:
     try:
         return Actor.model_validate({"id": user, "role": role})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise fail(
-            f"actor.{field_path(tuple(first['loc']))}: {first['msg']} (give USER:ROLE)"
-        ) from None
+        field, rule = first_problem(exc.errors(include_input=False), "actor")
+        raise fail(f"{field}: {rule} (give USER:ROLE)") from None
 
 
 def build(model: type[T], fields: dict[str, Any]) -> T:
@@ -65,9 +63,8 @@ def build(model: type[T], fields: dict[str, Any]) -> T:
     try:
         return model.model_validate(fields)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        rule = "is required" if first["type"] == "missing" else first["msg"]
-        raise fail(f"{field_path(tuple(first['loc']))}: {rule}") from None
+        field, rule = first_problem(exc.errors(include_input=False), whole="command")
+        raise fail(f"{field}: {rule}") from None
 
 
 def run_with_client(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:

@@ -116,15 +116,17 @@ def dev(
 
 
 def _stop_leftovers(settings: Settings) -> None:
-    from workers.supervision import Refused, StackLock, stop_recorded
+    from workers.supervision import Refused, StackLock, children_of, stop_recorded
 
     lock = StackLock(settings.state_dir)
     try:
-        lock.acquire_for_cleanup()
+        lock.acquire()
     except Refused as exc:
         raise fail(str(exc)) from None
     try:
-        stopped = stop_recorded(lock.previous)
+        stopped = stop_recorded(lock.record.get("leftovers", {}))
+        stopped += stop_recorded(children_of(lock.previous))
+        lock.forget("leftovers")
     finally:
         lock.release()
     console.print("stopped: " + ", ".join(stopped) if stopped else "nothing was left running")

@@ -134,6 +134,12 @@ def projections_status() -> None:
     console.print(table)
     failed = [s for s in report if s.status == "failed"]
     for s in failed:
+        if s.error_position is None:
+            err_console.print(
+                f"{s.name} keeps failing (see the error and the projector's log): fix the "
+                f"cause, then restart the projector or run `ifss projections rebuild {s.name}`"
+            )
+            continue
         err_console.print(
             f"{s.name} is stopped at position {s.error_position}: fix the cause and run "
             f"`ifss projections rebuild {s.name}`, or record a decision to skip that event: "
@@ -150,13 +156,10 @@ def projections_skip(
     reason: Annotated[str, typer.Option(help="Why skipping is right (recorded).")],
     actor: ActorOption = None,
 ) -> None:
-    """Record that a failed read model skips the one event it cannot apply. The decision is
-    an event (who, when, why, which event); the projector resumes within seconds."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from events.bounds import Words
+    """Record that a failed read model skips the one event it cannot apply (an admin, with
+    a reason). The decision is an event (who, when, why, which event); the projector
+    resumes within seconds."""
     from events.errors import InvalidInput
-    from events.vocabulary import Role
     from projections.failures import record_skip
     from projections.models import BY_NAME
 
@@ -164,12 +167,6 @@ def projections_skip(
         raise fail(f"name: unknown projection {name!r} (one of {', '.join(BY_NAME)})")
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
-    if who.role is not Role.ADMIN:
-        raise fail("actor.role: only an admin may decide that a read model skips an event")
-    try:
-        TypeAdapter(Words).validate_python(reason)
-    except ValidationError as exc:
-        raise fail(f"reason: {exc.errors()[0]['msg']}") from None
     try:
         decision = with_store(dsn, lambda _, store: record_skip(store, name, position, who, reason))
     except InvalidInput as exc:
@@ -268,6 +265,7 @@ def parse_moment(value: str, field: str) -> datetime:
     from pydantic import TypeAdapter, ValidationError
 
     from events.bounds import Day, Moment
+    from events.validation import first_problem
 
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -275,7 +273,7 @@ def parse_moment(value: str, field: str) -> datetime:
             return datetime.combine(day, datetime.max.time(), tzinfo=UTC)
         moment: datetime = TypeAdapter(Moment).validate_python(value)
     except ValidationError as exc:
-        raise fail(f"{field}: {exc.errors()[0]['msg']}") from None
+        raise fail(f"{field}: {first_problem(exc.errors(include_input=False))[1]}") from None
     return moment
 
 

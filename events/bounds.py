@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    ValidationInfo,
 )
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -48,6 +49,17 @@ WORDS_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_TEXT
 LINE_PATTERN = f"^{_LINE_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_LINE_CHAR}*$"
 
 
+# Validation context for facts already recorded (events read back from the store): the
+# checks above guard what comes in, not what is there, so a fact stored under older rules
+# still reads. Lengths, types and coded lists still apply.
+RECORDED: dict[str, bool] = {"recorded": True}
+
+
+def recorded(info: ValidationInfo) -> bool:
+    """Whether this validation reads a fact back rather than taking new input."""
+    return bool((info.context or {}).get("recorded"))
+
+
 def _describe(char: str) -> str:
     if char == "\x00":
         return "the NUL character (U+0000)"
@@ -56,8 +68,10 @@ def _describe(char: str) -> str:
     return f"the control character U+{ord(char):04X}"
 
 
-def storable_text(value: str) -> str:
+def storable_text(value: str, info: ValidationInfo) -> str:
     """Refuse characters that PostgreSQL cannot store or that mean nothing in a record."""
+    if recorded(info):
+        return value
     found = _NOT_IN_TEXT.search(value)
     if found:
         raise PydanticCustomError(
@@ -66,8 +80,10 @@ def storable_text(value: str) -> str:
     return value
 
 
-def one_line(value: str) -> str:
+def one_line(value: str, info: ValidationInfo) -> str:
     """Like ``storable_text``, and no line breaks or tabs either."""
+    if recorded(info):
+        return value
     found = _NOT_IN_LINE.search(value)
     if found:
         what = _describe(found.group())
@@ -93,15 +109,21 @@ def printable(value: str, limit: int) -> str:
     return " ".join(_NOT_IN_LINE.sub(" ", value).split())[:limit]
 
 
-def not_blank(value: str) -> str:
+def not_blank(value: str, info: ValidationInfo) -> str:
     """Some words, not only spaces."""
+    if recorded(info):
+        return value
     if not value.strip():
         raise PydanticCustomError("blank", "must not be blank")
     return value
 
 
-def date_in_range(value: date) -> date:
+def date_in_range(value: date, info: ValidationInfo) -> date:
     """1900-01-01 to 2100-12-31."""
+    return value if recorded(info) else _in_range(value)
+
+
+def _in_range(value: date) -> date:
     if not EARLIEST <= value <= LATEST:
         raise PydanticCustomError(
             "date_out_of_range",
@@ -111,10 +133,11 @@ def date_in_range(value: date) -> date:
     return value
 
 
-def time_in_range(value: datetime) -> datetime:
+def time_in_range(value: datetime, info: ValidationInfo) -> datetime:
     """Between 1900-01-01 and 2100-12-31 (checked on the date as written, so a time zone
     offset cannot push it past what Python or PostgreSQL can hold)."""
-    date_in_range(value.date())
+    if not recorded(info):
+        _in_range(value.date())
     return value
 
 
@@ -165,9 +188,9 @@ _DAY_TEXT = re.compile(DAY_PATTERN)
 _MOMENT_TEXT = re.compile(MOMENT_PATTERN)
 
 
-def iso_date_text(value: object) -> object:
+def iso_date_text(value: object, info: ValidationInfo) -> object:
     """Before the date check: text must be ``YYYY-MM-DD``; numbers are not dates."""
-    if isinstance(value, date):
+    if recorded(info) or isinstance(value, date):
         return value
     if not isinstance(value, str) or not _DAY_TEXT.match(value):
         raise PydanticCustomError(
@@ -176,9 +199,9 @@ def iso_date_text(value: object) -> object:
     return value
 
 
-def iso_time_text(value: object) -> object:
+def iso_time_text(value: object, info: ValidationInfo) -> object:
     """Before the time check: text must be ISO 8601 with a zone; numbers are not times."""
-    if isinstance(value, datetime):
+    if recorded(info) or isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _MOMENT_TEXT.match(value):
         raise PydanticCustomError(
@@ -204,6 +227,7 @@ Moment = Annotated[
 
 StrictBool = Annotated[bool, Strict()]
 Score = Annotated[int, Field(ge=0, le=10), BeforeValidator(whole_number)]
+Days = Annotated[int, Field(ge=0, le=366), BeforeValidator(whole_number)]
 Priority = Annotated[int, Field(ge=1, le=5), BeforeValidator(whole_number)]
 
 

@@ -27,6 +27,7 @@ from events.bounds import (
     MAX_PEOPLE,
     Code,
     Day,
+    Days,
     FreeText,
     Line,
     Moment,
@@ -61,7 +62,6 @@ from events.vocabulary import (
 )
 
 ReviewMonth = Annotated[Literal[1, 3, 6, 12], BeforeValidator(whole_number)]
-Days = Annotated[int, Field(ge=0, le=366), BeforeValidator(whole_number)]
 Position = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)]
 StreamRef = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")

@@ -33,3 +33,18 @@ async def create_pool(
 async def connect(dsn: str, *, schema: str | None = None) -> asyncpg.Connection:
     """A single connection (listeners, migrations)."""
     return await asyncpg.connect(dsn, server_settings=server_settings(schema))
+
+
+# SQLSTATE classes (and single codes) that waiting can cure: a connection lost, a
+# deadlock or serialization failure, resources short, the server shutting down or
+# starting, a lock or object busy, a read-only standby during a failover.
+_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+_TRANSIENT_CODES = ("55P03", "55006", "25006")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying later may succeed."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_CODES
+    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)

@@ -8,8 +8,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Strict
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import WithJsonSchema
 
+from events import bounds
 from events.catalogue import DomainEvent, Part, all_event_types
 from events.upcasters import UPCASTERS
 
@@ -39,8 +42,6 @@ def _type_text(annotation: Any) -> str:
 
 
 def _constraint_text(constraint: Any) -> str:
-    from events import bounds
-
     checks = {
         bounds.storable_text: "no NUL or control characters",
         bounds.one_line: "one line, no control characters",
@@ -48,15 +49,14 @@ def _constraint_text(constraint: Any) -> str:
         bounds.date_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
         bounds.time_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
         bounds.whole_number: "a whole number",
+        bounds.iso_date_text: "ISO 8601 text",
+        bounds.iso_time_text: "ISO 8601 text",
     }
-    func = getattr(constraint, "func", None)
-    if func in (bounds.iso_date_text, bounds.iso_time_text):
-        return "ISO 8601 text"
-    if func is not None:
-        return checks.get(func, getattr(func, "__name__", str(func)))
-    if type(constraint).__name__ == "WithJsonSchema":
-        return ""
-    if type(constraint).__name__ == "Strict":
+    if isinstance(constraint, AfterValidator | BeforeValidator):
+        return checks.get(constraint.func, getattr(constraint.func, "__name__", ""))
+    if isinstance(constraint, WithJsonSchema | FieldInfo):
+        return ""  # the schema's own patterns say again what the checks above say
+    if isinstance(constraint, Strict):
         return "strict (no conversion from other types)"
     labels = {
         "min_length": "min length",

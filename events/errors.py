@@ -56,3 +56,21 @@ class EventIdReused(StoreError):
         super().__init__(
             f"event id {event_id} is already stored with different content; nothing was written"
         )
+
+
+def describe(exc: BaseException) -> str:
+    """An error in words fit for logs, Temporal's history and status tables: what failed
+    and where, never the values involved (they may be a child's name or an address)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        from events.validation import first_problem
+
+        field, rule = first_problem(exc.errors(include_input=False))
+        return f"{type(exc).__name__}: {field}: {rule}"
+    if isinstance(exc, StoreError):
+        return f"{type(exc).__name__}: {exc}"  # these name fields and ids, no values
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return f"{type(exc).__name__} (SQLSTATE {state})"
+    return type(exc).__name__

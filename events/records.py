@@ -11,7 +11,7 @@ from uuid import UUID
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from events.bounds import Moment
+from events.bounds import RECORDED, Moment
 from events.catalogue import DomainEvent, event_class
 from events.envelope import EventMetadata
 from events.upcasters import upcast
@@ -145,7 +145,7 @@ class RecordedEvent:
     def event(self) -> DomainEvent:
         """The payload as a catalogue event."""
         if self._event is None:
-            self._event = event_class(self.type).model_validate(self.data)
+            self._event = event_class(self.type).model_validate(self.data, context=RECORDED)
         return self._event
 
     @property

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from events.bounds import RECORDED
 from events.catalogue import DomainEvent, event_class
 from events.errors import InvalidInput
 
 _RULES = {
     "missing": "is required",
-    "extra_forbidden": "is not a field of this event (extra fields are refused)",
+    "extra_forbidden": "is not a field here (extra fields are refused)",
+    "json_invalid": "is not valid JSON",
 }
 
 
@@ -23,13 +26,22 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def first_problem(
+    errors: Sequence[Mapping[str, Any]], prefix: str = "", whole: str = "data"
+) -> tuple[str, str]:
+    """The first of pydantic's errors as (field, rule): the field's path under ``prefix``
+    (``whole`` when the error is about the input as a whole) and the rule in words. Never
+    the input value, which may be personal data."""
+    first = errors[0]
+    path = field_path(tuple(first.get("loc", ())))
+    field = f"{prefix}.{path}" if prefix and path else (prefix or path or whole)
+    rule = _RULES.get(str(first.get("type")), str(first.get("msg", "is invalid")))
+    return field, rule
+
+
 def invalid_input_from(error: ValidationError, prefix: str = "") -> InvalidInput:
     """The first problem in a pydantic error, as an ``InvalidInput``."""
-    first = error.errors()[0]
-    path = field_path(tuple(first["loc"]))
-    field = f"{prefix}.{path}" if prefix and path else (prefix or path or "data")
-    rule = _RULES.get(first["type"], first["msg"])
-    return InvalidInput(field, rule)
+    return InvalidInput(*first_problem(error.errors(include_input=False), prefix))
 
 
 def parse_event(type_name: str, data: Any) -> DomainEvent:
@@ -41,3 +53,9 @@ def parse_event(type_name: str, data: Any) -> DomainEvent:
         return cls.model_validate(data)
     except ValidationError as exc:
         raise invalid_input_from(exc, prefix="data") from None
+
+
+def parse_stored(type_name: str, data: Any) -> DomainEvent:
+    """A fact already recorded, as its catalogue class. Read with ``RECORDED``: the checks
+    that guard new input (text, date ranges) do not refuse what is already stored."""
+    return event_class(type_name).model_validate(data, context=RECORDED)

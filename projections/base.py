@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from events.db import Conn
+from events.errors import describe
 from events.records import RecordedEvent
 
 Row = dict[str, Any]
@@ -36,7 +37,7 @@ class ProjectionFailed(Exception):
         self.event_type = event.type if event is not None else None
         self.event_id = event.event_id if event is not None else None
         where = f" (event {event.type} at position {event.global_position})" if event else ""
-        super().__init__(f"{projection}: {type(cause).__name__}: {cause}{where}")
+        super().__init__(f"{projection}: {describe(cause)}{where}")
 
 
 class Projection(ABC):

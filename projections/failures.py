@@ -17,12 +17,16 @@ import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from events.catalogue import ProjectionEventSkipped
 from events.db import Conn
 from events.envelope import Actor, EventMetadata
 from events.errors import InvalidInput, StreamVersionConflict
 from events.records import NewEvent
 from events.store import EventStore
+from events.validation import invalid_input_from
+from events.vocabulary import Role
 
 
 def decisions_stream(projection: str) -> str:
@@ -53,7 +57,12 @@ async def record_skip(
     store: EventStore, projection: str, position: int, actor: Actor, reason: str
 ) -> ProjectionEventSkipped:
     """Record the decision that ``projection`` skips the event at ``position``. Refused
-    (``InvalidInput``) unless the projection is failed at exactly that event."""
+    (``InvalidInput``) unless an admin decides it, with a reason, for the projection failed
+    at exactly that event."""
+    if actor.role is not Role.ADMIN:
+        raise InvalidInput(
+            "actor.role", "only an admin may decide that a read model skips an event"
+        )
     async with store.pool.acquire() as conn:
         status, failed_at, _ = await failure_of(conn, projection)
         row = await conn.fetchrow(
@@ -66,13 +75,16 @@ async def record_skip(
         )
     if row is None:
         raise InvalidInput("position", f"no event at position {position}")
-    decision = ProjectionEventSkipped(
-        projection=projection,
-        position=position,
-        event_id=row["event_id"],
-        event_type=row["type"],
-        reason=reason,
-    )
+    try:
+        decision = ProjectionEventSkipped(
+            projection=projection,
+            position=position,
+            event_id=row["event_id"],
+            event_type=row["type"],
+            reason=reason,
+        )
+    except ValidationError as exc:
+        raise invalid_input_from(exc) from None
     new = NewEvent.of(
         decision,
         event_id=uuid.uuid4(),
@@ -80,10 +92,9 @@ async def record_skip(
         occurred_at=datetime.now(UTC),
     )
     stream = decisions_stream(projection)
-    for _ in range(20):  # two operators at once: the second appends after the first
+    while True:  # two operators at once: the second appends after the first
         try:
             await store.append(stream, await store.stream_version(stream), [new])
             return decision
         except StreamVersionConflict:
             continue
-    raise InvalidInput("position", "the decision could not be recorded; try again")

@@ -33,7 +33,8 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from events.db import Conn, server_settings
+from events.db import Conn, is_transient, server_settings
+from events.errors import describe
 from events.records import RecordedEvent
 from events.store import EventStore
 from projections.base import Projection, ProjectionFailed
@@ -49,6 +50,8 @@ REBUILD_SUFFIX = "__rebuild"
 BATCH_ATTEMPTS = 5
 # How often a failed projection looks for a way forward (a skip decision, a rebuild).
 FAILED_RECHECK_SECONDS = 2.0
+# Crashes closer together than this count as one run of crashes (then the status says so).
+CRASHES_WITHIN_SECONDS = 600.0
 
 
 async def projection_connection(dsn: str, schema: str | None) -> asyncpg.Connection:
@@ -191,7 +194,7 @@ class Projector:
     async def _run_one(self, projection: Projection, wakeup: Wakeup, stop: asyncio.Event) -> None:
         bound = log.bind(projection=projection.name)
         woken = wakeup.subscribe()
-        crashes = 0
+        crashes, last_crash = 0, 0.0
         while not stop.is_set():
             try:
                 conn = await projection_connection(self.dsn, self.schema)
@@ -217,8 +220,10 @@ class Projector:
             except Exception as exc:
                 # Never die quietly: say so, and start over from the checkpoint; if it keeps
                 # crashing, the status says so too.
-                crashes += 1
-                bound.exception("projection_loop_crashed", crashes=crashes)
+                now = asyncio.get_running_loop().time()
+                crashes = crashes + 1 if now - last_crash < CRASHES_WITHIN_SECONDS else 1
+                last_crash = now
+                bound.error("projection_loop_crashed", crashes=crashes, error=describe(exc))
                 if crashes >= BATCH_ATTEMPTS:
                     with contextlib.suppress(Exception):
                         await mark_failed(conn, ProjectionFailed(projection.name, exc))
@@ -265,9 +270,12 @@ class Projector:
                 if errors < BATCH_ATTEMPTS:
                     await asyncio.sleep(0.1 * errors)
                     continue
-                failure = await self._culprit(conn, projection, exc, skips)
-                skips = await self._stopped(conn, projection, failure, bound)
                 errors = 0
+                failure = await self._culprit(conn, projection, skips)
+                if failure is None:  # event by event, all applied: whatever it was passed
+                    bound.info("projection_batch_recovered", error=describe(exc))
+                    continue
+                skips = await self._stopped(conn, projection, failure, bound)
                 continue
             if events:
                 if self.on_applied is not None:
@@ -276,24 +284,37 @@ class Projector:
             await wakeup.wait(woken, self.store, self.poll_interval)
 
     async def _culprit(
-        self, conn: Conn, projection: Projection, error: Exception, skips: frozenset[UUID]
-    ) -> ProjectionFailed:
-        """Apply the failing batch one event at a time: the first that fails is named."""
+        self, conn: Conn, projection: Projection, skips: frozenset[UUID]
+    ) -> ProjectionFailed | None:
+        """Apply the failing batch one event at a time. The first event that fails for good
+        (a handler error, or a database error that retrying does not cure) is named; None
+        when every event applies (the error has passed)."""
         for _ in range(self.batch_size):
-            try:
-                applied = await apply_batch(conn, self.store, projection, batch_size=1, skips=skips)
-            except ProjectionFailed as failure:
-                return failure
-            except Exception as exc:
-                position = await conn.fetchval(
-                    "SELECT position FROM projection_checkpoints WHERE name = $1",
-                    projection.name,
-                )
-                found = await self.store.read_all(position, 1)
-                return ProjectionFailed(projection.name, exc, found[0] if found else None)
+            for attempt in range(1, BATCH_ATTEMPTS + 1):
+                try:
+                    applied = await apply_batch(
+                        conn, self.store, projection, batch_size=1, skips=skips
+                    )
+                    break
+                except ProjectionFailed as failure:
+                    return failure
+                except Stale:
+                    return None  # another instance moved on: nothing to blame here
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                    raise  # reconnect (in _run_one)
+                except Exception as exc:
+                    if is_transient(exc) and attempt < BATCH_ATTEMPTS:
+                        await asyncio.sleep(0.1 * attempt)
+                        continue
+                    position = await conn.fetchval(
+                        "SELECT position FROM projection_checkpoints WHERE name = $1",
+                        projection.name,
+                    )
+                    found = await self.store.read_all(position, 1)
+                    return ProjectionFailed(projection.name, exc, found[0] if found else None)
             if not applied:
-                break
-        return ProjectionFailed(projection.name, error)
+                return None
+        return None
 
     async def _stopped(
         self,
@@ -309,7 +330,7 @@ class Projector:
             "projection_failed",
             position=failure.position,
             event_type=failure.event_type,
-            error=str(failure),
+            error=str(failure),  # built by ``describe``: no values from the event
         )
         event_id = failure.event_id
         while True:

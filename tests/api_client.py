@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.test_projections import catch_up
+from tests.projector_harness import catch_up
 from tests.temporal_harness import Harness
 
 USERS = {

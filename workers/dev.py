@@ -26,6 +26,7 @@ from workers.embedded import EmbeddedPostgres, TemporalDevServer
 from workers.settings import Settings
 from workers.supervision import (
     StackLock,
+    children_of,
     require_free_port,
     require_no_postgres,
     start_watchdog,
@@ -86,7 +87,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             return
         # Asked twice: stop the servers now and leave without waiting for anything.
         log.warning("dev_stack_forced_stop")
-        stop_recorded(lock.record)
+        stop_recorded(children_of(lock.record))
         os._exit(130)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,6 +182,8 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
         log.info("dev_stack_stopping")
         if temporal_server is not None:
             await asyncio.to_thread(temporal_server.stop)
+            lock.forget("temporal_pgid")
         if postgres is not None:
             await asyncio.to_thread(postgres.stop)
+            lock.forget("postgres_data")
         log.info("dev_stack_stopped")

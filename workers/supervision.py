@@ -45,32 +45,38 @@ class StackLock:
         self.record: dict[str, Any] = {}
         self.previous: dict[str, Any] = {}
 
-    def acquire(self) -> None:
-        """Hold the state dir (``Refused`` if a live `ifss dev` holds it); what the last
-        holder recorded is kept in ``previous``."""
+    def acquire(self, wait_seconds: float = 0) -> None:
+        """Hold the state dir (``Refused`` if a live `ifss dev` holds it, after waiting up to
+        ``wait_seconds``). The record starts afresh; what the last holder left running is
+        kept in ``previous`` and, until stopped, on record under ``leftovers``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.previous = read_record(self.path)
         handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = read_record(self.path).get("pid", "?")
-            handle.close()
-            raise Refused(
-                f"state dir: another `ifss dev` (pid {holder}) is running with "
-                f"{self.path.parent}; stop it first, or set IFSS_STATE_DIR"
-            ) from None
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                holder = read_record(self.path).get("pid", "?")
+                handle.close()
+                raise Refused(
+                    f"state dir: another `ifss dev` (pid {holder}) is running with "
+                    f"{self.path.parent}; stop it first, or set IFSS_STATE_DIR"
+                ) from None
         self._file = handle
-        # Leftovers of an earlier run stay on record (for `--stop-leftovers`) until replaced.
-        self.record = {k: v for k, v in self.previous.items() if k != "pid"}
+        self.previous = read_record(self.path)
+        left = still_running({**self.previous.get("leftovers", {}), **children_of(self.previous)})
+        self.record = {"leftovers": left} if left else {}
         self.update(pid=os.getpid())
 
-    def acquire_for_cleanup(self) -> None:
-        """Hold the state dir to stop what its last holder left running."""
-        self.acquire()
-        holder = self.previous.get("pid")
-        if isinstance(holder, int) and holder != os.getpid():
-            self.update(previous_pid=holder)
+    def forget(self, *keys: str) -> None:
+        """Those children are stopped: off the record."""
+        for key in keys:
+            self.record.pop(key, None)
+        self.update()
 
     def update(self, **values: Any) -> None:
         assert self._file is not None
@@ -84,6 +90,26 @@ class StackLock:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+CHILD_KEYS = ("temporal_pgid", "postgres_data")
+
+
+def children_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The children a record names (a Temporal process group, a PostgreSQL data dir)."""
+    return {k: record[k] for k in CHILD_KEYS if record.get(k) is not None}
+
+
+def still_running(children: dict[str, Any]) -> dict[str, Any]:
+    """Those of ``children`` that are still running."""
+    alive: dict[str, Any] = {}
+    pgid = children.get("temporal_pgid")
+    if isinstance(pgid, int) and _is_temporal(pgid):
+        alive["temporal_pgid"] = pgid
+    data = children.get("postgres_data")
+    if isinstance(data, str) and running_postgres(Path(data)) is not None:
+        alive["postgres_data"] = data
+    return alive
 
 
 def read_record(path: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from workers.supervision import read_record, stop_recorded
+from workers.supervision import Refused, StackLock, children_of, stop_recorded
 
 POLL_SECONDS = 0.5
 
@@ -25,7 +25,18 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while os.getppid() == parent:
         time.sleep(POLL_SECONDS)
-    stop_recorded(read_record(lock_file))
+    # The parent is gone and its lock with it: hold the lock (so no new `ifss dev` starts
+    # on this state dir meanwhile), stop what the parent recorded, take it off the record.
+    lock = StackLock(lock_file.parent)
+    try:
+        lock.acquire(wait_seconds=30)
+    except Refused:  # a new `ifss dev` holds it: its own checks refuse what is in the way
+        return 1
+    try:
+        stop_recorded(children_of(lock.previous))
+        lock.forget("leftovers")
+    finally:
+        lock.release()
     return 0
 
 

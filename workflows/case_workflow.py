@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -56,9 +55,6 @@ TEAM_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
 )
 TEAM_RETRY_BOUND = timedelta(minutes=2)
-# After a failure the loop tries again this often (an unsent team message, an undelivered
-# deadline event, a stream to catch up with).
-RETRY_EVERY = timedelta(minutes=1)
 # A referral that never arrives (the starting update was refused) leaves no case behind.
 REFERRAL_WAIT = timedelta(minutes=10)
 # Workflows started before alerts existed replay without them (their histories have the
@@ -67,6 +63,12 @@ ALERTS_PATCH = "alerts-raised-by-rules"
 # Likewise for the alert timers (review due soon, booster overdue, escalation): they add
 # timers, so histories recorded without them must replay without them.
 ALERT_TIMERS_PATCH = "alert-timers"
+# Commands accepted before the input bounds (a referral dated ahead, a booster before the
+# closure) replay as they were decided then.
+INPUT_BOUNDS_PATCH = "input-bounds"
+
+# What the team workflow sends a case, kept in the inbox until recorded.
+Notice = cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist | cmd.EscalateAlert
 
 
 class CaseInput(BaseModel):
@@ -74,7 +76,9 @@ class CaseInput(BaseModel):
     policy: ProgrammePolicy = DEFAULT_POLICY
     state: CaseState | None = None  # carried over by continue-as-new
     max_history_events: int = 10_000
-    outbox: list[TeamMessage] = []  # team messages not delivered yet (continue-as-new)
+    # Carried by continue-as-new: team messages not yet sent, notices not yet recorded.
+    outbox: list[TeamMessage] = []
+    inbox: list[Notice] = []
 
 
 class CommandResult(BaseModel):
@@ -161,7 +165,7 @@ def refused(exc: CommandRejected) -> ApplicationError:
     return ApplicationError(str(exc), exc.kind, type="CommandRejected", non_retryable=True)
 
 
-class VersionConflict(ApplicationError):
+class ExpectedVersionMismatch(ApplicationError):
     """The caller's ``expected_version`` is not the case's version: nothing recorded."""
 
     def __init__(self, expected: int, actual: int) -> None:
@@ -174,7 +178,7 @@ class VersionConflict(ApplicationError):
 
 def _check_version(command: cmd.Command, state: CaseState) -> None:
     if command.expected_version is not None and command.expected_version != state.version:
-        raise VersionConflict(command.expected_version, state.version)
+        raise ExpectedVersionMismatch(command.expected_version, state.version)
 
 
 @workflow.defn
@@ -185,9 +189,9 @@ class CaseWorkflow:
         self._state = input.state or CaseState(case_id=input.case_id, policy=input.policy)
         self._lock = asyncio.Lock()
         self._changed = False
-        self._inbox: list[cmd.Command] = []
+        self._inbox: list[Notice] = list(input.inbox)
         self._outbox: list[TeamMessage] = list(input.outbox)
-        self._behind = False  # an append's outcome is unknown: read the stream first
+        self._writer = appending.StreamWriter(f"case-{input.case_id}", self._apply)
         self._retry_at: datetime | None = None
 
     @workflow.run
@@ -206,7 +210,9 @@ class CaseWorkflow:
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
-                    lambda: self._changed or bool(self._inbox), timeout=wait
+                    # After a failure, new notices wait for the retry time like the old ones.
+                    lambda: self._changed or (bool(self._inbox) and self._retry_at is None),
+                    timeout=wait,
                 )
             except TimeoutError:
                 pass
@@ -217,8 +223,8 @@ class CaseWorkflow:
                     self._retry_at = None
                 except ApplicationError as exc:  # the store refused or did not answer
                     workflow.logger.warning("case work postponed", extra={"error": exc.message})
-                    self._retry_at = workflow.now() + RETRY_EVERY
-            if not self._state.ended and self._history_is_long():
+                    self._retry_at = workflow.now() + appending.RETRY_EVERY
+            if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     CaseInput(
@@ -227,6 +233,7 @@ class CaseWorkflow:
                         state=self._state,
                         max_history_events=input.max_history_events,
                         outbox=self._outbox,
+                        inbox=self._inbox,
                     )
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -237,13 +244,15 @@ class CaseWorkflow:
     def _next_wakeup(self) -> datetime | None:
         """The next deadline, or sooner when something failed and must be tried again."""
         wakes = [w for w in (next_wakeup(self._state), self._retry_at) if w is not None]
-        if self._outbox and self._retry_at is None:
-            wakes.append(workflow.now() + RETRY_EVERY)
+        if (self._outbox or self._writer.behind) and self._retry_at is None:
+            wakes.append(workflow.now() + appending.RETRY_EVERY)
         return min(wakes, default=None)
 
     async def _work(self) -> None:
-        """Under the lock: team notices, deadlines that passed, messages still to send.
-        A notice whose recording failed goes back to the front of the inbox."""
+        """Under the lock: catch up with the stream, then team notices, deadlines that
+        passed, messages still to send. A notice leaves the inbox once recorded (or no
+        longer applies); one that cannot be recorded now is tried again later."""
+        await self._writer.catch_up(self._state.version)
         await self._send_outbox()
         while self._inbox:
             notice = self._inbox[0]
@@ -267,11 +276,11 @@ class CaseWorkflow:
         )
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
-        """Append ``events`` at the state's version, apply them, then tell the team.
-        Raises ``ApplicationError`` when nothing (or nothing confirmed) was recorded."""
+        """Append ``events`` (decided on the current state, caught up with the stream) and
+        apply them. Raises ``ApplicationError`` when nothing (or nothing confirmed) was
+        recorded."""
         if not events:
             return
-        await self._catch_up_if_behind()
         before = self._state
         now = workflow.now()
         if workflow.patched(ALERTS_PATCH):
@@ -288,34 +297,18 @@ class CaseWorkflow:
             NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
             for e in events
         ]
-        try:
-            await appending.append_events(f"case-{before.case_id}", before.version, new)
-        except appending.OutcomeUnknown:
-            self._behind = True
-            applied = await self._catch_up_if_behind()
-            if not {n.event_id for n in new} <= applied:
-                raise appending.moved_on() if applied else appending.unavailable() from None
-        else:
-            state = before
-            for event in events:
-                state = evolve(state, event, now)
-            self._state = state
-        self._changed = True
-        self._publish(before, self._state)
-        await self._tell_team(before, events)
+        await self._writer.record(before.version, events, new, now)
 
-    async def _catch_up_if_behind(self) -> set[UUID]:
-        """When an append's outcome was unknown: apply what the stream holds beyond the
-        state's version (this workflow is its only writer). Returns the ids applied;
-        raises ``unavailable()`` while the store cannot be read."""
-        if not self._behind:
-            return set()
-        tail = await appending.read_tail(f"case-{self._state.case_id}", self._state.version)
-        state = self._state
-        for stored, event in tail:
-            state = evolve(state, event, stored.occurred_at)
-        self._state, self._behind = state, False
-        return {stored.event_id for stored, _ in tail}
+    async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
+        """Events now in the stream (answered, or found in its tail): the new state, then
+        what they set in motion (search attributes, the team, the deadline loop)."""
+        before = state = self._state
+        for event, at in recorded:
+            state = evolve(state, event, at)
+        self._state = state
+        self._changed = True
+        self._publish(before, state)
+        await self._tell_team(before, [event for event, _ in recorded])
 
     def _alerts(self, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
         """Alerts raised and resolved by ``events`` (recorded with them, in one append)."""
@@ -391,7 +384,8 @@ class CaseWorkflow:
 
     async def _handle(self, command: cmd.Command) -> CommandResult:
         async with self._lock:
-            await self._catch_up_if_behind()
+            await self._writer.catch_up(self._state.version)
+            self._bounds()
             _check_version(command, self._state)
             events = _decided(lambda: decide(self._state, command, workflow.now()))
             await self._record(events, command.actor)
@@ -406,8 +400,19 @@ class CaseWorkflow:
         )
 
     def _validate(self, command: cmd.Command) -> None:
-        _check_version(command, self._state)
-        _decided(lambda: decide(self._state, command, workflow.now()))
+        if not self._writer.behind:  # else the handler checks, once caught up
+            _check_version(command, self._state)
+        _decided(lambda: decide(self._newest_rules(), command, workflow.now()))
+
+    def _newest_rules(self) -> CaseState:
+        """The state as validators see it: they run only for new commands, never in a
+        replay, so the newest rules always apply there."""
+        return self._state.model_copy(update={"input_bounds": True})
+
+    def _bounds(self) -> None:
+        """Apply the input-bound rules, except in histories recorded before them."""
+        if not self._state.input_bounds and workflow.patched(INPUT_BOUNDS_PATCH):
+            self._state.input_bounds = True
 
     # --- queries and signals -----------------------------------------------------------
 
@@ -438,6 +443,7 @@ class CaseWorkflow:
     @workflow.update
     async def refer(self, command: cmd.ReferFamily) -> CommandResult:
         async with self._lock:
+            self._bounds()
             _check_version(command, self._state)
             _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
             try:
@@ -445,7 +451,7 @@ class CaseWorkflow:
                     StoreActivities.find_previous_episode,
                     PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
                     start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=appending.TAIL_RETRY_BOUND,
+                    schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
                     retry_policy=STORE_RETRY,
                 )
             except ActivityError:
@@ -457,7 +463,7 @@ class CaseWorkflow:
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:
         _check_version(command, self._state)
-        _decided(lambda: refer(self._state, command, None, workflow.now()))
+        _decided(lambda: refer(self._newest_rules(), command, None, workflow.now()))
 
     @workflow.update
     async def accept(self, command: cmd.AcceptReferral) -> CommandResult:

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from events.envelope import Actor
-from events.validation import field_path
+from events.validation import first_problem
 from workflows import commands as cmd
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
 from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
@@ -97,9 +97,9 @@ def _check_size(command: cmd.Command) -> None:
     try:
         type(command).model_validate(command.model_dump())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CommandRefused(f"{field_path(tuple(first['loc']))}: {first['msg']}") from None
-    size = len(command.model_dump_json())
+        field, rule = first_problem(exc.errors(include_input=False), whole="command")
+        raise CommandRefused(f"{field}: {rule}") from None
+    size = len(command.model_dump_json().encode())
     if size > MAX_COMMAND_BYTES:
         raise CommandTooLarge(
             f"command: {size} bytes is over the limit of {MAX_COMMAND_BYTES} bytes"

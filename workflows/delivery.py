@@ -11,7 +11,7 @@ to escalate the alert to the team's supervisors.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -47,6 +47,7 @@ class AlertDeliveryWorkflow:
     def __init__(self) -> None:
         self._version = 0
         self._lock = asyncio.Lock()
+        self._writer: appending.StreamWriter | None = None
 
     @workflow.run
     async def run(self, notice: AlertNotice) -> DeliveryOutcome:
@@ -125,6 +126,8 @@ class AlertDeliveryWorkflow:
 
     async def _record(self, event: DomainEvent, notice: AlertNotice) -> None:
         async with self._lock:  # one append at a time: this workflow is the stream's writer
+            if self._writer is None:
+                self._writer = appending.StreamWriter(delivery_stream(notice), self._apply)
             info = workflow.info()
             metadata = EventMetadata(
                 actor=Actor.system(),
@@ -132,14 +135,10 @@ class AlertDeliveryWorkflow:
                 workflow_id=info.workflow_id,
                 run_id=info.run_id,
             )
-            new = NewEvent.of(
-                event, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now()
-            )
-            stream = delivery_stream(notice)
-            try:
-                self._version = await appending.append_events(stream, self._version, [new])
-            except appending.OutcomeUnknown:
-                tail = await appending.read_tail(stream, self._version)
-                if new.event_id not in {stored.event_id for stored, _ in tail}:
-                    raise appending.unavailable() from None
-                self._version = tail[-1][0].stream_version
+            now = workflow.now()
+            new = NewEvent.of(event, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
+            await self._writer.catch_up(self._version)
+            await self._writer.record(self._version, [event], [new], now)
+
+    async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
+        self._version += len(recorded)

@@ -153,6 +153,8 @@ class CaseState(BaseModel):
     alerts_raised: int = 0
     # Episodes started before these timers existed run (and replay) without them.
     alert_timers: bool = False
+    # Likewise the rules that bound input against the case (set when first deciding).
+    input_bounds: bool = False
 
     @property
     def ended(self) -> bool:
@@ -207,11 +209,8 @@ def refer(
     consent, is received and then rejected with that reason."""
     _require_phase(state, {Phase.NEW}, "refer a family")
     _require_role(command, RECORDERS, "record a referral")
-    if command.received_on > (now + TODAY_SOMEWHERE).date():
+    if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
-    ids = [c.child_id for c in command.children]
-    if len(set(ids)) != len(ids):
-        raise CommandRejected("children", "child ids must be unique within the family", "invalid")
     received = ev.ReferralReceived(
         case_id=state.case_id,
         family_id=command.family_id,
@@ -395,10 +394,6 @@ def _decide_extension(state: CaseState, c: cmd.DecideExtension, now: datetime) -
 def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[DomainEvent]:
     _require_phase(state, {Phase.INTENSIVE}, "close the intensive phase")
     _require_role(c, PRACTITIONERS, "close the intensive phase")
-    if c.kind is ClosureKind.UNPLANNED and c.unplanned_reason is None:
-        raise CommandRejected("unplanned_reason", "is required for an unplanned exit", "invalid")
-    if c.kind is ClosureKind.PLANNED and c.unplanned_reason is not None:
-        raise CommandRejected("unplanned_reason", "only an unplanned exit has one", "invalid")
     _known_goals(state, c.closing_scores, "closing_scores")
     today = now.date()
     assert state.intensive_started_on is not None
@@ -518,8 +513,11 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected("booster_id", f"no booster {c.booster_id} is scheduled")
     if booster.delivered_at is not None:
         raise CommandRejected("booster_id", f"booster {c.booster_id} is already delivered")
-    if state.closed_on is not None and c.delivered_at.date() < state.closed_on:
-        raise CommandRejected("delivered_at", "cannot be before the intensive phase closed")
+    delivered_on = c.delivered_at.astimezone(UTC).date()  # closed_on is a UTC date too
+    if state.input_bounds and state.closed_on is not None and delivered_on < state.closed_on:
+        raise CommandRejected(
+            "delivered_at", "cannot be before the intensive phase closed", "invalid"
+        )
     return [
         ev.BoosterDelivered(
             booster_id=c.booster_id,

@@ -11,9 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.bounds import Days
 from events.vocabulary import AlertRule, AlertSeverity
-
-Days = Annotated[int, Field(ge=0, le=366)]
 
 
 class ProgrammePolicy(BaseModel):

@@ -8,9 +8,8 @@ decisions go to its own stream (``team-<team_id>``); each case records its own o
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
-from uuid import UUID
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -21,6 +20,7 @@ from workflows import appending
 with workflow.unsafe.imports_passed_through():
     from activities.team import TeamMessage
     from events import catalogue as ev
+    from events.bounds import Code
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
     from events.records import NewEvent
@@ -32,24 +32,23 @@ with workflow.unsafe.imports_passed_through():
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
-# A message that could not be recorded (the store did not answer) is tried again this often.
-RETRY_EVERY = timedelta(minutes=1)
 
 
 class TeamInput(BaseModel):
     team_id: str
     state: TeamState | None = None
     max_history_events: int = 10_000
+    inbox: list[TeamMessage] = []  # messages not yet recorded (continue-as-new)
 
 
 class AcknowledgeTeamAlert(BaseModel):
     actor: Actor
-    alert_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    alert_id: Code
 
 
 class ChangeKeyWorker(BaseModel):
     actor: Actor
-    key_worker_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    key_worker_id: Code
     caseload_limit: Annotated[int, Field(ge=1, le=50)] = DEFAULT_POLICY.caseload_limit
     leaving: bool = False
 
@@ -60,9 +59,9 @@ class TeamWorkflow:
     def __init__(self, input: TeamInput) -> None:
         self._input = input
         self._state = input.state or TeamState(team_id=input.team_id)
-        self._inbox: list[TeamMessage] = []
+        self._inbox: list[TeamMessage] = list(input.inbox)
         self._lock = asyncio.Lock()
-        self._behind = False  # an append's outcome is unknown: read the stream first
+        self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
 
     @workflow.run
@@ -71,6 +70,8 @@ class TeamWorkflow:
             self._state.alert_timers = True
         while True:
             wakes = [team.next_wakeup(self._state, DEFAULT_POLICY), self._retry_at]
+            if self._writer.behind and self._retry_at is None:
+                wakes.append(workflow.now() + appending.RETRY_EVERY)
             wake = min((w for w in wakes if w is not None), default=None)
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
@@ -84,9 +85,11 @@ class TeamWorkflow:
                 pass
             async with self._lock:
                 try:
+                    # Decide on the stream as it is: catch up first if an append was unsure.
+                    await self._writer.catch_up(self._state.version)
                     while self._inbox:
                         await self._apply_message(self._inbox[0])
-                        self._inbox.pop(0)
+                        self._inbox.pop(0)  # recorded: the next one
                     await self._record(
                         team.due_alerts(self._state, DEFAULT_POLICY, workflow.now()),
                         Actor.system(),
@@ -94,14 +97,15 @@ class TeamWorkflow:
                     self._retry_at = None
                 except ApplicationError as exc:  # the store refused or did not answer
                     workflow.logger.warning("team work postponed", extra={"error": exc.message})
-                    self._retry_at = workflow.now() + RETRY_EVERY
-            if self._history_is_long() and not self._inbox:
+                    self._retry_at = workflow.now() + appending.RETRY_EVERY
+            if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     TeamInput(
                         team_id=input.team_id,
                         state=self._state,
                         max_history_events=input.max_history_events,
+                        inbox=self._inbox,
                     )
                 )
 
@@ -123,11 +127,11 @@ class TeamWorkflow:
         await self._record(events, Actor.system())
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
-        """Append, apply, tell the cases concerned. Raises ``ApplicationError`` when nothing
-        (or nothing confirmed) was recorded."""
+        """Append (decided on the current state, caught up with the stream), apply, tell
+        the cases concerned. Raises ``ApplicationError`` when nothing (or nothing
+        confirmed) was recorded."""
         if not events:
             return
-        await self._catch_up_if_behind()
         if self._state.alert_timers:
             events = events + team.resolved_alerts(self._state, events)
         info = workflow.info()
@@ -137,33 +141,20 @@ class TeamWorkflow:
             workflow_id=info.workflow_id,
             run_id=info.run_id,
         )
+        now = workflow.now()
         new = [
-            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=workflow.now())
+            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
             for e in events
         ]
-        try:
-            await appending.append_events(f"team-{self._state.team_id}", self._state.version, new)
-        except appending.OutcomeUnknown:
-            self._behind = True
-            applied = await self._catch_up_if_behind()
-            if not {n.event_id for n in new} <= applied:
-                raise appending.moved_on() if applied else appending.unavailable() from None
-        else:
-            self._state = team.apply_all(self._state, events, workflow.now())
-        for event in events:
-            await self._tell_case(event)
+        await self._writer.record(self._state.version, events, new, now)
 
-    async def _catch_up_if_behind(self) -> set[UUID]:
-        """Apply what the team's stream holds beyond the state's version (this workflow
-        is its only writer); returns the ids applied."""
-        if not self._behind:
-            return set()
-        tail = await appending.read_tail(f"team-{self._state.team_id}", self._state.version)
-        state = self._state
-        for stored, event in tail:
-            state = team.evolve(state, event, stored.occurred_at)
-        self._state, self._behind = state, False
-        return {stored.event_id for stored, _ in tail}
+    async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
+        """Events now in the team's stream (answered, or found in its tail): the new
+        state, then the cases concerned are told."""
+        for event, at in recorded:
+            self._state = team.evolve(self._state, event, at)
+        for event, _ in recorded:
+            await self._tell_case(event)
 
     async def _tell_case(self, event: DomainEvent) -> None:
         notice: cmd.Command
@@ -201,6 +192,7 @@ class TeamWorkflow:
     async def change_key_worker(self, change: ChangeKeyWorker) -> int:
         """Add a key worker (or change their limit), or mark them as leaving."""
         async with self._lock:
+            await self._writer.catch_up(self._state.version)
             if change.leaving:
                 events = team.leave(self._state, change.key_worker_id)
             else:
@@ -218,6 +210,7 @@ class TeamWorkflow:
     @workflow.update
     async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:
         async with self._lock:
+            await self._writer.catch_up(self._state.version)
             try:
                 events = team.acknowledge(self._state, command.alert_id)
             except ValueError as exc:

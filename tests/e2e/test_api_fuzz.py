@@ -9,6 +9,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def ok(stack: DevStack, *args: str) -> str:
     return done.stdout
 
 
-def fuzz(stack: DevStack, token: str, seed: int) -> subprocess.CompletedProcess[str]:
+def fuzz(stack: DevStack, token: str, seed: int, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             ST,
@@ -54,6 +55,7 @@ def fuzz(stack: DevStack, token: str, seed: int) -> subprocess.CompletedProcess[
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=cwd,  # schemathesis keeps a cache where it runs
     )
 
 
@@ -86,12 +88,13 @@ def test_the_whole_api_under_schemathesis(dev_stack: DevStack) -> None:
     for _ in range(50):
         if '"phase": "allocated"' in ok(dev_stack, "case", "show", "c1", "--json"):
             break
+        time.sleep(0.2)
     ok(dev_stack, "case", "record-first-meeting", "c1")
 
     random_seed = random.randrange(2**31)
     print(f"schemathesis seeds: fixed {FIXED_SEED}, random {random_seed}")
     for user, seed in (("sup-evans", FIXED_SEED), ("cm-jones", random_seed)):
-        run = fuzz(dev_stack, tokens[user], seed)
+        run = fuzz(dev_stack, tokens[user], seed, dev_stack.state.parent)
         assert run.returncode == 0, (
             f"schemathesis as {user} with --seed {seed} found problems:\n{run.stdout[-20000:]}"
             f"\n{run.stderr[-2000:]}"

@@ -192,3 +192,20 @@ def test_ready_means_the_api_answers(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=60)
         kill_leftovers(Path(env["IFSS_STATE_DIR"]))
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
+    stack = start_dev(tmp_path, IFSS_SHUTDOWN_GRACE_SECONDS="60")
+    try:
+        assert {p.name() for p in processes_using(stack.state)} >= {"postgres", "temporal"}
+        stack.process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        stack.process.send_signal(signal.SIGINT)
+        assert stack.process.wait(timeout=30) == 130
+        assert time.monotonic() - started < 25
+        assert gone_within(stack.state, 15) == []
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+        kill_leftovers(stack.state)

@@ -24,7 +24,7 @@ from events.migrate import migrate
 from events.store import EventStore
 from projections.models import PROJECTIONS
 from projections.runner import status
-from tests.integration.test_projections import catch_up
+from tests.projector_harness import catch_up
 from tests.temporal_harness import CM, SUP, Harness, start_dev_server
 from workers.embedded import EmbeddedPostgres
 from workflows import client as cases

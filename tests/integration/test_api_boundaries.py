@@ -149,7 +149,7 @@ async def test_a_booster_is_not_delivered_before_the_episode_closed(api: Api) ->
         "/cases/c1/commands/record_booster",
         {"booster_id": "b-m1", "delivered_at": "2000-01-01T00:00:00Z"},
     )
-    assert "before the intensive phase closed" in problem(before_closure, 409, "delivered_at")
+    assert "before the intensive phase closed" in problem(before_closure, 422, "delivered_at")
 
 
 async def test_bad_paths_and_filters_are_refused_not_crashed(api: Api) -> None:

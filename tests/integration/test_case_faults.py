@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
-from events.catalogue import SessionRecorded
+from events.catalogue import ReferralAccepted, SessionRecorded, TeamKeyWorkerJoined
 from events.vocabulary import GoalCategory, SessionKind
 from tests.factories import wrap
 from tests.temporal_harness import CM, SUP, Harness, to_intensive
@@ -199,3 +199,63 @@ async def test_text_that_bypassed_validation_on_the_way_in_cannot_wedge_the_case
     assert time.monotonic() - started < 10
     assert await harness.store.stream_version("case-c1") == version
     assert (await visit(harness, "s1")).events == ["SessionRecorded"]
+
+
+async def test_an_accept_that_landed_unseen_still_gets_the_family_a_key_worker(
+    harness: Harness,
+) -> None:
+    await harness.add_key_worker("cardiff", "cm-jones")
+    await harness.refer("c1")
+    # As an accept whose answer was lost would leave it: stored, not yet applied by the case.
+    now = await harness.now()
+    await harness.store.append("case-c1", 1, [wrap(ReferralAccepted(), at=now)])
+    with pytest.raises(cases.VersionConflict, match="case_id: the case moved on"):
+        await harness.do("c1", "withdraw_consent", scope="follow_up", actor=SUP)
+    # Catching up carried out what the accept sets in motion: the team allocates.
+    view = await harness.settle("c1", "allocated")
+    assert view.key_worker_id == "cm-jones"
+    assert (await harness.store.verify("case-c1")).intact
+
+
+async def test_the_team_catches_up_with_its_own_stream_before_deciding(
+    harness: Harness,
+) -> None:
+    await harness.add_key_worker("cardiff", "cm-jones", limit=1)
+    team_version = await harness.store.stream_version("team-cardiff")
+    now = await harness.now()
+    joined = TeamKeyWorkerJoined(key_worker_id="cm-late", caseload_limit=2)
+    await harness.store.append("team-cardiff", team_version, [wrap(joined, at=now)])
+    with pytest.raises(cases.VersionConflict, match="moved on"):
+        await harness.add_key_worker("cardiff", "cm-other")
+    team = await cases.team_view(harness.client, "cardiff")
+    assert set(team.key_workers) == {"cm-jones", "cm-late"}  # read back from the stream
+    await harness.add_key_worker("cardiff", "cm-other")
+    # Two families: the first goes to cm-jones (limit 1), the second to one of the others.
+    for case_id in ("c1", "c2"):
+        await harness.refer(case_id)
+        await harness.do(case_id, "accept", actor=SUP)
+        await harness.settle(case_id, "allocated")
+    assert (await harness.store.verify("team-cardiff")).intact
+
+
+async def test_a_team_notice_the_case_cannot_record_waits_and_is_not_lost(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    await harness.add_key_worker("cardiff", "cm-jones")
+    await harness.refer("c1")
+    await plan_faults(pool, "42501", times=1_000_000)  # permission denied: permanent
+    with pytest.raises(cases.StoreFailure):
+        await harness.do("c1", "accept", actor=SUP)
+    await plan_faults(pool, None)
+    await harness.do("c1", "accept", actor=SUP)
+    await plan_faults(pool, "42501", times=1_000_000)  # now the allocation cannot be recorded
+    handle = harness.client.get_workflow_handle("case-c1")
+    for _ in range(10):  # ten minutes: tried again every minute, never in a tight loop
+        await harness.sleep(minutes=1)
+    length = len((await handle.fetch_history()).events)
+    assert length < 400, length
+    assert (await harness.view("c1")).phase == "accepted"
+    await plan_faults(pool, None)
+    view = await harness.settle("c1", "allocated")
+    assert view.key_worker_id == "cm-jones"
+    assert [e.type for e in await harness.stream("c1")].count("KeyWorkerAllocated") == 1

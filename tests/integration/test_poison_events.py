@@ -24,7 +24,7 @@ from projections.failures import record_skip
 from projections.models import PROJECTIONS
 from projections.queries import record_access
 from projections.runner import rebuild, status
-from tests.integration.test_projections import projector, seed, wait_for
+from tests.projector_harness import projector, seed, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +169,36 @@ async def test_a_poison_event_stops_one_read_model_loudly_until_an_operator_skip
     await rebuild(pool, store, [m for m in PROJECTIONS if m.name == "access_log"])
     assert await pool.fetchval("SELECT count(*) FROM access_log") == 2
     assert (await store.verify()).intact
+
+
+async def test_a_passing_database_error_is_not_blamed_on_any_event(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+) -> None:
+    # The read model's table refuses its first writes as a deadlock would (SQLSTATE 40P01):
+    # the batch fails again and again, then event by event it applies.
+    await pool.execute(
+        """CREATE SEQUENCE summary_faults;
+           CREATE FUNCTION summary_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+               IF nextval('summary_faults') <= 7 THEN
+                   RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01';
+               END IF;
+               RETURN NEW;
+           END $$;
+           CREATE TRIGGER summary_fault BEFORE INSERT OR UPDATE ON case_summary
+               FOR EACH ROW EXECUTE FUNCTION summary_fault();"""
+    )
+    await seed(store, cases=2, sessions=3)
+    summary = [m for m in PROJECTIONS if m.name == "case_summary"]
+
+    async def caught_up() -> bool:
+        [s] = await status(pool, summary)
+        return s.lag_events == 0
+
+    async with projector(database_url, migrated, store, summary):
+        await wait_for(caught_up)
+    [s] = await status(pool, summary)
+    assert (s.status, s.error, s.error_position) == ("running", None, None)
+    assert await pool.fetchval("SELECT nextval('summary_faults')") > 7  # it did fail
+    rows = await pool.fetch("SELECT case_id, sessions FROM case_summary ORDER BY case_id")
+    assert [(r["case_id"], r["sessions"]) for r in rows] == [("k0", 3), ("k1", 3)]

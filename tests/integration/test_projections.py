@@ -4,16 +4,14 @@ exactly once across a crash inside the transaction and across two projector proc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from events.catalogue import FirstMeetingHeld, KeyWorkerAllocated, ReferralAccepted
 from events.db import Conn
 from events.envelope import Actor
 from events.records import RecordedEvent
@@ -22,8 +20,9 @@ from events.vocabulary import Role
 from projections.base import Projection
 from projections.models import PROJECTIONS, CaseSummary
 from projections.queries import history
-from projections.runner import Projector, apply_batch, ensure_checkpoints, rebuild, status
-from tests.factories import T0, referral, session, wrap
+from projections.runner import rebuild, status
+from tests.factories import T0, session, wrap
+from tests.projector_harness import catch_up, projector, seed, wait_for
 from tests.temporal_harness import (
     SUP,
     Harness,
@@ -47,14 +46,6 @@ ORDER = {
     "access_log": "global_position",
     "alerts": "alert_ref",
 }
-
-
-async def catch_up(pool: asyncpg.Pool, store: EventStore) -> None:
-    async with pool.acquire() as conn:
-        await ensure_checkpoints(conn, PROJECTIONS)
-        for projection in PROJECTIONS:
-            while await apply_batch(conn, store, projection):
-                pass
 
 
 async def table(pool: asyncpg.Pool, name: str) -> list[dict[str, Any]]:
@@ -154,18 +145,6 @@ async def test_rebuild_equals_live(harness: Harness, pool: asyncpg.Pool) -> None
 # --- exactly once, without Temporal: events appended straight to the store ---------------
 
 
-async def seed(store: EventStore, cases: int, sessions: int) -> None:
-    for n in range(cases):
-        case_id = f"k{n}"
-        events = [
-            wrap(referral(case_id)),
-            wrap(ReferralAccepted()),
-            wrap(KeyWorkerAllocated(key_worker_id="cm-jones", team_id="cardiff")),
-            wrap(FirstMeetingHeld(held_at=T0)),
-        ] + [wrap(session(i)) for i in range(sessions)]
-        await store.append(f"case-{case_id}", 0, events)
-
-
 class Gated(Projection):
     """CaseSummary that, once, stops inside its transaction after applying a batch."""
 
@@ -189,53 +168,6 @@ class Gated(Projection):
             self.backend_pid = await conn.fetchval("SELECT pg_backend_pid()")
             self.inside.set()
             await self.release.wait()
-
-
-class Running:
-    """A projector process stand-in: its own connections, locks and wake-ups."""
-
-    def __init__(self, runner: Projector) -> None:
-        self.applied: list[tuple[str, int]] = []
-        runner.on_applied = lambda name, events: self.applied.extend(
-            (name, e.global_position) for e in events
-        )
-        self._stop = asyncio.Event()
-        self._task = asyncio.create_task(runner.run(self._stop))
-
-    def names(self) -> set[str]:
-        return {name for name, _ in self.applied}
-
-    async def stop(self) -> None:
-        self._stop.set()
-        await self._task
-
-
-@contextlib.asynccontextmanager
-async def projector(
-    database_url: str, schema: str, store: EventStore, projections: Sequence[Projection]
-) -> AsyncIterator[Running]:
-    running = Running(
-        Projector(
-            dsn=database_url,
-            store=store,
-            schema=schema,
-            projections=projections,
-            poll_interval=0.05,
-            batch_size=7,
-        )
-    )
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def wait_for(condition: Any, seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_crash_inside_the_transaction_counts_nothing_twice(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from events import catalogue as ev
 from events.envelope import Actor
@@ -439,21 +440,6 @@ def test_child_status_change() -> None:
         ),
         (
             intensive_case,
-            # The model refuses it too; built past its checks, the rule still does.
-            lambda c: cmd.CloseIntensivePhase.model_construct(
-                actor=CM,
-                expected_version=None,
-                kind=ClosureKind.UNPLANNED,
-                unplanned_reason=None,
-                closing_scores=[],
-                onward_referrals=[],
-                transferred_to_less_formal_services=False,
-            ),
-            "unplanned_reason",
-            "is required",
-        ),
-        (
-            intensive_case,
             lambda c: cmd.RecordSession(
                 actor=CM,
                 session_id="s1",
@@ -527,3 +513,28 @@ def test_calendar_helpers() -> None:
     assert add_working_days(datetime(2026, 1, 9, tzinfo=UTC), 1) == datetime(
         2026, 1, 12, tzinfo=UTC
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "rule"),
+    [
+        ({"kind": "unplanned"}, "unplanned_reason", "is required for an unplanned exit"),
+        (
+            {"kind": "planned", "unplanned_reason": "moved_away"},
+            "unplanned_reason",
+            "only an unplanned exit has one",
+        ),
+    ],
+)
+def test_a_closure_s_reason_is_the_command_model_s_rule(
+    fields: dict[str, str], field: str, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        cmd.CloseIntensivePhase.model_validate({"actor": CM, **fields})
+    [error] = refused.value.errors()
+    assert (error["loc"], error["msg"]) == ((field,), rule)
+
+
+def test_children_of_a_referral_are_named_once() -> None:
+    with pytest.raises(ValidationError, match="child ids must be unique"):
+        referral(children=[{"child_id": "ch1"}, {"child_id": "ch1"}])

@@ -1,0 +1,158 @@
+"""Commands over HTTP: referrals, one operation per case command, and how their outcomes
+(refusals, conflicts, the store or Temporal not answering) become problem responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+import structlog
+from fastapi import APIRouter, FastAPI, Query
+from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
+
+from api import problems
+from api.deps import WRITE, CaseId, ServicesDep, UserDep, no_case
+from api.models import ReferralIn
+from api.problems import ApiError, split_message
+from events.validation import first_problem
+from events.vocabulary import Role
+from workflows import client as cases
+from workflows import commands as cmd
+from workflows.case_workflow import CommandResult
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+
+
+def invalid(exc: ValidationError, prefix: str = "") -> ApiError:
+    return ApiError(422, *first_problem(exc.errors(include_input=False), prefix, "body"))
+
+
+def _split(exc: Exception) -> tuple[str, str]:
+    return split_message(str(exc), "command")
+
+
+async def run_command(coro: Any) -> CommandResult:
+    """Await a command and turn its typed failures into problem responses."""
+    try:
+        result: CommandResult = await coro
+        return result
+    except (cases.CaseAlreadyExists, cases.VersionConflict, cases.CommandConflict) as exc:
+        raise ApiError(409, *_split(exc)) from None
+    except cases.CommandForbidden as exc:
+        raise ApiError(403, *_split(exc)) from None
+    except cases.CommandTooLarge as exc:
+        raise ApiError(413, *_split(exc)) from None
+    except cases.CommandRefused as exc:
+        raise ApiError(422, *_split(exc)) from None
+    except cases.CaseNotFound as exc:
+        raise ApiError(404, "case_id", str(exc)) from None
+    except cases.StoreUnavailable as exc:
+        raise ApiError(503, "store", str(exc), {"Retry-After": "30"}) from None
+    except cases.StoreFailure as exc:
+        log.error("store_refused_command", error=str(exc)[:200])
+        raise ApiError(
+            500, "store", "the event store refused the write; nothing was recorded"
+        ) from None
+    except RPCError as exc:
+        raise temporal_down(exc) from None
+
+
+def temporal_down(exc: RPCError) -> ApiError:
+    log.warning("temporal_unavailable", status=str(exc.status))
+    return ApiError(
+        503,
+        "temporal",
+        "the workflow service is not answering; try again shortly",
+        {"Retry-After": "30"},
+    )
+
+
+@router.post(
+    "/referrals",
+    response_model=CommandResult,
+    status_code=201,
+    responses=problems.responses(401, 403, 409, 413, 422, 503),
+)
+async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> CommandResult:
+    """Refer a family: opens a case (its workflow) with the caller as the actor."""
+    if not user.can_refer:
+        raise ApiError(403, "role", f"{user.role.value} may not refer families")
+    try:
+        command = cmd.ReferFamily.model_validate(
+            {**cast(BaseModel, body.referral).model_dump(), "actor": user.actor}
+        )
+    except ValidationError as exc:
+        raise invalid(exc, "referral.") from None
+    if user.role is not Role.ADMIN and user.team_id != command.team_id:
+        raise ApiError(403, "team_id", "you may refer only to your own team")
+    return await run_command(
+        cases.refer_family(
+            s.temporal, body.case_id, command, task_queue=s.task_queue, policy=s.policy
+        )
+    )
+
+
+ExpectedVersion = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**31 - 1,
+        description="Refuse with 409 unless the case is at exactly this version; checked by "
+        "the case under its lock, so of several commands sent at one version one succeeds.",
+    ),
+]
+
+
+def add_command_route(app: FastAPI, name: str, model: type[cmd.Command]) -> None:
+    """``POST /cases/{case_id}/commands/<name>``: the command's own fields as the body."""
+    fields = cmd.sent_fields(model)
+
+    async def send(
+        case_id: CaseId,
+        body: BaseModel,
+        user: UserDep,
+        s: ServicesDep,
+        expected_version: ExpectedVersion = None,
+    ) -> CommandResult:
+        try:
+            view = await cases.case_view(s.temporal, case_id)
+        except cases.CaseNotFound:
+            raise no_case(case_id) from None
+        except RPCError as exc:
+            raise temporal_down(exc) from None
+        case = view.model_dump()
+        if not user.can_read(case):
+            raise no_case(case_id)
+        if not user.can_command(case):
+            raise ApiError(
+                403, "case_id", f"{user.role.value} {user.user_id} may not act on case {case_id}"
+            )
+        values = {**body.model_dump(), "actor": user.actor, "expected_version": expected_version}
+        try:
+            command = model.model_validate(values)
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        return await run_command(cases.send_command(s.temporal, case_id, name, command))
+
+    send.__annotations__["body"] = fields  # the body's schema in the OpenAPI is the command's
+    app.post(
+        f"/cases/{{case_id}}/commands/{name}",
+        response_model=CommandResult,
+        responses=WRITE,
+        summary=f"Command: {name}",
+        description=(model.__doc__ or "").strip(),
+        operation_id=f"command_{name}",
+        tags=["commands"],
+    )(send)
+
+
+def add_command_routes(app: FastAPI) -> None:
+    """Every command's own operation, then a refusal naming the commands for any other."""
+    for name, model in cmd.COMMANDS.items():
+        add_command_route(app, name, model)
+
+    @app.post("/cases/{case_id}/commands/{name}", include_in_schema=False)
+    async def unknown_command(case_id: str, name: str, user: UserDep) -> None:
+        known = ", ".join(cmd.COMMANDS)
+        raise ApiError(404, "name", f"unknown command {name[:64]!r} (one of {known})")

@@ -1,0 +1,97 @@
+"""What every route depends on: the services, the caller, typed path and query parameters,
+the errors each kind of operation documents, and who may read which case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+
+from api import problems
+from api.identity import User
+from api.problems import ApiError
+from events.bounds import CODE_PATTERN
+from events.store import EventStore
+from events.vocabulary import Role
+from projections import queries
+from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+
+
+@dataclass
+class Services:
+    pool: asyncpg.Pool
+    store: EventStore
+    temporal: Client
+    task_queue: str
+    policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
+
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The caller, as the authentication middleware found them (before any body was read);
+    ``credentials`` is here so that the OpenAPI names the bearer scheme."""
+    signed_in = request.user
+    user: User = signed_in.user  # BearerTokens refused the request otherwise
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+ServicesDep = Annotated[Services, Depends(services)]
+CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+AlertRef = Annotated[
+    str, Path(max_length=200, pattern=r"^(case|team)-[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}$")
+]
+
+# The errors each kind of operation can answer with (documented in the OpenAPI).
+READ = problems.responses(401, 413, 422, 503)
+CASE_READ = problems.responses(401, 403, 404, 413, 422, 503)
+WRITE = problems.responses(401, 403, 404, 409, 413, 422, 503)
+
+
+def scope(user: User) -> dict[str, str | None]:
+    """The filter a user's reads are confined to."""
+    if user.role is Role.CASE_MANAGER:
+        return {"key_worker_id": user.user_id}
+    if user.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT):
+        return {"team_id": user.team_id}
+    return {}
+
+
+def no_case(case_id: str) -> ApiError:
+    return ApiError(404, "case_id", f"no case {case_id}")
+
+
+async def readable_case(
+    svc: Services, user: User, case_id: str, view: str, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """The case's summary if ``user`` may read it; records the read (or the refusal).
+    A case the caller may not read answers as if it did not exist."""
+    summary = await queries.case_summary(svc.pool, case_id)
+    if summary is None:
+        raise no_case(case_id)
+    readable = user.can_read(summary)
+    allowed = readable and (view != "access_log" or user.can_see_access_logs)
+    await queries.record_access(
+        svc.store, case_id, user.actor, view=view, interface="api", as_of=as_of, allowed=allowed
+    )
+    if not readable:
+        raise no_case(case_id)
+    if not allowed:
+        raise ApiError(403, "case_id", f"{user.role.value} {user.user_id} may not read {view}")
+    return summary

@@ -1,0 +1,185 @@
+"""Reading the read models over HTTP: cases, a case's history and access log, reviews,
+the waitlist, caseloads, and the calendar feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api import problems
+from api.deps import CASE_READ, READ, CaseId, CodeQuery, ServicesDep, UserDep, readable_case, scope
+from api.identity import User
+from api.models import AccessEntry, CaseHistory, Caseload, CaseSummary, ReviewDue, WaitingFamily
+from api.problems import ApiError
+from events.bounds import Day, Moment
+from events.vocabulary import Role
+from projections import queries
+from workflows.lifecycle import Phase
+
+router = APIRouter()
+
+
+class ICalendar(Response):
+    media_type = "text/calendar"
+
+
+def ical_feed(user: User, reviews: list[dict[str, Any]], meetings: list[dict[str, Any]]) -> bytes:
+    """Reviews and first-meeting deadlines as an iCalendar document (case ids, no names)."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//ifss-engine//calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"IFSS deadlines: {user.user_id}")
+    stamp = datetime.now(UTC)
+    for r in reviews:
+        event = Event()
+        event.add("uid", f"review-{r['case_id']}-{r['review_id']}@ifss-engine")
+        event.add("summary", f"{r['month']}-month review, case {r['case_id']} ({r['status']})")
+        event.add("dtstart", r["due_on"])
+        event.add("dtend", r["due_on"] + timedelta(days=1))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    for c in meetings:
+        if c["first_meeting_due_at"] is None:
+            continue
+        event = Event()
+        event.add("uid", f"first-meeting-{c['case_id']}@ifss-engine")
+        event.add("summary", f"First meeting due, case {c['case_id']}")
+        event.add("dtstart", c["first_meeting_due_at"])
+        event.add("dtend", c["first_meeting_due_at"] + timedelta(minutes=30))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    result: bytes = cal.to_ical()
+    return result
+
+
+@router.get(
+    "/cases",
+    response_model=list[CaseSummary],
+    responses=problems.responses(401, 403, 413, 422, 503),
+)
+async def list_cases(
+    user: UserDep,
+    s: ServicesDep,
+    phase: Phase | None = None,
+    key_worker: CodeQuery = None,
+    team: CodeQuery = None,
+    overdue: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Cases the caller may see, filtered."""
+    limits = scope(user)
+    if key_worker and "key_worker_id" in limits and key_worker != limits["key_worker_id"]:
+        raise ApiError(403, "key_worker", "a case manager sees only their own cases")
+    if team and user.role not in (Role.AUDITOR, Role.ADMIN) and team != user.team_id:
+        raise ApiError(403, "team", "you see only your own team")
+    return await queries.list_cases(
+        s.pool,
+        phase=phase.value if phase else None,
+        key_worker_id=limits.get("key_worker_id", key_worker),
+        team_id=limits.get("team_id", team),
+        overdue=overdue,
+    )
+
+
+@router.get("/cases/{case_id}", response_model=CaseSummary, responses=CASE_READ)
+async def get_case(case_id: CaseId, user: UserDep, s: ServicesDep) -> dict[str, Any]:
+    """A case's summary (a case the caller may not read is answered with 404)."""
+    return await readable_case(s, user, case_id, "summary")
+
+
+@router.get(
+    "/cases/{case_id}/history",
+    response_model=CaseHistory,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **CASE_READ,
+    },
+)
+async def get_history(
+    case_id: CaseId,
+    user: UserDep,
+    s: ServicesDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    as_of: Annotated[
+        Moment | None,
+        Query(description="As known at this moment (ISO 8601 with a time zone)."),
+    ] = None,
+) -> Any:
+    """The case's timeline in plain words (``?as_of=``: as known then; ``?format=csv``)."""
+    await readable_case(s, user, case_id, "history", as_of)
+    summary = None
+    if as_of is not None:
+        entries, summary = await queries.history_as_of(s.store, case_id, as_of)
+    else:
+        entries = await queries.history(s.pool, case_id)
+    if format == "csv":
+        return Response(queries.history_csv(entries), media_type="text/csv")
+    return CaseHistory(
+        case_id=case_id,
+        as_of=as_of,
+        entries=entries,
+        summary=CaseSummary(**summary) if summary else None,
+    )
+
+
+@router.get("/cases/{case_id}/access-log", response_model=list[AccessEntry], responses=CASE_READ)
+async def get_access_log(case_id: CaseId, user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    """Who read this case's record (supervisors of its team, auditors, admins)."""
+    await readable_case(s, user, case_id, "access_log")
+    return await queries.access_log(s.pool, case_id)
+
+
+@router.get("/reviews", response_model=list[ReviewDue], responses=READ)
+async def get_reviews(
+    user: UserDep, s: ServicesDep, due_before: Day | None = None
+) -> list[dict[str, Any]]:
+    """Follow-up reviews not yet completed, due before a date (default: 30 days on)."""
+    before = due_before or (datetime.now(UTC).date() + timedelta(days=31))
+    limits = scope(user)
+    return await queries.reviews_due(
+        s.pool,
+        before,
+        key_worker_id=limits.get("key_worker_id"),
+        team_id=limits.get("team_id"),
+    )
+
+
+@router.get("/waitlist", response_model=list[WaitingFamily], responses=READ)
+async def get_waitlist(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    """Families waiting for a key worker, in the order they will be allocated."""
+    team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
+    return await queries.waitlist(s.pool, team)
+
+
+@router.get("/caseload", response_model=list[Caseload], responses=READ)
+async def get_caseload(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    """Each key worker's families by phase, against their limit."""
+    team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
+    rows = await queries.caseload(s.pool, team)
+    if user.role is Role.CASE_MANAGER:
+        rows = [r for r in rows if r["key_worker_id"] == user.user_id]
+    return rows
+
+
+@router.get("/calendar.ics", response_class=ICalendar, responses=READ)
+async def calendar(user: UserDep, s: ServicesDep) -> Response:
+    """The caller's upcoming reviews and first-meeting deadlines as iCalendar. Titles
+    carry the case id, never a name."""
+    limits = scope(user)
+    today = datetime.now(UTC).date()
+    reviews = await queries.reviews_due(
+        s.pool,
+        today + timedelta(days=400),
+        key_worker_id=limits.get("key_worker_id"),
+        team_id=limits.get("team_id"),
+    )
+    meetings = await queries.list_cases(
+        s.pool,
+        phase="allocated",
+        key_worker_id=limits.get("key_worker_id"),
+        team_id=limits.get("team_id"),
+    )
+    return ICalendar(ical_feed(user, reviews, meetings))

@@ -1,0 +1,84 @@
+"""Read models in tests: catch up by hand, seed scripted cases, run a projector in process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from events.catalogue import FirstMeetingHeld, KeyWorkerAllocated, ReferralAccepted
+from events.store import EventStore
+from projections.base import Projection
+from projections.models import PROJECTIONS
+from projections.runner import Projector, apply_batch, ensure_checkpoints
+from tests.factories import T0, referral, session, wrap
+
+
+async def catch_up(pool: asyncpg.Pool, store: EventStore) -> None:
+    async with pool.acquire() as conn:
+        await ensure_checkpoints(conn, PROJECTIONS)
+        for projection in PROJECTIONS:
+            while await apply_batch(conn, store, projection):
+                pass
+
+
+async def seed(store: EventStore, cases: int, sessions: int) -> None:
+    for n in range(cases):
+        case_id = f"k{n}"
+        events = [
+            wrap(referral(case_id)),
+            wrap(ReferralAccepted()),
+            wrap(KeyWorkerAllocated(key_worker_id="cm-jones", team_id="cardiff")),
+            wrap(FirstMeetingHeld(held_at=T0)),
+        ] + [wrap(session(i)) for i in range(sessions)]
+        await store.append(f"case-{case_id}", 0, events)
+
+
+class Running:
+    """A projector process stand-in: its own connections, locks and wake-ups."""
+
+    def __init__(self, runner: Projector) -> None:
+        self.applied: list[tuple[str, int]] = []
+        runner.on_applied = lambda name, events: self.applied.extend(
+            (name, e.global_position) for e in events
+        )
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(runner.run(self._stop))
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self.applied}
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._task
+
+
+@contextlib.asynccontextmanager
+async def projector(
+    database_url: str, schema: str, store: EventStore, projections: Sequence[Projection]
+) -> AsyncIterator[Running]:
+    running = Running(
+        Projector(
+            dsn=database_url,
+            store=store,
+            schema=schema,
+            projections=projections,
+            poll_interval=0.05,
+            batch_size=7,
+        )
+    )
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def wait_for(condition: Any, seconds: float = 20) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api import problems
 from api.commands import _split, run_command
@@ -48,8 +48,13 @@ async def get_alerts(
 
 
 @router.post("/alerts/{alert_ref}/acknowledge", response_model=Alert, responses=WRITE)
-async def acknowledge(alert_ref: AlertRef, user: UserDep, s: ServicesDep) -> dict[str, Any]:
-    """Acknowledge one of your alerts: it leaves the open list and will not escalate."""
+async def acknowledge(
+    alert_ref: AlertRef, user: UserDep, s: ServicesDep, request: Request
+) -> dict[str, Any]:
+    """Acknowledge one of your alerts: it leaves the open list and will not escalate. It
+    takes no body."""
+    if (await request.body()).strip() not in (b"", b"{}"):
+        raise ApiError(422, "body", "acknowledging takes no body (or an empty object)")
     matches = await visible_alerts(s, user, include_closed=True, alert_ref=alert_ref)
     found = matches[0] if matches else None
     if found is None:

@@ -26,7 +26,11 @@ from api.deps import Services
 from api.guards import DEFAULT_MAX_BODY_BYTES, BearerTokens, BodyLimit, refused_sign_in
 from events.store import EventStore
 
-__all__ = ["Services", "create_app", "serve_api"]
+__all__ = ["ApiNotListening", "Services", "create_app", "serve_api"]
+
+
+class ApiNotListening(RuntimeError):
+    """The API could not bind its address (the message names the setting)."""
 
 
 def settle_memory() -> None:
@@ -139,7 +143,16 @@ async def serve_api(
         timeout_graceful_shutdown=int(grace_seconds),
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn exits the process when it cannot bind: not here
+            raise ApiNotListening(
+                f"IFSS_API_PORT: the API could not listen on {host}:{port}"
+            ) from None
+
+    task = asyncio.create_task(serve())
     while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn sets a flag only
         await asyncio.sleep(0.02)
     if listening is not None and server.started:

@@ -72,7 +72,7 @@ def temporal_down(exc: RPCError) -> ApiError:
     "/referrals",
     response_model=CommandResult,
     status_code=201,
-    responses=problems.responses(401, 403, 409, 413, 422, 503),
+    responses=problems.responses(401, 403, 409, 413, 415, 422, 503),
 )
 async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> CommandResult:
     """Refer a family: opens a case (its workflow) with the caller as the actor."""

@@ -61,7 +61,7 @@ AlertRef = Annotated[
 # The errors each kind of operation can answer with (documented in the OpenAPI).
 READ = problems.responses(401, 413, 422, 503)
 CASE_READ = problems.responses(401, 403, 404, 413, 422, 503)
-WRITE = problems.responses(401, 403, 404, 409, 413, 422, 503)
+WRITE = problems.responses(401, 403, 404, 409, 413, 415, 422, 503)
 
 
 def scope(user: User) -> dict[str, str | None]:

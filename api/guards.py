@@ -62,8 +62,8 @@ def refused_sign_in(conn: HTTPConnection, exc: AuthenticationError) -> Response:
 
 
 class BodyLimit:
-    """Refuse a body over ``max_bytes`` with 413: by its Content-Length before reading,
-    or as soon as a streamed body grows past it."""
+    """Refuse a body over ``max_bytes`` with 413 (by its Content-Length before reading,
+    or as soon as a streamed body grows past it), and a body that is not JSON with 415."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
@@ -73,7 +73,19 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        has_body = declared not in (None, b"0") or b"chunked" in headers.get(
+            b"transfer-encoding", b""
+        )
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        writes = scope.get("method") in ("POST", "PUT", "PATCH")
+        if writes and has_body and not (media == b"application/json" or media.endswith(b"+json")):
+            response = problem_response(
+                415, "content-type", "a request body must be application/json"
+            )
+            await response(scope, receive, send)
+            return
         if declared is not None:
             try:
                 too_large = int(declared) > self.max_bytes

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,12 @@ from typing import Any
 
 import asyncpg
 
+from events.bounds import ID_PATTERN
 from events.envelope import Actor
 from events.errors import InvalidInput
 from events.vocabulary import Role
+
+_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$").replace("*", "{0,63}"))
 
 USER_ROLES = (
     Role.CASE_MANAGER,
@@ -80,6 +84,8 @@ async def add_user(pool: asyncpg.Pool, user_id: str, role: str, team_id: str | N
         raise InvalidInput("role", f"one of {', '.join(r.value for r in USER_ROLES)}")
     if team_id is None and parsed not in (Role.AUDITOR, Role.ADMIN):
         raise InvalidInput("team", f"a {parsed.value} belongs to a team")
+    if team_id is not None and not _ID.fullmatch(team_id):
+        raise InvalidInput("team", "1-64 letters, digits, '_', '.' or '-', starting alphanumeric")
     try:
         await pool.execute(
             "INSERT INTO users (user_id, role, team_id) VALUES ($1, $2, $3)",
@@ -111,6 +117,8 @@ async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> Non
 
 async def create_token(pool: asyncpg.Pool, user_id: str, label: str | None = None) -> str:
     """A new token for ``user_id``; only its hash is stored, so show it now or never."""
+    if label is not None:
+        _one_line(label, "label", 200)
     if not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)", user_id):
         raise InvalidInput("user_id", f"no user {user_id}")
     token_id = secrets.token_hex(4)
@@ -185,10 +193,18 @@ async def user_for_token(pool: asyncpg.Pool, token: str) -> User | None:
     return User(row["user_id"], Role(row["role"]), row["team_id"])
 
 
+def _one_line(value: str, field: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidInput(field, f"must be at most {limit} characters")
+    if not value.isprintable():
+        raise InvalidInput(field, "must be one line without control characters")
+
+
 def check_webhook_url(url: str, field: str = "webhook") -> str:
     """An absolute http(s) URL with a host; raises ``InvalidInput`` otherwise."""
     from urllib.parse import urlsplit
 
+    _one_line(url, field, 2000)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a malformed port
@@ -200,9 +216,11 @@ def check_webhook_url(url: str, field: str = "webhook") -> str:
 
 
 def check_email(address: str, field: str = "email") -> str:
+    """``local@domain``, one line, at most 254 characters (no header can be smuggled in)."""
+    _one_line(address, field, 254)
     local, _, domain = address.partition("@")
-    if not local or not domain or " " in address or len(address) > 254:
-        raise InvalidInput(field, f"{address!r} is not an email address")
+    if not local or not domain or " " in address or "@" in domain:
+        raise InvalidInput(field, "is not an email address (local@domain)")
     return address
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from events.bounds import Code
+from events.bounds import NewId
 from projections.queries import HistoryEntry
 from workflows import commands as cmd
 
@@ -105,7 +105,7 @@ class ReferralIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    case_id: Code
+    case_id: NewId
     referral: ReferralFields  # type: ignore[valid-type]
 
 

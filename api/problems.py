@@ -100,6 +100,11 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def shortened(field: str, limit: int = 200) -> str:
+    """A field name as echoed back: an unknown 5,000-character key is cut short."""
+    return field if len(field) <= limit else field[:limit] + "…"
+
+
 def split_message(text: str, whole: str = "request") -> tuple[str, str]:
     """``"field: rule"`` (as refusals are worded) -> (field, rule)."""
     field, sep, rule = text.partition(": ")
@@ -118,8 +123,8 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             field, rule = "method", f"{request.method} is not allowed here"
         elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # Not UTF-8, or not JSON at all: invalid input like any other (422).
-            return problem_response(422, "body", "is not valid JSON in UTF-8")
+            # Not text, or not JSON that Python reads: invalid input like any other (422).
+            return problem_response(422, "body", "could not be read as JSON")
         else:
             field, rule = split_message(str(exc.detail))
         return problem_response(exc.status_code, field, rule, dict(exc.headers or {}))
@@ -129,10 +134,14 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         loc = tuple(errors[0].get("loc", ()))
         where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+        kind = errors[0].get("type")
+        if kind == "json_invalid":  # the position in the text, not a field
+            at = where[0] if where else "?"
+            return problem_response(422, "body", f"is not valid JSON (at character {at})")
         field, rule = first_problem([{**errors[0], "loc": where}], whole="body")
-        if field == "actor" and errors[0].get("type") == "extra_forbidden":
+        if field == "actor" and kind == "extra_forbidden":
             rule = "is set from your token, not the body"
-        return problem_response(422, field, rule)
+        return problem_response(422, shortened(field), rule)
 
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         # Nothing of the exception goes to the caller; the log has it (without values).

@@ -42,8 +42,17 @@ NOW_FIELDS = {
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[red]refused:[/red] {message}", highlight=False)
+    err.print(f"[red]refused:[/red] {shown(message)}", highlight=False, markup=True)
     return typer.Exit(2)
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """Text echoed back to a terminal: control characters as escapes (so input cannot
+    drive the terminal), Rich markup escaped, long input cut short."""
+    from rich.markup import escape
+
+    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return escape(safe if len(safe) <= limit else safe[:limit] + "…")
 
 
 def parse_actor(value: str | None, settings: Settings) -> Actor:
@@ -229,10 +238,7 @@ def refer(
     settings = _setup()
     values: dict[str, Any] = {}
     if file is not None:
-        try:
-            values = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise fail(f"file: cannot read {file}: {exc}") from None
+        values = read_json_file(file)
         if not isinstance(values, dict):
             raise fail("file: must hold a JSON object")
     flags = {
@@ -324,6 +330,26 @@ def team_show(team_id: str) -> None:
             f"referred {family.referred_on})",
             highlight=False,
         )
+
+
+MAX_FILE_BYTES = 1024 * 1024  # as for a request body
+
+
+def read_json_file(path: Path) -> Any:
+    """A referral file: a regular file of at most 1 MiB of UTF-8 JSON; exits 2 otherwise."""
+    try:
+        if not path.is_file():
+            raise fail(f"file: {path} is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"file: cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(f"file: must be at most {MAX_FILE_BYTES} bytes")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"file: is not JSON in UTF-8 ({exc})") from None
 
 
 def policy_for_referrals(settings: Settings) -> Any:

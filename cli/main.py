@@ -20,7 +20,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="Tamper evidence of the event store.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
-from cli.cases import case_app, fail, refer, team_app  # noqa: E402
+from cli.cases import case_app, fail, refer, shown, team_app  # noqa: E402
 
 app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
@@ -106,11 +106,12 @@ def dev(
         console.print("ifss dev: ready (Ctrl-C to stop)", highlight=False)
         sys.stdout.flush()
 
+    from api.app import ApiNotListening
     from workers.checks import ConfigurationError
 
     try:
         asyncio.run(run_dev_stack(settings, announce))
-    except (ConfigurationError, Refused) as exc:
+    except (ConfigurationError, Refused, ApiNotListening) as exc:
         raise fail(str(exc)) from None
     console.print("ifss dev: stopped", highlight=False)
 
@@ -201,6 +202,9 @@ def audit_verify(
             return 2
         finally:
             await pool.close()
+        if stream is not None and report.events_checked == 0:
+            err_console.print(f"[red]refused:[/red] stream: no events in {shown(stream)}")
+            return 2
         if report.broken is None:
             console.print(
                 f"intact: {report.events_checked} events in {report.streams_checked} stream(s)"
@@ -239,11 +243,28 @@ def main() -> None:
     under them occasionally aborted the process (exit -6) after its work was done."""
     import os
 
+    from workers.settings import SettingsError
+
     code = 0
     try:
+        _check_arguments(sys.argv[1:])
         app()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SettingsError as exc:
+        err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
+        code = 2
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _check_arguments(arguments: list[str]) -> None:
+    """Arguments that are not UTF-8 text (the shell passed raw bytes) are refused here, once,
+    rather than failing deep inside whatever command they reached."""
+    for index, argument in enumerate(arguments, 1):
+        if any("\udc80" <= char <= "\udcff" for char in argument):
+            err_console.print(
+                f"[red]refused:[/red] argument {index}: is not UTF-8 text", highlight=False
+            )
+            raise SystemExit(2)

@@ -21,6 +21,7 @@ from cli.cases import ActorOption, fail, parse_actor
 from events.store import EventStore
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
+from workflows.lifecycle import Phase
 
 projections_app = typer.Typer(
     help="Read models: status, rebuild, and skipping an event one cannot apply.",
@@ -152,7 +153,10 @@ def projections_status() -> None:
 @projections_app.command("skip")
 def projections_skip(
     name: Annotated[str, typer.Argument(help="The failed projection.")],
-    position: Annotated[int, typer.Argument(help="The position it failed at (see status).")],
+    position: Annotated[
+        int,
+        typer.Argument(help="The position it failed at (see status).", min=1, max=2**63 - 1),
+    ],
     reason: Annotated[str, typer.Option(help="Why skipping is right (recorded).")],
     actor: ActorOption = None,
 ) -> None:
@@ -215,7 +219,7 @@ def projections_rebuild(
 
 
 def cases(
-    phase: Annotated[str | None, typer.Option(help="Only this phase.")] = None,
+    phase: Annotated[Phase | None, typer.Option(help="Only this phase.")] = None,
     key_worker: Annotated[str | None, typer.Option(help="Only this key worker's.")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only cases with a flag.")] = False,
@@ -227,7 +231,11 @@ def cases(
     rows = with_store(
         dsn,
         lambda pool, _: list_cases(
-            pool, phase=phase, key_worker_id=key_worker, team_id=team, overdue=overdue or None
+            pool,
+            phase=phase.value if phase else None,
+            key_worker_id=key_worker,
+            team_id=team,
+            overdue=overdue or None,
         ),
     )
     for row in rows:
@@ -296,7 +304,7 @@ def history(
 
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
-    moment = parse_moment(as_of, "as_of") if as_of else None
+    moment = parse_moment(as_of, "as_of") if as_of is not None else None
 
     async def read(pool: asyncpg.Pool, store: EventStore) -> list[Any] | None:
         if not await case_exists(pool, case_id):
@@ -332,8 +340,13 @@ def parse_within(value: str) -> timedelta:
     match = re.fullmatch(r"(\d+)\s*([dw])", value.strip())
     if not match:
         raise fail(f"due_within: {value!r} is not a number of days or weeks (e.g. 30d, 4w)")
-    n = int(match.group(1))
-    return timedelta(days=n * (7 if match.group(2) == "w" else 1))
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if days > MAX_WITHIN_DAYS:
+        raise fail(f"due_within: at most {MAX_WITHIN_DAYS} days")
+    return timedelta(days=days)
+
+
+MAX_WITHIN_DAYS = 3660  # ten years: every review of every episode
 
 
 def reviews(

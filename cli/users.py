@@ -86,6 +86,13 @@ def users_set_alerts(
     """Set where a user is sent their alerts (webhook and/or email)."""
     from api.identity import set_alert_routes
 
+    settings, _ = _setup()
+    # A route nobody can deliver on would stop the next `ifss dev` or worker from starting.
+    if webhook is not None and settings.webhook_secret is None:
+        raise fail("webhook: set IFSS_WEBHOOK_SECRET first (every webhook is signed with it)")
+    if email is not None and settings.smtp_host is None:
+        raise fail("email: set IFSS_SMTP_HOST first (the server alert email goes through)")
+
     routes = on_database(
         lambda pool: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none)
     )

@@ -41,12 +41,20 @@ _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\uff
 _NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
+# What counts as blank: white space, and the invisible zero-width characters.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_BLANK = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+    + _INVISIBLE
+)
+
 # The same rules as JSON Schema patterns, so that clients and fuzzers know them too.
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff]"
 _LINE_CHAR = "[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]"
 TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
-WORDS_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_TEXT_CHAR}*$"
-LINE_PATTERN = f"^{_LINE_CHAR}*[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff]{_LINE_CHAR}*$"
+_SEEN = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff\\u200b-\\u200d\\u2060\\ufeff]"
+WORDS_PATTERN = f"^{_TEXT_CHAR}*{_SEEN}{_TEXT_CHAR}*$"
+LINE_PATTERN = f"^{_LINE_CHAR}*{_SEEN}{_LINE_CHAR}*$"
 
 
 # Validation context for facts already recorded (events read back from the store): the
@@ -110,10 +118,10 @@ def printable(value: str, limit: int) -> str:
 
 
 def not_blank(value: str, info: ValidationInfo) -> str:
-    """Some words, not only spaces."""
+    """Some words, not only spaces (zero-width ones included)."""
     if recorded(info):
         return value
-    if not value.strip():
+    if not value.strip(_BLANK):
         raise PydanticCustomError("blank", "must not be blank")
     return value
 
@@ -167,6 +175,10 @@ Line = Annotated[
 # A coded value: an id, an area, a version. Letters, digits, '_', '.', '-'.
 CODE_PATTERN = r"^[A-Za-z0-9_.-]+$"
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+# A new case's or team's id, which becomes a path segment and a stream id: it starts with a
+# letter or digit (``.``, ``..`` and ``-x`` are not ids anyone could use in a URL or a shell).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NewId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 # As text, dates and times are ISO 8601 (never a count of seconds), with the year in range:
 # the patterns say so in the JSON schema too, so generated clients and fuzzers know it.
@@ -192,7 +204,7 @@ def iso_date_text(value: object, info: ValidationInfo) -> object:
     """Before the date check: text must be ``YYYY-MM-DD``; numbers are not dates."""
     if recorded(info) or isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _DAY_TEXT.match(value):
+    if not isinstance(value, str) or not _DAY_TEXT.fullmatch(value):
         raise PydanticCustomError(
             "date_format", "must be a date as YYYY-MM-DD, between 1900 and 2100"
         )
@@ -203,7 +215,7 @@ def iso_time_text(value: object, info: ValidationInfo) -> object:
     """Before the time check: text must be ISO 8601 with a zone; numbers are not times."""
     if recorded(info) or isinstance(value, datetime):
         return value
-    if not isinstance(value, str) or not _MOMENT_TEXT.match(value):
+    if not isinstance(value, str) or not _MOMENT_TEXT.fullmatch(value):
         raise PydanticCustomError(
             "datetime_format",
             "must be a time as YYYY-MM-DDTHH:MM[:SS] with a zone (Z or +01:00), "

@@ -499,7 +499,7 @@ class AlertDelivered(DomainEvent):
     recipient: Code
     channel: DeliveryChannel
     escalation: StrictBool = False
-    attempts: Annotated[int, Field(ge=1), BeforeValidator(whole_number)] = 1
+    attempts: Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(whole_number)] = 1
 
 
 class AlertDeliveryFailed(DomainEvent):
@@ -542,7 +542,7 @@ class ProjectionEventSkipped(DomainEvent):
     )
 
     projection: Code
-    position: Annotated[int, Field(ge=1), BeforeValidator(whole_number)] = Field(
+    position: Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(whole_number)] = Field(
         description="The skipped event's global position."
     )
     event_id: UUID

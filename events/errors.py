@@ -71,6 +71,6 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, StoreError):
         return f"{type(exc).__name__}: {exc}"  # these name fields and ids, no values
     state = getattr(exc, "sqlstate", None)
-    if state:
+    if state:  # a database's message may quote the values it refused: the code says enough
         return f"{type(exc).__name__} (SQLSTATE {state})"
-    return type(exc).__name__
+    return f"{type(exc).__name__}: {str(exc)[:200]}"  # the engine's own words

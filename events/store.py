@@ -117,7 +117,10 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
         if new.event_id in seen:
             raise InvalidInput(f"{where}.event_id", "appears twice in one append")
         seen.add(new.event_id)
-        data_json = canonical_json(event.model_dump(mode="json"))
+        try:
+            data_json = canonical_json(event.model_dump(mode="json"))
+        except TypeError:  # orjson: an integer beyond 64 bits
+            raise InvalidInput(f"{where}.data", "holds a number too large to store") from None
         metadata_json = metadata_cache.get(id(new.metadata))
         if metadata_json is None:
             metadata_json = canonical_json(new.metadata.model_dump(mode="json"))

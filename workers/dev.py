@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from temporalio.client import Client
 
 from api.app import Services, serve_api
 from events.db import create_pool
@@ -25,6 +26,7 @@ from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_databa
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
 from workers.settings import Settings
 from workers.supervision import (
+    Refused,
     StackLock,
     children_of,
     require_free_port,
@@ -33,6 +35,7 @@ from workers.supervision import (
     stop_recorded,
 )
 from workers.temporal import connect_temporal, run_worker, temporal_address
+from workflows.policy import ProgrammePolicy
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +69,15 @@ async def run_dev_stack(settings: Settings, announce: Callable[[StackInfo], None
 
 def check_nothing_in_the_way(settings: Settings) -> None:
     """Refuse to start rather than adopt a server that is already there."""
+    ports = {"IFSS_API_PORT": settings.api_port}
+    if not settings.temporal_address:
+        ports |= {
+            "IFSS_TEMPORAL_PORT": settings.temporal_port,
+            "IFSS_TEMPORAL_UI_PORT": settings.temporal_ui_port,
+        }
+    if len(set(ports.values())) < len(ports):
+        listed = ", ".join(f"{name}={port}" for name, port in ports.items())
+        raise Refused(f"ports: each must be different ({listed})")
     if not settings.database_url:
         require_no_postgres(embedded_data_dir(settings))
     if not settings.temporal_address:
@@ -87,7 +99,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             return
         # Asked twice: stop the servers now and leave without waiting for anything.
         log.warning("dev_stack_forced_stop")
-        stop_recorded(children_of(lock.record))
+        stop_recorded(children_of(lock.record), at_once=True)
         os._exit(130)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,60 +136,26 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
         address = address or temporal_address(settings)
         client = await connect_temporal(address, settings.temporal_namespace, attempts=60)
 
-        worker = asyncio.create_task(
-            run_worker(settings, database_url, client, stop), name="worker"
-        )
-        projector = asyncio.create_task(run_projector(database_url, stop), name="projector")
-        pool = await create_pool(database_url, max_size=10)
-        store = EventStore(pool)
-        listening = asyncio.Event()
-        api = asyncio.create_task(
-            serve_api(
-                settings.api_host,
-                settings.api_port,
-                stop,
-                Services(pool, store, client, settings.task_queue, policy),
-                grace_seconds=settings.shutdown_grace_seconds,
-                max_body_bytes=settings.api_max_body_bytes,
-                listening=listening,
-            ),
-            name="api",
-        )
-        # "Ready" means the API answers: wait for its port (or for it to fail).
-        await asyncio.wait(
-            {api, asyncio.create_task(listening.wait())}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if api.done():
-            api.result()
-        announce(
-            StackInfo(
-                database_url=database_url,
-                temporal_address=address,
-                temporal_ui_url=ui_url,
-                api_url=f"http://{settings.api_host}:{settings.api_port}",
-                embedded_postgres_pid=postgres.pid if postgres else None,
-                temporal_server_pid=temporal_server.process.pid
-                if temporal_server and temporal_server.process
-                else None,
+        parts = await _serve(settings, database_url, client, policy, stop)
+        try:
+            announce(
+                StackInfo(
+                    database_url=database_url,
+                    temporal_address=address,
+                    temporal_ui_url=ui_url,
+                    api_url=f"http://{settings.api_host}:{settings.api_port}",
+                    embedded_postgres_pid=postgres.pid if postgres else None,
+                    temporal_server_pid=temporal_server.process.pid
+                    if temporal_server and temporal_server.process
+                    else None,
+                )
             )
-        )
-        await asyncio.wait(
-            {worker, projector, api, asyncio.create_task(stop.wait())},
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        stop.set()
-        # In-flight requests get the grace period; then whatever is left is cancelled.
-        done, pending = await asyncio.wait(
-            {worker, projector, api}, timeout=settings.shutdown_grace_seconds + 10
-        )
-        for task in pending:
-            log.warning("dev_stack_task_cancelled", task=task.get_name())
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for task in done:
-            task.result()  # re-raises if a part died on its own
-        await store.aclose()
-        await pool.close()
+            await asyncio.wait(
+                {*parts.tasks, asyncio.create_task(stop.wait())},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            await parts.shut_down(stop, settings.shutdown_grace_seconds + 10)
     finally:
         log.info("dev_stack_stopping")
         if temporal_server is not None:
@@ -187,3 +165,67 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             await asyncio.to_thread(postgres.stop)
             lock.forget("postgres_data")
         log.info("dev_stack_stopped")
+
+
+@dataclass
+class Parts:
+    """The worker, projector and API tasks of a running stack, and what they share."""
+
+    tasks: list[asyncio.Task[None]]
+    store: EventStore
+
+    async def shut_down(self, stop: asyncio.Event, grace_seconds: float) -> None:
+        """Stop every part (in-flight requests get the grace period, then whatever is left
+        is cancelled), then re-raise the first error a part died of."""
+        stop.set()
+        done, pending = await asyncio.wait(self.tasks, timeout=grace_seconds)
+        for task in pending:
+            log.warning("dev_stack_task_cancelled", task=task.get_name())
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.store.aclose()
+        await self.store.pool.close()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+async def _serve(
+    settings: Settings,
+    database_url: str,
+    client: Client,
+    policy: ProgrammePolicy,
+    stop: asyncio.Event,
+) -> Parts:
+    """Start the worker, the projector and the API; return once the API answers (or, if
+    any part fails to start, after stopping the others and raising its error)."""
+    pool = await create_pool(database_url, max_size=10)
+    parts = Parts(
+        [
+            asyncio.create_task(run_worker(settings, database_url, client, stop), name="worker"),
+            asyncio.create_task(run_projector(database_url, stop), name="projector"),
+        ],
+        EventStore(pool),
+    )
+    listening = asyncio.Event()
+    api = asyncio.create_task(
+        serve_api(
+            settings.api_host,
+            settings.api_port,
+            stop,
+            Services(pool, parts.store, client, settings.task_queue, policy),
+            grace_seconds=settings.shutdown_grace_seconds,
+            max_body_bytes=settings.api_max_body_bytes,
+            listening=listening,
+        ),
+        name="api",
+    )
+    parts.tasks.append(api)
+    # "Ready" means the API answers: wait for its port, or for a part to fail first.
+    await asyncio.wait(
+        {*parts.tasks, asyncio.create_task(listening.wait())}, return_when=asyncio.FIRST_COMPLETED
+    )
+    if not listening.is_set():
+        await parts.shut_down(stop, settings.shutdown_grace_seconds + 10)
+        raise RuntimeError("the API did not start")  # shut_down raised the part's own error
+    return parts

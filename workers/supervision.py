@@ -174,15 +174,16 @@ def start_watchdog(lock: StackLock) -> subprocess.Popen[bytes]:
     )
 
 
-def stop_recorded(record: dict[str, Any]) -> list[str]:
+def stop_recorded(record: dict[str, Any], *, at_once: bool = False) -> list[str]:
     """Stop the Temporal process group and the PostgreSQL server a record names; returns
-    what was stopped, in words."""
+    what was stopped, in words. ``at_once``: no grace (SIGKILL, PostgreSQL's immediate
+    shutdown, which recovers from its log at the next start)."""
     stopped = []
     pgid = record.get("temporal_pgid")
     if isinstance(pgid, int) and _is_temporal(pgid):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+            os.killpg(pgid, signal.SIGKILL if at_once else signal.SIGTERM)
+        deadline = time.monotonic() + (2 if at_once else 15)
         while _group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if _group_alive(pgid):
@@ -193,7 +194,7 @@ def stop_recorded(record: dict[str, Any]) -> list[str]:
     if isinstance(data, str) and running_postgres(Path(data)) is not None:
         from workers.embedded import EmbeddedPostgres
 
-        EmbeddedPostgres(Path(data)).stop()
+        EmbeddedPostgres(Path(data)).stop(mode="immediate" if at_once else "fast")
         stopped.append(f"PostgreSQL on {data}")
     return stopped
 

@@ -7,7 +7,10 @@ large to send.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+import contextlib
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -17,6 +20,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from events.bounds import Code, NewId
 from events.envelope import Actor
 from events.validation import first_problem
 from workflows import commands as cmd
@@ -71,6 +75,17 @@ def case_workflow_id(case_id: str) -> str:
     return f"case-{case_id}"
 
 
+def checked_id(value: str, field: str, *, new: bool = False) -> str:
+    """``value`` if it is an id (a new one: starting with a letter or digit); else
+    ``CommandRefused`` naming ``field`` and the rule, before anything reaches Temporal."""
+    try:
+        return TypeAdapter(NewId if new else Code).validate_python(value)
+    except ValidationError as exc:
+        raise CommandRefused(
+            f"{field}: {first_problem(exc.errors(include_input=False))[1]}"
+        ) from None
+
+
 def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
     cause = exc.cause
     if not isinstance(cause, ApplicationError):
@@ -116,6 +131,7 @@ async def refer_family(
     max_history_events: int = 10_000,
 ) -> CommandResult:
     """Open a case: start its workflow and deliver the referral in one call."""
+    checked_id(case_id, "case_id", new=True)
     _check_size(command)
     operation = WithStartWorkflowOperation(
         CaseWorkflow.run,
@@ -136,6 +152,8 @@ async def refer_family(
         if exc.status == RPCStatusCode.ALREADY_EXISTS:
             raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
         raise
+    finally:
+        await _settled(operation)
 
 
 async def send_command(
@@ -144,6 +162,7 @@ async def send_command(
     """Deliver ``command`` as the update ``name`` to a running case."""
     if cmd.COMMANDS.get(name) is not type(command):
         raise CommandRefused(f"command: unknown command {name!r}")
+    checked_id(case_id, "case_id")
     _check_size(command)
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
@@ -167,6 +186,7 @@ async def send_command(
 
 async def case_view(client: Client, case_id: str) -> CaseView:
     """The live state of a case (a query: nothing is recorded)."""
+    checked_id(case_id, "case_id")
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
         return await handle.query(CaseWorkflow.view)
@@ -180,6 +200,7 @@ async def change_key_worker(
     client: Client, team_id: str, change: ChangeKeyWorker, *, task_queue: str
 ) -> int:
     """Add a key worker to a team (starting its workflow if needed), or mark them leaving."""
+    checked_id(team_id, "team_id", new=True)
     operation = WithStartWorkflowOperation(
         TeamWorkflow.run,
         TeamInput(team_id=team_id),
@@ -193,14 +214,25 @@ async def change_key_worker(
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
+    finally:
+        await _settled(operation)
+
+
+async def _settled(operation: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Collect the start's own outcome, so that a failed start is not reported again by
+    asyncio as "a future exception that was never retrieved"."""
+    with contextlib.suppress(Exception):
+        await operation.workflow_handle()
 
 
 async def team_view(client: Client, team_id: str) -> TeamState:
+    """A team's key workers, their families and its waitlist (a query)."""
+    checked_id(team_id, "team_id")
     try:
         return await client.get_workflow_handle(f"team-{team_id}").query(TeamWorkflow.view)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise CaseNotFound(f"no team {team_id}") from None
+            raise CommandRefused(f"team_id: no team {team_id}") from None
         raise
 
 
@@ -208,15 +240,20 @@ async def acknowledge_alert(client: Client, alert_ref: str, actor: Actor) -> Non
     """Acknowledge an alert by its reference (``case-<id>:<alert>`` or ``team-<id>:<alert>``)
     in the workflow that raised it; refusals raise ``CommandRefused``."""
     stream, _, alert_id = alert_ref.rpartition(":")
-    if stream.startswith("case-"):
+    kind, _, owner = stream.partition("-")
+    try:
+        checked_id(owner, "alert_ref")
+        checked_id(alert_id, "alert_ref")
+    except CommandRefused:
+        raise CommandRefused(
+            "alert_ref: is not an alert reference (case-<id>:<alert> or team-<id>:<alert>)"
+        ) from None
+    if kind == "case":
         await send_command(
-            client,
-            stream[len("case-") :],
-            "acknowledge_alert",
-            cmd.AcknowledgeAlert(actor=actor, alert_id=alert_id),
+            client, owner, "acknowledge_alert", cmd.AcknowledgeAlert(actor=actor, alert_id=alert_id)
         )
         return
-    if not stream.startswith("team-"):
+    if kind != "team":
         raise CommandRefused(f"alert_id: no alert {alert_ref}")
 
     handle = client.get_workflow_handle(stream)

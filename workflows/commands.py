@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -48,6 +48,14 @@ from events.vocabulary import (
     UnplannedExitReason,
 )
 
+T = TypeVar("T")
+
+
+def _each_once(items: list[T]) -> list[T]:
+    if len(set(items)) != len(items):
+        raise PydanticCustomError("unique_items", "must not name the same item twice")
+    return items
+
 
 def _each_child_once(children: list[Child]) -> list[Child]:
     ids = [c.child_id for c in children]
@@ -71,7 +79,9 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
-    expected_version: Annotated[int, Field(ge=0), BeforeValidator(whole_number)] | None = Field(
+    expected_version: (
+        Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(whole_number)] | None
+    ) = Field(
         default=None,
         description="Refuse the command (409) unless the case is at exactly this version.",
     )
@@ -84,8 +94,12 @@ class ReferFamily(Command):
     team_id: Code
     area: Code
     referring_agency: ReferringAgency
-    referral_grounds: list[ReferralGround] = Field(default=[], max_length=MAX_CODES)
-    presenting_needs: list[PresentingNeed] = Field(default=[], max_length=MAX_CODES)
+    referral_grounds: Annotated[list[ReferralGround], AfterValidator(_each_once)] = Field(
+        default=[], max_length=MAX_CODES, json_schema_extra={"uniqueItems": True}
+    )
+    presenting_needs: Annotated[list[PresentingNeed], AfterValidator(_each_once)] = Field(
+        default=[], max_length=MAX_CODES, json_schema_extra={"uniqueItems": True}
+    )
     children: Annotated[list[Child], AfterValidator(_each_child_once)] = Field(
         min_length=1,
         max_length=MAX_PEOPLE,
@@ -180,7 +194,9 @@ class CloseIntensivePhase(Command):
         UnplannedExitReason | None, AfterValidator(_reason_with_unplanned_only)
     ] = Field(default=None, validate_default=True)
     closing_scores: list[GoalScore] = Field(default=[], max_length=MAX_GOALS)
-    onward_referrals: list[ReferringAgency] = Field(default=[], max_length=MAX_CODES)
+    onward_referrals: Annotated[list[ReferringAgency], AfterValidator(_each_once)] = Field(
+        default=[], max_length=MAX_CODES, json_schema_extra={"uniqueItems": True}
+    )
     transferred_to_less_formal_services: StrictBool = False
 
 
@@ -260,7 +276,7 @@ class KeyWorkerAssigned(Command):
 class PlacedOnWaitlist(Command):
     """From the team workflow: no key worker has space; the family waits."""
 
-    position: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
+    position: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)]
     priority: Priority
 
 

@@ -89,7 +89,10 @@ async def test_alert_routes_refuse_bad_input_and_record_nothing(pool: asyncpg.Po
     cases = [
         (dict(webhook="ftp://x.example"), "webhook: 'ftp://x.example' must be an http"),
         (dict(webhook="https://:99999"), "webhook: 'https://:99999' is not a valid URL"),
-        (dict(email="not-an-address"), "email: 'not-an-address' is not an email address"),
+        (dict(email="not-an-address"), "email: is not an email address"),
+        (dict(email="a@b\r\nBcc: x@y"), "email: must be one line without control characters"),
+        (dict(webhook="http://x/\x01"), "webhook: must be one line without control characters"),
+        (dict(webhook="https://a.example/" + "x" * 2000), "webhook: must be at most 2000"),
         (dict(), "webhook: give --webhook, --email, or --none"),
         (dict(webhook="https://a.example", clear=True), "none: cannot clear the channels"),
     ]

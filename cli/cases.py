@@ -233,7 +233,7 @@ def refer(
     actor: ActorOption = None,
 ) -> None:
     """Refer a family: opens a case (a new workflow) and prints its id."""
-    from workflows.client import refer_family
+    from workflows.client import CommandRefused, checked_id, refer_family
 
     settings = _setup()
     values: dict[str, Any] = {}
@@ -268,8 +268,12 @@ def refer(
     values.setdefault("consent_to_information_sharing", sharing)
     values.setdefault("consent_to_follow_up", follow_up)
     values["actor"] = parse_actor(actor, settings)
-    command = build(cmd.ReferFamily, values)
     new_id = case_id or values.pop("case_id", None) or uuid.uuid4().hex[:10]
+    try:
+        checked_id(str(new_id), "case_id", new=True)
+    except CommandRefused as exc:
+        raise fail(str(exc)) from None
+    command = build(cmd.ReferFamily, values)
     policy = policy_for_referrals(settings)
     result = run_with_client(
         settings,

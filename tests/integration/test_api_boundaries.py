@@ -305,3 +305,57 @@ async def test_every_error_is_documented_in_the_openapi(api: Api) -> None:
         assert {"403", "404", "409", "503"} <= set(command["responses"])
         body = command["requestBody"]["content"]["application/json"]["schema"]
         assert body["$ref"].endswith("Fields"), name
+
+
+async def test_what_else_an_attacker_tried(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1")
+    headers = {"Authorization": f"Bearer {api.tokens['bs-price']}"}
+    # Case ids a URL cannot carry.
+    for case_id in (".", "..", "-x"):
+        refused = await api.post(
+            "bs-price", "/referrals", {"case_id": case_id, "referral": REFERRAL}
+        )
+        problem(refused, 422, "case_id")
+    # Invisible text is blank; a coded list names each item once.
+    blank = await api.post(
+        "cm-jones", "/cases/c1/commands/agree_goal", {**GOAL, "description": "\u200b \u200b"}
+    )
+    assert "blank" in problem(blank, 422, "description")
+    twice = await api.post(
+        "bs-price",
+        "/referrals",
+        {"case_id": "c6", "referral": {**REFERRAL, "referral_grounds": ["mental_disorder"] * 2}},
+    )
+    problem(twice, 422, "referral.referral_grounds")
+    # A body that is not JSON, or not JSON at all.
+    text = await api.http.post(
+        "/referrals", content=b"case_id=c6", headers={**headers, "Content-Type": "text/plain"}
+    )
+    problem(text, 415, "content-type")
+    broken = await api.http.post(
+        "/referrals",
+        content=b'{"case_id": "c6",',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert "is not valid JSON (at character" in problem(broken, 422, "body")
+    # An unknown key of 5,000 characters is not echoed back whole.
+    long_key = await api.post(
+        "cm-jones", "/cases/c1/commands/withdraw_consent", {"scope": "follow_up", "k" * 5000: 1}
+    )
+    assert len(long_key.json()["field"]) < 300
+    assert await api.h.store.stream_version("case-c6") == 0
+
+
+async def test_acknowledging_takes_no_body(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(api.h, "c1", children=[{"child_id": "ch1", "statutory_status": "cin"}])
+    await api.post(
+        "sup-evans", "/cases/c1/commands/change_child_status", {"child_id": "ch1", "status": "cpr"}
+    )
+    await api.settle()
+    [alert] = (await api.get("cm-jones", "/alerts")).json()
+    ref = alert["alert_ref"]
+    with_body = await api.post("cm-jones", f"/alerts/{ref}/acknowledge", {"x": 1})
+    assert "no body" in problem(with_body, 422, "body")
+    assert (await api.post("cm-jones", f"/alerts/{ref}/acknowledge", {})).status_code == 200

@@ -1,0 +1,141 @@
+"""The CLI refuses what it cannot use with `refused: field: rule` and exit 2 — never a
+Python traceback — and echoes nothing that could drive the terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+IFSS = Path(sys.executable).parent / "ifss"
+
+
+def run(*args: str | bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    return subprocess.run(
+        [str(IFSS), *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def db_env(database_url: str, migrated: str) -> dict[str, str]:
+    sep = "&" if "?" in database_url else "?"
+    return {"IFSS_DATABASE_URL": f"{database_url}{sep}search_path={migrated}"}
+
+
+def refused(done: subprocess.CompletedProcess[str], message: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    text = " ".join(done.stderr.split())
+    assert f"refused: {message}" in text, text
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def usage_error(done: subprocess.CompletedProcess[str], option: str) -> None:
+    """Typer's own check of an option (a choice, a range): exit 2, the option named."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert f"Invalid value for '{option}'" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_settings_and_arguments_that_cannot_be_used(tmp_path: Path) -> None:
+    refused(run("cases", env={"IFSS_API_PORT": "abc"}), "IFSS_API_PORT: Input should be")
+    refused(run("dev", env={"IFSS_API_PORT": "0"}), "IFSS_API_PORT: Input should be greater")
+    refused(run("dev", env={"IFSS_API_PORT": "99999"}), "IFSS_API_PORT: Input should be less")
+    refused(run(b"history", b"c\xff"), "argument 2: is not UTF-8 text")
+    clash = {
+        "IFSS_STATE_DIR": str(tmp_path / "s"),
+        "IFSS_API_PORT": "28991",
+        "IFSS_TEMPORAL_PORT": "28991",
+        "IFSS_TEMPORAL_UI_PORT": "28992",
+    }
+    refused(run("dev", env=clash), "ports: each must be different")
+
+
+def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> None:
+    actor = ("--as", "bs-price:business_support")
+    for case_id in (".", "..", "-x", "_x"):
+        refused(run("refer", "--case-id", case_id, "--family", "f", *actor), "case_id:")
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (1024 * 1024 + 1))
+    refused(run("refer", "--file", str(huge), *actor), "file: must be at most 1048576 bytes")
+    refused(run("refer", "--file", "/dev/zero", *actor), "file: /dev/zero is not a regular file")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe")
+    refused(run("refer", "--file", str(bad), *actor), "file: is not JSON in UTF-8")
+
+
+def test_readers_and_admin_commands_refuse_bad_input(db_env: dict[str, str]) -> None:
+    refused(run("reviews", "--due-within", "99999999999999d", env=db_env), "due_within: at most")
+    usage_error(run("cases", "--phase", "bogus", env=db_env), "--phase")
+    refused(run("history", "c1", "--as-of", "", "--as", "au-khan:auditor", env=db_env), "as_of:")
+    refused(
+        run("history", "c1", "--as-of", "0001-01-01", "--as", "au-khan:auditor", env=db_env),
+        "as_of: must be a date",
+    )
+    refused(run("audit", "verify", "--stream", "nope", env=db_env), "stream: no events in nope")
+    usage_error(
+        run(
+            "projections",
+            "skip",
+            "access_log",
+            "99999999999999999999999",
+            "--reason",
+            "x",
+            "--as",
+            "ad-root:admin",
+            env=db_env,
+        ),
+        "position",
+    )
+    refused(
+        run("users", "add", "u1", "--role", "case_manager", "--team", "", env=db_env),
+        "team: 1-64 letters",
+    )
+    assert (
+        run(
+            "users", "add", "u2", "--role", "case_manager", "--team", "cardiff", env=db_env
+        ).returncode
+        == 0
+    )
+    refused(
+        run("tokens", "create", "u2", "--label", "lab\x1b[31mRED", env=db_env),
+        "label: must be one line without control characters",
+    )
+    refused(
+        run("users", "set-alerts", "u2", "--webhook", "https://x.example/", env=db_env),
+        "webhook: set IFSS_WEBHOOK_SECRET first",
+    )
+    refused(
+        run("users", "set-alerts", "u2", "--email", "a@b.example", env=db_env),
+        "email: set IFSS_SMTP_HOST first",
+    )
+    with_secret = {**db_env, "IFSS_WEBHOOK_SECRET": "s"}
+    refused(
+        run("users", "set-alerts", "u2", "--webhook", "http://x/\x01", env=with_secret),
+        "webhook: must be one line without control characters",
+    )
+
+
+def test_echoed_input_cannot_drive_the_terminal(db_env: dict[str, str]) -> None:
+    done = run(
+        "projections",
+        "skip",
+        "no\x1b[31mRED",
+        "1",
+        "--reason",
+        "x",
+        "--as",
+        "ad-root:admin",
+        env=db_env,
+    )
+    assert done.returncode == 2
+    assert "\x1b[31m" not in done.stderr and "\\x1b[31mRED" in done.stderr

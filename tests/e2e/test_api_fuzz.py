@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import DevStack
+from tests.e2e.test_cli_case import REFER_C1
 
 pytestmark = pytest.mark.e2e
 
@@ -66,24 +67,7 @@ def test_the_whole_api_under_schemathesis(dev_stack: DevStack) -> None:
         tokens[user] = ok(dev_stack, "tokens", "create", user).strip().split()[-1]
     # A case in the intensive phase, so that commands reach the rules, not only 404s.
     ok(dev_stack, "team", "add-worker", "cardiff", "cm-jones")
-    ok(
-        dev_stack,
-        "refer",
-        "--case-id",
-        "c1",
-        "--family",
-        "fam-1",
-        "--team",
-        "cardiff",
-        "--area",
-        "cardiff",
-        "--agency",
-        "health",
-        "--ground",
-        "parental_substance_dependence",
-        "--child",
-        "ch1:cin",
-    )
+    ok(dev_stack, *REFER_C1)
     ok(dev_stack, "case", "accept", "c1")
     for _ in range(50):
         if '"phase": "allocated"' in ok(dev_stack, "case", "show", "c1", "--json"):

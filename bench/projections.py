@@ -77,11 +77,22 @@ def episode(n: int, sessions: int = 12) -> list[NewEvent]:
         ),
         (ev.ReferralAccepted(), CM, start),
         (
-            ev.KeyWorkerAllocated(key_worker_id=f"kw{n % 60}", team_id=f"team{n % 20}"),
+            ev.KeyWorkerAllocated(
+                key_worker_id=f"kw{n % 60}",
+                team_id=f"team{n % 20}",
+                first_meeting_due_at=start + timedelta(days=2),
+            ),
             SYSTEM,
             start,
         ),
-        (ev.FirstMeetingHeld(held_at=start + timedelta(days=1)), CM, start + timedelta(days=1)),
+        (
+            ev.FirstMeetingHeld(
+                held_at=start + timedelta(days=1),
+                intensive_ends_on=(start + timedelta(days=43)).date(),
+            ),
+            CM,
+            start + timedelta(days=1),
+        ),
     ]
     for g in ("g1", "g2", "g3"):
         events.append(

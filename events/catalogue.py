@@ -193,10 +193,14 @@ class FamilyWaitlisted(DomainEvent):
 
 class KeyWorkerAllocated(DomainEvent):
     summary: ClassVar[str] = "A key worker was allocated to the family."
+    schema_version: ClassVar[int] = 2  # v1 carried no deadline: readers computed it
 
     key_worker_id: Code
     team_id: Code
     from_waitlist: StrictBool = False
+    first_meeting_due_at: Moment = Field(
+        description="When the first meeting is due, under the case's policy."
+    )
 
 
 # --- intensive phase ---------------------------------------------------------------------
@@ -204,8 +208,12 @@ class KeyWorkerAllocated(DomainEvent):
 
 class FirstMeetingHeld(DomainEvent):
     summary: ClassVar[str] = "The key worker first met the family."
+    schema_version: ClassVar[int] = 2  # v1 carried no end date: readers computed it
 
     held_at: Moment
+    intensive_ends_on: Day = Field(
+        description="The last day of the intensive phase, under the case's policy."
+    )
 
 
 class FirstMeetingOverdue(DomainEvent):

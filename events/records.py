@@ -20,12 +20,14 @@ from events.upcasters import upcast
 _CURRENT_VERSION: dict[str, int] = {}
 
 
-def upcast_to_current(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+def upcast_to_current(
+    type_name: str, version: int, data: dict[str, Any], occurred_at: datetime
+) -> dict[str, Any]:
     """``data``, stored at schema ``version``, as the catalogue's current version of it."""
     current = _CURRENT_VERSION.get(type_name)
     if current is None:
         current = _CURRENT_VERSION[type_name] = event_class(type_name).schema_version
-    return data if version == current else upcast(type_name, version, current, data)
+    return data if version == current else upcast(type_name, version, current, data, occurred_at)
 
 
 class NewEvent(BaseModel):
@@ -138,7 +140,9 @@ class RecordedEvent:
     def data(self) -> dict[str, Any]:
         """The payload upcast to the current schema version of its type."""
         if self._data is None:
-            self._data = upcast_to_current(self.type, self.schema_version, self.stored_data)
+            self._data = upcast_to_current(
+                self.type, self.schema_version, self.stored_data, self.occurred_at
+            )
         return self._data
 
     @property

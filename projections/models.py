@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -23,13 +23,6 @@ from events.db import Conn
 from events.records import RecordedEvent
 from projections.base import Key, KeyedProjection, LogProjection, Projection, Row
 from projections.describe import metadata_of
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy, add_working_days
-
-POLICIES: dict[str, ProgrammePolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
-
-
-def policy_for(version: str | None) -> ProgrammePolicy:
-    return POLICIES.get(version or "", DEFAULT_POLICY)
 
 
 def case_of(stream_id: str, prefix: str = "case-") -> str | None:
@@ -218,27 +211,24 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
         r.update(decision="rejected", decided_at=at, rejection_reason=d["reason"])
     elif t == "FamilyWaitlisted":
         r.update(phase="waitlisted", waitlisted_at=at)
-    elif t == "KeyWorkerAllocated":
-        policy = policy_for(r["policy_version"])
+    elif t == "KeyWorkerAllocated":  # the deadline as the case's rules decided it
         r.update(
             phase="allocated",
             key_worker_id=d["key_worker_id"],
             team_id=d["team_id"],
             allocated_at=at,
-            first_meeting_due_at=add_working_days(at, policy.first_meeting_working_days),
+            first_meeting_due_at=_dt(d["first_meeting_due_at"]),
         )
     elif t == "FirstMeetingOverdue":
         r["first_meeting_overdue"] = True
     elif t == "FirstMeetingHeld":
         held = _dt(d["held_at"])
-        assert held is not None
-        policy = policy_for(r["policy_version"])
         r.update(
             phase="intensive",
             first_meeting_at=held,
             last_contact_at=held,
             first_meeting_overdue=False,
-            intensive_ends_on=held.date() + timedelta(days=policy.intensive_max_days),
+            intensive_ends_on=_d(d["intensive_ends_on"]),
         )
     elif t == "GoalAgreed":
         r["goals"] += 1

@@ -115,7 +115,9 @@ async def history(pool: asyncpg.Pool, case_id: str) -> list[HistoryEntry]:
         _entry(
             r["stream_version"],
             r["type"],
-            upcast_to_current(r["type"], r["schema_version"], orjson.loads(r["data"])),
+            upcast_to_current(
+                r["type"], r["schema_version"], orjson.loads(r["data"]), r["occurred_at"]
+            ),
             {"id": r["actor_id"], "role": r["actor_role"]},
             r["occurred_at"],
             r["recorded_at"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -31,8 +32,14 @@ async def seed(store: EventStore, cases: int, sessions: int) -> None:
         events = [
             wrap(referral(case_id)),
             wrap(ReferralAccepted()),
-            wrap(KeyWorkerAllocated(key_worker_id="cm-jones", team_id="cardiff")),
-            wrap(FirstMeetingHeld(held_at=T0)),
+            wrap(
+                KeyWorkerAllocated(
+                    key_worker_id="cm-jones",
+                    team_id="cardiff",
+                    first_meeting_due_at=T0 + timedelta(days=2),
+                )
+            ),
+            wrap(FirstMeetingHeld(held_at=T0, intensive_ends_on=(T0 + timedelta(days=42)).date())),
         ] + [wrap(session(i)) for i in range(sessions)]
         await store.append(f"case-{case_id}", 0, events)
 

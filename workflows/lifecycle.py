@@ -280,7 +280,10 @@ def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list
     assert state.team_id is not None
     return [
         ev.KeyWorkerAllocated(
-            key_worker_id=c.key_worker_id, team_id=state.team_id, from_waitlist=c.from_waitlist
+            key_worker_id=c.key_worker_id,
+            team_id=state.team_id,
+            from_waitlist=c.from_waitlist,
+            first_meeting_due_at=add_working_days(now, state.policy.first_meeting_working_days),
         )
     ]
 
@@ -298,7 +301,8 @@ def _first_meeting(state: CaseState, c: cmd.RecordFirstMeeting, now: datetime) -
     _not_in_future(c.held_at, now, "held_at")
     if state.accepted_at is not None and c.held_at < state.accepted_at:
         raise CommandRejected("held_at", "cannot be before the referral was accepted")
-    return [ev.FirstMeetingHeld(held_at=c.held_at)]
+    ends_on = c.held_at.date() + timedelta(days=state.policy.intensive_max_days)
+    return [ev.FirstMeetingHeld(held_at=c.held_at, intensive_ends_on=ends_on)]
 
 
 def _agree_goal(state: CaseState, c: cmd.AgreeGoal, now: datetime) -> list[DomainEvent]:
@@ -760,7 +764,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.KeyWorkerAllocated():
             s.phase, s.key_worker_id, s.allocated_at = Phase.ALLOCATED, event.key_worker_id, at
             s.waitlist_position = None
-            s.first_meeting_due_at = add_working_days(at, s.policy.first_meeting_working_days)
+            s.first_meeting_due_at = event.first_meeting_due_at
         case ev.FirstMeetingOverdue():
             s.first_meeting_overdue = True
         case ev.FirstMeetingHeld():
@@ -770,9 +774,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 event.held_at,
             )
             s.intensive_started_on = event.held_at.date()
-            s.intensive_ends_on = s.intensive_started_on + timedelta(
-                days=s.policy.intensive_max_days
-            )
+            s.intensive_ends_on = event.intensive_ends_on
         case ev.GoalAgreed():
             s.goals[event.goal_id] = Goal(
                 goal_id=event.goal_id,

@@ -6,12 +6,14 @@ with the case's workflow, so changing the policy never rewrites old cases.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+__all__ = ["DEFAULT_POLICY", "ProgrammePolicy", "add_months", "add_working_days"]
+
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from events.bounds import Days
+from events.calendar import add_months, add_working_days
 from events.vocabulary import AlertRule, AlertSeverity
 
 
@@ -56,27 +58,3 @@ class ProgrammePolicy(BaseModel):
 
 DEFAULT_POLICY = ProgrammePolicy()
 POLICIES: dict[str, ProgrammePolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """``start`` plus ``days`` weekdays, same time of day. Bank holidays are not modelled."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
-
-
-def add_months(start: date, months: int) -> date:
-    """Calendar months later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    for day in (start.day, 30, 29, 28):
-        try:
-            return date(year, month, min(start.day, day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

@@ -123,7 +123,11 @@ def test_without_a_key_worker_the_supervisors_are_told() -> None:
 
 
 CLEARING = [
-    ("first_meeting_overdue", None, ev.FirstMeetingHeld(held_at=AT)),
+    (
+        "first_meeting_overdue",
+        None,
+        ev.FirstMeetingHeld(held_at=AT, intensive_ends_on=AT.date() + timedelta(days=42)),
+    ),
     (
         "no_contact",
         None,

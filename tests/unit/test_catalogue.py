@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -97,12 +98,26 @@ def test_registry_maps_names_to_classes() -> None:
     assert DomainEvent.registry["ReferralReceived"].type_name() == "ReferralReceived"
 
 
+AT = datetime(2026, 1, 9, 16, 0, tzinfo=UTC)  # a Friday
+
+
 def test_upcaster_v1_to_v2_adds_session_kind() -> None:
     v1 = {"session_id": "s1", "held_at": "2026-01-06T09:00:00Z", "duration_minutes": 60}
-    assert upcast("SessionRecorded", 1, 2, v1) == {**v1, "kind": "home_visit"}
-    assert upcast("SessionRecorded", 2, 2, v1) == v1
+    assert upcast("SessionRecorded", 1, 2, v1, AT) == {**v1, "kind": "home_visit"}
+    assert upcast("SessionRecorded", 2, 2, v1, AT) == v1
     with pytest.raises(LookupError, match="no upcaster for GoalAgreed v1"):
-        upcast("GoalAgreed", 1, 2, {})
+        upcast("GoalAgreed", 1, 2, {}, AT)
+
+
+def test_old_events_get_the_deadlines_their_readers_computed_then() -> None:
+    # Before deadlines travelled on events, readers used the default policy: 2 working
+    # days to the first meeting, 42 days of intensive work.
+    allocated = {"key_worker_id": "kw1", "team_id": "cardiff", "from_waitlist": False}
+    upcast_allocated = upcast("KeyWorkerAllocated", 1, 2, allocated, AT)
+    assert upcast_allocated["first_meeting_due_at"] == "2026-01-13T16:00:00+00:00"  # Tuesday
+    assert event_class("KeyWorkerAllocated").model_validate(upcast_allocated)
+    held = {"held_at": "2026-01-13T10:00:00+00:00"}
+    assert upcast("FirstMeetingHeld", 1, 2, held, AT)["intensive_ends_on"] == "2026-02-24"
 
 
 def test_parse_event_names_nested_field() -> None:

@@ -80,7 +80,7 @@ def _fields_table(model: type[BaseModel]) -> list[str]:
     for name, info in model.model_fields.items():
         notes = []
         if name == "personal":
-            notes.append("**personal data**: encrypted per family")
+            notes.append("**personal data**: kept apart, stored in clear for now")
         if info.description:
             notes.append(info.description)
         constraints = [c for c in map(_constraint_text, info.metadata) if c]
@@ -126,7 +126,8 @@ def render() -> str:
         "version, global position, occurred_at (workflow time), recorded_at (database time),",
         "schema version, and metadata (actor id and role, correlation and causation ids,",
         "workflow and run id, policy version). Fields under `personal` identify people and",
-        "are kept apart so they can be encrypted per family and erased with its key.",
+        "are kept apart so they can be encrypted per family and erased with its key; they are",
+        "not encrypted yet: today they are stored in clear, like the rest of the event.",
         "",
         "| event | schema version | meaning |",
         "| --- | --- | --- |",

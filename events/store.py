@@ -9,10 +9,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -335,37 +334,12 @@ class EventStore:
             await self._pool.fetchval("SELECT count(*) FROM events WHERE type = $1", type_name)
         )
 
-    async def head_position(self) -> int:
-        """The highest global position stored (0 when empty)."""
-        return int(
-            await self._pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events")
-        )
-
     async def channel(self) -> str:
         """The NOTIFY channel this schema's appends signal on."""
         if self._channel is None:
             schema = await self._pool.fetchval("SELECT current_schema()")
             self._channel = f"ifss_events:{schema}"
         return self._channel
-
-    async def follow(
-        self,
-        listener: EventListener,
-        after_position: int = 0,
-        *,
-        batch_size: int = 500,
-        poll_interval: float = 1.0,
-    ) -> AsyncIterator[list[RecordedEvent]]:
-        """Yield batches forever, from ``after_position``; wakes on NOTIFY, polls as fallback."""
-        position = after_position
-        while True:
-            batch = await self.read_all(position, batch_size)
-            if batch:
-                position = batch[-1].global_position
-                yield batch
-                continue
-            pending = await self.has_pending()
-            await listener.wait(0.02 if pending else poll_interval)
 
     async def verify(self, stream_id: str | None = None) -> VerifyReport:
         """Recompute every stream's hash chain; report the first broken link."""
@@ -435,42 +409,3 @@ def _check_link(
             "hash does not follow from the previous event: the chain was altered",
         )
     return None
-
-
-class EventListener:
-    """LISTEN on the store's channel. A wake-up hint only: notifications are lost while
-    disconnected, so callers always read from their checkpoint after waking."""
-
-    def __init__(self, dsn: str, channel: str, *, schema: str | None = None) -> None:
-        self._dsn = dsn
-        self._schema = schema
-        self._channel = channel
-        self._conn: asyncpg.Connection | None = None
-        self._woken = asyncio.Event()
-
-    async def start(self) -> None:
-        from events.db import connect
-
-        self._conn = await connect(self._dsn, schema=self._schema)
-        await self._conn.add_listener(self._channel, self._on_notify)
-        self._woken.set()  # anything may have happened before we listened
-
-    def _on_notify(self, *_: object) -> None:
-        self._woken.set()
-
-    async def wait(self, seconds: float) -> None:
-        """Return when notified or after ``seconds``, whichever is first."""
-        if self._conn is None or self._conn.is_closed():
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self.start()
-            if self._conn is None or self._conn.is_closed():
-                await asyncio.sleep(seconds)
-                return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), seconds)
-        self._woken.clear()
-
-    async def close(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
-        self._conn = None

@@ -200,9 +200,3 @@ def sentence(type_name: str, data: dict[str, Any], actor: dict[str, Any]) -> str
 
         return event_class(type_name).summary
     return describer(who({"actor": actor}), data)
-
-
-def describe(event: RecordedEvent, meta: dict[str, Any] | None = None) -> str:
-    """One sentence for a stored event."""
-    meta = meta if meta is not None else metadata_of(event)
-    return sentence(event.type, event.data, meta.get("actor") or {})

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.vocabulary import (
-    STATUS_RANK,
     ClosureKind,
     ConsentScope,
     EpisodeEndReason,
@@ -863,8 +862,3 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.AlertResolved():
             s.open_alerts.pop(event.alert_id, None)
     return s
-
-
-def escalates(previous: StatutoryStatus, status: StatutoryStatus) -> bool:
-    """CIN -> CPR, anything -> LAC: a child's situation got more serious."""
-    return STATUS_RANK[status] > STATUS_RANK[previous]

@@ -57,4 +57,3 @@ class ProgrammePolicy(BaseModel):
 
 
 DEFAULT_POLICY = ProgrammePolicy()
-POLICIES: dict[str, ProgrammePolicy] = {DEFAULT_POLICY.version: DEFAULT_POLICY}

@@ -4,13 +4,14 @@ endpoint's happy path, each error status, the role x endpoint matrix, the access
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
 from api.identity import list_tokens, revoke_token, set_user_active
 from events.errors import InvalidInput
 from tests.api_client import REFERRAL, Api
-from tests.temporal_harness import to_intensive
+from tests.temporal_harness import SUP, to_intensive
 
 pytestmark = pytest.mark.integration
 
@@ -208,3 +209,31 @@ async def test_role_by_endpoint_matrix_and_every_read_is_logged(api: Api) -> Non
         "ORDER BY global_position"
     )
     assert [(r["actor_id"], r["view"], r["allowed"]) for r in log] == reads
+
+
+async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(api: Api) -> None:
+    from workflows.policy import DEFAULT_POLICY
+
+    policy = DEFAULT_POLICY.model_copy(
+        update={"version": "test.slow", "first_meeting_working_days": 5, "intensive_max_days": 56}
+    )
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await api.h.refer("c1", policy=policy)
+    await api.h.do("c1", "accept", actor=SUP)
+    view = await api.h.settle("c1", "allocated")
+    assert view.first_meeting_due_at is not None
+    allocated = next(e for e in await api.h.stream("c1") if e.type == "KeyWorkerAllocated")
+    assert (view.first_meeting_due_at - allocated.occurred_at).days >= 7  # 5 working days
+    await api.settle()
+    summary = (await api.get("cm-jones", "/cases/c1")).json()
+    assert summary["first_meeting_due_at"] == view.first_meeting_due_at.isoformat().replace(
+        "+00:00", "Z"
+    )
+    calendar = (await api.get("cm-jones", "/calendar.ics")).text
+    assert view.first_meeting_due_at.strftime("%Y%m%dT%H%M%S") in calendar
+    held = await api.h.now()
+    await api.h.do("c1", "record_first_meeting", held_at=held)
+    await api.settle()
+    listed = (await api.get("cm-jones", "/cases")).json()[0]
+    assert listed["intensive_ends_on"] == (held.date() + timedelta(days=56)).isoformat()
+    assert (await api.h.view("c1")).intensive_ends_on == held.date() + timedelta(days=56)

@@ -12,7 +12,8 @@ import pytest
 
 from events.catalogue import SessionRecorded
 from events.errors import EventIdReused, StreamVersionConflict
-from events.store import EventListener, EventStore
+from events.store import EventStore
+from projections.runner import Wakeup
 from tests.factories import referral, session, sessions, wrap
 
 pytestmark = pytest.mark.integration
@@ -190,20 +191,22 @@ async def test_reader_never_skips_under_concurrent_out_of_order_commits(
     assert out_of_order > 0, "the test did not manage to commit out of position order"
 
 
-async def test_follow_wakes_on_notify(store: EventStore, database_url: str, migrated: str) -> None:
-    listener = EventListener(database_url, await store.channel(), schema=migrated)
-    await listener.start()
+async def test_a_reader_wakes_on_notify_long_before_its_poll(
+    store: EventStore, database_url: str, migrated: str
+) -> None:
+    wakeup = Wakeup(database_url, migrated, await store.channel())
+    await wakeup.ensure()
+    woken = wakeup.subscribe()
     try:
-        batches = store.follow(listener, 0, poll_interval=30.0)
-        first = asyncio.create_task(anext(batches))
+        await wakeup.wait(woken, store, 0.01)  # the first wait returns at once: catch up
+        waiting = asyncio.create_task(wakeup.wait(woken, store, 30.0))
         await asyncio.sleep(0.1)
-        assert not first.done()
+        assert not waiting.done()
         await store.append("case-c1", 0, sessions(2))
-        batch = await asyncio.wait_for(first, timeout=5)  # far sooner than the 30 s poll
-        assert [e.stream_version for e in batch] == [1, 2]
-        await batches.aclose()
+        await asyncio.wait_for(waiting, timeout=5)  # far sooner than the 30 s poll
+        assert [e.stream_version for e in await store.read_all(0)] == [1, 2]
     finally:
-        await listener.close()
+        await wakeup.close()
 
 
 async def test_upcasts_old_schema_versions_on_read(store: EventStore, pool: asyncpg.Pool) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import DevStack
-from tests.e2e.test_cli_case import REFER_C1
+from tests.e2e.stack_cli import REFER_C1
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import WEBHOOK_SECRET, DevStack
-from tests.e2e.test_cli_case import CM, REFER_C1, SUP, ok, show
+from tests.e2e.stack_cli import CM, REFER_C1, SUP, ok, show
 from tests.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.e2e

@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from tests.e2e.conftest import DevStack
+from tests.e2e.stack_cli import CM, REFER_C1, SUP, ok, show
 
 pytestmark = pytest.mark.e2e
-
-SUP = "sup-evans:supervisor"
-CM = "cm-jones:case_manager"
-
-
-def ok(stack: DevStack, *args: str, actor: str | None = CM) -> str:
-    done = stack.ifss(*args, actor=actor)
-    assert done.returncode == 0, f"ifss {' '.join(args)}: {done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def show(stack: DevStack, case_id: str) -> dict[str, object]:
-    return json.loads(ok(stack, "case", "show", case_id, "--json"))  # type: ignore[no-any-return]
-
-
-REFER_C1 = (
-    "refer",
-    "--case-id",
-    "c1",
-    "--family",
-    "fam-1",
-    "--team",
-    "cardiff",
-    "--area",
-    "cardiff",
-    "--agency",
-    "health",
-    "--ground",
-    "parental_substance_dependence",
-    "--need",
-    "alcohol",
-    "--child",
-    "ch1:cin",
-)
 
 
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.alerts import DeliverySettings
@@ -136,6 +137,18 @@ async def wait_for_type(store: EventStore, stream: str, type_name: str, count: i
     raise AssertionError(f"{stream}: no {type_name} ({await types_of(store, stream)})")
 
 
+async def delivery_attempts(stack: Stack, alert_ref: str, at_least: int) -> None:
+    """Until the delivery's activity has been tried ``at_least`` times (its own count)."""
+    handle = stack.env.client.get_workflow_handle(f"deliver-{alert_ref}")
+    for _ in range(600):
+        with contextlib.suppress(RPCError):
+            pending = (await handle.describe()).raw_description.pending_activities
+            if any(a.attempt >= at_least for a in pending):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{alert_ref}: not tried {at_least} times")
+
+
 async def users(pool: asyncpg.Pool, **routes: dict[str, str]) -> None:
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     await add_user(pool, "sup-evans", "supervisor", "cardiff")
@@ -153,7 +166,7 @@ async def test_webhook_down_then_up_gets_one_signed_alert(
     async with stack.worker():
         await stack.h.add_key_worker("cardiff", "cm-jones")
         await stack.raise_child_protection_alert()
-        await asyncio.sleep(1.5)  # the receiver is down: the first attempts fail
+        await delivery_attempts(stack, "case-c1:a1", at_least=2)  # the receiver is down
         receiver.start()
         try:
             await receiver.wait_for(1)
@@ -214,7 +227,8 @@ async def test_email_one_message_per_alert_and_recipient(
             await stack.raise_child_protection_alert()
             await collector.wait_for(2)
             await wait_for_type(store, "delivery-case-c1:a1", "AlertDelivered", 2)
-            await asyncio.sleep(0.5)  # nothing more arrives
+            # Once the delivery is over nothing more can arrive: then count.
+            await stack.env.client.get_workflow_handle("deliver-case-c1:a1").result()
     finally:
         controller.stop()
     assert sorted(rcpt for rcpt, _ in collector.messages) == [

@@ -53,6 +53,7 @@ PASSTHROUGH_MODULES = (
     "workflows.lifecycle",
     "workflows.policy",
     "workflows.team",
+    "workflows.team_protocol",
     "workflows.alerts",
 )
 

@@ -22,8 +22,7 @@ from workflows import appending
 with workflow.unsafe.imports_passed_through():
     from activities.errors import STORE_RETRY
     from activities.store import PreviousEpisodeInput, StoreActivities
-    from activities.team import TeamActivities, TeamMessage
-    from events import catalogue as ev
+    from activities.team import TeamActivities
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
     from events.records import NewEvent
@@ -44,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         refer,
     )
     from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+    from workflows.team_protocol import TeamMessage, team_message
 
 CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")
 TEAM_ID = SearchAttributeKey.for_keyword("TeamId")
@@ -340,25 +340,7 @@ class CaseWorkflow:
         workflow.upsert_search_attributes(updates)
 
     async def _tell_team(self, before: CaseState, events: list[DomainEvent]) -> None:
-        team_id = self._state.team_id
-        if team_id is None:
-            return
-        message: TeamMessage | None = None
-        if any(isinstance(e, ev.ReferralAccepted) for e in events):
-            message = TeamMessage(
-                team_id=team_id,
-                kind="request_allocation",
-                case_id=self._state.case_id,
-                priority=self._state.priority,
-                referred_on=self._state.referred_on,
-            )
-        elif before.phase in {
-            Phase.WAITLISTED,
-            Phase.ALLOCATED,
-            Phase.INTENSIVE,
-            Phase.ACCEPTED,
-        } and self._state.phase in {Phase.FOLLOW_UP, Phase.ENDED}:
-            message = TeamMessage(team_id=team_id, kind="release", case_id=self._state.case_id)
+        message = team_message(before, self._state, events)
         if message is not None:
             self._outbox.append(message)
             await self._send_outbox()

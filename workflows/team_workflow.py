@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, assert_never
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
-    from activities.team import TeamMessage
     from events import catalogue as ev
     from events.bounds import Code
     from events.catalogue import DomainEvent
@@ -29,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import team
     from workflows.policy import DEFAULT_POLICY
     from workflows.team import TeamState
+    from workflows.team_protocol import Release, RequestAllocation, TeamMessage
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
@@ -117,13 +117,15 @@ class TeamWorkflow:
         )
 
     async def _apply_message(self, message: TeamMessage) -> None:
-        if message.kind == "request_allocation":
-            assert message.referred_on is not None
-            events = team.request_allocation(
-                self._state, message.case_id, message.priority, message.referred_on
-            )
-        else:
-            events = team.release(self._state, message.case_id)
+        match message:
+            case RequestAllocation():
+                events = team.request_allocation(
+                    self._state, message.case_id, message.priority, message.referred_on
+                )
+            case Release():
+                events = team.release(self._state, message.case_id)
+            case _:
+                assert_never(message)
         await self._record(events, Actor.system())
 
     async def _record(self, events: list[DomainEvent], actor: Actor) -> None:

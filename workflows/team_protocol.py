@@ -1,0 +1,78 @@
+"""What a case tells its team, typed: one model per message, told apart by ``kind``.
+
+A message of an unknown kind fails to decode (loudly) rather than falling into a default
+branch. Fields a message does not have are ignored, so messages recorded by earlier
+versions (which carried every field on every kind) still decode in replays.
+
+``team_message`` is the rule of when a case tells its team anything: when the referral is
+accepted (a place is wanted), and when the family leaves the phases that hold a place.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events import catalogue as ev
+from events.catalogue import DomainEvent
+from workflows.lifecycle import CaseState, Phase
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    team_id: str
+    case_id: str
+
+
+class RequestAllocation(Message):
+    """An accepted family wants a key worker (or a place on the waitlist)."""
+
+    kind: Literal["request_allocation"] = "request_allocation"
+    priority: int = 3
+    referred_on: date
+
+
+class ReleaseReason(StrEnum):
+    INTENSIVE_PHASE_CLOSED = "intensive_phase_closed"
+    EPISODE_ENDED = "episode_ended"
+
+
+class Release(Message):
+    """The family no longer holds a place (with a key worker, or on the waitlist)."""
+
+    kind: Literal["release"] = "release"
+    reason: ReleaseReason | None = None  # None: recorded before reasons were told
+
+
+TeamMessage = Annotated[RequestAllocation | Release, Field(discriminator="kind")]
+
+# The phases in which a family holds a place in its team (or waits for one).
+HOLDS_A_PLACE = frozenset({Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE})
+
+
+def team_message(
+    before: CaseState, after: CaseState, events: list[DomainEvent]
+) -> RequestAllocation | Release | None:
+    """What ``events`` (taking the case from ``before`` to ``after``) tell the team."""
+    if after.team_id is None:
+        return None
+    if any(isinstance(e, ev.ReferralAccepted) for e in events):
+        assert after.referred_on is not None
+        return RequestAllocation(
+            team_id=after.team_id,
+            case_id=after.case_id,
+            priority=after.priority,
+            referred_on=after.referred_on,
+        )
+    if before.phase in HOLDS_A_PLACE and after.phase not in HOLDS_A_PLACE:
+        reason = (
+            ReleaseReason.EPISODE_ENDED
+            if after.phase is Phase.ENDED
+            else ReleaseReason.INTENSIVE_PHASE_CLOSED
+        )
+        return Release(team_id=after.team_id, case_id=after.case_id, reason=reason)
+    return None

@@ -259,7 +259,7 @@ async def acknowledge_alert(client: Client, alert_ref: str, actor: Actor) -> Non
     handle = client.get_workflow_handle(stream)
     try:
         await handle.execute_update(
-            "acknowledge_alert", AcknowledgeTeamAlert(actor=actor, alert_id=alert_id)
+            TeamWorkflow.acknowledge_alert, AcknowledgeTeamAlert(actor=actor, alert_id=alert_id)
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None

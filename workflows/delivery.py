@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows import appending
+from workflows.case_workflow import CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertNotice, Delivery, Route
@@ -69,7 +70,7 @@ class AlertDeliveryWorkflow:
             handle = workflow.get_external_workflow_handle(notice.stream_id)
             try:
                 await handle.signal(
-                    "escalate_alert",
+                    CaseWorkflow.escalate_alert,
                     cmd.EscalateAlert(actor=Actor.system(), alert_id=notice.alert_id),
                 )
                 escalated = True

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from workflows import commands as cmd
 from workflows.lifecycle import CaseState, Phase
 
 
@@ -49,6 +50,13 @@ class Release(Message):
 
 
 TeamMessage = Annotated[RequestAllocation | Release, Field(discriminator="kind")]
+
+# What the team tells a case, and the case workflow's signal for each (named, because the
+# case workflow imports the team's side; tests/unit/test_commands.py holds them together).
+CASE_SIGNALS: dict[type[cmd.Command], str] = {
+    cmd.KeyWorkerAssigned: "key_worker_assigned",
+    cmd.PlacedOnWaitlist: "placed_on_waitlist",
+}
 
 # The phases in which a family holds a place in its team (or waits for one).
 HOLDS_A_PLACE = frozenset({Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE})

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import team
     from workflows.policy import DEFAULT_POLICY
     from workflows.team import TeamState
-    from workflows.team_protocol import Release, RequestAllocation, TeamMessage
+    from workflows.team_protocol import CASE_SIGNALS, Release, RequestAllocation, TeamMessage
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
@@ -159,28 +159,23 @@ class TeamWorkflow:
             await self._tell_case(event)
 
     async def _tell_case(self, event: DomainEvent) -> None:
-        notice: cmd.Command
-        if isinstance(event, ev.TeamCaseAllocated):
-            signal, notice = (
-                "key_worker_assigned",
-                cmd.KeyWorkerAssigned(
+        notice: cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist
+        match event:
+            case ev.TeamCaseAllocated():
+                notice = cmd.KeyWorkerAssigned(
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,
                     from_waitlist=event.from_waitlist,
-                ),
-            )
-        elif isinstance(event, ev.TeamCaseWaitlisted):
-            signal, notice = (
-                "placed_on_waitlist",
-                cmd.PlacedOnWaitlist(
+                )
+            case ev.TeamCaseWaitlisted():
+                notice = cmd.PlacedOnWaitlist(
                     actor=Actor.system(), position=event.position, priority=event.priority
-                ),
-            )
-        else:
-            return
+                )
+            case _:
+                return
         handle = workflow.get_external_workflow_handle(f"case-{event.case_id}")
         try:
-            await handle.signal(signal, notice)
+            await handle.signal(CASE_SIGNALS[type(notice)], notice)
         except Exception as exc:  # the case ended meanwhile; its release will follow
             workflow.logger.warning(
                 "case not signalled", extra={"case_id": event.case_id, "error": type(exc).__name__}

@@ -1,0 +1,23 @@
+"""The command registry, the workflows' updates and signals: one set of names."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows import commands as cmd
+from workflows.case_workflow import CaseWorkflow
+from workflows.team_protocol import CASE_SIGNALS
+
+
+def test_every_command_is_an_update_of_the_case_and_every_update_a_command() -> None:
+    updates = workflow._Definition.from_class(CaseWorkflow).updates
+    assert set(updates) - {"refer"} == set(cmd.COMMANDS)
+    for name, model in cmd.COMMANDS.items():
+        assert updates[name].arg_types == [model], name
+    assert updates["refer"].arg_types == [cmd.ReferFamily]
+
+
+def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
+    signals = workflow._Definition.from_class(CaseWorkflow).signals
+    for notice, name in CASE_SIGNALS.items():
+        assert signals[name].arg_types == [notice], name

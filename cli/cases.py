@@ -307,7 +307,10 @@ def add_worker(
     run_with_client(
         settings, lambda c: change_key_worker(c, team_id, change, task_queue=settings.task_queue)
     )
-    console.print(f"team {team_id}: {key_worker_id} takes up to {limit} families", highlight=False)
+    families = "family" if limit == 1 else "families"
+    console.print(
+        f"team {team_id}: {key_worker_id} takes up to {limit} {families}", highlight=False
+    )
 
 
 @team_app.command("show")

@@ -88,7 +88,8 @@ DESCRIBE: dict[str, Describer] = {
         f"baseline {d['baseline']}/10, target {d['target']}/10"
     ),
     "SessionRecorded": lambda w, d: (
-        f"{w} recorded a {words(d['kind'])}, {d['duration_minutes']} min, on {_when(d['held_at'])}"
+        f"{w} recorded {SESSION_WORDS.get(d['kind'], words(d['kind']))}, "
+        f"{d['duration_minutes']} min, on {_when(d['held_at'])}"
     ),
     "NoContactThresholdPassed": lambda w, d: (
         f"No contact for {d['days']} days (last on {_day(d['last_contact_at'])})"

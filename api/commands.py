@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import structlog
@@ -129,6 +130,9 @@ def add_command_route(app: FastAPI, name: str, model: type[cmd.Command]) -> None
                 403, "case_id", f"{user.role.value} {user.user_id} may not act on case {case_id}"
             )
         values = {**body.model_dump(), "actor": user.actor, "expected_version": expected_version}
+        now_field = cmd.NOW_DEFAULTS.get(name)
+        if now_field and values.get(now_field) is None:
+            values[now_field] = datetime.now(UTC)
         try:
             command = model.model_validate(values)
         except ValidationError as exc:
@@ -136,6 +140,12 @@ def add_command_route(app: FastAPI, name: str, model: type[cmd.Command]) -> None
         return await run_command(cases.send_command(s.temporal, case_id, name, command))
 
     send.__annotations__["body"] = fields  # the body's schema in the OpenAPI is the command's
+    if "_" in name:  # the CLI's spelling works too (not listed twice in the OpenAPI)
+        app.post(
+            f"/cases/{{case_id}}/commands/{name.replace('_', '-')}",
+            response_model=CommandResult,
+            include_in_schema=False,
+        )(send)
     app.post(
         f"/cases/{{case_id}}/commands/{name}",
         response_model=CommandResult,

@@ -33,12 +33,6 @@ ActorOption = Annotated[
         "--as", help="Act as USER:ROLE (default: IFSS_ACTOR), e.g. cm-jones:case_manager."
     ),
 ]
-# Commands whose time defaults to "now" when not given.
-NOW_FIELDS = {
-    "record_first_meeting": "held_at",
-    "record_session": "held_at",
-    "record_booster": "delivered_at",
-}
 
 
 def fail(message: str) -> typer.Exit:
@@ -120,12 +114,47 @@ def _setup() -> Settings:
 
 
 def _field_help(model: type[BaseModel]) -> str:
-    parts = []
-    for name, info in model.model_fields.items():
-        if name == "actor":
-            continue
-        parts.append(f"{name}{'' if info.is_required() else '?'}")
-    return ", ".join(parts) or "(no fields)"
+    """Each field of a command with its type, allowed values and whether it is required,
+    from the same schema the API publishes."""
+    schema = model.model_json_schema()
+    defs, required = schema.get("$defs", {}), set(schema.get("required", []))
+    lines = []
+    for name, prop in schema.get("properties", {}).items():
+        need = "required" if name in required else "optional"
+        if prop.get("description", "").startswith("Default:"):
+            need = prop["description"].rstrip(".").lower()
+        lines.append(f"{name}: {_kind(prop, defs)}, {need}")
+    return "\n\n".join(lines) or "(no fields)"
+
+
+def _kind(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A JSON schema property in words: ``one of a, b``, ``a whole number 0-10`` …"""
+    if "$ref" in prop:
+        return _kind(defs[prop["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in prop:
+        return " or ".join(_kind(p, defs) for p in prop["anyOf"] if p.get("type") != "null")
+    if "enum" in prop:
+        return "one of " + ", ".join(str(v) for v in prop["enum"])
+    kind = prop.get("type")
+    if kind == "integer":
+        low, high = prop.get("minimum"), prop.get("maximum")
+        return (
+            f"a whole number {low}-{high}" if low is not None and high is not None else "a number"
+        )
+    if kind == "boolean":
+        return "true or false"
+    if kind == "array":
+        return f"a list of ({_kind(prop.get('items', {}), defs)})"
+    if kind == "object":
+        if "properties" in prop:
+            return "{" + ", ".join(prop["properties"]) + "}"
+        return "an object {goal id: rating}" if "additionalProperties" in prop else "an object"
+    pattern = str(prop.get("pattern", ""))
+    if "[T ]" in pattern:
+        return "a time, e.g. 2026-03-02T10:00Z"
+    if pattern.startswith("^((19"):
+        return "a date, e.g. 2026-03-02"
+    return "text" if pattern != "^[A-Za-z0-9_.-]+$" else "an id (letters, digits, _ . -)"
 
 
 def _register(name: str, model: type[cmd.Command]) -> None:
@@ -138,8 +167,8 @@ def _register(name: str, model: type[cmd.Command]) -> None:
 
         settings = _setup()
         values = parse_pairs(fields or [])
-        if name in NOW_FIELDS:
-            values.setdefault(NOW_FIELDS[name], datetime.now(UTC).isoformat())
+        if name in cmd.NOW_DEFAULTS:
+            values.setdefault(cmd.NOW_DEFAULTS[name], datetime.now(UTC).isoformat())
         values["actor"] = parse_actor(actor, settings)
         command_model = build(model, values)
         result = run_with_client(settings, lambda c: send_command(c, case_id, name, command_model))
@@ -150,9 +179,13 @@ def _register(name: str, model: type[cmd.Command]) -> None:
         )
 
     command.__doc__ = (
-        f"{(model.__doc__ or name.replace('_', ' ')).strip()}  Fields: {_field_help(model)}."
+        f"{(model.__doc__ or name.replace('_', ' ')).strip()}\n\n"
+        f"Fields, as KEY=VALUE (values are JSON where they parse):\n\n"
+        f"{_field_help(cmd.sent_fields(model))}"
     )
     case_app.command(name.replace("_", "-"))(command)
+    if "_" in name:  # the API's spelling works too
+        case_app.command(name, hidden=True)(command)
 
 
 for _name, _model in cmd.COMMANDS.items():

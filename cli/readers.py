@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -59,22 +60,41 @@ def with_store(dsn: str, action: Callable[[asyncpg.Pool, EventStore], Awaitable[
     return asyncio.run(main())
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, days: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(UTC).strftime("%Y-%m-%d" if days else "%Y-%m-%d %H:%M")
     return str(value)
 
 
-def print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    table = Table(title=title)
+# Short headers, so that a table of cases fits a 100-column terminal.
+HEADERS = {
+    "case_id": "case",
+    "team_id": "team",
+    "key_worker_id": "key worker",
+    "referred_on": "referred",
+    "first_meeting_at": "met",
+    "next_review_due_on": "next review",
+}
+
+
+def print_rows(
+    title: str, rows: list[dict[str, Any]], columns: list[str], *, days: bool = False
+) -> None:
+    """A table; ``days``: times shown as their day, so a row fits 100 columns. Dates and
+    times are never cut short: other columns wrap first."""
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     for column in columns:
-        table.add_column(column.replace("_", " "))
+        header = HEADERS.get(column, column.replace("_", " "))
+        if column == "flags":  # words that wrap; the rest stays whole
+            table.add_column(header)
+        else:
+            table.add_column(header, no_wrap=True, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(_cell(row.get(c), days=days) for c in columns))
     console.print(table)
     if not rows:
         console.print("(none)")
@@ -249,9 +269,12 @@ def cases(
             )
             if row[column]
         )
+    for row in rows:
+        if row["previous_case_id"]:
+            row["flags"] = ", ".join(f for f in (row["flags"], "re-referral") if f)
     print_rows(
         "cases",
-        rows,
+        sorted(rows, key=lambda r: (r["team_id"], r["case_id"])),
         [
             "case_id",
             "team_id",
@@ -259,11 +282,10 @@ def cases(
             "key_worker_id",
             "referred_on",
             "first_meeting_at",
-            "closed_on",
             "next_review_due_on",
             "flags",
-            "previous_case_id",
         ],
+        days=True,
     )
 
 

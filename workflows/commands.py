@@ -308,14 +308,34 @@ COMMANDS: dict[str, type[Command]] = {
 }
 
 
+# The time a command records, when the caller leaves it out: now (the CLI and the API alike).
+NOW_DEFAULTS: dict[str, str] = {
+    "record_first_meeting": "held_at",
+    "record_session": "held_at",
+    "record_booster": "delivered_at",
+}
+
+
+def canonical_name(name: str) -> str:
+    """A command's name as the registry spells it (``record-session`` -> ``record_session``)."""
+    return name.replace("-", "_")
+
+
 def sent_fields(command: type[Command]) -> type[BaseModel]:
     """The fields a caller sends for ``command``: all but the actor (who the caller is) and
-    the expected version (a condition on the request, not part of the command)."""
-    fields: dict[str, Any] = {
-        name: (info.annotation, info)
-        for name, info in command.model_fields.items()
-        if name not in ("actor", "expected_version")
-    }
+    the expected version (a condition on the request, not part of the command); a time in
+    ``NOW_DEFAULTS`` may be left out (it is then now)."""
+    name = next((n for n, c in COMMANDS.items() if c is command), None)
+    now_field = NOW_DEFAULTS.get(name or "")
+    fields: dict[str, Any] = {}
+    for field, info in command.model_fields.items():
+        if field in ("actor", "expected_version"):
+            continue
+        if field == now_field:
+            given = Annotated[info.annotation, *info.metadata]  # type: ignore[name-defined]
+            fields[field] = (given | None, Field(default=None, description="Default: now."))
+            continue
+        fields[field] = (info.annotation, info)
     return create_model(
         f"{command.__name__}Fields",
         __config__=ConfigDict(

@@ -3,8 +3,9 @@ endpoint's happy path, each error status, the role x endpoint matrix, the access
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -237,3 +238,18 @@ async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(ap
     listed = (await api.get("cm-jones", "/cases")).json()[0]
     assert listed["intensive_ends_on"] == (held.date() + timedelta(days=56)).isoformat()
     assert (await api.h.view("c1")).intensive_ends_on == held.date() + timedelta(days=56)
+
+
+async def test_one_registry_the_same_names_and_defaults_as_the_cli(api: Api) -> None:
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await api.h.refer("c1")
+    await api.h.do("c1", "accept", actor=SUP)
+    for _ in range(100):  # wait in real time: the server's clock must not run ahead of ours
+        if (await api.h.view("c1")).phase == "allocated":
+            break
+        await asyncio.sleep(0.05)
+    # The CLI's spelling works; a time left out is now, as in the CLI.
+    done = await api.post("cm-jones", "/cases/c1/commands/record-first-meeting", {})
+    assert done.status_code == 200, done.text
+    [met] = [e for e in await api.h.stream("c1") if e.type == "FirstMeetingHeld"]
+    assert abs((met.event.held_at - datetime.now(UTC)).total_seconds()) < 60

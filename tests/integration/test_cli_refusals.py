@@ -139,3 +139,12 @@ def test_echoed_input_cannot_drive_the_terminal(db_env: dict[str, str]) -> None:
     )
     assert done.returncode == 2
     assert "\x1b[31m" not in done.stderr and "\\x1b[31mRED" in done.stderr
+
+
+def test_command_help_comes_from_the_command_s_model() -> None:
+    done = run("case", "record_session", "--help", env={"COLUMNS": "200"})
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    assert "held_at: a time, e.g. 2026-03-02T10:00Z, default: now" in text
+    assert "kind: one of home_visit, phone, out_of_hours, group, required" in text
+    assert "duration_minutes: a whole number 1-1440, required" in text

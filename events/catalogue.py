@@ -87,6 +87,9 @@ class DomainEvent(Part):
 
     schema_version: ClassVar[int] = 1
     summary: ClassVar[str] = ""
+    # The stream an event of this type is written to: a case's own (``case-<id>``), its
+    # team's, an alert's delivery, a case's access log, or a read model's decisions.
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "case"
     registry: ClassVar[dict[str, type[DomainEvent]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -459,6 +462,7 @@ class AlertResolved(DomainEvent):
 
 class TeamKeyWorkerJoined(DomainEvent):
     summary: ClassVar[str] = "A key worker can now be allocated families in this team."
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
 
     key_worker_id: Code
     caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)]
@@ -466,12 +470,14 @@ class TeamKeyWorkerJoined(DomainEvent):
 
 class TeamKeyWorkerLeft(DomainEvent):
     summary: ClassVar[str] = "A key worker takes no new families in this team."
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
 
     key_worker_id: Code
 
 
 class TeamCaseAllocated(DomainEvent):
     summary: ClassVar[str] = "The team gave a family a key worker with space."
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
 
     case_id: Code
     key_worker_id: Code
@@ -480,6 +486,7 @@ class TeamCaseAllocated(DomainEvent):
 
 class TeamCaseWaitlisted(DomainEvent):
     summary: ClassVar[str] = "No key worker had space: the family joined the team's waitlist."
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
 
     case_id: Code
     priority: Priority
@@ -491,6 +498,7 @@ class TeamCaseReleased(DomainEvent):
     summary: ClassVar[str] = (
         "A family left the intensive phase (or the waitlist), freeing its place."
     )
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
 
     case_id: Code
     key_worker_id: Code | None = None
@@ -501,6 +509,7 @@ class TeamCaseReleased(DomainEvent):
 
 class AlertDelivered(DomainEvent):
     summary: ClassVar[str] = "An alert reached a recipient's channel (webhook or email)."
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "delivery"
 
     stream_id: StreamRef = Field(description="The stream that raised the alert (case-… or team-…).")
     alert_id: Code
@@ -514,6 +523,7 @@ class AlertDeliveryFailed(DomainEvent):
     summary: ClassVar[str] = (
         "An alert could not be delivered to a recipient's channel after every retry."
     )
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "delivery"
 
     stream_id: StreamRef
     alert_id: Code
@@ -530,6 +540,7 @@ class CaseRecordViewed(DomainEvent):
     summary: ClassVar[str] = (
         "Someone looked at a case's record (its history, summary or access log)."
     )
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "access"
 
     case_id: Code
     view: Literal["history", "summary", "access_log"]
@@ -548,6 +559,7 @@ class ProjectionEventSkipped(DomainEvent):
         "An operator decided that a read model skips one event it cannot apply (who and "
         "why are recorded; the event itself stays in the store)."
     )
+    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "projection"
 
     projection: Code
     position: Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(whole_number)] = Field(

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 import orjson
 
+from events import catalogue as ev
+from events.catalogue import DomainEvent, all_event_types
 from events.db import Conn
 from events.records import RecordedEvent
 from projections.base import Key, KeyedProjection, LogProjection, Projection, Row
@@ -37,70 +39,39 @@ def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-CASE_EVENTS = frozenset(
-    {
-        "ReferralReceived",
-        "ReferralAccepted",
-        "ReferralRejected",
-        "FamilyWaitlisted",
-        "KeyWorkerAllocated",
-        "FirstMeetingOverdue",
-        "FirstMeetingHeld",
-        "GoalAgreed",
-        "SessionRecorded",
-        "NoContactThresholdPassed",
-        "GoalsScored",
-        "ExtensionRequested",
-        "ExtensionDecided",
-        "IntensivePhaseEndApproaching",
-        "IntensivePhaseOverrun",
-        "IntensivePhaseClosed",
-        "FollowUpReviewScheduled",
-        "FollowUpReviewRescheduled",
-        "FollowUpReviewDue",
-        "FollowUpReviewOverdue",
-        "FollowUpReviewCompleted",
-        "BoosterScheduled",
-        "BoosterDelivered",
-        "ChildStatusChanged",
-        "ConsentRecorded",
-        "ConsentWithdrawn",
-        "EpisodeEnded",
-        "AlertRaised",
-        "AlertAcknowledged",
-        "AlertResolved",
-        "AlertEscalated",
-        "FollowUpReviewApproaching",
-        "BoosterOverdue",
-    }
-)
+def names(*classes: type[DomainEvent]) -> frozenset[str]:
+    """The stored type names of catalogue classes (a read model declares the classes)."""
+    return frozenset(c.type_name() for c in classes)
+
+
+# Every event of a case's own stream, as the catalogue declares it: a new case event is
+# in the summary's and the timeline's dispatch without anyone adding it to a list.
+CASE_EVENTS = names(*(c for c in all_event_types() if c.stream == "case"))
 
 
 # Events whose effect on the summary does not depend on their payload (not parsed).
-SUMMARY_IGNORES_PAYLOAD = frozenset(
-    {
-        "ReferralAccepted",
-        "FamilyWaitlisted",
-        "FirstMeetingOverdue",
-        "GoalAgreed",
-        "NoContactThresholdPassed",
-        "GoalsScored",
-        "ExtensionRequested",
-        "IntensivePhaseEndApproaching",
-        "IntensivePhaseOverrun",
-        "FollowUpReviewDue",
-        "BoosterScheduled",
-        "BoosterDelivered",
-        "ChildStatusChanged",
-        "ConsentRecorded",
-        "ConsentWithdrawn",
-        "AlertRaised",
-        "AlertAcknowledged",
-        "AlertResolved",
-        "AlertEscalated",
-        "FollowUpReviewApproaching",
-        "BoosterOverdue",
-    }
+SUMMARY_IGNORES_PAYLOAD = names(
+    ev.ReferralAccepted,
+    ev.FamilyWaitlisted,
+    ev.FirstMeetingOverdue,
+    ev.GoalAgreed,
+    ev.NoContactThresholdPassed,
+    ev.GoalsScored,
+    ev.ExtensionRequested,
+    ev.IntensivePhaseEndApproaching,
+    ev.IntensivePhaseOverrun,
+    ev.FollowUpReviewDue,
+    ev.BoosterScheduled,
+    ev.BoosterDelivered,
+    ev.ChildStatusChanged,
+    ev.ConsentRecorded,
+    ev.ConsentWithdrawn,
+    ev.AlertRaised,
+    ev.AlertAcknowledged,
+    ev.AlertResolved,
+    ev.AlertEscalated,
+    ev.FollowUpReviewApproaching,
+    ev.BoosterOverdue,
 )
 
 
@@ -205,12 +176,8 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
         raise ValueError(f"{t} before the case's referral")
     r = row
     r["version"], r["updated_at"] = event.stream_version, at
-    if t == "ReferralAccepted":
-        r.update(phase="accepted", decision="accepted", decided_at=at)
-    elif t == "ReferralRejected":
+    if t == "ReferralRejected":
         r.update(decision="rejected", decided_at=at, rejection_reason=d["reason"])
-    elif t == "FamilyWaitlisted":
-        r.update(phase="waitlisted", waitlisted_at=at)
     elif t == "KeyWorkerAllocated":  # the deadline as the case's rules decided it
         r.update(
             phase="allocated",
@@ -219,8 +186,6 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
             allocated_at=at,
             first_meeting_due_at=_dt(d["first_meeting_due_at"]),
         )
-    elif t == "FirstMeetingOverdue":
-        r["first_meeting_overdue"] = True
     elif t == "FirstMeetingHeld":
         held = _dt(d["held_at"])
         r.update(
@@ -230,21 +195,15 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
             first_meeting_overdue=False,
             intensive_ends_on=_d(d["intensive_ends_on"]),
         )
-    elif t == "GoalAgreed":
-        r["goals"] += 1
     elif t == "SessionRecorded":
         held = _dt(d["held_at"])
         r["sessions"] += 1
         if r["last_contact_at"] is None or (held and held > r["last_contact_at"]):
             r["last_contact_at"] = held
         r["no_contact_overdue"] = False
-    elif t == "NoContactThresholdPassed":
-        r["no_contact_overdue"] = True
     elif t == "ExtensionDecided":
         if d["approved"] and d.get("new_end_on"):
             r.update(intensive_ends_on=_d(d["new_end_on"]), intensive_overrun=False)
-    elif t == "IntensivePhaseOverrun":
-        r["intensive_overrun"] = True
     elif t == "IntensivePhaseClosed":
         r.update(
             phase="follow_up",
@@ -294,14 +253,12 @@ def _track_review(r: Row, t: str, d: dict[str, Any]) -> None:
 # --- review_schedule ---------------------------------------------------------------------
 
 
-REVIEW_EVENTS = frozenset(
-    {
-        "FollowUpReviewScheduled",
-        "FollowUpReviewRescheduled",
-        "FollowUpReviewDue",
-        "FollowUpReviewOverdue",
-        "FollowUpReviewCompleted",
-    }
+REVIEW_EVENTS = names(
+    ev.FollowUpReviewScheduled,
+    ev.FollowUpReviewRescheduled,
+    ev.FollowUpReviewDue,
+    ev.FollowUpReviewOverdue,
+    ev.FollowUpReviewCompleted,
 )
 
 
@@ -368,7 +325,7 @@ class KeyWorkers(KeyedProjection):
 
     name: ClassVar[str] = "caseload"
     tables: ClassVar[tuple[str, ...]] = ("key_workers",)
-    handles: ClassVar[frozenset[str]] = frozenset({"TeamKeyWorkerJoined", "TeamKeyWorkerLeft"})
+    handles: ClassVar[frozenset[str]] = names(ev.TeamKeyWorkerJoined, ev.TeamKeyWorkerLeft)
     key: ClassVar[tuple[str, ...]] = ("team_id", "key_worker_id")
     columns: ClassVar[tuple[str, ...]] = ("team_id", "key_worker_id", "caseload_limit", "active")
 
@@ -393,8 +350,8 @@ class KeyWorkers(KeyedProjection):
 class Waitlist(KeyedProjection):
     name: ClassVar[str] = "waitlist"
     tables: ClassVar[tuple[str, ...]] = ("waitlist",)
-    handles: ClassVar[frozenset[str]] = frozenset(
-        {"TeamCaseWaitlisted", "TeamCaseAllocated", "TeamCaseReleased"}
+    handles: ClassVar[frozenset[str]] = names(
+        ev.TeamCaseWaitlisted, ev.TeamCaseAllocated, ev.TeamCaseReleased
     )
     key: ClassVar[tuple[str, ...]] = ("case_id",)
     columns: ClassVar[tuple[str, ...]] = (
@@ -480,7 +437,7 @@ def coded(data: dict[str, Any]) -> dict[str, Any]:
 class AccessLog(LogProjection):
     name: ClassVar[str] = "access_log"
     tables: ClassVar[tuple[str, ...]] = ("access_log",)
-    handles: ClassVar[frozenset[str]] = frozenset({"CaseRecordViewed"})
+    handles: ClassVar[frozenset[str]] = names(ev.CaseRecordViewed)
     columns: ClassVar[tuple[str, ...]] = (
         "global_position",
         "case_id",
@@ -511,15 +468,13 @@ class AccessLog(LogProjection):
 
 # --- alerts ------------------------------------------------------------------------------
 
-ALERT_EVENTS = frozenset(
-    {
-        "AlertRaised",
-        "AlertAcknowledged",
-        "AlertEscalated",
-        "AlertResolved",
-        "AlertDelivered",
-        "AlertDeliveryFailed",
-    }
+ALERT_EVENTS = names(
+    ev.AlertRaised,
+    ev.AlertAcknowledged,
+    ev.AlertEscalated,
+    ev.AlertResolved,
+    ev.AlertDelivered,
+    ev.AlertDeliveryFailed,
 )
 
 

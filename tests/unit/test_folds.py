@@ -1,0 +1,89 @@
+"""The read models' folds, pure: rows from events, without a database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from events import catalogue as ev
+from events.catalogue import DomainEvent
+from events.records import RecordedEvent, canonical_json
+from projections.models import fold_summary
+from tests.factories import referral
+
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+META = canonical_json({"actor": {"id": "cm-jones", "role": "case_manager"}})
+
+
+def recorded(event: DomainEvent, version: int, at: datetime = T0) -> RecordedEvent:
+    return RecordedEvent(
+        version,
+        version,
+        "case-c1",
+        version,
+        uuid.uuid4(),
+        event.type_name(),
+        type(event).schema_version,
+        orjson.dumps(event.model_dump(mode="json")).decode(),
+        META,
+        at,
+        at,
+        b"",
+        b"",
+    )
+
+
+def summary(*events: DomainEvent) -> dict[str, Any] | None:
+    row = None
+    for version, event in enumerate(events, 1):
+        row = fold_summary(row, recorded(event, version, T0 + timedelta(hours=version)))
+    return row
+
+
+def test_the_summary_follows_an_episode_and_reads_its_deadlines_from_the_events() -> None:
+    due = T0 + timedelta(days=4)
+    row = summary(
+        referral("c1"),
+        ev.ReferralAccepted(),
+        ev.KeyWorkerAllocated(key_worker_id="kw1", team_id="cardiff", first_meeting_due_at=due),
+    )
+    assert row is not None
+    assert (row["phase"], row["key_worker_id"], row["first_meeting_due_at"]) == (
+        "allocated",
+        "kw1",
+        due,
+    )
+    row = fold_summary(row, recorded(ev.FirstMeetingOverdue(due_at=due), 4))
+    assert row is not None and row["first_meeting_overdue"]
+    held = ev.FirstMeetingHeld(held_at=T0 + timedelta(days=5), intensive_ends_on=date(2026, 3, 1))
+    row = fold_summary(row, recorded(held, 5))
+    assert row is not None
+    assert (row["phase"], row["intensive_ends_on"], row["first_meeting_overdue"]) == (
+        "intensive",
+        date(2026, 3, 1),
+        False,
+    )
+    closed = ev.IntensivePhaseClosed(kind="planned", closed_on=date(2026, 2, 20))
+    row = fold_summary(row, recorded(closed, 6))
+    scheduled = ev.FollowUpReviewScheduled(review_id="m1", month=1, due_on=date(2026, 3, 20))
+    row = fold_summary(row, recorded(scheduled, 7))
+    assert row is not None
+    assert (row["phase"], row["next_review_id"], row["next_review_due_on"]) == (
+        "follow_up",
+        "m1",
+        date(2026, 3, 20),
+    )
+    row = fold_summary(row, recorded(ev.EpisodeEnded(reason="closed_by_supervisor"), 8))
+    assert row is not None
+    assert (row["phase"], row["next_review_id"], row["version"]) == ("ended", None, 8)
+
+
+def test_an_event_before_the_referral_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="SessionRecorded before the case's referral"):
+        summary(ev.SessionRecorded(session_id="s1", held_at=T0, kind="phone", duration_minutes=5))
+    with pytest.raises(ValueError, match="GoalAgreed before the case's referral"):
+        summary(ev.GoalAgreed(goal_id="g1", category="parenting", baseline=1, target=5))

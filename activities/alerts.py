@@ -21,10 +21,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import classified
+from events.catalogue import AlertAcknowledged, AlertResolved
+from events.store import EventStore
 from events.vocabulary import AlertRule, AlertSeverity, DeliveryChannel
 
 SIGNATURE_HEADER = "X-IFSS-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+CLOSING_TYPES = (AlertResolved.__name__, AlertAcknowledged.__name__)
 
 
 class AlertNotice(BaseModel):
@@ -105,10 +108,12 @@ def subject_line(notice: AlertNotice) -> str:
 
 
 class AlertActivities:
-    """Built once per worker: a database pool (for routes), an HTTP client, the settings."""
+    """Built once per worker: the store (has the alert closed?), its pool (for routes), an
+    HTTP client, the settings."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: DeliverySettings) -> None:
-        self._pool = pool
+    def __init__(self, store: EventStore, settings: DeliverySettings) -> None:
+        self._store = store
+        self._pool = store.pool
         self._settings = settings
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
 
@@ -154,14 +159,12 @@ class AlertActivities:
         return activity.info().attempt
 
     async def _closed(self, notice: AlertNotice) -> bool:
-        closed: bool = await self._pool.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM events
-                WHERE stream_id = $1 AND type IN ('AlertResolved', 'AlertAcknowledged')
-                  AND data->>'alert_id' = $2)""",
-            notice.stream_id,
-            notice.alert_id,
+        closing = await self._store.read_stream(notice.stream_id, types=CLOSING_TYPES)
+        return any(
+            isinstance(closed := e.event, AlertResolved | AlertAcknowledged)
+            and closed.alert_id == notice.alert_id
+            for e in closing
         )
-        return closed
 
     async def _post(self, delivery: Delivery) -> None:
         secret = self._settings.webhook_secret

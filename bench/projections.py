@@ -207,9 +207,10 @@ async def history_reads(pool: asyncpg.Pool, store: EventStore, reads: int = 200)
     events = episode(10_000_000, sessions=500 - 21)
     await store.append("case-b10000000", 0, events[:1000])
     async with pool.acquire() as conn:
-        from projections.runner import apply_batch, ensure_checkpoints
+        from events.consumer import ensure_checkpoints
+        from projections.runner import apply_batch
 
-        await ensure_checkpoints(conn, PROJECTIONS)
+        await ensure_checkpoints(conn, [p.name for p in PROJECTIONS])
         for projection in PROJECTIONS:
             while await apply_batch(conn, store, projection, batch_size=5000):
                 pass

@@ -264,14 +264,26 @@ class EventStore:
         )
         return int(version)
 
-    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        """The stream's events with a version above ``after_version``, in order."""
+    async def read_stream(
+        self,
+        stream_id: str,
+        after_version: int = 0,
+        *,
+        types: Sequence[str] | None = None,
+        before_version: int | None = None,
+    ) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version`` (and below
+        ``before_version``), in order; with ``types``, only events of those types."""
         validate_stream_id(stream_id)
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+            "AND ($3::bigint IS NULL OR stream_version < $3) "
+            "AND ($4::text[] IS NULL OR type = ANY($4::text[])) "
             "ORDER BY stream_version",
             stream_id,
             after_version,
+            before_version,
+            list(types) if types is not None else None,
         )
         return [_row_to_event(r) for r in rows]
 

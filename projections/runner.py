@@ -1,9 +1,9 @@
 """Running projections: live (``ifss projector``), rebuild, and status.
 
-Live, per projection, on its own connection:
+Live, each projection is a consumer of the store on the shared loop
+(``events.consumer.follow``: its own connection, a session advisory lock with standbys,
+reconnects, wake-up on NOTIFY); here is what a projection adds:
 
-* **One live instance.** A session advisory lock per projection; a second projector
-  process waits as a standby and takes over when the first one's connection drops.
 * **Exactly once.** Each batch is one transaction: read the checkpoint, read the events
   after it (commit-safe order), apply them, move the checkpoint *only if it has not moved*
   (``WHERE position = $old``). A crash anywhere rolls the batch back whole; an instance that
@@ -13,7 +13,6 @@ Live, per projection, on its own connection:
   A batch the database refuses as a whole is applied again event by event to find the
   one at fault. The event is never skipped silently: fix the code and rebuild, or record
   a decision to skip it (``projections.failures``); the projector resumes by itself.
-* **Wakes on NOTIFY**, polls as a fallback.
 
 Rebuild fills ``<table>__rebuild`` copies from position 0, then, holding the checkpoint row,
 catches up to the live position and swaps the tables in, in one transaction: readers see
@@ -33,7 +32,8 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from events.db import Conn, is_transient, server_settings
+from events.consumer import checkpoint, ensure_checkpoints, move_checkpoint, run_consumers
+from events.db import Conn, is_transient
 from events.errors import describe
 from events.records import RecordedEvent
 from events.store import EventStore
@@ -46,30 +46,15 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 500
 REBUILD_BATCH_SIZE = 5000
 REBUILD_SUFFIX = "__rebuild"
-# A batch refused this many times in a row is applied event by event to find the culprit.
+# A batch refused this many times in a row is applied event by event to find the culprit;
+# a projection whose loop crashes this many times in a row is marked failed.
 BATCH_ATTEMPTS = 5
 # How often a failed projection looks for a way forward (a skip decision, a rebuild).
 FAILED_RECHECK_SECONDS = 2.0
-# Crashes closer together than this count as one run of crashes (then the status says so).
-CRASHES_WITHIN_SECONDS = 600.0
-
-
-async def projection_connection(dsn: str, schema: str | None) -> asyncpg.Connection:
-    # No statement cache: a rebuild swaps tables under a live projector's feet.
-    return await asyncpg.connect(
-        dsn, server_settings=server_settings(schema), statement_cache_size=0
-    )
 
 
 def live_tables(projection: Projection) -> dict[str, str]:
     return {t: t for t in projection.tables}
-
-
-async def ensure_checkpoints(conn: Conn, projections: Sequence[Projection]) -> None:
-    await conn.executemany(
-        "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
-        [(p.name,) for p in projections],
-    )
 
 
 class Stale(Exception):
@@ -89,27 +74,13 @@ async def apply_batch(
     events read (empty: caught up); those in ``skips`` move the checkpoint but are not
     applied. Raises ``ProjectionFailed`` (rolled back)."""
     async with conn.transaction():
-        position = await conn.fetchval(
-            "SELECT position FROM projection_checkpoints WHERE name = $1", projection.name
-        )
+        position = await checkpoint(conn, projection.name)
         events = await store.read_all(position, batch_size, connection=conn)
         if not events:
             return []
         wanted = [e for e in events if e.event_id not in skips] if skips else events
         await projection.apply(conn, wanted, tables or live_tables(projection))
-        moved = await conn.execute(
-            """UPDATE projection_checkpoints
-                  SET position = $2, events_applied = events_applied + $3,
-                      last_recorded_at = $4, updated_at = now(), status = 'running',
-                      error = NULL, error_position = NULL
-                WHERE name = $1 AND position = $5""",
-            projection.name,
-            events[-1].global_position,
-            len(events),
-            events[-1].recorded_at,
-            position,
-        )
-        if moved != "UPDATE 1":
+        if not await move_checkpoint(conn, projection.name, position, events):
             raise Stale(projection.name)
     return events
 
@@ -124,52 +95,10 @@ async def mark_failed(conn: Conn, failure: ProjectionFailed) -> None:
     )
 
 
-class Wakeup:
-    """One LISTEN connection fanned out to every projection's loop."""
-
-    def __init__(self, dsn: str, schema: str | None, channel: str) -> None:
-        self._dsn, self._schema, self._channel = dsn, schema, channel
-        self._conn: asyncpg.Connection | None = None
-        self._events: list[asyncio.Event] = []
-
-    def subscribe(self) -> asyncio.Event:
-        event = asyncio.Event()
-        event.set()
-        self._events.append(event)
-        return event
-
-    def _notify(self, *_: object) -> None:
-        for event in self._events:
-            event.set()
-
-    async def ensure(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
-            return
-        with contextlib.suppress(OSError, asyncpg.PostgresError):
-            self._conn = await asyncpg.connect(
-                self._dsn, server_settings=server_settings(self._schema)
-            )
-            await self._conn.add_listener(self._channel, self._notify)
-            self._notify()  # anything may have happened while not listening
-
-    async def wait(self, woken: asyncio.Event, store: EventStore, poll_interval: float) -> None:
-        """Until ``woken`` is notified of new events: only a moment while committed events
-        wait above the watermark (an older writer is still open), else up to
-        ``poll_interval`` (in case a notice was missed)."""
-        await self.ensure()
-        woken.clear()
-        pending = await store.has_pending()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(woken.wait(), 0.02 if pending else poll_interval)
-
-    async def close(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
-
-
 @dataclass
 class Projector:
-    """Runs every projection live until ``stop`` is set."""
+    """Runs every projection live until ``stop`` is set: each on its own consumer loop
+    (``events.consumer.follow``), all woken by one listening connection."""
 
     dsn: str
     store: EventStore
@@ -180,120 +109,93 @@ class Projector:
     on_applied: Callable[[str, list[RecordedEvent]], None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        wakeup = Wakeup(self.dsn, self.schema, await self.store.channel())
-        await wakeup.ensure()
-        tasks = [asyncio.create_task(self._run_one(p, wakeup, stop)) for p in self.projections]
-        try:
-            await stop.wait()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await wakeup.close()
+        await run_consumers(
+            [LiveProjection(self, projection) for projection in self.projections],
+            dsn=self.dsn,
+            schema=self.schema,
+            store=self.store,
+            stop=stop,
+            poll_interval=self.poll_interval,
+        )
 
-    async def _run_one(self, projection: Projection, wakeup: Wakeup, stop: asyncio.Event) -> None:
-        bound = log.bind(projection=projection.name)
-        woken = wakeup.subscribe()
-        crashes, last_crash = 0, 0.0
-        while not stop.is_set():
-            try:
-                conn = await projection_connection(self.dsn, self.schema)
-            except (OSError, asyncpg.PostgresError) as exc:
-                bound.warning("projection_connect_failed", error=type(exc).__name__)
-                await asyncio.sleep(self.poll_interval)
-                continue
-            try:
-                await ensure_checkpoints(conn, [projection])
-                key = await conn.fetchval(
-                    "SELECT hashtextextended('ifss-projection:' || current_schema() || ':' || $1, 0)",
-                    projection.name,
-                )
-                while True:  # standby until no other instance holds the projection
-                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-                        break
-                    await asyncio.sleep(self.poll_interval)
-                bound.info("projection_started")
-                await self._follow(conn, projection, wakeup, woken, bound)
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-                bound.warning("projection_connection_lost", error=type(exc).__name__)
-                await asyncio.sleep(self.poll_interval)
-            except Exception as exc:
-                # Never die quietly: say so, and start over from the checkpoint; if it keeps
-                # crashing, the status says so too.
-                now = asyncio.get_running_loop().time()
-                crashes = crashes + 1 if now - last_crash < CRASHES_WITHIN_SECONDS else 1
-                last_crash = now
-                bound.error("projection_loop_crashed", crashes=crashes, error=describe(exc))
-                if crashes >= BATCH_ATTEMPTS:
-                    with contextlib.suppress(Exception):
-                        await mark_failed(conn, ProjectionFailed(projection.name, exc))
-                await asyncio.sleep(self.poll_interval)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
 
-    async def _follow(
-        self,
-        conn: Conn,
-        projection: Projection,
-        wakeup: Wakeup,
-        woken: asyncio.Event,
-        bound: structlog.typing.FilteringBoundLogger,
-    ) -> None:
-        skips = await skipped_events(self.store, projection.name)
-        status, failed_at, _ = await failure_of(conn, projection.name)
+class LiveProjection:
+    """One projection as a consumer of the store: batches applied exactly once, retried
+    while the database refuses them, and a stop at the event at fault."""
+
+    def __init__(self, projector: Projector, projection: Projection) -> None:
+        self.projector, self.projection = projector, projection
+        self.store = projector.store
+        self.log = log.bind(projection=projection.name)
+        self.skips: frozenset[UUID] = frozenset()
+        self.errors = 0
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def started(self, conn: Conn) -> None:
+        self.skips = await skipped_events(self.store, self.name)
+        self.errors = 0
+        status, failed_at, _ = await failure_of(conn, self.name)
         if status == "failed" and failed_at is None:  # a crash, not an event: try again
             await conn.execute(
                 "UPDATE projection_checkpoints SET status = 'running', error = NULL "
                 "WHERE name = $1",
-                projection.name,
+                self.name,
             )
-        errors = 0
-        while True:
-            try:
-                events = await apply_batch(
-                    conn, self.store, projection, batch_size=self.batch_size, skips=skips
-                )
-                errors = 0
-            except Stale:
-                continue
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                raise  # reconnect (in _run_one)
-            except ProjectionFailed as failed:
-                skips = await self._stopped(conn, projection, failed, bound)
-                continue
-            except Exception as exc:
-                # A rebuild swapped the tables mid-batch, a deadlock, a serialization error:
-                # the batch rolled back whole, so try again; if it persists, find the event.
-                errors += 1
-                bound.warning("projection_batch_retried", error=type(exc).__name__, attempt=errors)
-                if errors < BATCH_ATTEMPTS:
-                    await asyncio.sleep(0.1 * errors)
-                    continue
-                errors = 0
-                failure = await self._culprit(conn, projection, skips)
-                if failure is None:  # event by event, all applied: whatever it was passed
-                    bound.info("projection_batch_recovered", error=describe(exc))
-                    continue
-                skips = await self._stopped(conn, projection, failure, bound)
-                continue
-            if events:
-                if self.on_applied is not None:
-                    self.on_applied(projection.name, events)
-                continue
-            await wakeup.wait(woken, self.store, self.poll_interval)
 
-    async def _culprit(
-        self, conn: Conn, projection: Projection, skips: frozenset[UUID]
-    ) -> ProjectionFailed | None:
+    async def crashed(self, conn: Conn, error: Exception, crashes: int) -> None:
+        if crashes >= BATCH_ATTEMPTS:  # keeps crashing: the status says so
+            await mark_failed(conn, ProjectionFailed(self.name, error))
+
+    async def step(self, conn: Conn) -> bool:
+        try:
+            events = await apply_batch(
+                conn,
+                self.store,
+                self.projection,
+                batch_size=self.projector.batch_size,
+                skips=self.skips,
+            )
+            self.errors = 0
+        except Stale:
+            return True
+        except ProjectionFailed as failed:
+            self.skips = await self._stopped(conn, failed)
+            return True
+        except Exception as exc:
+            if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | OSError):
+                raise  # reconnect (the consumer loop)
+            # A rebuild swapped the tables mid-batch, a deadlock, a serialization error:
+            # the batch rolled back whole, so try again; if it persists, find the event.
+            self.errors += 1
+            self.log.warning(
+                "projection_batch_retried", error=type(exc).__name__, attempt=self.errors
+            )
+            if self.errors < BATCH_ATTEMPTS:
+                await asyncio.sleep(0.1 * self.errors)
+                return True
+            self.errors = 0
+            failure = await self._culprit(conn)
+            if failure is None:  # event by event, all applied: whatever it was passed
+                self.log.info("projection_batch_recovered", error=describe(exc))
+            else:
+                self.skips = await self._stopped(conn, failure)
+            return True
+        if events and self.projector.on_applied is not None:
+            self.projector.on_applied(self.name, events)
+        return bool(events)
+
+    async def _culprit(self, conn: Conn) -> ProjectionFailed | None:
         """Apply the failing batch one event at a time. The first event that fails for good
         (a handler error, or a database error that retrying does not cure) is named; None
         when every event applies (the error has passed)."""
-        for _ in range(self.batch_size):
+        for _ in range(self.projector.batch_size):
             for attempt in range(1, BATCH_ATTEMPTS + 1):
                 try:
                     applied = await apply_batch(
-                        conn, self.store, projection, batch_size=1, skips=skips
+                        conn, self.store, self.projection, batch_size=1, skips=self.skips
                     )
                     break
                 except ProjectionFailed as failure:
@@ -301,32 +203,22 @@ class Projector:
                 except Stale:
                     return None  # another instance moved on: nothing to blame here
                 except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                    raise  # reconnect (in _run_one)
+                    raise  # reconnect (the consumer loop)
                 except Exception as exc:
                     if is_transient(exc) and attempt < BATCH_ATTEMPTS:
                         await asyncio.sleep(0.1 * attempt)
                         continue
-                    position = await conn.fetchval(
-                        "SELECT position FROM projection_checkpoints WHERE name = $1",
-                        projection.name,
-                    )
-                    found = await self.store.read_all(position, 1)
-                    return ProjectionFailed(projection.name, exc, found[0] if found else None)
+                    found = await self.store.read_all(await checkpoint(conn, self.name), 1)
+                    return ProjectionFailed(self.name, exc, found[0] if found else None)
             if not applied:
                 return None
         return None
 
-    async def _stopped(
-        self,
-        conn: Conn,
-        projection: Projection,
-        failure: ProjectionFailed,
-        bound: structlog.typing.FilteringBoundLogger,
-    ) -> frozenset[UUID]:
+    async def _stopped(self, conn: Conn, failure: ProjectionFailed) -> frozenset[UUID]:
         """Mark the projection failed and wait until an operator has a way forward: a
         decision to skip the event, or a rebuild that got past it. Returns the skips."""
         await mark_failed(conn, failure)
-        bound.error(
+        self.log.error(
             "projection_failed",
             position=failure.position,
             event_type=failure.event_type,
@@ -335,10 +227,10 @@ class Projector:
         event_id = failure.event_id
         while True:
             await asyncio.sleep(FAILED_RECHECK_SECONDS)
-            status, _, _ = await failure_of(conn, projection.name)
-            skips = await skipped_events(self.store, projection.name)
+            status, _, _ = await failure_of(conn, self.name)
+            skips = await skipped_events(self.store, self.name)
             if status != "failed" or (event_id is not None and event_id in skips):
-                bound.info("projection_resumed", skipped=event_id in skips)
+                self.log.info("projection_resumed", skipped=event_id in skips)
                 return skips
 
 
@@ -390,7 +282,7 @@ async def _rebuild(
     last_recorded: datetime | None = None
     async with contextlib.AsyncExitStack() as stack:
         conn = await stack.enter_async_context(pool.acquire())
-        await ensure_checkpoints(conn, projections)
+        await ensure_checkpoints(conn, [p.name for p in projections])
         for live, new in fresh.items():
             await conn.execute(f"DROP TABLE IF EXISTS {new}")
             await conn.execute(f"CREATE TABLE {new} (LIKE {live} INCLUDING ALL)")

@@ -11,16 +11,17 @@ from typing import Any
 import asyncpg
 
 from events.catalogue import FirstMeetingHeld, KeyWorkerAllocated, ReferralAccepted
+from events.consumer import ensure_checkpoints
 from events.store import EventStore
 from projections.base import Projection
 from projections.models import PROJECTIONS
-from projections.runner import Projector, apply_batch, ensure_checkpoints
+from projections.runner import Projector, apply_batch
 from tests.factories import T0, referral, session, wrap
 
 
 async def catch_up(pool: asyncpg.Pool, store: EventStore) -> None:
     async with pool.acquire() as conn:
-        await ensure_checkpoints(conn, PROJECTIONS)
+        await ensure_checkpoints(conn, [p.name for p in PROJECTIONS])
         for projection in PROJECTIONS:
             while await apply_batch(conn, store, projection):
                 pass

@@ -1,79 +1,84 @@
 """The alert dispatcher: every ``AlertRaised`` and ``AlertEscalated`` in the store starts
 one ``AlertDeliveryWorkflow``.
 
-It follows the store from its checkpoint (``projection_checkpoints`` row
-``alert_dispatch``), like a projection, and moves the checkpoint only after the batch's
-workflows are started. The workflow id is the alert's idempotency key and ids are never
-reused, so a batch replayed after a crash starts nothing twice. One dispatcher is active
-per database (a session advisory lock); others wait as hot standbys.
+It is a consumer of the store on the shared loop (``events.consumer``: checkpoint row
+``alert_dispatch``, one active instance per database with hot standbys, wake-up on NOTIFY)
+and moves its checkpoint only after the batch's workflows are started. The workflow id is
+the alert's idempotency key and ids are never reused, so a batch replayed after a crash
+starts nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import datetime
 
-import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.alerts import AlertNotice
-from events.db import connect
+from events.catalogue import AlertEscalated, AlertRaised
+from events.consumer import checkpoint, move_checkpoint, run_consumers
+from events.db import Conn
 from events.records import RecordedEvent
 from events.store import EventStore
-from projections.runner import Wakeup
 from workflows.delivery import AlertDeliveryWorkflow
 
 log = structlog.get_logger(__name__)
 
 CHECKPOINT = "alert_dispatch"
+BATCH_SIZE = 500
+ALERT_TYPES = frozenset({AlertRaised.__name__, AlertEscalated.__name__})
 
 
 def notice_of(
     event: RecordedEvent,
-    raised: dict[str, object] | None,
+    raised: AlertRaised | None,
     *,
     retry_first_seconds: float,
     retry_hours: float,
 ) -> AlertNotice | None:
-    """The notice an event calls for (None: not an alert to deliver)."""
-    d = event.data
+    """The notice an event calls for (None: not an alert to deliver). ``raised`` is the
+    alert an escalation refers to."""
     stream = event.stream_id
     case_id = stream[len("case-") :] if stream.startswith("case-") else None
-    if event.type == "AlertRaised":
-        return AlertNotice(
-            stream_id=stream,
-            alert_id=d["alert_id"],
-            case_id=case_id,
-            rule=d["rule"],
-            severity=d["severity"],
-            to_key_worker=d.get("to_key_worker"),
-            to_supervisors_of_team=d.get("to_supervisors_of_team"),
-            acknowledge_by=datetime.fromisoformat(d["acknowledge_by"]),
-            retry_first_seconds=retry_first_seconds,
-            retry_hours=retry_hours,
-        )
-    if event.type == "AlertEscalated" and raised is not None:
-        return AlertNotice(
-            stream_id=stream,
-            alert_id=d["alert_id"],
-            case_id=case_id,
-            rule=raised["rule"],
-            severity=raised["severity"],
-            to_key_worker=None,
-            to_supervisors_of_team=d["to_supervisors_of_team"],
-            acknowledge_by=datetime.fromisoformat(str(raised["acknowledge_by"])),
-            escalation=True,
-            retry_first_seconds=retry_first_seconds,
-            retry_hours=retry_hours,
-        )
+    retry = {"retry_first_seconds": retry_first_seconds, "retry_hours": retry_hours}
+    match event.event:
+        case AlertRaised() as alert:
+            return AlertNotice(
+                stream_id=stream,
+                alert_id=alert.alert_id,
+                case_id=case_id,
+                rule=alert.rule,
+                severity=alert.severity,
+                to_key_worker=alert.to_key_worker,
+                to_supervisors_of_team=alert.to_supervisors_of_team,
+                acknowledge_by=alert.acknowledge_by,
+                **retry,
+            )
+        case AlertEscalated() as escalated if raised is not None:
+            return AlertNotice(
+                stream_id=stream,
+                alert_id=escalated.alert_id,
+                case_id=case_id,
+                rule=raised.rule,
+                severity=raised.severity,
+                to_key_worker=None,
+                to_supervisors_of_team=escalated.to_supervisors_of_team,
+                acknowledge_by=raised.acknowledge_by,
+                escalation=True,
+                **retry,
+            )
     return None
 
 
 class AlertDispatcher:
+    """A consumer of the store (``events.consumer``): starts a delivery per alert, then
+    moves its checkpoint."""
+
+    name = CHECKPOINT
+
     def __init__(
         self,
         dsn: str,
@@ -92,69 +97,35 @@ class AlertDispatcher:
         self.poll_interval = poll_interval
 
     async def run(self, stop: asyncio.Event) -> None:
-        wakeup = Wakeup(self.dsn, self.schema, await self.store.channel())
-        woken = wakeup.subscribe()
-        try:
-            while not stop.is_set():
-                try:
-                    await self._run_locked(stop, wakeup, woken)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("alert_dispatch_connection_lost", error=type(exc).__name__)
-                except Exception:
-                    log.exception("alert_dispatch_crashed")  # start over from the checkpoint
-                await _sleep_or_stop(stop, self.poll_interval)
-        finally:
-            await wakeup.close()
-
-    async def _run_locked(self, stop: asyncio.Event, wakeup: Wakeup, woken: asyncio.Event) -> None:
-        conn = await connect(self.dsn, schema=self.schema)
-        try:
-            await conn.execute(
-                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                CHECKPOINT,
-            )
-            key = await conn.fetchval(
-                "SELECT hashtextextended('ifss-alert-dispatch:' || current_schema(), 0)"
-            )
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-                if await _sleep_or_stop(stop, self.poll_interval):
-                    return
-            log.info("alert_dispatch_started")
-            while not stop.is_set():
-                if await self._dispatch_batch(conn):
-                    continue
-                await wakeup.wait(woken, self.store, self.poll_interval)
-        finally:
-            with contextlib.suppress(Exception):
-                await conn.close()
-
-    async def _dispatch_batch(self, conn: asyncpg.Connection) -> int:
-        position = await conn.fetchval(
-            "SELECT position FROM projection_checkpoints WHERE name = $1", CHECKPOINT
+        await run_consumers(
+            [self],
+            dsn=self.dsn,
+            schema=self.schema,
+            store=self.store,
+            stop=stop,
+            poll_interval=self.poll_interval,
         )
-        batch = await self.store.read_all(position, 500)
+
+    async def started(self, conn: Conn) -> None:
+        log.info("alert_dispatch_started")
+
+    async def crashed(self, conn: Conn, error: Exception, crashes: int) -> None:
+        """Nothing to mark: the loop starts over from the checkpoint, and a delivery
+        already started is never started twice."""
+
+    async def step(self, conn: Conn) -> bool:
+        position = await checkpoint(conn, CHECKPOINT)
+        batch = await self.store.read_all(position, BATCH_SIZE)
         if not batch:
-            return 0
+            return False
         for event in batch:
-            if event.type in ("AlertRaised", "AlertEscalated"):
-                await self._start(conn, event)
-        await conn.execute(
-            """UPDATE projection_checkpoints
-                  SET position = $2, events_applied = events_applied + $3,
-                      last_recorded_at = $4, updated_at = now()
-                WHERE name = $1 AND position = $5""",
-            CHECKPOINT,
-            batch[-1].global_position,
-            len(batch),
-            batch[-1].recorded_at,
-            position,
-        )
-        return len(batch)
+            if event.type in ALERT_TYPES:
+                await self._start(event)
+        await move_checkpoint(conn, CHECKPOINT, position, batch)
+        return True
 
-    async def _start(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        raised = None
-        if event.type == "AlertEscalated":
-            raised = await self._raised(conn, event)
+    async def _start(self, event: RecordedEvent) -> None:
+        raised = await self._raised(event) if event.type == AlertEscalated.__name__ else None
         notice = notice_of(
             event,
             raised,
@@ -177,28 +148,19 @@ class AlertDispatcher:
         except WorkflowAlreadyStartedError:
             bound.debug("alert_already_dispatched")
 
-    async def _raised(
-        self, conn: asyncpg.Connection, event: RecordedEvent
-    ) -> dict[str, object] | None:
+    async def _raised(self, escalated: RecordedEvent) -> AlertRaised | None:
         """The ``AlertRaised`` an escalation refers to (same stream, same alert id)."""
-        row = await conn.fetchrow(
-            """SELECT data FROM events
-                WHERE stream_id = $1 AND type = 'AlertRaised' AND data->>'alert_id' = $2
-                  AND global_position < $3
-                ORDER BY global_position DESC LIMIT 1""",
-            event.stream_id,
-            event.data["alert_id"],
-            event.global_position,
-        )
-        if row is None:
+        escalation = escalated.event
+        if not isinstance(escalation, AlertEscalated):
             return None
-        import orjson
-
-        data: dict[str, object] = orjson.loads(row["data"])
-        return data
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()
+        earlier = await self.store.read_stream(
+            escalated.stream_id,
+            types=[AlertRaised.__name__],
+            before_version=escalated.stream_version,
+        )
+        found = [
+            raised
+            for e in earlier
+            if isinstance(raised := e.event, AlertRaised) and raised.alert_id == escalation.alert_id
+        ]
+        return found[-1] if found else None

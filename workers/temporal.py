@@ -91,7 +91,7 @@ def build_worker(
     store_activities = StoreActivities(store)
     team_activities = TeamActivities(client, task_queue)
     alert_activities = AlertActivities(
-        store.pool, delivery or DeliverySettings(public_url="http://127.0.0.1:8000")
+        store, delivery or DeliverySettings(public_url="http://127.0.0.1:8000")
     )
     return Worker(
         client,

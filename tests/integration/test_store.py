@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 
 from events.catalogue import SessionRecorded
+from events.consumer import Wakeup
 from events.errors import EventIdReused, StreamVersionConflict
 from events.store import EventStore
-from projections.runner import Wakeup
 from tests.factories import referral, session, sessions, wrap
 
 pytestmark = pytest.mark.integration
@@ -36,6 +36,19 @@ async def test_append_then_read_back_in_order(store: EventStore) -> None:
     assert [e.stream_version for e in await store.read_stream("case-c1", after_version=1)] == [2, 3]
     assert await store.stream_version("case-c1") == 3
     assert await store.stream_version("case-unknown") == 0
+
+
+async def test_read_stream_by_type_and_below_a_version(store: EventStore) -> None:
+    await store.append("case-c1", 0, [wrap(referral()), *sessions(3)])
+    await store.append("case-c2", 0, sessions(1))
+    by_type = await store.read_stream("case-c1", types=["SessionRecorded"])
+    assert [e.stream_version for e in by_type] == [2, 3, 4]
+    below = await store.read_stream("case-c1", types=["SessionRecorded"], before_version=4)
+    assert [e.stream_version for e in below] == [2, 3]
+    assert await store.read_stream("case-c1", types=["AlertRaised"]) == []
+    assert [e.type for e in await store.read_stream("case-c1", before_version=2)] == [
+        "ReferralReceived"
+    ]
 
 
 async def test_wrong_expected_version_raises_and_writes_nothing(

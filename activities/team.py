@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from workflows.team_protocol import TeamMessage
+from workflows.team_protocol import RequestAllocation, TeamMessage
 from workflows.team_workflow import TeamInput, TeamWorkflow
 
 
@@ -19,10 +19,12 @@ class TeamActivities:
 
     @activity.defn(name="message_team")
     async def message_team(self, message: TeamMessage) -> None:
-        """Signal the team workflow, starting it if this team has none running yet."""
+        """Signal the team workflow, starting it if this team has none running yet (on the
+        policy of the case that asks for a place first)."""
+        policy = message.policy if isinstance(message, RequestAllocation) else None
         await self._client.start_workflow(
             TeamWorkflow.run,
-            TeamInput(team_id=message.team_id),
+            TeamInput(team_id=message.team_id, policy=policy),
             id=f"team-{message.team_id}",
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -16,10 +16,10 @@ from api import problems
 from api.identity import User
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.vocabulary import Role
 from projections import queries
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 
 
 @dataclass

@@ -321,11 +321,17 @@ def refer(
 def add_worker(
     team_id: str,
     key_worker_id: str,
-    limit: Annotated[int, typer.Option(help="Families in the intensive phase at once.")] = 3,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="Families in the intensive phase at once. Unset: the team policy's limit "
+            "(and it follows the policy when a supervisor changes it)."
+        ),
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
     """Add a key worker to a team (or change their caseload limit)."""
-    from workflows.client import change_key_worker
+    from workflows.client import change_key_worker, team_view
     from workflows.team_workflow import ChangeKeyWorker
 
     settings = _setup()
@@ -337,22 +343,64 @@ def add_worker(
             "caseload_limit": limit,
         },
     )
-    run_with_client(
-        settings, lambda c: change_key_worker(c, team_id, change, task_queue=settings.task_queue)
-    )
-    families = "family" if limit == 1 else "families"
+    policy = policy_for_referrals(settings)
+
+    async def add(client: Any) -> int:
+        await change_key_worker(
+            client, team_id, change, task_queue=settings.task_queue, policy=policy
+        )
+        state = await team_view(client, team_id)
+        return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
+
+    taken = run_with_client(settings, add)
+    families = "family" if taken == 1 else "families"
+    source = " (the team policy's limit)" if limit is None else ""
     console.print(
-        f"team {team_id}: {key_worker_id} takes up to {limit} {families}", highlight=False
+        f"team {team_id}: {key_worker_id} takes up to {taken} {families}{source}",
+        highlight=False,
+    )
+
+
+@team_app.command("policy")
+def team_policy(
+    team_id: str,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="A policy JSON file. Unset: the configured policy (IFSS_POLICY_FILE)."),
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Put a team on a policy (its caseload limit, waitlist alert and alert severities);
+    a supervisor's decision, recorded on the team's stream."""
+    from workflows.client import adopt_team_policy
+    from workflows.team_workflow import AdoptTeamPolicy
+
+    settings = _setup()
+    if file is not None:
+        settings = settings.model_copy(update={"policy_file": file})
+    change = build(
+        AdoptTeamPolicy,
+        {"actor": parse_actor(actor, settings), "policy": policy_for_referrals(settings)},
+    )
+    run_with_client(
+        settings, lambda c: adopt_team_policy(c, team_id, change, task_queue=settings.task_queue)
+    )
+    console.print(
+        f"team {team_id}: runs on policy {change.policy.version} "
+        f"(digest {change.policy.digest[:12]}), caseload limit {change.policy.caseload_limit}",
+        highlight=False,
     )
 
 
 @team_app.command("show")
 def team_show(team_id: str) -> None:
-    """Key workers with their families, and the waitlist."""
+    """The team's policy, key workers with their families, and the waitlist."""
     from workflows.client import team_view
+    from workflows.team import policy_of
 
     settings = _setup()
     state = run_with_client(settings, lambda c: team_view(c, team_id))
+    policy = policy_of(state)
     table = Table(title=f"team {team_id}")
     table.add_column("key worker")
     table.add_column("families")
@@ -361,8 +409,13 @@ def team_show(team_id: str) -> None:
         table.add_row(
             worker.key_worker_id + ("" if worker.active else " (left)"),
             ", ".join(worker.cases) or "-",
-            str(worker.caseload_limit),
+            str(worker.caseload_limit) + (" (policy)" if worker.follows_policy else ""),
         )
+    console.print(
+        f"policy {policy.version} (digest {policy.digest[:12]})"
+        + ("" if state.policy else ", not recorded: the default"),
+        highlight=False,
+    )
     console.print(table)
     for n, family in enumerate(state.waitlist, 1):
         console.print(

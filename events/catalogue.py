@@ -18,6 +18,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    model_validator,
 )
 
 from events.bounds import (
@@ -37,8 +39,10 @@ from events.bounds import (
     Words,
     not_blank,
     one_line,
+    recorded,
     whole_number,
 )
+from events.policy import ProgrammePolicy
 from events.vocabulary import (
     AlertResolution,
     AlertRule,
@@ -82,14 +86,21 @@ class Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# The kinds of stream: a case's own (``case-<id>``), its team's, an alert's delivery, a
+# case's access log, a read model's decisions, a programme policy's registration.
+StreamKind = Literal["case", "team", "delivery", "access", "projection", "policy"]
+
+# A SHA-256 digest in lower-case hex (a programme policy's content).
+Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 class DomainEvent(Part):
     """Base of every event. Subclasses are registered under their class name."""
 
     schema_version: ClassVar[int] = 1
     summary: ClassVar[str] = ""
-    # The stream an event of this type is written to: a case's own (``case-<id>``), its
-    # team's, an alert's delivery, a case's access log, or a read model's decisions.
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "case"
+    # The kind of stream an event of this type is written to.
+    stream: ClassVar[StreamKind] = "case"
     registry: ClassVar[dict[str, type[DomainEvent]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -169,6 +180,10 @@ class ReferralReceived(DomainEvent):
     priority: Priority = 3
     received_on: Day
     policy_version: Code
+    policy_digest: Digest | None = Field(
+        default=None,
+        description="The policy's content digest (absent on referrals recorded before digests).",
+    )
     previous_case_id: Code | None = Field(
         default=None, description="Set when the family had an earlier episode (re-referral)."
     )
@@ -462,22 +477,47 @@ class AlertResolved(DomainEvent):
 
 class TeamKeyWorkerJoined(DomainEvent):
     summary: ClassVar[str] = "A key worker can now be allocated families in this team."
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
+    stream: ClassVar[StreamKind] = "team"
 
     key_worker_id: Code
     caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)]
+    from_policy: StrictBool = Field(
+        default=False,
+        description="The limit is the team policy's and follows it when the policy changes.",
+    )
+
+
+class PolicyContent(Part):
+    """A whole policy and its digest (which must match), as two events carry them."""
+
+    policy: ProgrammePolicy
+    digest: Digest
+
+    @model_validator(mode="after")
+    def _digest_matches(self, info: ValidationInfo) -> PolicyContent:
+        if not recorded(info) and self.digest != self.policy.digest:
+            raise ValueError("digest: is not the policy's content digest")
+        return self
+
+
+class TeamPolicyAdopted(DomainEvent, PolicyContent):
+    summary: ClassVar[str] = (
+        "The team runs on this policy (limits, the waitlist alert, alert severities): when "
+        "it started, or on a supervisor's decision."
+    )
+    stream: ClassVar[StreamKind] = "team"
 
 
 class TeamKeyWorkerLeft(DomainEvent):
     summary: ClassVar[str] = "A key worker takes no new families in this team."
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
+    stream: ClassVar[StreamKind] = "team"
 
     key_worker_id: Code
 
 
 class TeamCaseAllocated(DomainEvent):
     summary: ClassVar[str] = "The team gave a family a key worker with space."
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
+    stream: ClassVar[StreamKind] = "team"
 
     case_id: Code
     key_worker_id: Code
@@ -486,7 +526,7 @@ class TeamCaseAllocated(DomainEvent):
 
 class TeamCaseWaitlisted(DomainEvent):
     summary: ClassVar[str] = "No key worker had space: the family joined the team's waitlist."
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
+    stream: ClassVar[StreamKind] = "team"
 
     case_id: Code
     priority: Priority
@@ -498,7 +538,7 @@ class TeamCaseReleased(DomainEvent):
     summary: ClassVar[str] = (
         "A family left the intensive phase (or the waitlist), freeing its place."
     )
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "team"
+    stream: ClassVar[StreamKind] = "team"
 
     case_id: Code
     key_worker_id: Code | None = None
@@ -509,7 +549,7 @@ class TeamCaseReleased(DomainEvent):
 
 class AlertDelivered(DomainEvent):
     summary: ClassVar[str] = "An alert reached a recipient's channel (webhook or email)."
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "delivery"
+    stream: ClassVar[StreamKind] = "delivery"
 
     stream_id: StreamRef = Field(description="The stream that raised the alert (case-… or team-…).")
     alert_id: Code
@@ -523,7 +563,7 @@ class AlertDeliveryFailed(DomainEvent):
     summary: ClassVar[str] = (
         "An alert could not be delivered to a recipient's channel after every retry."
     )
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "delivery"
+    stream: ClassVar[StreamKind] = "delivery"
 
     stream_id: StreamRef
     alert_id: Code
@@ -540,7 +580,7 @@ class CaseRecordViewed(DomainEvent):
     summary: ClassVar[str] = (
         "Someone looked at a case's record (its history, summary or access log)."
     )
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "access"
+    stream: ClassVar[StreamKind] = "access"
 
     case_id: Code
     view: Literal["history", "summary", "access_log"]
@@ -559,7 +599,7 @@ class ProjectionEventSkipped(DomainEvent):
         "An operator decided that a read model skips one event it cannot apply (who and "
         "why are recorded; the event itself stays in the store)."
     )
-    stream: ClassVar[Literal["case", "team", "delivery", "access", "projection"]] = "projection"
+    stream: ClassVar[StreamKind] = "projection"
 
     projection: Code
     position: Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(whole_number)] = Field(
@@ -568,6 +608,17 @@ class ProjectionEventSkipped(DomainEvent):
     event_id: UUID
     event_type: Code
     reason: Words
+
+
+# --- programme policies (stream policy-<version>, written at start-up) -------------------
+
+
+class ProgrammePolicyRegistered(DomainEvent, PolicyContent):
+    summary: ClassVar[str] = (
+        "A programme policy version was first used: its content, once and for all (a "
+        "file that reuses the version with other content is refused)."
+    )
+    stream: ClassVar[StreamKind] = "policy"
 
 
 def event_class(type_name: str) -> type[DomainEvent]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from events import catalogue as ev
 from events.envelope import Actor
+from events.policy import DEFAULT_POLICY
 from events.vocabulary import (
     ClosureKind,
     GoalCategory,
@@ -17,7 +18,6 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle import CaseState, decide, due, evolve, next_wakeup, refer
-from workflows.policy import DEFAULT_POLICY
 
 CM = Actor(id="cm-jones", role=Role.CASE_MANAGER)
 SUP = Actor(id="sup-evans", role=Role.SUPERVISOR)

@@ -21,9 +21,15 @@ def example_of(model: type[BaseModel]) -> dict[str, Any]:
     """Every field of ``model`` filled with a plain valid value (JSON-ready); an optional
     field that the model's own rules refuse filled (an unplanned reason on a planned
     closure) is left at its default."""
+    from events.policy import ProgrammePolicy
+
+    if model is ProgrammePolicy:  # its rules tie fields together: the default is an example
+        return ProgrammePolicy().model_dump(mode="json")
     example = {
         name: _value(info.annotation, info.metadata) for name, info in model.model_fields.items()
     }
+    if "policy" in example and "digest" in model.model_fields:  # the digest of that policy
+        example["digest"] = ProgrammePolicy.model_validate(example["policy"]).digest
     for _ in model.model_fields:
         try:
             model.model_validate(example)

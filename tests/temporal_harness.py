@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from events.envelope import Actor
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.vocabulary import Role
 from workers.temporal import build_worker
@@ -21,7 +22,6 @@ from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CaseView, CommandResult
 from workflows.lifecycle import Review
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.team_workflow import ChangeKeyWorker
 
 BUSINESS = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)
@@ -48,12 +48,20 @@ class Harness:
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
-    async def add_key_worker(self, team_id: str, worker_id: str, limit: int = 3) -> None:
+    async def add_key_worker(
+        self,
+        team_id: str,
+        worker_id: str,
+        limit: int | None = 3,
+        policy: ProgrammePolicy = DEFAULT_POLICY,
+    ) -> None:
+        """``limit`` None: the team policy's. ``policy``: a new team starts on it."""
         await cases.change_key_worker(
             self.client,
             team_id,
             ChangeKeyWorker(actor=SUP, key_worker_id=worker_id, caseload_limit=limit),
             task_queue=self.task_queue,
+            policy=policy,
         )
 
     async def refer(

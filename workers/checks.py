@@ -1,7 +1,8 @@
 """Start-up checks of the alert configuration: fail at once, with a clear message, rather
 than at 3 a.m. when the first alert cannot be delivered.
 
-* the programme policy file (``IFSS_POLICY_FILE``): valid, rule names known;
+* the programme policy file (``IFSS_POLICY_FILE``): valid, rule names known, and not a
+  known version with other content (each version's content is registered on first use);
 * ``IFSS_PUBLIC_URL`` and every user's webhook URL: well-formed http(s) URLs;
 * webhooks configured but no ``IFSS_WEBHOOK_SECRET`` to sign them;
 * email configured (``IFSS_SMTP_HOST`` set, or a user with an email route): the SMTP host
@@ -11,15 +12,25 @@ than at 3 a.m. when the first alert cannot be delivered.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 from pydantic import ValidationError
 
-from events.errors import InvalidInput
+from events.catalogue import ProgrammePolicyRegistered
+from events.envelope import Actor, EventMetadata
+from events.errors import InvalidInput, StreamVersionConflict
+from events.policy import DEFAULT_POLICY, ProgrammePolicy, policy_stream
+from events.records import NewEvent
+from events.store import EventStore
 from events.validation import field_path
 from workers.settings import Settings
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ConfigurationError(Exception):
@@ -43,11 +54,47 @@ def load_policy(settings: Settings) -> ProgrammePolicy:
         raise ConfigurationError(f"IFSS_POLICY_FILE: {where}: {first['msg']}") from None
 
 
+async def register_policy(store: EventStore, policy: ProgrammePolicy) -> None:
+    """Register the policy's content under its version on first use (stream
+    ``policy-<version>``); refuse a version already registered with other content, naming
+    both digests, so that one version always means one set of numbers."""
+    stream = policy_stream(policy.version)
+    for _ in range(3):  # another process may register the same version at the same moment
+        known = await store.read_stream(stream, types=[ProgrammePolicyRegistered.__name__])
+        if known:
+            registered = known[0].event
+            assert isinstance(registered, ProgrammePolicyRegistered)
+            # The registered content as this code reads it (a field added since then has
+            # its default on both sides), so an upgrade alone never refuses a policy.
+            if registered.policy.digest != policy.digest:
+                raise ConfigurationError(
+                    f"IFSS_POLICY_FILE: policy version {policy.version} is registered with "
+                    f"content digest {registered.policy.digest}, but this file's content has "
+                    f"digest {policy.digest}: give changed numbers a new version"
+                )
+            return
+        event = ProgrammePolicyRegistered(policy=policy, digest=policy.digest)
+        metadata = EventMetadata(actor=Actor.system(), policy_version=policy.version)
+        new = NewEvent.of(event, event_id=uuid.uuid4(), metadata=metadata, occurred_at=now())
+        try:
+            await store.append(stream, 0, [new])
+            return
+        except StreamVersionConflict:
+            continue
+    raise ConfigurationError(f"IFSS_POLICY_FILE: could not register policy {policy.version}")
+
+
 async def check_configuration(settings: Settings, pool: asyncpg.Pool) -> ProgrammePolicy:
-    """Raise ``ConfigurationError`` for the first problem; returns the loaded policy."""
+    """Raise ``ConfigurationError`` for the first problem; returns the loaded policy (now
+    registered)."""
     from api.identity import check_webhook_url
 
     policy = load_policy(settings)
+    store = EventStore(pool)
+    try:
+        await register_policy(store, policy)
+    finally:
+        await store.aclose()
     try:
         check_webhook_url(settings.link_base, "IFSS_PUBLIC_URL")
     except InvalidInput as exc:

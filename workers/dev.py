@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from api.app import Services, serve_api
 from events.db import create_pool
+from events.policy import ProgrammePolicy
 from events.store import EventStore
 from projections.runner import run_projector
 from workers.checks import check_configuration
@@ -35,7 +36,6 @@ from workers.supervision import (
     stop_recorded,
 )
 from workers.temporal import connect_temporal, run_worker, temporal_address
-from workflows.policy import ProgrammePolicy
 
 log = structlog.get_logger(__name__)
 

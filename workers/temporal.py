@@ -51,7 +51,6 @@ PASSTHROUGH_MODULES = (
     "activities",
     "workflows.commands",
     "workflows.lifecycle",
-    "workflows.policy",
     "workflows.team",
     "workflows.team_protocol",
     "workflows.alerts",

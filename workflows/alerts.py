@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.policy import ProgrammePolicy
 from events.vocabulary import (
     STATUS_RANK,
     AlertResolution,
@@ -26,7 +27,6 @@ from events.vocabulary import (
     AlertSeverity,
     ClosureKind,
 )
-from workflows.policy import ProgrammePolicy
 
 SEVERITY = {
     AlertRule.FIRST_MEETING_OVERDUE: AlertSeverity.HIGH,

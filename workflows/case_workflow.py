@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.team import TeamActivities
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
+    from events.policy import DEFAULT_POLICY, ProgrammePolicy
     from events.records import NewEvent
     from events.vocabulary import EpisodeEndReason, StatutoryStatus
     from workflows import commands as cmd
@@ -42,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
         next_wakeup,
         refer,
     )
-    from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
     from workflows.team_protocol import TeamMessage, team_message
 
 CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")

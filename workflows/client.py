@@ -8,7 +8,7 @@ large to send.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio.client import (
@@ -19,15 +19,24 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from events.bounds import Code, NewId
 from events.envelope import Actor
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.validation import first_problem
 from workflows import commands as cmd
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
-from workflows.policy import DEFAULT_POLICY, ProgrammePolicy
 from workflows.team import TeamState
-from workflows.team_workflow import AcknowledgeTeamAlert, ChangeKeyWorker, TeamInput, TeamWorkflow
+from workflows.team_workflow import (
+    AcknowledgeTeamAlert,
+    AdoptTeamPolicy,
+    ChangeKeyWorker,
+    TeamInput,
+    TeamWorkflow,
+)
+
+_Arg = TypeVar("_Arg")
 
 
 class CommandRefused(Exception):
@@ -197,20 +206,48 @@ async def case_view(client: Client, case_id: str) -> CaseView:
 
 
 async def change_key_worker(
-    client: Client, team_id: str, change: ChangeKeyWorker, *, task_queue: str
+    client: Client,
+    team_id: str,
+    change: ChangeKeyWorker,
+    *,
+    task_queue: str,
+    policy: ProgrammePolicy = DEFAULT_POLICY,
 ) -> int:
-    """Add a key worker to a team (starting its workflow if needed), or mark them leaving."""
+    """Add a key worker to a team (starting its workflow on ``policy`` if needed), or mark
+    them leaving."""
+    return await _team_update(
+        client, team_id, TeamWorkflow.change_key_worker, change, task_queue, policy
+    )
+
+
+async def adopt_team_policy(
+    client: Client, team_id: str, change: AdoptTeamPolicy, *, task_queue: str
+) -> int:
+    """Put a team on another policy (starting its workflow on that policy if needed)."""
+    return await _team_update(
+        client, team_id, TeamWorkflow.adopt_policy, change, task_queue, change.policy
+    )
+
+
+async def _team_update(
+    client: Client,
+    team_id: str,
+    update: UpdateMethodMultiParam[[TeamWorkflow, _Arg], int],
+    argument: _Arg,
+    task_queue: str,
+    policy: ProgrammePolicy,
+) -> int:
     checked_id(team_id, "team_id", new=True)
     operation = WithStartWorkflowOperation(
         TeamWorkflow.run,
-        TeamInput(team_id=team_id),
+        TeamInput(team_id=team_id, policy=policy),
         id=f"team-{team_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     try:
         return await client.execute_update_with_start_workflow(
-            TeamWorkflow.change_key_worker, change, start_workflow_operation=operation
+            update, argument, start_workflow_operation=operation
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None

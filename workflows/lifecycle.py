@@ -18,7 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
+from events.calendar import add_months, add_working_days
 from events.catalogue import DomainEvent
+from events.policy import ProgrammePolicy
 from events.vocabulary import (
     ClosureKind,
     ConsentScope,
@@ -34,7 +36,6 @@ from events.vocabulary import (
 from workflows import commands as cmd
 from workflows.alerts import OpenAlert
 from workflows.alerts import escalates as alert_escalates
-from workflows.policy import ProgrammePolicy, add_months, add_working_days
 
 # Why a command was refused: the actor may not do it (``forbidden``); the case's state or
 # the clock is against it now, though the same command may succeed later (``conflict``);
@@ -226,6 +227,7 @@ def refer(
         priority=command.priority,
         received_on=command.received_on,
         policy_version=state.policy.version,
+        policy_digest=state.policy.digest,
         previous_case_id=previous_case_id,
         personal=command.personal,
     )

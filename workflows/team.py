@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.vocabulary import AlertResolution, AlertRule
 from workflows.alerts import ack_window, severity_of
-from workflows.policy import ProgrammePolicy
 
 
 class KeyWorkerLoad(BaseModel):
@@ -24,6 +24,7 @@ class KeyWorkerLoad(BaseModel):
     caseload_limit: int
     cases: list[str] = []
     active: bool = True
+    follows_policy: bool = False  # the limit is the team policy's (and changes with it)
 
     @property
     def has_space(self) -> bool:
@@ -45,6 +46,9 @@ class TeamState(BaseModel):
 
     team_id: str
     version: int = 0
+    # The policy the team runs on (None: a team started before teams recorded one, which
+    # runs on the default policy).
+    policy: ProgrammePolicy | None = None
     key_workers: dict[str, KeyWorkerLoad] = {}
     waitlist: list[WaitingFamily] = []
     alerts_raised: int = 0
@@ -55,6 +59,10 @@ class TeamState(BaseModel):
 
     def holder_of(self, case_id: str) -> KeyWorkerLoad | None:
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
+
+
+def policy_of(state: TeamState) -> ProgrammePolicy:
+    return state.policy or DEFAULT_POLICY
 
 
 def _with_space(state: TeamState) -> KeyWorkerLoad | None:
@@ -103,13 +111,38 @@ def release(state: TeamState, case_id: str) -> list[DomainEvent]:
     return events + back_fill(apply_all(state, events))
 
 
-def join(state: TeamState, key_worker_id: str, caseload_limit: int) -> list[DomainEvent]:
-    """A key worker joins (or changes their limit); waiting families may now be allocated."""
+def join(state: TeamState, key_worker_id: str, caseload_limit: int | None) -> list[DomainEvent]:
+    """A key worker joins (or changes their limit); waiting families may now be allocated.
+    Without a limit of their own they take the team policy's, and follow it."""
+    follows = caseload_limit is None
+    limit = policy_of(state).caseload_limit if caseload_limit is None else caseload_limit
     current = state.key_workers.get(key_worker_id)
-    if current is not None and current.active and current.caseload_limit == caseload_limit:
+    if (
+        current is not None
+        and current.active
+        and (current.caseload_limit, current.follows_policy) == (limit, follows)
+    ):
         return []
     events: list[DomainEvent] = [
-        ev.TeamKeyWorkerJoined(key_worker_id=key_worker_id, caseload_limit=caseload_limit)
+        ev.TeamKeyWorkerJoined(
+            key_worker_id=key_worker_id, caseload_limit=limit, from_policy=follows
+        )
+    ]
+    return events + back_fill(apply_all(state, events))
+
+
+def adopt_policy(state: TeamState, policy: ProgrammePolicy) -> list[DomainEvent]:
+    """The team runs on ``policy`` from now: key workers on the policy's limit take the new
+    limit, and waiting families fill any place that opens. Nothing when it already does."""
+    if state.policy is not None and state.policy.digest == policy.digest:
+        return []
+    events: list[DomainEvent] = [ev.TeamPolicyAdopted(policy=policy, digest=policy.digest)]
+    events += [
+        ev.TeamKeyWorkerJoined(
+            key_worker_id=w.key_worker_id, caseload_limit=policy.caseload_limit, from_policy=True
+        )
+        for w in sorted(state.key_workers.values(), key=lambda w: w.key_worker_id)
+        if w.active and w.follows_policy and w.caseload_limit != policy.caseload_limit
     ]
     return events + back_fill(apply_all(state, events))
 
@@ -210,14 +243,19 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
     s = state.model_copy(deep=True)
     s.version += 1
     match event:
+        case ev.TeamPolicyAdopted():
+            s.policy = event.policy
         case ev.TeamKeyWorkerJoined():
             worker = s.key_workers.get(event.key_worker_id)
             if worker is None:
                 s.key_workers[event.key_worker_id] = KeyWorkerLoad(
-                    key_worker_id=event.key_worker_id, caseload_limit=event.caseload_limit
+                    key_worker_id=event.key_worker_id,
+                    caseload_limit=event.caseload_limit,
+                    follows_policy=event.from_policy,
                 )
             else:
                 worker.active, worker.caseload_limit = True, event.caseload_limit
+                worker.follows_policy = event.from_policy
         case ev.TeamKeyWorkerLeft():
             s.key_workers[event.key_worker_id].active = False
         case ev.TeamCaseAllocated():

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.policy import ProgrammePolicy
 from workflows import commands as cmd
 from workflows.lifecycle import CaseState, Phase
 
@@ -35,6 +36,8 @@ class RequestAllocation(Message):
     kind: Literal["request_allocation"] = "request_allocation"
     priority: int = 3
     referred_on: date
+    # The case's policy: a team that is not running yet starts on it.
+    policy: ProgrammePolicy | None = None
 
 
 class ReleaseReason(StrEnum):
@@ -75,6 +78,7 @@ def team_message(
             case_id=after.case_id,
             priority=after.priority,
             referred_on=after.referred_on,
+            policy=after.policy,
         )
     if before.phase in HOLDS_A_PLACE and after.phase not in HOLDS_A_PLACE:
         reason = (

@@ -22,20 +22,25 @@ with workflow.unsafe.imports_passed_through():
     from events.bounds import Code
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
+    from events.policy import DEFAULT_POLICY, ProgrammePolicy
     from events.records import NewEvent
     from events.vocabulary import Role
     from workflows import commands as cmd
     from workflows import team
-    from workflows.policy import DEFAULT_POLICY
     from workflows.team import TeamState
     from workflows.team_protocol import CASE_SIGNALS, Release, RequestAllocation, TeamMessage
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
+# Teams record the policy they run on (before this, they ran on the default, unrecorded).
+TEAM_POLICY_PATCH = "team-policy"
 
 
 class TeamInput(BaseModel):
     team_id: str
+    # The policy a new team starts on (the starting process's IFSS_POLICY_FILE, or the
+    # policy of the case that needed the team first); None: the default.
+    policy: ProgrammePolicy | None = None
     state: TeamState | None = None
     max_history_events: int = 10_000
     inbox: list[TeamMessage] = []  # messages not yet recorded (continue-as-new)
@@ -49,8 +54,14 @@ class AcknowledgeTeamAlert(BaseModel):
 class ChangeKeyWorker(BaseModel):
     actor: Actor
     key_worker_id: Code
-    caseload_limit: Annotated[int, Field(ge=1, le=50)] = DEFAULT_POLICY.caseload_limit
+    # None: the team policy's limit, following it when the policy changes.
+    caseload_limit: Annotated[int, Field(ge=1, le=50)] | None = None
     leaving: bool = False
+
+
+class AdoptTeamPolicy(BaseModel):
+    actor: Actor
+    policy: ProgrammePolicy
 
 
 @workflow.defn
@@ -63,13 +74,14 @@ class TeamWorkflow:
         self._lock = asyncio.Lock()
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
+        self._records_policy: bool | None = None  # decided on first use (a patch)
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
         if workflow.patched(TEAM_ALERTS_PATCH):
             self._state.alert_timers = True
         while True:
-            wakes = [team.next_wakeup(self._state, DEFAULT_POLICY), self._retry_at]
+            wakes = [team.next_wakeup(self._state, team.policy_of(self._state)), self._retry_at]
             if self._writer.behind and self._retry_at is None:
                 wakes.append(workflow.now() + appending.RETRY_EVERY)
             wake = min((w for w in wakes if w is not None), default=None)
@@ -87,11 +99,12 @@ class TeamWorkflow:
                 try:
                     # Decide on the stream as it is: catch up first if an append was unsure.
                     await self._writer.catch_up(self._state.version)
+                    await self._ensure_policy()
                     while self._inbox:
                         await self._apply_message(self._inbox[0])
                         self._inbox.pop(0)  # recorded: the next one
                     await self._record(
-                        team.due_alerts(self._state, DEFAULT_POLICY, workflow.now()),
+                        team.due_alerts(self._state, team.policy_of(self._state), workflow.now()),
                         Actor.system(),
                     )
                     self._retry_at = None
@@ -103,6 +116,7 @@ class TeamWorkflow:
                 workflow.continue_as_new(
                     TeamInput(
                         team_id=input.team_id,
+                        policy=input.policy,
                         state=self._state,
                         max_history_events=input.max_history_events,
                         inbox=self._inbox,
@@ -115,6 +129,15 @@ class TeamWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self._input.max_history_events
         )
+
+    async def _ensure_policy(self) -> None:
+        """Record the policy the team starts on, before its first decision (under the
+        lock). Teams started before policies were recorded go on without one."""
+        if self._records_policy is None:
+            self._records_policy = workflow.patched(TEAM_POLICY_PATCH)
+        if self._records_policy and self._state.policy is None:
+            policy = self._input.policy or DEFAULT_POLICY
+            await self._record(team.adopt_policy(self._state, policy), Actor.system())
 
     async def _apply_message(self, message: TeamMessage) -> None:
         match message:
@@ -190,6 +213,7 @@ class TeamWorkflow:
         """Add a key worker (or change their limit), or mark them as leaving."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
+            await self._ensure_policy()
             if change.leaving:
                 events = team.leave(self._state, change.key_worker_id)
             else:
@@ -203,6 +227,20 @@ class TeamWorkflow:
             raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
         if change.leaving and change.key_worker_id not in self._state.key_workers:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+
+    @workflow.update
+    async def adopt_policy(self, change: AdoptTeamPolicy) -> int:
+        """A supervisor puts the team on another policy (recorded, with who decided)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            await self._ensure_policy()
+            await self._record(team.adopt_policy(self._state, change.policy), change.actor)
+            return self._state.version
+
+    @adopt_policy.validator
+    def _check_adopt_policy(self, change: AdoptTeamPolicy) -> None:
+        if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+            raise ValueError("actor.role: only supervisor or admin may change a team's policy")
 
     @workflow.update
     async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:

@@ -31,7 +31,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 
 HERE = Path(__file__).parent
-VERSION = "v4"  # v4: input bounds (patch), deadlines on events, typed team messages
+VERSION = "v5"  # v5: teams record their policy (patch), key workers on the policy limit
 
 
 async def episodes(h: Harness) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,9 +13,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from api.identity import add_user, check_email, check_webhook_url, set_alert_routes
+from events.catalogue import ProgrammePolicyRegistered
 from events.errors import InvalidInput
+from events.policy import ProgrammePolicy
+from events.store import EventStore
 from tests.receivers import MailCollector, free_port
-from workers.checks import ConfigurationError, check_configuration, load_policy
+from workers.checks import ConfigurationError, check_configuration, load_policy, register_policy
 from workers.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -35,6 +39,37 @@ async def test_a_clean_configuration_passes_and_loads_the_policy(
     await set_alert_routes(pool, "cm-jones", webhook="https://hooks.example/ifss")
     policy = await check_configuration(settings(policy_file=policy_file), pool)
     assert policy.version == "2027.1" and policy.alert_severity == {"review_due_soon": "medium"}
+
+
+async def test_a_known_policy_version_with_other_numbers_is_refused(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.json"
+    first.write_text('{"version": "2027.2", "caseload_limit": 4}')
+    registered = await check_configuration(settings(policy_file=first), pool)
+    again = tmp_path / "again.json"  # the same content, written otherwise: accepted
+    again.write_text('{"caseload_limit": 4,\n "version": "2027.2"}')
+    assert (await check_configuration(settings(policy_file=again), pool)) == registered
+    changed = tmp_path / "changed.json"
+    changed.write_text('{"version": "2027.2", "caseload_limit": 5}')
+    other = load_policy(settings(policy_file=changed))
+    with pytest.raises(ConfigurationError) as refused:
+        await check_configuration(settings(policy_file=changed), pool)
+    message = str(refused.value)
+    assert message.startswith("IFSS_POLICY_FILE: policy version 2027.2 is registered")
+    assert registered.digest in message and other.digest in message
+    store = EventStore(pool)
+    [event] = await store.read_stream("policy-2027.2")
+    assert isinstance(event.event, ProgrammePolicyRegistered)
+    assert event.event.policy.caseload_limit == 4  # the first content, once and for all
+
+
+async def test_processes_starting_together_register_a_version_once(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    policy = ProgrammePolicy(version="2027.3", no_contact_days=5)
+    await asyncio.gather(*(register_policy(EventStore(pool), policy) for _ in range(6)))
+    assert len(await EventStore(pool).read_stream("policy-2027.3")) == 1
 
 
 async def test_an_unknown_rule_in_the_policy_file(pool: asyncpg.Pool, tmp_path: Path) -> None:

@@ -23,13 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.alerts import DeliverySettings
 from api.identity import add_user, set_alert_routes
+from events.policy import DEFAULT_POLICY
 from events.store import EventStore
 from tests.receivers import MailCollector, WebhookReceiver, free_port
 from tests.temporal_harness import SUP, Harness, start_dev_server
 from workers.dispatcher import AlertDispatcher
 from workers.temporal import build_worker
 from workflows.delivery import DeliveryOutcome
-from workflows.policy import DEFAULT_POLICY
 
 pytestmark = pytest.mark.integration
 

@@ -213,14 +213,23 @@ async def test_role_by_endpoint_matrix_and_every_read_is_logged(api: Api) -> Non
 
 
 async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(api: Api) -> None:
-    from workflows.policy import DEFAULT_POLICY
+    from events.policy import DEFAULT_POLICY
+    from workflows.client import adopt_team_policy, team_view
+    from workflows.team_workflow import AdoptTeamPolicy
 
     policy = DEFAULT_POLICY.model_copy(
-        update={"version": "test.slow", "first_meeting_working_days": 5, "intensive_max_days": 56}
+        update={
+            "version": "test.slow",
+            "first_meeting_working_days": 5,
+            "intensive_max_days": 56,
+            "caseload_limit": 1,
+        }
     )
-    await api.h.add_key_worker("cardiff", "cm-jones")
+    # The first case of a team starts it on the case's policy: one family per key worker.
     await api.h.refer("c1", policy=policy)
     await api.h.do("c1", "accept", actor=SUP)
+    await api.h.settle("c1", "waitlisted")
+    await api.h.add_key_worker("cardiff", "cm-jones", limit=None)
     view = await api.h.settle("c1", "allocated")
     assert view.first_meeting_due_at is not None
     allocated = next(e for e in await api.h.stream("c1") if e.type == "KeyWorkerAllocated")
@@ -238,6 +247,33 @@ async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(ap
     listed = (await api.get("cm-jones", "/cases")).json()[0]
     assert listed["intensive_ends_on"] == (held.date() + timedelta(days=56)).isoformat()
     assert (await api.h.view("c1")).intensive_ends_on == held.date() + timedelta(days=56)
+
+    # The team's allocation follows its policy: the key worker is full at one family.
+    await api.h.refer("c2", policy=policy)
+    await api.h.do("c2", "accept", actor=SUP)
+    await api.h.settle("c2", "waitlisted")
+    await api.settle()
+    [load] = (await api.get("sup-evans", "/caseload")).json()
+    assert (load["caseload_limit"], load["in_intensive_phase"]) == (1, 1)
+    assert [w["case_id"] for w in (await api.get("sup-evans", "/waitlist")).json()] == ["c2"]
+    team = await team_view(api.h.client, "cardiff")
+    assert team.policy == policy and team.key_workers["cm-jones"].follows_policy
+
+    # A supervisor puts the team on the default policy: the key worker on the policy's
+    # limit takes three, and the waiting family is allocated.
+    await adopt_team_policy(
+        api.h.client,
+        "cardiff",
+        AdoptTeamPolicy(actor=SUP, policy=DEFAULT_POLICY),
+        task_queue=api.h.task_queue,
+    )
+    await api.h.settle("c2", "allocated")
+    team_events = [e.type for e in await api.h.store.read_stream("team-cardiff")]
+    assert team_events.count("TeamPolicyAdopted") == 2
+    assert team_events[0] == "TeamPolicyAdopted"  # before the team's first decision
+    await api.settle()
+    [load] = (await api.get("sup-evans", "/caseload")).json()
+    assert load["caseload_limit"] == DEFAULT_POLICY.caseload_limit
 
 
 async def test_one_registry_the_same_names_and_defaults_as_the_cli(api: Api) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from events import catalogue as ev
+from events.calendar import add_months
 from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
 from events.envelope import Actor
 from events.vocabulary import Role
@@ -22,7 +23,6 @@ from tests.temporal_harness import (
     to_intensive,
 )
 from workflows.client import CommandRefused
-from workflows.policy import add_months
 
 pytestmark = pytest.mark.integration
 

@@ -22,6 +22,8 @@ def test_histories_are_saved() -> None:
     assert {"v1-case-planned.json", "v1-team-cardiff.json"} <= names
     assert {"v2-case-planned.json", "v2-case-waiting.json"} <= names  # with alert markers
     assert {"v3-case-planned.json", "v3-team-cardiff.json"} <= names  # with alert timers
+    assert {"v4-case-planned.json", "v4-team-cardiff.json"} <= names  # input bounds patch
+    assert {"v5-case-planned.json", "v5-team-cardiff.json"} <= names  # teams' policies
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

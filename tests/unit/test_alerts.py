@@ -9,8 +9,8 @@ import pytest
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.policy import DEFAULT_POLICY
 from workflows.alerts import OpenAlert, alerts_for
-from workflows.policy import DEFAULT_POLICY
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -228,7 +228,7 @@ def test_the_policy_can_change_a_rules_severity() -> None:
 def test_an_unknown_rule_in_the_policy_is_refused() -> None:
     from pydantic import ValidationError
 
-    from workflows.policy import ProgrammePolicy
+    from events.policy import ProgrammePolicy
 
     with pytest.raises(ValidationError, match=r"alert_severity\.no_such_rule"):
         ProgrammePolicy.model_validate({"alert_severity": {"no_such_rule": "high"}})

@@ -41,5 +41,5 @@ def test_a_package_imports_nothing_above_it(package: str) -> None:
 
 def test_the_rule_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from workflows.policy import X\n    import api.app\n")
+    module.write_text("def f():\n    from workflows.commands import X\n    import api.app\n")
     assert imported_packages(module) == {"workflows", "api"}

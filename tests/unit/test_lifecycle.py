@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from events import catalogue as ev
+from events.calendar import add_months, add_working_days
 from events.envelope import Actor
 from events.vocabulary import (
     ClosureKind,
@@ -40,7 +41,6 @@ from workflows.lifecycle import (
     decide,
     next_wakeup,
 )
-from workflows.policy import add_months, add_working_days
 
 
 def rate(

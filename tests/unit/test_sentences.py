@@ -22,6 +22,7 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
     # Events that belong to other streams (team, delivery, access, operations).
     elsewhere = {
         "TeamKeyWorkerJoined",
+        "TeamPolicyAdopted",
         "TeamKeyWorkerLeft",
         "TeamCaseAllocated",
         "TeamCaseWaitlisted",
@@ -30,6 +31,7 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "AlertDeliveryFailed",
         "CaseRecordViewed",
         "ProjectionEventSkipped",
+        "ProgrammePolicyRegistered",
     }
     names = {cls.type_name() for cls in all_event_types()}
     assert names - CASE_EVENTS == elsewhere

@@ -81,7 +81,7 @@ def test_a_family_waiting_too_long_raises_one_alert_to_the_supervisors() -> None
 
     import pytest
 
-    from workflows.policy import DEFAULT_POLICY
+    from events.policy import DEFAULT_POLICY
 
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
     state = TeamState(team_id="vale", alert_timers=True)
@@ -113,9 +113,45 @@ def test_a_family_waiting_too_long_raises_one_alert_to_the_supervisors() -> None
 def test_teams_without_the_timers_flag_raise_nothing() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from workflows.policy import DEFAULT_POLICY
+    from events.policy import DEFAULT_POLICY
 
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
     state = TeamState(team_id="vale")
     state = team.apply_all(state, team.request_allocation(state, "v1", 3, date(2026, 3, 1)), at)
     assert team.due_alerts(state, DEFAULT_POLICY, at + timedelta(days=365)) == []
+
+
+def test_a_key_worker_without_a_limit_of_their_own_follows_the_team_policy() -> None:
+    from events.policy import DEFAULT_POLICY
+
+    one_each = DEFAULT_POLICY.model_copy(update={"version": "t.1", "caseload_limit": 1})
+    state = TeamState(team_id="t")
+    state = run(state, team.adopt_policy(state, one_each))
+    assert team.adopt_policy(state, one_each) == []  # already on it
+    state = run(state, team.join(state, "kw-policy", None))
+    state = run(state, team.join(state, "kw-own", 1))
+    assert (state.key_workers["kw-policy"].caseload_limit, team.policy_of(state)) == (1, one_each)
+    for n in range(3):
+        state = run(state, team.request_allocation(state, f"c{n}", 3, date(2026, 1, n + 1)))
+    assert [f.case_id for f in state.waitlist] == ["c2"]
+
+    two_each = one_each.model_copy(update={"version": "t.2", "caseload_limit": 2})
+    events = team.adopt_policy(state, two_each)
+    assert events == [
+        ev.TeamPolicyAdopted(policy=two_each, digest=two_each.digest),
+        ev.TeamKeyWorkerJoined(key_worker_id="kw-policy", caseload_limit=2, from_policy=True),
+        ev.TeamCaseAllocated(case_id="c2", key_worker_id="kw-policy", from_waitlist=True),
+    ]  # the worker with a limit of their own keeps it
+    state = run(state, events)
+    assert state.key_workers["kw-own"].caseload_limit == 1 and state.waitlist == []
+
+
+def test_a_team_started_before_policies_were_recorded_runs_on_the_default() -> None:
+    from events.policy import DEFAULT_POLICY
+
+    state = TeamState(team_id="t")
+    assert team.policy_of(state) == DEFAULT_POLICY
+    [joined] = team.join(state, "kw-a", None)
+    assert joined == ev.TeamKeyWorkerJoined(
+        key_worker_id="kw-a", caseload_limit=DEFAULT_POLICY.caseload_limit, from_policy=True
+    )

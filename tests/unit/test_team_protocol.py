@@ -32,7 +32,11 @@ def test_an_accepted_referral_asks_for_a_place() -> None:
     case.refer()
     message = told(case, cmd.AcceptReferral(actor=SUP))
     assert message == RequestAllocation(
-        team_id="cardiff", case_id="c1", priority=3, referred_on=case.state.referred_on
+        team_id="cardiff",
+        case_id="c1",
+        priority=3,
+        referred_on=case.state.referred_on,
+        policy=case.state.policy,  # a team not running yet starts on it
     )
 
 

@@ -1,26 +1,29 @@
 """ProgrammePolicy: every duration and limit of the programme, versioned data not code.
 
-The version a case runs under is recorded on its first event, and the whole policy travels
-with the case's workflow, so changing the policy never rewrites old cases.
+A policy is known by its version and its content digest. The version and digest a case
+runs under are recorded on its first event, and the whole policy travels with the case's
+workflow, so changing the policy never rewrites old cases. A team runs on its own copy
+(recorded on its stream: ``TeamPolicyAdopted``). Each version's content is registered once
+(stream ``policy-<version>``): a file that reuses a known version with other numbers is
+refused at start-up.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_POLICY", "ProgrammePolicy", "add_months", "add_working_days"]
-
+import hashlib
 from typing import Annotated
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from events.bounds import Days
-from events.calendar import add_months, add_working_days
+from events.bounds import Code, Days
 from events.vocabulary import AlertRule, AlertSeverity
 
 
 class ProgrammePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: str = "2026.1"
+    version: Code = "2026.1"
     intensive_min_days: Days = 28
     intensive_max_days: Days = 42
     intensive_warning_day: Days = 35
@@ -54,6 +57,20 @@ class ProgrammePolicy(BaseModel):
         if not set(self.follow_up_months) <= {1, 3, 6, 12}:
             raise ValueError("follow_up_months may only contain 1, 3, 6 and 12")
         return self
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the policy's canonical JSON (sorted keys): equal content, equal
+        digest, whichever file or order it came from. (Computed each time: a cached value
+        would survive ``model_copy(update=...)``.) Compare digests of policies read by the
+        same code: a field added since a digest was recorded changes it."""
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()
+
+
+def policy_stream(version: str) -> str:
+    """Where a policy version's content is registered."""
+    return f"policy-{version}"
 
 
 DEFAULT_POLICY = ProgrammePolicy()

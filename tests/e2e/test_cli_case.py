@@ -15,6 +15,18 @@ pytestmark = pytest.mark.e2e
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
     ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
+    # A team policy from a file: a supervisor's decision; a case manager's is refused.
+    policy = s.state / "team-policy.json"
+    policy.write_text('{"version": "e2e.1", "caseload_limit": 2, "waitlist_max_days": 21}')
+    refused = s.ifss("team", "policy", "cardiff", "--file", str(policy), actor=CM)
+    assert refused.returncode == 2 and "actor.role" in refused.stderr
+    adopted = ok(s, "team", "policy", "cardiff", "--file", str(policy), actor=SUP)
+    assert "runs on policy e2e.1" in adopted and "caseload limit 2" in adopted
+    assert "takes up to 2 families (the team policy's limit)" in ok(
+        s, "team", "add-worker", "cardiff", "cm-owen", actor=SUP
+    )
+    shown = ok(s, "team", "show", "cardiff", actor=SUP)
+    assert "policy e2e.1" in shown and "2 (policy)" in shown
     out = ok(
         s,
         *REFER_C1,

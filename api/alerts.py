@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from api import problems
 from api.commands import _split, run_command
 from api.deps import WRITE, AlertRef, Services, ServicesDep, UserDep
-from api.identity import User
 from api.models import Alert
 from api.problems import ApiError
+from identity.users import User
 from projections import queries
 from workflows import client as cases
 

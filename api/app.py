@@ -24,7 +24,6 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from api import alerts, commands, problems, reads
 from api.deps import Services
 from api.guards import DEFAULT_MAX_BODY_BYTES, BearerTokens, BodyLimit, refused_sign_in
-from events.store import EventStore
 
 __all__ = ["ApiNotListening", "Services", "create_app", "serve_api"]
 
@@ -43,39 +42,15 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def create_app(
-    svc: Services | None = None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-) -> FastAPI:
-    """With ``svc`` (tests, `ifss dev`), use it; without, build it from the settings at
-    start-up. Request bodies over ``max_body_bytes`` are refused (413)."""
+def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+    """The API on ``svc``, opened by the composition root (``workers.root``; tests open
+    their own). Request bodies over ``max_body_bytes`` are refused (413)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if svc is not None:
-            app.state.services = svc
-            settle_memory()
-            yield
-            return
-        from events.db import create_pool
-        from workers.database import resolve_database_url
-        from workers.settings import load_settings
-        from workers.temporal import connect_temporal, temporal_address
-
-        settings = load_settings()
-        pool = await create_pool(resolve_database_url(settings), max_size=10)
-        store = EventStore(pool)
-        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
-        from workers.checks import load_policy
-
-        app.state.services = Services(
-            pool, store, client, settings.task_queue, load_policy(settings)
-        )
+        app.state.services = svc
         settle_memory()
-        try:
-            yield
-        finally:
-            await store.aclose()
-            await pool.close()
+        yield
 
     app = FastAPI(
         title="ifss-engine",
@@ -83,8 +58,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    if svc is not None:
-        app.state.services = svc
+    app.state.services = svc
     problems.install(app)
     # The last added runs first: the token is checked (from the headers), then the body is
     # bounded, before anything reads it.
@@ -121,7 +95,7 @@ async def serve_api(
     host: str,
     port: int,
     stop: Any,
-    svc: Services | None = None,
+    svc: Services,
     *,
     grace_seconds: float = 10,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,

@@ -13,12 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api import problems
-from api.identity import User
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.vocabulary import Role
+from identity.users import User
 from projections import queries
 
 

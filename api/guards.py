@@ -18,8 +18,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.identity import User, user_for_token
 from api.problems import ApiError, problem_response
+from identity.users import User, user_for_token
 
 # Readable without a token: the API's own description.
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

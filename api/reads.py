@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Response
 
 from api import problems
 from api.deps import CASE_READ, READ, CaseId, CodeQuery, ServicesDep, UserDep, readable_case, scope
-from api.identity import User
 from api.models import AccessEntry, CaseHistory, Caseload, CaseSummary, ReviewDue, WaitingFamily
 from api.problems import ApiError
 from events.bounds import Day, Moment
 from events.vocabulary import Role
+from identity.users import User
 from projections import queries
 from workflows.lifecycle import Phase
 

@@ -73,10 +73,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def measure(alerts: int, concurrency: int) -> dict[str, float]:
-    from api.identity import add_user, set_alert_routes
     from events.db import create_pool
     from events.envelope import Actor
     from events.vocabulary import Role, StatutoryStatus
+    from identity.users import add_user, set_alert_routes
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases

@@ -37,20 +37,17 @@ async def _user(pool: asyncpg.Pool, actor: Actor) -> tuple[str, str | None]:
 async def _visible(
     dsn: str, actor: Actor, *, include_closed: bool, alert_ref: str | None = None
 ) -> list[dict[str, Any]]:
-    from events.db import create_pool
     from projections.queries import AlertsRefused, alerts_for_user
+    from workers.root import runtime
 
-    pool = await create_pool(dsn, max_size=2)
-    try:
-        role, team_id = await _user(pool, actor)
+    async with runtime(database_url=dsn, pool_size=2) as rt:
+        role, team_id = await _user(rt.pool, actor)
         try:
             return await alerts_for_user(
-                pool, actor.id, role, team_id, include_closed=include_closed, alert_ref=alert_ref
+                rt.pool, actor.id, role, team_id, include_closed=include_closed, alert_ref=alert_ref
             )
         except AlertsRefused as exc:
             raise fail(str(exc)) from None
-    finally:
-        await pool.close()
 
 
 @alerts_app.callback()
@@ -123,5 +120,5 @@ def ack(
     who = parse_actor(actor, settings)
     if not asyncio.run(_visible(dsn, who, include_closed=True, alert_ref=alert_ref)):
         raise fail(f"alert_id: no alert {alert_ref} in your inbox")
-    run_with_client(settings, lambda client: acknowledge_alert(client, alert_ref, who))
+    run_with_client(settings, lambda rt: acknowledge_alert(rt.temporal, alert_ref, who))
     console.print(f"acknowledged {alert_ref}")

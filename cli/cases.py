@@ -18,6 +18,7 @@ from rich.table import Table
 from events.envelope import Actor
 from events.validation import first_problem
 from workers.log import configure_logging
+from workers.root import Runtime
 from workers.settings import Settings, load_settings
 from workflows import commands as cmd
 
@@ -70,24 +71,29 @@ def build(model: type[T], fields: dict[str, Any]) -> T:
         raise fail(f"{field}: {rule}") from None
 
 
-def run_with_client(settings: Settings, action: Callable[[Any], Awaitable[T]]) -> T:
-    """Connect to Temporal, run ``action(client)``, turn refusals into exit 2."""
+def run_with_client(
+    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, policy: bool = False
+) -> T:
+    """Open a runtime with Temporal (and, with ``policy``, the database and the programme
+    policy, registered), run ``action(runtime)``; refusals exit 2, the engine failing 1."""
     from temporalio.service import RPCError
 
-    from workers.temporal import connect_temporal, temporal_address
+    from workers.checks import ConfigurationError
+    from workers.database import DatabaseNotConfigured
+    from workers.root import runtime
     from workflows.client import CaseNotFound, CommandRefused, StoreFailure, StoreUnavailable
 
     async def main() -> T:
-        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
-        return await action(client)
+        async with runtime(settings, database=policy, policy=policy, temporal=True) as rt:
+            return await action(rt)
 
     try:
         return asyncio.run(main())
-    except CommandRefused as exc:
+    except (CommandRefused, ConfigurationError, DatabaseNotConfigured) as exc:
         raise fail(str(exc)) from None
     except CaseNotFound as exc:
         raise fail(f"case_id: {exc}") from None
-    except (StoreUnavailable, StoreFailure, RPCError, RuntimeError) as exc:
+    except (StoreUnavailable, StoreFailure, RPCError, RuntimeError, OSError) as exc:
         # The engine, not the input: say so and exit 1 (a refusal is 2).
         err.print(f"[red]failed:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -171,7 +177,9 @@ def _register(name: str, model: type[cmd.Command]) -> None:
             values.setdefault(cmd.NOW_DEFAULTS[name], datetime.now(UTC).isoformat())
         values["actor"] = parse_actor(actor, settings)
         command_model = build(model, values)
-        result = run_with_client(settings, lambda c: send_command(c, case_id, name, command_model))
+        result = run_with_client(
+            settings, lambda rt: send_command(rt.temporal, case_id, name, command_model)
+        )
         console.print(
             f"case {result.case_id}: {', '.join(result.events) or 'nothing new'} "
             f"(version {result.version}, {result.phase.value})",
@@ -201,7 +209,7 @@ def show(
     from workflows.client import case_view
 
     settings = _setup()
-    view = run_with_client(settings, lambda c: case_view(c, case_id))
+    view = run_with_client(settings, lambda rt: case_view(rt.temporal, case_id))
     if as_json:
         console.print_json(view.model_dump_json())
         return
@@ -307,10 +315,12 @@ def refer(
     except CommandRefused as exc:
         raise fail(str(exc)) from None
     command = build(cmd.ReferFamily, values)
-    policy = policy_for_referrals(settings)
     result = run_with_client(
         settings,
-        lambda c: refer_family(c, new_id, command, task_queue=settings.task_queue, policy=policy),
+        lambda rt: refer_family(
+            rt.temporal, new_id, command, task_queue=settings.task_queue, policy=rt.policy
+        ),
+        policy=True,
     )
     console.print(
         f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})", highlight=False
@@ -343,16 +353,15 @@ def add_worker(
             "caseload_limit": limit,
         },
     )
-    policy = policy_for_referrals(settings)
 
-    async def add(client: Any) -> int:
+    async def add(rt: Runtime) -> int:
         await change_key_worker(
-            client, team_id, change, task_queue=settings.task_queue, policy=policy
+            rt.temporal, team_id, change, task_queue=settings.task_queue, policy=rt.policy
         )
-        state = await team_view(client, team_id)
+        state = await team_view(rt.temporal, team_id)
         return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
 
-    taken = run_with_client(settings, add)
+    taken = run_with_client(settings, add, policy=True)
     families = "family" if taken == 1 else "families"
     source = " (the team policy's limit)" if limit is None else ""
     console.print(
@@ -378,13 +387,14 @@ def team_policy(
     settings = _setup()
     if file is not None:
         settings = settings.model_copy(update={"policy_file": file})
-    change = build(
-        AdoptTeamPolicy,
-        {"actor": parse_actor(actor, settings), "policy": policy_for_referrals(settings)},
-    )
-    run_with_client(
-        settings, lambda c: adopt_team_policy(c, team_id, change, task_queue=settings.task_queue)
-    )
+    who = parse_actor(actor, settings)
+
+    async def adopt(rt: Runtime) -> AdoptTeamPolicy:
+        change = build(AdoptTeamPolicy, {"actor": who, "policy": rt.policy})
+        await adopt_team_policy(rt.temporal, team_id, change, task_queue=settings.task_queue)
+        return change
+
+    change = run_with_client(settings, adopt, policy=True)
     console.print(
         f"team {team_id}: runs on policy {change.policy.version} "
         f"(digest {change.policy.digest[:12]}), caseload limit {change.policy.caseload_limit}",
@@ -399,7 +409,7 @@ def team_show(team_id: str) -> None:
     from workflows.team import policy_of
 
     settings = _setup()
-    state = run_with_client(settings, lambda c: team_view(c, team_id))
+    state = run_with_client(settings, lambda rt: team_view(rt.temporal, team_id))
     policy = policy_of(state)
     table = Table(title=f"team {team_id}")
     table.add_column("key worker")
@@ -443,13 +453,3 @@ def read_json_file(path: Path) -> Any:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(f"file: is not JSON in UTF-8 ({exc})") from None
-
-
-def policy_for_referrals(settings: Settings) -> Any:
-    """``IFSS_POLICY_FILE`` (checked) or the default policy; a bad file exits 2."""
-    from workers.checks import ConfigurationError, load_policy
-
-    try:
-        return load_policy(settings)
-    except ConfigurationError as exc:
-        raise fail(str(exc)) from None

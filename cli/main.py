@@ -138,7 +138,7 @@ def worker() -> None:
     """Run the Temporal worker for case workflows and their activities."""
     import signal
 
-    from workers.temporal import connect_temporal, run_worker, temporal_address
+    from workers.temporal import run_worker
 
     settings = _settings()
     database_url = _database_url(settings)
@@ -148,18 +148,13 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        from events.db import create_pool
-        from workers.checks import check_configuration
         from workers.database import migrate_database
+        from workers.root import runtime
 
         await migrate_database(database_url)  # safe to run from every worker at once
-        pool = await create_pool(database_url, max_size=2)
-        try:
-            await check_configuration(settings, pool)  # refuse to start if misconfigured
-        finally:
-            await pool.close()
-        client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
-        await run_worker(settings, database_url, client, stop)
+        # Refuse to start if misconfigured (the checks run before Temporal is asked).
+        async with runtime(settings, database_url=database_url, checked=True, temporal=True) as rt:
+            await run_worker(rt, stop)
 
     from workers.checks import ConfigurationError
 
@@ -186,22 +181,19 @@ def audit_verify(
     stream: Annotated[str | None, typer.Option(help="Verify only this stream.")] = None,
 ) -> None:
     """Recompute the hash chains. Exit 0 when intact, 1 naming the first broken link."""
-    from events.db import create_pool
     from events.errors import InvalidInput
-    from events.store import EventStore
+    from workers.root import runtime
 
     settings = _settings()
     database_url = _database_url(settings)
 
     async def main() -> int:
-        pool = await create_pool(database_url)
-        try:
-            report = await EventStore(pool).verify(stream)
-        except InvalidInput as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
-            return 2
-        finally:
-            await pool.close()
+        async with runtime(settings, database_url=database_url) as rt:
+            try:
+                report = await rt.store.verify(stream)
+            except InvalidInput as exc:
+                err_console.print(f"[red]error:[/red] {exc}")
+                return 2
         if stream is not None and report.events_checked == 0:
             err_console.print(f"[red]refused:[/red] stream: no events in {shown(stream)}")
             return 2

@@ -46,16 +46,12 @@ def _setup() -> tuple[Settings, str]:
 
 
 def with_store(dsn: str, action: Callable[[asyncpg.Pool, EventStore], Awaitable[T]]) -> T:
-    from events.db import create_pool
+    """Run ``action`` on a runtime with the database at ``dsn`` (the composition root)."""
+    from workers.root import runtime
 
     async def main() -> T:
-        pool = await create_pool(dsn, max_size=8)
-        store = EventStore(pool)
-        try:
-            return await action(pool, store)
-        finally:
-            await store.aclose()
-            await pool.close()
+        async with runtime(database_url=dsn, pool_size=8) as rt:
+            return await action(rt.pool, rt.store)
 
     return asyncio.run(main())
 
@@ -106,15 +102,17 @@ def print_rows(
 def projector() -> None:
     """Run the projector: keep every read model current (one live instance per model)."""
     from projections.runner import run_projector
+    from workers.root import runtime
 
-    _, dsn = _setup()
+    settings, dsn = _setup()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_projector(dsn, stop)
+        async with runtime(settings, database_url=dsn, pool_size=4) as rt:
+            await run_projector(rt.dsn, rt.store, stop)
 
     asyncio.run(main())
 

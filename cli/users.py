@@ -11,7 +11,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
-from cli.cases import fail
+from cli.cases import err, fail
 from cli.readers import _setup, with_store
 from events.errors import InvalidInput
 
@@ -42,7 +42,7 @@ def users_add(
     team: Annotated[str | None, typer.Option(help="Their team (all but auditor/admin).")] = None,
 ) -> None:
     """Add a user."""
-    from api.identity import add_user
+    from identity.users import add_user
 
     user = on_database(lambda pool: add_user(pool, user_id, role, team))
     console.print(
@@ -66,7 +66,7 @@ def users_activate(user_id: Annotated[str, typer.Argument(help="Whom to let back
 
 
 def _set_active(user_id: str, active: bool) -> None:
-    from api.identity import set_user_active
+    from identity.users import set_user_active
 
     on_database(lambda pool: set_user_active(pool, user_id, active))
     console.print(f"user {user_id}: {'active' if active else 'inactive'}")
@@ -84,7 +84,7 @@ def users_set_alerts(
     ] = False,
 ) -> None:
     """Set where a user is sent their alerts (webhook and/or email)."""
-    from api.identity import set_alert_routes
+    from identity.users import set_alert_routes
 
     settings, _ = _setup()
     # A route nobody can deliver on would stop the next `ifss dev` or worker from starting.
@@ -108,7 +108,7 @@ def tokens_create(
     label: Annotated[str | None, typer.Option(help="What it is for.")] = None,
 ) -> None:
     """Create an API token for a user and print it (only its hash is kept)."""
-    from api.identity import create_token
+    from identity.users import create_token
 
     token = on_database(lambda pool: create_token(pool, user_id, label))
     print(token)
@@ -121,7 +121,7 @@ def tokens_list(
     """API tokens: id, user, label, created, revoked (never the secret)."""
     from rich.table import Table
 
-    from api.identity import list_tokens
+    from identity.users import list_tokens
 
     tokens = on_database(lambda pool: list_tokens(pool, user_id))
     table = Table("token id", "user", "label", "created", "revoked", title="API tokens")
@@ -141,7 +141,7 @@ def tokens_revoke(
     token: Annotated[str, typer.Argument(help="The token's id (`ifss tokens list`) or the token.")],
 ) -> None:
     """Revoke an API token now: the next request with it is refused (401)."""
-    from api.identity import revoke_token
+    from identity.users import revoke_token
 
     revoked = on_database(lambda pool: revoke_token(pool, token))
     console.print(f"revoked token {revoked.token_id} of {revoked.user_id}")
@@ -149,24 +149,34 @@ def tokens_revoke(
 
 def api() -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
-    from api.app import serve_api
+    from api.app import ApiNotListening, serve_api
+    from workers.checks import ConfigurationError
+    from workers.root import runtime, services_of
 
-    settings, _ = _setup()
+    settings, dsn = _setup()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve_api(
-            settings.api_host,
-            settings.api_port,
-            stop,
-            grace_seconds=settings.shutdown_grace_seconds,
-            max_body_bytes=settings.api_max_body_bytes,
-        )
+        async with runtime(settings, database_url=dsn, policy=True, temporal=True) as rt:
+            await serve_api(
+                settings.api_host,
+                settings.api_port,
+                stop,
+                services_of(rt),
+                grace_seconds=settings.shutdown_grace_seconds,
+                max_body_bytes=settings.api_max_body_bytes,
+            )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (ConfigurationError, ApiNotListening) as exc:
+        raise fail(str(exc)) from None
+    except RuntimeError as exc:  # Temporal not answering: the engine, not the input
+        err.print(f"[red]failed:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def demo(

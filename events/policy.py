@@ -14,9 +14,9 @@ import hashlib
 from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from events.bounds import Code, Days
+from events.bounds import Code, Days, StrictBool, whole_number
 from events.vocabulary import AlertRule, AlertSeverity
 
 
@@ -29,18 +29,24 @@ class ProgrammePolicy(BaseModel):
     intensive_warning_day: Days = 35
     first_meeting_working_days: Days = 2
     no_contact_days: Days = 7
-    follow_up_months: tuple[int, ...] = (1, 3, 6, 12)
+    follow_up_months: tuple[Annotated[int, BeforeValidator(whole_number)], ...] = (1, 3, 6, 12)
     review_grace_days: Days = 14
     review_due_soon_days: Days = 7
     booster_window_days: Days = 14
-    caseload_limit: Annotated[int, Field(ge=1, le=50)] = 3
+    caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)] = 3
     max_extension_days: Days = 42
-    unplanned_exit_follow_up: bool = True
+    unplanned_exit_follow_up: StrictBool = True
     waitlist_max_days: Days = 28
     # How long a recipient has to acknowledge an alert, by severity.
-    alert_ack_hours_high: Annotated[int, Field(ge=1, le=24 * 14)] = 24
-    alert_ack_hours_medium: Annotated[int, Field(ge=1, le=24 * 14)] = 72
-    alert_ack_hours_low: Annotated[int, Field(ge=1, le=24 * 14)] = 168
+    alert_ack_hours_high: Annotated[int, Field(ge=1, le=24 * 14), BeforeValidator(whole_number)] = (
+        24
+    )
+    alert_ack_hours_medium: Annotated[
+        int, Field(ge=1, le=24 * 14), BeforeValidator(whole_number)
+    ] = 72
+    alert_ack_hours_low: Annotated[int, Field(ge=1, le=24 * 14), BeforeValidator(whole_number)] = (
+        168
+    )
     # A rule's severity where the service wants it other than the default (keys are rule
     # names; an unknown name is refused when the policy is loaded).
     alert_severity: dict[AlertRule, AlertSeverity] = {}

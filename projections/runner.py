@@ -414,16 +414,8 @@ async def status(
     return out
 
 
-async def run_projector(dsn: str, stop: asyncio.Event) -> None:
+async def run_projector(dsn: str, store: EventStore, stop: asyncio.Event) -> None:
     """``ifss projector`` (and the dev stack): every projection, live, until ``stop``."""
-    from events.db import create_pool
-
-    pool = await create_pool(dsn, max_size=4)
-    store = EventStore(pool)
-    try:
-        log.info("projector_started", projections=len(PROJECTIONS))
-        await Projector(dsn=dsn, store=store).run(stop)
-        log.info("projector_stopped")
-    finally:
-        await store.aclose()
-        await pool.close()
+    log.info("projector_started", projections=len(PROJECTIONS))
+    await Projector(dsn=dsn, store=store).run(stop)
+    log.info("projector_stopped")

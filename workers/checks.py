@@ -87,7 +87,7 @@ async def register_policy(store: EventStore, policy: ProgrammePolicy) -> None:
 async def check_configuration(settings: Settings, pool: asyncpg.Pool) -> ProgrammePolicy:
     """Raise ``ConfigurationError`` for the first problem; returns the loaded policy (now
     registered)."""
-    from api.identity import check_webhook_url
+    from identity.users import check_webhook_url
 
     policy = load_policy(settings)
     store = EventStore(pool)

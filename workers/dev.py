@@ -9,22 +9,19 @@ and a watchdog stops the children if this process is killed (``workers.supervisi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from temporalio.client import Client
 
-from api.app import Services, serve_api
-from events.db import create_pool
-from events.policy import ProgrammePolicy
-from events.store import EventStore
+from api.app import serve_api
 from projections.runner import run_projector
-from workers.checks import check_configuration
 from workers.database import EMBEDDED_DATABASE, embedded_data_dir, ensure_database, migrate_database
 from workers.embedded import EmbeddedPostgres, TemporalDevServer
+from workers.root import Runtime, runtime, services_of
 from workers.settings import Settings
 from workers.supervision import (
     Refused,
@@ -105,6 +102,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
 
+    stack = contextlib.AsyncExitStack()
     try:
         if settings.database_url:
             database_url = settings.database_url
@@ -115,11 +113,11 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             database_url = await ensure_database(server_dsn, EMBEDDED_DATABASE)
         applied = await migrate_database(database_url)
         log.info("database_ready", migrations_applied=len(applied))
-        check_pool = await create_pool(database_url, max_size=2)
-        try:
-            policy = await check_configuration(settings, check_pool)  # refuse if wrong
-        finally:
-            await check_pool.close()
+        # One runtime for the worker, the projector and the API; checked (refused if
+        # wrong) before a Temporal server is started.
+        rt = await stack.enter_async_context(
+            runtime(settings, database_url=database_url, checked=True, pool_size=20)
+        )
 
         ui_url: str | None = None
         if settings.temporal_address:
@@ -136,7 +134,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
         address = address or temporal_address(settings)
         client = await connect_temporal(address, settings.temporal_namespace, attempts=60)
 
-        parts = await _serve(settings, database_url, client, policy, stop)
+        parts = await _serve(rt.with_temporal(client), stop)
         try:
             announce(
                 StackInfo(
@@ -158,6 +156,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             await parts.shut_down(stop, settings.shutdown_grace_seconds + 10)
     finally:
         log.info("dev_stack_stopping")
+        await stack.aclose()
         if temporal_server is not None:
             await asyncio.to_thread(temporal_server.stop)
             lock.forget("temporal_pgid")
@@ -169,10 +168,9 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
 
 @dataclass
 class Parts:
-    """The worker, projector and API tasks of a running stack, and what they share."""
+    """The worker, projector and API tasks of a running stack."""
 
     tasks: list[asyncio.Task[None]]
-    store: EventStore
 
     async def shut_down(self, stop: asyncio.Event, grace_seconds: float) -> None:
         """Stop every part (in-flight requests get the grace period, then whatever is left
@@ -183,29 +181,20 @@ class Parts:
             log.warning("dev_stack_task_cancelled", task=task.get_name())
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        await self.store.aclose()
-        await self.store.pool.close()
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
 
-async def _serve(
-    settings: Settings,
-    database_url: str,
-    client: Client,
-    policy: ProgrammePolicy,
-    stop: asyncio.Event,
-) -> Parts:
-    """Start the worker, the projector and the API; return once the API answers (or, if
-    any part fails to start, after stopping the others and raising its error)."""
-    pool = await create_pool(database_url, max_size=10)
+async def _serve(rt: Runtime, stop: asyncio.Event) -> Parts:
+    """Start the worker, the projector and the API on ``rt``; return once the API answers
+    (or, if any part fails to start, after stopping the others and raising its error)."""
+    settings = rt.settings
     parts = Parts(
         [
-            asyncio.create_task(run_worker(settings, database_url, client, stop), name="worker"),
-            asyncio.create_task(run_projector(database_url, stop), name="projector"),
-        ],
-        EventStore(pool),
+            asyncio.create_task(run_worker(rt, stop), name="worker"),
+            asyncio.create_task(run_projector(rt.dsn, rt.store, stop), name="projector"),
+        ]
     )
     listening = asyncio.Event()
     api = asyncio.create_task(
@@ -213,7 +202,7 @@ async def _serve(
             settings.api_host,
             settings.api_port,
             stop,
-            Services(pool, parts.store, client, settings.task_queue, policy),
+            services_of(rt),
             grace_seconds=settings.shutdown_grace_seconds,
             max_body_bytes=settings.api_max_body_bytes,
             listening=listening,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import structlog
 from temporalio.client import Client
@@ -13,12 +14,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.alerts import AlertActivities, DeliverySettings
 from activities.store import StoreActivities
 from activities.team import TeamActivities
-from events.db import create_pool
 from events.store import EventStore
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.delivery import AlertDeliveryWorkflow
 from workflows.team_workflow import TeamWorkflow
+
+if TYPE_CHECKING:
+    from workers.root import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -125,30 +128,23 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     )
 
 
-async def run_worker(
-    settings: Settings, database_url: str, client: Client, stop: asyncio.Event
-) -> None:
-    """Run the case worker until ``stop`` is set."""
+async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:
+    """Run the case worker and the alert dispatcher on ``rt`` until ``stop`` is set."""
     from workers.dispatcher import AlertDispatcher
 
-    pool = await create_pool(database_url, min_size=1, max_size=10)
-    store = EventStore(pool)
-    try:
-        worker = build_worker(
-            client, settings.task_queue, store, delivery=delivery_settings(settings)
-        )
-        dispatcher = AlertDispatcher(
-            database_url,
-            store,
-            client,
-            settings.task_queue,
-            retry_first_seconds=settings.alert_retry_first_seconds,
-            retry_hours=settings.alert_retry_hours,
-        )
-        log.info("worker_started", task_queue=settings.task_queue)
-        async with worker:
-            await dispatcher.run(stop)
-        log.info("worker_stopped", task_queue=settings.task_queue)
-    finally:
-        await store.aclose()
-        await pool.close()
+    settings = rt.settings
+    worker = build_worker(
+        rt.temporal, settings.task_queue, rt.store, delivery=delivery_settings(settings)
+    )
+    dispatcher = AlertDispatcher(
+        rt.dsn,
+        rt.store,
+        rt.temporal,
+        settings.task_queue,
+        retry_first_seconds=settings.alert_retry_first_seconds,
+        retry_hours=settings.alert_retry_hours,
+    )
+    log.info("worker_started", task_queue=settings.task_queue)
+    async with worker:
+        await dispatcher.run(stop)
+    log.info("worker_stopped", task_queue=settings.task_queue)

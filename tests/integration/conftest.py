@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from api.app import Services, create_app
-from api.identity import add_user, create_token
+from identity.users import add_user, create_token
 from tests.api_client import USERS, Api
 from tests.temporal_harness import Harness
 

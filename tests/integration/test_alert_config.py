@@ -12,11 +12,11 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
-from api.identity import add_user, check_email, check_webhook_url, set_alert_routes
 from events.catalogue import ProgrammePolicyRegistered
 from events.errors import InvalidInput
 from events.policy import ProgrammePolicy
 from events.store import EventStore
+from identity.users import add_user, check_email, check_webhook_url, set_alert_routes
 from tests.receivers import MailCollector, free_port
 from workers.checks import ConfigurationError, check_configuration, load_policy, register_policy
 from workers.settings import Settings

@@ -22,9 +22,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.alerts import DeliverySettings
-from api.identity import add_user, set_alert_routes
 from events.policy import DEFAULT_POLICY
 from events.store import EventStore
+from identity.users import add_user, set_alert_routes
 from tests.receivers import MailCollector, WebhookReceiver, free_port
 from tests.temporal_harness import SUP, Harness, start_dev_server
 from workers.dispatcher import AlertDispatcher

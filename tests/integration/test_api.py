@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.identity import list_tokens, revoke_token, set_user_active
 from events.errors import InvalidInput
+from identity.users import list_tokens, revoke_token, set_user_active
 from tests.api_client import REFERRAL, Api
 from tests.temporal_harness import SUP, to_intensive
 

@@ -73,6 +73,38 @@ def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> No
     refused(run("refer", "--file", str(bad), *actor), "file: is not JSON in UTF-8")
 
 
+def test_a_policy_version_reused_with_other_numbers_is_refused_before_anything_is_sent(
+    db_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = tmp_path / "first.json"
+    first.write_text('{"version": "cli.1", "caseload_limit": 2}')
+    changed = tmp_path / "changed.json"
+    changed.write_text('{"version": "cli.1", "caseload_limit": 5}')
+    unreachable = {"IFSS_TEMPORAL_ADDRESS": "127.0.0.1:9"}  # nothing may be sent anyway
+    sup = ("--as", "sup-evans:supervisor")
+    # The first use registers the version (then Temporal is not there: the engine, exit 1).
+    registering = run(
+        "team", "policy", "t1", "--file", str(first), *sup, env={**db_env, **unreachable}
+    )
+    assert registering.returncode == 1 and "Traceback" not in registering.stderr
+    for command in (
+        ("team", "policy", "t1", "--file", str(changed), *sup),
+        (
+            *("refer", "--family", "f1", "--team", "t1", "--area", "a1", "--agency", "health"),
+            *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
+            *("--as", "bs-price:business_support"),
+        ),
+    ):
+        env = {**db_env, **unreachable, "IFSS_POLICY_FILE": str(changed)}
+        refused(run(*command, env=env), "IFSS_POLICY_FILE: policy version cli.1 is registered")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"caseload_limit": true}')
+    refused(
+        run("team", "policy", "t1", "--file", str(bad), *sup, env=db_env),
+        "IFSS_POLICY_FILE: caseload_limit:",
+    )
+
+
 def test_readers_and_admin_commands_refuse_bad_input(db_env: dict[str, str]) -> None:
     refused(run("reviews", "--due-within", "99999999999999d", env=db_env), "due_within: at most")
     usage_error(run("cases", "--phase", "bogus", env=db_env), "--phase")

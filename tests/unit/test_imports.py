@@ -9,14 +9,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("events", "workflows", "activities", "projections", "workers", "api", "cli")
+PACKAGES = (
+    "events",
+    "identity",
+    "workflows",
+    "activities",
+    "projections",
+    "workers",
+    "api",
+    "cli",
+)
 
 # package -> the project packages it must never import
 FORBIDDEN = {
     "events": set(PACKAGES) - {"events"},
+    "identity": set(PACKAGES) - {"events", "identity"},
     "projections": {"workflows", "activities", "workers", "api", "cli"},
     "workflows": {"api", "cli", "projections", "workers"},
     "activities": {"api", "cli", "projections", "workers"},
+    # The HTTP layer is handed its services by the composition root (workers.root).
+    "api": {"cli", "workers"},
 }
 
 

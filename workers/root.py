@@ -1,0 +1,131 @@
+"""The composition root: the one place that builds what processes share.
+
+Every process (``ifss worker``, ``ifss projector``, ``ifss api``, ``ifss dev`` and each CLI
+command) opens a ``Runtime`` here and passes its parts down: the settings, the database
+URL, a pool and the event store on it, the programme policy (loaded, checked and
+registered), and a Temporal client. Nothing beneath builds its own; the HTTP layer is
+handed its services (``services_of``) and imports nothing from ``workers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import asyncpg
+from temporalio.client import Client
+
+from events.db import create_pool
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
+from events.store import EventStore
+from workers.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the HTTP layer is imported only by the processes that serve it
+    from api.deps import Services
+
+
+@dataclass
+class Runtime:
+    """What one process runs on. ``pool``/``store`` are None when it asked for no database,
+    ``temporal`` when it asked for no Temporal client (the accessors say so loudly)."""
+
+    settings: Settings
+    database_url: str | None = None
+    policy: ProgrammePolicy = DEFAULT_POLICY
+    _pool: asyncpg.Pool | None = field(default=None, repr=False)
+    _store: EventStore | None = field(default=None, repr=False)
+    _temporal: Client | None = field(default=None, repr=False)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("this runtime was opened without a database")
+        return self._pool
+
+    @property
+    def store(self) -> EventStore:
+        if self._store is None:
+            raise RuntimeError("this runtime was opened without a database")
+        return self._store
+
+    @property
+    def temporal(self) -> Client:
+        if self._temporal is None:
+            raise RuntimeError("this runtime was opened without Temporal")
+        return self._temporal
+
+    def with_temporal(self, client: Client) -> Runtime:
+        """The same runtime with a Temporal client connected later (``ifss dev`` starts its
+        Temporal server after the database is checked)."""
+        return replace(self, _temporal=client)
+
+    @property
+    def dsn(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError("this runtime was opened without a database")
+        return self.database_url
+
+
+@asynccontextmanager
+async def runtime(
+    settings: Settings | None = None,
+    *,
+    database: bool = True,
+    database_url: str | None = None,
+    pool_size: int = 10,
+    policy: bool = False,
+    checked: bool = False,
+    temporal: bool = False,
+    temporal_client: Client | None = None,
+    temporal_attempts: int = 1,
+) -> AsyncIterator[Runtime]:
+    """Open what a process needs, close it on the way out.
+
+    * ``database``: a pool of ``pool_size`` and the store on ``database_url`` (default:
+      the configured or embedded database; ``DatabaseNotConfigured`` when there is none);
+    * ``policy``: the programme policy for new referrals and teams (``IFSS_POLICY_FILE``),
+      registered under its version (a known version with other content is refused);
+    * ``checked``: the start-up checks of a long-running process (``workers.checks``),
+      which include the policy's;
+    * ``temporal``: a client (or use ``temporal_client``, already connected).
+
+    Refusals raise ``ConfigurationError`` naming the setting, before anything runs.
+    """
+    from workers.checks import check_configuration, load_policy, register_policy
+    from workers.database import resolve_database_url
+    from workers.temporal import connect_temporal, temporal_address
+
+    settings = settings or load_settings()
+    rt = Runtime(settings)
+    try:
+        if database:
+            rt.database_url = database_url or resolve_database_url(settings)
+            rt._pool = await create_pool(rt.database_url, max_size=pool_size)
+            rt._store = EventStore(rt._pool)
+        if checked:
+            rt.policy = await check_configuration(settings, rt.pool)
+        elif policy:
+            rt.policy = load_policy(settings)
+            if rt._store is not None:
+                await register_policy(rt._store, rt.policy)
+        if temporal_client is not None:
+            rt._temporal = temporal_client
+        elif temporal:
+            rt._temporal = await connect_temporal(
+                temporal_address(settings), settings.temporal_namespace, attempts=temporal_attempts
+            )
+        yield rt
+    finally:
+        if rt._store is not None:
+            await rt._store.aclose()
+        if rt._pool is not None:
+            await rt._pool.close()
+
+
+def services_of(rt: Runtime) -> Services:
+    """The API's services, from a runtime."""
+    from api.deps import Services
+
+    return Services(rt.pool, rt.store, rt.temporal, rt.settings.task_queue, rt.policy)

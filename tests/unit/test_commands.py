@@ -21,3 +21,12 @@ def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
     signals = workflow._Definition.from_class(CaseWorkflow).signals
     for notice, name in CASE_SIGNALS.items():
         assert signals[name].arg_types == [notice], name
+
+
+def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
+    from workflows.lifecycle import episode, follow_up, intake, intensive
+    from workflows.lifecycle.decide import HANDLERS
+
+    modules = [intake.HANDLERS, intensive.HANDLERS, follow_up.HANDLERS, episode.HANDLERS]
+    assert sum(len(m) for m in modules) == len(HANDLERS)  # no command in two modules
+    assert set(cmd.COMMANDS.values()) - {cmd.ReferFamily} <= set(HANDLERS)

@@ -1,0 +1,96 @@
+"""Across the episode: children's statutory status, consent, alerts, and ending the
+episode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from events import catalogue as ev
+from events.catalogue import DomainEvent
+from events.vocabulary import (
+    EpisodeEndReason,
+    EscalationReason,
+    Role,
+)
+from workflows import commands as cmd
+from workflows.lifecycle.guards import RECORDERS, require_phase, require_role
+from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
+
+
+def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> list[DomainEvent]:
+    require_role(c, RECORDERS, "change a child's status")
+    previous = state.children.get(c.child_id)
+    if previous is None:
+        raise CommandRejected("child_id", f"no child {c.child_id} in this family")
+    if previous is c.status:
+        raise CommandRejected("status", f"child {c.child_id} is already {c.status.value}")
+    return [ev.ChildStatusChanged(child_id=c.child_id, previous_status=previous, status=c.status)]
+
+
+def _person(state: CaseState, person_id: str | None) -> None:
+    if person_id is not None and person_id not in state.adults and person_id not in state.children:
+        raise CommandRejected("person_id", f"no person {person_id} in this family")
+
+
+def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[DomainEvent]:
+    require_role(c, RECORDERS, "record consent")
+    _person(state, c.person_id)
+    if state.consents.get(c.scope) is True:
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded")
+    return [ev.ConsentRecorded(scope=c.scope, given_by_person_id=c.person_id)]
+
+
+def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[DomainEvent]:
+    require_role(c, RECORDERS, "record a withdrawal of consent")
+    _person(state, c.person_id)
+    if state.consents.get(c.scope) is False:
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn")
+    return [ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)]
+
+
+def _escalate(state: CaseState, c: cmd.EscalateAlert, now: datetime) -> list[DomainEvent]:
+    require_role(c, {Role.SYSTEM}, "escalate an alert")
+    alert = state.open_alerts.get(c.alert_id)
+    if alert is None or alert.escalated or alert.to_supervisors or state.team_id is None:
+        return []  # resolved meanwhile, or already with the supervisors: nothing to do
+    return [
+        ev.AlertEscalated(
+            alert_id=c.alert_id,
+            to_supervisors_of_team=state.team_id,
+            reason=EscalationReason.DELIVERY_FAILED,
+        )
+    ]
+
+
+def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list[DomainEvent]:
+    require_role(c, {Role.SUPERVISOR}, "close an episode early")
+    require_phase(state, {Phase.FOLLOW_UP}, "close the episode")
+    return [ev.EpisodeEnded(reason=EpisodeEndReason.CLOSED_BY_SUPERVISOR)]
+
+
+def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> list[DomainEvent]:
+    alert = state.open_alerts.get(c.alert_id)
+    if alert is None:
+        raise CommandRejected("alert_id", f"no open alert {c.alert_id} in this case")
+    if alert.acknowledged:
+        raise CommandRejected("alert_id", f"alert {c.alert_id} is acknowledged already")
+    if c.actor.role is not Role.SUPERVISOR and not (
+        c.actor.role is Role.CASE_MANAGER and c.actor.id == alert.to_key_worker
+    ):
+        raise CommandRejected(
+            "actor",
+            "only the key worker it was sent to, or a supervisor, may acknowledge it",
+            "forbidden",
+        )
+    return [ev.AlertAcknowledged(alert_id=c.alert_id)]
+
+
+# The commands this module decides.
+HANDLERS: dict[type[cmd.Command], Decider] = {
+    cmd.ChangeChildStatus: _child_status,
+    cmd.RecordConsent: _consent,
+    cmd.WithdrawConsent: _withdraw,
+    cmd.EscalateAlert: _escalate,
+    cmd.CloseEpisode: _close_episode,
+    cmd.AcknowledgeAlert: _acknowledge,
+}

@@ -1,0 +1,39 @@
+"""Who may do what, and when: the checks every decision starts with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from events.vocabulary import (
+    Role,
+)
+from workflows import commands as cmd
+from workflows.lifecycle.state import CaseState, CommandRejected, Phase
+
+
+def require_phase(state: CaseState, allowed: set[Phase], what: str) -> None:
+    if state.phase not in allowed:
+        names = " or ".join(sorted(p.value for p in allowed))
+        raise CommandRejected(
+            "phase", f"cannot {what} while the case is {state.phase.value} (needs {names})"
+        )
+
+
+def require_role(command: cmd.Command, roles: set[Role], what: str) -> None:
+    if command.actor.role not in roles:
+        names = ", ".join(sorted(r.value for r in roles))
+        raise CommandRejected("actor.role", f"only {names} may {what}", "forbidden")
+
+
+def not_in_future(moment: datetime, now: datetime, field: str) -> None:
+    if moment > now + timedelta(minutes=5):
+        raise CommandRejected(field, "cannot be in the future")
+
+
+# A date is "today" somewhere on Earth up to 14 hours ahead of UTC.
+TODAY_SOMEWHERE = timedelta(hours=14)
+
+
+DECIDERS = {Role.CASE_MANAGER, Role.SUPERVISOR}
+PRACTITIONERS = {Role.CASE_MANAGER, Role.SUPERVISOR}
+RECORDERS = {Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT}

@@ -1,0 +1,112 @@
+"""Intake and allocation: a referral received, accepted or rejected, a key worker
+assigned or a place on the waitlist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from events import catalogue as ev
+from events.calendar import add_working_days
+from events.catalogue import DomainEvent
+from events.vocabulary import (
+    EpisodeEndReason,
+    RejectionReason,
+)
+from workflows import commands as cmd
+from workflows.lifecycle.guards import (
+    DECIDERS,
+    RECORDERS,
+    TODAY_SOMEWHERE,
+    require_phase,
+    require_role,
+)
+from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
+
+
+def refer(
+    state: CaseState, command: cmd.ReferFamily, previous_case_id: str | None, now: datetime
+) -> list[DomainEvent]:
+    """The first events of an episode; a referral without an eligible ground, or without
+    consent, is received and then rejected with that reason."""
+    require_phase(state, {Phase.NEW}, "refer a family")
+    require_role(command, RECORDERS, "record a referral")
+    if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
+        raise CommandRejected("received_on", "cannot be in the future")
+    received = ev.ReferralReceived(
+        case_id=state.case_id,
+        family_id=command.family_id,
+        team_id=command.team_id,
+        area=command.area,
+        referring_agency=command.referring_agency,
+        referral_grounds=command.referral_grounds,
+        presenting_needs=command.presenting_needs,
+        children=command.children,
+        adults=command.adults,
+        consent_to_referral=command.consent_to_referral,
+        consent_to_information_sharing=command.consent_to_information_sharing,
+        consent_to_follow_up=command.consent_to_follow_up,
+        priority=command.priority,
+        received_on=command.received_on,
+        policy_version=state.policy.version,
+        policy_digest=state.policy.digest,
+        previous_case_id=previous_case_id,
+        personal=command.personal,
+    )
+    events: list[DomainEvent] = [received]
+    if not command.referral_grounds:
+        reason = RejectionReason.NO_ELIGIBLE_GROUND
+    elif not command.consent_to_referral:
+        reason = RejectionReason.NO_CONSENT
+    else:
+        return events
+    events += [
+        ev.ReferralRejected(reason=reason),
+        ev.EpisodeEnded(reason=EpisodeEndReason.REFERRAL_REJECTED),
+    ]
+    return events
+
+
+def _accept(state: CaseState, c: cmd.AcceptReferral, now: datetime) -> list[DomainEvent]:
+    require_phase(state, {Phase.REFERRED}, "accept a referral")
+    require_role(c, DECIDERS, "accept a referral")
+    return [ev.ReferralAccepted()]
+
+
+def _reject(state: CaseState, c: cmd.RejectReferral, now: datetime) -> list[DomainEvent]:
+    require_phase(state, {Phase.REFERRED}, "reject a referral")
+    require_role(c, DECIDERS, "reject a referral")
+    personal = ev.NotesPersonal(notes=c.notes) if c.notes else None
+    return [
+        ev.ReferralRejected(reason=c.reason, personal=personal),
+        ev.EpisodeEnded(reason=EpisodeEndReason.REFERRAL_REJECTED),
+    ]
+
+
+def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list[DomainEvent]:
+    if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED}:
+        return []  # the family left meanwhile; the team is told by the release
+    assert state.team_id is not None
+    return [
+        ev.KeyWorkerAllocated(
+            key_worker_id=c.key_worker_id,
+            team_id=state.team_id,
+            from_waitlist=c.from_waitlist,
+            first_meeting_due_at=add_working_days(now, state.policy.first_meeting_working_days),
+        )
+    ]
+
+
+def _waitlisted(state: CaseState, c: cmd.PlacedOnWaitlist, now: datetime) -> list[DomainEvent]:
+    if state.phase is not Phase.ACCEPTED:
+        return []
+    assert state.team_id is not None
+    return [ev.FamilyWaitlisted(team_id=state.team_id, priority=c.priority, position=c.position)]
+
+
+# The commands this module decides.
+HANDLERS: dict[type[cmd.Command], Decider] = {
+    cmd.AcceptReferral: _accept,
+    cmd.RejectReferral: _reject,
+    cmd.KeyWorkerAssigned: _assigned,
+    cmd.PlacedOnWaitlist: _waitlisted,
+}

@@ -1,0 +1,159 @@
+"""A case's state: its phase, people, goals, reviews, boosters and open alerts, and
+why a command can be refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from events.catalogue import DomainEvent
+from events.policy import ProgrammePolicy
+from events.vocabulary import (
+    ClosureKind,
+    ConsentScope,
+    EpisodeEndReason,
+    GoalCategory,
+    StatutoryStatus,
+)
+from workflows.alerts import OpenAlert
+
+# Why a command was refused: the actor may not do it (``forbidden``); the case's state or
+# the clock is against it now, though the same command may succeed later (``conflict``);
+# or it can never succeed as written (``invalid``).
+RefusalKind = Literal["forbidden", "conflict", "invalid"]
+
+
+class CommandRejected(Exception):
+    """A command refused by the rules; nothing is recorded. Names the field and the rule."""
+
+    def __init__(self, field: str, rule: str, kind: RefusalKind = "conflict") -> None:
+        self.field = field
+        self.rule = rule
+        self.kind = kind
+        super().__init__(f"{field}: {rule}")
+
+
+class Phase(StrEnum):
+    NEW = "new"
+    REFERRED = "referred"
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+    ALLOCATED = "allocated"
+    INTENSIVE = "intensive"
+    FOLLOW_UP = "follow_up"
+    ENDED = "ended"
+
+
+class ReviewStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    DUE = "due"
+    OVERDUE = "overdue"
+    COMPLETED = "completed"
+
+
+class Goal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    goal_id: str
+    category: GoalCategory
+    baseline: int
+    target: int
+    latest_score: int | None = None
+    closing_score: int | None = None
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    review_id: str
+    month: int
+    due_on: date
+    status: ReviewStatus = ReviewStatus.SCHEDULED
+    rescheduled: bool = False
+    reminded_for: date | None = None  # the due date a "due soon" reminder went out for
+
+
+class Booster(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    booster_id: str
+    goal_ids: list[str]
+    due_by: date
+    delivered_at: datetime | None = None
+    overdue: bool = False
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str
+    days: int
+    approved: bool | None = None
+
+
+class CaseState(BaseModel):
+    """Everything the rules need to know about one episode."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    policy: ProgrammePolicy
+    phase: Phase = Phase.NEW
+    version: int = 0
+    family_id: str | None = None
+    team_id: str | None = None
+    priority: int = 3
+    referred_on: date | None = None
+    previous_case_id: str | None = None
+    children: dict[str, StatutoryStatus] = {}
+    adults: list[str] = []
+    consents: dict[ConsentScope, bool] = {}
+    accepted_at: datetime | None = None
+    key_worker_id: str | None = None
+    allocated_at: datetime | None = None
+    waitlist_position: int | None = None
+    first_meeting_due_at: datetime | None = None
+    first_meeting_at: datetime | None = None
+    first_meeting_overdue: bool = False
+    last_contact_at: datetime | None = None
+    no_contact_flagged_for: datetime | None = None
+    intensive_started_on: date | None = None
+    intensive_ends_on: date | None = None
+    warning_flagged: bool = False
+    overrun_flagged_for: date | None = None
+    goals: dict[str, Goal] = {}
+    session_ids: set[str] = set()
+    extensions: dict[str, Extension] = {}
+    closed_on: date | None = None
+    closure_kind: ClosureKind | None = None
+    reviews: dict[str, Review] = {}
+    boosters: dict[str, Booster] = {}
+    end_reason: EpisodeEndReason | None = None
+    open_alerts: dict[str, OpenAlert] = {}
+    alerts_raised: int = 0
+    # Episodes started before these timers existed run (and replay) without them.
+    alert_timers: bool = False
+    # Likewise the rules that bound input against the case (set when first deciding).
+    input_bounds: bool = False
+
+    @property
+    def ended(self) -> bool:
+        return self.phase is Phase.ENDED
+
+    def next_review(self) -> Review | None:
+        """The earliest review not yet completed."""
+        open_reviews = [r for r in self.reviews.values() if r.status is not ReviewStatus.COMPLETED]
+        return min(open_reviews, key=lambda r: r.month, default=None)
+
+
+def midnight(day: date) -> datetime:
+    """Deadlines fall at the start of a day, UTC."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# Decides one kind of command: (state, command, now) -> the events it causes.
+Decider = Callable[[CaseState, Any, datetime], list[DomainEvent]]

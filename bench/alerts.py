@@ -21,6 +21,7 @@ import statistics
 import sys
 import threading
 import time
+from contextlib import AsyncExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
     from events.envelope import Actor
     from events.vocabulary import Role, StatutoryStatus
     from identity.users import add_user, set_alert_routes
+    from workers.root import runtime
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
@@ -87,7 +89,9 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
     sup = Actor(id="sup-bench", role=Role.SUPERVISOR)
     workers = [f"kw-{n}" for n in range(1, 5)]
     stop = asyncio.Event()
-    async with dev_stack_database() as dsn, dev_temporal(port=17333) as address:
+    async with AsyncExitStack() as stack:
+        dsn = await stack.enter_async_context(dev_stack_database())
+        address = await stack.enter_async_context(dev_temporal(port=17333))
         pool = await create_pool(dsn, max_size=4)
         for kw in workers:
             await add_user(pool, kw, "case_manager", "cardiff")
@@ -96,7 +100,11 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
         settings = Settings.model_validate(
             {"task_queue": "bench-alerts", "webhook_secret": "bench-secret"}
         )
-        worker = asyncio.create_task(run_worker(settings, dsn, client, stop))
+        # the worker's own composition root, as `ifss worker` opens it
+        rt = await stack.enter_async_context(
+            runtime(settings, database_url=dsn, temporal_client=client)
+        )
+        worker = asyncio.create_task(run_worker(rt, stop))
         for kw in workers:
             await cases.change_key_worker(
                 client,

@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,7 @@ async def command_to_visible(commands: int) -> list[float]:
 
     from projections.runner import run_projector
     from tests.temporal_harness import SUP
+    from workers.root import runtime
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
@@ -249,11 +251,19 @@ async def command_to_visible(commands: int) -> list[float]:
     from workflows.team_workflow import ChangeKeyWorker
 
     stop = asyncio.Event()
-    async with dev_stack_database() as schema_dsn, dev_temporal() as address:
+    async with AsyncExitStack() as stack:
+        schema_dsn = await stack.enter_async_context(dev_stack_database())
+        address = await stack.enter_async_context(dev_temporal())
         client: Client = await connect_temporal(address, "default", attempts=60)
         settings = Settings(task_queue="bench-visible")
-        worker = asyncio.create_task(run_worker(settings, schema_dsn, client, stop))
-        projector = asyncio.create_task(run_projector(schema_dsn, stop))
+        # the processes' own composition root, as `ifss worker` and `ifss projector` open it
+        rt = await stack.enter_async_context(
+            runtime(settings, database_url=schema_dsn, temporal_client=client)
+        )
+        worker = asyncio.create_task(run_worker(rt, stop))
+        projector = asyncio.create_task(run_projector(rt.dsn, rt.store, stop))
+        for task in (worker, projector):  # a part that fails stops the run, loudly
+            task.add_done_callback(lambda t: t.cancelled() or (t.exception() and stop.set()))
         pool = await create_pool(schema_dsn, max_size=4)
         await cases.change_key_worker(
             client,

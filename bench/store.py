@@ -27,12 +27,12 @@ from events.store import EventStore
 from events.vocabulary import Role, SessionKind
 
 WRITERS = 8
-SINGLE_PER_WRITER = 400
+SINGLE_PER_WRITER = 1000
 BATCH_SIZE = 100
 BATCHES_PER_WRITER = 10
 READ_TOTAL = 100_000
 PAGE = 1000
-ROUNDS = 2
+ROUNDS = 4
 
 RAW_TABLE = """CREATE TABLE raw_events (
     global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -34,6 +34,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events
+	$(BIN)/ifss docs lifecycle
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,14 @@ class PreviousEpisodeInput(BaseModel):
     case_id: str
 
 
+class FamilyClaim(BaseModel):
+    """A referral's look at its family: the earlier case to link, and the case whose
+    episode is still open (then the referral is refused and nothing is claimed)."""
+
+    previous_case_id: str | None = None
+    open_case_id: str | None = None
+
+
 class StreamTailInput(BaseModel):
     stream_id: str
     after_version: int
@@ -88,6 +96,19 @@ class StoreActivities:
             )
             for e in stored
         ]
+
+    @activity.defn(name="claim_family")
+    async def claim_family(self, request: PreviousEpisodeInput) -> FamilyClaim:
+        """One open episode per family: claim it for this case, or name the case that holds
+        it open; and the family's latest earlier case, to link a re-referral."""
+        try:
+            open_case = await self._store.claim_family(request.family_id, request.case_id)
+            previous = await self._store.latest_case_of_family(
+                request.family_id, excluding=request.case_id
+            )
+        except Exception as exc:
+            raise classified(exc) from exc
+        return FamilyClaim(previous_case_id=previous, open_case_id=open_case)
 
     @activity.defn(name="find_previous_episode")
     async def find_previous_episode(self, request: PreviousEpisodeInput) -> str | None:

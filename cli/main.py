@@ -225,6 +225,18 @@ def docs_events(
     console.print(f"wrote {docs.write(output)}")
 
 
+@docs_app.command("lifecycle")
+def docs_lifecycle(
+    output: Annotated[Path, typer.Option(help="Where to write the state table.")] = Path(
+        "docs/lifecycle.md"
+    ),
+) -> None:
+    """Regenerate docs/lifecycle.md by exploring the lifecycle rules."""
+    from workflows.lifecycle import table
+
+    console.print(f"wrote {table.write(output)}")
+
+
 if __name__ == "__main__":
     app()
 

@@ -63,6 +63,7 @@ from events.vocabulary import (
     StatutoryStatus,
     SubstanceUseStatus,
     UnplannedExitReason,
+    WithdrawalReason,
 )
 
 ReviewMonth = Annotated[Literal[1, 3, 6, 12], BeforeValidator(whole_number)]
@@ -198,6 +199,16 @@ class ReferralRejected(DomainEvent):
     summary: ClassVar[str] = "The team rejected the referral, with a coded reason."
 
     reason: RejectionReason
+    personal: NotesPersonal | None = None
+
+
+class FamilyWithdrew(DomainEvent):
+    summary: ClassVar[str] = (
+        "The family left before the intensive work began (referred, accepted, waiting or "
+        "allocated but not yet met), with a coded reason; its place is freed at once."
+    )
+
+    reason: WithdrawalReason
     personal: NotesPersonal | None = None
 
 
@@ -623,12 +634,12 @@ class ProgrammePolicyRegistered(DomainEvent, PolicyContent):
 
 def event_class(type_name: str) -> type[DomainEvent]:
     """The class registered under ``type_name``; raises ``UnknownEventType``."""
-    from events.errors import UnknownEventType
+    cls = DomainEvent.registry.get(type_name)
+    if cls is None:
+        from events.errors import UnknownEventType
 
-    try:
-        return DomainEvent.registry[type_name]
-    except KeyError:
-        raise UnknownEventType(type_name) from None
+        raise UnknownEventType(type_name)
+    return cls
 
 
 def all_event_types() -> list[type[DomainEvent]]:

@@ -16,7 +16,7 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from events.bounds import Code, Days, StrictBool, whole_number
+from events.bounds import Code, Day, Days, StrictBool, whole_number
 from events.vocabulary import AlertRule, AlertSeverity
 
 
@@ -53,6 +53,9 @@ class ProgrammePolicy(BaseModel):
     # Unacknowledged alerts of these severities go up to the supervisors when their
     # acknowledgement window closes; the others are reminders.
     escalate_severities: tuple[AlertSeverity, ...] = (AlertSeverity.MEDIUM, AlertSeverity.HIGH)
+    # The service's own closure days (a team away day, the days between Christmas and New
+    # Year): not working days, like weekends and bank holidays.
+    closure_days: tuple[Day, ...] = Field(default=(), max_length=366)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammePolicy:

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -145,6 +146,10 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
         )
     return out
 
+
+# How long a referral's claim on its family holds before its referral is recorded: as long
+# as a case workflow waits for its referral (workflows.case_workflow.REFERRAL_WAIT).
+CLAIM_UNRECORDED = timedelta(minutes=10)
 
 _UUID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -339,6 +344,57 @@ class EventStore:
             excluding,
         )
         return str(case_id) if case_id is not None else None
+
+    async def claim_family(
+        self, family_id: str, case_id: str, *, unrecorded_for: timedelta = CLAIM_UNRECORDED
+    ) -> str | None:
+        """Make ``case_id`` the family's open episode, unless another case holds it: then
+        return that case's id and claim nothing. A case holds its family while its episode
+        is open (referral recorded, no end), or, before its referral is recorded, for
+        ``unrecorded_for`` after claiming (a referral whose append failed lets go then).
+        Atomic under concurrent referrals of one family (the claim is a row, taken or moved
+        in one transaction); a retry by the same case succeeds again."""
+        holds_sql = (
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE stream_id = $1 "
+            "AND type = 'ReferralReceived') THEN NOT EXISTS (SELECT 1 FROM events "
+            "WHERE stream_id = $1 AND type = 'EpisodeEnded') ELSE $2 > now() - $3::interval END"
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            while True:
+                row = await conn.fetchrow(
+                    "SELECT case_id, claimed_at FROM family_episodes WHERE family_id = $1 "
+                    "FOR UPDATE",
+                    family_id,
+                )
+                if row is None:
+                    # Episodes opened before claims existed: the family's latest referral.
+                    latest = await self.latest_case_of_family(family_id, excluding=case_id)
+                    if latest is not None and await conn.fetchval(
+                        holds_sql, f"case-{latest}", None, unrecorded_for
+                    ):
+                        return str(latest)
+                    taken = await conn.fetchval(
+                        "INSERT INTO family_episodes (family_id, case_id) VALUES ($1, $2) "
+                        "ON CONFLICT (family_id) DO NOTHING RETURNING case_id",
+                        family_id,
+                        case_id,
+                    )
+                    if taken is not None:
+                        return None
+                    continue  # claimed meanwhile by a concurrent referral: look again
+                holder, claimed_at = str(row["case_id"]), row["claimed_at"]
+                if holder != case_id and await conn.fetchval(
+                    holds_sql, f"case-{holder}", claimed_at, unrecorded_for
+                ):
+                    return holder
+                if holder != case_id:
+                    await conn.execute(
+                        "UPDATE family_episodes SET case_id = $2, claimed_at = now() "
+                        "WHERE family_id = $1",
+                        family_id,
+                        case_id,
+                    )
+                return None
 
     async def count(self, type_name: str) -> int:
         """How many events of one type are stored (status pages, benchmarks)."""

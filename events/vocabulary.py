@@ -107,6 +107,18 @@ class ClosureKind(StrEnum):
     UNPLANNED = "unplanned"
 
 
+class WithdrawalReason(StrEnum):
+    """Why a family left before the intensive work began (referred, accepted, waiting or
+    allocated but not yet met)."""
+
+    FAMILY_DECLINED = "family_declined"
+    MOVED_AWAY = "moved_away"
+    COULD_NOT_BE_CONTACTED = "could_not_be_contacted"
+    DID_NOT_ENGAGE = "did_not_engage"
+    REFERRER_WITHDREW = "referrer_withdrew"
+    NEEDS_MET_ELSEWHERE = "needs_met_elsewhere"
+
+
 class UnplannedExitReason(StrEnum):
     FAMILY_DISENGAGED = "family_disengaged"
     MOVED_AWAY = "moved_away"
@@ -144,6 +156,7 @@ class EpisodeEndReason(StrEnum):
     CLOSED_BY_SUPERVISOR = "closed_by_supervisor"
     REFERRAL_REJECTED = "referral_rejected"
     NO_FOLLOW_UP_CONSENT = "no_follow_up_consent"
+    WITHDRAWN_BEFORE_START = "withdrawn_before_start"
 
 
 class AlertRule(StrEnum):

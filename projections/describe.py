@@ -71,6 +71,9 @@ DESCRIBE: dict[str, Describer] = {
     ),
     "ReferralAccepted": lambda w, d: f"{w} accepted the referral",
     "ReferralRejected": lambda w, d: f"{w} rejected the referral: {words(d['reason'])}",
+    "FamilyWithdrew": lambda w, d: (
+        f"{w} recorded that the family withdrew before the work began: {words(d['reason'])}"
+    ),
     "FamilyWaitlisted": lambda w, d: (
         f"No key worker had space: waitlisted at position {d['position']} "
         f"(priority {d['priority']})"

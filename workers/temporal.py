@@ -50,6 +50,8 @@ async def connect_temporal(
 # Pure, deterministic modules shared by workflows and their callers: passed through the
 # sandbox so that a command class is the same class inside and outside it.
 PASSTHROUGH_MODULES = (
+    "holidays",
+    "zoneinfo",
     "events",
     "activities",
     "workflows.commands",
@@ -104,6 +106,7 @@ def build_worker(
             store_activities.append_events,
             store_activities.read_stream_tail,
             store_activities.find_previous_episode,
+            store_activities.claim_family,
             team_activities.message_team,
             alert_activities.alert_routes,
             alert_activities.deliver_alert,

@@ -21,7 +21,7 @@ from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import STORE_RETRY
-    from activities.store import PreviousEpisodeInput, StoreActivities
+    from activities.store import FamilyClaim, PreviousEpisodeInput, StoreActivities
     from activities.team import TeamActivities
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
@@ -66,6 +66,12 @@ ALERT_TIMERS_PATCH = "alert-timers"
 # Commands accepted before the input bounds (a referral dated ahead, a booster before the
 # closure) replay as they were decided then.
 INPUT_BOUNDS_PATCH = "input-bounds"
+# A referral claims its family (one open episode per family) instead of only looking up the
+# family's earlier case; histories recorded before replay with the look-up.
+ONE_EPISODE_PATCH = "one-open-episode"
+# Dates in Europe/London, working days without bank holidays and closure days: episodes
+# started before keep UTC dates and weekday-only working days until they continue as new.
+UK_CALENDAR_PATCH = "uk-calendar"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist | cmd.EscalateAlert
@@ -198,6 +204,8 @@ class CaseWorkflow:
     async def run(self, input: CaseInput) -> CaseOutcome:
         if workflow.patched(ALERT_TIMERS_PATCH):
             self._state.alert_timers = True
+        if not self._state.uk_calendar and workflow.patched(UK_CALENDAR_PATCH):
+            self._state.uk_calendar = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -428,17 +436,36 @@ class CaseWorkflow:
             self._bounds()
             _check_version(command, self._state)
             _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
+            family = PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id)
+            claim = FamilyClaim()
             try:
-                previous = await workflow.execute_activity_method(
-                    StoreActivities.find_previous_episode,
-                    PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
-                    retry_policy=STORE_RETRY,
-                )
+                if workflow.patched(ONE_EPISODE_PATCH):
+                    claim = await workflow.execute_activity_method(
+                        StoreActivities.claim_family,
+                        family,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+                        retry_policy=STORE_RETRY,
+                    )
+                else:
+                    claim.previous_case_id = await workflow.execute_activity_method(
+                        StoreActivities.find_previous_episode,
+                        family,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+                        retry_policy=STORE_RETRY,
+                    )
             except ActivityError:
                 raise appending.unavailable() from None
-            events = _decided(lambda: refer(self._state, command, previous, workflow.now()))
+            events = _decided(
+                lambda: refer(
+                    self._state,
+                    command,
+                    claim.previous_case_id,
+                    workflow.now(),
+                    open_case_id=claim.open_case_id,
+                )
+            )
             await self._record(events, command.actor)
             return self._result(events)
 
@@ -461,6 +488,14 @@ class CaseWorkflow:
 
     @reject.validator
     def _check_reject(self, command: cmd.RejectReferral) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw(self, command: cmd.WithdrawFamily) -> CommandResult:
+        return await self._handle(command)
+
+    @withdraw.validator
+    def _check_withdraw(self, command: cmd.WithdrawFamily) -> None:
         self._validate(command)
 
     @workflow.update

@@ -46,6 +46,7 @@ from events.vocabulary import (
     StatutoryStatus,
     SubstanceUseStatus,
     UnplannedExitReason,
+    WithdrawalReason,
 )
 
 T = TypeVar("T")
@@ -123,6 +124,15 @@ class RejectReferral(Command):
     """Reject the referral with a coded reason; the episode ends."""
 
     reason: RejectionReason
+    notes: FreeText | None = None
+
+
+class WithdrawFamily(Command):
+    """The family leaves before the intensive work begins (referred, accepted, waiting or
+    allocated but not yet met), with a coded reason: the episode ends and its place (a key
+    worker's slot or the waitlist) is freed at once."""
+
+    reason: WithdrawalReason
     notes: FreeText | None = None
 
 
@@ -290,6 +300,7 @@ class EscalateAlert(Command):
 COMMANDS: dict[str, type[Command]] = {
     "accept": AcceptReferral,
     "reject": RejectReferral,
+    "withdraw": WithdrawFamily,
     "record_first_meeting": RecordFirstMeeting,
     "agree_goal": AgreeGoal,
     "record_session": RecordSession,

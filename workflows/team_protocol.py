@@ -43,6 +43,7 @@ class RequestAllocation(Message):
 class ReleaseReason(StrEnum):
     INTENSIVE_PHASE_CLOSED = "intensive_phase_closed"
     EPISODE_ENDED = "episode_ended"
+    WITHDRAWN = "withdrawn"  # before the work began: referred, waiting or not yet met
 
 
 class Release(Message):
@@ -81,10 +82,11 @@ def team_message(
             policy=after.policy,
         )
     if before.phase in HOLDS_A_PLACE and after.phase not in HOLDS_A_PLACE:
-        reason = (
-            ReleaseReason.EPISODE_ENDED
-            if after.phase is Phase.ENDED
-            else ReleaseReason.INTENSIVE_PHASE_CLOSED
-        )
+        if any(isinstance(e, ev.FamilyWithdrew) for e in events):
+            reason = ReleaseReason.WITHDRAWN
+        elif after.phase is Phase.ENDED:
+            reason = ReleaseReason.EPISODE_ENDED
+        else:
+            reason = ReleaseReason.INTENSIVE_PHASE_CLOSED
         return Release(team_id=after.team_id, case_id=after.case_id, reason=reason)
     return None

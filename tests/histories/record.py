@@ -31,7 +31,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 
 HERE = Path(__file__).parent
-VERSION = "v5"  # v5: teams record their policy (patch), key workers on the policy limit
+VERSION = "v6"  # v6: the UK calendar and one open episode per family (patches), withdrawal
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -41,6 +41,10 @@ async def episodes(h: Harness) -> list[str]:
     await h.refer("waiting", priority=1)
     await h.do("waiting", "accept", actor=SUP)
     await h.settle("waiting", "waitlisted")
+    await h.refer("withdrawn")
+    await h.do("withdrawn", "accept", actor=SUP)
+    await h.settle("withdrawn", "waitlisted")
+    await h.do("withdrawn", "withdraw", reason="moved_away", notes="Moved away", actor=SUP)
     await sessions_until(h, "planned", started, last_day=28)
     await h.do("planned", "request_extension", request_id="x1", days=7, reason="School holidays")
     await h.do("planned", "decide_extension", request_id="x1", approved=False, actor=SUP)
@@ -63,7 +67,7 @@ async def episodes(h: Harness) -> list[str]:
         await complete_review(h, "planned", review.review_id, g1=regressed)
     await h.refer("rejected", referral_grounds=[])
     await h.settle("planned", "ended")
-    return ["case-planned", "case-waiting", "case-rejected", "team-cardiff"]
+    return ["case-planned", "case-waiting", "case-rejected", "case-withdrawn", "team-cardiff"]
 
 
 async def main() -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from events import catalogue as ev
-from events.calendar import add_months
+from events.calendar import (
+    SERVICE_ZONE,
+    add_months,
+    is_bank_holiday,
+    is_working_day,
+    local_day,
+)
 from events.catalogue import FollowUpReviewDue, FollowUpReviewScheduled
 from events.envelope import Actor
 from events.vocabulary import Role
@@ -86,9 +92,9 @@ async def test_the_planned_path_referral_to_episode_end(harness: Harness) -> Non
     assert [e.stream_version for e in stored] == list(range(1, len(stored) + 1))
     for event in stored:
         if isinstance(event.event, FollowUpReviewDue):
-            assert event.occurred_at.date() == event.event.due_on  # fired on its day
+            assert local_day(event.occurred_at) == event.event.due_on  # its day, in Wales
         if isinstance(event.event, ev.FollowUpReviewApproaching):
-            assert event.occurred_at.date() == event.event.due_on - timedelta(days=7)
+            assert local_day(event.occurred_at) == event.event.due_on - timedelta(days=7)
         if isinstance(event.event, ev.AlertRaised):
             assert (event.event.rule, event.event.to_key_worker) == ("review_due_soon", "cm-jones")
         if isinstance(event.event, FollowUpReviewScheduled):
@@ -218,6 +224,42 @@ async def test_waitlist_and_back_fill_when_two_workers_are_full(harness: Harness
     assert team_stream.count("TeamCaseAllocated") == 3 and "TeamCaseReleased" in team_stream
 
 
+async def test_withdrawals_before_the_work_began_free_places_at_once(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("wyre", "kw-w", limit=1)
+    for n in range(4):
+        await h.refer(f"w{n}", team_id="wyre")
+        await h.do(f"w{n}", "accept", actor=SUP)
+    await h.settle("w0", "allocated")
+    assert (await h.settle("w1", "waitlisted")).waitlist_position == 1
+    # a waiting family withdraws: it leaves the waitlist, and the next moves up
+    await h.do("w1", "withdraw", reason="moved_away", notes="Moved to Leeds", actor=SUP)
+    assert (await h.view("w1")).phase == "ended"
+    # the allocated family never met its worker (the alert says so): the slot goes to the
+    # next waiting family, and the alert is resolved with the episode
+    await h.sleep(days=5)
+    assert "FirstMeetingOverdue" in await h.types("w0")
+    await h.do("w0", "withdraw", reason="could_not_be_contacted", actor=SUP)
+    allocated = await h.settle("w2", "allocated")
+    assert allocated.key_worker_id == "kw-w"
+    assert (await h.view("w3")).phase == "waitlisted"
+    assert (await h.types("w0"))[-3:] == ["FamilyWithdrew", "EpisodeEnded", "AlertResolved"]
+    [withdrew] = [e for e in await h.stream("w0") if e.type == "FamilyWithdrew"]
+    assert withdrew.event.reason == "could_not_be_contacted"
+    releases = [e for e in await h.store.read_stream("team-wyre") if e.type == "TeamCaseReleased"]
+    assert {(e.event.case_id, e.event.key_worker_id) for e in releases} == {
+        ("w1", None),
+        ("w0", "kw-w"),
+    }
+    # an open first-meeting deadline died with the episode; an ended case takes no withdrawal
+    with pytest.raises(CommandRefused, match="phase"):
+        await h.do("w0", "withdraw", reason="moved_away", actor=SUP)
+    # once the work has begun the way out is closing the intensive phase, not a withdrawal
+    await h.do("w2", "record_first_meeting", held_at=await h.now())
+    with pytest.raises(CommandRefused, match="record a withdrawal before the work began"):
+        await h.do("w2", "withdraw", reason="did_not_engage", actor=SUP)
+
+
 async def test_concurrent_acceptances_never_exceed_the_limit(harness: Harness) -> None:
     import asyncio
 
@@ -248,6 +290,17 @@ async def test_re_referral_links_the_earlier_episode(harness: Harness) -> None:
     assert (await h.view("second")).previous_case_id == "first"
     [received] = await h.stream("second")
     assert received.event.previous_case_id == "first"  # type: ignore[attr-defined]
+
+
+async def test_a_family_with_an_open_episode_is_not_referred_again(harness: Harness) -> None:
+    h = harness
+    await h.refer("open-1", family_id="fam-10")
+    with pytest.raises(CommandRefused, match="family fam-10 has an open episode \\(case open-1\\)"):
+        await h.refer("open-2", family_id="fam-10")
+    assert await h.stream("open-2") == []  # nothing recorded
+    await h.do("open-1", "withdraw", reason="needs_met_elsewhere", actor=SUP)
+    await h.refer("open-3", family_id="fam-10")  # ended: referred again, and linked
+    assert (await h.view("open-3")).previous_case_id == "open-1"
 
 
 async def test_worker_replaced_mid_episode_completes_without_gaps(
@@ -443,3 +496,65 @@ async def test_a_family_waitlisted_too_long_alerts_the_supervisors_once(harness:
         "TeamCaseAllocated",
         "AlertResolved",
     ]
+
+
+def _next_autumn_change(after: date) -> date:
+    """The last Sunday of October (clocks go back in the UK; no bank holiday near it)."""
+    year = after.year
+    while True:
+        end = date(year, 10, 31)
+        sunday = end - timedelta(days=(end.weekday() + 1) % 7)
+        if sunday > after + timedelta(days=7):
+            return sunday
+        year += 1
+
+
+def _next_bank_holiday_after_a_working_day(after: date) -> tuple[date, date]:
+    """(a working day, the bank holiday right after it) at least a week after ``after``."""
+    day = after + timedelta(days=8)
+    while not (is_bank_holiday(day) and is_working_day(day - timedelta(days=1))):
+        day += timedelta(days=1)
+    return day - timedelta(days=1), day
+
+
+async def _allocated_at(h: Harness, case_id: str, day: date, hours: float) -> datetime:
+    await sleep_until(h, day, hours)
+    await h.refer(case_id)
+    await h.do(case_id, "accept", actor=SUP)
+    await h.settle(case_id, "allocated")
+    [allocated] = [e.event for e in await h.stream(case_id) if e.type == "KeyWorkerAllocated"]
+    return allocated.first_meeting_due_at  # type: ignore[no-any-return]
+
+
+async def test_a_first_meeting_deadline_skips_a_bank_holiday(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones", limit=3)
+    eve, holiday = _next_bank_holiday_after_a_working_day((await h.now()).date())
+    due = await _allocated_at(h, "bh1", eve, hours=10)
+    due_day = local_day(due)
+    assert due_day > holiday  # never on the holiday itself
+    days = [eve + timedelta(days=n) for n in range(1, (due_day - eve).days + 1)]
+    assert sum(is_working_day(d) for d in days) == 2  # two working days, the holiday skipped
+    assert (
+        due.astimezone(SERVICE_ZONE).hour
+        == datetime.combine(eve, datetime.min.time(), tzinfo=UTC)
+        .replace(hour=10)
+        .astimezone(SERVICE_ZONE)
+        .hour
+    )
+
+
+async def test_a_deadline_across_the_clock_change_keeps_its_local_time(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones", limit=3)
+    sunday = _next_autumn_change((await h.now()).date())
+    friday = sunday - timedelta(days=2)
+    due = await _allocated_at(h, "dst1", friday, hours=8)  # 09:00 BST on the Friday
+    assert local_day(due) == sunday + timedelta(days=2)  # the Tuesday
+    local = due.astimezone(SERVICE_ZONE)
+    assert (local.hour, local.utcoffset()) == (9, timedelta(0))  # 09:00 GMT, not 08:00
+    # the overdue alert fires then, not an hour early
+    await sleep_until(h, sunday + timedelta(days=2), hours=8.5)
+    assert "FirstMeetingOverdue" not in await h.types("dst1")
+    await sleep_until(h, sunday + timedelta(days=2), hours=9.5)
+    assert "FirstMeetingOverdue" in await h.types("dst1")

@@ -6,14 +6,16 @@ import asyncio
 import itertools
 import random
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
-from events.catalogue import SessionRecorded
+from events.catalogue import EpisodeEnded, SessionRecorded
 from events.consumer import Wakeup
 from events.errors import EventIdReused, StreamVersionConflict
 from events.store import EventStore
+from events.vocabulary import EpisodeEndReason
 from tests.factories import referral, session, sessions, wrap
 
 pytestmark = pytest.mark.integration
@@ -256,3 +258,36 @@ async def test_upcasts_old_schema_versions_on_read(store: EventStore, pool: asyn
     assert isinstance(old.event, SessionRecorded)
     assert old.event.kind == "home_visit"
     assert (await store.verify("case-old")).intact
+
+
+async def test_one_open_episode_per_family_even_when_referrals_race(store: EventStore) -> None:
+    # twelve referrals of one family at once: exactly one case claims it
+    claims = await asyncio.gather(*(store.claim_family("fam-r", f"r{n}") for n in range(12)))
+    holders = [f"r{n}" for n, held_by in enumerate(claims) if held_by is None]
+    assert len(holders) == 1
+    [holder] = holders
+    assert set(claims) == {None, holder}  # the others are told which case holds it
+    # the holder's referral is recorded; a retry of its claim is granted again
+    await store.append(f"case-{holder}", 0, [wrap(referral(holder, family_id="fam-r"))])
+    assert await store.claim_family("fam-r", holder) is None
+    assert await store.claim_family("fam-r", "late") == holder
+    # once the episode has ended, the next referral takes the claim over
+    ended = EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED)
+    await store.append(f"case-{holder}", 1, [wrap(ended)])
+    assert await store.claim_family("fam-r", "next") is None
+    await store.append("case-next", 0, [wrap(referral("next", family_id="fam-r"))])
+    assert await store.claim_family("fam-r", "after-next") == "next"
+
+
+async def test_a_claim_whose_referral_never_landed_lets_go_in_time(store: EventStore) -> None:
+    assert await store.claim_family("fam-x", "lost") is None  # its append then failed
+    assert await store.claim_family("fam-x", "real") == "lost"  # held meanwhile
+    later = await store.claim_family("fam-x", "real", unrecorded_for=timedelta(0))
+    assert later is None  # as the referral wait runs out, the claim lets go
+
+
+async def test_an_episode_opened_before_claims_existed_still_holds_its_family(
+    store: EventStore,
+) -> None:
+    await store.append("case-old", 0, [wrap(referral("old", family_id="fam-o"))])
+    assert await store.claim_family("fam-o", "new") == "old"

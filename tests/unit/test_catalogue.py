@@ -50,7 +50,16 @@ def test_catalogue_covers_the_lifecycle() -> None:
 def test_event_names_are_past_tense_facts() -> None:
     import re
 
-    irregular = {"Held", "Left", "Withdrawn", "Due", "Overdue", "Approaching", "Overrun"}
+    irregular = {
+        "Held",
+        "Left",
+        "Withdrawn",
+        "Withdrew",
+        "Due",
+        "Overdue",
+        "Approaching",
+        "Overrun",
+    }
     for cls in all_event_types():
         last_word = re.findall(r"[A-Z][a-z]*", cls.__name__)[-1]
         assert last_word.endswith("ed") or last_word in irregular, cls

@@ -17,10 +17,12 @@ from events.vocabulary import (
     GoalCategory,
     GoalRating,
     RejectionReason,
+    Role,
     SessionKind,
     StatutoryStatus,
     SubstanceUseStatus,
     UnplannedExitReason,
+    WithdrawalReason,
 )
 from tests.case_rules import (
     CM,
@@ -41,6 +43,7 @@ from workflows.lifecycle import (
     decide,
     next_wakeup,
 )
+from workflows.team_protocol import Release, ReleaseReason, team_message
 
 
 def rate(
@@ -422,3 +425,73 @@ def test_a_closure_s_reason_is_the_command_model_s_rule(
 def test_children_of_a_referral_are_named_once() -> None:
     with pytest.raises(ValidationError, match="child ids must be unique"):
         referral(children=[{"child_id": "ch1"}, {"child_id": "ch1"}])
+
+
+def _referred() -> Case:
+    case = Case()
+    case.refer()
+    return case
+
+
+def _accepted() -> Case:
+    case = _referred()
+    case.do(cmd.AcceptReferral(actor=SUP))
+    return case
+
+
+def _waitlisted() -> Case:
+    case = _accepted()
+    case.do(cmd.PlacedOnWaitlist(actor=Actor.system(), position=1, priority=3))
+    return case
+
+
+@pytest.mark.parametrize("start", [_referred, _accepted, _waitlisted, allocated_case])
+def test_a_family_can_withdraw_from_every_phase_before_the_work_began(start: object) -> None:
+    case = start()  # type: ignore[operator]
+    withdraw = cmd.WithdrawFamily(
+        actor=SUP, reason=WithdrawalReason.FAMILY_DECLINED, notes="Said no at the door"
+    )
+    events = case.do(withdraw)
+    assert [type(e).__name__ for e in events] == ["FamilyWithdrew", "EpisodeEnded"]
+    withdrew = events[0]
+    assert isinstance(withdrew, ev.FamilyWithdrew)
+    assert withdrew.personal is not None and withdrew.personal.notes == "Said no at the door"
+    assert case.state.phase is Phase.ENDED
+    assert case.state.end_reason is EpisodeEndReason.WITHDRAWN_BEFORE_START
+    assert next_wakeup(case.state) is None  # no first-meeting deadline left behind
+
+
+def test_a_withdrawal_frees_the_place_with_its_reason() -> None:
+    case = allocated_case()
+    before = case.state
+    events = case.do(cmd.WithdrawFamily(actor=CM, reason=WithdrawalReason.DID_NOT_ENGAGE))
+    message = team_message(before, case.state, events)
+    assert isinstance(message, Release) and message.reason is ReleaseReason.WITHDRAWN
+
+
+def test_a_withdrawal_is_refused_once_the_work_began_or_by_the_wrong_role() -> None:
+    case = intensive_case()
+    with pytest.raises(CommandRejected, match="before the work began") as refused:
+        decide(case.state, cmd.WithdrawFamily(actor=SUP, reason=WithdrawalReason.MOVED_AWAY), MON)
+    assert refused.value.field == "phase"
+    business_support = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)
+    with pytest.raises(CommandRejected, match="only case_manager, supervisor") as forbidden:
+        decide(
+            _accepted().state,
+            cmd.WithdrawFamily(actor=business_support, reason=WithdrawalReason.MOVED_AWAY),
+            MON,
+        )
+    assert forbidden.value.kind == "forbidden"
+    with pytest.raises(ValidationError, match="reason"):
+        cmd.WithdrawFamily.model_validate({"actor": SUP, "reason": "fed_up"})
+
+
+def test_a_family_with_an_open_episode_is_refused_naming_it() -> None:
+    from workflows.lifecycle import refer
+
+    case = Case()
+    with pytest.raises(CommandRejected, match=r"open episode \(case c0\)") as refused:
+        refer(case.state, referral(), "c0", MON, open_case_id="c0")
+    assert refused.value.field == "family_id" and refused.value.kind == "conflict"
+    events = refer(case.state, referral(), "c0", MON)  # the earlier one ended: linked
+    assert isinstance(events[0], ev.ReferralReceived) and events[0].previous_case_id == "c0"

@@ -12,7 +12,7 @@ from events.vocabulary import (
     EscalationReason,
 )
 from workflows.alerts import escalates as alert_escalates
-from workflows.lifecycle.state import CaseState, Phase, ReviewStatus, midnight
+from workflows.lifecycle.state import CaseState, Phase, ReviewStatus, start_of
 
 
 def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
@@ -41,7 +41,9 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
         if not state.warning_flagged:
             out.append(
                 (
-                    midnight(state.intensive_started_on + timedelta(days=p.intensive_warning_day)),
+                    start_of(
+                        state, state.intensive_started_on + timedelta(days=p.intensive_warning_day)
+                    ),
                     ev.IntensivePhaseEndApproaching(
                         day=p.intensive_warning_day, ends_on=state.intensive_ends_on
                     ),
@@ -50,7 +52,7 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
         if state.overrun_flagged_for != state.intensive_ends_on:
             out.append(
                 (
-                    midnight(state.intensive_ends_on + timedelta(days=1)),
+                    start_of(state, state.intensive_ends_on + timedelta(days=1)),
                     ev.IntensivePhaseOverrun(ends_on=state.intensive_ends_on),
                 )
             )
@@ -63,7 +65,7 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
             ):
                 out.append(
                     (
-                        midnight(review.due_on - timedelta(days=p.review_due_soon_days)),
+                        start_of(state, review.due_on - timedelta(days=p.review_due_soon_days)),
                         ev.FollowUpReviewApproaching(
                             review_id=review.review_id,
                             due_on=review.due_on,
@@ -74,14 +76,14 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
             if review.status is ReviewStatus.SCHEDULED:
                 out.append(
                     (
-                        midnight(review.due_on),
+                        start_of(state, review.due_on),
                         ev.FollowUpReviewDue(review_id=review.review_id, due_on=review.due_on),
                     )
                 )
             elif review.status is ReviewStatus.DUE:
                 out.append(
                     (
-                        midnight(review.due_on + timedelta(days=p.review_grace_days)),
+                        start_of(state, review.due_on + timedelta(days=p.review_grace_days)),
                         ev.FollowUpReviewOverdue(
                             review_id=review.review_id,
                             due_on=review.due_on,
@@ -94,7 +96,7 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
             if booster.delivered_at is None and not booster.overdue:
                 out.append(
                     (
-                        midnight(booster.due_by + timedelta(days=1)),
+                        start_of(state, booster.due_by + timedelta(days=1)),
                         ev.BoosterOverdue(booster_id=booster.booster_id, due_by=booster.due_by),
                     )
                 )

@@ -19,6 +19,7 @@ from workflows.lifecycle.state import (
     Phase,
     Review,
     ReviewStatus,
+    day_of,
 )
 
 
@@ -54,7 +55,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 event.held_at,
                 event.held_at,
             )
-            s.intensive_started_on = event.held_at.date()
+            s.intensive_started_on = day_of(s, event.held_at)
             s.intensive_ends_on = event.intensive_ends_on
         case ev.GoalAgreed():
             s.goals[event.goal_id] = Goal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from events import catalogue as ev
+from events.calendar import local_day
 from events.catalogue import DomainEvent
 from events.vocabulary import (
     EpisodeEndReason,
@@ -12,7 +13,14 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import PRACTITIONERS, not_in_future, require_phase, require_role
-from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, ReviewStatus
+from workflows.lifecycle.state import (
+    CaseState,
+    CommandRejected,
+    Decider,
+    Phase,
+    ReviewStatus,
+    day_of,
+)
 
 
 def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> list[DomainEvent]:
@@ -50,7 +58,7 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
                 booster_id=f"b-{review.review_id}",
                 goal_ids=regressed,
                 review_id=review.review_id,
-                due_by=now.date() + timedelta(days=state.policy.booster_window_days),
+                due_by=day_of(state, now) + timedelta(days=state.policy.booster_window_days),
             )
         )
     remaining = [
@@ -71,7 +79,7 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
         raise CommandRejected("review_id", f"no review {c.review_id} in this case")
     if review.status is ReviewStatus.COMPLETED:
         raise CommandRejected("review_id", f"review {c.review_id} is already completed")
-    if c.due_on <= now.date():
+    if c.due_on <= day_of(state, now):
         raise CommandRejected("due_on", "must be a date after today")
     if c.due_on == review.due_on:
         raise CommandRejected("due_on", "is the date the review is already due")
@@ -94,7 +102,9 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected("booster_id", f"no booster {c.booster_id} is scheduled")
     if booster.delivered_at is not None:
         raise CommandRejected("booster_id", f"booster {c.booster_id} is already delivered")
-    delivered_on = c.delivered_at.astimezone(UTC).date()  # closed_on is a UTC date too
+    delivered_on = (  # the same calendar as closed_on
+        local_day(c.delivered_at) if state.uk_calendar else c.delivered_at.astimezone(UTC).date()
+    )
     if state.input_bounds and state.closed_on is not None and delivered_on < state.closed_on:
         raise CommandRejected(
             "delivered_at", "cannot be before the intensive phase closed", "invalid"

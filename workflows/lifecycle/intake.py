@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from events import catalogue as ev
-from events.calendar import add_working_days
 from events.catalogue import DomainEvent
 from events.vocabulary import (
     EpisodeEndReason,
@@ -20,16 +19,33 @@ from workflows.lifecycle.guards import (
     require_phase,
     require_role,
 )
-from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
+from workflows.lifecycle.state import (
+    CaseState,
+    CommandRejected,
+    Decider,
+    Phase,
+    working_days_after,
+)
 
 
 def refer(
-    state: CaseState, command: cmd.ReferFamily, previous_case_id: str | None, now: datetime
+    state: CaseState,
+    command: cmd.ReferFamily,
+    previous_case_id: str | None,
+    now: datetime,
+    open_case_id: str | None = None,
 ) -> list[DomainEvent]:
     """The first events of an episode; a referral without an eligible ground, or without
-    consent, is received and then rejected with that reason."""
+    consent, is received and then rejected with that reason. A family whose episode in
+    ``open_case_id`` is still open is not referred again."""
     require_phase(state, {Phase.NEW}, "refer a family")
     require_role(command, RECORDERS, "record a referral")
+    if open_case_id is not None:
+        raise CommandRejected(
+            "family_id",
+            f"family {command.family_id} has an open episode (case {open_case_id}); "
+            "end or withdraw it before referring the family again",
+        )
     if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
     received = ev.ReferralReceived(
@@ -82,6 +98,20 @@ def _reject(state: CaseState, c: cmd.RejectReferral, now: datetime) -> list[Doma
     ]
 
 
+# Before the intensive work begins, a family can leave from any of these phases.
+BEFORE_START = {Phase.REFERRED, Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED}
+
+
+def _withdraw(state: CaseState, c: cmd.WithdrawFamily, now: datetime) -> list[DomainEvent]:
+    require_role(c, DECIDERS, "record that a family withdrew")
+    require_phase(state, BEFORE_START, "record a withdrawal before the work began")
+    personal = ev.NotesPersonal(notes=c.notes) if c.notes else None
+    return [
+        ev.FamilyWithdrew(reason=c.reason, personal=personal),
+        ev.EpisodeEnded(reason=EpisodeEndReason.WITHDRAWN_BEFORE_START),
+    ]
+
+
 def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list[DomainEvent]:
     if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED}:
         return []  # the family left meanwhile; the team is told by the release
@@ -91,7 +121,9 @@ def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list
             key_worker_id=c.key_worker_id,
             team_id=state.team_id,
             from_waitlist=c.from_waitlist,
-            first_meeting_due_at=add_working_days(now, state.policy.first_meeting_working_days),
+            first_meeting_due_at=working_days_after(
+                state, now, state.policy.first_meeting_working_days
+            ),
         )
     ]
 
@@ -107,6 +139,7 @@ def _waitlisted(state: CaseState, c: cmd.PlacedOnWaitlist, now: datetime) -> lis
 HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.AcceptReferral: _accept,
     cmd.RejectReferral: _reject,
+    cmd.WithdrawFamily: _withdraw,
     cmd.KeyWorkerAssigned: _assigned,
     cmd.PlacedOnWaitlist: _waitlisted,
 }

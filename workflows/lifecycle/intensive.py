@@ -16,7 +16,7 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import PRACTITIONERS, not_in_future, require_phase, require_role
-from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
+from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
 
 
 def _first_meeting(state: CaseState, c: cmd.RecordFirstMeeting, now: datetime) -> list[DomainEvent]:
@@ -25,7 +25,7 @@ def _first_meeting(state: CaseState, c: cmd.RecordFirstMeeting, now: datetime) -
     not_in_future(c.held_at, now, "held_at")
     if state.accepted_at is not None and c.held_at < state.accepted_at:
         raise CommandRejected("held_at", "cannot be before the referral was accepted")
-    ends_on = c.held_at.date() + timedelta(days=state.policy.intensive_max_days)
+    ends_on = day_of(state, c.held_at) + timedelta(days=state.policy.intensive_max_days)
     return [ev.FirstMeetingHeld(held_at=c.held_at, intensive_ends_on=ends_on)]
 
 
@@ -123,7 +123,7 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
     require_phase(state, {Phase.INTENSIVE}, "close the intensive phase")
     require_role(c, PRACTITIONERS, "close the intensive phase")
     _known_goals(state, c.closing_scores, "closing_scores")
-    today = now.date()
+    today = day_of(state, now)
     assert state.intensive_started_on is not None
     days_in = (today - state.intensive_started_on).days
     if (

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from events.calendar import add_uk_working_days, add_working_days, local_day, local_midnight
 from events.catalogue import DomainEvent
 from events.policy import ProgrammePolicy
 from events.vocabulary import (
@@ -139,6 +140,8 @@ class CaseState(BaseModel):
     alert_timers: bool = False
     # Likewise the rules that bound input against the case (set when first deciding).
     input_bounds: bool = False
+    # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
+    uk_calendar: bool = False
 
     @property
     def ended(self) -> bool:
@@ -151,8 +154,28 @@ class CaseState(BaseModel):
 
 
 def midnight(day: date) -> datetime:
-    """Deadlines fall at the start of a day, UTC."""
+    """Deadlines fall at the start of a day, UTC (episodes before the UK calendar)."""
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def start_of(state: CaseState, day: date) -> datetime:
+    """When ``day`` starts for this case: local midnight in Wales (UTC before the UK
+    calendar)."""
+    return local_midnight(day) if state.uk_calendar else midnight(day)
+
+
+def day_of(state: CaseState, moment: datetime) -> date:
+    """The date ``moment`` falls on for this case: in Wales (before the UK calendar, the
+    date as written, which for the workflow's clock is UTC)."""
+    return local_day(moment) if state.uk_calendar else moment.date()
+
+
+def working_days_after(state: CaseState, start: datetime, days: int) -> datetime:
+    """``days`` working days after ``start``: skipping bank holidays and the policy's closure
+    days too under the UK calendar, weekends only before it."""
+    if state.uk_calendar:
+        return add_uk_working_days(start, days, state.policy.closure_days)
+    return add_working_days(start, days)
 
 
 # Decides one kind of command: (state, command, now) -> the events it causes.

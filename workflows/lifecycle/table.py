@@ -1,0 +1,292 @@
+"""The lifecycle as a table, found by exploring the pure rules rather than written by hand.
+
+``explore()`` starts from a referral and tries, in every state it reaches, each command a
+practitioner (or the team workflow) could send, as each role, and lets time pass to the
+next deadline. States are told apart by their phase and the commands they take, so the
+walk ends. ``docs/lifecycle.md`` is rendered from what it finds (``ifss docs lifecycle``),
+and the tests prove from it that an end is reachable from every state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from events.catalogue import DomainEvent
+from events.envelope import Actor
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
+from events.vocabulary import Role
+from workflows import commands as cmd
+from workflows.lifecycle.deadlines import due, next_wakeup
+from workflows.lifecycle.decide import decide
+from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.intake import refer
+from workflows.lifecycle.state import CaseState, CommandRejected, Phase, ReviewStatus
+
+DOC_PATH = Path("docs/lifecycle.md")
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
+TIME_PASSES = "time passes"
+# Who sends what: people by role, and the team workflow's notices as the system.
+PEOPLE = (Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT)
+FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
+    "key_worker_assigned": cmd.KeyWorkerAssigned,
+    "placed_on_waitlist": cmd.PlacedOnWaitlist,
+}
+MAX_GOALS_EXPLORED = 2  # enough to see every rule about goals, few enough to end
+
+
+def _goal_scores(state: CaseState) -> list[dict[str, Any]]:
+    return [{"goal_id": g, "score": 6} for g in state.goals]
+
+
+def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(command, variant, fields without the actor): one plausible instance of each command
+    in ``state``. A variant names a choice that leads elsewhere (planned or unplanned)."""
+    yield "accept", "", {}
+    yield "reject", "", {"reason": "threshold_not_met"}
+    yield "withdraw", "", {"reason": "family_declined"}
+    yield "record_first_meeting", "", {"held_at": now}
+    if len(state.goals) < MAX_GOALS_EXPLORED:
+        goal = {"category": "parenting", "description": "A goal", "baseline": 2, "target": 8}
+        yield "agree_goal", "", {"goal_id": f"g{len(state.goals) + 1}", **goal}
+    session = {"held_at": now, "kind": "home_visit", "duration_minutes": 60}
+    yield "record_session", "", {"session_id": f"s{len(state.session_ids) + 1}", **session}
+    if state.goals:
+        yield "score_goals", "", {"scores": _goal_scores(state)}
+    yield (
+        "request_extension",
+        "",
+        {
+            "request_id": f"x{len(state.extensions) + 1}",
+            "days": 14,
+            "reason": "More time",
+        },
+    )
+    for request_id, extension in state.extensions.items():
+        if extension.approved is None:
+            yield "decide_extension", "", {"request_id": request_id, "approved": True}
+    closing = {"closing_scores": _goal_scores(state)}
+    yield "close_intensive_phase", "planned", {"kind": "planned", **closing}
+    unplanned = {"kind": "unplanned", "unplanned_reason": "family_disengaged", **closing}
+    yield "close_intensive_phase", "unplanned", unplanned
+    review = state.next_review()
+    if review is not None:
+        outcome = {"family_staying_together": True, "substance_use_status": "reduced"}
+        for rating in ("maintained", "regressed"):
+            ratings = {g: rating for g in state.goals}
+            yield (
+                "complete_review",
+                rating,
+                {"review_id": review.review_id, "ratings": ratings, **outcome},
+            )
+        later = {"due_on": review.due_on + timedelta(days=7), "reason": "Family away"}
+        yield "reschedule_review", "", {"review_id": review.review_id, **later}
+    for booster_id, booster in state.boosters.items():
+        if booster.delivered_at is None:
+            yield "record_booster", "", {"booster_id": booster_id, "delivered_at": now}
+    for child_id, status in state.children.items():
+        yield (
+            "change_child_status",
+            "",
+            {"child_id": child_id, "status": "cpr" if status != "cpr" else "cin"},
+        )
+    yield "record_consent", "", {"scope": "follow_up"}
+    yield "withdraw_consent", "", {"scope": "follow_up"}
+    yield "close_episode", "", {"reason": "Closed early"}
+    for alert_id in state.open_alerts:
+        yield "acknowledge_alert", "", {"alert_id": alert_id}
+    yield "key_worker_assigned", "", {"key_worker_id": "cm-jones"}
+    yield "placed_on_waitlist", "", {"position": 1, "priority": 3}
+
+
+def _command(name: str, fields: dict[str, Any], actor: Actor) -> cmd.Command | None:
+    cls = FROM_THE_TEAM.get(name) or cmd.COMMANDS[name]
+    try:
+        return cls.model_validate({**fields, "actor": actor})
+    except ValidationError:  # no instance of it fits this state (e.g. no goals to rate)
+        return None
+
+
+@dataclass(frozen=True)
+class Node:
+    """A state as the table sees it: its phase, which commands it takes from whom, and how
+    much is left to do (goals, reviews not yet held, boosters not yet delivered) and which
+    deadlines have passed (first meeting, no contact, day 35, overrun)."""
+
+    phase: Phase
+    takes: frozenset[tuple[str, str]]
+    left: tuple[int, int, int]
+    passed: tuple[bool, bool, bool, bool]
+
+
+@dataclass
+class Move:
+    command: str  # a command's name, with its variant, or TIME_PASSES
+    who: tuple[str, ...]
+    to: Node
+    events: tuple[str, ...]
+
+
+@dataclass
+class Lifecycle:
+    start: Node
+    moves: dict[Node, list[Move]] = field(default_factory=dict)
+
+    def reaches_an_end(self, node: Node) -> bool:
+        seen, todo = {node}, [node]
+        while todo:
+            current = todo.pop()
+            if current.phase is Phase.ENDED:
+                return True
+            for move in self.moves.get(current, []):
+                if move.to not in seen:
+                    seen.add(move.to)
+                    todo.append(move.to)
+        return False
+
+
+def _apply(state: CaseState, events: list[Any], at: datetime) -> CaseState:
+    for event in events:
+        state = evolve(state, event, at)
+    return state
+
+
+# What a state takes: (command, who, when it is decided, the events it causes)
+Attempt = tuple[str, str, datetime, list[DomainEvent]]
+
+
+def _attempts(state: CaseState, now: datetime) -> list[Attempt]:
+    """Every command ``state`` takes at ``now`` (decided, not yet applied), and the next
+    deadline's events as the clock's move."""
+    found: list[Attempt] = []
+    actors = [Actor(id="cm-jones", role=role) for role in PEOPLE]
+    for name, variant, fields in _samples(state, now):
+        label = f"{name} ({variant})" if variant else name
+        for actor in [Actor.system()] if name in FROM_THE_TEAM else actors:
+            command = _command(name, fields, actor)
+            if command is None:
+                continue
+            try:
+                events = decide(state, command, now)
+            except CommandRejected:
+                continue
+            if events:
+                who = "the team" if name in FROM_THE_TEAM else actor.role.value
+                found.append((label, who, now, events))
+    wake = next_wakeup(state)
+    if wake is not None:
+        later = max(now, wake)
+        found.append((TIME_PASSES, "the clock", later, due(state, later)))
+    return found
+
+
+def _node(state: CaseState, attempts: list[Attempt]) -> Node:
+    left = (
+        len(state.goals),
+        sum(r.status is not ReviewStatus.COMPLETED for r in state.reviews.values()),
+        sum(b.delivered_at is None for b in state.boosters.values()),
+    )
+    passed = (
+        state.first_meeting_overdue,
+        state.no_contact_flagged_for is not None,
+        state.warning_flagged,
+        state.overrun_flagged_for is not None,
+    )
+    return Node(state.phase, frozenset((a[0], a[1]) for a in attempts), left, passed)
+
+
+def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lifecycle:
+    """Walk the rules from a referral; ``limit`` bounds the states visited."""
+    referral = cmd.ReferFamily.model_validate(
+        {
+            "actor": Actor(id="bs-price", role=Role.BUSINESS_SUPPORT),
+            "family_id": "fam-1",
+            "team_id": "cardiff",
+            "area": "cardiff",
+            "referring_agency": "health",
+            "referral_grounds": ["parental_substance_dependence"],
+            "children": [{"child_id": "ch1", "statutory_status": "cin"}],
+            "adults": [{"person_id": "ad1", "relationship": "mother"}],
+            "consent_to_referral": True,
+            "consent_to_information_sharing": True,
+            "received_on": START.date(),
+        }
+    )
+    first = CaseState(
+        case_id="c1", policy=policy, input_bounds=True, alert_timers=True, uk_calendar=True
+    )
+    first = _apply(first, refer(first, referral, None, START), START)
+    attempts = _attempts(first, START)
+    start = _node(first, attempts)
+    found = Lifecycle(start)
+    queue: deque[tuple[Node, CaseState, list[Attempt]]] = deque([(start, first, attempts)])
+    while queue and len(found.moves) < limit:
+        node, state, attempts = queue.popleft()
+        if node in found.moves:
+            continue
+        merged: dict[tuple[str, Node], Move] = {}
+        for label, who, at, events in attempts:
+            after = _apply(state, events, at)
+            onward = _attempts(after, at)
+            target = _node(after, onward)
+            names = tuple(type(e).__name__ for e in events)
+            move = merged.setdefault((label, target), Move(label, (), target, names))
+            if who not in move.who:
+                move.who = (*move.who, who)
+            if target not in found.moves:
+                queue.append((target, after, onward))
+        found.moves[node] = list(merged.values())
+    return found
+
+
+def render(lifecycle: Lifecycle | None = None) -> str:
+    """``docs/lifecycle.md``: each phase, what it takes, from whom, and where it leads."""
+    lifecycle = lifecycle or explore()
+    by_phase: dict[Phase, dict[tuple[str, str], set[str]]] = {}
+    for node, moves in lifecycle.moves.items():
+        table = by_phase.setdefault(node.phase, {})
+        for move in moves:
+            table.setdefault((move.command, move.to.phase.value), set()).update(move.who)
+    lines = [
+        "# The lifecycle of an episode",
+        "",
+        "Generated by `ifss docs lifecycle` from the rules themselves "
+        "(`workflows/lifecycle/table.py` explores them from a referral, trying every command "
+        "as every role and letting time pass); do not edit by hand. A test fails when this "
+        "page is stale, and another proves from the same walk that every state can reach an "
+        "end.",
+        "",
+        f"States explored: {len(lifecycle.moves)}; every one reaches `ended`: "
+        f"{'yes' if all(lifecycle.reaches_an_end(n) for n in lifecycle.moves) else 'NO'}.",
+        "",
+        "A referral without an eligible ground or without consent is received and rejected at "
+        "once (`referred` → `ended`). Roles: `case_manager` (the key worker), `supervisor`, "
+        "`business_support`; *the team* is the team workflow (a key worker has space, or "
+        "the family waits); *the clock* is a deadline falling due.",
+    ]
+    for phase in Phase:
+        if phase is Phase.NEW:
+            continue
+        table = by_phase.get(phase, {})
+        lines += ["", f"## {phase.value}", ""]
+        if not table:
+            lines.append("The end: no command is taken (a late notice from the team is ignored).")
+            continue
+        lines += ["| command | who | leads to |", "| --- | --- | --- |"]
+        for (command, to), who in sorted(table.items()):
+            order = ["case_manager", "supervisor", "business_support", "the team", "the clock"]
+            people = ", ".join(w for w in order if w in who)
+            lines.append(f"| `{command}` | {people} | `{to}` |")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path = DOC_PATH) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(), encoding="utf-8")
+    return path

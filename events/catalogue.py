@@ -58,6 +58,7 @@ from events.vocabulary import (
     ReferralGround,
     ReferringAgency,
     RejectionReason,
+    ReviewNotHeldReason,
     ScoringStage,
     SessionKind,
     StatutoryStatus,
@@ -373,22 +374,48 @@ class FollowUpReviewApproaching(DomainEvent):
 
 
 class FollowUpReviewCompleted(DomainEvent):
-    summary: ClassVar[str] = "A follow-up review was held and every goal rated."
+    summary: ClassVar[str] = (
+        "A follow-up review was held: every goal rated (a family without goals is reviewed "
+        "on the rest)."
+    )
 
     review_id: Code
     month: ReviewMonth
-    ratings: list[GoalReviewRating] = Field(min_length=1, max_length=MAX_GOALS)
+    ratings: list[GoalReviewRating] = Field(default=[], max_length=MAX_GOALS)
     family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
     personal: NotesPersonal | None = None
 
 
+class FollowUpReviewNotHeld(DomainEvent):
+    summary: ClassVar[str] = (
+        "A follow-up review could not be held, with a coded reason; the review is done with."
+    )
+
+    review_id: Code
+    month: ReviewMonth
+    reason: ReviewNotHeldReason
+    personal: NotesPersonal | None = None
+
+
+class MaintenanceContactRecorded(DomainEvent):
+    summary: ClassVar[str] = "The key worker kept in touch with the family during follow-up."
+
+    contact_id: Code
+    held_at: Moment
+    kind: SessionKind
+    personal: NotesPersonal | None = None
+
+
 class BoosterScheduled(DomainEvent):
-    summary: ClassVar[str] = "A booster session was scheduled for a goal that slipped."
+    summary: ClassVar[str] = (
+        "A booster session was scheduled: for goals that slipped at a review, or offered by "
+        "the key worker (no review)."
+    )
 
     booster_id: Code
     goal_ids: list[Code] = Field(min_length=1, max_length=MAX_GOALS)
-    review_id: Code
+    review_id: Code | None = None
     due_by: Day
 
 

@@ -32,6 +32,8 @@ class ProgrammePolicy(BaseModel):
     follow_up_months: tuple[Annotated[int, BeforeValidator(whole_number)], ...] = (1, 3, 6, 12)
     review_grace_days: Days = 14
     review_due_soon_days: Days = 7
+    # A review may be held from this many days before its due date (earlier is refused).
+    review_window_days: Days = 14
     booster_window_days: Days = 14
     caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)] = 3
     max_extension_days: Days = 42

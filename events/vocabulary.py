@@ -119,6 +119,15 @@ class WithdrawalReason(StrEnum):
     NEEDS_MET_ELSEWHERE = "needs_met_elsewhere"
 
 
+class ReviewNotHeldReason(StrEnum):
+    """Why a follow-up review could not be held."""
+
+    DECLINED = "declined"
+    COULD_NOT_CONTACT = "could_not_contact"
+    MOVED_AWAY = "moved_away"
+    NO_GOALS_TO_REVIEW = "no_goals_to_review"
+
+
 class UnplannedExitReason(StrEnum):
     FAMILY_DISENGAGED = "family_disengaged"
     MOVED_AWAY = "moved_away"

@@ -147,8 +147,16 @@ DESCRIBE: dict[str, Describer] = {
         + ("; family together" if d["family_staying_together"] else "; family not together")
         + f"; substance use {words(d['substance_use_status'])}"
     ),
+    "FollowUpReviewNotHeld": lambda w, d: (
+        f"{w} recorded that the {d['month']}-month review was not held: {words(d['reason'])}"
+    ),
+    "MaintenanceContactRecorded": lambda w, d: (
+        f"{w} kept in touch with the family: {words(d['kind'])} on {_when(d['held_at'])}"
+    ),
     "BoosterScheduled": lambda w, d: (
-        f"Booster {d['booster_id']} scheduled for {', '.join(d['goal_ids'])} by {d['due_by']}"
+        f"Booster {d['booster_id']} "
+        + ("scheduled" if d.get("review_id") else "offered")
+        + f" for {', '.join(d['goal_ids'])} by {d['due_by']}"
     ),
     "BoosterDelivered": lambda w, d: (
         f"{w} delivered booster {d['booster_id']} on {_when(d['delivered_at'])}"

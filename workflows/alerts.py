@@ -109,7 +109,7 @@ def triggers(event: DomainEvent) -> tuple[AlertRule, str | None] | None:
             return AlertRule.REVIEW_DUE_SOON, event.review_id
         case ev.BoosterOverdue():
             return AlertRule.BOOSTER_OVERDUE, event.booster_id
-        case ev.BoosterScheduled():
+        case ev.BoosterScheduled() if event.review_id is not None:  # not an offered one
             return AlertRule.GOAL_REGRESSED, event.booster_id
         case ev.IntensivePhaseClosed() if event.kind is ClosureKind.UNPLANNED:
             return AlertRule.UNPLANNED_EXIT, None
@@ -137,7 +137,11 @@ def clears(event: DomainEvent, alert: OpenAlert) -> bool:
                 AlertRule.INTENSIVE_ENDING,
                 AlertRule.INTENSIVE_OVERRUN,
             )
-        case ev.FollowUpReviewCompleted() | ev.FollowUpReviewRescheduled():
+        case (
+            ev.FollowUpReviewCompleted()
+            | ev.FollowUpReviewNotHeld()
+            | ev.FollowUpReviewRescheduled()
+        ):
             return (
                 alert.rule in (AlertRule.REVIEW_OVERDUE, AlertRule.REVIEW_DUE_SOON)
                 and alert.subject == event.review_id

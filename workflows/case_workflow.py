@@ -72,6 +72,9 @@ ONE_EPISODE_PATCH = "one-open-episode"
 # Dates in Europe/London, working days without bank holidays and closure days: episodes
 # started before keep UTC dates and weekday-only working days until they continue as new.
 UK_CALENDAR_PATCH = "uk-calendar"
+# Reviews within a window, standing alone, "not held"; boosters that keep the episode open;
+# maintenance contacts and offered boosters. Older episodes keep the rules they began with.
+FOLLOW_UP_RULES_PATCH = "follow-up-rules"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist | cmd.EscalateAlert
@@ -206,6 +209,8 @@ class CaseWorkflow:
             self._state.alert_timers = True
         if not self._state.uk_calendar and workflow.patched(UK_CALENDAR_PATCH):
             self._state.uk_calendar = True
+        if not self._state.follow_up_rules and workflow.patched(FOLLOW_UP_RULES_PATCH):
+            self._state.follow_up_rules = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -608,6 +613,32 @@ class CaseWorkflow:
 
     @acknowledge_alert.validator
     def _check_acknowledge_alert(self, command: cmd.AcknowledgeAlert) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_review_not_held(self, command: cmd.RecordReviewNotHeld) -> CommandResult:
+        return await self._handle(command)
+
+    @record_review_not_held.validator
+    def _check_record_review_not_held(self, command: cmd.RecordReviewNotHeld) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_maintenance_contact(
+        self, command: cmd.RecordMaintenanceContact
+    ) -> CommandResult:
+        return await self._handle(command)
+
+    @record_maintenance_contact.validator
+    def _check_record_maintenance_contact(self, command: cmd.RecordMaintenanceContact) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def offer_booster(self, command: cmd.OfferBooster) -> CommandResult:
+        return await self._handle(command)
+
+    @offer_booster.validator
+    def _check_offer_booster(self, command: cmd.OfferBooster) -> None:
         self._validate(command)
 
     @workflow.update

@@ -41,6 +41,7 @@ from events.vocabulary import (
     ReferralGround,
     ReferringAgency,
     RejectionReason,
+    ReviewNotHeldReason,
     ScoringStage,
     SessionKind,
     StatutoryStatus,
@@ -211,11 +212,13 @@ class CloseIntensivePhase(Command):
 
 
 class CompleteReview(Command):
-    """Complete the next follow-up review, rating every goal; a regression schedules a booster."""
+    """Complete a follow-up review within its window, rating every goal (a family without
+    goals is reviewed on the rest); a regression schedules a booster, which keeps the
+    episode open until it is delivered or its window lapses."""
 
     review_id: Code
     ratings: dict[Code, GoalRating] = Field(
-        min_length=1,
+        min_length=0,
         max_length=MAX_GOALS,
         json_schema_extra={  # say that every key is a goal id (pydantic leaves others open)
             "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": CODE_PATTERN},
@@ -225,6 +228,33 @@ class CompleteReview(Command):
     family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
     notes: FreeText | None = None
+
+
+class RecordReviewNotHeld(Command):
+    """A follow-up review could not be held (declined, could not contact, moved away, no
+    goals to review): the review is done with; the overdue alert resolves."""
+
+    review_id: Code
+    reason: ReviewNotHeldReason
+    notes: FreeText | None = None
+
+
+class RecordMaintenanceContact(Command):
+    """The key worker kept in touch with the family during follow-up."""
+
+    contact_id: Code
+    held_at: Moment
+    kind: SessionKind
+    notes: FreeText | None = None
+
+
+class OfferBooster(Command):
+    """The key worker offers a booster session for some goals, without a review."""
+
+    booster_id: Code
+    goal_ids: Annotated[list[Code], AfterValidator(_each_once)] = Field(
+        min_length=1, max_length=MAX_GOALS, json_schema_extra={"uniqueItems": True}
+    )
 
 
 class RescheduleReview(Command):
@@ -309,7 +339,10 @@ COMMANDS: dict[str, type[Command]] = {
     "decide_extension": DecideExtension,
     "close_intensive_phase": CloseIntensivePhase,
     "complete_review": CompleteReview,
+    "record_review_not_held": RecordReviewNotHeld,
     "reschedule_review": RescheduleReview,
+    "record_maintenance_contact": RecordMaintenanceContact,
+    "offer_booster": OfferBooster,
     "record_booster": RecordBooster,
     "change_child_status": ChangeChildStatus,
     "record_consent": RecordConsent,
@@ -324,6 +357,7 @@ NOW_DEFAULTS: dict[str, str] = {
     "record_first_meeting": "held_at",
     "record_session": "held_at",
     "record_booster": "delivered_at",
+    "record_maintenance_contact": "held_at",
 }
 
 

@@ -179,6 +179,7 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
         "FollowUpReviewRescheduled",
         "FollowUpReviewOverdue",
         "FollowUpReviewCompleted",
+        "FollowUpReviewNotHeld",
     ):
         _track_review(r, t, d)
     elif t == "EpisodeEnded":
@@ -203,7 +204,7 @@ def _track_review(r: Row, t: str, d: dict[str, Any]) -> None:
             r["review_overdue"] = False
     elif t == "FollowUpReviewOverdue":
         r["review_overdue"] = True
-    elif t == "FollowUpReviewCompleted":
+    elif t in ("FollowUpReviewCompleted", "FollowUpReviewNotHeld"):
         pending.pop(review_id, None)
         r["review_overdue"] = False
     upcoming = min(pending.items(), key=lambda item: (item[1], item[0]), default=None)

@@ -15,6 +15,7 @@ REVIEW_EVENTS = names(
     ev.FollowUpReviewDue,
     ev.FollowUpReviewOverdue,
     ev.FollowUpReviewCompleted,
+    ev.FollowUpReviewNotHeld,
 )
 
 
@@ -63,6 +64,8 @@ class ReviewSchedule(KeyedProjection):
             r["status"] = "due"
         elif t == "FollowUpReviewOverdue":
             r["status"] = "overdue"
+        elif t == "FollowUpReviewNotHeld":
+            r.update(status="not_held", completed_at=event.occurred_at)
         elif t == "FollowUpReviewCompleted":
             r.update(
                 status="completed",

@@ -31,7 +31,9 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 
 HERE = Path(__file__).parent
-VERSION = "v6"  # v6: the UK calendar and one open episode per family (patches), withdrawal
+VERSION = (
+    "v7"  # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode
+)
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -53,7 +55,8 @@ async def episodes(h: Harness) -> list[str]:
     await h.settle("waiting", "allocated")  # back-filled
     await h.do("waiting", "record_first_meeting", held_at=await h.now())
     await h.do("waiting", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
-    for review in (await h.view("planned")).reviews:
+    for review_id in ("m1", "m3", "m6", "m12"):  # each on its (possibly moved) date
+        [review] = [r for r in (await h.view("planned")).reviews if r.review_id == review_id]
         await sleep_until(h, review.due_on, hours=10 if review.month != 6 else 24 * 15)
         if review.month == 6:
             await h.do(
@@ -63,8 +66,12 @@ async def episodes(h: Harness) -> list[str]:
                 due_on=review.due_on.replace(year=review.due_on.year + 1),
                 reason="Moved",
             )
-        regressed = "regressed" if review.month == 3 else "maintained"
+        if review.month == 1:  # the family could not be reached for the first one
+            await h.do("planned", "record_review_not_held", review_id="m1", reason="declined")
+            continue
+        regressed = "regressed" if review.month in (3, 12) else "maintained"
         await complete_review(h, "planned", review.review_id, g1=regressed)
+    await h.do("planned", "record_booster", booster_id="b-m12", delivered_at=await h.now())
     await h.refer("rejected", referral_grounds=[])
     await h.settle("planned", "ended")
     return ["case-planned", "case-waiting", "case-rejected", "case-withdrawn", "team-cardiff"]

@@ -149,6 +149,47 @@ async def test_regression_at_three_months_schedules_a_booster(harness: Harness) 
     assert "BoosterOverdue" not in await h.types("c1")  # delivered in its window
 
 
+async def test_a_regression_at_the_last_review_waits_for_its_booster(harness: Harness) -> None:
+    h = harness
+    reviews = await in_follow_up(h)
+    for review in reviews[:3]:
+        await sleep_until(h, review.due_on)
+        await complete_review(h, "c1", review.review_id)
+    await sleep_until(h, reviews[3].due_on)
+    result = await complete_review(h, "c1", "m12", g1="regressed")
+    assert result.events == ["FollowUpReviewCompleted", "BoosterScheduled"]
+    assert (await h.view("c1")).phase == "follow_up"  # open for the booster
+    await h.sleep(days=5)
+    done = await h.do("c1", "record_booster", booster_id="b-m12", delivered_at=await h.now())
+    assert done.events == ["BoosterDelivered", "EpisodeEnded"]
+    assert (await h.view("c1")).phase == "ended"
+
+
+async def test_a_review_not_held_resolves_its_overdue_alert(harness: Harness) -> None:
+    h = harness
+    reviews = await in_follow_up(h)
+    await sleep_until(h, reviews[0].due_on + timedelta(days=15))  # past its 14 days' grace
+    assert "FollowUpReviewOverdue" in await h.types("c1")
+    result = await h.do(
+        "c1",
+        "record_review_not_held",
+        review_id="m1",
+        reason="could_not_contact",
+        notes="No answer",
+    )
+    assert result.events == ["FollowUpReviewNotHeld"]
+    stream = await h.stream("c1")
+    raised = [e.event for e in stream if e.type == "AlertRaised"]
+    [overdue] = [a for a in raised if a.rule == "review_overdue"]  # type: ignore[attr-defined]
+    assert stream[-1].type == "AlertResolved"
+    assert stream[-1].event.alert_id == overdue.alert_id  # type: ignore[attr-defined]
+    view = await h.view("c1")
+    assert [r.status for r in view.reviews][:2] == ["not_held", "scheduled"]
+    # the next review is held on its own, though the first one never was
+    await sleep_until(h, reviews[1].due_on)
+    assert (await complete_review(h, "c1", "m3")).events == ["FollowUpReviewCompleted"]
+
+
 async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     h = harness
     first = (await in_follow_up(h))[0]

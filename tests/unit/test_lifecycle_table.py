@@ -17,6 +17,11 @@ def walk() -> Lifecycle:
     return explore()
 
 
+def test_the_walk_is_complete() -> None:
+    assert walk().complete, "the walk stopped at its limit: the proof below would be partial"
+    assert not explore(limit=10).complete
+
+
 def test_every_phase_is_reached() -> None:
     assert {node.phase for node in walk().moves} == set(Phase) - {Phase.NEW}
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.vocabulary import (
+    EpisodeEndReason,
     EscalationReason,
 )
 from workflows.alerts import escalates as alert_escalates
@@ -100,6 +101,17 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
                         ev.BoosterOverdue(booster_id=booster.booster_id, due_by=booster.due_by),
                     )
                 )
+        pending = state.pending_boosters()
+        if (
+            state.follow_up_rules
+            and state.phase is Phase.FOLLOW_UP
+            and pending
+            and all(r.done for r in state.reviews.values())
+        ):
+            # Only boosters hold the episode open now: it ends when the last window lapses
+            # (each lapse recorded first, as BoosterOverdue).
+            lapse = max(start_of(state, b.due_by + timedelta(days=1)) for b in pending)
+            out.append((lapse, ev.EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED)))
         for alert in state.open_alerts.values():
             if state.team_id and alert_escalates(p, alert):
                 assert alert.acknowledge_by is not None

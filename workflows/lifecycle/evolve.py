@@ -109,6 +109,10 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.reviews[event.review_id].status = ReviewStatus.OVERDUE
         case ev.FollowUpReviewCompleted():
             s.reviews[event.review_id].status = ReviewStatus.COMPLETED
+        case ev.FollowUpReviewNotHeld():
+            s.reviews[event.review_id].status = ReviewStatus.NOT_HELD
+        case ev.MaintenanceContactRecorded():
+            s.contact_ids.add(event.contact_id)
         case ev.BoosterScheduled():
             s.boosters[event.booster_id] = Booster(
                 booster_id=event.booster_id, goal_ids=list(event.goal_ids), due_by=event.due_by

@@ -18,28 +18,53 @@ from workflows.lifecycle.state import (
     CommandRejected,
     Decider,
     Phase,
-    ReviewStatus,
+    Review,
     day_of,
 )
+
+
+def _review_to_hold(state: CaseState, review_id: str, now: datetime, what: str) -> Review:
+    """The review ``review_id``, if it can be held (or recorded as not held) now."""
+    require_phase(state, {Phase.FOLLOW_UP}, what)
+    review = state.reviews.get(review_id)
+    if review is None:
+        raise CommandRejected("review_id", f"no review {review_id} in this case")
+    if review.done:
+        raise CommandRejected("review_id", f"review {review_id} is already done with")
+    if state.follow_up_rules:  # each review stands alone, within its window
+        opens = review.due_on - timedelta(days=state.policy.review_window_days)
+        if day_of(state, now) < opens:
+            raise CommandRejected(
+                "review_id",
+                f"review {review_id} is due on {review.due_on}; it can be held from {opens} "
+                f"({state.policy.review_window_days} days before)",
+            )
+    else:
+        first_open = state.next_review()
+        if first_open is not None and first_open.review_id != review.review_id:
+            raise CommandRejected("review_id", f"complete review {first_open.review_id} first")
+    return review
+
+
+def _episode_over(state: CaseState, review: Review, boosters_pending: bool) -> bool:
+    """Whether doing ``review`` leaves nothing to follow up: no other review, and (under
+    the follow-up rules) no booster still to deliver."""
+    others = [r for r in state.reviews.values() if not r.done and r.review_id != review.review_id]
+    return not others and not (state.follow_up_rules and boosters_pending)
 
 
 def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> list[DomainEvent]:
     require_phase(state, {Phase.FOLLOW_UP}, "complete a review")
     require_role(c, PRACTITIONERS, "complete a review")
-    review = state.reviews.get(c.review_id)
-    if review is None:
-        raise CommandRejected("review_id", f"no review {c.review_id} in this case")
-    if review.status is ReviewStatus.COMPLETED:
-        raise CommandRejected("review_id", f"review {c.review_id} is already completed")
-    first_open = state.next_review()
-    if first_open is not None and first_open.review_id != review.review_id:
-        raise CommandRejected("review_id", f"complete review {first_open.review_id} first")
+    review = _review_to_hold(state, c.review_id, now, "complete a review")
     missing = sorted(set(state.goals) - set(c.ratings))
     if missing:
         raise CommandRejected("ratings", f"every goal must be rated; missing {', '.join(missing)}")
     unknown = sorted(set(c.ratings) - set(state.goals))
     if unknown:
         raise CommandRejected("ratings", f"no goal {', '.join(unknown)} in this case")
+    if not c.ratings and not state.follow_up_rules:
+        raise CommandRejected("ratings", "must rate at least one goal")
     ratings = [ev.GoalReviewRating(goal_id=g, rating=r) for g, r in sorted(c.ratings.items())]
     events: list[DomainEvent] = [
         ev.FollowUpReviewCompleted(
@@ -61,14 +86,64 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
                 due_by=day_of(state, now) + timedelta(days=state.policy.booster_window_days),
             )
         )
-    remaining = [
-        r
-        for r in state.reviews.values()
-        if r.status is not ReviewStatus.COMPLETED and r.review_id != review.review_id
-    ]
-    if not remaining:
+    if _episode_over(state, review, bool(regressed or state.pending_boosters())):
         events.append(ev.EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED))
     return events
+
+
+def _not_held(state: CaseState, c: cmd.RecordReviewNotHeld, now: datetime) -> list[DomainEvent]:
+    require_role(c, PRACTITIONERS, "record that a review was not held")
+    if not state.follow_up_rules:
+        raise CommandRejected("command", "this episode predates reviews recorded as not held")
+    review = _review_to_hold(state, c.review_id, now, "record that a review was not held")
+    events: list[DomainEvent] = [
+        ev.FollowUpReviewNotHeld(
+            review_id=review.review_id,
+            month=review.month,
+            reason=c.reason,
+            personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
+        )
+    ]
+    if _episode_over(state, review, bool(state.pending_boosters())):
+        events.append(ev.EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED))
+    return events
+
+
+def _maintenance_contact(
+    state: CaseState, c: cmd.RecordMaintenanceContact, now: datetime
+) -> list[DomainEvent]:
+    require_phase(state, {Phase.FOLLOW_UP}, "record a maintenance contact")
+    require_role(c, PRACTITIONERS, "record a maintenance contact")
+    not_in_future(c.held_at, now, "held_at")
+    if c.contact_id in state.contact_ids:
+        raise CommandRejected("contact_id", f"contact {c.contact_id} is already recorded")
+    if state.closed_on is not None and day_of(state, c.held_at) < state.closed_on:
+        raise CommandRejected("held_at", "cannot be before the intensive phase closed", "invalid")
+    return [
+        ev.MaintenanceContactRecorded(
+            contact_id=c.contact_id,
+            held_at=c.held_at,
+            kind=c.kind,
+            personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
+        )
+    ]
+
+
+def _offer_booster(state: CaseState, c: cmd.OfferBooster, now: datetime) -> list[DomainEvent]:
+    require_phase(state, {Phase.FOLLOW_UP}, "offer a booster")
+    require_role(c, PRACTITIONERS, "offer a booster")
+    if c.booster_id in state.boosters:
+        raise CommandRejected("booster_id", f"booster {c.booster_id} already exists")
+    unknown = sorted(set(c.goal_ids) - set(state.goals))
+    if unknown:
+        raise CommandRejected("goal_ids", f"no goal {', '.join(unknown)} in this case")
+    return [
+        ev.BoosterScheduled(
+            booster_id=c.booster_id,
+            goal_ids=c.goal_ids,
+            due_by=day_of(state, now) + timedelta(days=state.policy.booster_window_days),
+        )
+    ]
 
 
 def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> list[DomainEvent]:
@@ -77,8 +152,8 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
     review = state.reviews.get(c.review_id)
     if review is None:
         raise CommandRejected("review_id", f"no review {c.review_id} in this case")
-    if review.status is ReviewStatus.COMPLETED:
-        raise CommandRejected("review_id", f"review {c.review_id} is already completed")
+    if review.done:
+        raise CommandRejected("review_id", f"review {c.review_id} is already done with")
     if c.due_on <= day_of(state, now):
         raise CommandRejected("due_on", "must be a date after today")
     if c.due_on == review.due_on:
@@ -109,13 +184,18 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected(
             "delivered_at", "cannot be before the intensive phase closed", "invalid"
         )
-    return [
+    events: list[DomainEvent] = [
         ev.BoosterDelivered(
             booster_id=c.booster_id,
             delivered_at=c.delivered_at,
             personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
         )
     ]
+    others = [b for b in state.pending_boosters() if b.booster_id != c.booster_id]
+    reviews_done = all(r.done for r in state.reviews.values())
+    if state.follow_up_rules and reviews_done and not others:
+        events.append(ev.EpisodeEnded(reason=EpisodeEndReason.FOLLOW_UP_COMPLETED))
+    return events
 
 
 # The commands this module decides.
@@ -123,4 +203,7 @@ HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.CompleteReview: _complete_review,
     cmd.RescheduleReview: _reschedule,
     cmd.RecordBooster: _booster,
+    cmd.RecordReviewNotHeld: _not_held,
+    cmd.RecordMaintenanceContact: _maintenance_contact,
+    cmd.OfferBooster: _offer_booster,
 }

@@ -54,6 +54,7 @@ class ReviewStatus(StrEnum):
     DUE = "due"
     OVERDUE = "overdue"
     COMPLETED = "completed"
+    NOT_HELD = "not_held"
 
 
 class Goal(BaseModel):
@@ -76,6 +77,10 @@ class Review(BaseModel):
     status: ReviewStatus = ReviewStatus.SCHEDULED
     rescheduled: bool = False
     reminded_for: date | None = None  # the due date a "due soon" reminder went out for
+
+    @property
+    def done(self) -> bool:
+        return self.status in (ReviewStatus.COMPLETED, ReviewStatus.NOT_HELD)
 
 
 class Booster(BaseModel):
@@ -142,15 +147,23 @@ class CaseState(BaseModel):
     input_bounds: bool = False
     # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
     uk_calendar: bool = False
+    # And the follow-up rules: review windows, reviews standing alone, "not held", boosters
+    # that keep the episode open, maintenance contacts and offered boosters.
+    follow_up_rules: bool = False
+    contact_ids: set[str] = set()
 
     @property
     def ended(self) -> bool:
         return self.phase is Phase.ENDED
 
     def next_review(self) -> Review | None:
-        """The earliest review not yet completed."""
-        open_reviews = [r for r in self.reviews.values() if r.status is not ReviewStatus.COMPLETED]
+        """The earliest review not yet done with (completed, or recorded as not held)."""
+        open_reviews = [r for r in self.reviews.values() if not r.done]
         return min(open_reviews, key=lambda r: r.month, default=None)
+
+    def pending_boosters(self) -> list[Booster]:
+        """Boosters neither delivered nor lapsed."""
+        return [b for b in self.boosters.values() if b.delivered_at is None and not b.overdue]
 
 
 def midnight(day: date) -> datetime:

@@ -27,7 +27,7 @@ from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
 from workflows.lifecycle.evolve import evolve
 from workflows.lifecycle.intake import refer
-from workflows.lifecycle.state import CaseState, CommandRejected, Phase, ReviewStatus
+from workflows.lifecycle.state import CaseState, CommandRejected, Phase
 
 DOC_PATH = Path("docs/lifecycle.md")
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
@@ -39,6 +39,19 @@ FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
     "placed_on_waitlist": cmd.PlacedOnWaitlist,
 }
 MAX_GOALS_EXPLORED = 2  # enough to see every rule about goals, few enough to end
+# Commands that record a fact without changing where the episode can go: listed in the
+# table, but the walk does not go on from them (it would only multiply equal states).
+SIDE_FACTS = frozenset(
+    {
+        "acknowledge_alert",
+        "change_child_status",
+        "record_consent",
+        "record_maintenance_contact",
+        "record_session",
+        "reschedule_review",
+        "score_goals",
+    }
+)
 
 
 def _goal_scores(state: CaseState) -> list[dict[str, Any]]:
@@ -85,8 +98,22 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
                 rating,
                 {"review_id": review.review_id, "ratings": ratings, **outcome},
             )
+        yield "record_review_not_held", "", {"review_id": review.review_id, "reason": "declined"}
         later = {"due_on": review.due_on + timedelta(days=7), "reason": "Family away"}
         yield "reschedule_review", "", {"review_id": review.review_id, **later}
+    contact = {"held_at": now, "kind": "phone"}
+    yield (
+        "record_maintenance_contact",
+        "",
+        {"contact_id": f"m{len(state.contact_ids) + 1}", **contact},
+    )
+    if state.goals and len(state.boosters) < MAX_GOALS_EXPLORED:
+        goal_ids = sorted(state.goals)[:1]
+        yield (
+            "offer_booster",
+            "",
+            {"booster_id": f"o{len(state.boosters) + 1}", "goal_ids": goal_ids},
+        )
     for booster_id, booster in state.boosters.items():
         if booster.delivered_at is None:
             yield "record_booster", "", {"booster_id": booster_id, "delivered_at": now}
@@ -137,6 +164,7 @@ class Move:
 class Lifecycle:
     start: Node
     moves: dict[Node, list[Move]] = field(default_factory=dict)
+    complete: bool = False  # every state reached was explored (the limit was not hit)
 
     def reaches_an_end(self, node: Node) -> bool:
         seen, todo = {node}, [node]
@@ -187,18 +215,22 @@ def _attempts(state: CaseState, now: datetime) -> list[Attempt]:
 
 
 def _node(state: CaseState, attempts: list[Attempt]) -> Node:
+    if state.ended:  # the end is one state, however the episode got there
+        return Node(Phase.ENDED, frozenset(), (0, 0, 0), (False, False, False, False))
     left = (
         len(state.goals),
-        sum(r.status is not ReviewStatus.COMPLETED for r in state.reviews.values()),
-        sum(b.delivered_at is None for b in state.boosters.values()),
+        sum(not r.done for r in state.reviews.values()),
+        len(state.pending_boosters()),
     )
+    intensive = state.phase is Phase.INTENSIVE  # the deadlines that matter in this phase
     passed = (
-        state.first_meeting_overdue,
-        state.no_contact_flagged_for is not None,
-        state.warning_flagged,
-        state.overrun_flagged_for is not None,
+        state.first_meeting_overdue and state.phase is Phase.ALLOCATED,
+        state.no_contact_flagged_for is not None and intensive,
+        state.warning_flagged and intensive,
+        state.overrun_flagged_for is not None and intensive,
     )
-    return Node(state.phase, frozenset((a[0], a[1]) for a in attempts), left, passed)
+    takes = frozenset((a[0], a[1]) for a in attempts if a[0] not in SIDE_FACTS)
+    return Node(state.phase, takes, left, passed)
 
 
 def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lifecycle:
@@ -219,7 +251,12 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
         }
     )
     first = CaseState(
-        case_id="c1", policy=policy, input_bounds=True, alert_timers=True, uk_calendar=True
+        case_id="c1",
+        policy=policy,
+        input_bounds=True,
+        alert_timers=True,
+        uk_calendar=True,
+        follow_up_rules=True,
     )
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)
@@ -239,9 +276,10 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
             move = merged.setdefault((label, target), Move(label, (), target, names))
             if who not in move.who:
                 move.who = (*move.who, who)
-            if target not in found.moves:
+            if target not in found.moves and label not in SIDE_FACTS:
                 queue.append((target, after, onward))
         found.moves[node] = list(merged.values())
+    found.complete = all(node in found.moves for node, *_ in queue)
     return found
 
 
@@ -262,7 +300,9 @@ def render(lifecycle: Lifecycle | None = None) -> str:
         "page is stale, and another proves from the same walk that every state can reach an "
         "end.",
         "",
-        f"States explored: {len(lifecycle.moves)}; every one reaches `ended`: "
+        f"States explored: {len(lifecycle.moves)}"
+        f"{' (the walk is complete)' if lifecycle.complete else ' (the walk stopped at its limit)'}; "
+        "every one reaches `ended`: "
         f"{'yes' if all(lifecycle.reaches_an_end(n) for n in lifecycle.moves) else 'NO'}.",
         "",
         "A referral without an eligible ground or without consent is received and rejected at "

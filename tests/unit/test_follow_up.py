@@ -1,0 +1,173 @@
+"""The follow-up rules: review windows, reviews standing alone, "not held", boosters that
+keep the episode open, maintenance contacts and offered boosters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events import catalogue as ev
+from events.vocabulary import (
+    EpisodeEndReason,
+    GoalRating,
+    ReviewNotHeldReason,
+    SessionKind,
+    SubstanceUseStatus,
+)
+from tests.case_rules import CM, Case, allocated_case, closed_case
+from workflows import commands as cmd
+from workflows.alerts import triggers
+from workflows.lifecycle import CommandRejected, Phase, ReviewStatus, decide
+
+
+def followed_up() -> Case:
+    case = closed_case()
+    case.state = case.state.model_copy(update={"follow_up_rules": True, "alert_timers": True})
+    return case
+
+
+def at_review(case: Case, review_id: str) -> None:
+    due = case.state.reviews[review_id].due_on
+    case.advance_to(datetime.combine(due, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10))
+
+
+def review(case: Case, review_id: str, g1: GoalRating = GoalRating.MAINTAINED) -> list[str]:
+    events = case.do(
+        cmd.CompleteReview(
+            actor=CM,
+            review_id=review_id,
+            ratings={"g1": g1, "g2": GoalRating.MAINTAINED},
+            family_staying_together=True,
+            substance_use_status=SubstanceUseStatus.REDUCED,
+        )
+    )
+    return [type(e).__name__ for e in events]
+
+
+def through_m6(case: Case) -> None:
+    for review_id in ("m1", "m3", "m6"):
+        at_review(case, review_id)
+        review(case, review_id)
+
+
+def test_a_regression_at_the_last_review_keeps_the_episode_open_until_the_booster() -> None:
+    case = followed_up()
+    through_m6(case)
+    at_review(case, "m12")
+    assert review(case, "m12", GoalRating.REGRESSED) == [
+        "FollowUpReviewCompleted",
+        "BoosterScheduled",
+    ]
+    assert case.state.phase is Phase.FOLLOW_UP  # not ended: the booster can be recorded
+    done = case.do(cmd.RecordBooster(actor=CM, booster_id="b-m12", delivered_at=case.now))
+    assert [type(e).__name__ for e in done] == ["BoosterDelivered", "EpisodeEnded"]
+    assert case.state.end_reason is EpisodeEndReason.FOLLOW_UP_COMPLETED
+
+
+def test_a_booster_window_that_lapses_after_the_last_review_ends_the_episode() -> None:
+    case = followed_up()
+    through_m6(case)
+    at_review(case, "m12")
+    review(case, "m12", GoalRating.REGRESSED)
+    fired = case.advance_to(case.now + timedelta(days=30))
+    names = [type(e).__name__ for e in fired]
+    assert names[-2:] == ["BoosterOverdue", "EpisodeEnded"]  # the lapse recorded, then the end
+    assert case.state.phase is Phase.ENDED
+
+
+def test_before_the_rules_a_regression_at_the_last_review_ended_the_episode_at_once() -> None:
+    case = closed_case()  # an episode begun under the older rules
+    for review_id in ("m1", "m3", "m6"):
+        at_review(case, review_id)
+        review(case, review_id)
+    at_review(case, "m12")
+    assert review(case, "m12", GoalRating.REGRESSED)[-1] == "EpisodeEnded"
+
+
+def test_a_review_is_held_within_its_window_and_stands_alone() -> None:
+    case = followed_up()
+    m3 = case.state.reviews["m3"]
+    with pytest.raises(CommandRejected, match="can be held from") as early:
+        review(case, "m3")  # months early
+    assert early.value.field == "review_id" and str(m3.due_on) in early.value.rule
+    # within its window (14 days before), m3 is held though m1 never was
+    case.advance_to(
+        datetime.combine(m3.due_on - timedelta(days=14), datetime.min.time(), tzinfo=UTC)
+        + timedelta(hours=10)
+    )
+    assert review(case, "m3") == ["FollowUpReviewCompleted"]
+    assert case.state.reviews["m1"].status is not ReviewStatus.COMPLETED
+
+
+def test_a_review_not_held_is_done_with_and_the_last_one_ends_the_episode() -> None:
+    case = followed_up()
+    through_m6(case)
+    at_review(case, "m12")
+    events = case.do(
+        cmd.RecordReviewNotHeld(
+            actor=CM, review_id="m12", reason=ReviewNotHeldReason.MOVED_AWAY, notes="Left Wales"
+        )
+    )
+    assert [type(e).__name__ for e in events] == ["FollowUpReviewNotHeld", "EpisodeEnded"]
+    assert case.state.reviews["m12"].status is ReviewStatus.NOT_HELD
+    with pytest.raises(CommandRejected, match="ended"):
+        review(case, "m12")
+
+
+def test_a_family_without_goals_is_reviewed_on_what_it_has() -> None:
+    case = allocated_case()
+    case.state = case.state.model_copy(update={"follow_up_rules": True})
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    case.do(cmd.CloseIntensivePhase(actor=CM, kind="unplanned", unplanned_reason="moved_away"))
+    assert case.state.phase is Phase.FOLLOW_UP and not case.state.goals
+    at_review(case, "m1")
+    events = case.do(
+        cmd.CompleteReview(
+            actor=CM,
+            review_id="m1",
+            ratings={},
+            family_staying_together=False,
+            substance_use_status=SubstanceUseStatus.UNCHANGED,
+        )
+    )
+    assert isinstance(events[0], ev.FollowUpReviewCompleted) and events[0].ratings == []
+
+
+def test_maintenance_contacts_are_recorded_once_and_never_before_the_closure() -> None:
+    case = followed_up()
+    contact = cmd.RecordMaintenanceContact(
+        actor=CM, contact_id="mc1", held_at=case.now, kind=SessionKind.PHONE
+    )
+    assert [type(e).__name__ for e in case.do(contact)] == ["MaintenanceContactRecorded"]
+    with pytest.raises(CommandRejected, match="already recorded"):
+        case.do(contact)
+    early = contact.model_copy(
+        update={"contact_id": "mc2", "held_at": case.now - timedelta(days=90)}
+    )
+    with pytest.raises(CommandRejected, match="before the intensive phase closed"):
+        decide(case.state, early, case.now)
+    later = contact.model_copy(
+        update={"contact_id": "mc3", "held_at": case.now + timedelta(days=1)}
+    )
+    with pytest.raises(CommandRejected, match="future"):
+        decide(case.state, later, case.now)
+
+
+def test_an_offered_booster_keeps_the_episode_open_and_raises_no_regression_alert() -> None:
+    case = followed_up()
+    through_m6(case)
+    at_review(case, "m12")
+    offered = case.do(cmd.OfferBooster(actor=CM, booster_id="extra", goal_ids=["g2"]))
+    [scheduled] = offered
+    assert isinstance(scheduled, ev.BoosterScheduled) and scheduled.review_id is None
+    assert triggers(scheduled) is None  # no "goal regressed" alert for an offer
+    with pytest.raises(CommandRejected, match="no goal g9"):
+        decide(case.state, cmd.OfferBooster(actor=CM, booster_id="x", goal_ids=["g9"]), case.now)
+    with pytest.raises(CommandRejected, match="already exists"):
+        decide(
+            case.state, cmd.OfferBooster(actor=CM, booster_id="extra", goal_ids=["g1"]), case.now
+        )
+    assert review(case, "m12") == ["FollowUpReviewCompleted"]  # the offer is still open
+    done = case.do(cmd.RecordBooster(actor=CM, booster_id="extra", delivered_at=case.now))
+    assert [type(e).__name__ for e in done][-1] == "EpisodeEnded"

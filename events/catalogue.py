@@ -126,6 +126,7 @@ class ChildPersonal(Part):
 class Child(Part):
     child_id: Code
     statutory_status: StatutoryStatus = StatutoryStatus.NONE
+    expected_on: Day | None = Field(default=None, description="An unborn child's due date.")
     personal: ChildPersonal | None = None
 
 
@@ -304,6 +305,7 @@ class ExtensionDecided(DomainEvent):
     approved: StrictBool
     days: Annotated[int, Field(ge=0, le=42), BeforeValidator(whole_number)]
     new_end_on: Day | None = None
+    personal: NotesPersonal | None = None  # the supervisor's reason
 
 
 class IntensivePhaseEndApproaching(DomainEvent):
@@ -460,9 +462,33 @@ class ConsentWithdrawn(DomainEvent):
 
 
 class EpisodeEnded(DomainEvent):
-    summary: ClassVar[str] = "The episode is over; nothing more will be scheduled."
+    summary: ClassVar[str] = (
+        "The episode is over; nothing more will be scheduled. A supervisor who closes it "
+        "early says why (notes)."
+    )
 
     reason: EpisodeEndReason
+    personal: NotesPersonal | None = None
+
+
+class ChildJoined(DomainEvent):
+    summary: ClassVar[str] = (
+        "A child joined the family after the referral (born, moved in, or unborn with the "
+        "date expected)."
+    )
+
+    child_id: Code
+    statutory_status: StatutoryStatus = StatutoryStatus.NONE
+    expected_on: Day | None = Field(default=None, description="An unborn child's due date.")
+    personal: ChildPersonal | None = None
+
+
+class AdultJoined(DomainEvent):
+    summary: ClassVar[str] = "An adult joined the family after the referral."
+
+    person_id: Code
+    relationship: Relationship
+    personal: AdultPersonal | None = None
 
 
 # --- alerts (in the case's stream) -------------------------------------------------------

@@ -162,6 +162,14 @@ DESCRIBE: dict[str, Describer] = {
         f"{w} delivered booster {d['booster_id']} on {_when(d['delivered_at'])}"
     ),
     "BoosterOverdue": lambda w, d: f"Booster {d['booster_id']} not delivered by {d['due_by']}",
+    "ChildJoined": lambda w, d: (
+        f"{w} added child {d['child_id']} to the family"
+        + (f", expected on {d['expected_on']}" if d.get("expected_on") else "")
+        + f" (status {words(d['statutory_status'])})"
+    ),
+    "AdultJoined": lambda w, d: (
+        f"{w} added adult {d['person_id']} to the family ({words(d['relationship'])})"
+    ),
     "ChildStatusChanged": lambda w, d: (
         f"{w} changed child {d['child_id']}'s status from "
         f"{d['previous_status'].upper()} to {d['status'].upper()}"

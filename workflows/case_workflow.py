@@ -642,6 +642,22 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def add_child(self, command: cmd.AddChild) -> CommandResult:
+        return await self._handle(command)
+
+    @add_child.validator
+    def _check_add_child(self, command: cmd.AddChild) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_adult(self, command: cmd.AddAdult) -> CommandResult:
+        return await self._handle(command)
+
+    @add_adult.validator
+    def _check_add_adult(self, command: cmd.AddAdult) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def close_episode(self, command: cmd.CloseEpisode) -> CommandResult:
         return await self._handle(command)
 

@@ -30,7 +30,15 @@ from events.bounds import (
     Words,
     whole_number,
 )
-from events.catalogue import Adult, Child, FamilyPersonal, GoalScore
+from events.catalogue import (
+    Adult,
+    AdultPersonal,
+    Child,
+    ChildPersonal,
+    FamilyPersonal,
+    GoalScore,
+    Relationship,
+)
 from events.envelope import Actor
 from events.vocabulary import (
     ClosureKind,
@@ -179,10 +187,11 @@ class RequestExtension(Command):
 
 
 class DecideExtension(Command):
-    """Approve or refuse an extension (supervisors only)."""
+    """Approve or refuse an extension (supervisors only), saying why."""
 
     request_id: Code
     approved: StrictBool
+    reason: FreeText | None = None
 
 
 class CloseIntensivePhase(Command):
@@ -280,6 +289,24 @@ class ChangeChildStatus(Command):
     status: StatutoryStatus
 
 
+class AddChild(Command):
+    """A child joined the family after the referral: born, moved in, or unborn (give the
+    date expected, today or within 300 days)."""
+
+    child_id: Code
+    statutory_status: StatutoryStatus = StatutoryStatus.NONE
+    expected_on: Day | None = None
+    personal: ChildPersonal | None = None
+
+
+class AddAdult(Command):
+    """An adult joined the family after the referral."""
+
+    person_id: Code
+    relationship: Relationship
+    personal: AdultPersonal | None = None
+
+
 class RecordConsent(Command):
     """The family gave consent (referral, information_sharing, follow_up)."""
 
@@ -345,6 +372,8 @@ COMMANDS: dict[str, type[Command]] = {
     "offer_booster": OfferBooster,
     "record_booster": RecordBooster,
     "change_child_status": ChangeChildStatus,
+    "add_child": AddChild,
+    "add_adult": AddAdult,
     "record_consent": RecordConsent,
     "withdraw_consent": WithdrawConsent,
     "close_episode": CloseEpisode,

@@ -495,3 +495,47 @@ def test_a_family_with_an_open_episode_is_refused_naming_it() -> None:
     assert refused.value.field == "family_id" and refused.value.kind == "conflict"
     events = refer(case.state, referral(), "c0", MON)  # the earlier one ended: linked
     assert isinstance(events[0], ev.ReferralReceived) and events[0].previous_case_id == "c0"
+
+
+def test_a_child_or_adult_joins_the_family_after_the_referral() -> None:
+    case = intensive_case()
+    unborn = cmd.AddChild(
+        actor=CM,
+        child_id="ch2",
+        expected_on=(case.now + timedelta(days=120)).date(),
+        personal={"name": "Baby Jones"},  # type: ignore[arg-type]
+    )
+    [joined] = case.do(unborn)
+    assert isinstance(joined, ev.ChildJoined) and joined.expected_on is not None
+    assert joined.personal is not None  # kept in the personal part, out of the timeline
+    assert case.state.children["ch2"] is StatutoryStatus.NONE
+    case.do(cmd.ChangeChildStatus(actor=CM, child_id="ch2", status=StatutoryStatus.CPR))
+    [adult] = case.do(cmd.AddAdult(actor=CM, person_id="ad2", relationship="stepfather"))
+    assert isinstance(adult, ev.AdultJoined) and "ad2" in case.state.adults
+    with pytest.raises(CommandRejected, match="already in this family") as again:
+        decide(case.state, cmd.AddAdult(actor=CM, person_id="ch1", relationship="aunt"), MON)
+    assert again.value.field == "person_id"
+    far = cmd.AddChild(
+        actor=CM, child_id="ch3", expected_on=(case.now + timedelta(days=400)).date()
+    )
+    with pytest.raises(CommandRejected, match="300 days ahead") as too_far:
+        decide(case.state, far, case.now)
+    assert too_far.value.field == "expected_on"
+    past = cmd.AddChild(actor=CM, child_id="ch3", expected_on=(case.now - timedelta(days=1)).date())
+    with pytest.raises(CommandRejected, match="between today"):
+        decide(case.state, past, case.now)
+
+
+def test_the_reasons_for_closing_early_and_refusing_an_extension_are_kept() -> None:
+    case = intensive_case()
+    case.do(cmd.RequestExtension(actor=CM, request_id="x1", days=7, reason="School holidays"))
+    [refused] = case.do(
+        cmd.DecideExtension(actor=SUP, request_id="x1", approved=False, reason="Goals are met")
+    )
+    assert isinstance(refused, ev.ExtensionDecided) and not refused.approved
+    assert refused.personal is not None and refused.personal.notes == "Goals are met"
+    followed = closed_case()
+    [ended] = followed.do(cmd.CloseEpisode(actor=SUP, reason="Family moved abroad"))
+    assert isinstance(ended, ev.EpisodeEnded)
+    assert ended.reason is EpisodeEndReason.CLOSED_BY_SUPERVISOR
+    assert ended.personal is not None and ended.personal.notes == "Family moved abroad"

@@ -3,9 +3,10 @@ episode."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from events import catalogue as ev
+from events.bounds import MAX_PEOPLE
 from events.catalogue import DomainEvent
 from events.vocabulary import (
     EpisodeEndReason,
@@ -14,7 +15,10 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import RECORDERS, require_phase, require_role
-from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
+from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
+
+# An unborn child is recorded with its due date, at most this far ahead.
+UNBORN_WITHIN_DAYS = 300
 
 
 def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> list[DomainEvent]:
@@ -48,6 +52,39 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
     return [ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)]
 
 
+def _new_person(state: CaseState, person_id: str, field: str) -> None:
+    if person_id in state.children or person_id in state.adults:
+        raise CommandRejected(field, f"{person_id} is already in this family")
+    if len(state.children) + len(state.adults) >= 2 * MAX_PEOPLE:
+        raise CommandRejected(field, f"a family holds at most {2 * MAX_PEOPLE} people")
+
+
+def _add_child(state: CaseState, c: cmd.AddChild, now: datetime) -> list[DomainEvent]:
+    require_role(c, RECORDERS, "add a child to the family")
+    _new_person(state, c.child_id, "child_id")
+    if c.expected_on is not None:
+        today = day_of(state, now)
+        if not today <= c.expected_on <= today + timedelta(days=UNBORN_WITHIN_DAYS):
+            raise CommandRejected(
+                "expected_on",
+                f"an unborn child is expected between today and {UNBORN_WITHIN_DAYS} days ahead",
+            )
+    return [
+        ev.ChildJoined(
+            child_id=c.child_id,
+            statutory_status=c.statutory_status,
+            expected_on=c.expected_on,
+            personal=c.personal,
+        )
+    ]
+
+
+def _add_adult(state: CaseState, c: cmd.AddAdult, now: datetime) -> list[DomainEvent]:
+    require_role(c, RECORDERS, "add an adult to the family")
+    _new_person(state, c.person_id, "person_id")
+    return [ev.AdultJoined(person_id=c.person_id, relationship=c.relationship, personal=c.personal)]
+
+
 def _escalate(state: CaseState, c: cmd.EscalateAlert, now: datetime) -> list[DomainEvent]:
     require_role(c, {Role.SYSTEM}, "escalate an alert")
     alert = state.open_alerts.get(c.alert_id)
@@ -65,7 +102,11 @@ def _escalate(state: CaseState, c: cmd.EscalateAlert, now: datetime) -> list[Dom
 def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list[DomainEvent]:
     require_role(c, {Role.SUPERVISOR}, "close an episode early")
     require_phase(state, {Phase.FOLLOW_UP}, "close the episode")
-    return [ev.EpisodeEnded(reason=EpisodeEndReason.CLOSED_BY_SUPERVISOR)]
+    return [
+        ev.EpisodeEnded(
+            reason=EpisodeEndReason.CLOSED_BY_SUPERVISOR, personal=ev.NotesPersonal(notes=c.reason)
+        )
+    ]
 
 
 def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> list[DomainEvent]:
@@ -88,6 +129,8 @@ def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> li
 # The commands this module decides.
 HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.ChangeChildStatus: _child_status,
+    cmd.AddChild: _add_child,
+    cmd.AddAdult: _add_adult,
     cmd.RecordConsent: _consent,
     cmd.WithdrawConsent: _withdraw,
     cmd.EscalateAlert: _escalate,

@@ -123,6 +123,10 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.boosters[event.booster_id].overdue = True
         case ev.ChildStatusChanged():
             s.children[event.child_id] = event.status
+        case ev.ChildJoined():
+            s.children[event.child_id] = event.statutory_status
+        case ev.AdultJoined():
+            s.adults.append(event.person_id)
         case ev.ConsentRecorded():
             s.consents[event.scope] = True
         case ev.ConsentWithdrawn():

@@ -115,6 +115,7 @@ def _decide_extension(state: CaseState, c: cmd.DecideExtension, now: datetime) -
             approved=c.approved,
             days=request.days if c.approved else 0,
             new_end_on=new_end,
+            personal=ev.NotesPersonal(notes=c.reason) if c.reason else None,
         )
     ]
 

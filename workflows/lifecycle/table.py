@@ -27,7 +27,7 @@ from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
 from workflows.lifecycle.evolve import evolve
 from workflows.lifecycle.intake import refer
-from workflows.lifecycle.state import CaseState, CommandRejected, Phase
+from workflows.lifecycle.state import CaseState, CommandRejected, Phase, day_of
 
 DOC_PATH = Path("docs/lifecycle.md")
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday
@@ -44,6 +44,8 @@ MAX_GOALS_EXPLORED = 2  # enough to see every rule about goals, few enough to en
 SIDE_FACTS = frozenset(
     {
         "acknowledge_alert",
+        "add_adult",
+        "add_child",
         "change_child_status",
         "record_consent",
         "record_maintenance_contact",
@@ -123,6 +125,13 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
             "",
             {"child_id": child_id, "status": "cpr" if status != "cpr" else "cin"},
         )
+    n = len(state.children) + len(state.adults) + 1
+    yield (
+        "add_child",
+        "",
+        {"child_id": f"ch{n}", "expected_on": day_of(state, now) + timedelta(days=90)},
+    )
+    yield "add_adult", "", {"person_id": f"ad{n}", "relationship": "father"}
     yield "record_consent", "", {"scope": "follow_up"}
     yield "withdraw_consent", "", {"scope": "follow_up"}
     yield "close_episode", "", {"reason": "Closed early"}

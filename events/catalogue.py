@@ -471,6 +471,17 @@ class EpisodeEnded(DomainEvent):
     personal: NotesPersonal | None = None
 
 
+class PriorityChanged(DomainEvent):
+    summary: ClassVar[str] = (
+        "The family's priority changed (1 most urgent), with the reason; a waiting family "
+        "moves on the team's waitlist."
+    )
+
+    previous: Priority
+    priority: Priority
+    personal: NotesPersonal | None = None
+
+
 class ChildJoined(DomainEvent):
     summary: ClassVar[str] = (
         "A child joined the family after the referral (born, moved in, or unborn with the "
@@ -596,6 +607,14 @@ class TeamCaseWaitlisted(DomainEvent):
     priority: Priority
     referred_on: Day
     position: Position
+
+
+class TeamCaseReprioritised(DomainEvent):
+    summary: ClassVar[str] = "A waiting family's priority changed: the waitlist reorders."
+    stream: ClassVar[StreamKind] = "team"
+
+    case_id: Code
+    priority: Priority
 
 
 class TeamCaseReleased(DomainEvent):

@@ -162,6 +162,9 @@ DESCRIBE: dict[str, Describer] = {
         f"{w} delivered booster {d['booster_id']} on {_when(d['delivered_at'])}"
     ),
     "BoosterOverdue": lambda w, d: f"Booster {d['booster_id']} not delivered by {d['due_by']}",
+    "PriorityChanged": lambda w, d: (
+        f"{w} changed the family's priority from {d['previous']} to {d['priority']}"
+    ),
     "ChildJoined": lambda w, d: (
         f"{w} added child {d['child_id']} to the family"
         + (f", expected on {d['expected_on']}" if d.get("expected_on") else "")

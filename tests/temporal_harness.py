@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -199,6 +200,19 @@ async def in_follow_up(h: Harness, case_id: str = "c1") -> list[Review]:
     await sessions_until(h, case_id, started, last_day=28)
     await close_planned(h, case_id)
     return (await h.view(case_id)).reviews
+
+
+async def types_of(store: EventStore, stream: str) -> list[str]:
+    return [e.type for e in await store.read_stream(stream)]
+
+
+async def wait_for_type(store: EventStore, stream: str, type_name: str, count: int = 1) -> None:
+    """Until ``stream`` holds ``count`` events of ``type_name`` (30 s at most, then fail)."""
+    for _ in range(600):
+        if (await types_of(store, stream)).count(type_name) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{stream}: no {type_name} ({await types_of(store, stream)})")
 
 
 async def sleep_until(h: Harness, day: date, hours: float = 10) -> None:

@@ -658,6 +658,14 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def change_priority(self, command: cmd.ChangePriority) -> CommandResult:
+        return await self._handle(command)
+
+    @change_priority.validator
+    def _check_change_priority(self, command: cmd.ChangePriority) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def close_episode(self, command: cmd.CloseEpisode) -> CommandResult:
         return await self._handle(command)
 

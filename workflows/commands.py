@@ -289,6 +289,14 @@ class ChangeChildStatus(Command):
     status: StatutoryStatus
 
 
+class ChangePriority(Command):
+    """Change the family's priority (1 most urgent), saying why; a waiting family moves on
+    the team's waitlist at once."""
+
+    priority: Priority
+    reason: FreeText
+
+
 class AddChild(Command):
     """A child joined the family after the referral: born, moved in, or unborn (give the
     date expected, today or within 300 days)."""
@@ -372,6 +380,7 @@ COMMANDS: dict[str, type[Command]] = {
     "offer_booster": OfferBooster,
     "record_booster": RecordBooster,
     "change_child_status": ChangeChildStatus,
+    "change_priority": ChangePriority,
     "add_child": AddChild,
     "add_adult": AddAdult,
     "record_consent": RecordConsent,

@@ -111,6 +111,15 @@ def release(state: TeamState, case_id: str) -> list[DomainEvent]:
     return events + back_fill(apply_all(state, events))
 
 
+def reprioritise(state: TeamState, case_id: str, priority: int) -> list[DomainEvent]:
+    """A waiting family's new priority; nothing when it is not waiting (allocated meanwhile,
+    or not yet asked for) or already has it."""
+    family = next((f for f in state.waitlist if f.case_id == case_id), None)
+    if family is None or family.priority == priority:
+        return []
+    return [ev.TeamCaseReprioritised(case_id=case_id, priority=priority)]
+
+
 def join(state: TeamState, key_worker_id: str, caseload_limit: int | None) -> list[DomainEvent]:
     """A key worker joins (or changes their limit); waiting families may now be allocated.
     Without a limit of their own they take the team policy's, and follow it."""
@@ -261,6 +270,10 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
         case ev.TeamCaseAllocated():
             s.key_workers[event.key_worker_id].cases.append(event.case_id)
             s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
+        case ev.TeamCaseReprioritised():
+            for family in s.waitlist:
+                if family.case_id == event.case_id:
+                    family.priority = event.priority
         case ev.TeamCaseWaitlisted():
             s.waitlist.append(
                 WaitingFamily(

@@ -53,7 +53,14 @@ class Release(Message):
     reason: ReleaseReason | None = None  # None: recorded before reasons were told
 
 
-TeamMessage = Annotated[RequestAllocation | Release, Field(discriminator="kind")]
+class Reprioritise(Message):
+    """A family waiting for a place (or about to) has a new priority."""
+
+    kind: Literal["reprioritise"] = "reprioritise"
+    priority: int
+
+
+TeamMessage = Annotated[RequestAllocation | Release | Reprioritise, Field(discriminator="kind")]
 
 # What the team tells a case, and the case workflow's signal for each (named, because the
 # case workflow imports the team's side; tests/unit/test_commands.py holds them together).
@@ -62,13 +69,15 @@ CASE_SIGNALS: dict[type[cmd.Command], str] = {
     cmd.PlacedOnWaitlist: "placed_on_waitlist",
 }
 
+# The phases in which a family waits for a key worker (its priority orders the waitlist).
+WAITING = frozenset({Phase.ACCEPTED, Phase.WAITLISTED})
 # The phases in which a family holds a place in its team (or waits for one).
 HOLDS_A_PLACE = frozenset({Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE})
 
 
 def team_message(
     before: CaseState, after: CaseState, events: list[DomainEvent]
-) -> RequestAllocation | Release | None:
+) -> RequestAllocation | Release | Reprioritise | None:
     """What ``events`` (taking the case from ``before`` to ``after``) tell the team."""
     if after.team_id is None:
         return None
@@ -81,6 +90,8 @@ def team_message(
             referred_on=after.referred_on,
             policy=after.policy,
         )
+    if after.phase in WAITING and any(isinstance(e, ev.PriorityChanged) for e in events):
+        return Reprioritise(team_id=after.team_id, case_id=after.case_id, priority=after.priority)
     if before.phase in HOLDS_A_PLACE and after.phase not in HOLDS_A_PLACE:
         if any(isinstance(e, ev.FamilyWithdrew) for e in events):
             reason = ReleaseReason.WITHDRAWN

@@ -28,7 +28,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows import commands as cmd
     from workflows import team
     from workflows.team import TeamState
-    from workflows.team_protocol import CASE_SIGNALS, Release, RequestAllocation, TeamMessage
+    from workflows.team_protocol import (
+        CASE_SIGNALS,
+        Release,
+        Reprioritise,
+        RequestAllocation,
+        TeamMessage,
+    )
 
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
@@ -147,6 +153,8 @@ class TeamWorkflow:
                 )
             case Release():
                 events = team.release(self._state, message.case_id)
+            case Reprioritise():
+                events = team.reprioritise(self._state, message.case_id, message.priority)
             case _:
                 assert_never(message)
         await self._record(events, Actor.system())

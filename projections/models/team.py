@@ -43,7 +43,7 @@ class Waitlist(KeyedProjection):
     name: ClassVar[str] = "waitlist"
     tables: ClassVar[tuple[str, ...]] = ("waitlist",)
     handles: ClassVar[frozenset[str]] = names(
-        ev.TeamCaseWaitlisted, ev.TeamCaseAllocated, ev.TeamCaseReleased
+        ev.TeamCaseWaitlisted, ev.TeamCaseReprioritised, ev.TeamCaseAllocated, ev.TeamCaseReleased
     )
     key: ClassVar[tuple[str, ...]] = ("case_id",)
     columns: ClassVar[tuple[str, ...]] = (
@@ -67,4 +67,8 @@ class Waitlist(KeyedProjection):
                 "referred_on": day_of(d["referred_on"]),
                 "waitlisted_at": event.occurred_at,
             }
+        if event.type == "TeamCaseReprioritised":
+            if row is not None:
+                row["priority"] = event.data["priority"]
+            return row
         return None  # allocated or released: off the list

@@ -26,7 +26,7 @@ from events.policy import DEFAULT_POLICY
 from events.store import EventStore
 from identity.users import add_user, set_alert_routes
 from tests.receivers import MailCollector, WebhookReceiver, free_port
-from tests.temporal_harness import SUP, Harness, start_dev_server
+from tests.temporal_harness import SUP, Harness, start_dev_server, types_of, wait_for_type
 from workers.dispatcher import AlertDispatcher
 from workers.temporal import build_worker
 from workflows.delivery import DeliveryOutcome
@@ -123,18 +123,6 @@ def stack_for(infra: Infra, retry_hours: float = 24.0, **delivery: Any) -> Stack
         public_url="https://ifss.example", webhook_secret=SECRET, **delivery
     )
     return Stack(infra.env, infra.store, infra.dsn, infra.schema, settings, retry_hours)
-
-
-async def types_of(store: EventStore, stream: str) -> list[str]:
-    return [e.type for e in await store.read_stream(stream)]
-
-
-async def wait_for_type(store: EventStore, stream: str, type_name: str, count: int = 1) -> None:
-    for _ in range(600):
-        if (await types_of(store, stream)).count(type_name) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{stream}: no {type_name} ({await types_of(store, stream)})")
 
 
 async def delivery_attempts(stack: Stack, alert_ref: str, at_least: int) -> None:

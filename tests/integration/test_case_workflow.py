@@ -27,6 +27,7 @@ from tests.temporal_harness import (
     sessions_until,
     sleep_until,
     to_intensive,
+    wait_for_type,
 )
 from workflows.client import CommandRefused
 
@@ -299,6 +300,24 @@ async def test_withdrawals_before_the_work_began_free_places_at_once(harness: Ha
     await h.do("w2", "record_first_meeting", held_at=await h.now())
     with pytest.raises(CommandRefused, match="record a withdrawal before the work began"):
         await h.do("w2", "withdraw", reason="did_not_engage", actor=SUP)
+
+
+async def test_a_waiting_family_made_urgent_is_allocated_first(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("usk", "kw-u", limit=1)
+    for n in range(3):
+        await h.refer(f"u{n}", team_id="usk")
+        await h.do(f"u{n}", "accept", actor=SUP)
+    await h.settle("u0", "allocated")
+    await h.settle("u2", "waitlisted")
+    await h.do("u2", "change_priority", priority=1, reason="Child on a CP plan", actor=SUP)
+    await wait_for_type(h.store, "team-usk", "TeamCaseReprioritised")  # through its queue
+    stream = await h.store.read_stream("team-usk")
+    reprioritised = [e for e in stream if e.type == "TeamCaseReprioritised"]
+    assert [(e.event.case_id, e.event.priority) for e in reprioritised] == [("u2", 1)]
+    await h.do("u0", "withdraw", reason="needs_met_elsewhere", actor=SUP)
+    assert (await h.settle("u2", "allocated")).key_worker_id == "kw-u"  # jumped the queue
+    assert (await h.view("u1")).phase == "waitlisted"
 
 
 async def test_concurrent_acceptances_never_exceed_the_limit(harness: Harness) -> None:

@@ -160,13 +160,27 @@ async def test_reader_never_skips_under_concurrent_out_of_order_commits(
     writers, appends_each = 12, 15
     rng = random.Random(7)
     done = asyncio.Event()
+    # For certain, not by luck: in each pair the even writer's first transaction takes its
+    # id first, then the odd writer appends and commits, then the even one appends; so the
+    # even one's event has the higher position but the lower transaction id.
+    xid_taken = [asyncio.Event() for _ in range(writers // 2)]
+    partner_committed = [asyncio.Event() for _ in range(writers // 2)]
 
     async def writer(w: int) -> None:
         version = 0
+        pair = w // 2
         for i in range(appends_each):
             async with pool.acquire() as conn, conn.transaction():
+                if i == 0 and w % 2 == 0:
+                    await conn.fetchval("SELECT pg_current_xact_id()")
+                    xid_taken[pair].set()
+                    await partner_committed[pair].wait()
+                elif i == 0:
+                    await xid_taken[pair].wait()
                 await store.append(f"case-w{w}", version, sessions(2, start=i * 2), connection=conn)
                 await asyncio.sleep(rng.random() * 0.02)
+            if i == 0 and w % 2 == 1:
+                partner_committed[pair].set()
             version += 2
 
     seen: list[int] = []

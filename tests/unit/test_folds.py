@@ -87,3 +87,25 @@ def test_an_event_before_the_referral_is_an_error_not_a_guess() -> None:
         summary(ev.SessionRecorded(session_id="s1", held_at=T0, kind="phone", duration_minutes=5))
     with pytest.raises(ValueError, match="GoalAgreed before the case's referral"):
         summary(ev.GoalAgreed(goal_id="g1", category="parenting", baseline=1, target=5))
+
+
+def test_the_waitlist_follows_a_waiting_familys_new_priority() -> None:
+    from dataclasses import replace
+
+    from projections.models.team import Waitlist
+
+    model = Waitlist()
+
+    def on_team(event: DomainEvent, version: int) -> RecordedEvent:
+        return replace(recorded(event, version), stream_id="team-cardiff")
+
+    waiting = ev.TeamCaseWaitlisted(
+        case_id="c1", priority=3, referred_on=date(2026, 1, 5), position=2
+    )
+    row = model.fold(None, on_team(waiting, 1))
+    assert row is not None and row["priority"] == 3
+    urgent = on_team(ev.TeamCaseReprioritised(case_id="c1", priority=1), 2)
+    assert model.key_of(urgent) == ("c1",)
+    row = model.fold(row, urgent)
+    assert row is not None and row["priority"] == 1
+    assert model.fold(None, urgent) is None  # allocated meanwhile: stays off the list

@@ -539,3 +539,31 @@ def test_the_reasons_for_closing_early_and_refusing_an_extension_are_kept() -> N
     assert isinstance(ended, ev.EpisodeEnded)
     assert ended.reason is EpisodeEndReason.CLOSED_BY_SUPERVISOR
     assert ended.personal is not None and ended.personal.notes == "Family moved abroad"
+
+
+def test_a_priority_change_is_recorded_with_its_reason_and_tells_a_waiting_team() -> None:
+    from workflows.team_protocol import Reprioritise
+
+    case = Case()
+    case.refer()
+    case.do(cmd.AcceptReferral(actor=SUP))
+    case.do(cmd.PlacedOnWaitlist(actor=Actor.system(), position=2, priority=3))
+    before = case.state
+    events = case.do(cmd.ChangePriority(actor=SUP, priority=1, reason="Child on a CP plan"))
+    [changed] = events
+    assert isinstance(changed, ev.PriorityChanged) and (changed.previous, changed.priority) == (
+        3,
+        1,
+    )
+    assert changed.personal is not None and changed.personal.notes == "Child on a CP plan"
+    message = team_message(before, case.state, events)
+    assert isinstance(message, Reprioritise) and message.priority == 1
+    with pytest.raises(CommandRejected, match="priority is 1 already"):
+        decide(case.state, cmd.ChangePriority(actor=SUP, priority=1, reason="again"), MON)
+    business_support = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)
+    with pytest.raises(CommandRejected, match="only case_manager, supervisor"):
+        decide(case.state, cmd.ChangePriority(actor=business_support, priority=2, reason="x"), MON)
+    allocated = allocated_case()  # an allocated family's priority is recorded, the team not told
+    before = allocated.state
+    events = allocated.do(cmd.ChangePriority(actor=SUP, priority=2, reason="Stable now"))
+    assert team_message(before, allocated.state, events) is None

@@ -155,3 +155,19 @@ def test_a_team_started_before_policies_were_recorded_runs_on_the_default() -> N
     assert joined == ev.TeamKeyWorkerJoined(
         key_worker_id="kw-a", caseload_limit=DEFAULT_POLICY.caseload_limit, from_policy=True
     )
+
+
+def test_a_waiting_family_made_more_urgent_moves_up_the_waitlist() -> None:
+    state = TeamState(team_id="t")
+    state = run(state, team.join(state, "kw-a", 1))
+    for n, case_id in enumerate(["c0", "first", "second"]):
+        state = run(state, team.request_allocation(state, case_id, 3, date(2026, 1, n + 1)))
+    assert team.reprioritise(state, "second", 3) == []  # no change
+    assert team.reprioritise(state, "c0", 1) == []  # not waiting: allocated
+    moved = team.reprioritise(state, "second", 1)
+    assert moved == [ev.TeamCaseReprioritised(case_id="second", priority=1)]
+    state = run(state, moved)
+    released = team.release(state, "c0")
+    assert released[1] == ev.TeamCaseAllocated(
+        case_id="second", key_worker_id="kw-a", from_waitlist=True
+    )

@@ -123,6 +123,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.boosters[event.booster_id].overdue = True
         case ev.ChildStatusChanged():
             s.children[event.child_id] = event.status
+        case ev.PriorityChanged():
+            s.priority = event.priority
         case ev.ChildJoined():
             s.children[event.child_id] = event.statutory_status
         case ev.AdultJoined():

@@ -112,6 +112,17 @@ def _withdraw(state: CaseState, c: cmd.WithdrawFamily, now: datetime) -> list[Do
     ]
 
 
+def _priority(state: CaseState, c: cmd.ChangePriority, now: datetime) -> list[DomainEvent]:
+    require_role(c, DECIDERS, "change a family's priority")
+    if c.priority == state.priority:
+        raise CommandRejected("priority", f"the family's priority is {c.priority} already")
+    return [
+        ev.PriorityChanged(
+            previous=state.priority, priority=c.priority, personal=ev.NotesPersonal(notes=c.reason)
+        )
+    ]
+
+
 def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list[DomainEvent]:
     if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED}:
         return []  # the family left meanwhile; the team is told by the release
@@ -140,6 +151,7 @@ HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.AcceptReferral: _accept,
     cmd.RejectReferral: _reject,
     cmd.WithdrawFamily: _withdraw,
+    cmd.ChangePriority: _priority,
     cmd.KeyWorkerAssigned: _assigned,
     cmd.PlacedOnWaitlist: _waitlisted,
 }

@@ -47,6 +47,7 @@ SIDE_FACTS = frozenset(
         "add_adult",
         "add_child",
         "change_child_status",
+        "change_priority",
         "record_consent",
         "record_maintenance_contact",
         "record_session",
@@ -132,6 +133,8 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
         {"child_id": f"ch{n}", "expected_on": day_of(state, now) + timedelta(days=90)},
     )
     yield "add_adult", "", {"person_id": f"ad{n}", "relationship": "father"}
+    reason = "Risk rose"
+    yield "change_priority", "", {"priority": 1 if state.priority != 1 else 2, "reason": reason}
     yield "record_consent", "", {"scope": "follow_up"}
     yield "withdraw_consent", "", {"scope": "follow_up"}
     yield "close_episode", "", {"reason": "Closed early"}

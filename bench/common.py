@@ -114,6 +114,7 @@ async def refer_and_allocate(client: Any, case_id: str, task_queue: str) -> None
             children=[ev.Child(child_id="ch1")],
             consent_to_referral=True,
             consent_to_information_sharing=True,
+            consent_to_follow_up=True,
             received_on=date.today(),
         ),
         task_queue=task_queue,

@@ -263,14 +263,17 @@ def refer(
     priority: Annotated[int | None, typer.Option(help="1 (most urgent) to 5.")] = None,
     received_on: Annotated[str | None, typer.Option(help="Date received (default today).")] = None,
     consent: Annotated[
-        bool, typer.Option("--consent/--no-consent", help="Consent to the referral.")
-    ] = True,
+        bool | None,
+        typer.Option("--consent/--no-consent", help="Consent to the referral (required)."),
+    ] = None,
     sharing: Annotated[
-        bool, typer.Option("--sharing/--no-sharing", help="Consent to information sharing.")
-    ] = True,
+        bool | None,
+        typer.Option("--sharing/--no-sharing", help="Consent to information sharing (required)."),
+    ] = None,
     follow_up: Annotated[
-        bool, typer.Option("--follow-up/--no-follow-up", help="Consent to follow-up reviews.")
-    ] = True,
+        bool | None,
+        typer.Option("--follow-up/--no-follow-up", help="Consent to follow-up reviews (required)."),
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
     """Refer a family: opens a case (a new workflow) and prints its id."""
@@ -305,9 +308,13 @@ def refer(
     }
     values.update({k: v for k, v in flags.items() if v is not None})
     values.setdefault("received_on", date.today().isoformat())
-    values.setdefault("consent_to_referral", consent)
-    values.setdefault("consent_to_information_sharing", sharing)
-    values.setdefault("consent_to_follow_up", follow_up)
+    for field, given in (
+        ("consent_to_referral", consent),
+        ("consent_to_information_sharing", sharing),
+        ("consent_to_follow_up", follow_up),
+    ):
+        if given is not None:  # never assumed: a referral without it is refused, named
+            values[field] = given
     values["actor"] = parse_actor(actor, settings)
     new_id = case_id or values.pop("case_id", None) or uuid.uuid4().hex[:10]
     try:

@@ -400,6 +400,16 @@ class FollowUpReviewNotHeld(DomainEvent):
     personal: NotesPersonal | None = None
 
 
+class FollowUpReviewCancelled(DomainEvent):
+    summary: ClassVar[str] = (
+        "A review not yet held was cancelled: the family withdrew its consent to follow-up."
+    )
+
+    review_id: Code
+    month: ReviewMonth
+    reason: Literal["consent_withdrawn"] = "consent_withdrawn"
+
+
 class MaintenanceContactRecorded(DomainEvent):
     summary: ClassVar[str] = "The key worker kept in touch with the family during follow-up."
 

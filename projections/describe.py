@@ -150,6 +150,9 @@ DESCRIBE: dict[str, Describer] = {
     "FollowUpReviewNotHeld": lambda w, d: (
         f"{w} recorded that the {d['month']}-month review was not held: {words(d['reason'])}"
     ),
+    "FollowUpReviewCancelled": lambda w, d: (
+        f"The {d['month']}-month review was cancelled: {words(d['reason'])}"
+    ),
     "MaintenanceContactRecorded": lambda w, d: (
         f"{w} kept in touch with the family: {words(d['kind'])} on {_when(d['held_at'])}"
     ),

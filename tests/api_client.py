@@ -52,5 +52,6 @@ REFERRAL = {
     "children": [{"child_id": "ch1", "statutory_status": "cin"}],
     "consent_to_referral": True,
     "consent_to_information_sharing": True,
+    "consent_to_follow_up": True,
     "received_on": "2026-01-05",
 }

@@ -36,6 +36,7 @@ def referral(**overrides: object) -> cmd.ReferFamily:
         adults=[{"person_id": "ad1", "relationship": "mother"}],
         consent_to_referral=True,
         consent_to_information_sharing=True,
+        consent_to_follow_up=True,
         received_on=MON.date(),
     )
     fields.update(overrides)

@@ -86,6 +86,7 @@ class Harness:
             adults=[{"person_id": "ad1", "relationship": "mother"}],
             consent_to_referral=True,
             consent_to_information_sharing=True,
+            consent_to_follow_up=True,
             received_on=(await self.now()).date(),
         )
         fields.update(overrides)

@@ -154,6 +154,7 @@ class Demo:
                 ],
                 consent_to_referral=True,
                 consent_to_information_sharing=True,
+                consent_to_follow_up=True,
                 priority=rng.choice((2, 3, 3, 4)),
                 received_on=(await self.now()).date(),
             ),

@@ -140,6 +140,7 @@ def clears(event: DomainEvent, alert: OpenAlert) -> bool:
         case (
             ev.FollowUpReviewCompleted()
             | ev.FollowUpReviewNotHeld()
+            | ev.FollowUpReviewCancelled()
             | ev.FollowUpReviewRescheduled()
         ):
             return (

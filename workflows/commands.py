@@ -117,9 +117,10 @@ class ReferFamily(Command):
         json_schema_extra={"uniqueItems": True},
     )
     adults: list[Adult] = Field(default=[], max_length=MAX_PEOPLE)
+    # Each purpose stated, never assumed: a referral says yes or no to all three.
     consent_to_referral: StrictBool
     consent_to_information_sharing: StrictBool
-    consent_to_follow_up: StrictBool = True
+    consent_to_follow_up: StrictBool
     priority: Priority = 3
     received_on: Day
     personal: FamilyPersonal | None = None

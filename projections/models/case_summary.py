@@ -180,6 +180,7 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
         "FollowUpReviewOverdue",
         "FollowUpReviewCompleted",
         "FollowUpReviewNotHeld",
+        "FollowUpReviewCancelled",
     ):
         _track_review(r, t, d)
     elif t == "EpisodeEnded":
@@ -204,7 +205,7 @@ def _track_review(r: Row, t: str, d: dict[str, Any]) -> None:
             r["review_overdue"] = False
     elif t == "FollowUpReviewOverdue":
         r["review_overdue"] = True
-    elif t in ("FollowUpReviewCompleted", "FollowUpReviewNotHeld"):
+    elif t in ("FollowUpReviewCompleted", "FollowUpReviewNotHeld", "FollowUpReviewCancelled"):
         pending.pop(review_id, None)
         r["review_overdue"] = False
     upcoming = min(pending.items(), key=lambda item: (item[1], item[0]), default=None)

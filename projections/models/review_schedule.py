@@ -16,6 +16,7 @@ REVIEW_EVENTS = names(
     ev.FollowUpReviewOverdue,
     ev.FollowUpReviewCompleted,
     ev.FollowUpReviewNotHeld,
+    ev.FollowUpReviewCancelled,
 )
 
 
@@ -64,6 +65,8 @@ class ReviewSchedule(KeyedProjection):
             r["status"] = "due"
         elif t == "FollowUpReviewOverdue":
             r["status"] = "overdue"
+        elif t == "FollowUpReviewCancelled":
+            r["status"] = "cancelled"
         elif t == "FollowUpReviewNotHeld":
             r.update(status="not_held", completed_at=event.occurred_at)
         elif t == "FollowUpReviewCompleted":

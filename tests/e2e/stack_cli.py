@@ -38,4 +38,7 @@ REFER_C1 = (
     "alcohol",
     "--child",
     "ch1:cin",
+    "--consent",
+    "--sharing",
+    "--follow-up",
 )

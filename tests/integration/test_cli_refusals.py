@@ -71,6 +71,13 @@ def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> No
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe")
     refused(run("refer", "--file", str(bad), *actor), "file: is not JSON in UTF-8")
+    # consent is stated for each purpose, never assumed
+    unstated = (
+        *("refer", "--family", "f1", "--team", "t1", "--area", "a1", "--agency", "health"),
+        *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
+        *("--consent", "--sharing", *actor),
+    )
+    refused(run(*unstated), "consent_to_follow_up:")
 
 
 def test_a_policy_version_reused_with_other_numbers_is_refused_before_anything_is_sent(
@@ -92,7 +99,7 @@ def test_a_policy_version_reused_with_other_numbers_is_refused_before_anything_i
         (
             *("refer", "--family", "f1", "--team", "t1", "--area", "a1", "--agency", "health"),
             *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
-            *("--as", "bs-price:business_support"),
+            *("--consent", "--sharing", "--follow-up", "--as", "bs-price:business_support"),
         ),
     ):
         env = {**db_env, **unreachable, "IFSS_POLICY_FILE": str(changed)}

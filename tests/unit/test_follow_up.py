@@ -171,3 +171,49 @@ def test_an_offered_booster_keeps_the_episode_open_and_raises_no_regression_aler
     assert review(case, "m12") == ["FollowUpReviewCompleted"]  # the offer is still open
     done = case.do(cmd.RecordBooster(actor=CM, booster_id="extra", delivered_at=case.now))
     assert [type(e).__name__ for e in done][-1] == "EpisodeEnded"
+
+
+def test_withdrawing_consent_to_follow_up_cancels_the_reviews_not_yet_held() -> None:
+    from events.vocabulary import ConsentScope
+
+    case = followed_up()
+    at_review(case, "m1")
+    review(case, "m1")
+    events = case.do(cmd.WithdrawConsent(actor=CM, scope=ConsentScope.FOLLOW_UP))
+    assert [type(e).__name__ for e in events] == [
+        "ConsentWithdrawn",
+        "FollowUpReviewCancelled",
+        "FollowUpReviewCancelled",
+        "FollowUpReviewCancelled",
+        "EpisodeEnded",
+    ]
+    assert [e.review_id for e in events if isinstance(e, ev.FollowUpReviewCancelled)] == [
+        "m3",
+        "m6",
+        "m12",
+    ]
+    assert case.state.end_reason is EpisodeEndReason.NO_FOLLOW_UP_CONSENT
+    assert case.state.reviews["m1"].status is ReviewStatus.COMPLETED  # held: it stands
+
+
+def test_a_planned_closure_without_consent_to_follow_up_schedules_no_reviews() -> None:
+    from events.vocabulary import ClosureKind, ConsentScope
+    from tests.case_rules import SUP, intensive_case
+
+    case = intensive_case()
+    case.state = case.state.model_copy(update={"follow_up_rules": True})
+    case.do(cmd.WithdrawConsent(actor=CM, scope=ConsentScope.FOLLOW_UP))
+    events = case.do(cmd.CloseIntensivePhase(actor=SUP, kind=ClosureKind.PLANNED))
+    assert [type(e).__name__ for e in events] == ["IntensivePhaseClosed", "EpisodeEnded"]
+    assert case.state.end_reason is EpisodeEndReason.NO_FOLLOW_UP_CONSENT
+
+
+def test_a_referral_states_consent_to_follow_up() -> None:
+    from pydantic import ValidationError
+
+    from tests.case_rules import referral
+
+    fields = referral().model_dump()
+    del fields["consent_to_follow_up"]
+    with pytest.raises(ValidationError, match="consent_to_follow_up"):
+        cmd.ReferFamily.model_validate(fields)

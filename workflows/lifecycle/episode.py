@@ -9,6 +9,7 @@ from events import catalogue as ev
 from events.bounds import MAX_PEOPLE
 from events.catalogue import DomainEvent
 from events.vocabulary import (
+    ConsentScope,
     EpisodeEndReason,
     EscalationReason,
     Role,
@@ -49,7 +50,21 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
     _person(state, c.person_id)
     if state.consents.get(c.scope) is False:
         raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn")
-    return [ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)]
+    events: list[DomainEvent] = [
+        ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)
+    ]
+    if (
+        state.follow_up_rules
+        and c.scope is ConsentScope.FOLLOW_UP
+        and state.phase is Phase.FOLLOW_UP
+    ):  # no more reviews or boosters: the ones not yet held are cancelled, and it ends
+        events += [
+            ev.FollowUpReviewCancelled(review_id=r.review_id, month=r.month)
+            for r in sorted(state.reviews.values(), key=lambda r: r.month)
+            if not r.done
+        ]
+        events.append(ev.EpisodeEnded(reason=EpisodeEndReason.NO_FOLLOW_UP_CONSENT))
+    return events
 
 
 def _new_person(state: CaseState, person_id: str, field: str) -> None:

@@ -111,6 +111,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.reviews[event.review_id].status = ReviewStatus.COMPLETED
         case ev.FollowUpReviewNotHeld():
             s.reviews[event.review_id].status = ReviewStatus.NOT_HELD
+        case ev.FollowUpReviewCancelled():
+            s.reviews[event.review_id].status = ReviewStatus.CANCELLED
         case ev.MaintenanceContactRecorded():
             s.contact_ids.add(event.contact_id)
         case ev.BoosterScheduled():

@@ -147,9 +147,12 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
             closed_on=today,
         )
     ]
+    consented = state.consents.get(ConsentScope.FOLLOW_UP, False)
     follow_up = c.kind is ClosureKind.PLANNED or (
-        state.policy.unplanned_exit_follow_up and state.consents.get(ConsentScope.FOLLOW_UP, False)
+        state.policy.unplanned_exit_follow_up and consented
     )
+    if state.follow_up_rules and not consented:
+        follow_up = False  # no review without consent, planned or not
     if not follow_up:
         return [*events, ev.EpisodeEnded(reason=EpisodeEndReason.NO_FOLLOW_UP_CONSENT)]
     for month in state.policy.follow_up_months:

@@ -55,6 +55,7 @@ class ReviewStatus(StrEnum):
     OVERDUE = "overdue"
     COMPLETED = "completed"
     NOT_HELD = "not_held"
+    CANCELLED = "cancelled"
 
 
 class Goal(BaseModel):
@@ -80,7 +81,11 @@ class Review(BaseModel):
 
     @property
     def done(self) -> bool:
-        return self.status in (ReviewStatus.COMPLETED, ReviewStatus.NOT_HELD)
+        return self.status in (
+            ReviewStatus.COMPLETED,
+            ReviewStatus.NOT_HELD,
+            ReviewStatus.CANCELLED,
+        )
 
 
 class Booster(BaseModel):

@@ -259,6 +259,7 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
             "adults": [{"person_id": "ad1", "relationship": "mother"}],
             "consent_to_referral": True,
             "consent_to_information_sharing": True,
+            "consent_to_follow_up": True,
             "received_on": START.date(),
         }
     )

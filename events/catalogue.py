@@ -455,6 +455,10 @@ class ChildStatusChanged(DomainEvent):
     child_id: Code
     previous_status: StatutoryStatus
     status: StatutoryStatus
+    effective_on: Day | None = Field(
+        default=None,
+        description="The day the status took effect (absent: recorded before this was asked).",
+    )
 
 
 class ConsentRecorded(DomainEvent):

@@ -47,4 +47,10 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
         return state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_CODES
-    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
+    # InternalClientError: asyncpg's connection state machine left mid-operation, which a
+    # server restart can cause ("cannot switch to state ...; another operation is in
+    # progress"); the retry runs on another connection from the pool.
+    return isinstance(
+        exc,
+        asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError | OSError | TimeoutError,
+    )

@@ -32,6 +32,9 @@ class ProgrammePolicy(BaseModel):
     follow_up_months: tuple[Annotated[int, BeforeValidator(whole_number)], ...] = (1, 3, 6, 12)
     review_grace_days: Days = 14
     review_due_soon_days: Days = 7
+    # An effective date (a meeting, a session, a closure, a status change) may be recorded up
+    # to this many days after it (the recorded time is always the real one).
+    backdate_days: Days = 14
     # A review may be held from this many days before its due date (earlier is refused).
     review_window_days: Days = 14
     booster_window_days: Days = 14

@@ -179,6 +179,7 @@ DESCRIBE: dict[str, Describer] = {
     "ChildStatusChanged": lambda w, d: (
         f"{w} changed child {d['child_id']}'s status from "
         f"{d['previous_status'].upper()} to {d['status'].upper()}"
+        + (f", from {d['effective_on']}" if d.get("effective_on") else "")
     ),
     "ConsentRecorded": lambda w, d: f"{w} recorded consent to {words(d['scope'])}",
     "ConsentWithdrawn": lambda w, d: (

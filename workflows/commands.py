@@ -219,6 +219,11 @@ class CloseIntensivePhase(Command):
         default=[], max_length=MAX_CODES, json_schema_extra={"uniqueItems": True}
     )
     transferred_to_less_formal_services: StrictBool = False
+    closed_on: Day | None = Field(
+        default=None,
+        description="The day it closed, when recorded late (default today; within the "
+        "policy's backdate_days).",
+    )
 
 
 class CompleteReview(Command):
@@ -284,10 +289,12 @@ class RecordBooster(Command):
 
 
 class ChangeChildStatus(Command):
-    """A child's statutory status changed (none, cin, cpr, lac)."""
+    """A child's statutory status changed (none, cin, cpr, lac), from the day it took effect
+    (default today; not before the referral, not in the future)."""
 
     child_id: Code
     status: StatutoryStatus
+    effective_on: Day | None = None
 
 
 class ChangePriority(Command):

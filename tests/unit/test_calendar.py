@@ -3,7 +3,9 @@ the clock changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from events.calendar import (
     add_uk_working_days,
@@ -93,3 +95,58 @@ def test_a_closure_just_after_midnight_in_summer_is_dated_that_day() -> None:
     assert case.state.reviews["m1"].due_on == date(2026, 8, 1)
     # the review falls due at midnight in Wales: 23:00 UTC the day before, in summer
     assert next_wakeup(case.state) == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
+
+
+def test_effective_dates_may_be_recorded_late_within_the_policys_limit() -> None:
+    from events.vocabulary import SessionKind, StatutoryStatus
+    from workflows.lifecycle import CommandRejected, decide
+
+    case = _uk_case()
+    case.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    case.refer(referral(received_on=date(2026, 3, 2)))
+    case.do(cmd.AcceptReferral(actor=SUP))
+    case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    case.now = datetime(2026, 4, 20, 9, 0, tzinfo=UTC)
+    late = cmd.RecordSession(
+        actor=CM,
+        session_id="s1",
+        held_at=case.now - timedelta(days=15),
+        kind=SessionKind.HOME_VISIT,
+        duration_minutes=60,
+    )
+    with pytest.raises(CommandRejected, match="more than 14 days before") as refused:
+        decide(case.state, late, case.now)
+    assert refused.value.field == "held_at"
+    case.do(late.model_copy(update={"held_at": case.now - timedelta(days=14)}))  # within
+    status = cmd.ChangeChildStatus(
+        actor=CM, child_id="ch1", status=StatutoryStatus.CPR, effective_on=date(2026, 4, 1)
+    )
+    with pytest.raises(CommandRejected, match="backdate_days"):
+        decide(case.state, status, case.now)
+    # a closure recorded late is dated the day it closed; the reviews count from then
+    closing = cmd.CloseIntensivePhase(
+        actor=SUP, kind=ClosureKind.PLANNED, closed_on=date(2026, 4, 10)
+    )
+    case.do(closing)
+    assert case.state.closed_on == date(2026, 4, 10)
+    assert case.state.reviews["m1"].due_on == date(2026, 5, 10)
+
+
+def test_a_late_closure_is_not_dated_before_the_work_began_or_ahead() -> None:
+    from workflows.lifecycle import CommandRejected, decide
+
+    case = _uk_case()
+    case.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    case.refer(referral(received_on=date(2026, 3, 2)))
+    case.do(cmd.AcceptReferral(actor=SUP))
+    case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    for closed_on, rule in (
+        (date(2026, 3, 1), "before the first meeting"),
+        (date(2026, 3, 3), "future"),
+    ):
+        closing = cmd.CloseIntensivePhase(actor=SUP, kind=ClosureKind.PLANNED, closed_on=closed_on)
+        with pytest.raises(CommandRejected, match=rule) as refused:
+            decide(case.state, closing, case.now)
+        assert refused.value.field == "closed_on"

@@ -241,7 +241,10 @@ def test_child_status_change() -> None:
     events = case.do(cmd.ChangeChildStatus(actor=CM, child_id="ch1", status=StatutoryStatus.CPR))
     assert events == [
         ev.ChildStatusChanged(
-            child_id="ch1", previous_status=StatutoryStatus.CIN, status=StatutoryStatus.CPR
+            child_id="ch1",
+            previous_status=StatutoryStatus.CIN,
+            status=StatutoryStatus.CPR,
+            effective_on=case.now.date(),  # left out: the day it was recorded
         )
     ]
 
@@ -567,3 +570,27 @@ def test_a_priority_change_is_recorded_with_its_reason_and_tells_a_waiting_team(
     before = allocated.state
     events = allocated.do(cmd.ChangePriority(actor=SUP, priority=2, reason="Stable now"))
     assert team_message(before, allocated.state, events) is None
+
+
+def test_a_childs_status_change_carries_the_day_it_took_effect() -> None:
+    case = intensive_case()
+    [changed] = case.do(
+        cmd.ChangeChildStatus(
+            actor=CM, child_id="ch1", status=StatutoryStatus.CPR, effective_on=MON.date()
+        )
+    )
+    assert isinstance(changed, ev.ChildStatusChanged) and changed.effective_on == MON.date()
+    [today] = case.do(cmd.ChangeChildStatus(actor=CM, child_id="ch1", status=StatutoryStatus.LAC))
+    assert isinstance(today, ev.ChildStatusChanged) and today.effective_on == case.now.date()
+    future = cmd.ChangeChildStatus(
+        actor=CM,
+        child_id="ch1",
+        status=StatutoryStatus.CIN,
+        effective_on=(case.now + timedelta(days=2)).date(),
+    )
+    with pytest.raises(CommandRejected, match="future") as ahead:
+        decide(case.state, future, case.now)
+    assert ahead.value.field == "effective_on"
+    before = future.model_copy(update={"effective_on": MON.date() - timedelta(days=1)})
+    with pytest.raises(CommandRejected, match="before the referral"):
+        decide(case.state, before, case.now)

@@ -15,7 +15,7 @@ from events.vocabulary import (
     Role,
 )
 from workflows import commands as cmd
-from workflows.lifecycle.guards import RECORDERS, require_phase, require_role
+from workflows.lifecycle.guards import RECORDERS, not_too_long_ago, require_phase, require_role
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
 
 # An unborn child is recorded with its due date, at most this far ahead.
@@ -29,7 +29,20 @@ def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> 
         raise CommandRejected("child_id", f"no child {c.child_id} in this family")
     if previous is c.status:
         raise CommandRejected("status", f"child {c.child_id} is already {c.status.value}")
-    return [ev.ChildStatusChanged(child_id=c.child_id, previous_status=previous, status=c.status)]
+    today = day_of(state, now)
+    effective = c.effective_on or today  # given: checked; left out, it is simply today
+    if c.effective_on is not None and c.effective_on > today:
+        raise CommandRejected("effective_on", "cannot be in the future")
+    not_too_long_ago(state, effective, now, "effective_on")
+    if c.effective_on is not None and state.referred_on and c.effective_on < state.referred_on:
+        raise CommandRejected(
+            "effective_on", f"cannot be before the referral was received ({state.referred_on})"
+        )
+    return [
+        ev.ChildStatusChanged(
+            child_id=c.child_id, previous_status=previous, status=c.status, effective_on=effective
+        )
+    ]
 
 
 def _person(state: CaseState, person_id: str | None) -> None:

@@ -12,7 +12,13 @@ from events.vocabulary import (
     GoalRating,
 )
 from workflows import commands as cmd
-from workflows.lifecycle.guards import PRACTITIONERS, not_in_future, require_phase, require_role
+from workflows.lifecycle.guards import (
+    PRACTITIONERS,
+    not_in_future,
+    not_too_long_ago,
+    require_phase,
+    require_role,
+)
 from workflows.lifecycle.state import (
     CaseState,
     CommandRejected,
@@ -115,6 +121,7 @@ def _maintenance_contact(
     require_phase(state, {Phase.FOLLOW_UP}, "record a maintenance contact")
     require_role(c, PRACTITIONERS, "record a maintenance contact")
     not_in_future(c.held_at, now, "held_at")
+    not_too_long_ago(state, day_of(state, c.held_at), now, "held_at")
     if c.contact_id in state.contact_ids:
         raise CommandRejected("contact_id", f"contact {c.contact_id} is already recorded")
     if state.closed_on is not None and day_of(state, c.held_at) < state.closed_on:
@@ -184,6 +191,7 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
         raise CommandRejected(
             "delivered_at", "cannot be before the intensive phase closed", "invalid"
         )
+    not_too_long_ago(state, day_of(state, c.delivered_at), now, "delivered_at")
     events: list[DomainEvent] = [
         ev.BoosterDelivered(
             booster_id=c.booster_id,

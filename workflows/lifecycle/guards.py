@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from events.vocabulary import (
     Role,
 )
 from workflows import commands as cmd
-from workflows.lifecycle.state import CaseState, CommandRejected, Phase
+from workflows.lifecycle.state import CaseState, CommandRejected, Phase, day_of
 
 
 def require_phase(state: CaseState, allowed: set[Phase], what: str) -> None:
@@ -28,6 +28,16 @@ def require_role(command: cmd.Command, roles: set[Role], what: str) -> None:
 def not_in_future(moment: datetime, now: datetime, field: str) -> None:
     if moment > now + timedelta(minutes=5):
         raise CommandRejected(field, "cannot be in the future")
+
+
+def not_too_long_ago(state: CaseState, day: date, now: datetime, field: str) -> None:
+    """An effective date recorded late, within the policy's limit (``backdate_days``);
+    episodes begun before the UK calendar had no limit."""
+    limit = state.policy.backdate_days
+    if state.uk_calendar and day < day_of(state, now) - timedelta(days=limit):
+        raise CommandRejected(
+            field, f"cannot be more than {limit} days before it is recorded (backdate_days)"
+        )
 
 
 # A date is "today" somewhere on Earth up to 14 hours ahead of UTC.

@@ -15,7 +15,13 @@ from events.vocabulary import (
     Role,
 )
 from workflows import commands as cmd
-from workflows.lifecycle.guards import PRACTITIONERS, not_in_future, require_phase, require_role
+from workflows.lifecycle.guards import (
+    PRACTITIONERS,
+    not_in_future,
+    not_too_long_ago,
+    require_phase,
+    require_role,
+)
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
 
 
@@ -23,6 +29,7 @@ def _first_meeting(state: CaseState, c: cmd.RecordFirstMeeting, now: datetime) -
     require_phase(state, {Phase.ALLOCATED}, "record a first meeting")
     require_role(c, PRACTITIONERS, "record a first meeting")
     not_in_future(c.held_at, now, "held_at")
+    not_too_long_ago(state, day_of(state, c.held_at), now, "held_at")
     if state.accepted_at is not None and c.held_at < state.accepted_at:
         raise CommandRejected("held_at", "cannot be before the referral was accepted")
     ends_on = day_of(state, c.held_at) + timedelta(days=state.policy.intensive_max_days)
@@ -49,6 +56,7 @@ def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[Doma
     require_phase(state, {Phase.INTENSIVE}, "record a session")
     require_role(c, PRACTITIONERS, "record a session")
     not_in_future(c.held_at, now, "held_at")
+    not_too_long_ago(state, day_of(state, c.held_at), now, "held_at")
     if c.session_id in state.session_ids:
         raise CommandRejected("session_id", f"session {c.session_id} is already recorded")
     if state.first_meeting_at is not None and c.held_at < state.first_meeting_at:
@@ -124,8 +132,17 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
     require_phase(state, {Phase.INTENSIVE}, "close the intensive phase")
     require_role(c, PRACTITIONERS, "close the intensive phase")
     _known_goals(state, c.closing_scores, "closing_scores")
-    today = day_of(state, now)
     assert state.intensive_started_on is not None
+    today = day_of(state, now)
+    if c.closed_on is not None:  # recorded late: the day it closed, within the limit
+        if c.closed_on > today:
+            raise CommandRejected("closed_on", "cannot be in the future")
+        if c.closed_on < state.intensive_started_on:
+            raise CommandRejected(
+                "closed_on", f"cannot be before the first meeting ({state.intensive_started_on})"
+            )
+        not_too_long_ago(state, c.closed_on, now, "closed_on")
+        today = c.closed_on
     days_in = (today - state.intensive_started_on).days
     if (
         c.kind is ClosureKind.PLANNED

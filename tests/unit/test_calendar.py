@@ -97,16 +97,22 @@ def test_a_closure_just_after_midnight_in_summer_is_dated_that_day() -> None:
     assert next_wakeup(case.state) == datetime(2026, 7, 31, 23, 0, tzinfo=UTC)
 
 
-def test_effective_dates_may_be_recorded_late_within_the_policys_limit() -> None:
-    from events.vocabulary import SessionKind, StatutoryStatus
-    from workflows.lifecycle import CommandRejected, decide
-
+def _met_on_2_march() -> Case:
+    """Under the UK calendar: referred, allocated and first met on Monday 2 March 2026."""
     case = _uk_case()
     case.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     case.refer(referral(received_on=date(2026, 3, 2)))
     case.do(cmd.AcceptReferral(actor=SUP))
     case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
     case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    return case
+
+
+def test_effective_dates_may_be_recorded_late_within_the_policys_limit() -> None:
+    from events.vocabulary import SessionKind, StatutoryStatus
+    from workflows.lifecycle import CommandRejected, decide
+
+    case = _met_on_2_march()
     case.now = datetime(2026, 4, 20, 9, 0, tzinfo=UTC)
     late = cmd.RecordSession(
         actor=CM,
@@ -136,12 +142,7 @@ def test_effective_dates_may_be_recorded_late_within_the_policys_limit() -> None
 def test_a_late_closure_is_not_dated_before_the_work_began_or_ahead() -> None:
     from workflows.lifecycle import CommandRejected, decide
 
-    case = _uk_case()
-    case.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    case.refer(referral(received_on=date(2026, 3, 2)))
-    case.do(cmd.AcceptReferral(actor=SUP))
-    case.do(cmd.KeyWorkerAssigned(actor=Actor.system(), key_worker_id="cm-jones"))
-    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    case = _met_on_2_march()
     for closed_on, rule in (
         (date(2026, 3, 1), "before the first meeting"),
         (date(2026, 3, 3), "future"),

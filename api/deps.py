@@ -73,6 +73,11 @@ def scope(user: User) -> dict[str, str | None]:
     return {}
 
 
+def covering(user: User) -> bool:
+    """A case manager's reads include the families they cover today."""
+    return user.role is Role.CASE_MANAGER
+
+
 def no_case(case_id: str) -> ApiError:
     return ApiError(404, "case_id", f"no case {case_id}")
 

@@ -9,7 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api import problems
-from api.deps import CASE_READ, READ, CaseId, CodeQuery, ServicesDep, UserDep, readable_case, scope
+from api.deps import (
+    CASE_READ,
+    READ,
+    CaseId,
+    CodeQuery,
+    ServicesDep,
+    UserDep,
+    covering,
+    readable_case,
+    scope,
+)
 from api.models import AccessEntry, CaseHistory, Caseload, CaseSummary, ReviewDue, WaitingFamily
 from api.problems import ApiError
 from events.bounds import Day, Moment
@@ -79,6 +89,7 @@ async def list_cases(
         s.pool,
         phase=phase.value if phase else None,
         key_worker_id=limits.get("key_worker_id", key_worker),
+        with_cover=covering(user),
         team_id=limits.get("team_id", team),
         overdue=overdue,
     )
@@ -144,6 +155,7 @@ async def get_reviews(
         before,
         key_worker_id=limits.get("key_worker_id"),
         team_id=limits.get("team_id"),
+        with_cover=covering(user),
     )
 
 
@@ -160,7 +172,7 @@ async def get_caseload(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
     team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
     rows = await queries.caseload(s.pool, team)
     if user.role is Role.CASE_MANAGER:
-        rows = [r for r in rows if r["key_worker_id"] == user.user_id]
+        rows = [r for r in rows if r["key_worker_id"] == user.user_id]  # their own load
     return rows
 
 
@@ -175,11 +187,13 @@ async def calendar(user: UserDep, s: ServicesDep) -> Response:
         today + timedelta(days=400),
         key_worker_id=limits.get("key_worker_id"),
         team_id=limits.get("team_id"),
+        with_cover=covering(user),
     )
     meetings = await queries.list_cases(
         s.pool,
         phase="allocated",
         key_worker_id=limits.get("key_worker_id"),
         team_id=limits.get("team_id"),
+        with_cover=covering(user),
     )
     return ICalendar(ical_feed(user, reviews, meetings))

@@ -54,6 +54,7 @@ from events.vocabulary import (
     EscalationReason,
     GoalCategory,
     GoalRating,
+    HandoverReason,
     PresentingNeed,
     ReferralGround,
     ReferringAgency,
@@ -212,6 +213,67 @@ class FamilyWithdrew(DomainEvent):
 
     reason: WithdrawalReason
     personal: NotesPersonal | None = None
+
+
+class KeyWorkerChanged(DomainEvent):
+    summary: ClassVar[str] = (
+        "A supervisor handed the family to another key worker in its team (capacity checked "
+        "by the team), or the team did when the key worker left; open alerts follow."
+    )
+
+    previous_key_worker_id: Code
+    key_worker_id: Code
+    reason: HandoverReason
+    personal: NotesPersonal | None = None
+
+
+class AllocationWithdrawn(DomainEvent):
+    summary: ClassVar[str] = (
+        "The family's key worker left before the first meeting and nobody else had space: "
+        "back on the team's waitlist (its referral date keeps its place in the order)."
+    )
+
+    previous_key_worker_id: Code
+    priority: Priority
+    position: Position
+
+
+class FamilyTransferred(DomainEvent):
+    summary: ClassVar[str] = (
+        "A supervisor moved the family to another team, which allocated a key worker at "
+        "once or waitlisted it; the first team's place is freed."
+    )
+
+    from_team_id: Code
+    team_id: Code
+    key_worker_id: Code | None = Field(
+        default=None, description="The receiving team's key worker; None: waitlisted there."
+    )
+    position: Position | None = None
+    first_meeting_due_at: Moment | None = Field(
+        default=None, description="A new first-meeting deadline, when the family was not met yet."
+    )
+    reason: HandoverReason
+    personal: NotesPersonal | None = None
+
+
+class KeyWorkerCoverSet(DomainEvent):
+    summary: ClassVar[str] = (
+        "Another key worker covers the family's key worker until a date: they read, act "
+        "and receive the family's alerts until then."
+    )
+
+    cover_key_worker_id: Code
+    until: Day
+
+
+class KeyWorkerCoverEnded(DomainEvent):
+    summary: ClassVar[str] = (
+        "The cover ended (its end date passed, or the supervisor ended it): alerts go back "
+        "to the key worker."
+    )
+
+    cover_key_worker_id: Code
 
 
 class FamilyWaitlisted(DomainEvent):
@@ -535,6 +597,16 @@ class AlertRaised(DomainEvent):
     acknowledge_by: Moment
 
 
+class AlertRedirected(DomainEvent):
+    summary: ClassVar[str] = (
+        "An open alert now goes to another key worker: the family was handed over, or its "
+        "key worker is covered (or the cover ended)."
+    )
+
+    alert_id: Code
+    to_key_worker: Code
+
+
 class AlertAcknowledged(DomainEvent):
     summary: ClassVar[str] = "A recipient acknowledged an alert (who: in the metadata)."
 
@@ -629,6 +701,52 @@ class TeamCaseReprioritised(DomainEvent):
 
     case_id: Code
     priority: Priority
+
+
+class TeamCaseReassigned(DomainEvent):
+    summary: ClassVar[str] = "The team moved a family to another key worker with space."
+    stream: ClassVar[StreamKind] = "team"
+
+    case_id: Code
+    from_key_worker_id: Code
+    key_worker_id: Code
+    reason: HandoverReason
+
+
+class TeamAllocationWithdrawn(DomainEvent):
+    summary: ClassVar[str] = (
+        "A leaving key worker's family not yet met, for whom nobody had space, went back "
+        "on the waitlist."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    case_id: Code
+    from_key_worker_id: Code
+    priority: Priority
+    referred_on: Day
+    position: Position
+
+
+class TeamCaseTransferredIn(DomainEvent):
+    summary: ClassVar[str] = (
+        "A family came from another team (the allocation or waitlisting follows)."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    case_id: Code
+    from_team_id: Code
+
+
+class TeamCoverSet(DomainEvent):
+    summary: ClassVar[str] = (
+        "A key worker covers another's families until a date (who reads, acts and is "
+        "alerted while they are away)."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    key_worker_id: Code
+    cover_key_worker_id: Code
+    until: Day
 
 
 class TeamCaseReleased(DomainEvent):

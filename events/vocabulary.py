@@ -119,6 +119,17 @@ class WithdrawalReason(StrEnum):
     NEEDS_MET_ELSEWHERE = "needs_met_elsewhere"
 
 
+class HandoverReason(StrEnum):
+    """Why a family moved to another key worker or team."""
+
+    WORKLOAD = "workload"
+    FAMILY_REQUEST = "family_request"
+    KEY_WORKER_LEFT = "key_worker_left"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    SPECIALIST_SKILLS = "specialist_skills"
+    FAMILY_MOVED = "family_moved"
+
+
 class ReviewNotHeldReason(StrEnum):
     """Why a follow-up review could not be held."""
 

@@ -2,7 +2,7 @@
 
 | role | reads | commands |
 | --- | --- | --- |
-| case_manager | cases where they are the key worker | on those cases; referrals |
+| case_manager | cases where they are the key worker, or cover them | on those cases; referrals |
 | supervisor | their team's cases, access logs | on their team's cases; referrals |
 | business_support | their team's cases | referrals |
 | auditor | every case, access logs | none |
@@ -15,12 +15,13 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 
 from events.bounds import ID_PATTERN
+from events.calendar import local_day
 from events.envelope import Actor
 from events.errors import InvalidInput
 from events.vocabulary import Role
@@ -51,8 +52,17 @@ class User:
         if self.role in (Role.AUDITOR, Role.ADMIN):
             return True
         if self.role is Role.CASE_MANAGER:
-            return case.get("key_worker_id") == self.user_id
+            return case.get("key_worker_id") == self.user_id or self.covers(case)
         return case.get("team_id") == self.team_id
+
+    def covers(self, case: dict[str, Any]) -> bool:
+        """Whether this key worker covers the family's key worker today (in Wales)."""
+        until = case.get("cover_until")
+        if case.get("cover_key_worker_id") != self.user_id or until is None:
+            return False
+        if isinstance(until, str):
+            until = date.fromisoformat(until)
+        return bool(until >= local_day(datetime.now(UTC)))
 
     def can_command(self, case: dict[str, Any]) -> bool:
         if self.role not in (Role.CASE_MANAGER, Role.SUPERVISOR):

@@ -82,6 +82,28 @@ DESCRIBE: dict[str, Describer] = {
         f"Key worker {d['key_worker_id']} allocated"
         + (" from the waitlist" if d.get("from_waitlist") else "")
     ),
+    "KeyWorkerChanged": lambda w, d: (
+        f"{w} handed the family from key worker {d['previous_key_worker_id']} to "
+        f"{d['key_worker_id']}: {words(d['reason'])}"
+    ),
+    "AllocationWithdrawn": lambda w, d: (
+        f"Key worker {d['previous_key_worker_id']} left before the first meeting and nobody "
+        f"had space: back on the waitlist at position {d['position']} (priority {d['priority']})"
+    ),
+    "FamilyTransferred": lambda w, d: (
+        f"{w} moved the family from team {d['from_team_id']} to team {d['team_id']} "
+        f"({words(d['reason'])}): "
+        + (
+            f"key worker {d['key_worker_id']}"
+            if d.get("key_worker_id")
+            else f"waitlisted at position {d.get('position')}"
+        )
+    ),
+    "KeyWorkerCoverSet": lambda w, d: (
+        f"Key worker {d['cover_key_worker_id']} covers the family's key worker until "
+        f"{_day(d['until'])}"
+    ),
+    "KeyWorkerCoverEnded": lambda w, d: f"Cover by {d['cover_key_worker_id']} ended",
     "FirstMeetingHeld": lambda w, d: f"{w} held the first meeting on {_when(d['held_at'])}",
     "FirstMeetingOverdue": lambda w, d: (
         f"First meeting overdue: it was due by {_when(d['due_at'])}"
@@ -202,6 +224,7 @@ DESCRIBE: dict[str, Describer] = {
         )
     ),
     "AlertAcknowledged": lambda w, d: f"{w} acknowledged alert {d['alert_id']}",
+    "AlertRedirected": lambda w, d: f"Alert {d['alert_id']} now goes to {d['to_key_worker']}",
     "AlertResolved": lambda w, d: f"Alert {d['alert_id']} resolved: {words(d['resolution'])}",
     "AlertEscalated": lambda w, d: (
         f"Alert {d['alert_id']} escalated to {d['to_supervisors_of_team']} supervisors: "

@@ -71,14 +71,19 @@ async def list_cases(
     team_id: str | None = None,
     overdue: bool | None = None,
     limit: int = 500,
+    with_cover: bool = False,
 ) -> list[Row]:
-    """Cases from ``case_summary``, most recently changed first."""
+    """Cases from ``case_summary``, most recently changed first. ``with_cover``: the
+    key worker's cases and those they cover today."""
     where: list[str] = []
     args: list[Any] = []
-    for column, value in (("phase", phase), ("key_worker_id", key_worker_id), ("team_id", team_id)):
+    for column, value in (("phase", phase), ("team_id", team_id)):
         if value is not None:
             args.append(value)
             where.append(f"{column} = ${len(args)}")
+    if key_worker_id is not None:
+        args.append(key_worker_id)
+        where.append(worker_clause("", len(args), with_cover))
     if overdue is not None:
         flag = (
             "(first_meeting_overdue OR no_contact_overdue OR intensive_overrun OR review_overdue)"
@@ -91,6 +96,19 @@ async def list_cases(
         + f" ORDER BY updated_at DESC, case_id LIMIT ${len(args)}"
     )
     return [_public(dict(r)) for r in await pool.fetch(sql, *args)]
+
+
+# Today where the service works: a cover lasts to the end of its last day there.
+TODAY = "(now() AT TIME ZONE 'Europe/London')::date"
+
+
+def worker_clause(prefix: str, arg: int, with_cover: bool) -> str:
+    """Rows of case_summary (aliased ``prefix``) held by key worker ``$arg``; with
+    ``with_cover``, also those they cover today."""
+    own = f"{prefix}key_worker_id = ${arg}"
+    if not with_cover:
+        return own
+    return f"({own} OR ({prefix}cover_key_worker_id = ${arg} AND {prefix}cover_until >= {TODAY}))"
 
 
 def _public(row: Row) -> Row:
@@ -230,13 +248,14 @@ async def reviews_due(
     *,
     key_worker_id: str | None = None,
     team_id: str | None = None,
+    with_cover: bool = False,
 ) -> list[Row]:
     """Follow-up reviews not yet completed, due before ``due_before`` (overdue included)."""
     args: list[Any] = [due_before]
     where = ["r.status <> 'completed'", "r.due_on < $1", "c.phase <> 'ended'"]
     if key_worker_id is not None:
         args.append(key_worker_id)
-        where.append(f"c.key_worker_id = ${len(args)}")
+        where.append(worker_clause("c.", len(args), with_cover))
     if team_id is not None:
         args.append(team_id)
         where.append(f"c.team_id = ${len(args)}")

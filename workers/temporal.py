@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerts import AlertActivities, DeliverySettings
+from activities.handover import HandoverActivities
 from activities.store import StoreActivities
 from activities.team import TeamActivities
 from events.store import EventStore
@@ -94,6 +95,7 @@ def build_worker(
     """The composition root of the case worker: workflows plus their activities."""
     store_activities = StoreActivities(store)
     team_activities = TeamActivities(client, task_queue)
+    handover_activities = HandoverActivities(client)
     alert_activities = AlertActivities(
         store, delivery or DeliverySettings(public_url="http://127.0.0.1:8000")
     )
@@ -108,6 +110,9 @@ def build_worker(
             store_activities.find_previous_episode,
             store_activities.claim_family,
             team_activities.message_team,
+            handover_activities.reassign_in_team,
+            handover_activities.admit_transfer,
+            handover_activities.families_of,
             alert_activities.alert_routes,
             alert_activities.deliver_alert,
         ],

@@ -125,7 +125,8 @@ def triggers(event: DomainEvent) -> tuple[AlertRule, str | None] | None:
 def clears(event: DomainEvent, alert: OpenAlert) -> bool:
     """Whether ``event`` means ``alert``'s condition no longer holds."""
     match event:
-        case ev.FirstMeetingHeld():
+        # Met; or no key worker to meet any more; or a new deadline in another team.
+        case ev.FirstMeetingHeld() | ev.AllocationWithdrawn() | ev.FamilyTransferred():
             return alert.rule is AlertRule.FIRST_MEETING_OVERDUE
         case ev.SessionRecorded():
             return alert.rule is AlertRule.NO_CONTACT

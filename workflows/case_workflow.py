@@ -21,6 +21,7 @@ from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import STORE_RETRY
+    from activities.handover import HandoverActivities
     from activities.store import FamilyClaim, PreviousEpisodeInput, StoreActivities
     from activities.team import TeamActivities
     from events.catalogue import DomainEvent
@@ -40,10 +41,12 @@ with workflow.unsafe.imports_passed_through():
         decide,
         due,
         evolve,
+        handover,
         next_wakeup,
         refer,
     )
-    from workflows.team_protocol import TeamMessage, team_message
+    from workflows.lifecycle.handover import Admission
+    from workflows.team_protocol import AdmitTransfer, ReassignCase, TeamMessage, team_message
 
 CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")
 TEAM_ID = SearchAttributeKey.for_keyword("TeamId")
@@ -77,7 +80,16 @@ UK_CALENDAR_PATCH = "uk-calendar"
 FOLLOW_UP_RULES_PATCH = "follow-up-rules"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
-Notice = cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist | cmd.EscalateAlert
+Notice = (
+    cmd.KeyWorkerAssigned
+    | cmd.PlacedOnWaitlist
+    | cmd.EscalateAlert
+    | cmd.KeyWorkerReassigned
+    | cmd.ReturnedToWaitlist
+    | cmd.CoverKeyWorker
+)
+# Asking a team to move a family: its answer comes at once, or the command is refused.
+HANDOVER_TIMEOUT = timedelta(seconds=30)
 
 
 class CaseInput(BaseModel):
@@ -107,7 +119,10 @@ class CaseView(BaseModel):
     family_id: str | None
     team_id: str | None
     key_worker_id: str | None
+    cover_key_worker_id: str | None = None
+    cover_until: date | None = None
     priority: int
+    referred_on: date | None = None
     previous_case_id: str | None
     waitlist_position: int | None
     accepted_at: datetime | None
@@ -140,7 +155,10 @@ def view_of(state: CaseState) -> CaseView:
         family_id=state.family_id,
         team_id=state.team_id,
         key_worker_id=state.key_worker_id,
+        cover_key_worker_id=state.cover_key_worker_id,
+        cover_until=state.cover_until,
         priority=state.priority,
+        referred_on=state.referred_on,
         previous_case_id=state.previous_case_id,
         waitlist_position=state.waitlist_position,
         accepted_at=state.accepted_at,
@@ -165,6 +183,14 @@ def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
     the message) instead of failing the workflow task."""
     try:
         return decision()
+    except CommandRejected as exc:
+        raise refused(exc) from None
+
+
+def _checked(check: Callable[[], None]) -> None:
+    """A check before asking another workflow: refused here, nothing is asked."""
+    try:
+        check()
     except CommandRejected as exc:
         raise refused(exc) from None
 
@@ -332,7 +358,7 @@ class CaseWorkflow:
             events,
             open_alerts=state.open_alerts,
             raised_so_far=state.alerts_raised,
-            key_worker_id=state.key_worker_id,
+            key_worker_id=state.alert_recipient,
             team_id=state.team_id,
             policy=state.policy,
             at=now,
@@ -432,6 +458,103 @@ class CaseWorkflow:
     def escalate_alert(self, notice: cmd.EscalateAlert) -> None:
         """From an alert's delivery workflow: every retry failed."""
         self._inbox.append(notice)
+
+    @workflow.signal
+    def key_worker_reassigned(self, notice: cmd.KeyWorkerReassigned) -> None:
+        self._inbox.append(notice)
+
+    @workflow.signal
+    def returned_to_waitlist(self, notice: cmd.ReturnedToWaitlist) -> None:
+        self._inbox.append(notice)
+
+    @workflow.signal
+    def cover_key_worker(self, notice: cmd.CoverKeyWorker) -> None:
+        self._inbox.append(notice)
+
+    # --- handover: the team decides the place, then the case records the move ------------
+
+    async def _ask_team(self, method: Callable[..., object], request: object) -> object:
+        """An update on a team workflow (through an activity); its refusal is the
+        command's, named by field; a team that does not answer leaves nothing recorded."""
+        try:
+            return await workflow.execute_activity_method(
+                method,
+                request,
+                start_to_close_timeout=HANDOVER_TIMEOUT,
+                schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+                retry_policy=STORE_RETRY,
+            )
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
+                field, _, rule = cause.message.partition(": ")
+                raise refused(CommandRejected(field, rule or field)) from None
+            raise ApplicationError(
+                "the team did not answer, so nothing was recorded; try again",
+                type="TeamUnavailable",
+                non_retryable=True,
+            ) from None
+
+    @workflow.update
+    async def reassign(self, command: cmd.ReassignKeyWorker) -> CommandResult:
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            self._bounds()
+            _check_version(command, self._state)
+            _checked(lambda: handover.check_reassign(self._state, command))
+            if self._state.phase in (Phase.ALLOCATED, Phase.INTENSIVE):
+                assert self._state.team_id is not None
+                await self._ask_team(
+                    HandoverActivities.reassign_in_team,
+                    ReassignCase(
+                        actor=command.actor,
+                        team_id=self._state.team_id,
+                        case_id=self._state.case_id,
+                        key_worker_id=command.key_worker_id,
+                        reason=command.reason,
+                    ),
+                )
+            events = _decided(lambda: handover.reassign(self._state, command))
+            await self._record(events, command.actor)
+            return self._result(events)
+
+    @reassign.validator
+    def _check_reassign(self, command: cmd.ReassignKeyWorker) -> None:
+        _check_version(command, self._state)
+        _checked(lambda: handover.check_reassign(self._newest_rules(), command))
+
+    @workflow.update
+    async def transfer(self, command: cmd.TransferFamily) -> CommandResult:
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            self._bounds()
+            _check_version(command, self._state)
+            _checked(lambda: handover.check_transfer(self._state, command))
+            state = self._state
+            assert state.team_id is not None and state.referred_on is not None
+            answer = await self._ask_team(
+                HandoverActivities.admit_transfer,
+                AdmitTransfer(
+                    actor=command.actor,
+                    team_id=command.team_id,
+                    from_team_id=state.team_id,
+                    case_id=state.case_id,
+                    priority=state.priority,
+                    referred_on=state.referred_on,
+                    started=state.phase is Phase.INTENSIVE,
+                ),
+            )
+            admission = Admission.model_validate(answer)
+            events = _decided(
+                lambda: handover.transfer(self._state, command, admission, workflow.now())
+            )
+            await self._record(events, command.actor)
+            return self._result(events)
+
+    @transfer.validator
+    def _check_transfer(self, command: cmd.TransferFamily) -> None:
+        _check_version(command, self._state)
+        _checked(lambda: handover.check_transfer(self._newest_rules(), command))
 
     # --- updates: one per command, each with its validator -------------------------------
 

@@ -32,6 +32,8 @@ from workflows.team_workflow import (
     AcknowledgeTeamAlert,
     AdoptTeamPolicy,
     ChangeKeyWorker,
+    HandoverResult,
+    SetCover,
     TeamInput,
     TeamWorkflow,
 )
@@ -108,6 +110,7 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
     failure = {
         "VersionConflict": VersionConflict,
         "StoreUnavailable": StoreUnavailable,
+        "TeamUnavailable": StoreUnavailable,
         "StoreRefused": StoreFailure,
         "InvalidInput": StoreFailure,
         "EventIdReused": StoreFailure,
@@ -253,6 +256,40 @@ async def _team_update(
         raise _refusal(exc) from None
     finally:
         await _settled(operation)
+
+
+async def hand_over_leaver(client: Client, team_id: str, change: ChangeKeyWorker) -> HandoverResult:
+    """A key worker leaves and their families move now (most urgent first): to key workers
+    with space, back to the waitlist if not met yet, or staying until reassigned."""
+    return await _existing_team_update(
+        client, team_id, TeamWorkflow.hand_over_leaver, change.model_copy(update={"leaving": True})
+    )
+
+
+async def set_cover(client: Client, team_id: str, change: SetCover) -> int:
+    """A key worker covers an absent one's families until a date (inclusive)."""
+    return await _existing_team_update(client, team_id, TeamWorkflow.set_cover, change)
+
+
+_Result = TypeVar("_Result")
+
+
+async def _existing_team_update(
+    client: Client,
+    team_id: str,
+    update: UpdateMethodMultiParam[[TeamWorkflow, _Arg], _Result],
+    argument: _Arg,
+) -> _Result:
+    """An update on a team that exists (its key workers joined): never starts one."""
+    checked_id(team_id, "team_id")
+    try:
+        return await client.get_workflow_handle(f"team-{team_id}").execute_update(update, argument)
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise CommandRefused(f"team_id: no team {team_id}") from None
+        raise
 
 
 async def _settled(operation: WithStartWorkflowOperation[Any, Any]) -> None:

@@ -45,6 +45,7 @@ from events.vocabulary import (
     ConsentScope,
     GoalCategory,
     GoalRating,
+    HandoverReason,
     PresentingNeed,
     ReferralGround,
     ReferringAgency,
@@ -323,6 +324,28 @@ class AddAdult(Command):
     personal: AdultPersonal | None = None
 
 
+class ReassignKeyWorker(Command):
+    """A supervisor hands the family to another key worker in its team, saying why. While
+    the family holds a place (allocated or intensive) the new key worker must have space
+    (the team checks, against every other change); in follow-up it holds none. Open alerts
+    go to the new key worker."""
+
+    key_worker_id: Code
+    reason: HandoverReason
+    notes: FreeText | None = None
+
+
+class TransferFamily(Command):
+    """A supervisor moves the family to another team (accepted, waiting, allocated or in
+    the intensive phase). The receiving team allocates a key worker with space or, if the
+    work has not begun, waitlists the family; a family whose work has begun moves only to a
+    key worker with space. The first team's place is freed at once."""
+
+    team_id: Code
+    reason: HandoverReason
+    notes: FreeText | None = None
+
+
 class RecordConsent(Command):
     """The family gave consent (referral, information_sharing, follow_up)."""
 
@@ -354,13 +377,41 @@ class KeyWorkerAssigned(Command):
 
     key_worker_id: Code
     from_waitlist: StrictBool = False
+    team_id: Code | None = None  # None: told before notices named their team
 
 
 class PlacedOnWaitlist(Command):
     """From the team workflow: no key worker has space; the family waits."""
 
+    team_id: Code | None = None
     position: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)]
     priority: Priority
+
+
+class KeyWorkerReassigned(Command):
+    """From the team workflow: the family moved to another key worker (the leaver's
+    families, or a supervisor's reassignment told again in case it was not recorded)."""
+
+    previous_key_worker_id: Code
+    key_worker_id: Code
+    reason: HandoverReason
+
+
+class ReturnedToWaitlist(Command):
+    """From the team workflow: the key worker left before the first meeting and nobody
+    had space; the family waits again."""
+
+    previous_key_worker_id: Code
+    position: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)]
+    priority: Priority
+
+
+class CoverKeyWorker(Command):
+    """From the team workflow: another key worker covers this family's key worker."""
+
+    key_worker_id: Code
+    cover_key_worker_id: Code
+    until: Day
 
 
 class EscalateAlert(Command):
@@ -391,6 +442,8 @@ COMMANDS: dict[str, type[Command]] = {
     "change_priority": ChangePriority,
     "add_child": AddChild,
     "add_adult": AddAdult,
+    "reassign": ReassignKeyWorker,
+    "transfer": TransferFamily,
     "record_consent": RecordConsent,
     "withdraw_consent": WithdrawConsent,
     "close_episode": CloseEpisode,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
-from events.vocabulary import AlertResolution, AlertRule
+from events.vocabulary import AlertResolution, AlertRule, HandoverReason
 from workflows.alerts import ack_window, severity_of
 
 
@@ -41,6 +41,24 @@ class WaitingFamily(BaseModel):
     alert_id: str | None = None  # the "waitlisted too long" alert, once raised
 
 
+class Cover(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cover_key_worker_id: str
+    until: date
+
+
+class FamilyOnRecord(BaseModel):
+    """What the team asks a family's case before moving it (a leaver's families)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    priority: int = 3
+    referred_on: date | None = None
+    started: bool = True  # met by its key worker (or unknown: then it is not put back)
+
+
 class TeamState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +74,7 @@ class TeamState(BaseModel):
     acknowledged_alerts: set[str] = set()
     # Teams started before the waitlist alert existed run (and replay) without its timers.
     alert_timers: bool = False
+    covers: dict[str, Cover] = {}  # key worker away -> who covers them, until when
 
     def holder_of(self, case_id: str) -> KeyWorkerLoad | None:
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
@@ -162,6 +181,166 @@ def leave(state: TeamState, key_worker_id: str) -> list[DomainEvent]:
     if current is None or not current.active:
         return []
     return [ev.TeamKeyWorkerLeft(key_worker_id=key_worker_id)]
+
+
+# --- handover -----------------------------------------------------------------------------
+
+
+def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
+    """The key worker ``key_worker_id`` if they can take one more family; raises
+    ``ValueError`` naming the field and the rule."""
+    worker = state.key_workers.get(key_worker_id)
+    if worker is None:
+        raise ValueError(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+    if not worker.active:
+        raise ValueError(f"key_worker_id: {key_worker_id} has left team {state.team_id}")
+    if not worker.has_space:
+        raise ValueError(
+            f"key_worker_id: {key_worker_id} has {len(worker.cases)} of "
+            f"{worker.caseload_limit} families already (no space)"
+        )
+    return worker
+
+
+def reassign(
+    state: TeamState, case_id: str, key_worker_id: str, reason: HandoverReason
+) -> list[DomainEvent]:
+    """A supervisor moves a family the team holds to another key worker with space.
+    Nothing when it is theirs already (a retried request)."""
+    holder = state.holder_of(case_id)
+    if holder is None:
+        raise ValueError(
+            f"case_id: team {state.team_id} holds no place for case {case_id} "
+            "(not allocated here, or its intensive phase has closed)"
+        )
+    if holder.key_worker_id == key_worker_id:
+        return []
+    _taker(state, key_worker_id)
+    return [
+        ev.TeamCaseReassigned(
+            case_id=case_id,
+            from_key_worker_id=holder.key_worker_id,
+            key_worker_id=key_worker_id,
+            reason=reason,
+        )
+    ]
+
+
+def leave_with_families(
+    state: TeamState, key_worker_id: str, families: list[FamilyOnRecord]
+) -> list[DomainEvent]:
+    """A key worker leaves and their families move, most urgent first (priority, then
+    earliest referral): to whoever has most room, or, for a family not met yet when nobody
+    has space, back to the waitlist. A family whose work has begun and for whom nobody has
+    space stays with the leaver (who takes no new families) until a supervisor moves it."""
+    events = leave(state, key_worker_id)
+    state = apply_all(state, events)
+    worker = state.key_workers.get(key_worker_id)
+    if worker is None:
+        return events
+    known = {f.case_id: f for f in families}
+    order = [known.get(c, FamilyOnRecord(case_id=c)) for c in worker.cases]
+    order.sort(key=lambda f: (f.priority, f.referred_on or date.max, f.case_id))
+    for family in order:
+        taker = _with_space(state)
+        moved: DomainEvent
+        if taker is not None:
+            moved = ev.TeamCaseReassigned(
+                case_id=family.case_id,
+                from_key_worker_id=key_worker_id,
+                key_worker_id=taker.key_worker_id,
+                reason=HandoverReason.KEY_WORKER_LEFT,
+            )
+        elif not family.started and family.referred_on is not None:
+            waiting = _sorted_waitlist(
+                [
+                    *state.waitlist,
+                    WaitingFamily(
+                        case_id=family.case_id,
+                        priority=family.priority,
+                        referred_on=family.referred_on,
+                    ),
+                ]
+            )
+            moved = ev.TeamAllocationWithdrawn(
+                case_id=family.case_id,
+                from_key_worker_id=key_worker_id,
+                priority=family.priority,
+                referred_on=family.referred_on,
+                position=next(i for i, f in enumerate(waiting, 1) if f.case_id == family.case_id),
+            )
+        else:
+            continue
+        events.append(moved)
+        state = evolve(state, moved)
+    return events
+
+
+def admit(
+    state: TeamState,
+    case_id: str,
+    from_team_id: str,
+    priority: int,
+    referred_on: date,
+    started: bool,
+) -> list[DomainEvent]:
+    """A family transferred in from another team: a key worker with space, or (if its
+    work has not begun) the waitlist. Nothing when it is here already (a retry)."""
+    if state.holder_of(case_id) or any(f.case_id == case_id for f in state.waitlist):
+        return []
+    if not any(w.active for w in state.key_workers.values()):
+        raise ValueError(f"team_id: team {state.team_id} has no key workers")
+    if started and _with_space(state) is None:
+        raise ValueError(
+            f"team_id: no key worker in team {state.team_id} has space, and a family whose "
+            "work has begun cannot wait"
+        )
+    arrived: list[DomainEvent] = [
+        ev.TeamCaseTransferredIn(case_id=case_id, from_team_id=from_team_id)
+    ]
+    return arrived + request_allocation(state, case_id, priority, referred_on)
+
+
+def admission_of(state: TeamState, case_id: str) -> tuple[str | None, int | None]:
+    """Where a family stands in the team: its key worker, or its place on the waitlist."""
+    holder = state.holder_of(case_id)
+    if holder is not None:
+        return holder.key_worker_id, None
+    waiting = _sorted_waitlist(state.waitlist)
+    return None, next((i for i, f in enumerate(waiting, 1) if f.case_id == case_id), None)
+
+
+def set_cover(
+    state: TeamState, key_worker_id: str, cover_key_worker_id: str, until: date, today: date
+) -> list[DomainEvent]:
+    """Someone covers an absent key worker's families until ``until`` (inclusive)."""
+    if key_worker_id not in state.key_workers:
+        raise ValueError(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+    cover = state.key_workers.get(cover_key_worker_id)
+    if cover is None:
+        raise ValueError(
+            f"cover_key_worker_id: no key worker {cover_key_worker_id} in team {state.team_id}"
+        )
+    if not cover.active:
+        raise ValueError(f"cover_key_worker_id: {cover_key_worker_id} has left the team")
+    if cover_key_worker_id == key_worker_id:
+        raise ValueError("cover_key_worker_id: a key worker cannot cover themselves")
+    if until < today:
+        raise ValueError(f"until: {until} has passed (today is {today})")
+    if until > today + timedelta(days=MAX_COVER_DAYS):
+        raise ValueError(f"until: a cover lasts at most {MAX_COVER_DAYS} days; reassign instead")
+    current = state.covers.get(key_worker_id)
+    if current == Cover(cover_key_worker_id=cover_key_worker_id, until=until):
+        return []
+    return [
+        ev.TeamCoverSet(
+            key_worker_id=key_worker_id, cover_key_worker_id=cover_key_worker_id, until=until
+        )
+    ]
+
+
+# A longer absence is a handover, not a cover.
+MAX_COVER_DAYS = 183
 
 
 def back_fill(state: TeamState) -> list[DomainEvent]:
@@ -295,6 +474,25 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
         case ev.AlertResolved():
             s.open_alerts.pop(event.alert_id, None)
             s.acknowledged_alerts.discard(event.alert_id)
+        case ev.TeamCaseReassigned():
+            for worker in s.key_workers.values():
+                if event.case_id in worker.cases:
+                    worker.cases.remove(event.case_id)
+            s.key_workers[event.key_worker_id].cases.append(event.case_id)
+        case ev.TeamAllocationWithdrawn():
+            s.key_workers[event.from_key_worker_id].cases.remove(event.case_id)
+            s.waitlist.append(
+                WaitingFamily(
+                    case_id=event.case_id,
+                    priority=event.priority,
+                    referred_on=event.referred_on,
+                    waitlisted_at=at,
+                )
+            )
+        case ev.TeamCoverSet():
+            s.covers[event.key_worker_id] = Cover(
+                cover_key_worker_id=event.cover_key_worker_id, until=event.until
+            )
         case ev.TeamCaseReleased():
             for worker in s.key_workers.values():
                 if event.case_id in worker.cases:

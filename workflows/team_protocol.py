@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.envelope import Actor
 from events.policy import ProgrammePolicy
+from events.vocabulary import HandoverReason
 from workflows import commands as cmd
 from workflows.lifecycle import CaseState, Phase
 
@@ -44,6 +46,7 @@ class ReleaseReason(StrEnum):
     INTENSIVE_PHASE_CLOSED = "intensive_phase_closed"
     EPISODE_ENDED = "episode_ended"
     WITHDRAWN = "withdrawn"  # before the work began: referred, waiting or not yet met
+    TRANSFERRED = "transferred"  # to another team, which has admitted the family
 
 
 class Release(Message):
@@ -60,6 +63,32 @@ class Reprioritise(Message):
     priority: int
 
 
+class ReassignCase(BaseModel):
+    """A supervisor's handover of a family the team holds (the team checks the space)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    team_id: str
+    case_id: str
+    key_worker_id: str
+    reason: HandoverReason
+
+
+class AdmitTransfer(BaseModel):
+    """A family moving in from another team (asked of the receiving team)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    team_id: str
+    from_team_id: str
+    case_id: str
+    priority: int
+    referred_on: date
+    started: bool  # met by its key worker: it may not wait
+
+
 TeamMessage = Annotated[RequestAllocation | Release | Reprioritise, Field(discriminator="kind")]
 
 # What the team tells a case, and the case workflow's signal for each (named, because the
@@ -67,6 +96,9 @@ TeamMessage = Annotated[RequestAllocation | Release | Reprioritise, Field(discri
 CASE_SIGNALS: dict[type[cmd.Command], str] = {
     cmd.KeyWorkerAssigned: "key_worker_assigned",
     cmd.PlacedOnWaitlist: "placed_on_waitlist",
+    cmd.KeyWorkerReassigned: "key_worker_reassigned",
+    cmd.ReturnedToWaitlist: "returned_to_waitlist",
+    cmd.CoverKeyWorker: "cover_key_worker",
 }
 
 # The phases in which a family waits for a key worker (its priority orders the waitlist).
@@ -92,6 +124,10 @@ def team_message(
         )
     if after.phase in WAITING and any(isinstance(e, ev.PriorityChanged) for e in events):
         return Reprioritise(team_id=after.team_id, case_id=after.case_id, priority=after.priority)
+    if before.team_id not in (None, after.team_id):  # transferred: the first team lets go
+        return Release(
+            team_id=before.team_id, case_id=after.case_id, reason=ReleaseReason.TRANSFERRED
+        )
     if before.phase in HOLDS_A_PLACE and after.phase not in HOLDS_A_PLACE:
         if any(isinstance(e, ev.FamilyWithdrew) for e in events):
             reason = ReleaseReason.WITHDRAWN

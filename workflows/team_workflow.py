@@ -8,7 +8,8 @@ decisions go to its own stream (``team-<team_id>``); each case records its own o
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, assert_never
 
 from pydantic import BaseModel, Field
@@ -19,7 +20,8 @@ from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from events import catalogue as ev
-    from events.bounds import Code
+    from events.bounds import Code, Day
+    from events.calendar import local_day
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
     from events.policy import DEFAULT_POLICY, ProgrammePolicy
@@ -27,19 +29,28 @@ with workflow.unsafe.imports_passed_through():
     from events.vocabulary import Role
     from workflows import commands as cmd
     from workflows import team
-    from workflows.team import TeamState
+    from workflows.lifecycle.handover import Admission
+    from workflows.team import FamilyOnRecord, TeamState
     from workflows.team_protocol import (
         CASE_SIGNALS,
+        AdmitTransfer,
+        ReassignCase,
         Release,
         Reprioritise,
         RequestAllocation,
         TeamMessage,
     )
 
+# Asking a leaver's families where they stand: an activity (``families_of``) by name, as
+# the activities module imports this one.
+FAMILIES_TIMEOUT = timedelta(seconds=30)
+
 # Teams started before the waitlist alert replay without its timers.
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
 # Teams record the policy they run on (before this, they ran on the default, unrecorded).
 TEAM_POLICY_PATCH = "team-policy"
+# The team's notices to its cases name the team.
+TEAM_NAMES_PATCH = "team-names-in-notices"
 
 
 class TeamInput(BaseModel):
@@ -62,7 +73,26 @@ class ChangeKeyWorker(BaseModel):
     key_worker_id: Code
     # None: the team policy's limit, following it when the policy changes.
     caseload_limit: Annotated[int, Field(ge=1, le=50)] | None = None
+    # Takes no new families; their families stay until moved (``hand_over_leaver`` moves
+    # them at once).
     leaving: bool = False
+
+
+class SetCover(BaseModel):
+    actor: Actor
+    key_worker_id: Code
+    cover_key_worker_id: Code
+    until: Day
+
+
+class HandoverResult(BaseModel):
+    """What a leaver's handover did: each family's new key worker, or its place on the
+    waitlist, and the families still with the leaver (nobody had space)."""
+
+    version: int
+    reassigned: dict[str, str] = {}
+    waitlisted: dict[str, int] = {}
+    staying: list[str] = []
 
 
 class AdoptTeamPolicy(BaseModel):
@@ -81,6 +111,12 @@ class TeamWorkflow:
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
         self._records_policy: bool | None = None  # decided on first use (a patch)
+        # A family being admitted from another team learns its place from the update's
+        # answer (its case records the transfer), not from a signal.
+        self._admitting: set[str] = set()
+        # Notices name the team (so a case that moved team ignores its old team's news);
+        # teams that told cases before this replay without it.
+        self._names_team = workflow.patched(TEAM_NAMES_PATCH)
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
@@ -190,26 +226,58 @@ class TeamWorkflow:
             await self._tell_case(event)
 
     async def _tell_case(self, event: DomainEvent) -> None:
-        notice: cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist
+        notice: cmd.Command
+        team_id = self._state.team_id
         match event:
-            case ev.TeamCaseAllocated():
+            case ev.TeamCaseAllocated() if event.case_id not in self._admitting:
                 notice = cmd.KeyWorkerAssigned(
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,
                     from_waitlist=event.from_waitlist,
+                    team_id=team_id if self._names_team else None,
                 )
-            case ev.TeamCaseWaitlisted():
+            case ev.TeamCaseWaitlisted() if event.case_id not in self._admitting:
                 notice = cmd.PlacedOnWaitlist(
-                    actor=Actor.system(), position=event.position, priority=event.priority
+                    actor=Actor.system(),
+                    position=event.position,
+                    priority=event.priority,
+                    team_id=team_id if self._names_team else None,
                 )
+            case ev.TeamCaseReassigned():
+                notice = cmd.KeyWorkerReassigned(
+                    actor=Actor.system(),
+                    previous_key_worker_id=event.from_key_worker_id,
+                    key_worker_id=event.key_worker_id,
+                    reason=event.reason,
+                )
+            case ev.TeamAllocationWithdrawn():
+                notice = cmd.ReturnedToWaitlist(
+                    actor=Actor.system(),
+                    previous_key_worker_id=event.from_key_worker_id,
+                    position=event.position,
+                    priority=event.priority,
+                )
+            case ev.TeamCoverSet():
+                cover = cmd.CoverKeyWorker(
+                    actor=Actor.system(),
+                    key_worker_id=event.key_worker_id,
+                    cover_key_worker_id=event.cover_key_worker_id,
+                    until=event.until,
+                )
+                for case_id in list(self._state.key_workers[event.key_worker_id].cases):
+                    await self._signal_case(case_id, cover)
+                return
             case _:
                 return
-        handle = workflow.get_external_workflow_handle(f"case-{event.case_id}")
+        await self._signal_case(event.case_id, notice)
+
+    async def _signal_case(self, case_id: str, notice: cmd.Command) -> None:
+        handle = workflow.get_external_workflow_handle(f"case-{case_id}")
         try:
             await handle.signal(CASE_SIGNALS[type(notice)], notice)
         except Exception as exc:  # the case ended meanwhile; its release will follow
             workflow.logger.warning(
-                "case not signalled", extra={"case_id": event.case_id, "error": type(exc).__name__}
+                "case not signalled", extra={"case_id": case_id, "error": type(exc).__name__}
             )
 
     @workflow.signal
@@ -235,6 +303,123 @@ class TeamWorkflow:
             raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
         if change.leaving and change.key_worker_id not in self._state.key_workers:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+
+    @workflow.update
+    async def hand_over_leaver(self, change: ChangeKeyWorker) -> HandoverResult:
+        """A key worker leaves and their families move now (see ``team.leave_with_families``)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            await self._ensure_policy()
+            worker = self._state.key_workers[change.key_worker_id]
+            families = await workflow.execute_activity(
+                "families_of",
+                list(worker.cases),
+                result_type=list[FamilyOnRecord],
+                start_to_close_timeout=FAMILIES_TIMEOUT,
+                schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+            )
+            events = team.leave_with_families(self._state, change.key_worker_id, families)
+            await self._record(events, change.actor)
+            result = HandoverResult(version=self._state.version)
+            for event in events:
+                if isinstance(event, ev.TeamCaseReassigned):
+                    result.reassigned[event.case_id] = event.key_worker_id
+                elif isinstance(event, ev.TeamAllocationWithdrawn):
+                    result.waitlisted[event.case_id] = event.position
+            result.staying = list(self._state.key_workers[change.key_worker_id].cases)
+            return result
+
+    @hand_over_leaver.validator
+    def _check_hand_over_leaver(self, change: ChangeKeyWorker) -> None:
+        if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+            raise ValueError("actor.role: only supervisor or admin may move a leaver's families")
+        if change.key_worker_id not in self._state.key_workers:
+            raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+
+    @workflow.update
+    async def reassign_case(self, request: ReassignCase) -> int:
+        """A supervisor's handover of one family (asked by its case, which records it)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            events = self._refusing(
+                lambda: team.reassign(
+                    self._state, request.case_id, request.key_worker_id, request.reason
+                )
+            )
+            await self._record(events, request.actor)
+            return self._state.version
+
+    @reassign_case.validator
+    def _check_reassign_case(self, request: ReassignCase) -> None:
+        team.reassign(self._state, request.case_id, request.key_worker_id, request.reason)
+
+    @workflow.update
+    async def admit_transfer(self, request: AdmitTransfer) -> Admission:
+        """A family moving in from another team: its key worker here, or its place on the
+        waitlist (the case records the transfer with this answer)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            await self._ensure_policy()
+            events = self._refusing(
+                lambda: team.admit(
+                    self._state,
+                    request.case_id,
+                    request.from_team_id,
+                    request.priority,
+                    request.referred_on,
+                    request.started,
+                )
+            )
+            self._admitting.add(request.case_id)
+            try:
+                await self._record(events, request.actor)
+            finally:
+                self._admitting.discard(request.case_id)
+            key_worker_id, position = team.admission_of(self._state, request.case_id)
+            return Admission(key_worker_id=key_worker_id, position=position)
+
+    @admit_transfer.validator
+    def _check_admit_transfer(self, request: AdmitTransfer) -> None:
+        team.admit(
+            self._state,
+            request.case_id,
+            request.from_team_id,
+            request.priority,
+            request.referred_on,
+            request.started,
+        )
+
+    @workflow.update
+    async def set_cover(self, change: SetCover) -> int:
+        """A key worker covers an absent one's families until a date (inclusive)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            events = self._refusing(lambda: self._cover_events(change))
+            await self._record(events, change.actor)
+            return self._state.version
+
+    @set_cover.validator
+    def _check_set_cover(self, change: SetCover) -> None:
+        if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
+            raise ValueError("actor.role: only supervisor or admin may set a cover")
+        self._cover_events(change)
+
+    def _cover_events(self, change: SetCover) -> list[DomainEvent]:
+        return team.set_cover(
+            self._state,
+            change.key_worker_id,
+            change.cover_key_worker_id,
+            change.until,
+            local_day(workflow.now()),
+        )
+
+    @staticmethod
+    def _refusing(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
+        """Decide inside a handler: a rule that refuses now fails the update cleanly."""
+        try:
+            return decision()
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="CommandRejected", non_retryable=True) from None
 
     @workflow.update
     async def adopt_policy(self, change: AdoptTeamPolicy) -> int:

@@ -15,6 +15,7 @@ from projections.models.common import case_of, moment_of, names
 ALERT_EVENTS = names(
     ev.AlertRaised,
     ev.AlertAcknowledged,
+    ev.AlertRedirected,
     ev.AlertEscalated,
     ev.AlertResolved,
     ev.AlertDelivered,
@@ -97,6 +98,8 @@ def fold_alert(row: Row | None, event: RecordedEvent) -> Row | None:
     if t == "AlertAcknowledged":
         actor = metadata_of(event).get("actor") or {}
         row["acknowledged_at"], row["acknowledged_by"] = at, actor.get("id")
+    elif t == "AlertRedirected":
+        row["to_key_worker"] = d["to_key_worker"]
     elif t == "AlertEscalated":
         row["escalated_at"], row["escalation_reason"] = at, d["reason"]
         row["to_supervisors_of_team"] = d["to_supervisors_of_team"]

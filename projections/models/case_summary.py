@@ -78,6 +78,8 @@ class CaseSummary(KeyedProjection):
         "previous_case_id",
         "end_reason",
         "pending_reviews",
+        "cover_key_worker_id",
+        "cover_until",
         "version",
         "updated_at",
     )
@@ -148,6 +150,39 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
             allocated_at=at,
             first_meeting_due_at=moment_of(d["first_meeting_due_at"]),
         )
+    elif t == "KeyWorkerChanged":
+        r.update(key_worker_id=d["key_worker_id"], cover_key_worker_id=None, cover_until=None)
+    elif t == "AllocationWithdrawn":
+        r.update(
+            phase="waitlisted",
+            key_worker_id=None,
+            allocated_at=None,
+            first_meeting_due_at=None,
+            first_meeting_overdue=False,
+            priority=d["priority"],
+            cover_key_worker_id=None,
+            cover_until=None,
+        )
+    elif t == "FamilyTransferred":
+        r.update(
+            team_id=d["team_id"],
+            key_worker_id=d.get("key_worker_id"),
+            cover_key_worker_id=None,
+            cover_until=None,
+        )
+        if r["phase"] != "intensive":
+            waiting = d.get("key_worker_id") is None
+            r.update(
+                phase="waitlisted" if waiting else "allocated",
+                allocated_at=None if waiting else at,
+                waitlisted_at=at if waiting else r["waitlisted_at"],
+                first_meeting_due_at=moment_of(d.get("first_meeting_due_at")),
+                first_meeting_overdue=False,
+            )
+    elif t == "KeyWorkerCoverSet":
+        r.update(cover_key_worker_id=d["cover_key_worker_id"], cover_until=day_of(d["until"]))
+    elif t == "KeyWorkerCoverEnded":
+        r.update(cover_key_worker_id=None, cover_until=None)
     elif t == "FirstMeetingHeld":
         held = moment_of(d["held_at"])
         r.update(

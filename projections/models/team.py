@@ -43,7 +43,11 @@ class Waitlist(KeyedProjection):
     name: ClassVar[str] = "waitlist"
     tables: ClassVar[tuple[str, ...]] = ("waitlist",)
     handles: ClassVar[frozenset[str]] = names(
-        ev.TeamCaseWaitlisted, ev.TeamCaseReprioritised, ev.TeamCaseAllocated, ev.TeamCaseReleased
+        ev.TeamCaseWaitlisted,
+        ev.TeamAllocationWithdrawn,
+        ev.TeamCaseReprioritised,
+        ev.TeamCaseAllocated,
+        ev.TeamCaseReleased,
     )
     key: ClassVar[tuple[str, ...]] = ("case_id",)
     columns: ClassVar[tuple[str, ...]] = (
@@ -58,7 +62,7 @@ class Waitlist(KeyedProjection):
         return (event.data["case_id"],) if event.stream_id.startswith("team-") else None
 
     def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
-        if event.type == "TeamCaseWaitlisted":
+        if event.type in ("TeamCaseWaitlisted", "TeamAllocationWithdrawn"):
             d = event.data
             return {
                 "case_id": d["case_id"],

@@ -24,9 +24,19 @@ def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
 
 
 def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
-    from workflows.lifecycle import episode, follow_up, intake, intensive
+    from workflows.lifecycle import episode, follow_up, handover, intake, intensive
     from workflows.lifecycle.decide import HANDLERS
 
-    modules = [intake.HANDLERS, intensive.HANDLERS, follow_up.HANDLERS, episode.HANDLERS]
+    modules = [
+        intake.HANDLERS,
+        intensive.HANDLERS,
+        follow_up.HANDLERS,
+        episode.HANDLERS,
+        handover.HANDLERS,
+    ]
     assert sum(len(m) for m in modules) == len(HANDLERS)  # no command in two modules
-    assert set(cmd.COMMANDS.values()) - {cmd.ReferFamily} <= set(HANDLERS)
+    # The referral and the handovers ask another party first (the family index, a team),
+    # so each has its own update; every other command is decided here.
+    asking = {cmd.ReferFamily, *handover.ASKS_A_TEAM}
+    assert set(cmd.COMMANDS.values()) - asking <= set(HANDLERS)
+    assert not asking & set(HANDLERS)

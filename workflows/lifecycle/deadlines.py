@@ -13,6 +13,7 @@ from events.vocabulary import (
     EscalationReason,
 )
 from workflows.alerts import escalates as alert_escalates
+from workflows.lifecycle.handover import cover_deadlines
 from workflows.lifecycle.state import CaseState, Phase, ReviewStatus, start_of
 
 
@@ -125,7 +126,7 @@ def _deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
                         ),
                     )
                 )
-    return out
+    return cover_deadlines(state) + out  # a cover's end first: alerts due then go back
 
 
 def due(state: CaseState, now: datetime) -> list[DomainEvent]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from events.catalogue import DomainEvent
 from workflows import commands as cmd
-from workflows.lifecycle import episode, follow_up, intake, intensive
+from workflows.lifecycle import episode, follow_up, handover, intake, intensive
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
 
 
@@ -14,9 +14,9 @@ def decide(state: CaseState, command: cmd.Command, now: datetime) -> list[Domain
     """The events ``command`` causes in ``state`` at ``now``; raises ``CommandRejected``."""
     if state.phase is Phase.NEW:
         raise CommandRejected("case_id", f"no case {state.case_id} has been referred")
-    if state.ended and isinstance(command, cmd.EscalateAlert):
-        return []
-    if state.ended and not isinstance(command, cmd.KeyWorkerAssigned | cmd.PlacedOnWaitlist):
+    if state.ended and isinstance(command, NOTICES):
+        return []  # news that came after the family left (its release follows)
+    if state.ended:
         raise CommandRejected("phase", "the episode has ended; refer the family again instead")
     handler = HANDLERS.get(type(command))
     if handler is None:
@@ -24,8 +24,19 @@ def decide(state: CaseState, command: cmd.Command, now: datetime) -> list[Domain
     return handler(state, command, now)
 
 
+# What the team and the alert deliveries tell a case (never refused: they are news).
+NOTICES = (
+    cmd.KeyWorkerAssigned,
+    cmd.PlacedOnWaitlist,
+    cmd.EscalateAlert,
+    cmd.KeyWorkerReassigned,
+    cmd.ReturnedToWaitlist,
+    cmd.CoverKeyWorker,
+)
+
 HANDLERS: dict[type[cmd.Command], Decider] = {
     **intake.HANDLERS,
+    **handover.HANDLERS,
     **intensive.HANDLERS,
     **follow_up.HANDLERS,
     **episode.HANDLERS,

@@ -47,6 +47,31 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.phase, s.key_worker_id, s.allocated_at = Phase.ALLOCATED, event.key_worker_id, at
             s.waitlist_position = None
             s.first_meeting_due_at = event.first_meeting_due_at
+        case ev.KeyWorkerChanged():
+            s.key_worker_id = event.key_worker_id
+            s.cover_key_worker_id = s.cover_until = None  # the cover was for the previous one
+        case ev.AllocationWithdrawn():
+            s.phase, s.key_worker_id, s.allocated_at = Phase.WAITLISTED, None, None
+            s.waitlist_position, s.priority = event.position, event.priority
+            s.first_meeting_due_at, s.first_meeting_overdue = None, False
+            s.cover_key_worker_id = s.cover_until = None
+        case ev.FamilyTransferred():
+            s.team_id, s.key_worker_id = event.team_id, event.key_worker_id
+            s.cover_key_worker_id = s.cover_until = None
+            if s.phase is not Phase.INTENSIVE:
+                waiting = event.key_worker_id is None
+                s.phase = Phase.WAITLISTED if waiting else Phase.ALLOCATED
+                s.waitlist_position = event.position
+                s.allocated_at = None if waiting else at
+                s.first_meeting_due_at = event.first_meeting_due_at
+                s.first_meeting_overdue = False
+        case ev.KeyWorkerCoverSet():
+            s.cover_key_worker_id, s.cover_until = event.cover_key_worker_id, event.until
+        case ev.KeyWorkerCoverEnded():
+            s.cover_key_worker_id = s.cover_until = None
+        case ev.AlertRedirected():
+            if event.alert_id in s.open_alerts:
+                s.open_alerts[event.alert_id].to_key_worker = event.to_key_worker
         case ev.FirstMeetingOverdue():
             s.first_meeting_overdue = True
         case ev.FirstMeetingHeld():

@@ -124,8 +124,11 @@ def _priority(state: CaseState, c: cmd.ChangePriority, now: datetime) -> list[Do
 
 
 def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list[DomainEvent]:
-    if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED}:
-        return []  # the family left meanwhile; the team is told by the release
+    if state.phase not in {Phase.ACCEPTED, Phase.WAITLISTED} or c.team_id not in (
+        None,
+        state.team_id,
+    ):
+        return []  # the family left (or moved team) meanwhile; the team is told by the release
     assert state.team_id is not None
     return [
         ev.KeyWorkerAllocated(
@@ -140,7 +143,7 @@ def _assigned(state: CaseState, c: cmd.KeyWorkerAssigned, now: datetime) -> list
 
 
 def _waitlisted(state: CaseState, c: cmd.PlacedOnWaitlist, now: datetime) -> list[DomainEvent]:
-    if state.phase is not Phase.ACCEPTED:
+    if state.phase is not Phase.ACCEPTED or c.team_id not in (None, state.team_id):
         return []
     assert state.team_id is not None
     return [ev.FamilyWaitlisted(team_id=state.team_id, priority=c.priority, position=c.position)]

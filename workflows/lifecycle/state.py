@@ -156,10 +156,18 @@ class CaseState(BaseModel):
     # that keep the episode open, maintenance contacts and offered boosters.
     follow_up_rules: bool = False
     contact_ids: set[str] = set()
+    # Another key worker covering this family's key worker, to the end of ``cover_until``.
+    cover_key_worker_id: str | None = None
+    cover_until: date | None = None
 
     @property
     def ended(self) -> bool:
         return self.phase is Phase.ENDED
+
+    @property
+    def alert_recipient(self) -> str | None:
+        """Who the family's alerts go to: the covering key worker while a cover lasts."""
+        return self.cover_key_worker_id or self.key_worker_id
 
     def next_review(self) -> Review | None:
         """The earliest review not yet done with (completed, or recorded as not held)."""

@@ -1,0 +1,196 @@
+"""Handover on the time-skipping server: a family to another key worker, a leaver's
+families moved, a transfer between teams, temporary cover; capacity checked by the team."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from events.calendar import local_day
+from tests.temporal_harness import SUP, Harness, to_intensive
+from workflows import client as cases
+from workflows.client import CommandConflict, CommandForbidden, CommandRefused
+from workflows.team_workflow import ChangeKeyWorker, SetCover
+
+pytestmark = pytest.mark.integration
+
+
+async def team_stream(h: Harness, team_id: str) -> list[str]:
+    return [e.type for e in await h.store.read_stream(f"team-{team_id}")]
+
+
+async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("mon", "kw-a", limit=2)
+    await h.add_key_worker("mon", "kw-b", limit=1)
+    await h.add_key_worker("mon", "kw-c", limit=1)
+    for n in range(3):
+        await h.refer(f"m{n}", team_id="mon")
+        await h.do(f"m{n}", "accept", actor=SUP)
+    views = [await h.settle(f"m{n}", "allocated") for n in range(3)]
+    holders = {v.case_id: v.key_worker_id for v in views}
+    on_a = [c for c, w in holders.items() if w == "kw-a"]
+    assert len(on_a) == 1
+    case = on_a[0]
+    # the first meeting is overdue: the alert is kw-a's, and follows the family
+    await h.sleep(days=5)
+    assert "FirstMeetingOverdue" in await h.types(case)
+    # refusals: a key worker only, to someone with space, in this team, not the same one
+    with pytest.raises(CommandForbidden, match=r"actor\.role"):
+        await h.do(case, "reassign", key_worker_id="kw-b", reason="workload")
+    with pytest.raises(CommandConflict, match="kw-b has 1 of 1 families already"):
+        await h.do(case, "reassign", key_worker_id="kw-b", reason="workload", actor=SUP)
+    with pytest.raises(CommandConflict, match="no key worker kw-z in team mon"):
+        await h.do(case, "reassign", key_worker_id="kw-z", reason="workload", actor=SUP)
+    with pytest.raises(CommandConflict, match="kw-a is the family's key worker already"):
+        await h.do(case, "reassign", key_worker_id="kw-a", reason="workload", actor=SUP)
+    before = len(await h.stream(case))
+    assert len(await h.stream(case)) == before  # nothing recorded by a refusal
+    # kw-b's family is moved to kw-a (who has room for two), then kw-a's family to kw-b
+    on_b = next(c for c, w in holders.items() if w == "kw-b")
+    await h.do(on_b, "reassign", key_worker_id="kw-a", reason="family_request", actor=SUP)
+    moved = await h.do(
+        case,
+        "reassign",
+        key_worker_id="kw-b",
+        reason="conflict_of_interest",
+        notes="Neighbour",
+        actor=SUP,
+    )
+    assert moved.events[:2] == ["KeyWorkerChanged", "AlertRedirected"]
+    view = await h.view(case)
+    assert view.key_worker_id == "kw-b"
+    [changed] = [e for e in await h.stream(case) if e.type == "KeyWorkerChanged"]
+    assert (changed.event.previous_key_worker_id, changed.event.reason) == (
+        "kw-a",
+        "conflict_of_interest",
+    )
+    assert changed.metadata.actor.id == SUP.id
+    [redirect] = [e for e in await h.stream(case) if e.type == "AlertRedirected"]
+    assert redirect.event.to_key_worker == "kw-b"
+    state = await cases.team_view(h.client, "mon")
+    assert case in state.key_workers["kw-b"].cases and on_b in state.key_workers["kw-a"].cases
+    assert (await team_stream(h, "mon")).count("TeamCaseReassigned") == 2
+    # the team's notice of the same handover arrives later and records nothing twice
+    await h.sleep(seconds=5)
+    assert [e.type for e in await h.stream(case)].count("KeyWorkerChanged") == 1
+
+
+async def test_a_leavers_families_move_most_urgent_first(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("tor", "kw-leaver", limit=4)
+    for n in range(4):
+        await h.refer(f"t{n}", team_id="tor", priority=1 if n == 2 else 3)
+        await h.do(f"t{n}", "accept", actor=SUP)
+        await h.settle(f"t{n}", "allocated")
+    # two families met their worker; two (t2 urgent, t3) not yet
+    for n in (0, 1):
+        await h.do(f"t{n}", "record_first_meeting", held_at=await h.now())
+    # one place elsewhere: it goes to the most urgent family (t2, priority 1)
+    await h.add_key_worker("tor", "kw-stayer", limit=1)
+    result = await cases.hand_over_leaver(
+        h.client, "tor", ChangeKeyWorker(actor=SUP, key_worker_id="kw-leaver")
+    )
+    assert result.reassigned == {"t2": "kw-stayer"}
+    assert result.waitlisted == {"t3": 1}  # not met yet, nobody had space: back to wait
+    assert sorted(result.staying) == ["t0", "t1"]  # work begun: stays until moved
+    assert (await h.settle("t2", "allocated")).key_worker_id == "kw-stayer"
+    back = await h.settle("t3", "waitlisted")
+    assert back.key_worker_id is None and back.waitlist_position == 1
+    assert "AllocationWithdrawn" in await h.types("t3")
+    assert (await h.view("t0")).key_worker_id == "kw-leaver"
+    # the leaver takes nobody new; a new key worker takes the waiting family at once
+    await h.add_key_worker("tor", "kw-new", limit=3)
+    assert (await h.settle("t3", "allocated")).key_worker_id == "kw-new"
+    # and a supervisor then moves the begun families from the leaver one by one
+    await h.do("t0", "reassign", key_worker_id="kw-new", reason="key_worker_left", actor=SUP)
+    assert (await h.view("t0")).key_worker_id == "kw-new"
+    # a leaver who is not in the team is refused by name
+    with pytest.raises(CommandRefused, match="no key worker kw-ghost"):
+        await cases.hand_over_leaver(
+            h.client, "tor", ChangeKeyWorker(actor=SUP, key_worker_id="kw-ghost")
+        )
+
+
+async def test_a_family_transfers_to_another_team(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("east", "kw-e", limit=1)
+    await h.add_key_worker("west", "kw-w", limit=1)
+    await h.refer("x0", team_id="east")
+    await h.do("x0", "accept", actor=SUP)
+    await h.settle("x0", "allocated")
+    await h.refer("x1", team_id="east")
+    await h.do("x1", "accept", actor=SUP)
+    await h.settle("x1", "waitlisted")
+    # refusals: an unknown team; the same team; a case manager
+    with pytest.raises(CommandConflict, match="no team nowhere"):
+        await h.do("x0", "transfer", team_id="nowhere", reason="family_moved", actor=SUP)
+    with pytest.raises(CommandConflict, match="in team east already"):
+        await h.do("x0", "transfer", team_id="east", reason="family_moved", actor=SUP)
+    with pytest.raises(CommandForbidden, match=r"actor\.role"):
+        await h.do("x0", "transfer", team_id="west", reason="family_moved")
+    # the allocated family moves: kw-w takes it, and east's waiting family gets kw-e
+    moved = await h.do("x0", "transfer", team_id="west", reason="family_moved", actor=SUP)
+    assert moved.events[0] == "FamilyTransferred"
+    view = await h.view("x0")
+    assert (view.team_id, view.key_worker_id, view.phase) == ("west", "kw-w", "allocated")
+    assert (await h.settle("x1", "allocated")).key_worker_id == "kw-e"
+    assert "TeamCaseTransferredIn" in await team_stream(h, "west")
+    assert "TeamCaseReleased" in await team_stream(h, "east")
+    # a family whose work has begun cannot wait: to a full team it is refused, unchanged
+    await h.do("x1", "record_first_meeting", held_at=await h.now())
+    with pytest.raises(CommandConflict, match="no key worker in team west has space"):
+        await h.do("x1", "transfer", team_id="west", reason="family_moved", actor=SUP)
+    assert (await h.view("x1")).team_id == "east"
+
+
+async def test_cover_sends_alerts_to_the_covering_worker_until_its_end(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "k1")
+    await h.add_key_worker("cardiff", "cm-cover")
+    today = local_day(started)
+    with pytest.raises(CommandRefused, match="cover_key_worker_id: a key worker cannot cover"):
+        await cases.set_cover(
+            h.client,
+            "cardiff",
+            SetCover(
+                actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-jones", until=today
+            ),
+        )
+    with pytest.raises(CommandRefused, match=r"until: .* has passed"):
+        await cases.set_cover(
+            h.client,
+            "cardiff",
+            SetCover(
+                actor=SUP,
+                key_worker_id="cm-jones",
+                cover_key_worker_id="cm-cover",
+                until=today - timedelta(days=1),
+            ),
+        )
+    until = today + timedelta(days=20)
+    await cases.set_cover(
+        h.client,
+        "cardiff",
+        SetCover(actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until),
+    )
+    for _ in range(50):
+        if (await h.view("k1")).cover_key_worker_id == "cm-cover":
+            break
+        await h.sleep(seconds=1)
+    view = await h.view("k1")
+    assert (view.cover_key_worker_id, view.cover_until) == ("cm-cover", until)
+    # nobody visits for 10 days: the no-contact alert goes to the covering key worker
+    await h.sleep(days=11)
+    [raised] = [e for e in await h.stream("k1") if e.type == "AlertRaised"]
+    assert raised.event.to_key_worker == "cm-cover"
+    # the cover ends after its last day: the open alert goes back to the key worker
+    await h.sleep(days=12)
+    types = await h.types("k1")
+    assert "KeyWorkerCoverEnded" in types
+    redirects = [e.event for e in await h.stream("k1") if e.type == "AlertRedirected"]
+    assert redirects[-1].alert_id == raised.event.alert_id
+    assert redirects[-1].to_key_worker == "cm-jones"
+    assert (await h.view("k1")).cover_key_worker_id is None

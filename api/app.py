@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from api import alerts, commands, problems, reads
+from api import alerts, commands, problems, reads, teams
 from api.deps import Services
 from api.guards import DEFAULT_MAX_BODY_BYTES, BearerTokens, BodyLimit, refused_sign_in
 
@@ -72,6 +72,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(alerts.router)
+    app.include_router(teams.router)
     commands.add_command_routes(app)
     return app
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, TypeVar, cast
 
 import structlog
 from fastapi import APIRouter, FastAPI, Query
@@ -22,6 +23,7 @@ from workflows import commands as cmd
 from workflows.case_workflow import CommandResult
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 router = APIRouter()
 
 
@@ -33,11 +35,10 @@ def _split(exc: Exception) -> tuple[str, str]:
     return split_message(str(exc), "command")
 
 
-async def run_command(coro: Any) -> CommandResult:
+async def run_command(coro: Awaitable[T]) -> T:
     """Await a command and turn its typed failures into problem responses."""
     try:
-        result: CommandResult = await coro
-        return result
+        return await coro
     except (cases.CaseAlreadyExists, cases.VersionConflict, cases.CommandConflict) as exc:
         raise ApiError(409, *_split(exc)) from None
     except cases.CommandForbidden as exc:

@@ -409,6 +409,83 @@ def team_policy(
     )
 
 
+@team_app.command("leave")
+def team_leave(
+    team_id: str,
+    key_worker_id: str,
+    keep_families: Annotated[
+        bool,
+        typer.Option(
+            help="Leave their families with them for now (they take no new ones); by default "
+            "the families move at once, most urgent first."
+        ),
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """A key worker leaves the team. Their families move, most urgent first, to key
+    workers with space; a family not yet met goes back to the waitlist when nobody has
+    space; a family whose work has begun stays until a supervisor reassigns it."""
+    from workflows.client import change_key_worker, hand_over_leaver, team_view
+    from workflows.team_workflow import ChangeKeyWorker, HandoverResult
+
+    settings = _setup()
+    change = build(
+        ChangeKeyWorker,
+        {"actor": parse_actor(actor, settings), "key_worker_id": key_worker_id, "leaving": True},
+    )
+
+    async def leave(rt: Runtime) -> HandoverResult:
+        if not keep_families:
+            return await hand_over_leaver(rt.temporal, team_id, change)
+        await team_view(rt.temporal, team_id)  # an unknown team is refused, not started
+        version = await change_key_worker(
+            rt.temporal, team_id, change, task_queue=settings.task_queue
+        )
+        return HandoverResult(version=version)
+
+    result = run_with_client(settings, leave)
+    console.print(f"team {team_id}: {key_worker_id} has left", highlight=False)
+    for case_id, worker in result.reassigned.items():
+        console.print(f"  case {case_id}: now with {worker}", highlight=False)
+    for case_id, position in result.waitlisted.items():
+        console.print(f"  case {case_id}: back on the waitlist at {position}", highlight=False)
+    for case_id in result.staying:
+        console.print(
+            f"  case {case_id}: stays with {key_worker_id} (nobody has space; reassign it)",
+            highlight=False,
+        )
+
+
+@team_app.command("cover")
+def team_cover(
+    team_id: str,
+    key_worker_id: str,
+    by: Annotated[str, typer.Option(help="The key worker who covers.")],
+    until: Annotated[str, typer.Option(help="The last day of the cover (YYYY-MM-DD).")],
+    actor: ActorOption = None,
+) -> None:
+    """Another key worker covers an absent one's families until a date: they read and act
+    on them and receive their alerts until it ends."""
+    from workflows.client import set_cover
+    from workflows.team_workflow import SetCover
+
+    settings = _setup()
+    change = build(
+        SetCover,
+        {
+            "actor": parse_actor(actor, settings),
+            "key_worker_id": key_worker_id,
+            "cover_key_worker_id": by,
+            "until": until,
+        },
+    )
+    run_with_client(settings, lambda rt: set_cover(rt.temporal, team_id, change))
+    console.print(
+        f"team {team_id}: {by} covers {key_worker_id}'s families until {change.until}",
+        highlight=False,
+    )
+
+
 @team_app.command("show")
 def team_show(team_id: str) -> None:
     """The team's policy, key workers with their families, and the waitlist."""

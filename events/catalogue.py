@@ -257,7 +257,7 @@ class FamilyTransferred(DomainEvent):
     personal: NotesPersonal | None = None
 
 
-class KeyWorkerCoverSet(DomainEvent):
+class KeyWorkerCoverArranged(DomainEvent):
     summary: ClassVar[str] = (
         "Another key worker covers the family's key worker until a date: they read, act "
         "and receive the family's alerts until then."
@@ -727,7 +727,7 @@ class TeamAllocationWithdrawn(DomainEvent):
     position: Position
 
 
-class TeamCaseTransferredIn(DomainEvent):
+class TeamCaseReceived(DomainEvent):
     summary: ClassVar[str] = (
         "A family came from another team (the allocation or waitlisting follows)."
     )
@@ -737,7 +737,7 @@ class TeamCaseTransferredIn(DomainEvent):
     from_team_id: Code
 
 
-class TeamCoverSet(DomainEvent):
+class TeamCoverArranged(DomainEvent):
     summary: ClassVar[str] = (
         "A key worker covers another's families until a date (who reads, acts and is "
         "alerted while they are away)."

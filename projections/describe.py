@@ -99,7 +99,7 @@ DESCRIBE: dict[str, Describer] = {
             else f"waitlisted at position {d.get('position')}"
         )
     ),
-    "KeyWorkerCoverSet": lambda w, d: (
+    "KeyWorkerCoverArranged": lambda w, d: (
         f"Key worker {d['cover_key_worker_id']} covers the family's key worker until "
         f"{_day(d['until'])}"
     ),

@@ -296,7 +296,7 @@ def admit(
             "work has begun cannot wait"
         )
     arrived: list[DomainEvent] = [
-        ev.TeamCaseTransferredIn(case_id=case_id, from_team_id=from_team_id)
+        ev.TeamCaseReceived(case_id=case_id, from_team_id=from_team_id)
     ]
     return arrived + request_allocation(state, case_id, priority, referred_on)
 
@@ -333,7 +333,7 @@ def set_cover(
     if current == Cover(cover_key_worker_id=cover_key_worker_id, until=until):
         return []
     return [
-        ev.TeamCoverSet(
+        ev.TeamCoverArranged(
             key_worker_id=key_worker_id, cover_key_worker_id=cover_key_worker_id, until=until
         )
     ]
@@ -489,7 +489,7 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
                     waitlisted_at=at,
                 )
             )
-        case ev.TeamCoverSet():
+        case ev.TeamCoverArranged():
             s.covers[event.key_worker_id] = Cover(
                 cover_key_worker_id=event.cover_key_worker_id, until=event.until
             )

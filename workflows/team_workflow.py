@@ -257,7 +257,7 @@ class TeamWorkflow:
                     position=event.position,
                     priority=event.priority,
                 )
-            case ev.TeamCoverSet():
+            case ev.TeamCoverArranged():
                 cover = cmd.CoverKeyWorker(
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,

@@ -179,7 +179,7 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
                 first_meeting_due_at=moment_of(d.get("first_meeting_due_at")),
                 first_meeting_overdue=False,
             )
-    elif t == "KeyWorkerCoverSet":
+    elif t == "KeyWorkerCoverArranged":
         r.update(cover_key_worker_id=d["cover_key_worker_id"], cover_until=day_of(d["until"]))
     elif t == "KeyWorkerCoverEnded":
         r.update(cover_key_worker_id=None, cover_until=None)

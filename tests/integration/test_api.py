@@ -289,3 +289,69 @@ async def test_one_registry_the_same_names_and_defaults_as_the_cli(api: Api) -> 
     assert done.status_code == 200, done.text
     [met] = [e for e in await api.h.stream("c1") if e.type == "FirstMeetingHeld"]
     assert abs((met.event.held_at - datetime.now(UTC)).total_seconds()) < 60
+
+
+async def test_handover_over_http(api: Api) -> None:
+    """Reassign through the case's command route; a leaver and a cover through the team's
+    routes, for its own supervisor only; the covering key worker reads the family, then
+    not once the cover has ended."""
+    h = api.h
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "c1")
+    await h.add_key_worker("cardiff", "cm-other", limit=1)
+    path = "/teams/cardiff/key-workers/cm-jones"
+    # a case manager, or another team's supervisor, may not; nothing is recorded
+    until = (await h.now()).date() + timedelta(days=3)
+    body = {"cover_key_worker_id": "cm-other", "until": until.isoformat()}
+    for user in ("cm-jones", "sup-far"):
+        refused = await api.post(user, f"{path}/cover", body)
+        assert refused.status_code == 403 and refused.json()["field"] == "team_id"
+    bad = await api.post("sup-evans", f"{path}/cover", {**body, "until": "9999-12-31"})
+    assert bad.status_code == 422 and bad.json()["field"] == "until"
+    extra = await api.post("sup-evans", f"{path}/cover", {**body, "why": 1})
+    assert extra.status_code == 422 and extra.json()["field"] == "why"
+    ghost = await api.post("sup-evans", f"{path}/cover", {**body, "cover_key_worker_id": "kw-x"})
+    assert ghost.status_code == 422 and "no key worker kw-x" in ghost.json()["detail"]
+    unknown = await api.post("sup-evans", "/teams/nowhere/key-workers/cm-jones/cover", body)
+    assert unknown.status_code == 403  # not their team
+    assert (await api.get("cm-other", "/cases/c1")).status_code == 404
+    covered = await api.post("sup-evans", f"{path}/cover", body)
+    assert covered.status_code == 200, covered.text
+    for _ in range(50):
+        if (await h.view("c1")).cover_key_worker_id == "cm-other":
+            break
+        await h.sleep(seconds=1)
+    await api.settle()
+    assert (await api.get("cm-other", "/cases/c1")).status_code == 200
+    assert [c["case_id"] for c in (await api.get("cm-other", "/cases")).json()] == ["c1"]
+    session = await api.post(
+        "cm-other",
+        "/cases/c1/commands/record_session",
+        {
+            "session_id": "s1",
+            "kind": "phone",
+            "duration_minutes": 20,
+            "held_at": (await h.now()).isoformat(),
+        },
+    )
+    assert session.status_code == 200, session.text
+    # the supervisor hands the family to cm-other for good: the cover is over with it
+    moved = await api.post(
+        "sup-evans",
+        "/cases/c1/commands/reassign",
+        {"key_worker_id": "cm-other", "reason": "workload"},
+    )
+    assert moved.status_code == 200 and moved.json()["events"][0] == "KeyWorkerChanged"
+    full = await api.post(
+        "sup-evans",
+        "/cases/c1/commands/reassign",
+        {"key_worker_id": "cm-jones", "reason": "bogus"},
+    )
+    assert full.status_code == 422 and full.json()["field"] == "reason"
+    await api.settle()
+    assert (await api.get("cm-jones", "/cases/c1")).status_code == 404
+    # cm-jones leaves: nothing to move; an unknown key worker is named
+    left = await api.post("sup-evans", f"{path}/leave", {})
+    assert left.status_code == 200 and left.json()["staying"] == [], left.text
+    nobody = await api.post("sup-evans", "/teams/cardiff/key-workers/kw-x/leave", {})
+    assert nobody.status_code == 422 and "no key worker kw-x" in nobody.json()["detail"]

@@ -136,7 +136,7 @@ async def test_a_family_transfers_to_another_team(harness: Harness) -> None:
     view = await h.view("x0")
     assert (view.team_id, view.key_worker_id, view.phase) == ("west", "kw-w", "allocated")
     assert (await h.settle("x1", "allocated")).key_worker_id == "kw-e"
-    assert "TeamCaseTransferredIn" in await team_stream(h, "west")
+    assert "TeamCaseReceived" in await team_stream(h, "west")
     assert "TeamCaseReleased" in await team_stream(h, "east")
     # a family whose work has begun cannot wait: to a full team it is refused, unchanged
     await h.do("x1", "record_first_meeting", held_at=await h.now())

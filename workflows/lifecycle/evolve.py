@@ -65,7 +65,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 s.allocated_at = None if waiting else at
                 s.first_meeting_due_at = event.first_meeting_due_at
                 s.first_meeting_overdue = False
-        case ev.KeyWorkerCoverSet():
+        case ev.KeyWorkerCoverArranged():
             s.cover_key_worker_id, s.cover_until = event.cover_key_worker_id, event.until
         case ev.KeyWorkerCoverEnded():
             s.cover_key_worker_id = s.cover_until = None

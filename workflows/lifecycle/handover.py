@@ -139,7 +139,7 @@ def _cover(state: CaseState, c: cmd.CoverKeyWorker, now: datetime) -> list[Domai
         return []
     if (state.cover_key_worker_id, state.cover_until) == (c.cover_key_worker_id, c.until):
         return []
-    covered = ev.KeyWorkerCoverSet(cover_key_worker_id=c.cover_key_worker_id, until=c.until)
+    covered = ev.KeyWorkerCoverArranged(cover_key_worker_id=c.cover_key_worker_id, until=c.until)
     return [covered, *redirected(state, c.cover_key_worker_id)]
 
 

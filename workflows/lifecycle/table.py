@@ -23,9 +23,11 @@ from events.envelope import Actor
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.vocabulary import Role
 from workflows import commands as cmd
+from workflows.lifecycle import handover
 from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
 from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.handover import Admission
 from workflows.lifecycle.intake import refer
 from workflows.lifecycle.state import CaseState, CommandRejected, Phase, day_of
 
@@ -37,6 +39,14 @@ PEOPLE = (Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT)
 FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
     "key_worker_assigned": cmd.KeyWorkerAssigned,
     "placed_on_waitlist": cmd.PlacedOnWaitlist,
+    "key_worker_reassigned": cmd.KeyWorkerReassigned,
+    "returned_to_waitlist": cmd.ReturnedToWaitlist,
+    "cover_key_worker": cmd.CoverKeyWorker,
+}
+# The receiving team's answers to a transfer, as the walk assumes them.
+ADMISSIONS = {
+    "allocated": Admission(key_worker_id="cm-east"),
+    "waitlisted": Admission(position=1),
 }
 MAX_GOALS_EXPLORED = 2  # enough to see every rule about goals, few enough to end
 # Commands that record a fact without changing where the episode can go: listed in the
@@ -48,6 +58,9 @@ SIDE_FACTS = frozenset(
         "add_child",
         "change_child_status",
         "change_priority",
+        "cover_key_worker",
+        "key_worker_reassigned",
+        "reassign",
         "record_consent",
         "record_maintenance_contact",
         "record_session",
@@ -142,6 +155,29 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
         yield "acknowledge_alert", "", {"alert_id": alert_id}
     yield "key_worker_assigned", "", {"key_worker_id": "cm-jones"}
     yield "placed_on_waitlist", "", {"position": 1, "priority": 3}
+    yield "reassign", "", {"key_worker_id": "cm-other", "reason": "workload"}
+    for answer in ADMISSIONS:
+        yield "transfer", answer, {"team_id": "east", "reason": "family_moved"}
+    if state.key_worker_id is not None:
+        was = state.key_worker_id
+        moved = {"previous_key_worker_id": was, "key_worker_id": "cm-other"}
+        yield "key_worker_reassigned", "", {**moved, "reason": "key_worker_left"}
+        back = {"previous_key_worker_id": was, "position": 1, "priority": state.priority}
+        yield "returned_to_waitlist", "", back
+        until = day_of(state, now) + timedelta(days=14)
+        cover = {"key_worker_id": was, "cover_key_worker_id": "cm-other", "until": until}
+        yield "cover_key_worker", "", cover
+
+
+def _decide(
+    state: CaseState, name: str, variant: str, command: cmd.Command, now: datetime
+) -> list[DomainEvent]:
+    """As the case workflow decides: the handovers once their team has answered."""
+    if isinstance(command, cmd.ReassignKeyWorker):
+        return handover.reassign(state, command)
+    if isinstance(command, cmd.TransferFamily):
+        return handover.transfer(state, command, ADMISSIONS[variant], now)
+    return decide(state, command, now)
 
 
 def _command(name: str, fields: dict[str, Any], actor: Actor) -> cmd.Command | None:
@@ -213,7 +249,7 @@ def _attempts(state: CaseState, now: datetime) -> list[Attempt]:
             if command is None:
                 continue
             try:
-                events = decide(state, command, now)
+                events = _decide(state, name, variant, command, now)
             except CommandRejected:
                 continue
             if events:
@@ -321,7 +357,9 @@ def render(lifecycle: Lifecycle | None = None) -> str:
         "A referral without an eligible ground or without consent is received and rejected at "
         "once (`referred` → `ended`). Roles: `case_manager` (the key worker), `supervisor`, "
         "`business_support`; *the team* is the team workflow (a key worker has space, or "
-        "the family waits); *the clock* is a deadline falling due.",
+        "the family waits; a leaver's family moved, or back on the waitlist; a cover); "
+        "*the clock* is a deadline falling due. A transfer is shown with each answer the "
+        "receiving team can give (`allocated`, `waitlisted`).",
     ]
     for phase in Phase:
         if phase is Phase.NEW:

@@ -1,0 +1,89 @@
+"""A team's key workers over HTTP, for its supervisors: a leaver's families moved, and
+temporary cover. Capacity is the team workflow's to check; its refusals name the field."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.commands import invalid, run_command
+from api.deps import WRITE, ServicesDep, UserDep
+from api.problems import ApiError
+from events.bounds import CODE_PATTERN, Code, Day, StrictBool
+from events.vocabulary import Role
+from identity.users import User
+from workflows import client as cases
+from workflows.team_workflow import ChangeKeyWorker, HandoverResult, SetCover
+
+router = APIRouter(prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"])
+TeamId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+KeyWorkerId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+
+
+class LeaveIn(BaseModel):
+    """The key worker leaves: they take no new families. With ``move_families`` (the
+    default) their families move now, most urgent first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    move_families: StrictBool = True
+
+
+class CoverIn(BaseModel):
+    """Another key worker in the team covers until ``until`` (inclusive, at most 183 days)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cover_key_worker_id: Code
+    until: Day
+
+
+class CoverOut(BaseModel):
+    team_version: int
+
+
+def _supervises(user: User, team_id: str) -> None:
+    if user.role is not Role.SUPERVISOR or user.team_id != team_id:
+        raise ApiError(
+            403, "team_id", f"only a supervisor of team {team_id} may change its key workers"
+        )
+
+
+@router.post("/leave", response_model=HandoverResult, responses=WRITE)
+async def leave(
+    team_id: TeamId, key_worker_id: KeyWorkerId, body: LeaveIn, user: UserDep, s: ServicesDep
+) -> HandoverResult:
+    """A key worker leaves the team; their families are moved (or stay, when asked)."""
+    _supervises(user, team_id)
+    change = ChangeKeyWorker(actor=user.actor, key_worker_id=key_worker_id, leaving=True)
+    if body.move_families:
+        return await run_command(cases.hand_over_leaver(s.temporal, team_id, change))
+    version = await run_command(_leave_only(s, team_id, change))
+    return HandoverResult(version=version)
+
+
+async def _leave_only(s: ServicesDep, team_id: str, change: ChangeKeyWorker) -> int:
+    await cases.team_view(s.temporal, team_id)  # an unknown team is refused, not started
+    return await cases.change_key_worker(s.temporal, team_id, change, task_queue=s.task_queue)
+
+
+@router.post("/cover", response_model=CoverOut, responses=WRITE)
+async def cover(
+    team_id: TeamId, key_worker_id: KeyWorkerId, body: CoverIn, user: UserDep, s: ServicesDep
+) -> CoverOut:
+    """Another key worker reads, acts on and is alerted about this key worker's families
+    until the end of ``until``."""
+    _supervises(user, team_id)
+    try:
+        change = SetCover(
+            actor=user.actor,
+            key_worker_id=key_worker_id,
+            cover_key_worker_id=body.cover_key_worker_id,
+            until=body.until,
+        )
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    version = await run_command(cases.set_cover(s.temporal, team_id, change))
+    return CoverOut(team_version=version)

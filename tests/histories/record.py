@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import bench_database
+from events.calendar import local_day
 from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import (
@@ -29,11 +31,13 @@ from tests.temporal_harness import (
 )
 from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
+from workflows import client as cases
+from workflows.team_workflow import ChangeKeyWorker, SetCover
 
 HERE = Path(__file__).parent
-VERSION = (
-    "v7"  # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode
-)
+# v7: the follow-up rules (patch): review windows, not held, boosters hold the episode.
+# v8: handover: cover, reassignment, a transfer between teams, a leaver's families moved.
+VERSION = "v8"
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -53,7 +57,13 @@ async def episodes(h: Harness) -> list[str]:
     await h.sleep(days=3)  # "waiting" now waits past the policy's 28 days: a team alert
     await close_planned(h, "planned")
     await h.settle("waiting", "allocated")  # back-filled
+    await handovers(h)
     await h.do("waiting", "record_first_meeting", held_at=await h.now())
+    await cases.hand_over_leaver(
+        h.client, "cardiff", ChangeKeyWorker(actor=SUP, key_worker_id="cm-cover")
+    )
+    while (await h.view("waiting")).key_worker_id != "cm-jones":
+        await h.sleep(seconds=1)
     await h.do("waiting", "close_intensive_phase", kind="unplanned", unplanned_reason="moved_away")
     for review_id in ("m1", "m3", "m6", "m12"):  # each on its (possibly moved) date
         [review] = [r for r in (await h.view("planned")).reviews if r.review_id == review_id]
@@ -74,7 +84,34 @@ async def episodes(h: Harness) -> list[str]:
     await h.do("planned", "record_booster", booster_id="b-m12", delivered_at=await h.now())
     await h.refer("rejected", referral_grounds=[])
     await h.settle("planned", "ended")
-    return ["case-planned", "case-waiting", "case-rejected", "case-withdrawn", "team-cardiff"]
+    return [
+        "case-planned",
+        "case-waiting",
+        "case-rejected",
+        "case-withdrawn",
+        "case-moving",
+        "team-cardiff",
+        "team-east",
+    ]
+
+
+async def handovers(h: Harness) -> None:
+    """Cover for cm-jones, then "waiting" handed to cm-cover; "moving" transferred to east."""
+    await h.add_key_worker("cardiff", "cm-cover", limit=1)
+    await h.add_key_worker("east", "kw-e", limit=2)
+    until = local_day(await h.now()) + timedelta(days=10)
+    cover = SetCover(
+        actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until
+    )
+    await cases.set_cover(h.client, "cardiff", cover)
+    while (await h.view("waiting")).cover_key_worker_id != "cm-cover":
+        await h.sleep(seconds=1)
+    await h.do("waiting", "reassign", key_worker_id="cm-cover", reason="workload", actor=SUP)
+    await h.refer("moving")
+    await h.do("moving", "accept", actor=SUP)
+    await h.settle("moving", "allocated")
+    await h.do("moving", "transfer", team_id="east", reason="family_moved", actor=SUP)
+    await h.do("moving", "withdraw", reason="needs_met_elsewhere", actor=SUP)
 
 
 async def main() -> None:

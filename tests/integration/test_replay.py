@@ -26,6 +26,7 @@ def test_histories_are_saved() -> None:
     assert {"v5-case-planned.json", "v5-team-cardiff.json"} <= names  # teams' policies
     assert {"v6-case-planned.json", "v6-case-withdrawn.json"} <= names  # UK calendar, claims
     assert {"v7-case-planned.json", "v7-team-cardiff.json"} <= names  # follow-up rules
+    assert {"v8-case-waiting.json", "v8-case-moving.json", "v8-team-east.json"} <= names  # handover
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+import pytest
+
 from events import catalogue as ev
+from events.vocabulary import HandoverReason
 from workflows import team
 from workflows.team import TeamState
 
@@ -171,3 +175,103 @@ def test_a_waiting_family_made_more_urgent_moves_up_the_waitlist() -> None:
     assert released[1] == ev.TeamCaseAllocated(
         case_id="second", key_worker_id="kw-a", from_waitlist=True
     )
+
+
+# --- handover ------------------------------------------------------------------------------
+
+
+def _team_of(limits: dict[str, int], cases: dict[str, list[str]]) -> TeamState:
+    state = TeamState(team_id="t")
+    for worker, limit in limits.items():
+        state = run(state, team.join(state, worker, limit))
+    for worker, held in cases.items():
+        for case_id in held:
+            state = run(state, [ev.TeamCaseAllocated(case_id=case_id, key_worker_id=worker)])
+    return state
+
+
+def test_reassign_checks_the_receiving_key_worker() -> None:
+    state = _team_of({"kw-a": 2, "kw-b": 1, "kw-c": 1}, {"kw-a": ["c1"], "kw-b": ["c2"]})
+    state = run(state, team.leave(state, "kw-c"))
+    for to, rule in (
+        ("kw-b", "kw-b has 1 of 1 families already (no space)"),
+        ("kw-z", "no key worker kw-z in team t"),
+        ("kw-c", "kw-c has left team t"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(f"key_worker_id: {rule}")):
+            team.reassign(state, "c1", to, HandoverReason.WORKLOAD)
+    with pytest.raises(ValueError, match="case_id: team t holds no place for case c9"):
+        team.reassign(state, "c9", "kw-a", HandoverReason.WORKLOAD)
+    moved = team.reassign(state, "c2", "kw-a", HandoverReason.FAMILY_REQUEST)
+    assert moved == [
+        ev.TeamCaseReassigned(
+            case_id="c2", from_key_worker_id="kw-b", key_worker_id="kw-a", reason="family_request"
+        )
+    ]
+    after = run(state, moved)
+    assert after.key_workers["kw-a"].cases == ["c1", "c2"] and after.key_workers["kw-b"].cases == []
+    assert team.reassign(after, "c2", "kw-a", HandoverReason.FAMILY_REQUEST) == []  # a retry
+
+
+def test_a_leavers_families_move_by_priority_then_referral_date() -> None:
+    state = _team_of(
+        {"kw-l": 5, "kw-x": 3}, {"kw-l": ["old", "urgent", "new", "met"], "kw-x": ["o1", "o2"]}
+    )
+    families = [
+        team.FamilyOnRecord(case_id="old", priority=3, referred_on=date(2026, 1, 1), started=False),
+        team.FamilyOnRecord(
+            case_id="urgent", priority=1, referred_on=date(2026, 2, 1), started=False
+        ),
+        team.FamilyOnRecord(case_id="new", priority=3, referred_on=date(2026, 3, 1), started=False),
+        team.FamilyOnRecord(case_id="met", priority=2, referred_on=date(2026, 1, 5), started=True),
+    ]
+    events = team.leave_with_families(state, "kw-l", families)
+    assert type(events[0]).__name__ == "TeamKeyWorkerLeft"
+    # one place with kw-x: the most urgent family takes it; the rest not met go back to wait
+    # in the waitlist's own order; the family whose work began stays with the leaver
+    moves = [(type(e).__name__, e.case_id) for e in events[1:]]  # type: ignore[attr-defined]
+    assert moves == [
+        ("TeamCaseReassigned", "urgent"),
+        ("TeamAllocationWithdrawn", "old"),
+        ("TeamAllocationWithdrawn", "new"),
+    ]
+    after = run(state, events)
+    assert after.key_workers["kw-l"].cases == ["met"] and not after.key_workers["kw-l"].active
+    assert [f.case_id for f in after.waitlist] == ["old", "new"]
+    assert [e.position for e in events[2:]] == [1, 2]  # type: ignore[attr-defined]
+    # a family the team could not ask about is treated as begun: it is not put back
+    unknown = team.leave_with_families(state, "kw-l", [])
+    assert [type(e).__name__ for e in unknown[1:]] == ["TeamCaseReassigned"]
+
+
+def test_a_transferred_family_is_admitted_only_where_it_can_be_served() -> None:
+    empty = TeamState(team_id="east")
+    with pytest.raises(ValueError, match="team_id: team east has no key workers"):
+        team.admit(empty, "c1", "west", 3, date(2026, 1, 1), started=False)
+    full = _team_of({"kw-e": 1}, {"kw-e": ["c0"]})
+    with pytest.raises(ValueError, match="a family whose work has begun cannot wait"):
+        team.admit(full, "c1", "west", 3, date(2026, 1, 1), started=True)
+    waiting = team.admit(full, "c1", "west", 3, date(2026, 1, 1), started=False)
+    assert [type(e).__name__ for e in waiting] == ["TeamCaseReceived", "TeamCaseWaitlisted"]
+    after = run(full, waiting)
+    assert team.admission_of(after, "c1") == (None, 1)
+    assert team.admit(after, "c1", "west", 3, date(2026, 1, 1), started=False) == []
+
+
+def test_cover_is_bounded() -> None:
+    state = _team_of({"kw-a": 2, "kw-b": 2}, {"kw-a": ["c1"]})
+    today = date(2026, 6, 1)
+    cases = [
+        ("kw-z", "kw-b", today, "key_worker_id: no key worker kw-z"),
+        ("kw-a", "kw-z", today, "cover_key_worker_id: no key worker kw-z"),
+        ("kw-a", "kw-a", today, "cover_key_worker_id: a key worker cannot cover themselves"),
+        ("kw-a", "kw-b", date(2026, 5, 31), "until: 2026-05-31 has passed"),
+        ("kw-a", "kw-b", date(2026, 12, 2), "until: a cover lasts at most 183 days"),
+    ]
+    for absent, cover, until, rule in cases:
+        with pytest.raises(ValueError, match=re.escape(rule)):
+            team.set_cover(state, absent, cover, until, today)
+    events = team.set_cover(state, "kw-a", "kw-b", date(2026, 6, 14), today)
+    after = run(state, events)
+    assert after.covers["kw-a"].cover_key_worker_id == "kw-b"
+    assert team.set_cover(after, "kw-a", "kw-b", date(2026, 6, 14), today) == []

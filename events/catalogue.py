@@ -735,6 +735,7 @@ class TeamCaseReceived(DomainEvent):
 
     case_id: Code
     from_team_id: Code
+    reason: HandoverReason
 
 
 class TeamCoverArranged(DomainEvent):

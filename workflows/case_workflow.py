@@ -87,6 +87,7 @@ Notice = (
     | cmd.KeyWorkerReassigned
     | cmd.ReturnedToWaitlist
     | cmd.CoverKeyWorker
+    | cmd.TransferAdmitted
 )
 # Asking a team to move a family: its answer comes at once, or the command is refused.
 HANDOVER_TIMEOUT = timedelta(seconds=30)
@@ -471,6 +472,10 @@ class CaseWorkflow:
     def cover_key_worker(self, notice: cmd.CoverKeyWorker) -> None:
         self._inbox.append(notice)
 
+    @workflow.signal
+    def transfer_admitted(self, notice: cmd.TransferAdmitted) -> None:
+        self._inbox.append(notice)
+
     # --- handover: the team decides the place, then the case records the move ------------
 
     async def _ask_team(self, method: Callable[..., object], request: object) -> object:
@@ -542,6 +547,7 @@ class CaseWorkflow:
                     priority=state.priority,
                     referred_on=state.referred_on,
                     started=state.phase is Phase.INTENSIVE,
+                    reason=command.reason,
                 ),
             )
             admission = Admission.model_validate(answer)

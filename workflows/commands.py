@@ -406,6 +406,17 @@ class ReturnedToWaitlist(Command):
     priority: Priority
 
 
+class TransferAdmitted(Command):
+    """From the receiving team: it admitted the family (told again in case the transfer
+    was not recorded by the case)."""
+
+    from_team_id: Code
+    team_id: Code
+    key_worker_id: Code | None = None
+    position: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)] | None = None
+    reason: HandoverReason
+
+
 class CoverKeyWorker(Command):
     """From the team workflow: another key worker covers this family's key worker."""
 

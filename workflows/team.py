@@ -283,6 +283,7 @@ def admit(
     priority: int,
     referred_on: date,
     started: bool,
+    reason: HandoverReason,
 ) -> list[DomainEvent]:
     """A family transferred in from another team: a key worker with space, or (if its
     work has not begun) the waitlist. Nothing when it is here already (a retry)."""
@@ -296,7 +297,7 @@ def admit(
             "work has begun cannot wait"
         )
     arrived: list[DomainEvent] = [
-        ev.TeamCaseReceived(case_id=case_id, from_team_id=from_team_id)
+        ev.TeamCaseReceived(case_id=case_id, from_team_id=from_team_id, reason=reason)
     ]
     return arrived + request_allocation(state, case_id, priority, referred_on)
 

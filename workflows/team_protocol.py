@@ -87,6 +87,7 @@ class AdmitTransfer(BaseModel):
     priority: int
     referred_on: date
     started: bool  # met by its key worker: it may not wait
+    reason: HandoverReason
 
 
 TeamMessage = Annotated[RequestAllocation | Release | Reprioritise, Field(discriminator="kind")]
@@ -99,6 +100,7 @@ CASE_SIGNALS: dict[type[cmd.Command], str] = {
     cmd.KeyWorkerReassigned: "key_worker_reassigned",
     cmd.ReturnedToWaitlist: "returned_to_waitlist",
     cmd.CoverKeyWorker: "cover_key_worker",
+    cmd.TransferAdmitted: "transfer_admitted",
 }
 
 # The phases in which a family waits for a key worker (its priority orders the waitlist).

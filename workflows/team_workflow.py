@@ -111,9 +111,6 @@ class TeamWorkflow:
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
         self._records_policy: bool | None = None  # decided on first use (a patch)
-        # A family being admitted from another team learns its place from the update's
-        # answer (its case records the transfer), not from a signal.
-        self._admitting: set[str] = set()
         # Notices name the team (so a case that moved team ignores its old team's news);
         # teams that told cases before this replay without it.
         self._names_team = workflow.patched(TEAM_NAMES_PATCH)
@@ -229,14 +226,14 @@ class TeamWorkflow:
         notice: cmd.Command
         team_id = self._state.team_id
         match event:
-            case ev.TeamCaseAllocated() if event.case_id not in self._admitting:
+            case ev.TeamCaseAllocated():
                 notice = cmd.KeyWorkerAssigned(
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,
                     from_waitlist=event.from_waitlist,
                     team_id=team_id if self._names_team else None,
                 )
-            case ev.TeamCaseWaitlisted() if event.case_id not in self._admitting:
+            case ev.TeamCaseWaitlisted():
                 notice = cmd.PlacedOnWaitlist(
                     actor=Actor.system(),
                     position=event.position,
@@ -256,6 +253,16 @@ class TeamWorkflow:
                     previous_key_worker_id=event.from_key_worker_id,
                     position=event.position,
                     priority=event.priority,
+                )
+            case ev.TeamCaseReceived():  # the case records it on the update's answer, or on this
+                key_worker_id, position = team.admission_of(self._state, event.case_id)
+                notice = cmd.TransferAdmitted(
+                    actor=Actor.system(),
+                    from_team_id=event.from_team_id,
+                    team_id=self._state.team_id,
+                    key_worker_id=key_worker_id,
+                    position=position,
+                    reason=event.reason,
                 )
             case ev.TeamCoverArranged():
                 cover = cmd.CoverKeyWorker(
@@ -368,13 +375,10 @@ class TeamWorkflow:
                     request.priority,
                     request.referred_on,
                     request.started,
+                    request.reason,
                 )
             )
-            self._admitting.add(request.case_id)
-            try:
-                await self._record(events, request.actor)
-            finally:
-                self._admitting.discard(request.case_id)
+            await self._record(events, request.actor)
             key_worker_id, position = team.admission_of(self._state, request.case_id)
             return Admission(key_worker_id=key_worker_id, position=position)
 
@@ -387,6 +391,7 @@ class TeamWorkflow:
             request.priority,
             request.referred_on,
             request.started,
+            request.reason,
         )
 
     @workflow.update

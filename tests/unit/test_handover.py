@@ -95,6 +95,16 @@ def test_a_family_in_its_intensive_work_is_never_waitlisted_by_a_transfer() -> N
     assert case.state.first_meeting_at is not None  # the work goes on
 
 
+def test_the_receiving_teams_word_records_a_transfer_the_case_missed() -> None:
+    case = allocated_case()
+    word = cmd.TransferAdmitted(
+        actor=SUP, from_team_id="cardiff", team_id="east", position=1, reason="family_moved"
+    )
+    assert [type(e).__name__ for e in case.do(word)] == ["FamilyTransferred"]
+    assert (case.state.team_id, case.state.phase) == ("east", Phase.WAITLISTED)
+    assert case.do(word) == []  # recorded already (by the update, or by this notice)
+
+
 def test_team_notices_apply_only_to_the_family_as_the_team_knew_it() -> None:
     case = allocated_case()
     back = cmd.ReturnedToWaitlist(

@@ -247,15 +247,44 @@ def test_a_leavers_families_move_by_priority_then_referral_date() -> None:
 def test_a_transferred_family_is_admitted_only_where_it_can_be_served() -> None:
     empty = TeamState(team_id="east")
     with pytest.raises(ValueError, match="team_id: team east has no key workers"):
-        team.admit(empty, "c1", "west", 3, date(2026, 1, 1), started=False)
+        team.admit(
+            empty,
+            "c1",
+            "west",
+            3,
+            date(2026, 1, 1),
+            started=False,
+            reason=HandoverReason.FAMILY_MOVED,
+        )
     full = _team_of({"kw-e": 1}, {"kw-e": ["c0"]})
     with pytest.raises(ValueError, match="a family whose work has begun cannot wait"):
-        team.admit(full, "c1", "west", 3, date(2026, 1, 1), started=True)
-    waiting = team.admit(full, "c1", "west", 3, date(2026, 1, 1), started=False)
+        team.admit(
+            full,
+            "c1",
+            "west",
+            3,
+            date(2026, 1, 1),
+            started=True,
+            reason=HandoverReason.FAMILY_MOVED,
+        )
+    waiting = team.admit(
+        full, "c1", "west", 3, date(2026, 1, 1), started=False, reason=HandoverReason.FAMILY_MOVED
+    )
     assert [type(e).__name__ for e in waiting] == ["TeamCaseReceived", "TeamCaseWaitlisted"]
     after = run(full, waiting)
     assert team.admission_of(after, "c1") == (None, 1)
-    assert team.admit(after, "c1", "west", 3, date(2026, 1, 1), started=False) == []
+    assert (
+        team.admit(
+            after,
+            "c1",
+            "west",
+            3,
+            date(2026, 1, 1),
+            started=False,
+            reason=HandoverReason.FAMILY_MOVED,
+        )
+        == []
+    )
 
 
 def test_cover_is_bounded() -> None:

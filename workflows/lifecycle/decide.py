@@ -32,6 +32,7 @@ NOTICES = (
     cmd.KeyWorkerReassigned,
     cmd.ReturnedToWaitlist,
     cmd.CoverKeyWorker,
+    cmd.TransferAdmitted,
 )
 
 HANDLERS: dict[type[cmd.Command], Decider] = {

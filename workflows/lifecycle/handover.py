@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
-from events.vocabulary import Role
+from events.vocabulary import HandoverReason, Role
 from workflows import commands as cmd
 from workflows.lifecycle.guards import require_phase, require_role
 from workflows.lifecycle.state import (
@@ -113,24 +113,47 @@ def transfer(
 ) -> list[DomainEvent]:
     """The transfer as the case records it, once the receiving team has admitted it."""
     check_transfer(state, c)
+    personal = ev.NotesPersonal(notes=c.notes) if c.notes else None
+    return _moved(state, c.team_id, admission, c.reason, personal, now)
+
+
+def _moved(
+    state: CaseState,
+    team_id: str,
+    admission: Admission,
+    reason: HandoverReason,
+    personal: ev.NotesPersonal | None,
+    now: datetime,
+) -> list[DomainEvent]:
     assert state.team_id is not None
     if admission.key_worker_id is None and state.phase is Phase.INTENSIVE:
         raise CommandRejected(
-            "team_id", f"team {c.team_id} waitlisted a family whose work has begun", "conflict"
+            "team_id", f"team {team_id} waitlisted a family whose work has begun", "conflict"
         )
     meeting_due = None
     if admission.key_worker_id is not None and state.phase is not Phase.INTENSIVE:
         meeting_due = working_days_after(state, now, state.policy.first_meeting_working_days)
     moved = ev.FamilyTransferred(
         from_team_id=state.team_id,
-        team_id=c.team_id,
+        team_id=team_id,
         key_worker_id=admission.key_worker_id,
         position=admission.position,
         first_meeting_due_at=meeting_due,
-        reason=c.reason,
-        personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
+        reason=reason,
+        personal=personal,
     )
     return [moved, *redirected(state, admission.key_worker_id)]
+
+
+def _admitted(state: CaseState, c: cmd.TransferAdmitted, now: datetime) -> list[DomainEvent]:
+    """The receiving team's word that it admitted the family: recorded here only when the
+    supervisor's transfer was not (the update's answer was lost), so nothing is stranded."""
+    if state.team_id != c.from_team_id or state.phase not in TRANSFERABLE:
+        return []
+    if c.key_worker_id is None and state.phase is Phase.INTENSIVE:
+        return []  # never admitted so: the team refuses to waitlist a family in its work
+    admission = Admission(key_worker_id=c.key_worker_id, position=c.position)
+    return _moved(state, c.team_id, admission, c.reason, None, now)
 
 
 def _cover(state: CaseState, c: cmd.CoverKeyWorker, now: datetime) -> list[DomainEvent]:
@@ -161,4 +184,5 @@ HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.KeyWorkerReassigned: _reassigned,
     cmd.ReturnedToWaitlist: _returned,
     cmd.CoverKeyWorker: _cover,
+    cmd.TransferAdmitted: _admitted,
 }

@@ -42,6 +42,7 @@ FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
     "key_worker_reassigned": cmd.KeyWorkerReassigned,
     "returned_to_waitlist": cmd.ReturnedToWaitlist,
     "cover_key_worker": cmd.CoverKeyWorker,
+    "transfer_admitted": cmd.TransferAdmitted,
 }
 # The receiving team's answers to a transfer, as the walk assumes them.
 ADMISSIONS = {
@@ -158,6 +159,9 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
     yield "reassign", "", {"key_worker_id": "cm-other", "reason": "workload"}
     for answer in ADMISSIONS:
         yield "transfer", answer, {"team_id": "east", "reason": "family_moved"}
+    if state.team_id is not None:
+        admitted = {"from_team_id": state.team_id, "team_id": "east", "reason": "family_moved"}
+        yield "transfer_admitted", "", {**admitted, "key_worker_id": "cm-east"}
     if state.key_worker_id is not None:
         was = state.key_worker_id
         moved = {"previous_key_worker_id": was, "key_worker_id": "cm-other"}

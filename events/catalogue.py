@@ -414,6 +414,28 @@ class FollowUpReviewRescheduled(DomainEvent):
     personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
 
 
+class FollowUpReviewMoveRequested(DomainEvent):
+    summary: ClassVar[str] = (
+        "A practitioner asked to move a follow-up review to another date; it stays due "
+        "(and its overdue alert stands) until a supervisor decides."
+    )
+
+    review_id: Code
+    due_on: Day
+    personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
+
+
+class FollowUpReviewMoveDecided(DomainEvent):
+    summary: ClassVar[str] = (
+        "A supervisor approved a request to move a review (the move follows) or refused it."
+    )
+
+    review_id: Code
+    due_on: Day
+    approved: StrictBool
+    personal: NotesPersonal | None = Field(default=None, description="Why, in words.")
+
+
 class FollowUpReviewDue(DomainEvent):
     summary: ClassVar[str] = "A follow-up review reached its due date."
 

@@ -37,6 +37,9 @@ class ProgrammePolicy(BaseModel):
     backdate_days: Days = 14
     # A review may be held from this many days before its due date (earlier is refused).
     review_window_days: Days = 14
+    # A review may be moved at most this many days either side of its statutory date (the
+    # closure plus 1, 3, 6 or 12 months), and only with a supervisor's approval.
+    review_move_max_days: Days = 28
     booster_window_days: Days = 14
     caseload_limit: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)] = 3
     max_extension_days: Days = 42

@@ -82,6 +82,13 @@ DESCRIBE: dict[str, Describer] = {
         f"Key worker {d['key_worker_id']} allocated"
         + (" from the waitlist" if d.get("from_waitlist") else "")
     ),
+    "FollowUpReviewMoveRequested": lambda w, d: (
+        f"{w} asked to move review {d['review_id']} to {_day(d['due_on'])}"
+    ),
+    "FollowUpReviewMoveDecided": lambda w, d: (
+        f"{w} {'approved' if d['approved'] else 'refused'} moving review {d['review_id']} "
+        f"to {_day(d['due_on'])}"
+    ),
     "KeyWorkerChanged": lambda w, d: (
         f"{w} handed the family from key worker {d['previous_key_worker_id']} to "
         f"{d['key_worker_id']}: {words(d['reason'])}"

@@ -78,6 +78,8 @@ UK_CALENDAR_PATCH = "uk-calendar"
 # Reviews within a window, standing alone, "not held"; boosters that keep the episode open;
 # maintenance contacts and offered boosters. Older episodes keep the rules they began with.
 FOLLOW_UP_RULES_PATCH = "follow-up-rules"
+# Moving a review: a request a supervisor decides, within the policy's limit.
+REVIEW_REQUESTS_PATCH = "review-move-requests"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -238,6 +240,8 @@ class CaseWorkflow:
             self._state.uk_calendar = True
         if not self._state.follow_up_rules and workflow.patched(FOLLOW_UP_RULES_PATCH):
             self._state.follow_up_rules = True
+        if not self._state.review_requests and workflow.patched(REVIEW_REQUESTS_PATCH):
+            self._state.review_requests = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -702,6 +706,22 @@ class CaseWorkflow:
 
     @reschedule_review.validator
     def _check_reschedule_review(self, command: cmd.RescheduleReview) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_review_move(self, command: cmd.RequestReviewMove) -> CommandResult:
+        return await self._handle(command)
+
+    @request_review_move.validator
+    def _check_request_review_move(self, command: cmd.RequestReviewMove) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def decide_review_move(self, command: cmd.DecideReviewMove) -> CommandResult:
+        return await self._handle(command)
+
+    @decide_review_move.validator
+    def _check_decide_review_move(self, command: cmd.DecideReviewMove) -> None:
         self._validate(command)
 
     @workflow.update

@@ -274,11 +274,31 @@ class OfferBooster(Command):
 
 
 class RescheduleReview(Command):
-    """Move a follow-up review to a later date, with a reason."""
+    """A supervisor moves a follow-up review to a later date, with a reason, within the
+    policy's review_move_max_days of its statutory date (a key worker asks instead:
+    request_review_move)."""
 
     review_id: Code
     due_on: Day
     reason: Words
+
+
+class RequestReviewMove(Command):
+    """Ask a supervisor to move a follow-up review to another date (within the policy's
+    review_move_max_days of its statutory date), with a reason; the review stays due, and
+    its overdue alert stands, until the supervisor decides."""
+
+    review_id: Code
+    due_on: Day
+    reason: Words
+
+
+class DecideReviewMove(Command):
+    """A supervisor approves (the review moves) or refuses a request to move a review."""
+
+    review_id: Code
+    approved: StrictBool
+    reason: FreeText | None = None
 
 
 class RecordBooster(Command):
@@ -446,6 +466,8 @@ COMMANDS: dict[str, type[Command]] = {
     "complete_review": CompleteReview,
     "record_review_not_held": RecordReviewNotHeld,
     "reschedule_review": RescheduleReview,
+    "request_review_move": RequestReviewMove,
+    "decide_review_move": DecideReviewMove,
     "record_maintenance_contact": RecordMaintenanceContact,
     "offer_booster": OfferBooster,
     "record_booster": RecordBooster,

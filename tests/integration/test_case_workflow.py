@@ -618,3 +618,32 @@ async def test_a_deadline_across_the_clock_change_keeps_its_local_time(harness: 
     assert "FirstMeetingOverdue" not in await h.types("dst1")
     await sleep_until(h, sunday + timedelta(days=2), hours=9.5)
     assert "FirstMeetingOverdue" in await h.types("dst1")
+
+
+async def test_a_review_moves_only_when_a_supervisor_approves(harness: Harness) -> None:
+    h = harness
+    reviews = await in_follow_up(h)
+    m1 = reviews[0]
+    await sleep_until(h, m1.due_on + timedelta(days=15))
+    stream = await h.stream("c1")
+    [overdue] = [
+        e.event for e in stream if e.type == "AlertRaised" and e.event.rule == "review_overdue"
+    ]
+    later = local_day(await h.now()) + timedelta(days=3)
+    # the key worker may not move it; they ask, and the overdue alert stands meanwhile
+    with pytest.raises(CommandRefused, match="request_review_move"):
+        await h.do("c1", "reschedule_review", review_id="m1", due_on=later, reason="Away")
+    await h.do("c1", "request_review_move", review_id="m1", due_on=later, reason="Away")
+    await h.sleep(days=1)
+    resolved = [e.event.alert_id for e in await h.stream("c1") if e.type == "AlertResolved"]
+    assert overdue.alert_id not in resolved
+    assert (await h.view("c1")).reviews[0].status == "overdue"
+    done = await h.do("c1", "decide_review_move", review_id="m1", approved=True, actor=SUP)
+    assert done.events[:2] == ["FollowUpReviewMoveDecided", "FollowUpReviewRescheduled"]
+    resolved = [e.event.alert_id for e in await h.stream("c1") if e.type == "AlertResolved"]
+    assert overdue.alert_id in resolved  # the move cleared it
+    assert (await h.view("c1")).reviews[0].due_on == later
+    # too far from the statutory date: refused, naming the limit
+    far = reviews[1].due_on + timedelta(days=60)
+    with pytest.raises(CommandRefused, match="must be within 28 days"):
+        await h.do("c1", "request_review_move", review_id="m3", due_on=far, reason="Away")

@@ -15,7 +15,7 @@ from events.vocabulary import (
     SessionKind,
     SubstanceUseStatus,
 )
-from tests.case_rules import CM, Case, allocated_case, closed_case
+from tests.case_rules import CM, SUP, Case, allocated_case, closed_case
 from workflows import commands as cmd
 from workflows.alerts import triggers
 from workflows.lifecycle import CommandRejected, Phase, ReviewStatus, decide
@@ -217,3 +217,78 @@ def test_a_referral_states_consent_to_follow_up() -> None:
     del fields["consent_to_follow_up"]
     with pytest.raises(ValidationError, match="consent_to_follow_up"):
         cmd.ReferFamily.model_validate(fields)
+
+
+# --- moving a review: a request a supervisor decides --------------------------------------
+
+
+def with_requests() -> Case:
+    case = followed_up()
+    case.state = case.state.model_copy(update={"review_requests": True})
+    return case
+
+
+def test_a_key_worker_asks_to_move_a_review_and_a_supervisor_decides() -> None:
+    case = with_requests()
+    m1 = case.state.reviews["m1"]
+    # overdue: the alert's condition stands while the request waits
+    case.advance_to(
+        datetime.combine(m1.due_on + timedelta(days=15), datetime.min.time(), tzinfo=UTC)
+    )
+    assert case.state.reviews["m1"].status is ReviewStatus.OVERDUE
+    later = case.now.date() + timedelta(days=5)
+    move = cmd.RescheduleReview(actor=CM, review_id="m1", due_on=later, reason="Away")
+    with pytest.raises(CommandRejected, match="request_review_move"):
+        case.do(move)
+    asked = case.do(cmd.RequestReviewMove(actor=CM, review_id="m1", due_on=later, reason="Away"))
+    assert [type(e).__name__ for e in asked] == ["FollowUpReviewMoveRequested"]
+    assert case.state.reviews["m1"].status is ReviewStatus.OVERDUE  # not moved yet
+    with pytest.raises(CommandRejected, match="awaits a supervisor's decision"):
+        case.do(cmd.RequestReviewMove(actor=CM, review_id="m1", due_on=later, reason="Again"))
+    with pytest.raises(CommandRejected, match=r"actor\.role"):
+        case.do(cmd.DecideReviewMove(actor=CM, review_id="m1", approved=True))
+    refused = case.do(cmd.DecideReviewMove(actor=SUP, review_id="m1", approved=False, reason="No"))
+    assert [type(e).__name__ for e in refused] == ["FollowUpReviewMoveDecided"]
+    assert case.state.reviews["m1"].due_on == m1.due_on
+    with pytest.raises(CommandRejected, match="no move of review m1 awaits a decision"):
+        case.do(cmd.DecideReviewMove(actor=SUP, review_id="m1", approved=True))
+    case.do(cmd.RequestReviewMove(actor=CM, review_id="m1", due_on=later, reason="Away"))
+    approved = case.do(cmd.DecideReviewMove(actor=SUP, review_id="m1", approved=True))
+    assert [type(e).__name__ for e in approved] == [
+        "FollowUpReviewMoveDecided",
+        "FollowUpReviewRescheduled",
+    ]
+    assert case.state.reviews["m1"].due_on == later
+    assert case.state.reviews["m1"].status is ReviewStatus.SCHEDULED
+
+
+def test_a_review_moves_only_within_the_policys_limit_of_its_statutory_date() -> None:
+    case = with_requests()
+    m3 = case.state.reviews["m3"]
+    limit = case.state.policy.review_move_max_days
+    too_far = m3.due_on + timedelta(days=limit + 1)
+    for command in (
+        cmd.RequestReviewMove(actor=CM, review_id="m3", due_on=too_far, reason="Away"),
+        cmd.RescheduleReview(actor=SUP, review_id="m3", due_on=too_far, reason="Away"),
+    ):
+        with pytest.raises(CommandRejected, match=f"must be within {limit} days"):
+            case.do(command)
+    # moved once to the edge, it cannot creep further: the limit is from the statutory date
+    edge = m3.due_on + timedelta(days=limit)
+    case.do(cmd.RescheduleReview(actor=SUP, review_id="m3", due_on=edge, reason="Away"))
+    with pytest.raises(CommandRejected, match="statutory date"):
+        case.do(
+            cmd.RescheduleReview(
+                actor=SUP, review_id="m3", due_on=edge + timedelta(days=1), reason="Away"
+            )
+        )
+
+
+def test_older_episodes_move_reviews_as_they_did() -> None:
+    case = followed_up()  # started before review requests
+    m3 = case.state.reviews["m3"]
+    far = m3.due_on + timedelta(days=200)
+    case.do(cmd.RescheduleReview(actor=CM, review_id="m3", due_on=far, reason="Away"))
+    assert case.state.reviews["m3"].due_on == far
+    with pytest.raises(CommandRejected, match="reschedule_review"):
+        case.do(cmd.RequestReviewMove(actor=CM, review_id="m1", due_on=far, reason="Away"))

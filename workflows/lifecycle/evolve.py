@@ -117,8 +117,15 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 s.goals[score.goal_id].latest_score = score.score
         case ev.FollowUpReviewScheduled():
             s.reviews[event.review_id] = Review(
-                review_id=event.review_id, month=event.month, due_on=event.due_on
+                review_id=event.review_id,
+                month=event.month,
+                due_on=event.due_on,
+                statutory_on=event.due_on,
             )
+        case ev.FollowUpReviewMoveRequested():
+            s.reviews[event.review_id].move_requested_to = event.due_on
+        case ev.FollowUpReviewMoveDecided():
+            s.reviews[event.review_id].move_requested_to = None
         case ev.FollowUpReviewRescheduled():
             review = s.reviews[event.review_id]
             review.due_on, review.status, review.rescheduled = (
@@ -126,6 +133,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 ReviewStatus.SCHEDULED,
                 True,
             )
+            review.move_requested_to = None
         case ev.FollowUpReviewApproaching():
             s.reviews[event.review_id].reminded_for = event.due_on
         case ev.FollowUpReviewDue():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from events import catalogue as ev
 from events.calendar import local_day
@@ -14,6 +14,7 @@ from events.vocabulary import (
 from workflows import commands as cmd
 from workflows.lifecycle.guards import (
     PRACTITIONERS,
+    SUPERVISORS,
     not_in_future,
     not_too_long_ago,
     require_phase,
@@ -153,18 +154,37 @@ def _offer_booster(state: CaseState, c: cmd.OfferBooster, now: datetime) -> list
     ]
 
 
+def _movable(state: CaseState, review_id: str, due_on: date, now: datetime) -> Review:
+    """The review, if it may be moved to ``due_on`` now; raises naming the rule."""
+    review = state.reviews.get(review_id)
+    if review is None:
+        raise CommandRejected("review_id", f"no review {review_id} in this case")
+    if review.done:
+        raise CommandRejected("review_id", f"review {review_id} is already done with")
+    if due_on <= day_of(state, now):
+        raise CommandRejected("due_on", "must be a date after today")
+    if due_on == review.due_on:
+        raise CommandRejected("due_on", "is the date the review is already due")
+    if state.review_requests:
+        statutory = review.statutory_on or review.due_on
+        limit = state.policy.review_move_max_days
+        if abs((due_on - statutory).days) > limit:
+            raise CommandRejected(
+                "due_on",
+                f"must be within {limit} days of the review's statutory date {statutory} "
+                f"(from {statutory - timedelta(days=limit)} to {statutory + timedelta(days=limit)})",
+                "invalid",
+            )
+    return review
+
+
 def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> list[DomainEvent]:
     require_phase(state, {Phase.FOLLOW_UP}, "reschedule a review")
-    require_role(c, PRACTITIONERS, "reschedule a review")
-    review = state.reviews.get(c.review_id)
-    if review is None:
-        raise CommandRejected("review_id", f"no review {c.review_id} in this case")
-    if review.done:
-        raise CommandRejected("review_id", f"review {c.review_id} is already done with")
-    if c.due_on <= day_of(state, now):
-        raise CommandRejected("due_on", "must be a date after today")
-    if c.due_on == review.due_on:
-        raise CommandRejected("due_on", "is the date the review is already due")
+    if state.review_requests:
+        require_role(c, SUPERVISORS, "reschedule a review (a key worker asks: request_review_move)")
+    else:
+        require_role(c, PRACTITIONERS, "reschedule a review")
+    review = _movable(state, c.review_id, c.due_on, now)
     return [
         ev.FollowUpReviewRescheduled(
             review_id=c.review_id,
@@ -173,6 +193,47 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
             personal=ev.NotesPersonal(notes=c.reason),
         )
     ]
+
+
+def _request_move(state: CaseState, c: cmd.RequestReviewMove, now: datetime) -> list[DomainEvent]:
+    require_phase(state, {Phase.FOLLOW_UP}, "ask to move a review")
+    require_role(c, PRACTITIONERS, "ask to move a review")
+    if not state.review_requests:
+        raise CommandRejected("command", "this episode moves reviews with reschedule_review")
+    review = _movable(state, c.review_id, c.due_on, now)
+    if review.move_requested_to is not None:
+        raise CommandRejected(
+            "review_id",
+            f"a move of review {c.review_id} to {review.move_requested_to} awaits a "
+            "supervisor's decision",
+        )
+    return [
+        ev.FollowUpReviewMoveRequested(
+            review_id=c.review_id, due_on=c.due_on, personal=ev.NotesPersonal(notes=c.reason)
+        )
+    ]
+
+
+def _decide_move(state: CaseState, c: cmd.DecideReviewMove, now: datetime) -> list[DomainEvent]:
+    require_phase(state, {Phase.FOLLOW_UP}, "decide a review move")
+    require_role(c, SUPERVISORS, "decide a review move")
+    review = state.reviews.get(c.review_id)
+    if review is None:
+        raise CommandRejected("review_id", f"no review {c.review_id} in this case")
+    asked = review.move_requested_to
+    if asked is None:
+        raise CommandRejected("review_id", f"no move of review {c.review_id} awaits a decision")
+    personal = ev.NotesPersonal(notes=c.reason) if c.reason else None
+    decided = ev.FollowUpReviewMoveDecided(
+        review_id=c.review_id, due_on=asked, approved=c.approved, personal=personal
+    )
+    if not c.approved:
+        return [decided]
+    _movable(state, c.review_id, asked, now)  # still a date ahead, still within the limit
+    moved = ev.FollowUpReviewRescheduled(
+        review_id=c.review_id, previous_due_on=review.due_on, due_on=asked, personal=personal
+    )
+    return [decided, moved]
 
 
 def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[DomainEvent]:
@@ -210,6 +271,8 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
 HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.CompleteReview: _complete_review,
     cmd.RescheduleReview: _reschedule,
+    cmd.RequestReviewMove: _request_move,
+    cmd.DecideReviewMove: _decide_move,
     cmd.RecordBooster: _booster,
     cmd.RecordReviewNotHeld: _not_held,
     cmd.RecordMaintenanceContact: _maintenance_contact,

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
-from events.vocabulary import HandoverReason, Role
+from events.vocabulary import HandoverReason
 from workflows import commands as cmd
-from workflows.lifecycle.guards import require_phase, require_role
+from workflows.lifecycle.guards import SUPERVISORS, require_phase, require_role
 from workflows.lifecycle.state import (
     CaseState,
     CommandRejected,
@@ -26,7 +26,6 @@ from workflows.lifecycle.state import (
 HAS_KEY_WORKER = {Phase.ALLOCATED, Phase.INTENSIVE, Phase.FOLLOW_UP}
 # A family moves between teams from these phases (once the first team has answered).
 TRANSFERABLE = {Phase.WAITLISTED, Phase.ALLOCATED, Phase.INTENSIVE}
-SUPERVISORS = {Role.SUPERVISOR}
 
 
 class Admission(BaseModel):

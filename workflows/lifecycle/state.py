@@ -78,6 +78,8 @@ class Review(BaseModel):
     status: ReviewStatus = ReviewStatus.SCHEDULED
     rescheduled: bool = False
     reminded_for: date | None = None  # the due date a "due soon" reminder went out for
+    statutory_on: date | None = None  # the date first scheduled (None: before it was kept)
+    move_requested_to: date | None = None  # a request to move it, awaiting a supervisor
 
     @property
     def done(self) -> bool:
@@ -156,6 +158,8 @@ class CaseState(BaseModel):
     # that keep the episode open, maintenance contacts and offered boosters.
     follow_up_rules: bool = False
     contact_ids: set[str] = set()
+    # And moving a review as a request a supervisor decides, within the policy's limit.
+    review_requests: bool = False
     # Another key worker covering this family's key worker, to the end of ``cover_until``.
     cover_key_worker_id: str | None = None
     cover_until: date | None = None

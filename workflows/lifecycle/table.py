@@ -66,6 +66,8 @@ SIDE_FACTS = frozenset(
         "record_maintenance_contact",
         "record_session",
         "reschedule_review",
+        "decide_review_move (approved)",
+        "decide_review_move (refused)",
         "score_goals",
     }
 )
@@ -118,6 +120,11 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
         yield "record_review_not_held", "", {"review_id": review.review_id, "reason": "declined"}
         later = {"due_on": review.due_on + timedelta(days=7), "reason": "Family away"}
         yield "reschedule_review", "", {"review_id": review.review_id, **later}
+        yield "request_review_move", "", {"review_id": review.review_id, **later}
+        if review.move_requested_to is not None:
+            for approved in (True, False):
+                decision = {"review_id": review.review_id, "approved": approved}
+                yield "decide_review_move", "approved" if approved else "refused", decision
     contact = {"held_at": now, "kind": "phone"}
     yield (
         "record_maintenance_contact",
@@ -310,6 +317,7 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
         alert_timers=True,
         uk_calendar=True,
         follow_up_rules=True,
+        review_requests=True,
     )
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)

@@ -459,6 +459,11 @@ class FollowUpReviewApproaching(DomainEvent):
     days: Days
 
 
+class ChildReviewStatus(Part):
+    child_id: Code
+    status: StatutoryStatus
+
+
 class FollowUpReviewCompleted(DomainEvent):
     summary: ClassVar[str] = (
         "A follow-up review was held: every goal rated (a family without goals is reviewed "
@@ -470,6 +475,11 @@ class FollowUpReviewCompleted(DomainEvent):
     ratings: list[GoalReviewRating] = Field(default=[], max_length=MAX_GOALS)
     family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
+    children_statuses: list[ChildReviewStatus] = Field(
+        default=[],
+        max_length=MAX_PEOPLE,
+        description="Each child's statutory status as found at the review (empty: not asked).",
+    )
     personal: NotesPersonal | None = None
 
 

@@ -175,6 +175,9 @@ DESCRIBE: dict[str, Describer] = {
         + ", ".join(f"{r['goal_id']} {words(r['rating'])}" for r in d["ratings"])
         + ("; family together" if d["family_staying_together"] else "; family not together")
         + f"; substance use {words(d['substance_use_status'])}"
+        + "".join(
+            f"; child {c['child_id']} {c['status'].upper()}" for c in d.get("children_statuses", [])
+        )
     ),
     "FollowUpReviewNotHeld": lambda w, d: (
         f"{w} recorded that the {d['month']}-month review was not held: {words(d['reason'])}"

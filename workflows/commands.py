@@ -243,6 +243,16 @@ class CompleteReview(Command):
     )
     family_staying_together: StrictBool
     substance_use_status: SubstanceUseStatus
+    # Each child's statutory status as found at the review (a change is recorded as one,
+    # effective that day); children left out are not reported on.
+    children_statuses: dict[Code, StatutoryStatus] = Field(
+        default={},
+        max_length=MAX_PEOPLE,
+        json_schema_extra={
+            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": CODE_PATTERN},
+            "additionalProperties": False,
+        },
+    )
     notes: FreeText | None = None
 
 

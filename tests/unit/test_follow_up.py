@@ -292,3 +292,25 @@ def test_older_episodes_move_reviews_as_they_did() -> None:
     assert case.state.reviews["m3"].due_on == far
     with pytest.raises(CommandRejected, match="reschedule_review"):
         case.do(cmd.RequestReviewMove(actor=CM, review_id="m1", due_on=far, reason="Away"))
+
+
+def test_a_review_records_each_childs_status_and_changes_where_it_moved() -> None:
+    case = followed_up()
+    at_review(case, "m1")
+    base = dict(
+        actor=CM,
+        review_id="m1",
+        ratings={"g1": GoalRating.MAINTAINED, "g2": GoalRating.MAINTAINED},
+        family_staying_together=True,
+        substance_use_status=SubstanceUseStatus.REDUCED,
+    )
+    with pytest.raises(CommandRejected, match="children_statuses: no child ch9 in this family"):
+        case.do(cmd.CompleteReview(**base, children_statuses={"ch9": "cin"}))
+    events = case.do(cmd.CompleteReview(**base, children_statuses={"ch1": "cpr"}))
+    [held, changed] = events
+    assert isinstance(held, ev.FollowUpReviewCompleted)
+    assert held.children_statuses == [ev.ChildReviewStatus(child_id="ch1", status="cpr")]
+    assert changed == ev.ChildStatusChanged(
+        child_id="ch1", previous_status="cin", status="cpr", effective_on=case.now.date()
+    )
+    assert triggers(changed) is not None  # an escalation: the supervisors hear of it

@@ -72,7 +72,13 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
         raise CommandRejected("ratings", f"no goal {', '.join(unknown)} in this case")
     if not c.ratings and not state.follow_up_rules:
         raise CommandRejected("ratings", "must rate at least one goal")
+    strangers = sorted(set(c.children_statuses) - set(state.children))
+    if strangers:
+        raise CommandRejected(
+            "children_statuses", f"no child {', '.join(strangers)} in this family", "invalid"
+        )
     ratings = [ev.GoalReviewRating(goal_id=g, rating=r) for g, r in sorted(c.ratings.items())]
+    found = sorted(c.children_statuses.items())
     events: list[DomainEvent] = [
         ev.FollowUpReviewCompleted(
             review_id=review.review_id,
@@ -80,8 +86,20 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
             ratings=ratings,
             family_staying_together=c.family_staying_together,
             substance_use_status=c.substance_use_status,
+            children_statuses=[ev.ChildReviewStatus(child_id=i, status=s) for i, s in found],
             personal=ev.NotesPersonal(notes=c.notes) if c.notes else None,
         )
+    ]
+    today = day_of(state, now)
+    events += [
+        ev.ChildStatusChanged(
+            child_id=child_id,
+            previous_status=state.children[child_id],
+            status=status,
+            effective_on=today,
+        )
+        for child_id, status in found
+        if state.children[child_id] is not status
     ]
     regressed = [g for g, r in sorted(c.ratings.items()) if r is GoalRating.REGRESSED]
     if regressed:

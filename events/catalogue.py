@@ -49,6 +49,7 @@ from events.vocabulary import (
     AlertSeverity,
     ClosureKind,
     ConsentScope,
+    CorrectionReason,
     DeliveryChannel,
     EpisodeEndReason,
     EscalationReason,
@@ -627,6 +628,24 @@ class AlertRaised(DomainEvent):
     to_key_worker: Code | None = None
     to_supervisors_of_team: Code | None = None
     acknowledge_by: Moment
+
+
+class FieldCorrection(Part):
+    field: Code
+    value: StrictBool | Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | Code
+
+
+class EntryCorrected(DomainEvent):
+    summary: ClassVar[str] = (
+        "A practitioner corrected fields of an earlier entry, named by its version in the "
+        "case; the entry stays as it was recorded and this correction supersedes it."
+    )
+
+    corrects_version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
+    corrects_type: Code
+    changes: list[FieldCorrection] = Field(min_length=1, max_length=10)
+    reason: CorrectionReason
+    personal: NotesPersonal | None = None
 
 
 class AlertRedirected(DomainEvent):

@@ -130,6 +130,15 @@ class HandoverReason(StrEnum):
     FAMILY_MOVED = "family_moved"
 
 
+class CorrectionReason(StrEnum):
+    """Why an earlier entry is corrected (the entry itself is never edited)."""
+
+    TYPING_ERROR = "typing_error"
+    WRONG_OPTION_CHOSEN = "wrong_option_chosen"
+    NEW_INFORMATION = "new_information"
+    OTHER = "other"
+
+
 class ReviewNotHeldReason(StrEnum):
     """Why a follow-up review could not be held."""
 

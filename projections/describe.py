@@ -89,6 +89,11 @@ DESCRIBE: dict[str, Describer] = {
         f"{w} {'approved' if d['approved'] else 'refused'} moving review {d['review_id']} "
         f"to {_day(d['due_on'])}"
     ),
+    "EntryCorrected": lambda w, d: (
+        f"{w} corrected entry {d['corrects_version']} ({d['corrects_type']}): "
+        + ", ".join(f"{c['field']} is {c['value']}" for c in d["changes"])
+        + f" ({words(d['reason'])})"
+    ),
     "KeyWorkerChanged": lambda w, d: (
         f"{w} handed the family from key worker {d['previous_key_worker_id']} to "
         f"{d['key_worker_id']}: {words(d['reason'])}"

@@ -80,6 +80,8 @@ UK_CALENDAR_PATCH = "uk-calendar"
 FOLLOW_UP_RULES_PATCH = "follow-up-rules"
 # Moving a review: a request a supervisor decides, within the policy's limit.
 REVIEW_REQUESTS_PATCH = "review-move-requests"
+# Corrections of earlier entries: the case remembers its correctable entries from then on.
+CORRECTIONS_PATCH = "corrections"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -242,6 +244,8 @@ class CaseWorkflow:
             self._state.follow_up_rules = True
         if not self._state.review_requests and workflow.patched(REVIEW_REQUESTS_PATCH):
             self._state.review_requests = True
+        if not self._state.corrections and workflow.patched(CORRECTIONS_PATCH):
+            self._state.corrections = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -738,6 +742,14 @@ class CaseWorkflow:
 
     @change_child_status.validator
     def _check_change_child_status(self, command: cmd.ChangeChildStatus) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def correct_entry(self, command: cmd.CorrectEntry) -> CommandResult:
+        return await self._handle(command)
+
+    @correct_entry.validator
+    def _check_correct_entry(self, command: cmd.CorrectEntry) -> None:
         self._validate(command)
 
     @workflow.update

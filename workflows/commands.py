@@ -43,6 +43,7 @@ from events.envelope import Actor
 from events.vocabulary import (
     ClosureKind,
     ConsentScope,
+    CorrectionReason,
     GoalCategory,
     GoalRating,
     HandoverReason,
@@ -376,6 +377,22 @@ class TransferFamily(Command):
     notes: FreeText | None = None
 
 
+class CorrectEntry(Command):
+    """Correct fields of an earlier entry of the case, named by its version (the `version`
+    in its history), with a coded reason: the entry is never edited, the correction is
+    recorded beside it and supersedes it. Correctable: a session's kind and duration, a
+    goal's category, baseline and target, a review's family_staying_together and
+    substance_use_status, a maintenance contact's kind, the referral's area and
+    referring_agency."""
+
+    version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
+    changes: dict[Code, StrictBool | Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | Code] = (
+        Field(min_length=1, max_length=10)
+    )
+    reason: CorrectionReason
+    notes: FreeText | None = None
+
+
 class RecordConsent(Command):
     """The family gave consent (referral, information_sharing, follow_up)."""
 
@@ -487,6 +504,7 @@ COMMANDS: dict[str, type[Command]] = {
     "add_adult": AddAdult,
     "reassign": ReassignKeyWorker,
     "transfer": TransferFamily,
+    "correct_entry": CorrectEntry,
     "record_consent": RecordConsent,
     "withdraw_consent": WithdrawConsent,
     "close_episode": CloseEpisode,

@@ -150,6 +150,9 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
             allocated_at=at,
             first_meeting_due_at=moment_of(d["first_meeting_due_at"]),
         )
+    elif t == "EntryCorrected" and d["corrects_type"] == "ReferralReceived":
+        for change in d["changes"]:
+            r[change["field"]] = change["value"]
     elif t == "KeyWorkerChanged":
         r.update(key_worker_id=d["key_worker_id"], cover_key_worker_id=None, cover_until=None)
     elif t == "AllocationWithdrawn":

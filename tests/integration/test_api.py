@@ -355,3 +355,44 @@ async def test_handover_over_http(api: Api) -> None:
     assert left.status_code == 200 and left.json()["staying"] == [], left.text
     nobody = await api.post("sup-evans", "/teams/cardiff/key-workers/kw-x/leave", {})
     assert nobody.status_code == 422 and "no key worker kw-x" in nobody.json()["detail"]
+
+
+async def test_a_correction_names_its_entry_and_shows_in_the_history(api: Api) -> None:
+    h = api.h
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "c1")
+    await h.do(
+        "c1",
+        "record_session",
+        session_id="s1",
+        held_at=await h.now(),
+        kind="home_visit",
+        duration_minutes=60,
+    )
+    await api.settle()
+    history = (await api.get("sup-evans", "/cases/c1/history")).json()["entries"]
+    [session] = [e for e in history if e["type"] == "SessionRecorded"]
+    body = {"version": session["stream_version"], "changes": {"duration_minutes": 90}}
+    bad = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/correct_entry",
+        {**body, "reason": "typing_error", "changes": {"held_at": "x"}},
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "changes", bad.text
+    missing = await api.post(
+        "cm-jones", "/cases/c1/commands/correct_entry", {**body, "version": 999, "reason": "other"}
+    )
+    assert missing.status_code == 422 and missing.json()["field"] == "version"
+    done = await api.post(
+        "cm-jones", "/cases/c1/commands/correct_entry", {**body, "reason": "typing_error"}
+    )
+    assert done.status_code == 200 and done.json()["events"] == ["EntryCorrected"], done.text
+    await api.settle()
+    after = (await api.get("sup-evans", "/cases/c1/history")).json()["entries"]
+    assert [e for e in after if e["type"] == "SessionRecorded"] == [session]  # never edited
+    [fix] = [e for e in after if e["type"] == "EntryCorrected"]
+    assert fix["actor_id"] == "cm-jones"
+    assert fix["description"] == (
+        f"Key worker cm-jones corrected entry {session['stream_version']} (SessionRecorded): "
+        "duration_minutes is 90 (typing error)"
+    )

@@ -24,7 +24,7 @@ def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
 
 
 def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
-    from workflows.lifecycle import episode, follow_up, handover, intake, intensive
+    from workflows.lifecycle import corrections, episode, follow_up, handover, intake, intensive
     from workflows.lifecycle.decide import HANDLERS
 
     modules = [
@@ -33,6 +33,7 @@ def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
         follow_up.HANDLERS,
         episode.HANDLERS,
         handover.HANDLERS,
+        corrections.HANDLERS,
     ]
     assert sum(len(m) for m in modules) == len(HANDLERS)  # no command in two modules
     # The referral and the handovers ask another party first (the family index, a team),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from events.catalogue import DomainEvent
 from workflows import commands as cmd
-from workflows.lifecycle import episode, follow_up, handover, intake, intensive
+from workflows.lifecycle import corrections, episode, follow_up, handover, intake, intensive
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
 
 
@@ -38,6 +38,7 @@ NOTICES = (
 HANDLERS: dict[type[cmd.Command], Decider] = {
     **intake.HANDLERS,
     **handover.HANDLERS,
+    **corrections.HANDLERS,
     **intensive.HANDLERS,
     **follow_up.HANDLERS,
     **episode.HANDLERS,

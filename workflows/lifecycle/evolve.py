@@ -11,6 +11,7 @@ from events.vocabulary import (
     ScoringStage,
 )
 from workflows.alerts import OpenAlert
+from workflows.lifecycle.corrections import entry_of
 from workflows.lifecycle.state import (
     Booster,
     CaseState,
@@ -27,6 +28,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
     """The state after ``event``, which occurred at ``at``. Returns a new state."""
     s = state.model_copy(deep=True)
     s.version += 1
+    if s.corrections and (entry := entry_of(event)) is not None:
+        s.entries[s.version] = entry
     match event:
         case ev.ReferralReceived():
             s.phase = Phase.REFERRED
@@ -69,6 +72,12 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.cover_key_worker_id, s.cover_until = event.cover_key_worker_id, event.until
         case ev.KeyWorkerCoverEnded():
             s.cover_key_worker_id = s.cover_until = None
+        case ev.EntryCorrected():
+            entry = s.entries.get(event.corrects_version)
+            if entry is not None and entry.type == "GoalAgreed" and entry.about in s.goals:
+                goal = s.goals[entry.about]
+                for change in event.changes:
+                    setattr(goal, change.field, change.value)
         case ev.AlertRedirected():
             if event.alert_id in s.open_alerts:
                 s.open_alerts[event.alert_id].to_key_worker = event.to_key_worker

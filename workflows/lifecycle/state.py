@@ -21,6 +21,7 @@ from events.vocabulary import (
     StatutoryStatus,
 )
 from workflows.alerts import OpenAlert
+from workflows.lifecycle.entries import Entry
 
 # Why a command was refused: the actor may not do it (``forbidden``); the case's state or
 # the clock is against it now, though the same command may succeed later (``conflict``);
@@ -160,6 +161,10 @@ class CaseState(BaseModel):
     contact_ids: set[str] = set()
     # And moving a review as a request a supervisor decides, within the policy's limit.
     review_requests: bool = False
+    # Entries that can be corrected, by their version (workflows.lifecycle.corrections),
+    # kept from when corrections began (episodes before them keep none).
+    corrections: bool = False
+    entries: dict[int, Entry] = {}
     # Another key worker covering this family's key worker, to the end of ``cover_until``.
     cover_key_worker_id: str | None = None
     cover_until: date | None = None

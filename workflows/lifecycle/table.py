@@ -59,6 +59,7 @@ SIDE_FACTS = frozenset(
         "add_child",
         "change_child_status",
         "change_priority",
+        "correct_entry",
         "cover_key_worker",
         "key_worker_reassigned",
         "reassign",
@@ -156,6 +157,11 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
     yield "add_adult", "", {"person_id": f"ad{n}", "relationship": "father"}
     reason = "Risk rose"
     yield "change_priority", "", {"priority": 1 if state.priority != 1 else 2, "reason": reason}
+    for version in sorted(state.entries)[:1]:
+        entry = state.entries[version]
+        fields = {"GoalAgreed": {"baseline": 1}, "SessionRecorded": {"duration_minutes": 45}}
+        changes = fields.get(entry.type, {"area": "newport"})
+        yield "correct_entry", "", {"version": version, "changes": changes, "reason": "other"}
     yield "record_consent", "", {"scope": "follow_up"}
     yield "withdraw_consent", "", {"scope": "follow_up"}
     yield "close_episode", "", {"reason": "Closed early"}
@@ -318,6 +324,7 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
         uk_calendar=True,
         follow_up_rules=True,
         review_requests=True,
+        corrections=True,
     )
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)

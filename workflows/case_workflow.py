@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from events.envelope import Actor, EventMetadata
     from events.policy import DEFAULT_POLICY, ProgrammePolicy
     from events.records import NewEvent
-    from events.vocabulary import EpisodeEndReason, StatutoryStatus
+    from events.vocabulary import ConsentScope, EpisodeEndReason, StatutoryStatus
     from workflows import commands as cmd
     from workflows.alerts import alerts_for
     from workflows.lifecycle import (
@@ -141,6 +141,8 @@ class CaseView(BaseModel):
     reviews: list[Review]
     boosters: list[Booster]
     children: dict[str, StatutoryStatus]
+    consents: dict[ConsentScope, bool] = {}
+    person_consents: dict[str, dict[ConsentScope, bool]] = {}
     end_reason: EpisodeEndReason | None
     next_deadline: datetime | None
 
@@ -177,6 +179,8 @@ def view_of(state: CaseState) -> CaseView:
         reviews=sorted(state.reviews.values(), key=lambda r: r.month),
         boosters=list(state.boosters.values()),
         children=state.children,
+        consents=state.consents,
+        person_consents=state.person_consents,
         end_reason=state.end_reason,
         next_deadline=next_wakeup(state),
     )

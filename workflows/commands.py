@@ -394,14 +394,17 @@ class CorrectEntry(Command):
 
 
 class RecordConsent(Command):
-    """The family gave consent (referral, information_sharing, follow_up)."""
+    """The family, or one person in it (person_id), gave consent for a purpose (referral,
+    information_sharing, follow_up); each person's answers are kept apart."""
 
     scope: ConsentScope
     person_id: Code | None = None
 
 
 class WithdrawConsent(Command):
-    """The family withdrew consent."""
+    """The family, or one person in it (person_id), withdrew consent for a purpose; the
+    family's consent for it is withdrawn (to follow-up: the reviews not yet held are
+    cancelled and the episode ends)."""
 
     scope: ConsentScope
     person_id: Code | None = None

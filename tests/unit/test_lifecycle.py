@@ -594,3 +594,22 @@ def test_a_childs_status_change_carries_the_day_it_took_effect() -> None:
     before = future.model_copy(update={"effective_on": MON.date() - timedelta(days=1)})
     with pytest.raises(CommandRejected, match="before the referral"):
         decide(case.state, before, case.now)
+
+
+def test_consent_is_kept_per_person_and_per_purpose() -> None:
+    case = intensive_case()
+    sharing = ConsentScope.INFORMATION_SHARING
+    with pytest.raises(CommandRejected, match="person_id: no person ad9"):
+        case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad9"))
+    # the mother withdraws consent to sharing: the family's is withdrawn, hers recorded
+    case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad1"))
+    assert case.state.consents[sharing] is False
+    assert case.state.person_consents == {"ad1": {sharing: False}}
+    with pytest.raises(CommandRejected, match="already withdrawn for ad1"):
+        case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad1"))
+    # and gives it again later; her answer for another purpose is her own
+    case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ad1"))
+    case.do(cmd.RecordConsent(actor=CM, scope=ConsentScope.FOLLOW_UP, person_id="ad1"))
+    assert case.state.person_consents["ad1"] == {sharing: True, ConsentScope.FOLLOW_UP: True}
+    with pytest.raises(CommandRejected, match="already recorded for ad1"):
+        case.do(cmd.RecordConsent(actor=CM, scope=ConsentScope.FOLLOW_UP, person_id="ad1"))

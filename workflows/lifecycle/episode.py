@@ -53,16 +53,27 @@ def _person(state: CaseState, person_id: str | None) -> None:
 def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "record consent")
     _person(state, c.person_id)
-    if state.consents.get(c.scope) is True:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded")
+    if _consent_of(state, c.person_id, c.scope) is True:
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded{_by(c)}")
     return [ev.ConsentRecorded(scope=c.scope, given_by_person_id=c.person_id)]
+
+
+def _consent_of(state: CaseState, person_id: str | None, scope: ConsentScope) -> bool | None:
+    """A person's own answer for ``scope`` (None: not stated), or the family's."""
+    if person_id is None:
+        return state.consents.get(scope)
+    return state.person_consents.get(person_id, {}).get(scope)
+
+
+def _by(c: cmd.RecordConsent | cmd.WithdrawConsent) -> str:
+    return f" for {c.person_id}" if c.person_id else ""
 
 
 def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "record a withdrawal of consent")
     _person(state, c.person_id)
-    if state.consents.get(c.scope) is False:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn")
+    if _consent_of(state, c.person_id, c.scope) is False:
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn{_by(c)}")
     events: list[DomainEvent] = [
         ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)
     ]

@@ -175,8 +175,13 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.adults.append(event.person_id)
         case ev.ConsentRecorded():
             s.consents[event.scope] = True
+            if event.given_by_person_id is not None:
+                s.person_consents.setdefault(event.given_by_person_id, {})[event.scope] = True
         case ev.ConsentWithdrawn():
             s.consents[event.scope] = False
+            if event.withdrawn_by_person_id is not None:
+                person = s.person_consents.setdefault(event.withdrawn_by_person_id, {})
+                person[event.scope] = False
         case ev.EpisodeEnded():
             s.phase, s.end_reason = Phase.ENDED, event.reason
         case ev.AlertRaised():

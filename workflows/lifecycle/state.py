@@ -125,7 +125,8 @@ class CaseState(BaseModel):
     previous_case_id: str | None = None
     children: dict[str, StatutoryStatus] = {}
     adults: list[str] = []
-    consents: dict[ConsentScope, bool] = {}
+    consents: dict[ConsentScope, bool] = {}  # the family's, as last given or withdrawn
+    person_consents: dict[str, dict[ConsentScope, bool]] = {}  # each person's own answers
     accepted_at: datetime | None = None
     key_worker_id: str | None = None
     allocated_at: datetime | None = None

@@ -498,11 +498,14 @@ def team_show(team_id: str) -> None:
     table = Table(title=f"team {team_id}")
     table.add_column("key worker")
     table.add_column("families")
+    table.add_column("in follow-up")
     table.add_column("limit")
     for worker in state.key_workers.values():
         table.add_row(
             worker.key_worker_id + ("" if worker.active else " (left)"),
             ", ".join(worker.cases) or "-",
+            ", ".join(c for c, w in sorted(state.following.items()) if w == worker.key_worker_id)
+            or "-",
             str(worker.caseload_limit) + (" (policy)" if worker.follows_policy else ""),
         )
     console.print(

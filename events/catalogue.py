@@ -809,6 +809,10 @@ class TeamCaseReleased(DomainEvent):
 
     case_id: Code
     key_worker_id: Code | None = None
+    following: StrictBool = Field(
+        default=False,
+        description="The family goes on to follow-up with this key worker (no place held).",
+    )
 
 
 # --- alert delivery (stream delivery-<case or team stream>.<alert_id>[.escalated]) -------

@@ -82,6 +82,8 @@ FOLLOW_UP_RULES_PATCH = "follow-up-rules"
 REVIEW_REQUESTS_PATCH = "review-move-requests"
 # Corrections of earlier entries: the case remembers its correctable entries from then on.
 CORRECTIONS_PATCH = "corrections"
+# The team hears of the family in follow-up (and of its end), to hand it over or cover it.
+TEAM_FOLLOWS_UP_PATCH = "team-follows-up"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -250,6 +252,8 @@ class CaseWorkflow:
             self._state.review_requests = True
         if not self._state.corrections and workflow.patched(CORRECTIONS_PATCH):
             self._state.corrections = True
+        if not self._state.team_follows_up and workflow.patched(TEAM_FOLLOWS_UP_PATCH):
+            self._state.team_follows_up = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(
@@ -519,8 +523,7 @@ class CaseWorkflow:
             self._bounds()
             _check_version(command, self._state)
             _checked(lambda: handover.check_reassign(self._state, command))
-            if self._state.phase in (Phase.ALLOCATED, Phase.INTENSIVE):
-                assert self._state.team_id is not None
+            if self._state.team_id is not None:
                 await self._ask_team(
                     HandoverActivities.reassign_in_team,
                     ReassignCase(
@@ -529,6 +532,7 @@ class CaseWorkflow:
                         case_id=self._state.case_id,
                         key_worker_id=command.key_worker_id,
                         reason=command.reason,
+                        in_follow_up=self._state.phase is Phase.FOLLOW_UP,
                     ),
                 )
             events = _decided(lambda: handover.reassign(self._state, command))

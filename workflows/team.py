@@ -75,6 +75,13 @@ class TeamState(BaseModel):
     # Teams started before the waitlist alert existed run (and replay) without its timers.
     alert_timers: bool = False
     covers: dict[str, Cover] = {}  # key worker away -> who covers them, until when
+    following: dict[str, str] = {}  # families in follow-up (no place held) -> key worker
+
+    def families_of(self, key_worker_id: str) -> list[str]:
+        """A key worker's families: those holding a place, then those in follow-up."""
+        worker = self.key_workers.get(key_worker_id)
+        held = list(worker.cases) if worker else []
+        return held + sorted(c for c, w in self.following.items() if w == key_worker_id)
 
     def holder_of(self, case_id: str) -> KeyWorkerLoad | None:
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
@@ -118,14 +125,21 @@ def request_allocation(
     ]
 
 
-def release(state: TeamState, case_id: str) -> list[DomainEvent]:
-    """A family left the intensive phase or the waitlist; back-fill the freed place."""
+def release(state: TeamState, case_id: str, following: bool = False) -> list[DomainEvent]:
+    """A family left the intensive phase or the waitlist; back-fill the freed place. With
+    ``following``, the team keeps knowing the family (in follow-up) until its end."""
     holder = state.holder_of(case_id)
     waiting = any(f.case_id == case_id for f in state.waitlist)
     if holder is None and not waiting:
+        if case_id in state.following:  # follow-up ended
+            return [ev.TeamCaseReleased(case_id=case_id, key_worker_id=state.following[case_id])]
         return []
     events: list[DomainEvent] = [
-        ev.TeamCaseReleased(case_id=case_id, key_worker_id=holder.key_worker_id if holder else None)
+        ev.TeamCaseReleased(
+            case_id=case_id,
+            key_worker_id=holder.key_worker_id if holder else None,
+            following=following and holder is not None,
+        )
     ]
     return events + back_fill(apply_all(state, events))
 
@@ -186,14 +200,20 @@ def leave(state: TeamState, key_worker_id: str) -> list[DomainEvent]:
 # --- handover -----------------------------------------------------------------------------
 
 
-def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
-    """The key worker ``key_worker_id`` if they can take one more family; raises
-    ``ValueError`` naming the field and the rule."""
+def _member(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
+    """The active key worker ``key_worker_id``; raises ``ValueError`` naming the rule."""
     worker = state.key_workers.get(key_worker_id)
     if worker is None:
         raise ValueError(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
     if not worker.active:
         raise ValueError(f"key_worker_id: {key_worker_id} has left team {state.team_id}")
+    return worker
+
+
+def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
+    """The key worker ``key_worker_id`` if they can take one more family; raises
+    ``ValueError`` naming the field and the rule."""
+    worker = _member(state, key_worker_id)
     if not worker.has_space:
         raise ValueError(
             f"key_worker_id: {key_worker_id} has {len(worker.cases)} of "
@@ -203,10 +223,29 @@ def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
 
 
 def reassign(
-    state: TeamState, case_id: str, key_worker_id: str, reason: HandoverReason
+    state: TeamState,
+    case_id: str,
+    key_worker_id: str,
+    reason: HandoverReason,
+    in_follow_up: bool = False,
 ) -> list[DomainEvent]:
-    """A supervisor moves a family the team holds to another key worker with space.
-    Nothing when it is theirs already (a retried request)."""
+    """A supervisor moves a family the team holds to another key worker with space (one in
+    follow-up holds no place: to any active key worker of the team). Nothing when it is
+    theirs already (a retried request), or for a family in follow-up the team does not
+    follow (closed before teams followed them up)."""
+    if in_follow_up:
+        current = state.following.get(case_id)
+        if current is None or current == key_worker_id:
+            return []
+        _member(state, key_worker_id)
+        return [
+            ev.TeamCaseReassigned(
+                case_id=case_id,
+                from_key_worker_id=current,
+                key_worker_id=key_worker_id,
+                reason=reason,
+            )
+        ]
     holder = state.holder_of(case_id)
     if holder is None:
         raise ValueError(
@@ -271,6 +310,22 @@ def leave_with_families(
             )
         else:
             continue
+        events.append(moved)
+        state = evolve(state, moved)
+    # Families in follow-up hold no place: each to the active key worker with fewest.
+    for case_id in sorted(c for c, w in state.following.items() if w == key_worker_id):
+        active = [w for w in state.key_workers.values() if w.active]
+        if not active:
+            break
+        taker = min(
+            active, key=lambda w: (len(state.families_of(w.key_worker_id)), w.key_worker_id)
+        )
+        moved = ev.TeamCaseReassigned(
+            case_id=case_id,
+            from_key_worker_id=key_worker_id,
+            key_worker_id=taker.key_worker_id,
+            reason=HandoverReason.KEY_WORKER_LEFT,
+        )
         events.append(moved)
         state = evolve(state, moved)
     return events
@@ -476,10 +531,13 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
             s.open_alerts.pop(event.alert_id, None)
             s.acknowledged_alerts.discard(event.alert_id)
         case ev.TeamCaseReassigned():
-            for worker in s.key_workers.values():
-                if event.case_id in worker.cases:
-                    worker.cases.remove(event.case_id)
-            s.key_workers[event.key_worker_id].cases.append(event.case_id)
+            if event.case_id in s.following:
+                s.following[event.case_id] = event.key_worker_id
+            else:
+                for worker in s.key_workers.values():
+                    if event.case_id in worker.cases:
+                        worker.cases.remove(event.case_id)
+                s.key_workers[event.key_worker_id].cases.append(event.case_id)
         case ev.TeamAllocationWithdrawn():
             s.key_workers[event.from_key_worker_id].cases.remove(event.case_id)
             s.waitlist.append(
@@ -495,6 +553,9 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
                 cover_key_worker_id=event.cover_key_worker_id, until=event.until
             )
         case ev.TeamCaseReleased():
+            s.following.pop(event.case_id, None)
+            if event.following and event.key_worker_id is not None:
+                s.following[event.case_id] = event.key_worker_id
             for worker in s.key_workers.values():
                 if event.case_id in worker.cases:
                     worker.cases.remove(event.case_id)

@@ -54,6 +54,9 @@ class Release(Message):
 
     kind: Literal["release"] = "release"
     reason: ReleaseReason | None = None  # None: recorded before reasons were told
+    # The family goes on to follow-up with its key worker, and will say when it ends (so
+    # the team can move it with a leaver, or cover it).
+    following: bool = False
 
 
 class Reprioritise(Message):
@@ -73,6 +76,7 @@ class ReassignCase(BaseModel):
     case_id: str
     key_worker_id: str
     reason: HandoverReason
+    in_follow_up: bool = False  # no place: the team moves it only if it follows it up
 
 
 class AdmitTransfer(BaseModel):
@@ -126,6 +130,10 @@ def team_message(
         )
     if after.phase in WAITING and any(isinstance(e, ev.PriorityChanged) for e in events):
         return Reprioritise(team_id=after.team_id, case_id=after.case_id, priority=after.priority)
+    if after.team_follows_up and before.phase is Phase.FOLLOW_UP and after.phase is Phase.ENDED:
+        return Release(
+            team_id=after.team_id, case_id=after.case_id, reason=ReleaseReason.EPISODE_ENDED
+        )
     if before.team_id not in (None, after.team_id):  # transferred: the first team lets go
         return Release(
             team_id=before.team_id, case_id=after.case_id, reason=ReleaseReason.TRANSFERRED
@@ -137,5 +145,8 @@ def team_message(
             reason = ReleaseReason.EPISODE_ENDED
         else:
             reason = ReleaseReason.INTENSIVE_PHASE_CLOSED
-        return Release(team_id=after.team_id, case_id=after.case_id, reason=reason)
+        following = after.team_follows_up and after.phase is Phase.FOLLOW_UP
+        return Release(
+            team_id=after.team_id, case_id=after.case_id, reason=reason, following=following
+        )
     return None

@@ -185,7 +185,7 @@ class TeamWorkflow:
                     self._state, message.case_id, message.priority, message.referred_on
                 )
             case Release():
-                events = team.release(self._state, message.case_id)
+                events = team.release(self._state, message.case_id, message.following)
             case Reprioritise():
                 events = team.reprioritise(self._state, message.case_id, message.priority)
             case _:
@@ -271,7 +271,7 @@ class TeamWorkflow:
                     cover_key_worker_id=event.cover_key_worker_id,
                     until=event.until,
                 )
-                for case_id in list(self._state.key_workers[event.key_worker_id].cases):
+                for case_id in self._state.families_of(event.key_worker_id):
                     await self._signal_case(case_id, cover)
                 return
             case _:
@@ -333,7 +333,7 @@ class TeamWorkflow:
                     result.reassigned[event.case_id] = event.key_worker_id
                 elif isinstance(event, ev.TeamAllocationWithdrawn):
                     result.waitlisted[event.case_id] = event.position
-            result.staying = list(self._state.key_workers[change.key_worker_id].cases)
+            result.staying = self._state.families_of(change.key_worker_id)
             return result
 
     @hand_over_leaver.validator
@@ -350,7 +350,11 @@ class TeamWorkflow:
             await self._writer.catch_up(self._state.version)
             events = self._refusing(
                 lambda: team.reassign(
-                    self._state, request.case_id, request.key_worker_id, request.reason
+                    self._state,
+                    request.case_id,
+                    request.key_worker_id,
+                    request.reason,
+                    request.in_follow_up,
                 )
             )
             await self._record(events, request.actor)
@@ -358,7 +362,13 @@ class TeamWorkflow:
 
     @reassign_case.validator
     def _check_reassign_case(self, request: ReassignCase) -> None:
-        team.reassign(self._state, request.case_id, request.key_worker_id, request.reason)
+        team.reassign(
+            self._state,
+            request.case_id,
+            request.key_worker_id,
+            request.reason,
+            request.in_follow_up,
+        )
 
     @workflow.update
     async def admit_transfer(self, request: AdmitTransfer) -> Admission:

@@ -95,14 +95,22 @@ CASES: list[tuple[str, Any, str, dict[str, Any], str]] = [
         "reschedule into the past",
         closed,
         "reschedule_review",
-        dict(review_id="m1", due_on="2020-01-01", reason="typo"),
+        dict(review_id="m1", due_on="2020-01-01", reason="typo", actor=SUP),
         "due_on: must be a date after today",
+    ),
+    (
+        "a key worker moves a review",
+        closed,
+        "reschedule_review",
+        dict(review_id="m1", due_on="2099-01-01", reason="x"),
+        "actor.role: only supervisor may reschedule a review (a key worker asks: "
+        "request_review_move)",
     ),
     (
         "unknown review",
         closed,
         "reschedule_review",
-        dict(review_id="m2", due_on="2099-01-01", reason="x"),
+        dict(review_id="m2", due_on="2099-01-01", reason="x", actor=SUP),
         "review_id: no review m2 in this case",
     ),
 ]

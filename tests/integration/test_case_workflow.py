@@ -198,7 +198,12 @@ async def test_review_overdue_then_rescheduled(harness: Harness) -> None:
     assert (await h.view("c1")).reviews[0].status == "overdue"
     new_date = first.due_on + timedelta(days=20)
     result = await h.do(
-        "c1", "reschedule_review", review_id="m1", due_on=new_date, reason="Family on holiday"
+        "c1",
+        "reschedule_review",
+        review_id="m1",
+        due_on=new_date,
+        reason="Family on holiday",
+        actor=SUP,
     )
     assert result.events == ["FollowUpReviewRescheduled"]
     assert (await h.view("c1")).reviews[0].status == "scheduled"

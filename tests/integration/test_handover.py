@@ -194,3 +194,58 @@ async def test_cover_sends_alerts_to_the_covering_worker_until_its_end(harness: 
     assert redirects[-1].alert_id == raised.event.alert_id
     assert redirects[-1].to_key_worker == "cm-jones"
     assert (await h.view("k1")).cover_key_worker_id is None
+
+
+async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "f1")
+    await h.sleep(days=29)
+    await h.do(
+        "f1",
+        "close_intensive_phase",
+        kind="planned",
+        closing_scores=[{"goal_id": "g1", "score": 7}, {"goal_id": "g2", "score": 8}],
+        closed_on=local_day(started + timedelta(days=28)),
+    )
+    for _ in range(50):  # the team hears the family goes on to follow-up
+        if "f1" in (await cases.team_view(h.client, "cardiff")).following:
+            break
+        await h.sleep(seconds=1)
+    state = await cases.team_view(h.client, "cardiff")
+    assert state.following == {"f1": "cm-jones"} and state.key_workers["cm-jones"].cases == []
+    await h.add_key_worker("cardiff", "cm-cover", limit=1)
+    # cover reaches the family in follow-up too
+    until = local_day(await h.now()) + timedelta(days=5)
+    await cases.set_cover(
+        h.client,
+        "cardiff",
+        SetCover(actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until),
+    )
+    for _ in range(50):
+        if (await h.view("f1")).cover_key_worker_id == "cm-cover":
+            break
+        await h.sleep(seconds=1)
+    assert (await h.view("f1")).cover_key_worker_id == "cm-cover"
+    # the key worker leaves: the family in follow-up moves (no place needed)
+    result = await cases.hand_over_leaver(
+        h.client, "cardiff", ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones")
+    )
+    assert result.reassigned == {"f1": "cm-cover"} and result.staying == []
+    for _ in range(50):
+        if (await h.view("f1")).key_worker_id == "cm-cover":
+            break
+        await h.sleep(seconds=1)
+    view = await h.view("f1")
+    assert (view.key_worker_id, view.cover_key_worker_id) == ("cm-cover", None)
+    # a supervisor's reassignment in follow-up moves the team's record with it
+    await h.add_key_worker("cardiff", "cm-new")
+    await h.do("f1", "reassign", key_worker_id="cm-new", reason="workload", actor=SUP)
+    assert (await cases.team_view(h.client, "cardiff")).following == {"f1": "cm-new"}
+    # the episode ends: the team forgets the family
+    await h.do("f1", "close_episode", reason="Moved abroad", actor=SUP)
+    for _ in range(50):
+        if not (await cases.team_view(h.client, "cardiff")).following:
+            break
+        await h.sleep(seconds=1)
+    assert (await cases.team_view(h.client, "cardiff")).following == {}

@@ -304,3 +304,29 @@ def test_cover_is_bounded() -> None:
     after = run(state, events)
     assert after.covers["kw-a"].cover_key_worker_id == "kw-b"
     assert team.set_cover(after, "kw-a", "kw-b", date(2026, 6, 14), today) == []
+
+
+def test_the_team_follows_families_in_follow_up_until_their_end() -> None:
+    state = _team_of({"kw-a": 1, "kw-b": 1}, {"kw-a": ["c1"]})
+    closed = team.release(state, "c1", following=True)
+    state = run(state, closed)
+    assert state.following == {"c1": "kw-a"} and state.key_workers["kw-a"].cases == []
+    assert state.families_of("kw-a") == ["c1"]
+    # no place held: any active key worker takes it, even one who is full
+    state = run(state, team.request_allocation(state, "c2", 3, date(2026, 1, 1)))
+    moved = team.reassign(state, "c1", "kw-b", HandoverReason.WORKLOAD, in_follow_up=True)
+    state = run(state, moved)
+    assert state.following == {"c1": "kw-b"}
+    # a family in follow-up the team never followed: nothing to move
+    assert team.reassign(state, "c9", "kw-b", HandoverReason.WORKLOAD, in_follow_up=True) == []
+    # a leaver's follow-up families go to whoever has fewest families
+    state = run(state, team.join(state, "kw-c", 2))
+    left = team.leave_with_families(state, "kw-b", [])
+    assert [(type(e).__name__, getattr(e, "key_worker_id", None)) for e in left] == [
+        ("TeamKeyWorkerLeft", "kw-b"),
+        ("TeamCaseReassigned", "kw-c"),
+    ]
+    state = run(state, left)
+    ended = team.release(state, "c1")
+    assert [type(e).__name__ for e in ended] == ["TeamCaseReleased"]
+    assert run(state, ended).following == {}

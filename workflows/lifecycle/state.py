@@ -165,6 +165,9 @@ class CaseState(BaseModel):
     # Entries that can be corrected, by their version (workflows.lifecycle.corrections),
     # kept from when corrections began (episodes before them keep none).
     corrections: bool = False
+    # The team is told when the family goes on to follow-up and when follow-up ends, so it
+    # can move the family with a leaver or cover it.
+    team_follows_up: bool = False
     entries: dict[int, Entry] = {}
     # Another key worker covering this family's key worker, to the end of ``cover_until``.
     cover_key_worker_id: str | None = None

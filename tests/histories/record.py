@@ -37,7 +37,8 @@ from workflows.team_workflow import ChangeKeyWorker, SetCover
 HERE = Path(__file__).parent
 # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode.
 # v8: handover: cover, reassignment, a transfer between teams, a leaver's families moved.
-VERSION = "v8"
+# v9: review moves asked and decided, a correction, the team following its follow-ups.
+VERSION = "v9"
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -52,6 +53,14 @@ async def episodes(h: Harness) -> list[str]:
     await h.settle("withdrawn", "waitlisted")
     await h.do("withdrawn", "withdraw", reason="moved_away", notes="Moved away", actor=SUP)
     await sessions_until(h, "planned", started, last_day=28)
+    [session] = [e for e in await h.stream("planned") if e.type == "SessionRecorded"][:1]
+    await h.do(
+        "planned",
+        "correct_entry",
+        version=session.stream_version,
+        changes={"duration_minutes": 75},
+        reason="typing_error",
+    )
     await h.do("planned", "request_extension", request_id="x1", days=7, reason="School holidays")
     await h.do("planned", "decide_extension", request_id="x1", approved=False, actor=SUP)
     await h.sleep(days=3)  # "waiting" now waits past the policy's 28 days: a team alert
@@ -68,14 +77,13 @@ async def episodes(h: Harness) -> list[str]:
     for review_id in ("m1", "m3", "m6", "m12"):  # each on its (possibly moved) date
         [review] = [r for r in (await h.view("planned")).reviews if r.review_id == review_id]
         await sleep_until(h, review.due_on, hours=10 if review.month != 6 else 24 * 15)
-        if review.month == 6:
+        if review.month == 6:  # the key worker asks to move the last review; approved
+            [m12] = [r for r in (await h.view("planned")).reviews if r.review_id == "m12"]
+            later = m12.due_on + timedelta(days=21)
             await h.do(
-                "planned",
-                "reschedule_review",
-                review_id="m12",
-                due_on=review.due_on.replace(year=review.due_on.year + 1),
-                reason="Moved",
+                "planned", "request_review_move", review_id="m12", due_on=later, reason="Away"
             )
+            await h.do("planned", "decide_review_move", review_id="m12", approved=True, actor=SUP)
         if review.month == 1:  # the family could not be reached for the first one
             await h.do("planned", "record_review_not_held", review_id="m1", reason="declined")
             continue

@@ -27,6 +27,7 @@ def test_histories_are_saved() -> None:
     assert {"v6-case-planned.json", "v6-case-withdrawn.json"} <= names  # UK calendar, claims
     assert {"v7-case-planned.json", "v7-team-cardiff.json"} <= names  # follow-up rules
     assert {"v8-case-waiting.json", "v8-case-moving.json", "v8-team-east.json"} <= names  # handover
+    assert {"v9-case-planned.json", "v9-team-cardiff.json"} <= names  # moves asked, corrections
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -377,6 +378,27 @@ class TransferFamily(Command):
     notes: FreeText | None = None
 
 
+def _corrected_value(value: Any) -> Any:
+    """A corrected field's new value: a yes/no, a whole number or a code (its field's own
+    rules are checked against the entry)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -1_000_000 <= value <= 1_000_000:
+        return value
+    if isinstance(value, str) and 0 < len(value) <= 64 and re.fullmatch(CODE_PATTERN, value):
+        return value
+    raise PydanticCustomError(
+        "corrected_value",
+        "must be true or false, a whole number, or a code (letters, digits, '_', '.', '-')",
+    )
+
+
+CorrectedValue = Annotated[
+    StrictBool | Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | Code,
+    BeforeValidator(_corrected_value),
+]
+
+
 class CorrectEntry(Command):
     """Correct fields of an earlier entry of the case, named by its version (the `version`
     in its history), with a coded reason: the entry is never edited, the correction is
@@ -386,9 +408,7 @@ class CorrectEntry(Command):
     referring_agency."""
 
     version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
-    changes: dict[Code, StrictBool | Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | Code] = (
-        Field(min_length=1, max_length=10)
-    )
+    changes: dict[Code, CorrectedValue] = Field(min_length=1, max_length=10)
     reason: CorrectionReason
     notes: FreeText | None = None
 

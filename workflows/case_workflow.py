@@ -84,6 +84,8 @@ REVIEW_REQUESTS_PATCH = "review-move-requests"
 CORRECTIONS_PATCH = "corrections"
 # The team hears of the family in follow-up (and of its end), to hand it over or cover it.
 TEAM_FOLLOWS_UP_PATCH = "team-follows-up"
+# Consent kept per person: the family's stays withdrawn while anyone's own answer is no.
+CONSENT_PER_PERSON_PATCH = "consent-per-person"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -254,6 +256,8 @@ class CaseWorkflow:
             self._state.corrections = True
         if not self._state.team_follows_up and workflow.patched(TEAM_FOLLOWS_UP_PATCH):
             self._state.team_follows_up = True
+        if not self._state.consent_per_person and workflow.patched(CONSENT_PER_PERSON_PATCH):
+            self._state.consent_per_person = True
         if self._state.phase is Phase.NEW:
             try:
                 await workflow.wait_condition(

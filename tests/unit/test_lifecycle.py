@@ -598,6 +598,7 @@ def test_a_childs_status_change_carries_the_day_it_took_effect() -> None:
 
 def test_consent_is_kept_per_person_and_per_purpose() -> None:
     case = intensive_case()
+    case.state = case.state.model_copy(update={"consent_per_person": True})
     sharing = ConsentScope.INFORMATION_SHARING
     with pytest.raises(CommandRejected, match="person_id: no person ad9"):
         case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad9"))
@@ -613,3 +614,24 @@ def test_consent_is_kept_per_person_and_per_purpose() -> None:
     assert case.state.person_consents["ad1"] == {sharing: True, ConsentScope.FOLLOW_UP: True}
     with pytest.raises(CommandRejected, match="already recorded for ad1"):
         case.do(cmd.RecordConsent(actor=CM, scope=ConsentScope.FOLLOW_UP, person_id="ad1"))
+
+    # while one person's withdrawal stands, another's consent does not restore the family's
+    case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad1"))
+    case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ch1"))
+    assert case.state.consents[sharing] is False
+    with pytest.raises(CommandRejected, match="stays withdrawn while ad1 withdraw it"):
+        case.do(cmd.RecordConsent(actor=CM, scope=sharing))
+    case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ad1"))
+    assert case.state.consents[sharing] is True
+
+
+def test_older_episodes_keep_one_answer_per_family() -> None:
+    case = intensive_case()  # before consent per person: the last answer wins, as it did
+    sharing = ConsentScope.INFORMATION_SHARING
+    with pytest.raises(CommandRejected, match="already recorded$"):  # the family's, given
+        case.do(cmd.RecordConsent(actor=CM, scope=ConsentScope.FOLLOW_UP, person_id="ad1"))
+    case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad1"))
+    case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ad1"))
+    case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ch1"))
+    case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ad1"))
+    assert case.state.consents[sharing] is True and case.state.person_consents == {}

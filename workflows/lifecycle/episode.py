@@ -55,12 +55,20 @@ def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[Doma
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is True:
         raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded{_by(c)}")
+    refusing = state.refusing(c.scope)
+    if c.person_id is None and refusing:
+        raise CommandRejected(
+            "person_id",
+            f"consent to {c.scope.value} stays withdrawn while {', '.join(refusing)} "
+            "withdraw it; record their own consent (person_id)",
+        )
     return [ev.ConsentRecorded(scope=c.scope, given_by_person_id=c.person_id)]
 
 
 def _consent_of(state: CaseState, person_id: str | None, scope: ConsentScope) -> bool | None:
-    """A person's own answer for ``scope`` (None: not stated), or the family's."""
-    if person_id is None:
+    """A person's own answer for ``scope`` (None: not stated), or the family's (and the
+    family's alone in episodes before answers were kept per person)."""
+    if person_id is None or not state.consent_per_person:
         return state.consents.get(scope)
     return state.person_consents.get(person_id, {}).get(scope)
 

@@ -174,12 +174,12 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
         case ev.AdultJoined():
             s.adults.append(event.person_id)
         case ev.ConsentRecorded():
-            s.consents[event.scope] = True
-            if event.given_by_person_id is not None:
+            if s.consent_per_person and event.given_by_person_id is not None:
                 s.person_consents.setdefault(event.given_by_person_id, {})[event.scope] = True
+            s.consents[event.scope] = not s.refusing(event.scope)
         case ev.ConsentWithdrawn():
             s.consents[event.scope] = False
-            if event.withdrawn_by_person_id is not None:
+            if s.consent_per_person and event.withdrawn_by_person_id is not None:
                 person = s.person_consents.setdefault(event.withdrawn_by_person_id, {})
                 person[event.scope] = False
         case ev.EpisodeEnded():

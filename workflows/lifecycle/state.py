@@ -125,8 +125,11 @@ class CaseState(BaseModel):
     previous_case_id: str | None = None
     children: dict[str, StatutoryStatus] = {}
     adults: list[str] = []
-    consents: dict[ConsentScope, bool] = {}  # the family's, as last given or withdrawn
+    # The family's consent per purpose: as last given or withdrawn; with consent_per_person,
+    # withdrawn while anyone's own answer is a withdrawal.
+    consents: dict[ConsentScope, bool] = {}
     person_consents: dict[str, dict[ConsentScope, bool]] = {}  # each person's own answers
+    consent_per_person: bool = False
     accepted_at: datetime | None = None
     key_worker_id: str | None = None
     allocated_at: datetime | None = None
@@ -176,6 +179,12 @@ class CaseState(BaseModel):
     @property
     def ended(self) -> bool:
         return self.phase is Phase.ENDED
+
+    def refusing(self, scope: ConsentScope) -> list[str]:
+        """The people whose own answer for ``scope`` is a withdrawal."""
+        return sorted(
+            p for p, answers in self.person_consents.items() if answers.get(scope) is False
+        )
 
     @property
     def alert_recipient(self) -> str | None:

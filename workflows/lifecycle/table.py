@@ -325,6 +325,8 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
         follow_up_rules=True,
         review_requests=True,
         corrections=True,
+        consent_per_person=True,
+        team_follows_up=True,
     )
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)

@@ -54,7 +54,7 @@ def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[Doma
     require_role(c, RECORDERS, "record consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is True:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded{_by(c)}")
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded{_by(state, c)}")
     refusing = state.refusing(c.scope)
     if c.person_id is None and refusing:
         raise CommandRejected(
@@ -73,15 +73,15 @@ def _consent_of(state: CaseState, person_id: str | None, scope: ConsentScope) ->
     return state.person_consents.get(person_id, {}).get(scope)
 
 
-def _by(c: cmd.RecordConsent | cmd.WithdrawConsent) -> str:
-    return f" for {c.person_id}" if c.person_id else ""
+def _by(state: CaseState, c: cmd.RecordConsent | cmd.WithdrawConsent) -> str:
+    return f" for {c.person_id}" if c.person_id and state.consent_per_person else ""
 
 
 def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "record a withdrawal of consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is False:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn{_by(c)}")
+        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn{_by(state, c)}")
     events: list[DomainEvent] = [
         ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)
     ]

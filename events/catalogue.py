@@ -239,6 +239,16 @@ class AllocationWithdrawn(DomainEvent):
     position: Position
 
 
+class AllocationRetained(DomainEvent):
+    summary: ClassVar[str] = (
+        "The team put the family back on its waitlist as its key worker left, but the "
+        "family had met them meanwhile: it stays with them until a supervisor moves it (the "
+        "team is told, and takes it off its waitlist)."
+    )
+
+    key_worker_id: Code
+
+
 class FamilyTransferred(DomainEvent):
     summary: ClassVar[str] = (
         "A supervisor moved the family to another team, which allocated a key worker at "
@@ -776,6 +786,17 @@ class TeamAllocationWithdrawn(DomainEvent):
     priority: Priority
     referred_on: Day
     position: Position
+
+
+class TeamCaseReinstated(DomainEvent):
+    summary: ClassVar[str] = (
+        "A family put back on the waitlist had met its key worker meanwhile: it is theirs "
+        "again (off the waitlist, or from whoever took it)."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    case_id: Code
+    key_worker_id: Code
 
 
 class TeamCaseReceived(DomainEvent):

@@ -102,6 +102,10 @@ DESCRIBE: dict[str, Describer] = {
         f"Key worker {d['previous_key_worker_id']} left before the first meeting and nobody "
         f"had space: back on the waitlist at position {d['position']} (priority {d['priority']})"
     ),
+    "AllocationRetained": lambda w, d: (
+        f"The family had met key worker {d['key_worker_id']} before the waitlist return "
+        "reached it: it stays with them"
+    ),
     "FamilyTransferred": lambda w, d: (
         f"{w} moved the family from team {d['from_team_id']} to team {d['team_id']} "
         f"({words(d['reason'])}): "

@@ -331,6 +331,21 @@ def leave_with_families(
     return events
 
 
+def reinstate(state: TeamState, case_id: str, key_worker_id: str) -> list[DomainEvent]:
+    """A family put back on the waitlist (a leaver's) had met its key worker meanwhile: it
+    is theirs again, off the waitlist or from whoever took it (whose place is back-filled)."""
+    holder = state.holder_of(case_id)
+    waiting = any(f.case_id == case_id for f in state.waitlist)
+    if not waiting and (holder is None or holder.key_worker_id == key_worker_id):
+        return []
+    if key_worker_id not in state.key_workers:
+        return []
+    events: list[DomainEvent] = [
+        ev.TeamCaseReinstated(case_id=case_id, key_worker_id=key_worker_id)
+    ]
+    return events + back_fill(apply_all(state, events))
+
+
 def admit(
     state: TeamState,
     case_id: str,
@@ -458,7 +473,7 @@ def resolved_alerts(state: TeamState, events: list[DomainEvent]) -> list[DomainE
     """A waiting family allocated (or gone) clears its alert."""
     out: list[DomainEvent] = []
     for event in events:
-        if isinstance(event, ev.TeamCaseAllocated | ev.TeamCaseReleased):
+        if isinstance(event, ev.TeamCaseAllocated | ev.TeamCaseReleased | ev.TeamCaseReinstated):
             for alert_id, case_id in state.open_alerts.items():
                 if case_id == event.case_id:
                     out.append(
@@ -548,6 +563,12 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
                     waitlisted_at=at,
                 )
             )
+        case ev.TeamCaseReinstated():
+            s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
+            for worker in s.key_workers.values():
+                if event.case_id in worker.cases:
+                    worker.cases.remove(event.case_id)
+            s.key_workers[event.key_worker_id].cases.append(event.case_id)
         case ev.TeamCoverArranged():
             s.covers[event.key_worker_id] = Cover(
                 cover_key_worker_id=event.cover_key_worker_id, until=event.until

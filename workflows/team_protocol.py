@@ -94,7 +94,16 @@ class AdmitTransfer(BaseModel):
     reason: HandoverReason
 
 
-TeamMessage = Annotated[RequestAllocation | Release | Reprioritise, Field(discriminator="kind")]
+class Reinstate(Message):
+    """A family the team put back on its waitlist had met its key worker meanwhile."""
+
+    kind: Literal["reinstate"] = "reinstate"
+    key_worker_id: str
+
+
+TeamMessage = Annotated[
+    RequestAllocation | Release | Reprioritise | Reinstate, Field(discriminator="kind")
+]
 
 # What the team tells a case, and the case workflow's signal for each (named, because the
 # case workflow imports the team's side; tests/unit/test_commands.py holds them together).
@@ -115,7 +124,7 @@ HOLDS_A_PLACE = frozenset({Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED, Ph
 
 def team_message(
     before: CaseState, after: CaseState, events: list[DomainEvent]
-) -> RequestAllocation | Release | Reprioritise | None:
+) -> RequestAllocation | Release | Reprioritise | Reinstate | None:
     """What ``events`` (taking the case from ``before`` to ``after``) tell the team."""
     if after.team_id is None:
         return None
@@ -130,6 +139,11 @@ def team_message(
         )
     if after.phase in WAITING and any(isinstance(e, ev.PriorityChanged) for e in events):
         return Reprioritise(team_id=after.team_id, case_id=after.case_id, priority=after.priority)
+    retained = next((e for e in events if isinstance(e, ev.AllocationRetained)), None)
+    if retained is not None:
+        return Reinstate(
+            team_id=after.team_id, case_id=after.case_id, key_worker_id=retained.key_worker_id
+        )
     if after.team_follows_up and before.phase is Phase.FOLLOW_UP and after.phase is Phase.ENDED:
         return Release(
             team_id=after.team_id, case_id=after.case_id, reason=ReleaseReason.EPISODE_ENDED

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         CASE_SIGNALS,
         AdmitTransfer,
         ReassignCase,
+        Reinstate,
         Release,
         Reprioritise,
         RequestAllocation,
@@ -49,8 +50,6 @@ FAMILIES_TIMEOUT = timedelta(seconds=30)
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
 # Teams record the policy they run on (before this, they ran on the default, unrecorded).
 TEAM_POLICY_PATCH = "team-policy"
-# The team's notices to its cases name the team.
-TEAM_NAMES_PATCH = "team-names-in-notices"
 
 
 class TeamInput(BaseModel):
@@ -111,9 +110,6 @@ class TeamWorkflow:
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
         self._records_policy: bool | None = None  # decided on first use (a patch)
-        # Notices name the team (so a case that moved team ignores its old team's news);
-        # teams that told cases before this replay without it.
-        self._names_team = workflow.patched(TEAM_NAMES_PATCH)
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
@@ -188,6 +184,8 @@ class TeamWorkflow:
                 events = team.release(self._state, message.case_id, message.following)
             case Reprioritise():
                 events = team.reprioritise(self._state, message.case_id, message.priority)
+            case Reinstate():
+                events = team.reinstate(self._state, message.case_id, message.key_worker_id)
             case _:
                 assert_never(message)
         await self._record(events, Actor.system())
@@ -231,14 +229,14 @@ class TeamWorkflow:
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,
                     from_waitlist=event.from_waitlist,
-                    team_id=team_id if self._names_team else None,
+                    team_id=team_id,
                 )
             case ev.TeamCaseWaitlisted():
                 notice = cmd.PlacedOnWaitlist(
                     actor=Actor.system(),
                     position=event.position,
                     priority=event.priority,
-                    team_id=team_id if self._names_team else None,
+                    team_id=team_id,
                 )
             case ev.TeamCaseReassigned():
                 notice = cmd.KeyWorkerReassigned(

@@ -48,6 +48,7 @@ class Waitlist(KeyedProjection):
         ev.TeamCaseReprioritised,
         ev.TeamCaseAllocated,
         ev.TeamCaseReleased,
+        ev.TeamCaseReinstated,
     )
     key: ClassVar[tuple[str, ...]] = ("case_id",)
     columns: ClassVar[tuple[str, ...]] = (

@@ -148,3 +148,13 @@ def test_a_closed_case_is_still_handed_over_in_follow_up() -> None:
         case.state, cmd.ReassignKeyWorker(actor=SUP, key_worker_id="kw-b", reason="key_worker_left")
     )
     assert [type(e).__name__ for e in events] == ["KeyWorkerChanged"]  # no place to move
+
+
+def test_a_family_met_before_the_waitlist_return_arrived_stays_and_says_so() -> None:
+    case = allocated_case()
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    back = cmd.ReturnedToWaitlist(
+        actor=SUP, previous_key_worker_id="cm-jones", position=1, priority=3
+    )
+    assert case.do(back) == [ev.AllocationRetained(key_worker_id="cm-jones")]
+    assert (case.state.phase, case.state.key_worker_id) == (Phase.INTENSIVE, "cm-jones")

@@ -628,7 +628,7 @@ def test_consent_is_kept_per_person_and_per_purpose() -> None:
 def test_older_episodes_keep_one_answer_per_family() -> None:
     case = intensive_case()  # before consent per person: the last answer wins, as it did
     sharing = ConsentScope.INFORMATION_SHARING
-    with pytest.raises(CommandRejected, match="already recorded$"):  # the family's, given
+    with pytest.raises(CommandRejected, match=r"already recorded$"):  # the family's, given
         case.do(cmd.RecordConsent(actor=CM, scope=ConsentScope.FOLLOW_UP, person_id="ad1"))
     case.do(cmd.WithdrawConsent(actor=CM, scope=sharing, person_id="ad1"))
     case.do(cmd.RecordConsent(actor=CM, scope=sharing, person_id="ad1"))

@@ -330,3 +330,20 @@ def test_the_team_follows_families_in_follow_up_until_their_end() -> None:
     ended = team.release(state, "c1")
     assert [type(e).__name__ for e in ended] == ["TeamCaseReleased"]
     assert run(state, ended).following == {}
+
+
+def test_a_family_met_meanwhile_is_reinstated_with_its_key_worker() -> None:
+    state = _team_of({"kw-l": 2}, {"kw-l": ["c1"]})
+    family = team.FamilyOnRecord(
+        case_id="c1", priority=3, referred_on=date(2026, 1, 1), started=False
+    )
+    state = run(state, team.leave_with_families(state, "kw-l", [family]))
+    assert [f.case_id for f in state.waitlist] == ["c1"]
+    # a new key worker joins and takes it from the waitlist before the case's word arrives
+    state = run(state, team.join(state, "kw-n", 1))
+    assert state.key_workers["kw-n"].cases == ["c1"]
+    back = team.reinstate(state, "c1", "kw-l")
+    assert [type(e).__name__ for e in back] == ["TeamCaseReinstated"]
+    state = run(state, back)
+    assert state.key_workers["kw-l"].cases == ["c1"] and state.key_workers["kw-n"].cases == []
+    assert team.reinstate(state, "c1", "kw-l") == []  # told twice

@@ -54,7 +54,9 @@ def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[Doma
     require_role(c, RECORDERS, "record consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is True:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already recorded{_by(state, c)}")
+        raise CommandRejected(
+            "scope", f"consent to {c.scope.value} is already recorded{_by(state, c)}"
+        )
     refusing = state.refusing(c.scope)
     if c.person_id is None and refusing:
         raise CommandRejected(
@@ -81,7 +83,9 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
     require_role(c, RECORDERS, "record a withdrawal of consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is False:
-        raise CommandRejected("scope", f"consent to {c.scope.value} is already withdrawn{_by(state, c)}")
+        raise CommandRejected(
+            "scope", f"consent to {c.scope.value} is already withdrawn{_by(state, c)}"
+        )
     events: list[DomainEvent] = [
         ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)
     ]

@@ -87,9 +87,14 @@ def _reassigned(state: CaseState, c: cmd.KeyWorkerReassigned, now: datetime) -> 
 
 
 def _returned(state: CaseState, c: cmd.ReturnedToWaitlist, now: datetime) -> list[DomainEvent]:
-    """Back on the waitlist: only a family not met yet (the team asked the case's phase
-    first; one met meanwhile keeps its key worker until a supervisor moves it)."""
-    if state.phase is not Phase.ALLOCATED or state.key_worker_id != c.previous_key_worker_id:
+    """Back on the waitlist: only a family not met yet. The team asked the case's phase
+    first; a family met since keeps its key worker (until a supervisor moves it) and the
+    team is told to take it off its waitlist again."""
+    if state.key_worker_id != c.previous_key_worker_id:
+        return []
+    if state.phase is Phase.INTENSIVE:  # met meanwhile: it stays; the team is told
+        return [ev.AllocationRetained(key_worker_id=c.previous_key_worker_id)]
+    if state.phase is not Phase.ALLOCATED:
         return []
     return [
         ev.AllocationWithdrawn(

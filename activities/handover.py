@@ -19,12 +19,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.lifecycle.handover import Admission
-from workflows.team import FamilyOnRecord
+from workflows.lifecycle.state import Phase
+from workflows.team import FamiliesAsked, FamilyOnRecord
 from workflows.team_protocol import AdmitTransfer, ReassignCase
 from workflows.team_workflow import TeamWorkflow
 
 # The phases in which a family's work has not begun (it may go back on a waitlist).
-NOT_STARTED = frozenset({"accepted", "waitlisted", "allocated"})
+NOT_STARTED = frozenset(p.value for p in (Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED))
 
 
 def _refused(message: str) -> ApplicationError:
@@ -67,12 +68,12 @@ class HandoverActivities:
         raise AssertionError("unreachable")  # for mypy: _answered re-raises
 
     @activity.defn(name="families_of")
-    async def families_of(self, case_ids: list[str]) -> list[FamilyOnRecord]:
+    async def families_of(self, asked: FamiliesAsked) -> list[FamilyOnRecord]:
         """Each family's priority, referral date and whether its work has begun, from its
         case (a query: nothing recorded). A case that does not answer is left out, so the
         team treats it as begun and does not put it back on the waitlist."""
         out: list[FamilyOnRecord] = []
-        for case_id in case_ids:
+        for case_id in asked.case_ids:
             try:
                 view = await self._client.get_workflow_handle(f"case-{case_id}").query("view")
             except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:

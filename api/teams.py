@@ -15,7 +15,7 @@ from events.bounds import CODE_PATTERN, Code, Day, StrictBool
 from events.vocabulary import Role
 from identity.users import User
 from workflows import client as cases
-from workflows.team_workflow import ChangeKeyWorker, HandoverResult, SetCover
+from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult, SetCover
 
 router = APIRouter(prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"])
 TeamId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -59,7 +59,8 @@ async def leave(
     _supervises(user, team_id)
     change = ChangeKeyWorker(actor=user.actor, key_worker_id=key_worker_id, leaving=True)
     if body.move_families:
-        return await run_command(cases.hand_over_leaver(s.temporal, team_id, change))
+        leaver = HandOverLeaver(actor=user.actor, key_worker_id=key_worker_id)
+        return await run_command(cases.hand_over_leaver(s.temporal, team_id, leaver))
     version = await run_command(_leave_only(s, team_id, change))
     return HandoverResult(version=version)
 

@@ -426,7 +426,7 @@ def team_leave(
     workers with space; a family not yet met goes back to the waitlist when nobody has
     space; a family whose work has begun stays until a supervisor reassigns it."""
     from workflows.client import change_key_worker, hand_over_leaver, team_view
-    from workflows.team_workflow import ChangeKeyWorker, HandoverResult
+    from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult
 
     settings = _setup()
     change = build(
@@ -436,7 +436,8 @@ def team_leave(
 
     async def leave(rt: Runtime) -> HandoverResult:
         if not keep_families:
-            return await hand_over_leaver(rt.temporal, team_id, change)
+            leaver = HandOverLeaver(actor=change.actor, key_worker_id=change.key_worker_id)
+            return await hand_over_leaver(rt.temporal, team_id, leaver)
         await team_view(rt.temporal, team_id)  # an unknown team is refused, not started
         version = await change_key_worker(
             rt.temporal, team_id, change, task_queue=settings.task_queue

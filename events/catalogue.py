@@ -280,8 +280,7 @@ class KeyWorkerCoverArranged(DomainEvent):
 
 class KeyWorkerCoverEnded(DomainEvent):
     summary: ClassVar[str] = (
-        "The cover ended (its end date passed, or the supervisor ended it): alerts go back "
-        "to the key worker."
+        "The cover ended (the day after its last began): alerts go back to the key worker."
     )
 
     cover_key_worker_id: Code

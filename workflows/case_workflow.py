@@ -94,7 +94,7 @@ Notice = (
     | cmd.EscalateAlert
     | cmd.KeyWorkerReassigned
     | cmd.ReturnedToWaitlist
-    | cmd.CoverKeyWorker
+    | cmd.KeyWorkerCovered
     | cmd.TransferAdmitted
 )
 # Asking a team to move a family: its answer comes at once, or the command is refused.
@@ -397,6 +397,8 @@ class CaseWorkflow:
             updates.append(TEAM_ID.value_set(after.team_id))
         if after.key_worker_id:
             updates.append(KEY_WORKER_ID.value_set(after.key_worker_id))
+        elif before.key_worker_id:  # back on a waitlist: nobody's family for now
+            updates.append(KEY_WORKER_ID.value_unset())
         workflow.upsert_search_attributes(updates)
 
     async def _tell_team(self, before: CaseState, events: list[DomainEvent]) -> None:
@@ -489,7 +491,7 @@ class CaseWorkflow:
         self._inbox.append(notice)
 
     @workflow.signal
-    def cover_key_worker(self, notice: cmd.CoverKeyWorker) -> None:
+    def cover_key_worker(self, notice: cmd.KeyWorkerCovered) -> None:
         self._inbox.append(notice)
 
     @workflow.signal
@@ -515,7 +517,8 @@ class CaseWorkflow:
                 field, _, rule = cause.message.partition(": ")
                 raise refused(CommandRejected(field, rule or field)) from None
             raise ApplicationError(
-                "the team did not answer, so nothing was recorded; try again",
+                "team_id: the team did not answer in time; the move may still be recorded "
+                "when it does, so look at the case before sending it again",
                 type="TeamUnavailable",
                 non_retryable=True,
             ) from None
@@ -545,7 +548,8 @@ class CaseWorkflow:
 
     @reassign.validator
     def _check_reassign(self, command: cmd.ReassignKeyWorker) -> None:
-        _check_version(command, self._state)
+        if not self._writer.behind:  # else the handler checks, once caught up
+            _check_version(command, self._state)
         _checked(lambda: handover.check_reassign(self._newest_rules(), command))
 
     @workflow.update
@@ -579,7 +583,8 @@ class CaseWorkflow:
 
     @transfer.validator
     def _check_transfer(self, command: cmd.TransferFamily) -> None:
-        _check_version(command, self._state)
+        if not self._writer.behind:  # else the handler checks, once caught up
+            _check_version(command, self._state)
         _checked(lambda: handover.check_transfer(self._newest_rules(), command))
 
     # --- updates: one per command, each with its validator -------------------------------

@@ -32,6 +32,7 @@ from workflows.team_workflow import (
     AcknowledgeTeamAlert,
     AdoptTeamPolicy,
     ChangeKeyWorker,
+    HandOverLeaver,
     HandoverResult,
     SetCover,
     TeamInput,
@@ -258,12 +259,10 @@ async def _team_update(
         await _settled(operation)
 
 
-async def hand_over_leaver(client: Client, team_id: str, change: ChangeKeyWorker) -> HandoverResult:
+async def hand_over_leaver(client: Client, team_id: str, change: HandOverLeaver) -> HandoverResult:
     """A key worker leaves and their families move now (most urgent first): to key workers
     with space, back to the waitlist if not met yet, or staying until reassigned."""
-    return await _existing_team_update(
-        client, team_id, TeamWorkflow.hand_over_leaver, change.model_copy(update={"leaving": True})
-    )
+    return await _existing_team_update(client, team_id, TeamWorkflow.hand_over_leaver, change)
 
 
 async def set_cover(client: Client, team_id: str, change: SetCover) -> int:

@@ -487,7 +487,7 @@ class TransferAdmitted(Command):
     reason: HandoverReason
 
 
-class CoverKeyWorker(Command):
+class KeyWorkerCovered(Command):
     """From the team workflow: another key worker covers this family's key worker."""
 
     key_worker_id: Code

@@ -59,6 +59,14 @@ class FamilyOnRecord(BaseModel):
     started: bool = True  # met by its key worker (or unknown: then it is not put back)
 
 
+class FamiliesAsked(BaseModel):
+    """The cases the team asks where they stand (the ``families_of`` activity)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_ids: list[str]
+
+
 class TeamState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

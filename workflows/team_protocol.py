@@ -112,7 +112,7 @@ CASE_SIGNALS: dict[type[cmd.Command], str] = {
     cmd.PlacedOnWaitlist: "placed_on_waitlist",
     cmd.KeyWorkerReassigned: "key_worker_reassigned",
     cmd.ReturnedToWaitlist: "returned_to_waitlist",
-    cmd.CoverKeyWorker: "cover_key_worker",
+    cmd.KeyWorkerCovered: "cover_key_worker",
     cmd.TransferAdmitted: "transfer_admitted",
 }
 

@@ -14,7 +14,7 @@ from typing import Annotated, assert_never
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import appending
 
@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import commands as cmd
     from workflows import team
     from workflows.lifecycle.handover import Admission
-    from workflows.team import FamilyOnRecord, TeamState
+    from workflows.team import FamiliesAsked, FamilyOnRecord, TeamState
     from workflows.team_protocol import (
         CASE_SIGNALS,
         AdmitTransfer,
@@ -50,6 +50,9 @@ FAMILIES_TIMEOUT = timedelta(seconds=30)
 TEAM_ALERTS_PATCH = "team-waitlist-alerts"
 # Teams record the policy they run on (before this, they ran on the default, unrecorded).
 TEAM_POLICY_PATCH = "team-policy"
+TEAM_NAMES_PATCH = "team-names-in-notices"  # deprecated: notices always name the team
+# A family given to a key worker who is covered is covered too.
+COVER_NEWCOMERS_PATCH = "cover-newcomers"
 
 
 class TeamInput(BaseModel):
@@ -75,6 +78,11 @@ class ChangeKeyWorker(BaseModel):
     # Takes no new families; their families stay until moved (``hand_over_leaver`` moves
     # them at once).
     leaving: bool = False
+
+
+class HandOverLeaver(BaseModel):
+    actor: Actor
+    key_worker_id: Code
 
 
 class SetCover(BaseModel):
@@ -110,6 +118,9 @@ class TeamWorkflow:
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
         self._records_policy: bool | None = None  # decided on first use (a patch)
+        # Notices name their team in every run (a signal's input is not replayed against):
+        # the patch that once chose it is deprecated, for the histories that marked it.
+        workflow.deprecate_patch(TEAM_NAMES_PATCH)
 
     @workflow.run
     async def run(self, input: TeamInput) -> None:
@@ -263,7 +274,7 @@ class TeamWorkflow:
                     reason=event.reason,
                 )
             case ev.TeamCoverArranged():
-                cover = cmd.CoverKeyWorker(
+                cover = cmd.KeyWorkerCovered(
                     actor=Actor.system(),
                     key_worker_id=event.key_worker_id,
                     cover_key_worker_id=event.cover_key_worker_id,
@@ -274,6 +285,29 @@ class TeamWorkflow:
                 return
             case _:
                 return
+        await self._signal_case(event.case_id, notice)
+        await self._cover_newcomer(event)
+
+    async def _cover_newcomer(self, event: DomainEvent) -> None:
+        """A family given to a key worker who is covered today is covered too."""
+        if not isinstance(
+            event, ev.TeamCaseAllocated | ev.TeamCaseReassigned | ev.TeamCaseReceived
+        ):
+            return
+        key_worker_id, _ = team.admission_of(self._state, event.case_id)
+        if key_worker_id is None:
+            key_worker_id = self._state.following.get(event.case_id)
+        cover = self._state.covers.get(key_worker_id or "")
+        if key_worker_id is None or cover is None or cover.until < local_day(workflow.now()):
+            return
+        if not workflow.patched(COVER_NEWCOMERS_PATCH):  # teams that covered before this
+            return
+        notice = cmd.KeyWorkerCovered(
+            actor=Actor.system(),
+            key_worker_id=key_worker_id,
+            cover_key_worker_id=cover.cover_key_worker_id,
+            until=cover.until,
+        )
         await self._signal_case(event.case_id, notice)
 
     async def _signal_case(self, case_id: str, notice: cmd.Command) -> None:
@@ -310,19 +344,27 @@ class TeamWorkflow:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
 
     @workflow.update
-    async def hand_over_leaver(self, change: ChangeKeyWorker) -> HandoverResult:
+    async def hand_over_leaver(self, change: HandOverLeaver) -> HandoverResult:
         """A key worker leaves and their families move now (see ``team.leave_with_families``)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             await self._ensure_policy()
             worker = self._state.key_workers[change.key_worker_id]
-            families = await workflow.execute_activity(
-                "families_of",
-                list(worker.cases),
-                result_type=list[FamilyOnRecord],
-                start_to_close_timeout=FAMILIES_TIMEOUT,
-                schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
-            )
+            try:
+                families = await workflow.execute_activity(
+                    "families_of",
+                    FamiliesAsked(case_ids=list(worker.cases)),
+                    result_type=list[FamilyOnRecord],
+                    start_to_close_timeout=FAMILIES_TIMEOUT,
+                    schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+                )
+            except ActivityError:
+                raise ApplicationError(
+                    "key_worker_id: the team could not ask the families where they stand, so "
+                    "nothing was moved; try again",
+                    type="TeamUnavailable",
+                    non_retryable=True,
+                ) from None
             events = team.leave_with_families(self._state, change.key_worker_id, families)
             await self._record(events, change.actor)
             result = HandoverResult(version=self._state.version)
@@ -335,7 +377,7 @@ class TeamWorkflow:
             return result
 
     @hand_over_leaver.validator
-    def _check_hand_over_leaver(self, change: ChangeKeyWorker) -> None:
+    def _check_hand_over_leaver(self, change: HandOverLeaver) -> None:
         if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only supervisor or admin may move a leaver's families")
         if change.key_worker_id not in self._state.key_workers:

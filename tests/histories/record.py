@@ -32,7 +32,7 @@ from tests.temporal_harness import (
 from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 from workflows import client as cases
-from workflows.team_workflow import ChangeKeyWorker, SetCover
+from workflows.team_workflow import HandOverLeaver, SetCover
 
 HERE = Path(__file__).parent
 # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode.
@@ -69,7 +69,7 @@ async def episodes(h: Harness) -> list[str]:
     await handovers(h)
     await h.do("waiting", "record_first_meeting", held_at=await h.now())
     await cases.hand_over_leaver(
-        h.client, "cardiff", ChangeKeyWorker(actor=SUP, key_worker_id="cm-cover")
+        h.client, "cardiff", HandOverLeaver(actor=SUP, key_worker_id="cm-cover")
     )
     while (await h.view("waiting")).key_worker_id != "cm-jones":
         await h.sleep(seconds=1)

@@ -11,9 +11,19 @@ from events.calendar import local_day
 from tests.temporal_harness import SUP, Harness, to_intensive
 from workflows import client as cases
 from workflows.client import CommandConflict, CommandForbidden, CommandRefused
-from workflows.team_workflow import ChangeKeyWorker, SetCover
+from workflows.team_workflow import HandOverLeaver, SetCover
 
 pytestmark = pytest.mark.integration
+
+
+async def key_worker_of(h: Harness, case_id: str, expected: str | None) -> str | None:
+    """The case's key worker once the team's notice is recorded (signals are asynchronous)."""
+    for _ in range(100):
+        view = await h.view(case_id)
+        if view.key_worker_id == expected:
+            break
+        await h.sleep(seconds=1)
+    return view.key_worker_id
 
 
 async def team_stream(h: Harness, team_id: str) -> list[str]:
@@ -37,6 +47,7 @@ async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: H
     await h.sleep(days=5)
     assert "FirstMeetingOverdue" in await h.types(case)
     # refusals: a key worker only, to someone with space, in this team, not the same one
+    before = len(await h.stream(case))
     with pytest.raises(CommandForbidden, match=r"actor\.role"):
         await h.do(case, "reassign", key_worker_id="kw-b", reason="workload")
     with pytest.raises(CommandConflict, match="kw-b has 1 of 1 families already"):
@@ -45,7 +56,6 @@ async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: H
         await h.do(case, "reassign", key_worker_id="kw-z", reason="workload", actor=SUP)
     with pytest.raises(CommandConflict, match="kw-a is the family's key worker already"):
         await h.do(case, "reassign", key_worker_id="kw-a", reason="workload", actor=SUP)
-    before = len(await h.stream(case))
     assert len(await h.stream(case)) == before  # nothing recorded by a refusal
     # kw-b's family is moved to kw-a (who has room for two), then kw-a's family to kw-b
     on_b = next(c for c, w in holders.items() if w == "kw-b")
@@ -90,12 +100,12 @@ async def test_a_leavers_families_move_most_urgent_first(harness: Harness) -> No
     # one place elsewhere: it goes to the most urgent family (t2, priority 1)
     await h.add_key_worker("tor", "kw-stayer", limit=1)
     result = await cases.hand_over_leaver(
-        h.client, "tor", ChangeKeyWorker(actor=SUP, key_worker_id="kw-leaver")
+        h.client, "tor", HandOverLeaver(actor=SUP, key_worker_id="kw-leaver")
     )
     assert result.reassigned == {"t2": "kw-stayer"}
     assert result.waitlisted == {"t3": 1}  # not met yet, nobody had space: back to wait
     assert sorted(result.staying) == ["t0", "t1"]  # work begun: stays until moved
-    assert (await h.settle("t2", "allocated")).key_worker_id == "kw-stayer"
+    assert await key_worker_of(h, "t2", "kw-stayer") == "kw-stayer"
     back = await h.settle("t3", "waitlisted")
     assert back.key_worker_id is None and back.waitlist_position == 1
     assert "AllocationWithdrawn" in await h.types("t3")
@@ -109,7 +119,7 @@ async def test_a_leavers_families_move_most_urgent_first(harness: Harness) -> No
     # a leaver who is not in the team is refused by name
     with pytest.raises(CommandRefused, match="no key worker kw-ghost"):
         await cases.hand_over_leaver(
-            h.client, "tor", ChangeKeyWorker(actor=SUP, key_worker_id="kw-ghost")
+            h.client, "tor", HandOverLeaver(actor=SUP, key_worker_id="kw-ghost")
         )
 
 
@@ -229,7 +239,7 @@ async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness:
     assert (await h.view("f1")).cover_key_worker_id == "cm-cover"
     # the key worker leaves: the family in follow-up moves (no place needed)
     result = await cases.hand_over_leaver(
-        h.client, "cardiff", ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones")
+        h.client, "cardiff", HandOverLeaver(actor=SUP, key_worker_id="cm-jones")
     )
     assert result.reassigned == {"f1": "cm-cover"} and result.staying == []
     for _ in range(50):
@@ -249,3 +259,27 @@ async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness:
             break
         await h.sleep(seconds=1)
     assert (await cases.team_view(h.client, "cardiff")).following == {}
+
+
+async def test_a_family_given_to_a_covered_key_worker_is_covered_too(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("pen", "kw-c", limit=1)
+    await h.refer("p0", team_id="pen")
+    await h.do("p0", "accept", actor=SUP)
+    await h.settle("p0", "allocated")  # kw-c is full now
+    await h.add_key_worker("pen", "kw-a", limit=2)
+    until = local_day(await h.now()) + timedelta(days=7)
+    await cases.set_cover(
+        h.client,
+        "pen",
+        SetCover(actor=SUP, key_worker_id="kw-a", cover_key_worker_id="kw-c", until=until),
+    )
+    await h.refer("p1", team_id="pen")
+    await h.do("p1", "accept", actor=SUP)
+    assert (await h.settle("p1", "allocated")).key_worker_id == "kw-a"
+    for _ in range(50):
+        if (await h.view("p1")).cover_key_worker_id == "kw-c":
+            break
+        await h.sleep(seconds=1)
+    view = await h.view("p1")
+    assert (view.cover_key_worker_id, view.cover_until) == ("kw-c", until)

@@ -314,3 +314,18 @@ def test_a_review_records_each_childs_status_and_changes_where_it_moved() -> Non
         child_id="ch1", previous_status="cin", status="cpr", effective_on=case.now.date()
     )
     assert triggers(changed) is not None  # an escalation: the supervisors hear of it
+
+
+def test_a_pending_request_is_decided_before_a_supervisor_moves_the_review() -> None:
+    case = with_requests()
+    m3 = case.state.reviews["m3"]
+    later = m3.due_on + timedelta(days=7)
+    case.do(cmd.RequestReviewMove(actor=CM, review_id="m3", due_on=later, reason="Away"))
+    with pytest.raises(CommandRejected, match="awaits a decision: decide it first"):
+        case.do(cmd.RescheduleReview(actor=SUP, review_id="m3", due_on=later, reason="Away"))
+    # a request whose date has passed before the decision is refused, not approved
+    case.advance_to(datetime.combine(later, datetime.min.time(), tzinfo=UTC) + timedelta(days=1))
+    with pytest.raises(CommandRejected, match=r"approved: the date asked for, .* has passed"):
+        case.do(cmd.DecideReviewMove(actor=SUP, review_id="m3", approved=True))
+    refused = case.do(cmd.DecideReviewMove(actor=SUP, review_id="m3", approved=False))
+    assert [type(e).__name__ for e in refused] == ["FollowUpReviewMoveDecided"]

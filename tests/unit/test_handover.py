@@ -124,7 +124,7 @@ def test_cover_sends_alerts_to_the_cover_then_back() -> None:
     case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
     with_alert(case)
     until = case.now.date() + timedelta(days=3)
-    cover = cmd.CoverKeyWorker(
+    cover = cmd.KeyWorkerCovered(
         actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until
     )
     assert case.do(cover.model_copy(update={"key_worker_id": "kw-z"})) == []  # not theirs

@@ -31,7 +31,7 @@ NOTICES = (
     cmd.EscalateAlert,
     cmd.KeyWorkerReassigned,
     cmd.ReturnedToWaitlist,
-    cmd.CoverKeyWorker,
+    cmd.KeyWorkerCovered,
     cmd.TransferAdmitted,
 )
 

@@ -76,8 +76,8 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             entry = s.entries.get(event.corrects_version)
             if entry is not None and entry.type == "GoalAgreed" and entry.about in s.goals:
                 goal = s.goals[entry.about]
-                for change in event.changes:
-                    setattr(goal, change.field, change.value)
+                changed = {change.field: change.value for change in event.changes}
+                s.goals[entry.about] = Goal.model_validate({**goal.model_dump(), **changed})
         case ev.AlertRedirected():
             if event.alert_id in s.open_alerts:
                 s.open_alerts[event.alert_id].to_key_worker = event.to_key_worker

@@ -203,6 +203,12 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
     else:
         require_role(c, PRACTITIONERS, "reschedule a review")
     review = _movable(state, c.review_id, c.due_on, now)
+    if review.move_requested_to is not None:
+        raise CommandRejected(
+            "review_id",
+            f"a move of review {c.review_id} to {review.move_requested_to} awaits a decision: "
+            "decide it first (decide_review_move)",
+        )
     return [
         ev.FollowUpReviewRescheduled(
             review_id=c.review_id,
@@ -247,7 +253,13 @@ def _decide_move(state: CaseState, c: cmd.DecideReviewMove, now: datetime) -> li
     )
     if not c.approved:
         return [decided]
-    _movable(state, c.review_id, asked, now)  # still a date ahead, still within the limit
+    if asked <= day_of(state, now):
+        raise CommandRejected(
+            "approved",
+            f"the date asked for, {asked}, has passed: refuse the request (approved=false) "
+            "and ask for another date",
+        )
+    _movable(state, c.review_id, asked, now)  # still within the limit
     moved = ev.FollowUpReviewRescheduled(
         review_id=c.review_id, previous_due_on=review.due_on, due_on=asked, personal=personal
     )

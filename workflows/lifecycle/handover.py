@@ -160,7 +160,7 @@ def _admitted(state: CaseState, c: cmd.TransferAdmitted, now: datetime) -> list[
     return _moved(state, c.team_id, admission, c.reason, None, now)
 
 
-def _cover(state: CaseState, c: cmd.CoverKeyWorker, now: datetime) -> list[DomainEvent]:
+def _cover(state: CaseState, c: cmd.KeyWorkerCovered, now: datetime) -> list[DomainEvent]:
     """Another key worker covers until ``until``: alerts go to them until it ends."""
     if state.ended or state.key_worker_id != c.key_worker_id:
         return []
@@ -187,6 +187,6 @@ ASKS_A_TEAM = (cmd.ReassignKeyWorker, cmd.TransferFamily)
 HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.KeyWorkerReassigned: _reassigned,
     cmd.ReturnedToWaitlist: _returned,
-    cmd.CoverKeyWorker: _cover,
+    cmd.KeyWorkerCovered: _cover,
     cmd.TransferAdmitted: _admitted,
 }

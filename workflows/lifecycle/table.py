@@ -41,7 +41,7 @@ FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
     "placed_on_waitlist": cmd.PlacedOnWaitlist,
     "key_worker_reassigned": cmd.KeyWorkerReassigned,
     "returned_to_waitlist": cmd.ReturnedToWaitlist,
-    "cover_key_worker": cmd.CoverKeyWorker,
+    "cover_key_worker": cmd.KeyWorkerCovered,
     "transfer_admitted": cmd.TransferAdmitted,
 }
 # The receiving team's answers to a transfer, as the walk assumes them.

@@ -533,14 +533,7 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
                 if family.case_id == event.case_id:
                     family.priority = event.priority
         case ev.TeamCaseWaitlisted():
-            s.waitlist.append(
-                WaitingFamily(
-                    case_id=event.case_id,
-                    priority=event.priority,
-                    referred_on=event.referred_on,
-                    waitlisted_at=at,
-                )
-            )
+            _wait(s, event.case_id, event.priority, event.referred_on, at)
         case ev.AlertRaised():
             s.alerts_raised += 1
             if event.subject is not None:
@@ -557,25 +550,14 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
             if event.case_id in s.following:
                 s.following[event.case_id] = event.key_worker_id
             else:
-                for worker in s.key_workers.values():
-                    if event.case_id in worker.cases:
-                        worker.cases.remove(event.case_id)
+                _unhold(s, event.case_id)
                 s.key_workers[event.key_worker_id].cases.append(event.case_id)
         case ev.TeamAllocationWithdrawn():
-            s.key_workers[event.from_key_worker_id].cases.remove(event.case_id)
-            s.waitlist.append(
-                WaitingFamily(
-                    case_id=event.case_id,
-                    priority=event.priority,
-                    referred_on=event.referred_on,
-                    waitlisted_at=at,
-                )
-            )
+            _unhold(s, event.case_id)
+            _wait(s, event.case_id, event.priority, event.referred_on, at)
         case ev.TeamCaseReinstated():
             s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
-            for worker in s.key_workers.values():
-                if event.case_id in worker.cases:
-                    worker.cases.remove(event.case_id)
+            _unhold(s, event.case_id)
             s.key_workers[event.key_worker_id].cases.append(event.case_id)
         case ev.TeamCoverArranged():
             s.covers[event.key_worker_id] = Cover(
@@ -585,8 +567,22 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
             s.following.pop(event.case_id, None)
             if event.following and event.key_worker_id is not None:
                 s.following[event.case_id] = event.key_worker_id
-            for worker in s.key_workers.values():
-                if event.case_id in worker.cases:
-                    worker.cases.remove(event.case_id)
+            _unhold(s, event.case_id)
             s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
     return s
+
+
+def _unhold(s: TeamState, case_id: str) -> None:
+    """The family no longer holds a place with any key worker (changes ``s`` in place)."""
+    for worker in s.key_workers.values():
+        if case_id in worker.cases:
+            worker.cases.remove(case_id)
+
+
+def _wait(
+    s: TeamState, case_id: str, priority: int, referred_on: date, at: datetime | None
+) -> None:
+    """The family joins the waitlist (changes ``s`` in place)."""
+    s.waitlist.append(
+        WaitingFamily(case_id=case_id, priority=priority, referred_on=referred_on, waitlisted_at=at)
+    )

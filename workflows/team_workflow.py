@@ -118,6 +118,7 @@ class TeamWorkflow:
         self._writer = appending.StreamWriter(f"team-{input.team_id}", self._apply)
         self._retry_at: datetime | None = None
         self._records_policy: bool | None = None  # decided on first use (a patch)
+        self._acting = Actor.system()  # who the events being told about were decided by
         # Notices name their team in every run (a signal's input is not replayed against):
         # the patch that once chose it is deprecated, for the histories that marked it.
         workflow.deprecate_patch(TEAM_NAMES_PATCH)
@@ -221,7 +222,11 @@ class TeamWorkflow:
             NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
             for e in events
         ]
-        await self._writer.record(self._state.version, events, new, now)
+        self._acting = actor  # the case records what the team tells it as this person's
+        try:
+            await self._writer.record(self._state.version, events, new, now)
+        finally:
+            self._acting = Actor.system()
 
     async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
         """Events now in the team's stream (answered, or found in its tail): the new
@@ -251,14 +256,14 @@ class TeamWorkflow:
                 )
             case ev.TeamCaseReassigned():
                 notice = cmd.KeyWorkerReassigned(
-                    actor=Actor.system(),
+                    actor=self._acting,
                     previous_key_worker_id=event.from_key_worker_id,
                     key_worker_id=event.key_worker_id,
                     reason=event.reason,
                 )
             case ev.TeamAllocationWithdrawn():
                 notice = cmd.ReturnedToWaitlist(
-                    actor=Actor.system(),
+                    actor=self._acting,
                     previous_key_worker_id=event.from_key_worker_id,
                     position=event.position,
                     priority=event.priority,
@@ -266,7 +271,7 @@ class TeamWorkflow:
             case ev.TeamCaseReceived():  # the case records it on the update's answer, or on this
                 key_worker_id, position = team.admission_of(self._state, event.case_id)
                 notice = cmd.TransferAdmitted(
-                    actor=Actor.system(),
+                    actor=self._acting,
                     from_team_id=event.from_team_id,
                     team_id=self._state.team_id,
                     key_worker_id=key_worker_id,
@@ -275,7 +280,7 @@ class TeamWorkflow:
                 )
             case ev.TeamCoverArranged():
                 cover = cmd.KeyWorkerCovered(
-                    actor=Actor.system(),
+                    actor=self._acting,
                     key_worker_id=event.key_worker_id,
                     cover_key_worker_id=event.cover_key_worker_id,
                     until=event.until,
@@ -303,7 +308,7 @@ class TeamWorkflow:
         if not workflow.patched(COVER_NEWCOMERS_PATCH):  # teams that covered before this
             return
         notice = cmd.KeyWorkerCovered(
-            actor=Actor.system(),
+            actor=self._acting,
             key_worker_id=key_worker_id,
             cover_key_worker_id=cover.cover_key_worker_id,
             until=cover.until,

@@ -106,6 +106,9 @@ async def test_a_leavers_families_move_most_urgent_first(harness: Harness) -> No
     assert result.waitlisted == {"t3": 1}  # not met yet, nobody had space: back to wait
     assert sorted(result.staying) == ["t0", "t1"]  # work begun: stays until moved
     assert await key_worker_of(h, "t2", "kw-stayer") == "kw-stayer"
+    [changed] = [e for e in await h.stream("t2") if e.type == "KeyWorkerChanged"]
+    assert changed.event.reason == "key_worker_left"
+    assert changed.metadata.actor.id == SUP.id  # who moved the family, on the case too
     back = await h.settle("t3", "waitlisted")
     assert back.key_worker_id is None and back.waitlist_position == 1
     assert "AllocationWithdrawn" in await h.types("t3")

@@ -515,6 +515,11 @@ def team_show(team_id: str) -> None:
         highlight=False,
     )
     console.print(table)
+    for absent, cover in sorted(state.covers.items()):
+        console.print(
+            f"cover: {cover.cover_key_worker_id} covers {absent} until {cover.until}",
+            highlight=False,
+        )
     for n, family in enumerate(state.waitlist, 1):
         console.print(
             f"waiting {n}: case {family.case_id} (priority {family.priority}, "

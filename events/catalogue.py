@@ -821,6 +821,17 @@ class TeamCoverArranged(DomainEvent):
     until: Day
 
 
+class TeamCoverEnded(DomainEvent):
+    summary: ClassVar[str] = (
+        "A cover ended before its date: the covering key worker left the team (the absent "
+        "key worker's families get their alerts back)."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    key_worker_id: Code
+    cover_key_worker_id: Code
+
+
 class TeamCaseReleased(DomainEvent):
     summary: ClassVar[str] = (
         "A family left the intensive phase (or the waitlist), freeing its place."

@@ -222,9 +222,13 @@ DESCRIBE: dict[str, Describer] = {
         f"{d['previous_status'].upper()} to {d['status'].upper()}"
         + (f", from {d['effective_on']}" if d.get("effective_on") else "")
     ),
-    "ConsentRecorded": lambda w, d: f"{w} recorded consent to {words(d['scope'])}",
+    "ConsentRecorded": lambda w, d: (
+        f"{w} recorded consent to {words(d['scope'])}"
+        + (f" given by {d['given_by_person_id']}" if d.get("given_by_person_id") else "")
+    ),
     "ConsentWithdrawn": lambda w, d: (
         f"{w} recorded that consent to {words(d['scope'])} was withdrawn"
+        + (f" by {d['withdrawn_by_person_id']}" if d.get("withdrawn_by_person_id") else "")
     ),
     "EpisodeEnded": lambda w, d: f"Episode ended: {words(d['reason'])}",
     "AlertRaised": lambda w, d: (

@@ -95,6 +95,7 @@ Notice = (
     | cmd.KeyWorkerReassigned
     | cmd.ReturnedToWaitlist
     | cmd.KeyWorkerCovered
+    | cmd.KeyWorkerUncovered
     | cmd.TransferAdmitted
 )
 # Asking a team to move a family: its answer comes at once, or the command is refused.
@@ -496,6 +497,10 @@ class CaseWorkflow:
 
     @workflow.signal
     def transfer_admitted(self, notice: cmd.TransferAdmitted) -> None:
+        self._inbox.append(notice)
+
+    @workflow.signal
+    def uncover_key_worker(self, notice: cmd.KeyWorkerUncovered) -> None:
         self._inbox.append(notice)
 
     # --- handover: the team decides the place, then the case records the move ------------

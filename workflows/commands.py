@@ -286,9 +286,9 @@ class OfferBooster(Command):
 
 
 class RescheduleReview(Command):
-    """A supervisor moves a follow-up review to a later date, with a reason, within the
-    policy's review_move_max_days of its statutory date (a key worker asks instead:
-    request_review_move)."""
+    """A supervisor moves a follow-up review to another date (after today; earlier or
+    later, within the policy's review_move_max_days of its statutory date), with a reason
+    (a key worker asks instead: request_review_move)."""
 
     review_id: Code
     due_on: Day
@@ -493,6 +493,13 @@ class KeyWorkerCovered(Command):
     key_worker_id: Code
     cover_key_worker_id: Code
     until: Day
+
+
+class KeyWorkerUncovered(Command):
+    """From the team workflow: the cover ended early (the covering key worker left)."""
+
+    key_worker_id: Code
+    cover_key_worker_id: Code
 
 
 class EscalateAlert(Command):

@@ -197,12 +197,20 @@ def adopt_policy(state: TeamState, policy: ProgrammePolicy) -> list[DomainEvent]
     return events + back_fill(apply_all(state, events))
 
 
-def leave(state: TeamState, key_worker_id: str) -> list[DomainEvent]:
-    """A key worker takes no new families; their current families stay with them."""
+def leave(state: TeamState, key_worker_id: str, ends_covers: bool = False) -> list[DomainEvent]:
+    """A key worker takes no new families; their current families stay with them. With
+    ``ends_covers``, every cover they give ends now."""
     current = state.key_workers.get(key_worker_id)
     if current is None or not current.active:
         return []
-    return [ev.TeamKeyWorkerLeft(key_worker_id=key_worker_id)]
+    events: list[DomainEvent] = [ev.TeamKeyWorkerLeft(key_worker_id=key_worker_id)]
+    if ends_covers:
+        events += [
+            ev.TeamCoverEnded(key_worker_id=absent, cover_key_worker_id=key_worker_id)
+            for absent, cover in sorted(state.covers.items())
+            if cover.cover_key_worker_id == key_worker_id
+        ]
+    return events
 
 
 # --- handover -----------------------------------------------------------------------------
@@ -274,13 +282,16 @@ def reassign(
 
 
 def leave_with_families(
-    state: TeamState, key_worker_id: str, families: list[FamilyOnRecord]
+    state: TeamState,
+    key_worker_id: str,
+    families: list[FamilyOnRecord],
+    ends_covers: bool = False,
 ) -> list[DomainEvent]:
     """A key worker leaves and their families move, most urgent first (priority, then
     earliest referral): to whoever has most room, or, for a family not met yet when nobody
     has space, back to the waitlist. A family whose work has begun and for whom nobody has
     space stays with the leaver (who takes no new families) until a supervisor moves it."""
-    events = leave(state, key_worker_id)
+    events = leave(state, key_worker_id, ends_covers)
     state = apply_all(state, events)
     worker = state.key_workers.get(key_worker_id)
     if worker is None:
@@ -406,6 +417,12 @@ def set_cover(
         raise ValueError("cover_key_worker_id: a key worker cannot cover themselves")
     if until < today:
         raise ValueError(f"until: {until} has passed (today is {today})")
+    away = state.covers.get(cover_key_worker_id)
+    if away is not None and away.until >= today:
+        raise ValueError(
+            f"cover_key_worker_id: {cover_key_worker_id} is away themselves (covered by "
+            f"{away.cover_key_worker_id} until {away.until})"
+        )
     if until > today + timedelta(days=MAX_COVER_DAYS):
         raise ValueError(f"until: a cover lasts at most {MAX_COVER_DAYS} days; reassign instead")
     current = state.covers.get(key_worker_id)
@@ -559,6 +576,8 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
             s.waitlist = [f for f in s.waitlist if f.case_id != event.case_id]
             _unhold(s, event.case_id)
             s.key_workers[event.key_worker_id].cases.append(event.case_id)
+        case ev.TeamCoverEnded():
+            s.covers.pop(event.key_worker_id, None)
         case ev.TeamCoverArranged():
             s.covers[event.key_worker_id] = Cover(
                 cover_key_worker_id=event.cover_key_worker_id, until=event.until

@@ -113,6 +113,7 @@ CASE_SIGNALS: dict[type[cmd.Command], str] = {
     cmd.KeyWorkerReassigned: "key_worker_reassigned",
     cmd.ReturnedToWaitlist: "returned_to_waitlist",
     cmd.KeyWorkerCovered: "cover_key_worker",
+    cmd.KeyWorkerUncovered: "uncover_key_worker",
     cmd.TransferAdmitted: "transfer_admitted",
 }
 

@@ -53,6 +53,8 @@ TEAM_POLICY_PATCH = "team-policy"
 TEAM_NAMES_PATCH = "team-names-in-notices"  # deprecated: notices always name the team
 # A family given to a key worker who is covered is covered too.
 COVER_NEWCOMERS_PATCH = "cover-newcomers"
+# A key worker who leaves stops covering anyone.
+LEAVER_ENDS_COVERS_PATCH = "leaver-ends-covers"
 
 
 class TeamInput(BaseModel):
@@ -278,6 +280,15 @@ class TeamWorkflow:
                     position=position,
                     reason=event.reason,
                 )
+            case ev.TeamCoverEnded():
+                uncovered = cmd.KeyWorkerUncovered(
+                    actor=self._acting,
+                    key_worker_id=event.key_worker_id,
+                    cover_key_worker_id=event.cover_key_worker_id,
+                )
+                for case_id in self._state.families_of(event.key_worker_id):
+                    await self._signal_case(case_id, uncovered)
+                return
             case ev.TeamCoverArranged():
                 cover = cmd.KeyWorkerCovered(
                     actor=self._acting,
@@ -292,6 +303,13 @@ class TeamWorkflow:
                 return
         await self._signal_case(event.case_id, notice)
         await self._cover_newcomer(event)
+
+    def _ends_covers(self, key_worker_id: str) -> bool:
+        """Whether a leaver's covers end with them (teams that recorded leavers before this
+        replay without it)."""
+        covers = self._state.covers.values()
+        covering = any(c.cover_key_worker_id == key_worker_id for c in covers)
+        return covering and workflow.patched(LEAVER_ENDS_COVERS_PATCH)
 
     async def _cover_newcomer(self, event: DomainEvent) -> None:
         """A family given to a key worker who is covered today is covered too."""
@@ -335,7 +353,9 @@ class TeamWorkflow:
             await self._writer.catch_up(self._state.version)
             await self._ensure_policy()
             if change.leaving:
-                events = team.leave(self._state, change.key_worker_id)
+                events = team.leave(
+                    self._state, change.key_worker_id, self._ends_covers(change.key_worker_id)
+                )
             else:
                 events = team.join(self._state, change.key_worker_id, change.caseload_limit)
             await self._record(events, change.actor)
@@ -370,7 +390,9 @@ class TeamWorkflow:
                     type="TeamUnavailable",
                     non_retryable=True,
                 ) from None
-            events = team.leave_with_families(self._state, change.key_worker_id, families)
+            events = team.leave_with_families(
+                self._state, change.key_worker_id, families, self._ends_covers(change.key_worker_id)
+            )
             await self._record(events, change.actor)
             result = HandoverResult(version=self._state.version)
             for event in events:

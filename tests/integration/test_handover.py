@@ -286,3 +286,12 @@ async def test_a_family_given_to_a_covered_key_worker_is_covered_too(harness: Ha
         await h.sleep(seconds=1)
     view = await h.view("p1")
     assert (view.cover_key_worker_id, view.cover_until) == ("kw-c", until)
+    # the covering key worker leaves: their cover ends at once, for every family
+    await cases.hand_over_leaver(h.client, "pen", HandOverLeaver(actor=SUP, key_worker_id="kw-c"))
+    for _ in range(50):
+        if (await h.view("p1")).cover_key_worker_id is None:
+            break
+        await h.sleep(seconds=1)
+    assert (await h.view("p1")).cover_key_worker_id is None
+    assert "KeyWorkerCoverEnded" in await h.types("p1")
+    assert (await cases.team_view(h.client, "pen")).covers == {}

@@ -158,3 +158,23 @@ def test_a_family_met_before_the_waitlist_return_arrived_stays_and_says_so() -> 
     )
     assert case.do(back) == [ev.AllocationRetained(key_worker_id="cm-jones")]
     assert (case.state.phase, case.state.key_worker_id) == (Phase.INTENSIVE, "cm-jones")
+
+
+def test_a_cover_ends_early_when_the_covering_key_worker_leaves() -> None:
+    case = allocated_case()
+    case.do(cmd.RecordFirstMeeting(actor=CM, held_at=case.now))
+    with_alert(case)
+    until = case.now.date() + timedelta(days=10)
+    case.do(
+        cmd.KeyWorkerCovered(
+            actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until
+        )
+    )
+    gone = cmd.KeyWorkerUncovered(actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="x")
+    assert case.do(gone) == []  # not this family's cover
+    ended = case.do(gone.model_copy(update={"cover_key_worker_id": "cm-cover"}))
+    assert ended == [
+        ev.KeyWorkerCoverEnded(cover_key_worker_id="cm-cover"),
+        ev.AlertRedirected(alert_id="a1", to_key_worker="cm-jones"),
+    ]
+    assert case.state.cover_key_worker_id is None

@@ -33,6 +33,7 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "TeamCaseReceived",
         "TeamCoverArranged",
         "TeamCaseReinstated",
+        "TeamCoverEnded",
         "AlertDelivered",
         "AlertDeliveryFailed",
         "CaseRecordViewed",

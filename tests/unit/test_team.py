@@ -347,3 +347,18 @@ def test_a_family_met_meanwhile_is_reinstated_with_its_key_worker() -> None:
     state = run(state, back)
     assert state.key_workers["kw-l"].cases == ["c1"] and state.key_workers["kw-n"].cases == []
     assert team.reinstate(state, "c1", "kw-l") == []  # told twice
+
+
+def test_a_leaver_stops_covering_and_nobody_away_covers() -> None:
+    state = _team_of({"kw-a": 2, "kw-b": 2, "kw-c": 2}, {"kw-a": ["c1"]})
+    today = date(2026, 6, 1)
+    state = run(state, team.set_cover(state, "kw-a", "kw-b", date(2026, 6, 20), today))
+    with pytest.raises(ValueError, match="kw-a is away themselves"):
+        team.set_cover(state, "kw-b", "kw-a", date(2026, 6, 10), today)
+    left = team.leave(state, "kw-b", ends_covers=True)
+    assert left == [
+        ev.TeamKeyWorkerLeft(key_worker_id="kw-b"),
+        ev.TeamCoverEnded(key_worker_id="kw-a", cover_key_worker_id="kw-b"),
+    ]
+    assert run(state, left).covers == {}
+    assert team.leave(state, "kw-b") == [ev.TeamKeyWorkerLeft(key_worker_id="kw-b")]  # older

@@ -32,6 +32,7 @@ NOTICES = (
     cmd.KeyWorkerReassigned,
     cmd.ReturnedToWaitlist,
     cmd.KeyWorkerCovered,
+    cmd.KeyWorkerUncovered,
     cmd.TransferAdmitted,
 )
 

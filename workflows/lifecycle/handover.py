@@ -170,6 +170,15 @@ def _cover(state: CaseState, c: cmd.KeyWorkerCovered, now: datetime) -> list[Dom
     return [covered, *redirected(state, c.cover_key_worker_id)]
 
 
+def _uncovered(state: CaseState, c: cmd.KeyWorkerUncovered, now: datetime) -> list[DomainEvent]:
+    """The covering key worker left: the cover ends now and the alerts go back."""
+    if state.cover_key_worker_id != c.cover_key_worker_id or state.key_worker_id != c.key_worker_id:
+        return []
+    back = state.model_copy(update={"cover_key_worker_id": None})
+    ended = ev.KeyWorkerCoverEnded(cover_key_worker_id=c.cover_key_worker_id)
+    return [ended, *redirected(back, state.key_worker_id)]
+
+
 def cover_deadlines(state: CaseState) -> list[tuple[datetime, DomainEvent]]:
     """The end of a cover: the day after ``cover_until`` begins, alerts go back."""
     if state.cover_key_worker_id is None or state.cover_until is None or state.ended:
@@ -188,5 +197,6 @@ HANDLERS: dict[type[cmd.Command], Decider] = {
     cmd.KeyWorkerReassigned: _reassigned,
     cmd.ReturnedToWaitlist: _returned,
     cmd.KeyWorkerCovered: _cover,
+    cmd.KeyWorkerUncovered: _uncovered,
     cmd.TransferAdmitted: _admitted,
 }

@@ -42,6 +42,7 @@ FROM_THE_TEAM: dict[str, type[cmd.Command]] = {
     "key_worker_reassigned": cmd.KeyWorkerReassigned,
     "returned_to_waitlist": cmd.ReturnedToWaitlist,
     "cover_key_worker": cmd.KeyWorkerCovered,
+    "uncover_key_worker": cmd.KeyWorkerUncovered,
     "transfer_admitted": cmd.TransferAdmitted,
 }
 # The receiving team's answers to a transfer, as the walk assumes them.
@@ -62,6 +63,7 @@ SIDE_FACTS = frozenset(
         "correct_entry",
         "cover_key_worker",
         "key_worker_reassigned",
+        "uncover_key_worker",
         "reassign",
         "record_consent",
         "record_maintenance_contact",
@@ -184,6 +186,9 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
         until = day_of(state, now) + timedelta(days=14)
         cover = {"key_worker_id": was, "cover_key_worker_id": "cm-other", "until": until}
         yield "cover_key_worker", "", cover
+        if state.cover_key_worker_id is not None:
+            ended = {"key_worker_id": was, "cover_key_worker_id": state.cover_key_worker_id}
+            yield "uncover_key_worker", "", ended
 
 
 def _decide(

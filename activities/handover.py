@@ -28,8 +28,8 @@ from workflows.team_workflow import TeamWorkflow
 NOT_STARTED = frozenset(p.value for p in (Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED))
 
 
-def _refused(message: str) -> ApplicationError:
-    return ApplicationError(message, type="CommandRejected", non_retryable=True)
+def _refused(message: str, kind: object = "invalid") -> ApplicationError:
+    return ApplicationError(message, kind, type="CommandRejected", non_retryable=True)
 
 
 @contextmanager
@@ -39,7 +39,9 @@ def _answered(team_id: str) -> Iterator[None]:
         yield
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        raise _refused(cause.message if isinstance(cause, ApplicationError) else str(exc)) from None
+        if isinstance(cause, ApplicationError):
+            raise _refused(cause.message, *cause.details[:1]) from None
+        raise _refused(str(exc)) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _refused(f"team_id: no team {team_id}") from None

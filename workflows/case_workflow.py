@@ -520,7 +520,9 @@ class CaseWorkflow:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
                 field, _, rule = cause.message.partition(": ")
-                raise refused(CommandRejected(field, rule or field)) from None
+                if cause.details and cause.details[0] == "invalid":  # as the team's rule says
+                    raise refused(CommandRejected(field, rule or field, "invalid")) from None
+                raise refused(CommandRejected(field, rule or field, "conflict")) from None
             raise ApplicationError(
                 "team_id: the team did not answer in time; the move may still be recorded "
                 "when it does, so look at the case before sending it again",

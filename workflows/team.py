@@ -95,6 +95,15 @@ class TeamState(BaseModel):
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
 
 
+class TeamRefusal(ValueError):
+    """A team rule refused a handover: "field: rule", and whether the request can never
+    succeed as written (``invalid``) or the team's state is against it now (``conflict``)."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def policy_of(state: TeamState) -> ProgrammePolicy:
     return state.policy or DEFAULT_POLICY
 
@@ -220,9 +229,11 @@ def _member(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
     """The active key worker ``key_worker_id``; raises ``ValueError`` naming the rule."""
     worker = state.key_workers.get(key_worker_id)
     if worker is None:
-        raise ValueError(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
     if not worker.active:
-        raise ValueError(f"key_worker_id: {key_worker_id} has left team {state.team_id}")
+        raise TeamRefusal(
+            f"key_worker_id: {key_worker_id} has left team {state.team_id}", "conflict"
+        )
     return worker
 
 
@@ -231,9 +242,10 @@ def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
     ``ValueError`` naming the field and the rule."""
     worker = _member(state, key_worker_id)
     if not worker.has_space:
-        raise ValueError(
+        raise TeamRefusal(
             f"key_worker_id: {key_worker_id} has {len(worker.cases)} of "
-            f"{worker.caseload_limit} families already (no space)"
+            f"{worker.caseload_limit} families already (no space)",
+            "conflict",
         )
     return worker
 
@@ -264,9 +276,10 @@ def reassign(
         ]
     holder = state.holder_of(case_id)
     if holder is None:
-        raise ValueError(
+        raise TeamRefusal(
             f"case_id: team {state.team_id} holds no place for case {case_id} "
-            "(not allocated here, or its intensive phase has closed)"
+            "(not allocated here, or its intensive phase has closed)",
+            "conflict",
         )
     if holder.key_worker_id == key_worker_id:
         return []
@@ -379,11 +392,12 @@ def admit(
     if state.holder_of(case_id) or any(f.case_id == case_id for f in state.waitlist):
         return []
     if not any(w.active for w in state.key_workers.values()):
-        raise ValueError(f"team_id: team {state.team_id} has no key workers")
+        raise TeamRefusal(f"team_id: team {state.team_id} has no key workers", "conflict")
     if started and _with_space(state) is None:
-        raise ValueError(
+        raise TeamRefusal(
             f"team_id: no key worker in team {state.team_id} has space, and a family whose "
-            "work has begun cannot wait"
+            "work has begun cannot wait",
+            "conflict",
         )
     arrived: list[DomainEvent] = [
         ev.TeamCaseReceived(case_id=case_id, from_team_id=from_team_id, reason=reason)
@@ -405,26 +419,29 @@ def set_cover(
 ) -> list[DomainEvent]:
     """Someone covers an absent key worker's families until ``until`` (inclusive)."""
     if key_worker_id not in state.key_workers:
-        raise ValueError(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
     cover = state.key_workers.get(cover_key_worker_id)
     if cover is None:
-        raise ValueError(
+        raise TeamRefusal(
             f"cover_key_worker_id: no key worker {cover_key_worker_id} in team {state.team_id}"
         )
     if not cover.active:
-        raise ValueError(f"cover_key_worker_id: {cover_key_worker_id} has left the team")
+        raise TeamRefusal(
+            f"cover_key_worker_id: {cover_key_worker_id} has left the team", "conflict"
+        )
     if cover_key_worker_id == key_worker_id:
-        raise ValueError("cover_key_worker_id: a key worker cannot cover themselves")
+        raise TeamRefusal("cover_key_worker_id: a key worker cannot cover themselves")
     if until < today:
-        raise ValueError(f"until: {until} has passed (today is {today})")
+        raise TeamRefusal(f"until: {until} has passed (today is {today})")
     away = state.covers.get(cover_key_worker_id)
     if away is not None and away.until >= today:
-        raise ValueError(
+        raise TeamRefusal(
             f"cover_key_worker_id: {cover_key_worker_id} is away themselves (covered by "
-            f"{away.cover_key_worker_id} until {away.until})"
+            f"{away.cover_key_worker_id} until {away.until})",
+            "conflict",
         )
     if until > today + timedelta(days=MAX_COVER_DAYS):
-        raise ValueError(f"until: a cover lasts at most {MAX_COVER_DAYS} days; reassign instead")
+        raise TeamRefusal(f"until: a cover lasts at most {MAX_COVER_DAYS} days; reassign instead")
     current = state.covers.get(key_worker_id)
     if current == Cover(cover_key_worker_id=cover_key_worker_id, until=until):
         return []

@@ -57,6 +57,20 @@ COVER_NEWCOMERS_PATCH = "cover-newcomers"
 LEAVER_ENDS_COVERS_PATCH = "leaver-ends-covers"
 
 
+def refusal(exc: ValueError) -> ApplicationError:
+    """A team rule's refusal as callers receive it: its message, and its kind in details."""
+    kind = exc.kind if isinstance(exc, team.TeamRefusal) else "invalid"
+    return ApplicationError(str(exc), kind, type="CommandRejected", non_retryable=True)
+
+
+def _checked(check: Callable[[], object]) -> None:
+    """A validator's check: refused with the rule's message and kind."""
+    try:
+        check()
+    except ValueError as exc:
+        raise refusal(exc) from None
+
+
 class TeamInput(BaseModel):
     team_id: str
     # The policy a new team starts on (the starting process's IFSS_POLICY_FILE, or the
@@ -429,12 +443,14 @@ class TeamWorkflow:
 
     @reassign_case.validator
     def _check_reassign_case(self, request: ReassignCase) -> None:
-        team.reassign(
-            self._state,
-            request.case_id,
-            request.key_worker_id,
-            request.reason,
-            request.in_follow_up,
+        _checked(
+            lambda: team.reassign(
+                self._state,
+                request.case_id,
+                request.key_worker_id,
+                request.reason,
+                request.in_follow_up,
+            )
         )
 
     @workflow.update
@@ -461,14 +477,16 @@ class TeamWorkflow:
 
     @admit_transfer.validator
     def _check_admit_transfer(self, request: AdmitTransfer) -> None:
-        team.admit(
-            self._state,
-            request.case_id,
-            request.from_team_id,
-            request.priority,
-            request.referred_on,
-            request.started,
-            request.reason,
+        _checked(
+            lambda: team.admit(
+                self._state,
+                request.case_id,
+                request.from_team_id,
+                request.priority,
+                request.referred_on,
+                request.started,
+                request.reason,
+            )
         )
 
     @workflow.update
@@ -484,7 +502,7 @@ class TeamWorkflow:
     def _check_set_cover(self, change: SetCover) -> None:
         if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only supervisor or admin may set a cover")
-        self._cover_events(change)
+        _checked(lambda: self._cover_events(change))
 
     def _cover_events(self, change: SetCover) -> list[DomainEvent]:
         return team.set_cover(
@@ -501,7 +519,7 @@ class TeamWorkflow:
         try:
             return decision()
         except ValueError as exc:
-            raise ApplicationError(str(exc), type="CommandRejected", non_retryable=True) from None
+            raise refusal(exc) from None
 
     @workflow.update
     async def adopt_policy(self, change: AdoptTeamPolicy) -> int:

@@ -52,8 +52,9 @@ async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: H
         await h.do(case, "reassign", key_worker_id="kw-b", reason="workload")
     with pytest.raises(CommandConflict, match="kw-b has 1 of 1 families already"):
         await h.do(case, "reassign", key_worker_id="kw-b", reason="workload", actor=SUP)
-    with pytest.raises(CommandConflict, match="no key worker kw-z in team mon"):
+    with pytest.raises(CommandRefused, match="no key worker kw-z in team mon") as unknown:
         await h.do(case, "reassign", key_worker_id="kw-z", reason="workload", actor=SUP)
+    assert not isinstance(unknown.value, CommandConflict)  # invalid as written: 422, not 409
     with pytest.raises(CommandConflict, match="kw-a is the family's key worker already"):
         await h.do(case, "reassign", key_worker_id="kw-a", reason="workload", actor=SUP)
     assert len(await h.stream(case)) == before  # nothing recorded by a refusal
@@ -137,7 +138,7 @@ async def test_a_family_transfers_to_another_team(harness: Harness) -> None:
     await h.do("x1", "accept", actor=SUP)
     await h.settle("x1", "waitlisted")
     # refusals: an unknown team; the same team; a case manager
-    with pytest.raises(CommandConflict, match="no team nowhere"):
+    with pytest.raises(CommandRefused, match="no team nowhere"):
         await h.do("x0", "transfer", team_id="nowhere", reason="family_moved", actor=SUP)
     with pytest.raises(CommandConflict, match="in team east already"):
         await h.do("x0", "transfer", team_id="east", reason="family_moved", actor=SUP)

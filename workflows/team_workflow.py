@@ -63,10 +63,11 @@ def refusal(exc: ValueError) -> ApplicationError:
     return ApplicationError(str(exc), kind, type="CommandRejected", non_retryable=True)
 
 
-def _checked(check: Callable[[], object]) -> None:
-    """A validator's check: refused with the rule's message and kind."""
+def _checked(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
+    """Decide by a team rule (in a validator, or again in the handler): a refusal fails
+    the update cleanly, with the rule's message and kind."""
     try:
-        check()
+        return decision()
     except ValueError as exc:
         raise refusal(exc) from None
 
@@ -429,28 +430,21 @@ class TeamWorkflow:
         """A supervisor's handover of one family (asked by its case, which records it)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            events = self._refusing(
-                lambda: team.reassign(
-                    self._state,
-                    request.case_id,
-                    request.key_worker_id,
-                    request.reason,
-                    request.in_follow_up,
-                )
-            )
+            events = _checked(lambda: self._reassign_events(request))
             await self._record(events, request.actor)
             return self._state.version
 
     @reassign_case.validator
     def _check_reassign_case(self, request: ReassignCase) -> None:
-        _checked(
-            lambda: team.reassign(
-                self._state,
-                request.case_id,
-                request.key_worker_id,
-                request.reason,
-                request.in_follow_up,
-            )
+        _checked(lambda: self._reassign_events(request))
+
+    def _reassign_events(self, request: ReassignCase) -> list[DomainEvent]:
+        return team.reassign(
+            self._state,
+            request.case_id,
+            request.key_worker_id,
+            request.reason,
+            request.in_follow_up,
         )
 
     @workflow.update
@@ -460,33 +454,24 @@ class TeamWorkflow:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             await self._ensure_policy()
-            events = self._refusing(
-                lambda: team.admit(
-                    self._state,
-                    request.case_id,
-                    request.from_team_id,
-                    request.priority,
-                    request.referred_on,
-                    request.started,
-                    request.reason,
-                )
-            )
+            events = _checked(lambda: self._admit_events(request))
             await self._record(events, request.actor)
             key_worker_id, position = team.admission_of(self._state, request.case_id)
             return Admission(key_worker_id=key_worker_id, position=position)
 
     @admit_transfer.validator
     def _check_admit_transfer(self, request: AdmitTransfer) -> None:
-        _checked(
-            lambda: team.admit(
-                self._state,
-                request.case_id,
-                request.from_team_id,
-                request.priority,
-                request.referred_on,
-                request.started,
-                request.reason,
-            )
+        _checked(lambda: self._admit_events(request))
+
+    def _admit_events(self, request: AdmitTransfer) -> list[DomainEvent]:
+        return team.admit(
+            self._state,
+            request.case_id,
+            request.from_team_id,
+            request.priority,
+            request.referred_on,
+            request.started,
+            request.reason,
         )
 
     @workflow.update
@@ -494,7 +479,7 @@ class TeamWorkflow:
         """A key worker covers an absent one's families until a date (inclusive)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            events = self._refusing(lambda: self._cover_events(change))
+            events = _checked(lambda: self._cover_events(change))
             await self._record(events, change.actor)
             return self._state.version
 
@@ -512,14 +497,6 @@ class TeamWorkflow:
             change.until,
             local_day(workflow.now()),
         )
-
-    @staticmethod
-    def _refusing(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
-        """Decide inside a handler: a rule that refuses now fails the update cleanly."""
-        try:
-            return decision()
-        except ValueError as exc:
-            raise refusal(exc) from None
 
     @workflow.update
     async def adopt_policy(self, change: AdoptTeamPolicy) -> int:

@@ -3,6 +3,7 @@ families moved, a transfer between teams, temporary cover; capacity checked by t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -10,20 +11,38 @@ import pytest
 from events.calendar import local_day
 from tests.temporal_harness import SUP, Harness, to_intensive
 from workflows import client as cases
+from workflows.case_workflow import CaseView
 from workflows.client import CommandConflict, CommandForbidden, CommandRefused
 from workflows.team_workflow import HandOverLeaver, SetCover
 
 pytestmark = pytest.mark.integration
 
 
-async def key_worker_of(h: Harness, case_id: str, expected: str | None) -> str | None:
-    """The case's key worker once the team's notice is recorded (signals are asynchronous)."""
+async def view_until(h: Harness, case_id: str, **expected: object) -> CaseView:
+    """The case once the team's notice is recorded (signals are asynchronous): its view as
+    soon as it shows ``expected``, or as it is after 100 s of skipped time."""
     for _ in range(100):
         view = await h.view(case_id)
-        if view.key_worker_id == expected:
+        if all(getattr(view, k) == v for k, v in expected.items()):
             break
         await h.sleep(seconds=1)
-    return view.key_worker_id
+    return view
+
+
+async def following_until(
+    h: Harness, team_id: str, check: Callable[[dict[str, str]], bool]
+) -> dict[str, str]:
+    """The team's families in follow-up once ``check`` holds for them (or after 100 s)."""
+    for _ in range(100):
+        following = (await cases.team_view(h.client, team_id)).following
+        if check(following):
+            break
+        await h.sleep(seconds=1)
+    return following
+
+
+async def key_worker_of(h: Harness, case_id: str, expected: str | None) -> str | None:
+    return (await view_until(h, case_id, key_worker_id=expected)).key_worker_id
 
 
 async def team_stream(h: Harness, team_id: str) -> list[str]:
@@ -190,10 +209,7 @@ async def test_cover_sends_alerts_to_the_covering_worker_until_its_end(harness: 
         "cardiff",
         SetCover(actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until),
     )
-    for _ in range(50):
-        if (await h.view("k1")).cover_key_worker_id == "cm-cover":
-            break
-        await h.sleep(seconds=1)
+    await view_until(h, "k1", cover_key_worker_id="cm-cover")
     view = await h.view("k1")
     assert (view.cover_key_worker_id, view.cover_until) == ("cm-cover", until)
     # nobody visits for 10 days: the no-contact alert goes to the covering key worker
@@ -222,10 +238,9 @@ async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness:
         closing_scores=[{"goal_id": "g1", "score": 7}, {"goal_id": "g2", "score": 8}],
         closed_on=local_day(started + timedelta(days=28)),
     )
-    for _ in range(50):  # the team hears the family goes on to follow-up
-        if "f1" in (await cases.team_view(h.client, "cardiff")).following:
-            break
-        await h.sleep(seconds=1)
+    await following_until(
+        h, "cardiff", lambda f: "f1" in f
+    )  # the team hears the family goes on to follow-up
     state = await cases.team_view(h.client, "cardiff")
     assert state.following == {"f1": "cm-jones"} and state.key_workers["cm-jones"].cases == []
     await h.add_key_worker("cardiff", "cm-cover", limit=1)
@@ -236,20 +251,14 @@ async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness:
         "cardiff",
         SetCover(actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-cover", until=until),
     )
-    for _ in range(50):
-        if (await h.view("f1")).cover_key_worker_id == "cm-cover":
-            break
-        await h.sleep(seconds=1)
+    await view_until(h, "f1", cover_key_worker_id="cm-cover")
     assert (await h.view("f1")).cover_key_worker_id == "cm-cover"
     # the key worker leaves: the family in follow-up moves (no place needed)
     result = await cases.hand_over_leaver(
         h.client, "cardiff", HandOverLeaver(actor=SUP, key_worker_id="cm-jones")
     )
     assert result.reassigned == {"f1": "cm-cover"} and result.staying == []
-    for _ in range(50):
-        if (await h.view("f1")).key_worker_id == "cm-cover":
-            break
-        await h.sleep(seconds=1)
+    await view_until(h, "f1", key_worker_id="cm-cover")
     view = await h.view("f1")
     assert (view.key_worker_id, view.cover_key_worker_id) == ("cm-cover", None)
     # a supervisor's reassignment in follow-up moves the team's record with it
@@ -258,10 +267,7 @@ async def test_families_in_follow_up_move_with_a_leaver_and_are_covered(harness:
     assert (await cases.team_view(h.client, "cardiff")).following == {"f1": "cm-new"}
     # the episode ends: the team forgets the family
     await h.do("f1", "close_episode", reason="Moved abroad", actor=SUP)
-    for _ in range(50):
-        if not (await cases.team_view(h.client, "cardiff")).following:
-            break
-        await h.sleep(seconds=1)
+    await following_until(h, "cardiff", lambda f: not f)
     assert (await cases.team_view(h.client, "cardiff")).following == {}
 
 
@@ -281,18 +287,12 @@ async def test_a_family_given_to_a_covered_key_worker_is_covered_too(harness: Ha
     await h.refer("p1", team_id="pen")
     await h.do("p1", "accept", actor=SUP)
     assert (await h.settle("p1", "allocated")).key_worker_id == "kw-a"
-    for _ in range(50):
-        if (await h.view("p1")).cover_key_worker_id == "kw-c":
-            break
-        await h.sleep(seconds=1)
+    await view_until(h, "p1", cover_key_worker_id="kw-c")
     view = await h.view("p1")
     assert (view.cover_key_worker_id, view.cover_until) == ("kw-c", until)
     # the covering key worker leaves: their cover ends at once, for every family
     await cases.hand_over_leaver(h.client, "pen", HandOverLeaver(actor=SUP, key_worker_id="kw-c"))
-    for _ in range(50):
-        if (await h.view("p1")).cover_key_worker_id is None:
-            break
-        await h.sleep(seconds=1)
+    await view_until(h, "p1", cover_key_worker_id=None)
     assert (await h.view("p1")).cover_key_worker_id is None
     assert "KeyWorkerCoverEnded" in await h.types("p1")
     assert (await cases.team_view(h.client, "pen")).covers == {}

@@ -33,6 +33,9 @@ class AppendEventsResult(BaseModel):
 class PreviousEpisodeInput(BaseModel):
     family_id: str
     case_id: str
+    # The team the family is referred to: checked before the family is claimed (None:
+    # a referral recorded before teams were registered, not checked).
+    team_id: str | None = None
 
 
 class FamilyClaim(BaseModel):
@@ -41,6 +44,7 @@ class FamilyClaim(BaseModel):
 
     previous_case_id: str | None = None
     open_case_id: str | None = None
+    team_known: bool = True  # False: nobody registered the team (nothing is claimed)
 
 
 class StreamTailInput(BaseModel):
@@ -100,8 +104,11 @@ class StoreActivities:
     @activity.defn(name="claim_family")
     async def claim_family(self, request: PreviousEpisodeInput) -> FamilyClaim:
         """One open episode per family: claim it for this case, or name the case that holds
-        it open; and the family's latest earlier case, to link a re-referral."""
+        it open; and the family's latest earlier case, to link a re-referral. A referral
+        to a team nobody registered claims nothing."""
         try:
+            if request.team_id is not None and not await self._store.team_known(request.team_id):
+                return FamilyClaim(team_known=False)
             open_case = await self._store.claim_family(request.family_id, request.case_id)
             previous = await self._store.latest_case_of_family(
                 request.family_id, excluding=request.case_id

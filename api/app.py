@@ -72,6 +72,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(alerts.router)
+    app.include_router(teams.registry)
     app.include_router(teams.router)
     commands.add_command_routes(app)
     return app

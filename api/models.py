@@ -76,6 +76,13 @@ class ReviewDue(BaseModel):
     key_worker_id: str | None
 
 
+class Team(BaseModel):
+    team_id: str
+    team_name: str
+    area: str
+    registered_at: datetime
+
+
 class WaitingFamily(BaseModel):
     case_id: str
     team_id: str

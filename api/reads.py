@@ -20,7 +20,15 @@ from api.deps import (
     readable_case,
     scope,
 )
-from api.models import AccessEntry, CaseHistory, Caseload, CaseSummary, ReviewDue, WaitingFamily
+from api.models import (
+    AccessEntry,
+    CaseHistory,
+    Caseload,
+    CaseSummary,
+    ReviewDue,
+    Team,
+    WaitingFamily,
+)
 from api.problems import ApiError
 from events.bounds import Day, Moment
 from events.vocabulary import Role
@@ -157,6 +165,13 @@ async def get_reviews(
         team_id=limits.get("team_id"),
         with_cover=covering(user),
     )
+
+
+@router.get("/teams", response_model=list[Team], responses=READ)
+async def get_teams(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    """The registered teams (ids, names, areas): what a referral may name. Nothing
+    personal, so every signed-in user may read it."""
+    return await queries.teams(s.pool)
 
 
 @router.get("/waitlist", response_model=list[WaitingFamily], responses=READ)

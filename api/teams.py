@@ -1,5 +1,6 @@
-"""A team's key workers over HTTP, for its supervisors: a leaver's families moved, and
-temporary cover. Capacity is the team workflow's to check; its refusals name the field."""
+"""Teams over HTTP: an admin registers one; its supervisors move a leaver's families and
+arrange temporary cover. Capacity is the team workflow's to check; its refusals name the
+field."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from api.commands import invalid, run_command
 from api.deps import WRITE, ServicesDep, UserDep
 from api.problems import ApiError
-from events.bounds import CODE_PATTERN, Code, Day, StrictBool
+from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
 from events.vocabulary import Role
 from identity.users import User
 from workflows import client as cases
-from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult, SetCover
+from workflows.team_workflow import (
+    ChangeKeyWorker,
+    HandOverLeaver,
+    HandoverResult,
+    RegisterTeam,
+    SetCover,
+)
 
+registry = APIRouter(prefix="/teams", tags=["teams"])
 router = APIRouter(prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"])
 TeamId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 KeyWorkerId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -44,6 +52,36 @@ class CoverOut(BaseModel):
     team_version: int
 
 
+class TeamIn(BaseModel):
+    """A team to register: its id (what referrals and key workers name), its name and the
+    local authority area it serves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    team_id: NewId
+    name: Line
+    area: Code
+
+
+class TeamOut(BaseModel):
+    team_id: str
+    team_version: int
+
+
+@registry.post("", response_model=TeamOut, status_code=201, responses=WRITE)
+async def register(body: TeamIn, user: UserDep, s: ServicesDep) -> TeamOut:
+    """Register a team (admins only; a second registration of one id is a conflict)."""
+    if user.role is not Role.ADMIN:
+        raise ApiError(403, "actor.role", "only an admin may register a team")
+    command = RegisterTeam(actor=user.actor, name=body.name, area=body.area)
+    version = await run_command(
+        cases.register_team(
+            s.temporal, body.team_id, command, task_queue=s.task_queue, policy=s.policy
+        )
+    )
+    return TeamOut(team_id=body.team_id, team_version=version)
+
+
 def _supervises(user: User, team_id: str) -> None:
     if user.role is not Role.SUPERVISOR or user.team_id != team_id:
         raise ApiError(
@@ -61,13 +99,8 @@ async def leave(
     if body.move_families:
         leaver = HandOverLeaver(actor=user.actor, key_worker_id=key_worker_id)
         return await run_command(cases.hand_over_leaver(s.temporal, team_id, leaver))
-    version = await run_command(_leave_only(s, team_id, change))
+    version = await run_command(cases.change_key_worker(s.temporal, team_id, change))
     return HandoverResult(version=version)
-
-
-async def _leave_only(s: ServicesDep, team_id: str, change: ChangeKeyWorker) -> int:
-    await cases.team_view(s.temporal, team_id)  # an unknown team is refused, not started
-    return await cases.change_key_worker(s.temporal, team_id, change, task_queue=s.task_queue)
 
 
 @router.post("/cover", response_model=CoverOut, responses=WRITE)

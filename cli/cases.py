@@ -334,6 +334,32 @@ def refer(
     )
 
 
+@team_app.command("register")
+def team_register(
+    team_id: str,
+    name: Annotated[str, typer.Option(help="The team's name as staff know it.")],
+    area: Annotated[str, typer.Option(help="The local authority area it serves (a code).")],
+    actor: ActorOption = None,
+) -> None:
+    """Register a team (an admin's act, recorded on the team's stream). Referrals, key
+    workers and transfers may name it from then on; it runs on the configured policy."""
+    from workflows.client import register_team
+    from workflows.team_workflow import RegisterTeam
+
+    settings = _setup()
+    command = build(
+        RegisterTeam, {"actor": parse_actor(actor, settings), "name": name, "area": area}
+    )
+    run_with_client(
+        settings,
+        lambda rt: register_team(
+            rt.temporal, team_id, command, task_queue=settings.task_queue, policy=rt.policy
+        ),
+        policy=True,
+    )
+    console.print(f"team {team_id}: registered as {command.name!r} ({area})", highlight=False)
+
+
 @team_app.command("add-worker")
 def add_worker(
     team_id: str,
@@ -347,7 +373,7 @@ def add_worker(
     ] = None,
     actor: ActorOption = None,
 ) -> None:
-    """Add a key worker to a team (or change their caseload limit)."""
+    """Add a key worker to a registered team (or change their caseload limit)."""
     from workflows.client import change_key_worker, team_view
     from workflows.team_workflow import ChangeKeyWorker
 
@@ -362,13 +388,11 @@ def add_worker(
     )
 
     async def add(rt: Runtime) -> int:
-        await change_key_worker(
-            rt.temporal, team_id, change, task_queue=settings.task_queue, policy=rt.policy
-        )
+        await change_key_worker(rt.temporal, team_id, change)
         state = await team_view(rt.temporal, team_id)
         return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
 
-    taken = run_with_client(settings, add, policy=True)
+    taken = run_with_client(settings, add)
     families = "family" if taken == 1 else "families"
     source = " (the team policy's limit)" if limit is None else ""
     console.print(
@@ -398,7 +422,7 @@ def team_policy(
 
     async def adopt(rt: Runtime) -> AdoptTeamPolicy:
         change = build(AdoptTeamPolicy, {"actor": who, "policy": rt.policy})
-        await adopt_team_policy(rt.temporal, team_id, change, task_queue=settings.task_queue)
+        await adopt_team_policy(rt.temporal, team_id, change)
         return change
 
     change = run_with_client(settings, adopt, policy=True)
@@ -425,7 +449,7 @@ def team_leave(
     """A key worker leaves the team. Their families move, most urgent first, to key
     workers with space; a family not yet met goes back to the waitlist when nobody has
     space; a family whose work has begun stays until a supervisor reassigns it."""
-    from workflows.client import change_key_worker, hand_over_leaver, team_view
+    from workflows.client import change_key_worker, hand_over_leaver
     from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult
 
     settings = _setup()
@@ -438,10 +462,7 @@ def team_leave(
         if not keep_families:
             leaver = HandOverLeaver(actor=change.actor, key_worker_id=change.key_worker_id)
             return await hand_over_leaver(rt.temporal, team_id, leaver)
-        await team_view(rt.temporal, team_id)  # an unknown team is refused, not started
-        version = await change_key_worker(
-            rt.temporal, team_id, change, task_queue=settings.task_queue
-        )
+        version = await change_key_worker(rt.temporal, team_id, change)
         return HandoverResult(version=version)
 
     result = run_with_client(settings, leave)
@@ -496,7 +517,8 @@ def team_show(team_id: str) -> None:
     settings = _setup()
     state = run_with_client(settings, lambda rt: team_view(rt.temporal, team_id))
     policy = policy_of(state)
-    table = Table(title=f"team {team_id}")
+    registered = f"{state.name} ({state.area})" if state.name else "not registered"
+    table = Table(title=f"team {team_id}: {registered}")
     table.add_column("key worker")
     table.add_column("families")
     table.add_column("in follow-up")

@@ -42,6 +42,7 @@ for _reader in (
     readers.cases,
     readers.history,
     readers.reviews,
+    readers.teams,
     readers.waitlist,
     readers.caseload,
 ):

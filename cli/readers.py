@@ -392,6 +392,15 @@ def reviews(
     )
 
 
+def teams() -> None:
+    """The registered teams: what a referral may name."""
+    from projections.queries import teams as read
+
+    _, dsn = _setup()
+    rows = with_store(dsn, lambda pool, _: read(pool))
+    print_rows("teams", rows, ["team_id", "team_name", "area", "registered_at"])
+
+
 def waitlist(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
     """Families waiting for a key worker: position, priority, days waiting."""
     from projections.queries import waitlist as read

@@ -200,10 +200,17 @@ class ReferralAccepted(DomainEvent):
 
 
 class ReferralRejected(DomainEvent):
-    summary: ClassVar[str] = "The team rejected the referral, with a coded reason."
+    summary: ClassVar[str] = (
+        "The referral was rejected, with a coded reason: by the team, or by a named rule "
+        "(then recorded as the system's decision)."
+    )
 
     reason: RejectionReason
     personal: NotesPersonal | None = None
+    rule: Code | None = Field(
+        default=None,
+        description="The rule that rejected it automatically (None: a person decided).",
+    )
 
 
 class FamilyWithdrew(DomainEvent):
@@ -694,6 +701,16 @@ class AlertResolved(DomainEvent):
 
 
 # --- team (stream team-<team_id>) --------------------------------------------------------
+
+
+class TeamRegistered(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin registered the team: referrals, key workers and transfers may name it."
+    )
+    stream: ClassVar[StreamKind] = "team"
+
+    team_name: Line
+    area: Code
 
 
 class TeamKeyWorkerJoined(DomainEvent):

@@ -345,6 +345,16 @@ class EventStore:
         )
         return str(case_id) if case_id is not None else None
 
+    async def team_known(self, team_id: str) -> bool:
+        """Whether families may be referred to ``team_id``: an admin registered it, or
+        (a team from before registration) key workers joined it."""
+        known: bool = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 "
+            "AND type IN ('TeamRegistered', 'TeamKeyWorkerJoined'))",
+            f"team-{team_id}",
+        )
+        return known
+
     async def claim_family(
         self, family_id: str, case_id: str, *, unrecorded_for: timedelta = CLAIM_UNRECORDED
     ) -> str | None:

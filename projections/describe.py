@@ -70,7 +70,10 @@ DESCRIBE: dict[str, Describer] = {
         + (f"; re-referral after case {d['previous_case_id']}" if d.get("previous_case_id") else "")
     ),
     "ReferralAccepted": lambda w, d: f"{w} accepted the referral",
-    "ReferralRejected": lambda w, d: f"{w} rejected the referral: {words(d['reason'])}",
+    "ReferralRejected": lambda w, d: (
+        f"{w} rejected the referral: {words(d['reason'])}"
+        + (f" (by the rule {d['rule']})" if d.get("rule") else "")
+    ),
     "FamilyWithdrew": lambda w, d: (
         f"{w} recorded that the family withdrew before the work began: {words(d['reason'])}"
     ),

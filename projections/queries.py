@@ -270,6 +270,14 @@ async def reviews_due(
     return [dict(r) for r in rows]
 
 
+async def teams(pool: asyncpg.Pool) -> list[Row]:
+    """The registered teams (what a referral may name), by id."""
+    rows = await pool.fetch(
+        "SELECT team_id, team_name, area, registered_at FROM teams ORDER BY team_id"
+    )
+    return [dict(r) for r in rows]
+
+
 async def waitlist(
     pool: asyncpg.Pool, team_id: str | None = None, today: date | None = None
 ) -> list[Row]:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,11 +23,12 @@ from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CaseView, CommandResult
 from workflows.lifecycle import Review
-from workflows.team_workflow import ChangeKeyWorker
+from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
 
 BUSINESS = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)
 CM = Actor(id="cm-jones", role=Role.CASE_MANAGER)
 SUP = Actor(id="sup-evans", role=Role.SUPERVISOR)
+ADMIN = Actor(id="admin-hughes", role=Role.ADMIN)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Harness:
     env: WorkflowEnvironment
     store: EventStore
     task_queue: str
+    registered: set[str] = field(default_factory=set)  # teams this harness registered
 
     async def stream(self, case_id: str) -> list[Any]:
         return await self.store.read_stream(f"case-{case_id}")
@@ -56,14 +58,28 @@ class Harness:
         limit: int | None = 3,
         policy: ProgrammePolicy = DEFAULT_POLICY,
     ) -> None:
-        """``limit`` None: the team policy's. ``policy``: a new team starts on it."""
+        """``limit`` None: the team policy's. ``policy``: a new team starts on it (the
+        team is registered first, as an admin would)."""
+        await self.register_team(team_id, policy)
         await cases.change_key_worker(
             self.client,
             team_id,
             ChangeKeyWorker(actor=SUP, key_worker_id=worker_id, caseload_limit=limit),
+        )
+
+    async def register_team(self, team_id: str, policy: ProgrammePolicy = DEFAULT_POLICY) -> None:
+        """Register ``team_id`` once (an admin's set-up; tests of registration call the
+        client themselves)."""
+        if team_id in self.registered:
+            return
+        await cases.register_team(
+            self.client,
+            team_id,
+            RegisterTeam(actor=ADMIN, name=f"Team {team_id}", area="cardiff"),
             task_queue=self.task_queue,
             policy=policy,
         )
+        self.registered.add(team_id)
 
     async def refer(
         self,
@@ -90,6 +106,7 @@ class Harness:
             received_on=(await self.now()).date(),
         )
         fields.update(overrides)
+        await self.register_team(fields["team_id"], policy)
         return await cases.refer_family(
             self.client,
             case_id,

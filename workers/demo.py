@@ -47,7 +47,7 @@ from events.vocabulary import (
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.client import CommandRefused
-from workflows.team_workflow import ChangeKeyWorker
+from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
 
 log = structlog.get_logger(__name__)
 
@@ -262,6 +262,16 @@ async def simulate(
     rng = demo.rng
     for area in AREAS:
         team = f"{area}-d{demo.seed}"
+        await cases.register_team(
+            demo.client,
+            team,
+            RegisterTeam(
+                actor=Actor(id="admin-demo", role=Role.ADMIN),
+                name=f"{area.capitalize()} IFSS (demo {demo.seed})",
+                area=area,
+            ),
+            task_queue=demo.task_queue,
+        )
         for w in range(1, WORKERS_PER_TEAM + 1):
             await cases.change_key_worker(
                 demo.client,
@@ -271,7 +281,6 @@ async def simulate(
                     key_worker_id=f"kw-{area}-{w}",
                     caseload_limit=3,
                 ),
-                task_queue=demo.task_queue,
             )
     last_day = SIMULATED_DAYS - 1
     for day in range(last_day + 1):

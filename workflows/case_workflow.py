@@ -354,10 +354,19 @@ class CaseWorkflow:
             run_id=info.run_id,
             policy_version=before.policy.version,
         )
-        new = [
-            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=now)
-            for e in events
-        ]
+        # What a named rule decided (and what follows from it) is the system's act.
+        by_rule = metadata.model_copy(update={"actor": Actor.system()})
+        new, ruled = [], False
+        for e in events:
+            ruled = ruled or getattr(e, "rule", None) is not None
+            new.append(
+                NewEvent.of(
+                    e,
+                    event_id=workflow.uuid4(),
+                    metadata=by_rule if ruled else metadata,
+                    occurred_at=now,
+                )
+            )
         await self._writer.record(before.version, events, new, now)
 
     async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
@@ -602,7 +611,9 @@ class CaseWorkflow:
             self._bounds()
             _check_version(command, self._state)
             _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
-            family = PreviousEpisodeInput(family_id=command.family_id, case_id=self._state.case_id)
+            family = PreviousEpisodeInput(
+                family_id=command.family_id, case_id=self._state.case_id, team_id=command.team_id
+            )
             claim = FamilyClaim()
             try:
                 if workflow.patched(ONE_EPISODE_PATCH):
@@ -630,6 +641,7 @@ class CaseWorkflow:
                     claim.previous_case_id,
                     workflow.now(),
                     open_case_id=claim.open_case_id,
+                    team_known=claim.team_known,
                 )
             )
             await self._record(events, command.actor)

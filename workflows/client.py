@@ -34,6 +34,7 @@ from workflows.team_workflow import (
     ChangeKeyWorker,
     HandOverLeaver,
     HandoverResult,
+    RegisterTeam,
     SetCover,
     TeamInput,
     TeamWorkflow,
@@ -209,28 +210,27 @@ async def case_view(client: Client, case_id: str) -> CaseView:
         raise
 
 
-async def change_key_worker(
+async def register_team(
     client: Client,
     team_id: str,
-    change: ChangeKeyWorker,
+    command: RegisterTeam,
     *,
     task_queue: str,
     policy: ProgrammePolicy = DEFAULT_POLICY,
 ) -> int:
-    """Add a key worker to a team (starting its workflow on ``policy`` if needed), or mark
-    them leaving."""
-    return await _team_update(
-        client, team_id, TeamWorkflow.change_key_worker, change, task_queue, policy
-    )
+    """Register a team (an admin's act): its workflow starts on ``policy`` and records
+    ``TeamRegistered``; referrals, key workers and transfers may name it from then on."""
+    return await _team_update(client, team_id, TeamWorkflow.register, command, task_queue, policy)
 
 
-async def adopt_team_policy(
-    client: Client, team_id: str, change: AdoptTeamPolicy, *, task_queue: str
-) -> int:
-    """Put a team on another policy (starting its workflow on that policy if needed)."""
-    return await _team_update(
-        client, team_id, TeamWorkflow.adopt_policy, change, task_queue, change.policy
-    )
+async def change_key_worker(client: Client, team_id: str, change: ChangeKeyWorker) -> int:
+    """Add a key worker to a registered team, or mark them leaving."""
+    return await _existing_team_update(client, team_id, TeamWorkflow.change_key_worker, change)
+
+
+async def adopt_team_policy(client: Client, team_id: str, change: AdoptTeamPolicy) -> int:
+    """Put a registered team on another policy."""
+    return await _existing_team_update(client, team_id, TeamWorkflow.adopt_policy, change)
 
 
 async def _team_update(
@@ -287,7 +287,10 @@ async def _existing_team_update(
         raise _refusal(exc) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise CommandRefused(f"team_id: no team {team_id}") from None
+            raise CommandRefused(
+                f"team_id: no team {team_id} is registered; an admin registers it first "
+                "(ifss team register)"
+            ) from None
         raise
 
 

@@ -84,6 +84,15 @@ class TeamState(BaseModel):
     alert_timers: bool = False
     covers: dict[str, Cover] = {}  # key worker away -> who covers them, until when
     following: dict[str, str] = {}  # families in follow-up (no place held) -> key worker
+    # As registered by an admin (None: not registered; a team from before registration
+    # is still known by its key workers).
+    name: str | None = None
+    area: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether the team may be given key workers, policies and families."""
+        return self.name is not None or bool(self.key_workers)
 
     def families_of(self, key_worker_id: str) -> list[str]:
         """A key worker's families: those holding a place, then those in follow-up."""
@@ -168,6 +177,27 @@ def reprioritise(state: TeamState, case_id: str, priority: int) -> list[DomainEv
     if family is None or family.priority == priority:
         return []
     return [ev.TeamCaseReprioritised(case_id=case_id, priority=priority)]
+
+
+def register(state: TeamState, name: str, area: str) -> list[DomainEvent]:
+    """An admin registers the team (once: its id is what cases and key workers name)."""
+    if state.name is not None:
+        raise TeamRefusal(
+            f"team_id: team {state.team_id} is already registered (as {state.name!r})",
+            "conflict",
+        )
+    return [ev.TeamRegistered(team_name=name, area=area)]
+
+
+def require_known(state: TeamState) -> list[DomainEvent]:
+    """Key workers, policies and families only for a team an admin registered (nothing
+    to record: a check)."""
+    if not state.known:
+        raise TeamRefusal(
+            f"team_id: no team {state.team_id} is registered; an admin registers it first "
+            "(ifss team register)"
+        )
+    return []
 
 
 def join(state: TeamState, key_worker_id: str, caseload_limit: int | None) -> list[DomainEvent]:
@@ -544,6 +574,8 @@ def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> 
     s = state.model_copy(deep=True)
     s.version += 1
     match event:
+        case ev.TeamRegistered():
+            s.name, s.area = event.team_name, event.area
         case ev.TeamPolicyAdopted():
             s.policy = event.policy
         case ev.TeamKeyWorkerJoined():

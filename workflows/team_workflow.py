@@ -20,7 +20,7 @@ from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from events import catalogue as ev
-    from events.bounds import Code, Day
+    from events.bounds import Code, Day, Line
     from events.calendar import local_day
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
@@ -80,6 +80,12 @@ class TeamInput(BaseModel):
     state: TeamState | None = None
     max_history_events: int = 10_000
     inbox: list[TeamMessage] = []  # messages not yet recorded (continue-as-new)
+
+
+class RegisterTeam(BaseModel):
+    actor: Actor
+    name: Line
+    area: Code
 
 
 class AcknowledgeTeamAlert(BaseModel):
@@ -362,6 +368,29 @@ class TeamWorkflow:
         self._inbox.append(message)
 
     @workflow.update
+    async def register(self, command: RegisterTeam) -> int:
+        """An admin registers the team (its workflow starts with this update)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            await self._record(_checked(lambda: self._register_events(command)), command.actor)
+            await self._ensure_policy()
+            return self._state.version
+
+    @register.validator
+    def _check_register(self, command: RegisterTeam) -> None:
+        if command.actor.role is not Role.ADMIN:
+            raise ApplicationError(
+                "actor.role: only an admin may register a team",
+                "forbidden",
+                type="CommandRejected",
+                non_retryable=True,
+            )
+        _checked(lambda: self._register_events(command))
+
+    def _register_events(self, command: RegisterTeam) -> list[DomainEvent]:
+        return team.register(self._state, command.name, command.area)
+
+    @workflow.update
     async def change_key_worker(self, change: ChangeKeyWorker) -> int:
         """Add a key worker (or change their limit), or mark them as leaving."""
         async with self._lock:
@@ -382,6 +411,7 @@ class TeamWorkflow:
             raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
         if change.leaving and change.key_worker_id not in self._state.key_workers:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
+        _checked(lambda: team.require_known(self._state))
 
     @workflow.update
     async def hand_over_leaver(self, change: HandOverLeaver) -> HandoverResult:
@@ -511,6 +541,7 @@ class TeamWorkflow:
     def _check_adopt_policy(self, change: AdoptTeamPolicy) -> None:
         if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only supervisor or admin may change a team's policy")
+        _checked(lambda: team.require_known(self._state))
 
     @workflow.update
     async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:

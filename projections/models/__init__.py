@@ -5,6 +5,7 @@ used for "as of".
 | --- | --- | --- | --- |
 | case_summary | ``case_summary`` | case streams | case |
 | case_timeline | ``timeline`` | case streams | event, in plain English |
+| teams | ``team`` | team streams (registrations) | registered team |
 | caseload | ``team`` | team streams (key workers) + case_summary | key worker (a query joins them) |
 | waitlist | ``team`` | team streams | waiting family |
 | review_schedule | ``review_schedule`` | case streams | follow-up review |
@@ -18,12 +19,13 @@ from projections.models.alerts import Alerts, alert_ref, fold_alert
 from projections.models.case_summary import CaseSummary, fold_summary
 from projections.models.common import CASE_EVENTS, case_of, names
 from projections.models.review_schedule import ReviewSchedule
-from projections.models.team import KeyWorkers, Waitlist
+from projections.models.team import KeyWorkers, Teams, Waitlist
 from projections.models.timeline import CaseTimeline, coded
 
 PROJECTIONS: tuple[Projection, ...] = (
     CaseSummary(),
     CaseTimeline(),
+    Teams(),
     KeyWorkers(),
     Waitlist(),
     ReviewSchedule(),
@@ -42,6 +44,7 @@ __all__ = [
     "CaseTimeline",
     "KeyWorkers",
     "ReviewSchedule",
+    "Teams",
     "Waitlist",
     "alert_ref",
     "case_of",

@@ -1,5 +1,5 @@
-"""The team's read models: caseload (key workers and their limits, joined with
-case_summary by a query) and the waitlist."""
+"""The team's read models: the registered teams, caseload (key workers and their limits,
+joined with case_summary by a query) and the waitlist."""
 
 from __future__ import annotations
 
@@ -9,6 +9,28 @@ from events import catalogue as ev
 from events.records import RecordedEvent
 from projections.base import Key, KeyedProjection, Row
 from projections.models.common import case_of, day_of, names
+
+
+class Teams(KeyedProjection):
+    """The registry: one row per team an admin registered."""
+
+    name: ClassVar[str] = "teams"
+    tables: ClassVar[tuple[str, ...]] = ("teams",)
+    handles: ClassVar[frozenset[str]] = names(ev.TeamRegistered)
+    key: ClassVar[tuple[str, ...]] = ("team_id",)
+    columns: ClassVar[tuple[str, ...]] = ("team_id", "team_name", "area", "registered_at")
+
+    def key_of(self, event: RecordedEvent) -> Key | None:
+        team_id = case_of(event.stream_id, "team-")
+        return (team_id,) if team_id else None
+
+    def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
+        return {
+            "team_id": case_of(event.stream_id, "team-"),
+            "team_name": event.data["team_name"],
+            "area": event.data["area"],
+            "registered_at": event.occurred_at,
+        }
 
 
 class KeyWorkers(KeyedProjection):

@@ -20,6 +20,8 @@ async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
     for user_id, (role, team) in USERS.items():
         await add_user(pool, user_id, role, team)
         tokens[user_id] = await create_token(pool, user_id)
+    for team in sorted({team for _, team in USERS.values() if team}):
+        await harness.register_team(team)  # the council's teams exist before its users act
     app = create_app(Services(pool, harness.store, harness.client, harness.task_queue))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:

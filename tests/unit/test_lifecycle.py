@@ -101,7 +101,10 @@ def test_referral_without_eligible_ground_is_rejected_automatically() -> None:
         "ReferralRejected",
         "EpisodeEnded",
     ]
-    assert events[1] == ev.ReferralRejected(reason=RejectionReason.NO_ELIGIBLE_GROUND)
+    # The rule decided (the case records it as the system's act, naming the rule).
+    assert events[1] == ev.ReferralRejected(
+        reason=RejectionReason.NO_ELIGIBLE_GROUND, rule="referral-needs-a-statutory-ground"
+    )
     assert case.state.ended
 
 

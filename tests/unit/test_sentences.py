@@ -21,6 +21,7 @@ def test_every_case_event_has_its_own_sentence() -> None:
 def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not() -> None:
     # Events that belong to other streams (team, delivery, access, operations).
     elsewhere = {
+        "TeamRegistered",
         "TeamKeyWorkerJoined",
         "TeamPolicyAdopted",
         "TeamKeyWorkerLeft",

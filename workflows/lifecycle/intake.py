@@ -27,6 +27,10 @@ from workflows.lifecycle.state import (
     working_days_after,
 )
 
+# The rules that reject a referral on receipt (named on the rejection they record).
+NEEDS_A_GROUND = "referral-needs-a-statutory-ground"
+NEEDS_CONSENT = "referral-needs-consent"
+
 
 def refer(
     state: CaseState,
@@ -34,12 +38,21 @@ def refer(
     previous_case_id: str | None,
     now: datetime,
     open_case_id: str | None = None,
+    team_known: bool = True,
 ) -> list[DomainEvent]:
     """The first events of an episode; a referral without an eligible ground, or without
     consent, is received and then rejected with that reason. A family whose episode in
-    ``open_case_id`` is still open is not referred again."""
+    ``open_case_id`` is still open is not referred again; nor is one to a team nobody
+    registered (``team_known``)."""
     require_phase(state, {Phase.NEW}, "refer a family")
     require_role(command, RECORDERS, "record a referral")
+    if not team_known:
+        raise CommandRejected(
+            "team_id",
+            f"no team {command.team_id} is registered; check the spelling, or ask an admin "
+            "to register it (ifss team register)",
+            "invalid",
+        )
     if open_case_id is not None:
         raise CommandRejected(
             "family_id",
@@ -70,13 +83,15 @@ def refer(
     )
     events: list[DomainEvent] = [received]
     if not command.referral_grounds:
-        reason = RejectionReason.NO_ELIGIBLE_GROUND
+        reason, rule = RejectionReason.NO_ELIGIBLE_GROUND, NEEDS_A_GROUND
     elif not command.consent_to_referral:
-        reason = RejectionReason.NO_CONSENT
+        reason, rule = RejectionReason.NO_CONSENT, NEEDS_CONSENT
     else:
         return events
+    # The rule decided, not the person who recorded the referral: the case records the
+    # rejection (and the end it brings) as the system's, naming the rule.
     events += [
-        ev.ReferralRejected(reason=reason),
+        ev.ReferralRejected(reason=reason, rule=rule),
         ev.EpisodeEnded(reason=EpisodeEndReason.REFERRAL_REJECTED),
     ]
     return events

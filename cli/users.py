@@ -41,10 +41,14 @@ def users_add(
     ],
     team: Annotated[str | None, typer.Option(help="Their team (all but auditor/admin).")] = None,
 ) -> None:
-    """Add a user."""
-    from identity.users import add_user
+    """Add a user (of a registered team, unless an auditor or admin)."""
+    from events.store import EventStore
+    from identity.users import User, add_user
 
-    user = on_database(lambda pool: add_user(pool, user_id, role, team))
+    async def add(pool: asyncpg.Pool) -> User:
+        return await add_user(pool, user_id, role, team, team_known=EventStore(pool).team_known)
+
+    user = on_database(add)
     console.print(
         f"user {user.user_id}: {user.role.value}"
         + (f", team {user.team_id}" if user.team_id else "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -82,8 +83,16 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-async def add_user(pool: asyncpg.Pool, user_id: str, role: str, team_id: str | None) -> User:
-    """Create a user; raises ``InvalidInput`` naming the field and the rule."""
+async def add_user(
+    pool: asyncpg.Pool,
+    user_id: str,
+    role: str,
+    team_id: str | None,
+    *,
+    team_known: Callable[[str], Awaitable[bool]] | None = None,
+) -> User:
+    """Create a user; raises ``InvalidInput`` naming the field and the rule. With
+    ``team_known``, their team must be one an admin registered."""
     if not user_id or len(user_id) > 64 or not all(c.isalnum() or c in "_.-" for c in user_id):
         raise InvalidInput("user_id", "1-64 letters, digits, '_', '.' or '-'")
     try:
@@ -96,6 +105,8 @@ async def add_user(pool: asyncpg.Pool, user_id: str, role: str, team_id: str | N
         raise InvalidInput("team", f"a {parsed.value} belongs to a team")
     if team_id is not None and not _ID.fullmatch(team_id):
         raise InvalidInput("team", "1-64 letters, digits, '_', '.' or '-', starting alphanumeric")
+    if team_id is not None and team_known is not None and not await team_known(team_id):
+        raise InvalidInput("team", f"no team {team_id} is registered; an admin registers it first")
     try:
         await pool.execute(
             "INSERT INTO users (user_id, role, team_id) VALUES ($1, $2, $3)",

@@ -8,6 +8,9 @@ from tests.e2e.conftest import DevStack
 
 SUP = "sup-evans:supervisor"
 CM = "cm-jones:case_manager"
+ADMIN = "ad-root:admin"
+# An admin registers the team before anyone works in it.
+REGISTER_CARDIFF = ("team", "register", "cardiff", "--name", "Cardiff IFSS", "--area", "cardiff")
 
 
 def ok(stack: DevStack, *args: str, actor: str | None = CM) -> str:

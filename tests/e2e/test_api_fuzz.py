@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import DevStack
-from tests.e2e.stack_cli import REFER_C1
+from tests.e2e.stack_cli import REFER_C1, REGISTER_CARDIFF
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +62,8 @@ def fuzz(stack: DevStack, token: str, seed: int, cwd: Path) -> subprocess.Comple
 
 def test_the_whole_api_under_schemathesis(dev_stack: DevStack) -> None:
     tokens = {}
+    registered = dev_stack.ifss(*REGISTER_CARDIFF, actor="ad-root:admin")
+    assert registered.returncode == 0, registered.stderr
     for user, role in (("sup-evans", "supervisor"), ("cm-jones", "case_manager")):
         ok(dev_stack, "users", "add", user, "--role", role, "--team", "cardiff")
         tokens[user] = ok(dev_stack, "tokens", "create", user).strip().split()[-1]

@@ -7,13 +7,20 @@ import time
 import pytest
 
 from tests.e2e.conftest import DevStack
-from tests.e2e.stack_cli import CM, REFER_C1, SUP, ok, show
+from tests.e2e.stack_cli import ADMIN, CM, REFER_C1, REGISTER_CARDIFF, SUP, ok, show
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
+    unregistered = s.ifss("team", "add-worker", "cardiff", "cm-jones", actor=SUP)
+    assert unregistered.returncode == 2
+    assert "team_id: no team cardiff is registered" in unregistered.stderr
+    ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    assert "Cardiff IFSS" in ok(s, "team", "show", "cardiff")
+    again = s.ifss(*REGISTER_CARDIFF, actor=ADMIN)
+    assert again.returncode != 0 and "already registered" in again.stderr
     ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
     # A team policy from a file: a supervisor's decision; a case manager's is refused.
     policy = s.state / "team-policy.json"
@@ -114,7 +121,7 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     status = ok(s, "projections", "status")
     assert "case_summary" in status and "failed" not in status
     rebuilt = ok(s, "projections", "rebuild")
-    assert "rebuilt 7 projection(s)" in rebuilt
+    assert "rebuilt 8 projection(s)" in rebuilt
     assert "follow_up" in ok(s, "cases", "--phase", "follow_up")
     bad_moment = s.ifss("history", "c1", "--as-of", "yesterday", actor=SUP)
     assert bad_moment.returncode == 2 and "as_of" in bad_moment.stderr

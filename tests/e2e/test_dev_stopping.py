@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     start_dev,
     wait_until_ready,
 )
+from tests.e2e.stack_cli import REGISTER_CARDIFF
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +71,7 @@ def test_ctrl_c_stops_everything_when_the_reader_of_its_output_has_gone(tmp_path
 def test_a_stuck_request_does_not_hold_up_stopping(tmp_path: Path) -> None:
     stack = start_dev(tmp_path, IFSS_SHUTDOWN_GRACE_SECONDS="2")
     try:
+        assert stack.ifss(*REGISTER_CARDIFF, actor="ad-root:admin").returncode == 0
         assert (
             stack.ifss(
                 "users", "add", "bs-price", "--role", "business_support", "--team", "cardiff"

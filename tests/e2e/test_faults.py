@@ -29,7 +29,6 @@ from tests.temporal_harness import CM, SUP, Harness, start_dev_server
 from workers.embedded import EmbeddedPostgres
 from workflows import client as cases
 from workflows import commands as cmd
-from workflows.team_workflow import ChangeKeyWorker
 
 pytestmark = pytest.mark.e2e
 
@@ -95,12 +94,7 @@ class WorkerProcess:
 
 async def open_cases(h: Harness) -> None:
     """Three families in the intensive phase with cm-jones (limit 3)."""
-    await cases.change_key_worker(
-        h.client,
-        "cardiff",
-        ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones", caseload_limit=3),
-        task_queue=h.task_queue,
-    )
+    await h.add_key_worker("cardiff", "cm-jones", limit=3)
     for case_id in CASES:
         await h.refer(case_id)
         await h.do(case_id, "accept", actor=SUP)

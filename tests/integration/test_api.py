@@ -225,7 +225,8 @@ async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(ap
             "caseload_limit": 1,
         }
     )
-    # The first case of a team starts it on the case's policy: one family per key worker.
+    # A supervisor puts the registered team on a slower policy: one family per key worker.
+    await adopt_team_policy(api.h.client, "cardiff", AdoptTeamPolicy(actor=SUP, policy=policy))
     await api.h.refer("c1", policy=policy)
     await api.h.do("c1", "accept", actor=SUP)
     await api.h.settle("c1", "waitlisted")
@@ -262,15 +263,13 @@ async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(ap
     # A supervisor puts the team on the default policy: the key worker on the policy's
     # limit takes three, and the waiting family is allocated.
     await adopt_team_policy(
-        api.h.client,
-        "cardiff",
-        AdoptTeamPolicy(actor=SUP, policy=DEFAULT_POLICY),
-        task_queue=api.h.task_queue,
+        api.h.client, "cardiff", AdoptTeamPolicy(actor=SUP, policy=DEFAULT_POLICY)
     )
     await api.h.settle("c2", "allocated")
     team_events = [e.type for e in await api.h.store.read_stream("team-cardiff")]
-    assert team_events.count("TeamPolicyAdopted") == 2
-    assert team_events[0] == "TeamPolicyAdopted"  # before the team's first decision
+    assert team_events.count("TeamPolicyAdopted") == 3
+    # Registered, on the default policy before its first decision, then the slower one.
+    assert team_events[:3] == ["TeamRegistered", "TeamPolicyAdopted", "TeamPolicyAdopted"]
     await api.settle()
     [load] = (await api.get("sup-evans", "/caseload")).json()
     assert load["caseload_limit"] == DEFAULT_POLICY.caseload_limit

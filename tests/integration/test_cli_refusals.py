@@ -139,12 +139,11 @@ def test_readers_and_admin_commands_refuse_bad_input(db_env: dict[str, str]) -> 
         run("users", "add", "u1", "--role", "case_manager", "--team", "", env=db_env),
         "team: 1-64 letters",
     )
-    assert (
-        run(
-            "users", "add", "u2", "--role", "case_manager", "--team", "cardiff", env=db_env
-        ).returncode
-        == 0
+    refused(
+        run("users", "add", "u2", "--role", "case_manager", "--team", "cardiff", env=db_env),
+        "team: no team cardiff is registered",
     )
+    assert run("users", "add", "u2", "--role", "auditor", env=db_env).returncode == 0
     refused(
         run("tokens", "create", "u2", "--label", "lab\x1b[31mRED", env=db_env),
         "label: must be one line without control characters",

@@ -33,7 +33,6 @@ from tests.temporal_harness import (
     to_intensive,
 )
 from workflows import client as cases
-from workflows.team_workflow import ChangeKeyWorker
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +54,7 @@ async def table(pool: asyncpg.Pool, name: str) -> list[dict[str, Any]]:
 async def scripted_episode(h: Harness) -> None:
     """c1: a planned episode to its 3-month review (regressed: a booster); c2: waitlisted
     behind c1 (one worker, limit 1); c3: rejected."""
-    await cases.change_key_worker(
-        h.client,
-        "cardiff",
-        ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones", caseload_limit=1),
-        task_queue=h.task_queue,
-    )
+    await h.add_key_worker("cardiff", "cm-jones", limit=1)
     started = await to_intensive(h, "c1")
     await h.refer("c2")
     await h.do("c2", "accept", actor=SUP)
@@ -311,12 +305,7 @@ async def test_waitlist_caseload_and_reviews_queries(harness: Harness, pool: asy
     from projections.queries import caseload, reviews_due, waitlist
 
     h = harness
-    await cases.change_key_worker(
-        h.client,
-        "cardiff",
-        ChangeKeyWorker(actor=SUP, key_worker_id="cm-jones", caseload_limit=1),
-        task_queue=h.task_queue,
-    )
+    await h.add_key_worker("cardiff", "cm-jones", limit=1)
     await to_intensive(h, "c1")
     for case_id, priority in (("c2", 3), ("c3", 1)):
         await h.refer(case_id, priority=priority)
@@ -371,7 +360,6 @@ async def test_demo_hands_open_episodes_over_so_their_alerts_can_be_acknowledged
     database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore, harness: Any
 ) -> None:
     from workers.demo import HandoverTarget, run_demo
-    from workflows import client as cases
     from workflows.lifecycle import Phase
 
     counts = await run_demo(

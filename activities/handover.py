@@ -44,7 +44,7 @@ def _answered(team_id: str) -> Iterator[None]:
         raise _refused(str(exc)) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise _refused(f"team_id: no team {team_id}") from None
+            raise _refused(f"team_id: no team {team_id} is registered") from None
         raise
 
 

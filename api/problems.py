@@ -13,6 +13,7 @@ CLI prints them. Served as ``application/problem+json``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -111,6 +112,18 @@ def split_message(text: str, whole: str = "request") -> tuple[str, str]:
     return (field, rule) if sep and field and " " not in field else (whole, text)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI documents on the request's path (GET ones with HEAD)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Every error the app raises becomes a problem response; the schema is registered."""
 
@@ -122,6 +135,11 @@ def install(app: FastAPI) -> None:
             field, rule = "path", f"no such resource: {request.url.path[:200]}"
         elif exc.status_code == 405:
             field, rule = "method", f"{request.method} is not allowed here"
+            # Starlette names the methods of the first route on the path only; a path served
+            # by several routes (GET and POST /teams) allows them all.
+            headers = dict(exc.headers or {})
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            return problem_response(exc.status_code, field, rule, headers)
         elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # Not text, or not JSON that Python reads: invalid input like any other (422).
             return problem_response(422, "body", "could not be read as JSON")

@@ -157,7 +157,7 @@ async def test_a_family_transfers_to_another_team(harness: Harness) -> None:
     await h.do("x1", "accept", actor=SUP)
     await h.settle("x1", "waitlisted")
     # refusals: an unknown team; the same team; a case manager
-    with pytest.raises(CommandRefused, match="no team nowhere"):
+    with pytest.raises(CommandRefused, match="team_id: no team nowhere is registered"):
         await h.do("x0", "transfer", team_id="nowhere", reason="family_moved", actor=SUP)
     with pytest.raises(CommandConflict, match="in team east already"):
         await h.do("x0", "transfer", team_id="east", reason="family_moved", actor=SUP)

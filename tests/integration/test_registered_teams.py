@@ -5,10 +5,12 @@ PostgreSQL and the time-skipping Temporal server."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from events import catalogue as ev
 from events.envelope import Actor, EventMetadata
@@ -118,6 +120,12 @@ async def test_teams_over_http(api: Api) -> None:
     assert again.status_code == 409 and again.json()["field"] == "team_id"
     bad = await api.post("ad-root", "/teams", {**body, "team_id": "-x", "name": "a\x00b"})
     assert bad.status_code == 422
+    # A path two routes serve: a wrong method is told both (not only the first route's).
+    wrong = await api.http.request(
+        "DELETE", "/teams", headers={"Authorization": f"Bearer {api.tokens['ad-root']}"}
+    )
+    assert wrong.status_code == 405 and wrong.json()["field"] == "method"
+    assert wrong.headers["allow"] == "GET, HEAD, POST"
     await api.settle()
     listed = (await api.get("cm-jones", "/teams")).json()
     assert [(t["team_id"], t["team_name"]) for t in listed] == [
@@ -137,3 +145,29 @@ async def test_teams_over_http(api: Api) -> None:
     assert unknown.status_code == 422 and unknown.json()["field"] == "team_id"
     assert "no team cardif is registered" in unknown.json()["rule"]
     assert await api.h.stream("c5") == []
+
+
+async def test_two_admins_registering_one_team_at_once_record_it_once(harness: Harness) -> None:
+    h = harness
+    commands = [
+        RegisterTeam(actor=ADMIN, name=name, area="cardiff") for name in ("Bay 🌊 IFSS", "Bay B")
+    ]
+    outcomes = await asyncio.gather(
+        *(cases.register_team(h.client, "bay", c, task_queue=h.task_queue) for c in commands),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["CommandConflict", "int"]
+    types = [e.type for e in await h.store.read_stream("team-bay")]
+    assert types.count("TeamRegistered") == 1 and types.count("TeamPolicyAdopted") == 1
+
+
+def test_a_registration_with_bad_fields_is_refused_before_anything_is_sent() -> None:
+    for fields, where in (
+        ({"name": "Bay\x00", "area": "cardiff"}, "name"),
+        ({"name": "  ", "area": "cardiff"}, "name"),
+        ({"name": "Bay", "area": "card iff"}, "area"),
+        ({"name": "Bay", "area": True}, "area"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            RegisterTeam.model_validate({"actor": ADMIN, **fields})
+        assert refused.value.errors()[0]["loc"] == (where,)

@@ -362,3 +362,24 @@ def test_a_leaver_stops_covering_and_nobody_away_covers() -> None:
     ]
     assert run(state, left).covers == {}
     assert team.leave(state, "kw-b") == [ev.TeamKeyWorkerLeft(key_worker_id="kw-b")]  # older
+
+
+def test_a_team_is_registered_once_and_known_from_then_on() -> None:
+    state = TeamState(team_id="vale")
+    assert not state.known
+    with pytest.raises(team.TeamRefusal, match="team_id: no team vale is registered") as refused:
+        team.require_known(state)
+    assert refused.value.kind == "invalid"
+    state = run(state, team.register(state, "Vale IFSS", "vale"))
+    assert (state.name, state.area, state.known) == ("Vale IFSS", "vale", True)
+    assert team.require_known(state) == []
+    with pytest.raises(team.TeamRefusal, match="already registered") as again:
+        team.register(state, "Vale IFSS", "vale")
+    assert again.value.kind == "conflict"
+
+
+def test_a_team_from_before_registration_is_known_by_its_key_workers() -> None:
+    state = TeamState(team_id="old")
+    state = run(state, team.join(state, "kw-a", 2))
+    assert state.known and state.name is None
+    assert team.require_known(state) == []

@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows.lifecycle.handover import Admission
 from workflows.lifecycle.state import Phase
 from workflows.team import FamiliesAsked, FamilyOnRecord
-from workflows.team_protocol import AdmitTransfer, ReassignCase
+from workflows.team_protocol import AdmitImport, AdmitTransfer, ReassignCase
 from workflows.team_workflow import TeamWorkflow
 
 # The phases in which a family's work has not begun (it may go back on a waitlist).
@@ -67,6 +67,14 @@ class HandoverActivities:
         handle = self._client.get_workflow_handle(f"team-{request.team_id}")
         with _answered(request.team_id):
             return await handle.execute_update(TeamWorkflow.admit_transfer, request)
+        raise AssertionError("unreachable")  # for mypy: _answered re-raises
+
+    @activity.defn(name="admit_import")
+    async def admit_import(self, request: AdmitImport) -> Admission:
+        """The team takes in an imported family where it stands (or refuses, naming why)."""
+        handle = self._client.get_workflow_handle(f"team-{request.team_id}")
+        with _answered(request.team_id):
+            return await handle.execute_update(TeamWorkflow.admit_import, request)
         raise AssertionError("unreachable")  # for mypy: _answered re-raises
 
     @activity.defn(name="families_of")

@@ -21,10 +21,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="Tamper evidence of the event store.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 from cli.cases import case_app, fail, refer, shown, team_app  # noqa: E402
+from cli.imports import import_cases  # noqa: E402
 
 app.add_typer(case_app, name="case")
 app.add_typer(team_app, name="team")
 app.command("refer")(refer)
+app.command("import")(import_cases)
 from cli import (  # noqa: E402
     alerts,
     readers,

@@ -213,6 +213,17 @@ class ReferralRejected(DomainEvent):
     )
 
 
+class CaseImported(DomainEvent):
+    summary: ClassVar[str] = (
+        "The case was brought over from another case system at the phase it had reached; "
+        "the events after this one are its history there, with their real dates."
+    )
+
+    source_system: Code
+    source_record: Code
+    phase: Code = Field(description="The phase the family had reached there.")
+
+
 class FamilyWithdrew(DomainEvent):
     summary: ClassVar[str] = (
         "The family left before the intensive work began (referred, accepted, waiting or "

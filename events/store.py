@@ -345,6 +345,18 @@ class EventStore:
         )
         return str(case_id) if case_id is not None else None
 
+    async def open_episode_of(self, family_id: str) -> str | None:
+        """The case whose episode for ``family_id`` is open (referred and not ended), if
+        any: a read, claiming nothing (the referral's own claim decides)."""
+        case_id = await self._pool.fetchval(
+            "SELECT r.data ->> 'case_id' FROM events r WHERE r.type = 'ReferralReceived' "
+            "AND r.data ->> 'family_id' = $1 AND NOT EXISTS (SELECT 1 FROM events e "
+            "WHERE e.stream_id = r.stream_id AND e.type = 'EpisodeEnded') "
+            "ORDER BY r.global_position DESC LIMIT 1",
+            family_id,
+        )
+        return str(case_id) if case_id is not None else None
+
     async def team_known(self, team_id: str) -> bool:
         """Whether families may be referred to ``team_id``: an admin registered it, or
         (a team from before registration) key workers joined it."""

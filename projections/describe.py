@@ -69,6 +69,10 @@ DESCRIBE: dict[str, Describer] = {
         f"{len(d['children'])} child(ren), priority {d['priority']}, team {d['team_id']})"
         + (f"; re-referral after case {d['previous_case_id']}" if d.get("previous_case_id") else "")
     ),
+    "CaseImported": lambda w, d: (
+        f"{w} imported the case from {d['source_system']} (record {d['source_record']}), "
+        f"where it had reached {words(d['phase'])}; what follows is its history there"
+    ),
     "ReferralAccepted": lambda w, d: f"{w} accepted the referral",
     "ReferralRejected": lambda w, d: (
         f"{w} rejected the referral: {words(d['reason'])}"

@@ -112,6 +112,7 @@ def build_worker(
             team_activities.message_team,
             handover_activities.reassign_in_team,
             handover_activities.admit_transfer,
+            handover_activities.admit_import,
             handover_activities.families_of,
             alert_activities.alert_routes,
             alert_activities.deliver_alert,

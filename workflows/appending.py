@@ -158,6 +158,8 @@ class StreamWriter:
             if {n.event_id for n in new} <= landed:
                 return  # it did land (and is applied): the command succeeded
             raise moved_on() if landed else unavailable() from None
-        await self._apply([(event, at) for event in events])
+        # Each event at its own time: ``at`` for a decision now, the real past dates of an
+        # imported history.
+        await self._apply([(event, n.occurred_at) for event, n in zip(events, new, strict=True)])
         if stored != version + len(new):  # never expected: read the stream before going on
             self.behind = True

@@ -46,7 +46,14 @@ with workflow.unsafe.imports_passed_through():
         refer,
     )
     from workflows.lifecycle.handover import Admission
-    from workflows.team_protocol import AdmitTransfer, ReassignCase, TeamMessage, team_message
+    from workflows.lifecycle.imports import ImportCase, ImportedPhase, import_events
+    from workflows.team_protocol import (
+        AdmitImport,
+        AdmitTransfer,
+        ReassignCase,
+        TeamMessage,
+        team_message,
+    )
 
 CASE_PHASE = SearchAttributeKey.for_keyword("CasePhase")
 TEAM_ID = SearchAttributeKey.for_keyword("TeamId")
@@ -97,6 +104,15 @@ Notice = (
     | cmd.KeyWorkerCovered
     | cmd.KeyWorkerUncovered
     | cmd.TransferAdmitted
+)
+# An imported family at these phases has a place (or a key worker) in its team already.
+TEAM_PLACES = frozenset(
+    {
+        ImportedPhase.WAITLISTED,
+        ImportedPhase.ALLOCATED,
+        ImportedPhase.INTENSIVE,
+        ImportedPhase.FOLLOW_UP,
+    }
 )
 # Asking a team to move a family: its answer comes at once, or the command is refused.
 HANDOVER_TIMEOUT = timedelta(seconds=30)
@@ -195,6 +211,16 @@ def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
     """Decide inside a handler. The validator already ran, but against the state before
     any concurrent command finished; refused now, the update fails cleanly (the caller gets
     the message) instead of failing the workflow task."""
+    try:
+        return decision()
+    except CommandRejected as exc:
+        raise refused(exc) from None
+
+
+def _recorded(
+    decision: Callable[[], list[tuple[DomainEvent, datetime]]],
+) -> list[tuple[DomainEvent, datetime]]:
+    """``_decided`` for a history whose events carry their own times."""
     try:
         return decision()
     except CommandRejected as exc:
@@ -646,6 +672,81 @@ class CaseWorkflow:
             )
             await self._record(events, command.actor)
             return self._result(events)
+
+    @workflow.update
+    async def import_case(self, command: ImportCase) -> CommandResult:
+        """A family brought over from another case system at its phase there: the family
+        claimed (one open episode), its team told where it stands, then ``CaseImported``
+        and its history recorded in one append, each event at its real date."""
+        async with self._lock:
+            now = workflow.now()
+            _decided(lambda: [e for e, _ in import_events(self._state, command, now)])
+            family = PreviousEpisodeInput(
+                family_id=command.family_id, case_id=self._state.case_id, team_id=command.team_id
+            )
+            try:
+                claim = await workflow.execute_activity_method(
+                    StoreActivities.claim_family,
+                    family,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+                    retry_policy=STORE_RETRY,
+                )
+            except ActivityError:
+                raise appending.unavailable() from None
+            place = Admission()
+            if claim.team_known and claim.open_case_id is None and command.phase in TEAM_PLACES:
+                answer = await self._ask_team(
+                    HandoverActivities.admit_import,
+                    AdmitImport(
+                        actor=command.actor,
+                        team_id=command.team_id,
+                        case_id=self._state.case_id,
+                        phase=command.phase.value,
+                        key_worker_id=command.key_worker_id,
+                        priority=command.priority,
+                        referred_on=command.received_on,
+                    ),
+                )
+                place = Admission.model_validate(answer)
+            history = _recorded(
+                lambda: import_events(
+                    self._state,
+                    command,
+                    now,
+                    previous_case_id=claim.previous_case_id,
+                    open_case_id=claim.open_case_id,
+                    team_known=claim.team_known,
+                    waitlist_position=place.position,
+                )
+            )
+            await self._record_history(history, command.actor)
+            return self._result([e for e, _ in history])
+
+    @import_case.validator
+    def _check_import_case(self, command: ImportCase) -> None:
+        _decided(
+            lambda: [e for e, _ in import_events(self._newest_rules(), command, workflow.now())]
+        )
+
+    async def _record_history(
+        self, history: list[tuple[DomainEvent, datetime]], actor: Actor
+    ) -> None:
+        """Append an imported history in one append, each event at the time it happened
+        there (no alerts: what is overdue now the deadline loop raises, once)."""
+        info = workflow.info()
+        metadata = EventMetadata(
+            actor=actor,
+            correlation_id=workflow.uuid4(),
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            policy_version=self._state.policy.version,
+        )
+        new = [
+            NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=at)
+            for e, at in history
+        ]
+        await self._writer.record(self._state.version, [e for e, _ in history], new, workflow.now())
 
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:

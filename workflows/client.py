@@ -27,6 +27,7 @@ from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.validation import first_problem
 from workflows import commands as cmd
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
+from workflows.lifecycle.imports import ImportCase
 from workflows.team import TeamState
 from workflows.team_workflow import (
     AcknowledgeTeamAlert,
@@ -164,6 +165,39 @@ async def refer_family(
         raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.ALREADY_EXISTS:
+            raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
+        raise
+    finally:
+        await _settled(operation)
+
+
+async def import_case(
+    client: Client,
+    case_id: str,
+    command: ImportCase,
+    *,
+    task_queue: str,
+    policy: ProgrammePolicy = DEFAULT_POLICY,
+) -> CommandResult:
+    """Open a case from another system's record: start its workflow (or find the one a
+    failed attempt left, which has recorded nothing) and deliver the import in one call."""
+    checked_id(case_id, "case_id", new=True)
+    _check_size(command)
+    operation = WithStartWorkflowOperation(
+        CaseWorkflow.run,
+        CaseInput(case_id=case_id, policy=policy),
+        id=case_workflow_id(case_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            CaseWorkflow.import_case, command, start_workflow_operation=operation
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # a case whose episode ended long ago
             raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
         raise
     finally:

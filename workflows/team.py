@@ -435,6 +435,48 @@ def admit(
     return arrived + request_allocation(state, case_id, priority, referred_on)
 
 
+def admit_import(
+    state: TeamState,
+    case_id: str,
+    phase: str,
+    key_worker_id: str | None,
+    priority: int,
+    referred_on: date,
+) -> list[DomainEvent]:
+    """A family imported from another case system, where it stands there: on the waitlist
+    (allocated at once if someone has space), with its key worker (even past their limit:
+    it is so already), or followed in follow-up. Nothing when it is here already (a retry)."""
+    require_known(state)
+    if (
+        state.holder_of(case_id)
+        or any(f.case_id == case_id for f in state.waitlist)
+        or case_id in state.following
+    ):
+        return []
+    if phase == "waitlisted":
+        waiting = _sorted_waitlist(
+            [
+                *state.waitlist,
+                WaitingFamily(case_id=case_id, priority=priority, referred_on=referred_on),
+            ]
+        )
+        position = next(i for i, f in enumerate(waiting, 1) if f.case_id == case_id)
+        events: list[DomainEvent] = [
+            ev.TeamCaseWaitlisted(
+                case_id=case_id, priority=priority, referred_on=referred_on, position=position
+            )
+        ]
+        return events + back_fill(apply_all(state, events))
+    worker = state.key_workers.get(key_worker_id or "")
+    if worker is None or not worker.active:
+        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+    if phase == "follow_up":
+        return [
+            ev.TeamCaseReleased(case_id=case_id, key_worker_id=worker.key_worker_id, following=True)
+        ]
+    return [ev.TeamCaseAllocated(case_id=case_id, key_worker_id=worker.key_worker_id)]
+
+
 def admission_of(state: TeamState, case_id: str) -> tuple[str | None, int | None]:
     """Where a family stands in the team: its key worker, or its place on the waitlist."""
     holder = state.holder_of(case_id)

@@ -94,6 +94,21 @@ class AdmitTransfer(BaseModel):
     reason: HandoverReason
 
 
+class AdmitImport(BaseModel):
+    """A family imported from another case system, where it stands there (asked of its
+    team before the case records its history)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    team_id: str
+    case_id: str
+    phase: str  # waitlisted, allocated, intensive or follow_up
+    key_worker_id: str | None
+    priority: int
+    referred_on: date
+
+
 class Reinstate(Message):
     """A family the team put back on its waitlist had met its key worker meanwhile."""
 
@@ -129,6 +144,8 @@ def team_message(
     """What ``events`` (taking the case from ``before`` to ``after``) tell the team."""
     if after.team_id is None:
         return None
+    if any(isinstance(e, ev.CaseImported) for e in events) and after.phase is not Phase.ACCEPTED:
+        return None  # the team took the family in before the case recorded its history
     if any(isinstance(e, ev.ReferralAccepted) for e in events):
         assert after.referred_on is not None
         return RequestAllocation(

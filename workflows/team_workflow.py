@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.team import FamiliesAsked, FamilyOnRecord, TeamState
     from workflows.team_protocol import (
         CASE_SIGNALS,
+        AdmitImport,
         AdmitTransfer,
         ReassignCase,
         Reinstate,
@@ -502,6 +503,32 @@ class TeamWorkflow:
             request.referred_on,
             request.started,
             request.reason,
+        )
+
+    @workflow.update
+    async def admit_import(self, request: AdmitImport) -> Admission:
+        """A family imported from another system: its place here as it stands there (the
+        case records its history with this answer)."""
+        async with self._lock:
+            await self._writer.catch_up(self._state.version)
+            await self._ensure_policy()
+            events = _checked(lambda: self._import_events(request))
+            await self._record(events, request.actor)
+            key_worker_id, position = team.admission_of(self._state, request.case_id)
+            return Admission(key_worker_id=key_worker_id, position=position)
+
+    @admit_import.validator
+    def _check_admit_import(self, request: AdmitImport) -> None:
+        _checked(lambda: self._import_events(request))
+
+    def _import_events(self, request: AdmitImport) -> list[DomainEvent]:
+        return team.admit_import(
+            self._state,
+            request.case_id,
+            request.phase,
+            request.key_worker_id,
+            request.priority,
+            request.referred_on,
         )
 
     @workflow.update

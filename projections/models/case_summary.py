@@ -113,6 +113,8 @@ def fold_summary(row: Row | None, event: RecordedEvent) -> Row | None:
             row["intensive_overrun"] = True
         return row
     d = event.data
+    if t == "CaseImported":  # the row begins with the imported referral that follows
+        return row
     if t == "ReferralReceived":
         r: Row = dict.fromkeys(CaseSummary.columns)
         r.update(

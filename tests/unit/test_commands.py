@@ -6,15 +6,19 @@ from temporalio import workflow
 
 from workflows import commands as cmd
 from workflows.case_workflow import CaseWorkflow
+from workflows.lifecycle.imports import ImportCase
 from workflows.team_protocol import CASE_SIGNALS
 
 
 def test_every_command_is_an_update_of_the_case_and_every_update_a_command() -> None:
     updates = workflow._Definition.from_class(CaseWorkflow).updates
-    assert set(updates) - {"refer"} == set(cmd.COMMANDS)
+    # The two that open a case (a referral, an import) start its workflow; the rest are
+    # commands to a case that exists.
+    assert set(updates) - {"refer", "import_case"} == set(cmd.COMMANDS)
     for name, model in cmd.COMMANDS.items():
         assert updates[name].arg_types == [model], name
     assert updates["refer"].arg_types == [cmd.ReferFamily]
+    assert updates["import_case"].arg_types == [ImportCase]
 
 
 def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:

@@ -1,57 +1,207 @@
-"""The direction data flows in (DESIGN.md) is the direction imports go: each package imports
-only the packages beneath it, at the top of a module or inside a function alike."""
+"""Importing a case from another system: the row replayed through the rules, each step at
+its real date; a bad row refused naming its field, with nothing decided."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = (
-    "events",
-    "identity",
-    "workflows",
-    "activities",
-    "projections",
-    "workers",
-    "api",
-    "cli",
-)
+from events.envelope import Actor
+from events.policy import DEFAULT_POLICY
+from events.vocabulary import Role
+from workflows.lifecycle import CaseState, CommandRejected, Phase, evolve
+from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
 
-# package -> the project packages it must never import
-FORBIDDEN = {
-    "events": set(PACKAGES) - {"events"},
-    "identity": set(PACKAGES) - {"events", "identity"},
-    "projections": {"workflows", "activities", "workers", "api", "cli"},
-    "workflows": {"api", "cli", "projections", "workers"},
-    "activities": {"api", "cli", "projections", "workers"},
-    # The HTTP layer is handed its services by the composition root (workers.root).
-    "api": {"cli", "workers"},
-}
+ADMIN = Actor(id="ad-root", role=Role.ADMIN)
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
-def imported_packages(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module.split(".")[0])
-    return found & set(PACKAGES)
-
-
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_a_package_imports_nothing_above_it(package: str) -> None:
-    offences = {
-        str(module.relative_to(ROOT)): sorted(imported_packages(module) & FORBIDDEN[package])
-        for module in sorted((ROOT / package).rglob("*.py"))
+def row(phase: str, **changes: Any) -> dict[str, Any]:
+    """A family at ``phase`` with a plausible past (referred 1 December 2025)."""
+    fields: dict[str, Any] = {
+        "actor": ADMIN,
+        "source": {"system": "legacy-cms", "record_id": "F-1001"},
+        "phase": phase,
+        "family_id": "fam-1001",
+        "team_id": "cardiff",
+        "area": "cardiff",
+        "referring_agency": "health",
+        "referral_grounds": ["parental_substance_dependence"],
+        "children": [{"child_id": "ch1", "statutory_status": "cin"}],
+        "consent_to_referral": True,
+        "consent_to_information_sharing": True,
+        "consent_to_follow_up": True,
+        "received_on": "2025-12-01",
     }
-    assert {m: p for m, p in offences.items() if p} == {}
+    order = ["referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up"]
+    reached = order.index(phase)
+    if reached >= 1:
+        fields["accepted_on"] = "2025-12-03"
+    if reached >= 3:
+        fields |= {"key_worker_id": "kw-a", "allocated_on": "2025-12-04"}
+    if reached >= 4:
+        fields |= {
+            "first_meeting_at": "2025-12-08T10:00:00Z",
+            "goals": [
+                {
+                    "goal_id": "g1",
+                    "category": "parenting",
+                    "description": "Bedtime routine",
+                    "baseline": 2,
+                    "target": 8,
+                    "agreed_on": "2025-12-08",
+                }
+            ],
+            "sessions": [
+                {
+                    "session_id": f"s{n}",
+                    "held_at": f"2025-12-{10 + 3 * n:02d}T10:00:00Z",
+                    "kind": "home_visit",
+                    "duration_minutes": 90,
+                }
+                for n in range(3)
+            ],
+            "scores": [{"goal_id": "g1", "score": 5, "scored_on": "2025-12-16"}],
+        }
+    if reached >= 5:
+        fields |= {
+            "closure": {
+                "closed_on": "2026-01-19",
+                "kind": "planned",
+                "closing_scores": [{"goal_id": "g1", "score": 7}],
+            },
+            "reviews": [
+                {
+                    "month": 1,
+                    "held_on": "2026-02-19",
+                    "ratings": {"g1": "maintained"},
+                    "family_staying_together": True,
+                    "substance_use_status": "reduced",
+                }
+            ],
+        }
+    return fields | changes
 
 
-def test_the_rule_sees_imports_inside_functions(tmp_path: Path) -> None:
-    module = tmp_path / "m.py"
-    module.write_text("def f():\n    from workflows.commands import X\n    import api.app\n")
-    assert imported_packages(module) == {"workflows", "api"}
+def new_case() -> CaseState:
+    return fresh_state("imp-1", DEFAULT_POLICY)
+
+
+def imported(fields: dict[str, Any], **options: Any) -> tuple[CaseState, list[Any]]:
+    state = new_case()
+    history = import_events(state, ImportCase.model_validate(fields), NOW, **options)
+    for event, at in history:
+        state = evolve(state, event, at)
+    return state, history
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("referred", Phase.REFERRED),
+        ("accepted", Phase.ACCEPTED),
+        ("waitlisted", Phase.WAITLISTED),
+        ("allocated", Phase.ALLOCATED),
+        ("intensive", Phase.INTENSIVE),
+        ("follow_up", Phase.FOLLOW_UP),
+    ],
+)
+def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
+    phase: str, expected: Phase
+) -> None:
+    state, history = imported(row(phase), waitlist_position=2)
+    assert state.phase is expected
+    first, at = history[0]
+    assert type(first).__name__ == "CaseImported" and at == NOW
+    assert (first.source_system, first.source_record, first.phase) == (
+        "legacy-cms",
+        "F-1001",
+        phase,
+    )
+    assert state.referred_on == date(2025, 12, 1)
+    assert all(at < NOW for _, at in history[1:])  # the history keeps its own dates
+    if expected is Phase.WAITLISTED:
+        assert state.waitlist_position == 2
+    if expected in (Phase.ALLOCATED, Phase.INTENSIVE, Phase.FOLLOW_UP):
+        assert state.key_worker_id == "kw-a"
+        assert state.allocated_at == datetime(2025, 12, 4, 12, tzinfo=UTC)
+    if expected is Phase.INTENSIVE:
+        assert len(state.session_ids) == 3 and set(state.goals) == {"g1"}
+        assert state.intensive_started_on == date(2025, 12, 8)
+    if expected is Phase.FOLLOW_UP:
+        assert state.closed_on == date(2026, 1, 19)
+        done = [r for r in state.reviews.values() if r.month == 1]
+        assert done and done[0].status.value == "completed"
+        assert sorted(r.month for r in state.reviews.values()) == [1, 3, 6, 12]
+
+
+@pytest.mark.parametrize(
+    ("changes", "phase", "field"),
+    [
+        ({"accepted_on": "2025-11-30"}, "accepted", "accepted_on"),
+        ({"allocated_on": "2025-12-02"}, "allocated", "allocated_on"),
+        ({"first_meeting_at": "2027-01-01T10:00:00Z"}, "intensive", "first_meeting_at"),
+        ({"scores": [{"goal_id": "g1", "score": 5, "scored_on": "2025-12-07"}]}, "intensive",
+         "scores[0].scored_on"),
+        ({"scores": [{"goal_id": "g9", "score": 5, "scored_on": "2025-12-16"}]}, "intensive",
+         "scores[0].goal_id"),
+        ({"sessions": [{"session_id": "s0", "held_at": "2025-12-05T10:00:00Z",
+                        "kind": "home_visit", "duration_minutes": 90}]}, "intensive",
+         "sessions[0]"),
+        ({"reviews": [{"month": 2, "held_on": "2026-02-19", "family_staying_together": True,
+                       "substance_use_status": "reduced"}]}, "follow_up", "reviews[0].month"),
+    ],
+)  # fmt: skip
+def test_a_bad_row_is_refused_naming_its_field(
+    changes: dict[str, Any], phase: str, field: str
+) -> None:
+    with pytest.raises(CommandRejected) as refused:
+        imported(row(phase, **changes))
+    assert refused.value.field == field, refused.value
+
+
+@pytest.mark.parametrize(
+    ("changes", "phase", "message"),
+    [
+        ({"phase": "ended"}, "referred", "phase"),
+        ({"accepted_on": None}, "accepted", "accepted_on: required for a family at phase accepted"),
+        ({"closure": None}, "follow_up", "closure: required"),
+        ({"key_worker_id": "kw-a"}, "accepted", "key_worker_id: only for a family at phase"),
+        ({"goals": []}, "referred", None),
+        ({"sessions": [{"session_id": "s1", "held_at": "2025-12-10T10:00:00Z",
+                        "kind": "home_visit", "duration_minutes": True}]}, "intensive",
+         "duration_minutes"),
+    ],
+)  # fmt: skip
+def test_a_row_of_the_wrong_shape_is_refused_before_any_rule(
+    changes: dict[str, Any], phase: str, message: str | None
+) -> None:
+    fields = row(phase) | changes
+    if message is None:
+        ImportCase.model_validate(fields)  # an empty list is no claim about a phase
+        return
+    with pytest.raises(ValidationError, match=message):
+        ImportCase.model_validate(fields)
+
+
+def test_only_an_admin_imports_and_only_into_a_new_case() -> None:
+    fields = row("referred", actor=Actor(id="sup-evans", role=Role.SUPERVISOR))
+    with pytest.raises(CommandRejected, match="only an admin") as refused:
+        imported(fields)
+    assert refused.value.kind == "forbidden"
+    state, _ = imported(row("referred"))
+    with pytest.raises(CommandRejected, match="exists already"):
+        import_events(state, ImportCase.model_validate(row("referred")), NOW)
+
+
+def test_a_family_with_an_open_episode_or_an_unknown_team_is_refused() -> None:
+    with pytest.raises(CommandRejected) as open_episode:
+        imported(row("referred"), open_case_id="c-77")
+    assert open_episode.value.field == "referral.family_id"
+    assert "c-77" in open_episode.value.rule
+    with pytest.raises(CommandRejected) as unknown:
+        imported(row("referred"), team_known=False)
+    assert unknown.value.field == "referral.team_id"

@@ -1,0 +1,87 @@
+"""`ifss import FILE`: cases already open in another case system (see docs/import.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.cases import ActorOption, _setup, console, err, fail, parse_actor, run_with_client
+from events.vocabulary import Role
+from workers.root import Runtime
+
+MAX_IMPORT_BYTES = 64 * 1024 * 1024  # a council's open cases, with their histories
+
+
+def import_cases(
+    file: Annotated[Path, typer.Argument(help="JSON Lines: one family per line.")],
+    all_or_none: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-none/--good-rows",
+            help="Your choice, stated: with --all-or-none one bad row means nothing is "
+            "imported; with --good-rows the good rows are imported and the bad reported.",
+            show_default=False,
+        ),
+    ],
+    check: Annotated[
+        bool, typer.Option("--check", help="Check every row and report; import nothing.")
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Import families at their current phase, with their real past dates, from another
+    case system (an admin's act). Every row is checked first; each bad row is reported
+    with its line and field, and nothing of it is recorded. Exit 0: all rows imported (or,
+    with --check, all good); 2: some row was bad."""
+    from workflows.importer import import_rows
+
+    settings = _setup()
+    who = parse_actor(actor, settings)
+    if who.role is not Role.ADMIN:
+        raise fail("actor.role: only an admin may import cases")
+    try:
+        if not file.is_file():
+            raise fail(f"file: {file} is not a regular file")
+        if file.stat().st_size > MAX_IMPORT_BYTES:
+            raise fail(f"file: must be at most {MAX_IMPORT_BYTES} bytes")
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail("file: is not UTF-8 text") from None
+    except OSError as exc:
+        raise fail(f"file: cannot read {file}: {exc.strerror}") from None
+
+    async def run(rt: Runtime) -> object:
+        return await import_rows(
+            text.splitlines(),
+            who,
+            client=rt.temporal,
+            store=rt.store,
+            task_queue=settings.task_queue,
+            all_or_none=all_or_none,
+            check_only=check,
+            policy=rt.policy,
+        )
+
+    from workflows.importer import ImportReport
+
+    report = run_with_client(settings, run, policy=True)
+    assert isinstance(report, ImportReport)
+    for problem in report.problems:
+        err.print(str(problem), highlight=False, markup=False)
+    bad = len({p.line for p in report.problems})
+    if check:
+        console.print(f"checked {report.rows} row(s): {bad} bad; nothing imported", highlight=False)
+    elif all_or_none and bad:
+        console.print(
+            f"{bad} of {report.rows} row(s) bad: nothing imported (--all-or-none)",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"imported {len(report.imported)} of {report.rows} row(s)"
+            + (f"; {bad} bad, not imported" if bad else ""),
+            highlight=False,
+        )
+    if bad:
+        raise typer.Exit(2)

@@ -1,0 +1,275 @@
+"""Importing cases already open in another system, on real PostgreSQL and the
+time-skipping Temporal server: families at every phase, each then driven to its next
+deadline and command; overdue items raised once; a bad file reported by line and field
+with nothing of a bad row recorded, all or none as the admin chose."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.projector_harness import catch_up
+from tests.temporal_harness import ADMIN, SUP, Harness, sleep_until
+from workflows import client as cases
+from workflows.importer import ImportReport, import_rows
+from workflows.lifecycle.imports import ImportCase
+
+pytestmark = pytest.mark.integration
+
+PHASES = ["referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up"]
+
+
+def family(case_id: str, phase: str, today: date, **changes: Any) -> dict[str, Any]:
+    """A family at ``phase`` with a past in the other system, dated back from ``today``."""
+
+    def ago(days: int) -> str:
+        return (today - timedelta(days=days)).isoformat()
+
+    reached = PHASES.index(phase)
+    fields: dict[str, Any] = {
+        "case_id": case_id,
+        "source": {"system": "legacy-cms", "record_id": f"R-{case_id}"},
+        "phase": phase,
+        "family_id": f"fam-{case_id}",
+        "team_id": "cardiff",
+        "area": "cardiff",
+        "referring_agency": "health",
+        "referral_grounds": ["parental_substance_dependence"],
+        "children": [{"child_id": "ch1", "statutory_status": "cin"}],
+        "consent_to_referral": True,
+        "consent_to_information_sharing": True,
+        "consent_to_follow_up": True,
+        "received_on": ago(90 if reached >= 5 else 45),
+    }
+    if reached >= 1:
+        fields["accepted_on"] = ago(85 if reached >= 5 else 40)
+    if reached >= 3:
+        fields |= {"key_worker_id": "kw-a", "allocated_on": ago(84 if reached >= 5 else 35)}
+    if reached >= 4:
+        met = 80 if reached >= 5 else 30
+        fields |= {
+            "first_meeting_at": f"{ago(met)}T10:00:00Z",
+            "goals": [
+                {
+                    "goal_id": "g1",
+                    "category": "parenting",
+                    "description": "Bedtime routine",
+                    "baseline": 2,
+                    "target": 8,
+                    "agreed_on": ago(met),
+                }
+            ],
+            "sessions": [
+                {
+                    "session_id": f"s{n}",
+                    "held_at": f"{ago(met - 2 - 3 * n)}T10:00:00Z",
+                    "kind": "home_visit",
+                    "duration_minutes": 90,
+                }
+                for n in range(3)
+            ],
+            "scores": [{"goal_id": "g1", "score": 5, "scored_on": ago(met - 8)}],
+        }
+    if reached >= 5:
+        fields |= {
+            "closure": {
+                "closed_on": ago(45),
+                "kind": "planned",
+                "closing_scores": [{"goal_id": "g1", "score": 7}],
+            },
+            "reviews": [
+                {
+                    "month": 1,
+                    "held_on": ago(12),
+                    "ratings": {"g1": "maintained"},
+                    "family_staying_together": True,
+                    "substance_use_status": "reduced",
+                }
+            ],
+        }
+    return fields | changes
+
+
+async def run_import(h: Harness, rows: list[dict[str, Any]], **options: Any) -> ImportReport:
+    lines = [json.dumps(r) for r in rows]
+    return await import_rows(
+        lines,
+        ADMIN,
+        client=h.client,
+        store=h.store,
+        task_queue=h.task_queue,
+        **{"all_or_none": True, **options},
+    )
+
+
+async def test_open_families_at_every_phase_carry_on_from_where_they_were(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "kw-a", limit=1)
+    today = (await h.now()).date()
+    # The accepted family first: the team allocates it now, as it would any acceptance,
+    # and kw-a is full. The others arrive where they stood.
+    accepted = await run_import(h, [family("i-accepted", "accepted", today)])
+    assert accepted.imported == ["i-accepted"]
+    await h.settle("i-accepted", "allocated")
+    rows = [family(f"i-{p}", p, today) for p in PHASES if p != "accepted"]
+    report = await run_import(h, rows)
+    assert report.problems == [] and report.imported == [r["case_id"] for r in rows]
+
+    first = await h.stream("i-follow_up")
+    assert first[0].type == "CaseImported" and first[0].metadata.actor == ADMIN
+    assert first[0].data["source_record"] == "R-i-follow_up"
+    assert first[1].type == "ReferralReceived"
+    assert first[1].occurred_at.date() == today - timedelta(days=90)  # its real date
+
+    # The team holds each family where it stood: kw-a has the allocated and the intensive
+    # family (past the limit of 1: it was so already) and follows the one in follow-up.
+    team = await cases.team_view(h.client, "cardiff")
+    assert team.key_workers["kw-a"].cases == ["i-accepted", "i-allocated", "i-intensive"]
+    assert team.following["i-follow_up"] == "kw-a"
+    waitlisted = await h.view("i-waitlisted")
+    assert waitlisted.phase == "waitlisted" and waitlisted.waitlist_position == 1
+
+    # Deadlines already past at import are raised once, by the case itself.
+    await h.sleep(hours=1)
+    assert (await h.types("i-allocated")).count("FirstMeetingOverdue") == 1
+    assert (await h.types("i-intensive")).count("NoContactThresholdPassed") == 1
+    await h.sleep(days=2)
+    assert (await h.types("i-allocated")).count("FirstMeetingOverdue") == 1
+    assert (await h.types("i-intensive")).count("NoContactThresholdPassed") == 1
+    # The history itself raised nothing: what was late there is history, not an alert.
+    imported = await h.stream("i-intensive")
+    assert not any(e.type == "AlertRaised" and e.occurred_at.date() < today for e in imported)
+
+    # The read models show them as they stand, with their real dates.
+    await catch_up(pool, h.store)
+    rows_now = {
+        r["case_id"]: r
+        for r in await pool.fetch("SELECT case_id, phase, referred_on FROM case_summary")
+    }
+    assert {c: r["phase"] for c, r in rows_now.items()} == {
+        "i-accepted": "allocated",
+        "i-referred": "referred",
+        "i-allocated": "allocated",
+        "i-intensive": "intensive",
+        "i-follow_up": "follow_up",
+        "i-waitlisted": "waitlisted",
+    }
+    assert rows_now["i-follow_up"]["referred_on"] == today - timedelta(days=90)
+    history = await pool.fetch(
+        "SELECT type FROM case_timeline WHERE case_id = 'i-follow_up' ORDER BY stream_version"
+    )
+    assert history[0]["type"] == "CaseImported"
+
+    # Each goes on with its next command.
+    await h.do("i-referred", "accept", actor=SUP)
+    await h.settle("i-referred", "waitlisted")  # kw-a is full
+    waiting = (await cases.team_view(h.client, "cardiff")).waitlist
+    assert sorted(f.case_id for f in waiting) == ["i-referred", "i-waitlisted"]
+    met = await h.do("i-allocated", "record_first_meeting", held_at=await h.now())
+    assert met.events[0] == "FirstMeetingHeld"
+    session = await h.do(
+        "i-intensive",
+        "record_session",
+        session_id="s9",
+        held_at=await h.now(),
+        kind="home_visit",
+        duration_minutes=60,
+    )
+    assert session.events[0] == "SessionRecorded"
+    view = await h.view("i-follow_up")
+    three = next(r for r in view.reviews if r.month == 3)
+    await sleep_until(h, three.due_on)
+    held = await h.do(
+        "i-follow_up",
+        "complete_review",
+        review_id=three.review_id,
+        ratings={"g1": "maintained"},
+        family_staying_together=True,
+        substance_use_status="reduced",
+    )
+    assert held.events[0] == "FollowUpReviewCompleted"
+
+
+async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_recorded(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    await h.refer("open-1", family_id="fam-taken")  # a family with an open episode
+    today = (await h.now()).date()
+    good = family("g-1", "allocated", today)
+    rows = [
+        good,
+        family("b-phase", "referred", today) | {"phase": "closed"},
+        family("b-order", "accepted", today, accepted_on=(today - timedelta(days=60)).isoformat()),
+        family(
+            "b-score",
+            "intensive",
+            today,
+            scores=[
+                {"goal_id": "g1", "score": 5, "scored_on": (today - timedelta(31)).isoformat()}
+            ],
+        ),
+        family("b-team", "referred", today, team_id="cardif"),
+        family("b-worker", "allocated", today, key_worker_id="kw-nobody"),
+        family("b-open", "referred", today, family_id="fam-taken"),
+        family("b-twice", "referred", today, family_id="fam-g-1"),
+    ]
+    lines = [json.dumps(r) for r in rows] + ["{not json", "", '"a string"']
+    report = await import_rows(
+        lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=True
+    )
+    assert [(p.line, p.field) for p in report.problems] == [
+        (2, "phase"),
+        (3, "accepted_on"),
+        (4, "scores[0].scored_on"),
+        (5, "team_id"),
+        (6, "key_worker_id"),
+        (7, "family_id"),
+        (8, "family_id"),
+        (9, "line"),
+        (11, "line"),
+    ]
+    assert "no team cardif is registered" in report.problems[3].rule
+    assert "case open-1" in report.problems[5].rule
+    assert report.imported == [] and report.rows == 10
+    for row in rows:  # all or none: not even the good row
+        assert await h.stream(row["case_id"]) == []
+
+    # The admin's other choice: the good rows only.
+    chosen = await import_rows(
+        lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=False
+    )
+    assert chosen.imported == ["g-1"] and len(chosen.problems) == 9
+    assert (await h.types("g-1"))[:2] == ["CaseImported", "ReferralReceived"]
+    for row in rows[1:]:
+        assert await h.stream(row["case_id"]) == []
+
+    # Again: the row is now a case that exists; nothing is recorded twice.
+    again = await import_rows(
+        [json.dumps(good)],
+        ADMIN,
+        client=h.client,
+        store=h.store,
+        task_queue=h.task_queue,
+        all_or_none=True,
+    )
+    assert [(p.line, p.field) for p in again.problems] == [(1, "case_id")]
+    assert (await h.types("g-1")).count("CaseImported") == 1
+
+
+async def test_only_an_admin_imports_and_nothing_is_recorded_otherwise(harness: Harness) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    fields = family("x-1", "referred", (await h.now()).date())
+    del fields["case_id"]
+    as_supervisor = ImportCase.model_validate({**fields, "actor": SUP})
+    with pytest.raises(cases.CommandForbidden, match="only an admin"):
+        await cases.import_case(h.client, "x-1", as_supervisor, task_queue=h.task_queue)
+    assert await h.stream("x-1") == []

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.cases import ActorOption, _setup, console, err, fail, parse_actor, run_with_client
-from events.vocabulary import Role
+from events.vocabulary import OverdueOnImport, Role
 from workers.root import Runtime
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # a council's open cases, with their histories
@@ -28,6 +28,13 @@ def import_cases(
     check: Annotated[
         bool, typer.Option("--check", help="Check every row and report; import nothing.")
     ] = False,
+    overdue_alerts: Annotated[
+        OverdueOnImport,
+        typer.Option(
+            help="Items already overdue at import are raised once each: into the inbox only "
+            "(inbox), or delivered like any alert (deliver)."
+        ),
+    ] = OverdueOnImport.INBOX,
     actor: ActorOption = None,
 ) -> None:
     """Import families at their current phase, with their real past dates, from another
@@ -60,6 +67,7 @@ def import_cases(
             task_queue=settings.task_queue,
             all_or_none=all_or_none,
             check_only=check,
+            overdue_alerts=overdue_alerts,
             policy=rt.policy,
         )
 

@@ -56,6 +56,7 @@ from events.vocabulary import (
     GoalCategory,
     GoalRating,
     HandoverReason,
+    OverdueOnImport,
     PresentingNeed,
     ReferralGround,
     ReferringAgency,
@@ -222,6 +223,11 @@ class CaseImported(DomainEvent):
     source_system: Code
     source_record: Code
     phase: Code = Field(description="The phase the family had reached there.")
+    overdue_alerts: OverdueOnImport = Field(
+        default=OverdueOnImport.INBOX,
+        description="How items already overdue at import alert: `inbox` (raised once, not "
+        "delivered) or `deliver` (raised once and delivered like any alert).",
+    )
 
 
 class FamilyWithdrew(DomainEvent):
@@ -655,6 +661,11 @@ class AlertRaised(DomainEvent):
     to_key_worker: Code | None = None
     to_supervisors_of_team: Code | None = None
     acknowledge_by: Moment
+    quiet: StrictBool = Field(
+        default=False,
+        description="Raised for an item already overdue when the case was imported, under "
+        "the import's `inbox` policy: in the inbox and escalated as any, but not delivered.",
+    )
 
 
 class FieldCorrection(Part):

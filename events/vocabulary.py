@@ -225,3 +225,11 @@ class EscalationReason(StrEnum):
 class DeliveryChannel(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
+
+
+class OverdueOnImport(StrEnum):
+    """How items already overdue when a case is imported alert (a storm of deliveries
+    would bury what is new): raised once each into the inbox, delivered or not."""
+
+    INBOX = "inbox"
+    DELIVER = "deliver"

@@ -45,6 +45,8 @@ def notice_of(
     case_id = stream[len("case-") :] if stream.startswith("case-") else None
     retry = {"retry_first_seconds": retry_first_seconds, "retry_hours": retry_hours}
     match event.event:
+        case AlertRaised(quiet=True):
+            return None  # overdue already when its case was imported: the inbox only
         case AlertRaised() as alert:
             return AlertNotice(
                 stream_id=stream,

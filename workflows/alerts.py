@@ -177,8 +177,10 @@ def alerts_for(
     team_id: str | None,
     policy: ProgrammePolicy,
     at: datetime,
+    quiet: bool = False,
 ) -> list[DomainEvent]:
-    """The ``AlertRaised`` / ``AlertResolved`` events that follow from ``events``."""
+    """The ``AlertRaised`` / ``AlertResolved`` events that follow from ``events``
+    (``quiet``: raised for items overdue at an import, not to be delivered)."""
     out: list[DomainEvent] = []
     still_open = dict(open_alerts)
     raised = raised_so_far
@@ -216,6 +218,7 @@ def alerts_for(
                 to_key_worker=to_worker,
                 to_supervisors_of_team=team_id if rule in TO_SUPERVISORS or not to_worker else None,
                 acknowledge_by=at + ack_window(policy, severity),
+                quiet=quiet,
             )
         )
         still_open[alert_id] = OpenAlert(

@@ -28,7 +28,12 @@ with workflow.unsafe.imports_passed_through():
     from events.envelope import Actor, EventMetadata
     from events.policy import DEFAULT_POLICY, ProgrammePolicy
     from events.records import NewEvent
-    from events.vocabulary import ConsentScope, EpisodeEndReason, StatutoryStatus
+    from events.vocabulary import (
+        ConsentScope,
+        EpisodeEndReason,
+        OverdueOnImport,
+        StatutoryStatus,
+    )
     from workflows import commands as cmd
     from workflows.alerts import alerts_for
     from workflows.lifecycle import (
@@ -268,6 +273,9 @@ class CaseWorkflow:
         self._outbox: list[TeamMessage] = list(input.outbox)
         self._writer = appending.StreamWriter(f"case-{input.case_id}", self._apply)
         self._retry_at: datetime | None = None
+        # The first deadline pass after an import under the ``inbox`` policy raises what
+        # was overdue already as quiet alerts (in the inbox, not delivered).
+        self._quiet_pass = False
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseOutcome:
@@ -353,7 +361,8 @@ class CaseWorkflow:
             self._inbox.pop(0)
         fired = due(self._state, workflow.now())
         if fired:
-            await self._record(fired, Actor.system())
+            await self._record(fired, Actor.system(), quiet=self._quiet_pass)
+        self._quiet_pass = False
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -362,7 +371,9 @@ class CaseWorkflow:
             or info.get_current_history_length() > self._input.max_history_events
         )
 
-    async def _record(self, events: list[DomainEvent], actor: Actor) -> None:
+    async def _record(
+        self, events: list[DomainEvent], actor: Actor, *, quiet: bool = False
+    ) -> None:
         """Append ``events`` (decided on the current state, caught up with the stream) and
         apply them. Raises ``ApplicationError`` when nothing (or nothing confirmed) was
         recorded."""
@@ -371,7 +382,7 @@ class CaseWorkflow:
         before = self._state
         now = workflow.now()
         if workflow.patched(ALERTS_PATCH):
-            events = events + self._alerts(events, now)
+            events = events + self._alerts(events, now, quiet)
         info = workflow.info()
         metadata = EventMetadata(
             actor=actor,
@@ -406,7 +417,9 @@ class CaseWorkflow:
         self._publish(before, state)
         await self._tell_team(before, [event for event, _ in recorded])
 
-    def _alerts(self, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
+    def _alerts(
+        self, events: list[DomainEvent], now: datetime, quiet: bool = False
+    ) -> list[DomainEvent]:
         """Alerts raised and resolved by ``events`` (recorded with them, in one append)."""
         state = self._state
         for event in events:
@@ -419,6 +432,7 @@ class CaseWorkflow:
             team_id=state.team_id,
             policy=state.policy,
             at=now,
+            quiet=quiet,
         )
 
     def _publish(self, before: CaseState, after: CaseState) -> None:
@@ -721,6 +735,8 @@ class CaseWorkflow:
                 )
             )
             await self._record_history(history, command.actor)
+            self._quiet_pass = command.overdue_alerts is OverdueOnImport.INBOX
+            self._changed = True  # the deadline loop looks at what is overdue now
             return self._result([e for e, _ in history])
 
     @import_case.validator

@@ -25,6 +25,7 @@ from events.envelope import Actor
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.validation import first_problem
+from events.vocabulary import OverdueOnImport
 from workflows import client as cases
 from workflows.lifecycle import CommandRejected
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
@@ -61,8 +62,11 @@ class ImportReport:
         return not self.problems
 
 
-def parse(lines: Iterable[str], actor: Actor) -> tuple[list[Row], list[RowProblem]]:
-    """Each non-blank line as a row (line numbers from 1), or the problem with it."""
+def parse(
+    lines: Iterable[str], actor: Actor, overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX
+) -> tuple[list[Row], list[RowProblem]]:
+    """Each non-blank line as a row (line numbers from 1), or the problem with it. The
+    actor and the overdue-alert policy are the admin's for the whole file."""
     rows: list[Row] = []
     problems: list[RowProblem] = []
     for number, text in enumerate(lines, 1):
@@ -86,11 +90,14 @@ def parse(lines: Iterable[str], actor: Actor) -> tuple[list[Row], list[RowProble
             rule = first_problem(exc.errors(include_input=False))[1]
             problems.append(RowProblem(number, "case_id", rule))
             continue
-        if "actor" in data:
-            problems.append(RowProblem(number, "actor", "is the importing admin, not a field"))
+        given = next((name for name in ("actor", "overdue_alerts") if name in data), None)
+        if given is not None:
+            problems.append(RowProblem(number, given, "is set for the whole file, not a field"))
             continue
         try:
-            command = ImportCase.model_validate({**data, "actor": actor})
+            command = ImportCase.model_validate(
+                {**data, "actor": actor, "overdue_alerts": overdue_alerts}
+            )
         except ValidationError as exc:
             where, rule = first_problem(exc.errors(include_input=False), whole="line")
             if where == "line" and ": " in rule:  # a rule across fields names its field
@@ -183,10 +190,11 @@ async def import_rows(
     task_queue: str,
     all_or_none: bool,
     check_only: bool = False,
+    overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX,
     policy: ProgrammePolicy = DEFAULT_POLICY,
 ) -> ImportReport:
     """Check every row, then import as the admin chose (see the module's docstring)."""
-    rows, problems = parse(lines, actor)
+    rows, problems = parse(lines, actor, overdue_alerts)
     report = ImportReport(rows=len(rows) + len(problems))
     problems += await check(rows, store, client, datetime.now(UTC), policy)
     report.problems = sorted(problems, key=lambda p: p.line)

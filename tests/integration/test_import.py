@@ -142,6 +142,9 @@ async def test_open_families_at_every_phase_carry_on_from_where_they_were(
     await h.sleep(days=2)
     assert (await h.types("i-allocated")).count("FirstMeetingOverdue") == 1
     assert (await h.types("i-intensive")).count("NoContactThresholdPassed") == 1
+    # Under the default policy they are quiet: in the inbox, not delivered (no storm).
+    [overdue] = [e for e in await h.stream("i-allocated") if e.type == "AlertRaised"]
+    assert overdue.data["rule"] == "first_meeting_overdue" and overdue.data["quiet"] is True
     # The history itself raised nothing: what was late there is history, not an alert.
     imported = await h.stream("i-intensive")
     assert not any(e.type == "AlertRaised" and e.occurred_at.date() < today for e in imported)
@@ -194,6 +197,9 @@ async def test_open_families_at_every_phase_carry_on_from_where_they_were(
         substance_use_status="reduced",
     )
     assert held.events[0] == "FollowUpReviewCompleted"
+    # What falls due after the import alerts as any alert does (delivered).
+    later = [e for e in await h.stream("i-follow_up") if e.type == "AlertRaised"]
+    assert later and not any(e.data["quiet"] for e in later)
 
 
 async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_recorded(

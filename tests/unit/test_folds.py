@@ -109,3 +109,25 @@ def test_the_waitlist_follows_a_waiting_familys_new_priority() -> None:
     row = model.fold(row, urgent)
     assert row is not None and row["priority"] == 1
     assert model.fold(None, urgent) is None  # allocated meanwhile: stays off the list
+
+
+def test_an_imported_case_s_row_begins_with_its_referral_and_quiet_alerts_are_not_delivered() -> (
+    None
+):
+    from events.vocabulary import AlertRule, AlertSeverity
+    from workers.dispatcher import notice_of
+
+    imported = ev.CaseImported(source_system="legacy", source_record="F-1", phase="referred")
+    row = summary(imported, referral())
+    assert row is not None and row["phase"] == "referred" and row["version"] == 2
+    alert = ev.AlertRaised(
+        alert_id="a1",
+        rule=AlertRule.FIRST_MEETING_OVERDUE,
+        severity=AlertSeverity.HIGH,
+        to_key_worker="kw-a",
+        acknowledge_by=T0,
+    )
+    times = {"retry_first_seconds": 1.0, "retry_hours": 1.0}
+    assert notice_of(recorded(alert, 3), None, **times) is not None
+    quiet = alert.model_copy(update={"quiet": True})
+    assert notice_of(recorded(quiet, 3), None, **times) is None

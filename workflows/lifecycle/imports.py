@@ -27,6 +27,7 @@ from events.vocabulary import (
     ClosureKind,
     GoalCategory,
     GoalRating,
+    OverdueOnImport,
     Role,
     SessionKind,
     StatutoryStatus,
@@ -125,6 +126,8 @@ class ImportCase(cmd.ReferFamily):
 
     source: ImportSource
     phase: ImportedPhase
+    # Set by the importing admin for the whole file (``ifss import --overdue-alerts``).
+    overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX
     accepted_on: Day | None = None
     key_worker_id: Code | None = None
     allocated_on: Day | None = None
@@ -257,6 +260,7 @@ def import_events(
                 source_system=row.source.system,
                 source_record=row.source.record_id,
                 phase=row.phase.value,
+                overdue_alerts=row.overdue_alerts,
             ),
             now,
         )

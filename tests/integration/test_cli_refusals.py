@@ -186,3 +186,23 @@ def test_command_help_comes_from_the_command_s_model() -> None:
     assert "held_at: a time, e.g. 2026-03-02T10:00Z, default: now" in text
     assert "kind: one of home_visit, phone, out_of_hours, group, required" in text
     assert "duration_minutes: a whole number 1-1440, required" in text
+
+
+def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_path: Path) -> None:
+    admin = {"IFSS_ACTOR": "ad-root:admin"}
+    good = tmp_path / "open-cases.jsonl"
+    good.write_text('{"case_id": "i1"}\n')
+    refused(
+        run("import", str(good), "--all-or-none", env={"IFSS_ACTOR": "sup-evans:supervisor"}),
+        "actor.role: only an admin may import cases",
+    )
+    refused(run("import", str(tmp_path / "none.jsonl"), "--good-rows", env=admin), "file:")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"family_id": "caf\xe9"}\n')
+    refused(run("import", str(latin), "--all-or-none", env=admin), "file: is not UTF-8 text")
+    # The admin's choice is required: no default for all-or-none versus good rows.
+    unstated = run("import", str(good), env=admin)
+    assert unstated.returncode == 2 and "--all-or-none" in unstated.stderr
+    assert "Traceback" not in unstated.stderr + unstated.stdout
+    bad_policy = run("import", str(good), "--good-rows", "--overdue-alerts", "loud", env=admin)
+    usage_error(bad_policy, "--overdue-alerts")

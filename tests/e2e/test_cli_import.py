@@ -1,0 +1,50 @@
+"""`ifss import` against a running `ifss dev`: a file with good and bad rows, checked,
+refused all or none, then imported good rows only; the imported case carries on."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.conftest import DevStack
+from tests.e2e.stack_cli import ADMIN, REGISTER_CARDIFF, SUP, ok, show
+from tests.integration.test_import import family
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
+    s = dev_stack
+    ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    ok(s, "team", "add-worker", "cardiff", "kw-a", "--limit", "3", actor=SUP)
+    today = date.today()
+    rows = [
+        family("i1", "intensive", today),
+        family("i2", "accepted", today, accepted_on=(today - timedelta(days=60)).isoformat()),
+        family("i3", "allocated", today, key_worker_id="kw-nobody"),
+    ]
+    path = s.state / "open-cases.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    checked = s.ifss("import", str(path), "--check", "--all-or-none", actor=ADMIN)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert checked.stderr.splitlines() == [
+        f"line 2: accepted_on: cannot be before received_on ({today - timedelta(days=45)})",
+        "line 3: key_worker_id: no key worker kw-nobody in team cardiff",
+    ]
+    assert "checked 3 row(s): 2 bad; nothing imported" in checked.stdout
+    none = s.ifss("import", str(path), "--all-or-none", actor=ADMIN)
+    assert none.returncode == 2 and "nothing imported (--all-or-none)" in none.stdout
+    assert s.ifss("case", "show", "i1").returncode == 2  # no such case
+
+    good = s.ifss("import", str(path), "--good-rows", actor=ADMIN)
+    assert good.returncode == 2 and "imported 1 of 3 row(s); 2 bad, not imported" in good.stdout
+    case = show(s, "i1")
+    assert case["phase"] == "intensive" and case["key_worker_id"] == "kw-a"
+    assert case["referred_on"] == (today - timedelta(days=45)).isoformat()
+    history = ok(s, "history", "i1", actor=SUP)
+    assert "imported the case from legacy-cms (record R-i1)" in history
+    ok(s, "case", "record-session", "i1", "session_id=s9", "kind=phone", "duration_minutes=20",
+       actor="kw-a:case_manager")  # fmt: skip

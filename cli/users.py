@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
@@ -187,34 +187,36 @@ def demo(
     families: Annotated[int, typer.Option(min=1, max=1000, help="How many families.")] = 100,
     seed: Annotated[int, typer.Option(help="Same seed, same families.")] = 7,
 ) -> None:
-    """Simulated families through the real workflows, so the read models fill (see the
-    README: the demo runs 200 days on a private time-skipping server)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from workers.demo import DemoExists, HandoverTarget, run_demo
+    """Demo families in the running stack: most imported with their past (every phase, up
+    to the 12-month review), some referred and handled today (see docs/operations.md,
+    "The demo"). It refuses a database that holds any case that is not a demo case."""
+    from workers.checks import load_policy
+    from workers.demo import DemoExists, DemoRefused, run_demo
     from workers.temporal import connect_temporal, temporal_address
 
     settings, dsn = _setup()
 
-    async def go(progress_to: Any) -> dict[str, int]:
-        try:  # the stack's Temporal, where open episodes carry on afterwards
+    async def go() -> dict[str, int]:
+        try:  # the stack's Temporal: demo cases run there, like any case
             client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
-            target: HandoverTarget | None = HandoverTarget(client, settings.task_queue)
         except RuntimeError:
-            console.print("no Temporal server reachable: demo episodes will not be handed over")
-            target = None
-        return await run_demo(dsn, families, seed, progress_to, handover_to=target)
+            raise fail(
+                "temporal: no Temporal server answers; start the stack first (make run)"
+            ) from None
+        return await run_demo(
+            dsn,
+            families,
+            seed,
+            client=client,
+            task_queue=settings.task_queue,
+            policy=load_policy(settings),
+            progress=lambda step: console.print(f"demo: {step}", highlight=False),
+        )
 
-    with Progress(
-        TextColumn("simulated days"), BarColumn(), MofNCompleteColumn(), console=console
-    ) as progress:
-        task = progress.add_task("days", total=None)
-        try:
-            counts = asyncio.run(
-                go(lambda done, total: progress.update(task, completed=done, total=total))
-            )
-        except DemoExists as exc:
-            raise fail(str(exc)) from None
+    try:
+        counts = asyncio.run(go())
+    except (DemoExists, DemoRefused) as exc:
+        raise fail(str(exc)) from None
     console.print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
     console.print(
         "alerts: `ifss alerts --as sup-cardiff:supervisor` (a team's), "

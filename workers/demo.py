@@ -1,248 +1,343 @@
-"""``ifss demo``: simulated families through the real workflows, so the read models fill.
+"""``ifss demo``: demo families in the running stack, with histories that lie in the past.
 
-How it handles time: an episode lasts over a year, so the demo runs its families on a
-private **time-skipping** Temporal test server (started for the run, gone after it), with
-a worker of the real workflows writing to the **same database** as the running stack. The
-events are real — decided and recorded by the real `CaseWorkflow` and `TeamWorkflow`, with
-their real timers firing — and the running stack's projector turns them into read models
-within a second. A time-skipping server cannot start in the past, so the simulated calendar
-starts *today* and runs 200 days ahead, a day at a step: referrals arrive over the first
-185 days, so the snapshot at the end has families in every phase (waiting, intensive,
-follow-up with the first reviews held, some regressed, some ended). Demo events are
-therefore dated up to 200 days in the future. Demo families live in their own teams
-(`cardiff-d7` for `--seed 7`) and cases (`d7-001`), so they never share a stream with real
-work. At the end, the episodes still open are handed over to the stack's own Temporal
-(``handover``): each case workflow is started there with its state as the demo left it
-(the way continue-as-new carries state), so they can be driven further — their alerts
-acknowledged, sessions recorded — and their stream goes on at the version it reached.
-Their deadlines lie in the simulated future, so they come due only when that date comes.
+Most families arrive through the **import path** (``ifss import``'s own code), at every
+phase and with their real past dates: referred, accepted, waiting, allocated, in their
+intensive work, and in follow-up up to the 12-month review, with regressions at the 1-,
+3- and 6-month reviews. Then **live families and live commands** run on the stack's real
+workflows, today: new referrals (accepted, rejected by a supervisor for a reason that fits
+the referral, rejected by the rule that needs a statutory ground), a withdrawal, a family
+handed to another key worker and one transferred to another team, children's status
+changes, sessions, and 12-month reviews held now (one with a regression, and its booster).
+
+Everything runs on the stack's own Temporal and database, so every demo case and team
+keeps working afterwards: its deadlines come due on their real dates, its alerts can be
+acknowledged, its key workers record, its supervisors close. Demo teams are registered
+(``cardiff-d7`` for ``--seed 7``) and demo cases are ``d7-001``…; the demo refuses a
+database that holds any case that is not a demo case.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from events.db import create_pool
 from events.envelope import Actor
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
-from events.vocabulary import (
-    GoalCategory,
-    ReferralGround,
-    ReferringAgency,
-    RejectionReason,
-    Role,
-    UnplannedExitReason,
-)
+from events.vocabulary import GoalCategory, ReferralGround, ReferringAgency, Role
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.client import CommandRefused
+from workflows.importer import import_rows
+from workflows.lifecycle import evolve
+from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
 from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
 
 log = structlog.get_logger(__name__)
 
 AREAS = ("cardiff", "newport", "swansea")
 WORKERS_PER_TEAM = 3
-SIMULATED_DAYS = 200
+CASELOAD_LIMIT = 2
+# The first families' phases: enough in their intensive work to fill the first team (so
+# that its waiting families wait), then drawn at random.
+OPENING = (
+    "referred", "allocated", "intensive", "follow_up", "intensive", "accepted",
+    "allocated", "intensive", "follow_up", "intensive", "waitlisted", "follow_up",
+)  # fmt: skip
+ADMIN = Actor(id="admin-demo", role=Role.ADMIN)
+# Imported phases and how often each is drawn; follow-up families are spread over how long
+# ago their intensive work closed (in days), up to just past a year (the 12-month review).
+PHASES = (
+    ("referred", 1),
+    ("accepted", 1),
+    ("waitlisted", 1),
+    ("allocated", 2),
+    ("intensive", 3),
+    ("follow_up", 6),
+)
+CLOSED_DAYS_AGO = (380, 50, 215, 120)  # the first reaches its 12-month review
+NON_DEMO_CASE = r"^case-(?!d[0-9]+-[0-9]+$)"
 
 
 class DemoExists(Exception):
     """Demo data for this seed is already in the database."""
 
 
-@dataclass
-class Family:
-    n: int
-    case_id: str
-    team_id: str
-    supervisor: Actor
-    referral_day: int
-    rejected: bool
-    late_first_meeting: bool
-    contact_gap: bool
-    unplanned: bool
-    regress_at: int | None  # review month with a regressed goal
-    booster_missed: bool  # the booster after a regression is never delivered
-    late_review: int | None  # review month completed after its grace period
-    goals: list[str] = field(default_factory=list)
-    key_worker: Actor | None = None
-    met_on: int | None = None
-    closed: bool = False
-    reviews: dict[str, Any] = field(default_factory=dict)  # review id -> (month, due date)
-    done_reviews: set[str] = field(default_factory=set)
-    boosters_done: set[str] = field(default_factory=set)
-    ended: bool = False
+class DemoRefused(Exception):
+    """The database holds real work: the demo does not mix its families with it."""
 
 
-def plan(seed: int, count: int) -> list[Family]:
-    rng = random.Random(seed)
-    families = []
-    for n in range(1, count + 1):
-        area = rng.choice(AREAS)
-        families.append(
-            Family(
-                n=n,
-                case_id=f"d{seed}-{n:03d}",
-                team_id=f"{area}-d{seed}",
-                supervisor=Actor(id=f"sup-{area}", role=Role.SUPERVISOR),
-                referral_day=rng.randrange(0, 185),
-                rejected=rng.random() < 0.1,
-                late_first_meeting=rng.random() < 0.1,
-                contact_gap=rng.random() < 0.15,
-                unplanned=rng.random() < 0.15,
-                regress_at=rng.choice((None, None, 1, 3)),
-                late_review=rng.choice((None,) * 8 + (1, 3)),
-                booster_missed=rng.random() < 0.5,
-                goals=rng.sample(
-                    [c.value for c in GoalCategory if c is not GoalCategory.OTHER],
-                    rng.choice((2, 3)),
-                ),
-            )
-        )
-    return families
+def team_of(area: str, seed: int) -> str:
+    return f"{area}-d{seed}"
 
 
 @dataclass
 class Demo:
     client: Client
-    env: WorkflowEnvironment
     task_queue: str
     seed: int
     rng: random.Random
+    today: date
+    policy: ProgrammePolicy
     refusals: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
-    async def now(self) -> datetime:
-        return await self.env.get_current_time()
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
 
-    async def do(self, family: Family, name: str, actor: Actor, **fields: Any) -> Any:
+    async def do(self, case_id: str, name: str, actor: Actor, **fields: Any) -> Any:
         command = cmd.COMMANDS[name].model_validate({**fields, "actor": actor})
         try:
-            return await cases.send_command(self.client, family.case_id, name, command)
+            return await cases.send_command(self.client, case_id, name, command)
         except CommandRefused as exc:
             # The rules said no, as they would to a person: note it and carry on.
-            self.refusals.append(f"{family.case_id} {name}: {exc}")
+            self.refusals.append(f"{case_id} {name}: {exc}")
             return None
 
-    async def refer(self, family: Family) -> None:
-        rng = self.rng
-        await cases.refer_family(
-            self.client,
-            family.case_id,
-            cmd.ReferFamily(
-                actor=Actor(id=f"bs-{family.team_id.split('-')[0]}", role=Role.BUSINESS_SUPPORT),
-                family_id=f"fam-d{self.seed}-{family.n:03d}",
-                team_id=family.team_id,
-                area=family.team_id.split("-")[0],
-                referring_agency=rng.choice(list(ReferringAgency)),
-                referral_grounds=[rng.choice(list(ReferralGround))],
-                children=[
-                    {
-                        "child_id": f"ch{i}",
-                        "statutory_status": rng.choice(("none", "cin", "cin", "cpr")),
-                    }
-                    for i in range(1, rng.choice((2, 3, 4)))
+
+def _ago(today: date, days: int) -> str:
+    return (today - timedelta(days=days)).isoformat()
+
+
+def _referral(rng: random.Random, seed: int, n: int, area: str) -> dict[str, Any]:
+    return {
+        "family_id": f"fam-d{seed}-{n:03d}",
+        "team_id": team_of(area, seed),
+        "area": area,
+        "referring_agency": rng.choice(list(ReferringAgency)).value,
+        "referral_grounds": [rng.choice(list(ReferralGround)).value],
+        "children": [
+            {"child_id": f"ch{i}", "statutory_status": rng.choice(("none", "cin", "cin", "cpr"))}
+            for i in range(1, rng.choice((2, 3, 4)))
+        ],
+        "consent_to_referral": True,
+        "consent_to_information_sharing": True,
+        "consent_to_follow_up": True,
+        "priority": rng.choice((2, 3, 3, 4)),
+    }
+
+
+def _intensive_part(
+    rng: random.Random, today: date, met: int, closed: int | None
+) -> dict[str, Any]:
+    """Goals, sessions and scores from the first meeting (``met`` days ago) to the closure
+    (``closed`` days ago) or today; a family in five has a gap in contact."""
+    last = closed if closed is not None else 0
+    gap = rng.random() < 0.2
+    categories = rng.sample([c.value for c in GoalCategory if c is not GoalCategory.OTHER], 2)
+    goals = [
+        {
+            "goal_id": f"g{i}",
+            "category": category,
+            "description": "agreed with the family",
+            "baseline": rng.randint(1, 4),
+            "target": rng.randint(7, 9),
+            "agreed_on": _ago(today, met),
+        }
+        for i, category in enumerate(categories, 1)
+    ]
+    sessions = [
+        {
+            "session_id": f"s{day}",
+            "held_at": f"{_ago(today, day)}T{rng.choice(('10', '14', '18'))}:00:00Z",
+            "kind": rng.choice(("home_visit", "home_visit", "home_visit", "phone", "out_of_hours")),
+            "duration_minutes": rng.choice((45, 60, 90, 120)),
+        }
+        for day in range(met - 2, last, -4)
+        if not (gap and met - 20 < day < met - 8)
+    ]
+    scored = met - 14
+    scores = (
+        [{"goal_id": "g1", "score": rng.randint(4, 7), "scored_on": _ago(today, scored)}]
+        if scored > last
+        else []
+    )
+    return {
+        "first_meeting_at": f"{_ago(today, met)}T10:00:00Z",
+        "goals": goals,
+        "sessions": sessions,
+        "scores": scores,
+    }
+
+
+def plan_imports(
+    seed: int, count: int, today: date, policy: ProgrammePolicy
+) -> list[dict[str, Any]]:
+    """``count`` families as import rows, each at its phase with a past that fits it."""
+    rng = random.Random(seed)
+    names = [p for p, _ in PHASES]
+    weights = [w for _, w in PHASES]
+    rows = []
+    following = 0
+    places = WORKERS_PER_TEAM * CASELOAD_LIMIT
+    held = 0  # families with a key worker in the first team
+    for n in range(1, count + 1):
+        phase = OPENING[n - 1] if n <= len(OPENING) else rng.choices(names, weights)[0]
+        if phase in ("allocated", "intensive") and held < places:
+            area, worker = AREAS[0], 1 + held % WORKERS_PER_TEAM
+            held += 1
+        else:
+            area, worker = rng.choice(AREAS), rng.randint(1, WORKERS_PER_TEAM)
+        if phase == "waitlisted":
+            area = AREAS[0]  # it waits: the first team is full
+        closed = None
+        if phase == "follow_up":
+            closed = CLOSED_DAYS_AGO[following % len(CLOSED_DAYS_AGO)]
+            following += 1
+        start = {"referred": 3, "accepted": 9, "waitlisted": 30, "allocated": 14, "intensive": 40}
+        received = (closed + 50) if closed is not None else start[phase]
+        row: dict[str, Any] = {
+            "case_id": f"d{seed}-{n:03d}",
+            "source": {"system": "demo-legacy", "record_id": f"D{seed}-{n:05d}"},
+            "phase": phase,
+            **_referral(rng, seed, n, area),
+            "received_on": _ago(today, received),
+        }
+        if phase != "referred":
+            row["accepted_on"] = _ago(today, received - 2)
+        if phase in ("allocated", "intensive", "follow_up"):
+            row |= {
+                "key_worker_id": f"kw-{area}-{worker}",
+                "allocated_on": _ago(today, received - 3),
+            }
+        if phase in ("intensive", "follow_up"):
+            met = received - 5
+            row |= _intensive_part(rng, today, met, closed)
+        if closed is not None:
+            row["closure"] = {
+                "closed_on": _ago(today, closed),
+                "kind": "planned" if rng.random() < 0.85 else "unplanned",
+                "closing_scores": [
+                    {"goal_id": g["goal_id"], "score": rng.randint(5, 9)} for g in row["goals"]
                 ],
-                consent_to_referral=True,
-                consent_to_information_sharing=True,
-                consent_to_follow_up=True,
-                priority=rng.choice((2, 3, 3, 4)),
-                received_on=(await self.now()).date(),
-            ),
-            task_queue=self.task_queue,
+            }
+            if row["closure"]["kind"] == "unplanned":
+                row["closure"]["unplanned_reason"] = rng.choice(
+                    ("family_disengaged", "moved_away", "escalated_to_statutory")
+                )
+            row["reviews"] = _reviews_held(row, n, today, policy)
+        rows.append(row)
+    # Waiting families arrive last, when the places they wait for are taken.
+    return sorted(rows, key=lambda r: r["phase"] == "waitlisted")
+
+
+def _reviews_held(row: dict[str, Any], n: int, today: date, policy: ProgrammePolicy) -> list[Any]:
+    """The reviews held there, each the day after it fell due (by the engine's own
+    schedule), the 12-month one left for today; a family in three regressed at each."""
+    fields = {k: v for k, v in row.items() if k not in ("case_id", "reviews")}
+    command = ImportCase.model_validate({**fields, "actor": ADMIN})
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    state = fresh_state(row["case_id"], policy)
+    for event, at in import_events(state, command, now):
+        state = evolve(state, event, at)
+    held = []
+    for review in sorted(state.reviews.values(), key=lambda r: r.month):
+        held_on = review.due_on + timedelta(days=1)
+        if review.month == 12 or held_on >= today:
+            continue
+        regressed = n % 3 == 0
+        held.append(
+            {
+                "month": review.month,
+                "held_on": held_on.isoformat(),
+                "ratings": {
+                    g["goal_id"]: ("regressed" if regressed and i == 0 else "maintained")
+                    for i, g in enumerate(row["goals"])
+                },
+                "family_staying_together": True,
+                "substance_use_status": "reduced",
+            }
         )
-
-
-@dataclass(frozen=True)
-class HandoverTarget:
-    """The stack's Temporal, where the demo's open episodes carry on."""
-
-    client: Client
-    task_queue: str
+    return held
 
 
 async def run_demo(
     dsn: str,
     families: int,
     seed: int,
-    progress: Callable[[int, int], None] | None = None,
     *,
+    client: Client,
+    task_queue: str,
     schema: str | None = None,
-    handover_to: HandoverTarget | None = None,
+    policy: ProgrammePolicy = DEFAULT_POLICY,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Run ``families`` simulated families; returns counts of what happened."""
-    from workers.embedded import temporal_test_server_path
-    from workers.temporal import build_worker, register_search_attributes
-
+    """Demo families in the stack at ``client``/``task_queue``; returns what happened."""
     pool = await create_pool(dsn, schema=schema, max_size=10)
     store = EventStore(pool)
+    say = progress or (lambda _: None)
     try:
-        if await store.stream_version(f"team-{AREAS[0]}-d{seed}") > 0:
-            raise DemoExists(f"seed: demo data for seed {seed} exists already; pick another")
-        from temporalio.contrib.pydantic import pydantic_data_converter
-
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
-            test_server_existing_path=str(temporal_test_server_path()),
+        real = await pool.fetchval(
+            "SELECT stream_id FROM events WHERE stream_id ~ $1 LIMIT 1", NON_DEMO_CASE
         )
-        try:
-            await register_search_attributes(env.client)
-            queue = f"demo-{uuid.uuid4().hex[:6]}"
-            async with build_worker(env.client, queue, store):
-                demo = Demo(env.client, env, queue, seed, random.Random(seed + 1))
-                planned = plan(seed, families)
-                counts = await simulate(demo, planned, progress)
-                if handover_to is not None:
-                    counts["handed_over"] = await handover(demo, planned, handover_to)
-            await add_demo_users(pool, seed)
-            return counts
-        finally:
-            await env.shutdown()
+        if real is not None:
+            raise DemoRefused(
+                f"database: it holds {real}, which is not a demo case; the demo runs only "
+                "on a database of its own"
+            )
+        if await store.stream_version(f"team-{team_of(AREAS[0], seed)}") > 0:
+            raise DemoExists(f"seed: demo data for seed {seed} exists already; pick another")
+        today = datetime.now(UTC).date()
+        demo = Demo(client, task_queue, seed, random.Random(seed + 1), today, policy)
+        say("teams")
+        await set_up_teams(demo)
+        await add_demo_users(pool, seed)
+        live = max(families // 6, 1)
+        rows = plan_imports(seed, families - live, today, policy)
+        say(f"importing {len(rows)} families")
+        report = await import_rows(
+            [orjson.dumps(r).decode() for r in rows],
+            ADMIN,
+            client=client,
+            store=store,
+            task_queue=task_queue,
+            all_or_none=True,
+            policy=policy,
+        )
+        if report.problems:  # the demo's own rows: a fault in the demo, not in the data
+            raise RuntimeError(f"demo rows refused: {report.problems[0]}")
+        demo.counts["imported"] = len(report.imported)
+        say(f"{live} live families and today's work")
+        await live_families(demo, range(families - live + 1, families + 1))
+        await todays_work(demo, rows)
+        for refusal in demo.refusals:
+            log.warning("demo_command_refused", refusal=refusal)
+        return {"families": families, **demo.counts, "refused_commands": len(demo.refusals)}
     finally:
         await store.aclose()
         await pool.close()
 
 
-async def handover(demo: Demo, families: list[Family], target: HandoverTarget) -> int:
-    """Start each open episode's workflow on the stack's Temporal with its current state."""
-    from temporalio.common import WorkflowIDConflictPolicy
-
-    from workflows.case_workflow import CaseInput, CaseWorkflow
-    from workflows.lifecycle import CaseState
-
-    handed = 0
-    for f in families:
-        if f.ended or f.rejected or f.referral_day >= SIMULATED_DAYS:
-            continue
-        handle = demo.client.get_workflow_handle(f"case-{f.case_id}")
-        state: CaseState = await handle.query(CaseWorkflow.snapshot)
-        if state.ended:
-            continue
-        await target.client.start_workflow(
-            CaseWorkflow.run,
-            CaseInput(case_id=f.case_id, policy=state.policy, state=state),
-            id=f"case-{f.case_id}",
-            task_queue=target.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+async def set_up_teams(demo: Demo) -> None:
+    for area in AREAS:
+        team = team_of(area, demo.seed)
+        name = f"{area.capitalize()} IFSS (demo {demo.seed})"
+        command = RegisterTeam(actor=ADMIN, name=name, area=area)
+        await cases.register_team(
+            demo.client, team, command, task_queue=demo.task_queue, policy=demo.policy
         )
-        handed += 1
-    return handed
+        supervisor = Actor(id=f"sup-{area}", role=Role.SUPERVISOR)
+        for w in range(1, WORKERS_PER_TEAM + 1):
+            change = ChangeKeyWorker(
+                actor=supervisor, key_worker_id=f"kw-{area}-{w}", caseload_limit=CASELOAD_LIMIT
+            )
+            await cases.change_key_worker(demo.client, team, change)
 
 
 async def add_demo_users(pool: asyncpg.Pool, seed: int) -> None:
     """The demo's key workers and supervisors as users (if not there already), so that
     `ifss alerts --as sup-cardiff:supervisor` shows their inbox."""
     for area in AREAS:
-        team = f"{area}-d{seed}"
+        team = team_of(area, seed)
         people = [(f"sup-{area}", "supervisor")] + [
             (f"kw-{area}-{w}", "case_manager") for w in range(1, WORKERS_PER_TEAM + 1)
         ]
@@ -256,199 +351,102 @@ async def add_demo_users(pool: asyncpg.Pool, seed: int) -> None:
             )
 
 
-async def simulate(
-    demo: Demo, families: list[Family], progress: Callable[[int, int], None] | None
-) -> dict[str, int]:
+async def live_families(demo: Demo, numbers: range) -> None:
+    """Referrals arriving today, each with an outcome that fits it."""
     rng = demo.rng
-    for area in AREAS:
-        team = f"{area}-d{demo.seed}"
-        await cases.register_team(
-            demo.client,
-            team,
-            RegisterTeam(
-                actor=Actor(id="admin-demo", role=Role.ADMIN),
-                name=f"{area.capitalize()} IFSS (demo {demo.seed})",
-                area=area,
-            ),
-            task_queue=demo.task_queue,
+    outcomes = ["no_ground", "outside_area", "accepted", "withdrawn", "elsewhere", "accepted"]
+    for i, n in enumerate(numbers):
+        area = AREAS[i % len(AREAS)]
+        outcome = outcomes[i % len(outcomes)]
+        fields = _referral(rng, demo.seed, n, area)
+        if outcome == "no_ground":
+            fields["referral_grounds"] = []  # the rule rejects it, and says so
+        if outcome == "outside_area":
+            fields["area"] = "bridgend"  # not an area the team serves
+        case_id = f"d{demo.seed}-{n:03d}"
+        business = Actor(id=f"bs-{area}", role=Role.BUSINESS_SUPPORT)
+        referral = cmd.ReferFamily.model_validate(
+            {**fields, "actor": business, "received_on": demo.today.isoformat()}
         )
-        for w in range(1, WORKERS_PER_TEAM + 1):
-            await cases.change_key_worker(
-                demo.client,
-                team,
-                ChangeKeyWorker(
-                    actor=Actor(id=f"sup-{area}", role=Role.SUPERVISOR),
-                    key_worker_id=f"kw-{area}-{w}",
-                    caseload_limit=3,
-                ),
-            )
-    last_day = SIMULATED_DAYS - 1
-    for day in range(last_day + 1):
-        todays = [f for f in families if not f.ended]
-        if not todays:
-            break
-        allocated = await allocations(demo, {f.team_id for f in todays})
-        await asyncio.gather(*(step(demo, f, day, allocated, rng) for f in todays))
-        if progress is not None:
-            progress(day + 1, last_day + 1)
-        await demo.env.sleep(timedelta(days=1).total_seconds())
-    for refusal in demo.refusals:
-        log.warning("demo_command_refused", refusal=refusal)
-    return {
-        "families": len(families),
-        "rejected": sum(f.rejected for f in families),
-        "closed": sum(f.closed for f in families),
-        "ended": sum(f.ended for f in families),
-        "refused_commands": len(demo.refusals),
-    }
-
-
-async def allocations(demo: Demo, teams: set[str]) -> dict[str, str]:
-    """case id -> key worker, from each team's workflow."""
-    out: dict[str, str] = {}
-    for team in teams:
-        state = await cases.team_view(demo.client, team)
-        for worker in state.key_workers.values():
-            for case_id in worker.cases:
-                out[case_id] = worker.key_worker_id
-    return out
-
-
-async def step(
-    demo: Demo, f: Family, day: int, allocated: dict[str, str], rng: random.Random
-) -> None:
-    """What family ``f`` does today."""
-    now = await demo.now()
-    if day < f.referral_day:
-        return
-    if day == f.referral_day:
-        await demo.refer(f)
-        return
-    if day == f.referral_day + 1:
-        if f.rejected:
-            await demo.do(f, "reject", f.supervisor, reason=rng.choice(list(RejectionReason)))
-            f.ended = True
+        await cases.refer_family(
+            demo.client, case_id, referral, task_queue=demo.task_queue, policy=demo.policy
+        )
+        demo.count("live")
+        supervisor = Actor(id=f"sup-{area}", role=Role.SUPERVISOR)
+        if outcome == "no_ground":
+            demo.count("rejected")
+        elif outcome in ("outside_area", "elsewhere"):
+            reason = "outside_area" if outcome == "outside_area" else "already_supported_elsewhere"
+            await demo.do(case_id, "reject", supervisor, reason=reason)
+            demo.count("rejected")
         else:
-            await demo.do(f, "accept", f.supervisor)
-        return
-    if f.key_worker is None:
-        if f.case_id not in allocated:
-            return
-        # The team has decided; the case records it a moment later (its own stream).
-        if (await cases.case_view(demo.client, f.case_id)).phase != "allocated":
-            return
-        f.key_worker = Actor(id=allocated[f.case_id], role=Role.CASE_MANAGER)
-        f.met_on = day + (4 if f.late_first_meeting else 0)
-    kw = f.key_worker
-    assert f.met_on is not None
-    if day == f.met_on:
-        await demo.do(f, "record_first_meeting", kw, held_at=now)
-        for i, category in enumerate(f.goals, 1):
-            await demo.do(
-                f,
-                "agree_goal",
-                kw,
-                goal_id=f"g{i}",
-                category=category,
-                description="agreed with the family",
-                baseline=rng.randint(1, 4),
-                target=rng.randint(7, 9),
-            )
-        return
-    phase_day = day - f.met_on
-    if not f.closed:
-        gap = f.contact_gap and 10 <= phase_day < 20
-        if 0 < phase_day < 35 and phase_day % 4 == 0 and not gap:
-            await demo.do(
-                f,
-                "record_session",
-                kw,
-                session_id=f"s{phase_day}",
-                held_at=now,
-                kind=rng.choice(
-                    ("home_visit", "home_visit", "home_visit", "phone", "out_of_hours")
-                ),
-                duration_minutes=rng.choice((45, 60, 90, 120)),
-            )
-        if phase_day == 21:
-            scores = [
-                {"goal_id": f"g{i}", "score": rng.randint(4, 7)} for i in range(1, len(f.goals) + 1)
-            ]
-            await demo.do(f, "score_goals", kw, scores=scores)
-        if (f.unplanned and phase_day == 18) or phase_day == 36:
-            await close(demo, f, kw, rng)
-        return
-    await reviews(demo, f, kw, now, rng)
+            await demo.do(case_id, "accept", supervisor)
+            if outcome == "withdrawn":
+                await demo.do(case_id, "withdraw", supervisor, reason="family_declined")
+                demo.count("withdrawn")
 
 
-async def close(demo: Demo, f: Family, kw: Actor, rng: random.Random) -> None:
-    scores = [{"goal_id": f"g{i}", "score": rng.randint(5, 9)} for i in range(1, len(f.goals) + 1)]
-    if f.unplanned:
-        result = await demo.do(
-            f,
-            "close_intensive_phase",
-            f.supervisor,
-            kind="unplanned",
-            unplanned_reason=rng.choice(list(UnplannedExitReason)),
-            closing_scores=scores,
-        )
-    else:
-        result = await demo.do(
-            f,
-            "close_intensive_phase",
-            kw,
-            kind="planned",
-            closing_scores=scores,
-            onward_referrals=rng.sample(["health", "school", "housing"], rng.choice((0, 1, 2))),
-            transferred_to_less_formal_services=rng.random() < 0.4,
-        )
-    if result is None:
-        return
-    f.closed = True
-    view = await cases.case_view(demo.client, f.case_id)
-    if view.phase == "ended":
-        f.ended = True
-        return
-    f.reviews = {r.review_id: (r.month, r.due_on) for r in view.reviews}
-
-
-async def reviews(demo: Demo, f: Family, kw: Actor, now: datetime, rng: random.Random) -> None:
-    today = now.date()
-    for review_id, (month, due_on) in sorted(f.reviews.items(), key=lambda r: r[1][1]):
-        if review_id in f.done_reviews:
+async def todays_work(demo: Demo, rows: list[dict[str, Any]]) -> None:
+    """Live commands on imported families: handovers, status changes, sessions, and the
+    12-month reviews that are due (the first with a regression, and its booster)."""
+    now = datetime.now(UTC)
+    by_phase: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_phase.setdefault(row["phase"], []).append(row)
+    for row in by_phase.get("intensive", [])[:3]:
+        kw = Actor(id=row["key_worker_id"], role=Role.CASE_MANAGER)
+        await demo.do(row["case_id"], "record_session", kw, session_id="s-today",
+                      held_at=now, kind="home_visit", duration_minutes=60)  # fmt: skip
+        child = row["children"][0]
+        status = "cin" if child["statutory_status"] == "cpr" else "cpr"
+        if await demo.do(row["case_id"], "change_child_status", kw,
+                         child_id=child["child_id"], status=status,
+                         effective_on=(demo.today - timedelta(days=1)).isoformat()):  # fmt: skip
+            demo.count("status_changes")
+    intensive = by_phase.get("intensive", [])
+    if intensive:  # a handover inside the team: to whoever has most room
+        row = intensive[-1]
+        team = await cases.team_view(demo.client, row["team_id"])
+        others = [
+            w for w in team.key_workers.values()
+            if w.key_worker_id != row["key_worker_id"] and len(w.cases) < w.caseload_limit
+        ]  # fmt: skip
+        if others:
+            supervisor = Actor(id=f"sup-{row['area']}", role=Role.SUPERVISOR)
+            if await demo.do(row["case_id"], "reassign", supervisor,
+                             key_worker_id=others[0].key_worker_id, reason="workload"):  # fmt: skip
+                demo.count("reassigned")
+    for row in by_phase.get("allocated", [])[:1]:  # a family that moved before the work began
+        area = row["area"]
+        other = team_of(AREAS[(AREAS.index(area) + 1) % len(AREAS)], demo.seed)
+        supervisor = Actor(id=f"sup-{area}", role=Role.SUPERVISOR)
+        if await demo.do(row["case_id"], "transfer", supervisor, team_id=other,
+                         reason="family_moved"):  # fmt: skip
+            demo.count("transferred")
+    for i, row in enumerate(r for r in by_phase.get("follow_up", []) if not _has_12(r)):
+        view = await cases.case_view(demo.client, row["case_id"])
+        twelve = next((r for r in view.reviews if r.month == 12), None)
+        open_ = ("scheduled", "due", "overdue")
+        if twelve is None or twelve.status.value not in open_ or twelve.due_on > demo.today:
             continue
-        held_on = due_on + timedelta(days=20 if f.late_review == month else 2)
-        if today < held_on:
-            return
-        ratings = {
-            f"g{i}": (
-                "regressed"
-                if f.regress_at == month and i == 1
-                else rng.choice(("maintained", "maintained", "exceeded", "partly_maintained"))
-            )
-            for i in range(1, len(f.goals) + 1)
-        }
-        result = await demo.do(
-            f,
-            "complete_review",
-            kw,
-            review_id=review_id,
-            ratings=ratings,
-            family_staying_together=rng.random() < 0.9,
-            substance_use_status=rng.choice(("abstinent", "reduced", "reduced", "unchanged")),
-        )
-        f.done_reviews.add(review_id)
-        if result is not None and "EpisodeEnded" in result.events:
-            f.ended = True
-            return
-        if result is not None and "BoosterScheduled" in result.events and not f.booster_missed:
-            view = await cases.case_view(demo.client, f.case_id)
+        kw = Actor(id=view.key_worker_id or row["key_worker_id"], role=Role.CASE_MANAGER)
+        ratings = {g.goal_id: "maintained" for g in view.goals}
+        if i == 0 and ratings:
+            ratings[min(ratings)] = "regressed"
+        result = await demo.do(row["case_id"], "complete_review", kw, review_id=twelve.review_id,
+                               ratings=ratings, family_staying_together=True,
+                               substance_use_status="reduced")  # fmt: skip
+        if result is None:
+            continue
+        demo.count("twelve_month_reviews")
+        if "BoosterScheduled" in result.events:
+            view = await cases.case_view(demo.client, row["case_id"])
             for booster in view.boosters:
-                if booster.delivered_at is None and booster.booster_id not in f.boosters_done:
-                    await demo.do(
-                        f, "record_booster", kw, booster_id=booster.booster_id, delivered_at=now
-                    )
-                    f.boosters_done.add(booster.booster_id)
-        return
-    if len(f.done_reviews) == len(f.reviews):
-        f.ended = True
+                if booster.delivered_at is None:
+                    await demo.do(row["case_id"], "record_booster", kw,
+                                  booster_id=booster.booster_id, delivered_at=now)  # fmt: skip
+                    demo.count("boosters")
+
+
+def _has_12(row: dict[str, Any]) -> bool:
+    return any(r["month"] == 12 for r in row.get("reviews", []))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,27 @@ def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
     assert "imported the case from legacy-cms (record R-i1)" in history
     ok(s, "case", "record-session", "i1", "session_id=s9", "kind=phone", "duration_minutes=20",
        actor="kw-a:case_manager")  # fmt: skip
+
+
+def test_the_demo_from_the_cli_and_its_refusals(dev_stack: DevStack) -> None:
+    s = dev_stack
+    done = s.ifss("demo", "--families", "12", "--seed", "3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "imported 10" in done.stdout and "refused commands 0" in done.stdout
+    assert show(s, "d3-001")["phase"] == "referred"
+    again = s.ifss("demo", "--families", "12", "--seed", "3")
+    assert again.returncode == 2 and "seed: demo data for seed 3 exists already" in again.stderr
+    ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    ok(s, "team", "add-worker", "cardiff", "kw-a", actor=SUP)
+    ok(s, "refer", "--file", str(_referral_file(s)), actor="bs-price:business_support")
+    mixed = s.ifss("demo", "--families", "6", "--seed", "4")
+    assert mixed.returncode == 2 and "which is not a demo case" in mixed.stderr
+
+
+def _referral_file(s: DevStack) -> Path:
+    path = s.state / "referral.json"
+    fields = family("c1", "referred", date.today())
+    for name in ("source", "phase"):
+        del fields[name]
+    path.write_text(json.dumps(fields))
+    return path

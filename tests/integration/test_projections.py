@@ -32,7 +32,6 @@ from tests.temporal_harness import (
     sleep_until,
     to_intensive,
 )
-from workflows import client as cases
 
 pytestmark = pytest.mark.integration
 
@@ -334,61 +333,86 @@ async def test_waitlist_caseload_and_reviews_queries(harness: Harness, pool: asy
     assert await reviews_due(pool, reviews[1].due_on, key_worker_id="someone-else") == []
 
 
-async def test_demo_families_through_real_workflows_and_rebuild_equals_live(
-    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
+async def test_the_demo_lives_in_the_past_and_its_cases_and_teams_keep_working(
+    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore, harness: Any
 ) -> None:
     from workers.demo import DemoExists, run_demo
+    from workflows.lifecycle import Phase
 
-    counts = await run_demo(database_url, 12, seed=5, schema=migrated)
-    assert counts["families"] == 12 and counts["refused_commands"] == 0
-    assert "handed_over" not in counts  # no stack given
+    h = harness
+    counts = await run_demo(
+        database_url, 24, seed=5, schema=migrated, client=h.client, task_queue=h.task_queue
+    )
+    assert counts["families"] == 24 and counts["imported"] == 20 and counts["live"] == 4
+    assert counts["refused_commands"] == 0, counts
+    assert counts["rejected"] >= 2 and counts.get("twelve_month_reviews", 0) >= 1, counts
+    assert counts["reassigned"] == 1 and counts["transferred"] == 1, counts
     await catch_up(pool, store)
     summary = await table(pool, "case_summary")
-    assert len(summary) == 12
+    assert len(summary) == 24
     assert {r["team_id"] for r in summary} <= {"cardiff-d5", "newport-d5", "swansea-d5"}
-    assert await pool.fetchval("SELECT count(*) FROM review_schedule WHERE status = 'completed'")
+    phases = {r["phase"] for r in summary}
+    assert {"referred", "waitlisted", "allocated", "intensive", "follow_up", "ended"} <= phases
+    # Nothing lies in the future: every event happened by now.
+    assert not await pool.fetchval("SELECT count(*) FROM events WHERE occurred_at > now()")
+    months = {
+        r["month"]
+        for r in await pool.fetch("SELECT month FROM review_schedule WHERE status = 'completed'")
+    }
+    assert {1, 3, 6, 12} <= months
+    regressed = await pool.fetchval(
+        "SELECT count(DISTINCT data ->> 'review_id') FROM events "
+        "WHERE type = 'FollowUpReviewCompleted' AND data::text LIKE '%regressed%'"
+    )
+    assert regressed >= 3
+    reasons = {
+        r["reason"]: r["rule"]
+        for r in await pool.fetch(
+            "SELECT data ->> 'reason' AS reason, data ->> 'rule' AS rule FROM events "
+            "WHERE type = 'ReferralRejected'"
+        )
+    }
+    assert reasons["no_eligible_ground"] == "referral-needs-a-statutory-ground"
+    assert reasons["outside_area"] is None  # a supervisor's decision
     live = {name: await table(pool, name) for name in ORDER}
     await rebuild(pool, store, PROJECTIONS)
     for name, rows in live.items():
         assert await table(pool, name) == rows, name
     assert (await store.verify()).intact
     with pytest.raises(DemoExists, match="seed: demo data for seed 5 exists already"):
-        await run_demo(database_url, 1, seed=5, schema=migrated)
+        await run_demo(database_url, 1, seed=5, schema=migrated, client=h.client,
+                       task_queue=h.task_queue)  # fmt: skip
+
+    # The stack goes on with them: a key worker records on a demo case, a supervisor
+    # closes one, and the next acceptance in that team succeeds.
+    working = next(r for r in summary if r["phase"] == "intensive")
+    case_id, kw = working["case_id"], working["key_worker_id"]
+    recorded = await h.do(case_id, "record_session", actor=Actor(id=kw, role=Role.CASE_MANAGER),
+                          session_id="s-new", held_at=await h.now(), kind="phone",
+                          duration_minutes=30)  # fmt: skip
+    assert recorded.events[0] == "SessionRecorded"
+    supervisor = Actor(id=f"sup-{working['team_id'].split('-')[0]}", role=Role.SUPERVISOR)
+    closed = await h.do(case_id, "close_intensive_phase", actor=supervisor, kind="planned",
+                        closing_scores=[{"goal_id": "g1", "score": 7}])  # fmt: skip
+    assert closed.events[0] == "IntensivePhaseClosed"
+    h.registered |= {"cardiff-d5", "newport-d5", "swansea-d5"}  # the demo registered them
+    await h.refer("after-demo", team_id=working["team_id"], family_id="fam-after-demo")
+    accepted = await h.do("after-demo", "accept", actor=supervisor)
+    assert accepted.events == ["ReferralAccepted"]
+    for _ in range(100):  # the team decides: a key worker, or a place on its waitlist
+        view = await h.view("after-demo")
+        if view.phase is not Phase.ACCEPTED:
+            break
+        await h.sleep(seconds=1)
+    assert view.phase in (Phase.ALLOCATED, Phase.WAITLISTED)
 
 
-async def test_demo_hands_open_episodes_over_so_their_alerts_can_be_acknowledged(
-    database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore, harness: Any
+async def test_the_demo_refuses_a_database_with_real_cases(
+    database_url: str, migrated: str, harness: Any
 ) -> None:
-    from workers.demo import HandoverTarget, run_demo
-    from workflows.lifecycle import Phase
+    from workers.demo import DemoRefused, run_demo
 
-    counts = await run_demo(
-        database_url,
-        10,
-        seed=9,
-        schema=migrated,
-        handover_to=HandoverTarget(harness.client, harness.task_queue),
-    )
-    assert counts["handed_over"] == 10 - counts["ended"]
-    await catch_up(pool, store)
-    open_alerts = await pool.fetch(
-        "SELECT a.alert_ref, a.case_id, s.key_worker_id FROM alerts a "
-        "JOIN case_summary s USING (case_id) "
-        "WHERE a.acknowledged_at IS NULL AND a.resolved_at IS NULL AND s.phase <> 'ended' "
-        "AND a.to_key_worker IS NOT NULL ORDER BY a.alert_ref LIMIT 1"
-    )
-    assert open_alerts, "the demo left no open alert to acknowledge"
-    ref, case_id, key_worker = open_alerts[0]
-    view = await cases.case_view(harness.client, case_id)  # it runs on the stack now
-    assert view.phase is not Phase.ENDED
-    before = await store.stream_version(f"case-{case_id}")
-    await cases.acknowledge_alert(harness.client, ref, Actor(id=key_worker, role=Role.CASE_MANAGER))
-    stream = await store.read_stream(f"case-{case_id}")
-    assert [e.type for e in stream[before:]] == ["AlertAcknowledged"]
-    assert stream[-1].stream_version == before + 1  # the stream goes on where it was
-    assert (await store.verify(f"case-{case_id}")).intact
-    await catch_up(pool, store)
-    assert (
-        await pool.fetchval("SELECT acknowledged_by FROM alerts WHERE alert_ref = $1", ref)
-        == key_worker
-    )
+    await harness.refer("c1")
+    with pytest.raises(DemoRefused, match="database: it holds case-c1, which is not a demo"):
+        await run_demo(database_url, 6, seed=3, schema=migrated, client=harness.client,
+                       task_queue=harness.task_queue)  # fmt: skip

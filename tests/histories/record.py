@@ -8,6 +8,7 @@ break running cases fails CI. Keep old files: cases started on old code still ru
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,8 +19,12 @@ from temporalio.testing import WorkflowEnvironment
 from bench.common import bench_database
 from events.calendar import local_day
 from events.db import create_pool
+from events.envelope import Actor
 from events.store import EventStore
+from events.vocabulary import Role
+from tests.integration.test_import import family
 from tests.temporal_harness import (
+    ADMIN,
     SUP,
     Harness,
     close_planned,
@@ -32,19 +37,23 @@ from tests.temporal_harness import (
 from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 from workflows import client as cases
+from workflows.importer import import_rows
 from workflows.team_workflow import HandOverLeaver, SetCover
 
 HERE = Path(__file__).parent
 # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode.
 # v8: handover: cover, reassignment, a transfer between teams, a leaver's families moved.
 # v9: review moves asked and decided, a correction, the team following its follow-ups.
-VERSION = "v9"
+# v10: teams registered; a case imported from another system (its team admits it), quiet
+# alerts for what was overdue at import; a referral rejected by a named rule.
+VERSION = "v10"
 
 
 async def episodes(h: Harness) -> list[str]:
     """Drive the shapes worth keeping; returns the workflow ids to save."""
     await h.add_key_worker("cardiff", "cm-jones", limit=1)
     started = await to_intensive(h, "planned")
+    await imported(h)
     await h.refer("waiting", priority=1)
     await h.do("waiting", "accept", actor=SUP)
     await h.settle("waiting", "waitlisted")
@@ -93,6 +102,7 @@ async def episodes(h: Harness) -> list[str]:
     await h.refer("rejected", referral_grounds=[])
     await h.settle("planned", "ended")
     return [
+        "case-imported",
         "case-planned",
         "case-waiting",
         "case-rejected",
@@ -101,6 +111,29 @@ async def episodes(h: Harness) -> list[str]:
         "team-cardiff",
         "team-east",
     ]
+
+
+async def imported(h: Harness) -> None:
+    """A family imported in its intensive work (with kw-imp): not seen for longer than
+    the policy allows, so the deadline loop raises that once, quietly; then a session."""
+    await h.add_key_worker("cardiff", "kw-imp", limit=1)
+    row = family("imported", "intensive", local_day(await h.now()))
+    row["key_worker_id"] = "kw-imp"
+    lines = [json.dumps(row)]
+    report = await import_rows(
+        lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=True
+    )
+    assert report.imported == ["imported"], report.problems
+    await h.sleep(hours=1)  # the deadline loop raises what is overdue, quietly
+    await h.do(
+        "imported",
+        "record_session",
+        session_id="s-now",
+        held_at=await h.now(),
+        kind="phone",
+        duration_minutes=20,
+        actor=Actor(id="kw-imp", role=Role.CASE_MANAGER),
+    )
 
 
 async def handovers(h: Harness) -> None:

@@ -28,6 +28,7 @@ def test_histories_are_saved() -> None:
     assert {"v7-case-planned.json", "v7-team-cardiff.json"} <= names  # follow-up rules
     assert {"v8-case-waiting.json", "v8-case-moving.json", "v8-team-east.json"} <= names  # handover
     assert {"v9-case-planned.json", "v9-team-cardiff.json"} <= names  # moves asked, corrections
+    assert {"v10-case-imported.json", "v10-team-cardiff.json"} <= names  # registered, imported
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

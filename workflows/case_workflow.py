@@ -657,13 +657,7 @@ class CaseWorkflow:
             claim = FamilyClaim()
             try:
                 if workflow.patched(ONE_EPISODE_PATCH):
-                    claim = await workflow.execute_activity_method(
-                        StoreActivities.claim_family,
-                        family,
-                        start_to_close_timeout=timedelta(seconds=30),
-                        schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
-                        retry_policy=STORE_RETRY,
-                    )
+                    claim = await self._claim(family)
                 else:
                     claim.previous_case_id = await workflow.execute_activity_method(
                         StoreActivities.find_previous_episode,
@@ -695,17 +689,15 @@ class CaseWorkflow:
         async with self._lock:
             now = workflow.now()
             _decided(lambda: [e for e, _ in import_events(self._state, command, now)])
+            if await appending.read_tail(self._writer.stream_id, 0):  # an id used before
+                raise refused(
+                    CommandRejected("case_id", f"case {self._state.case_id} already exists")
+                )
             family = PreviousEpisodeInput(
                 family_id=command.family_id, case_id=self._state.case_id, team_id=command.team_id
             )
             try:
-                claim = await workflow.execute_activity_method(
-                    StoreActivities.claim_family,
-                    family,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
-                    retry_policy=STORE_RETRY,
-                )
+                claim = await self._claim(family)
             except ActivityError:
                 raise appending.unavailable() from None
             place = Admission()
@@ -738,6 +730,18 @@ class CaseWorkflow:
             self._quiet_pass = command.overdue_alerts is OverdueOnImport.INBOX
             self._changed = True  # the deadline loop looks at what is overdue now
             return self._result([e for e, _ in history])
+
+    async def _claim(self, family: PreviousEpisodeInput) -> FamilyClaim:
+        """One open episode per family: the family claimed for this case (a referral's or
+        an import's), or the case that holds it open; and the team checked."""
+        claim: FamilyClaim = await workflow.execute_activity_method(
+            StoreActivities.claim_family,
+            family,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=appending.QUERY_RETRY_BOUND,
+            retry_policy=STORE_RETRY,
+        )
+        return claim
 
     @import_case.validator
     def _check_import_case(self, command: ImportCase) -> None:

@@ -146,29 +146,10 @@ async def refer_family(
     max_history_events: int = 10_000,
 ) -> CommandResult:
     """Open a case: start its workflow and deliver the referral in one call."""
-    checked_id(case_id, "case_id", new=True)
-    _check_size(command)
-    operation = WithStartWorkflowOperation(
-        CaseWorkflow.run,
-        CaseInput(case_id=case_id, policy=policy, max_history_events=max_history_events),
-        id=case_workflow_id(case_id),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    start = CaseInput(case_id=case_id, policy=policy, max_history_events=max_history_events)
+    return await _open_case(
+        client, start, CaseWorkflow.refer, command, task_queue, WorkflowIDConflictPolicy.FAIL
     )
-    try:
-        return await client.execute_update_with_start_workflow(
-            CaseWorkflow.refer, command, start_workflow_operation=operation
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise _refusal(exc) from None
-    except WorkflowAlreadyStartedError:
-        raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.ALREADY_EXISTS:
-            raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
-        raise
-    finally:
-        await _settled(operation)
 
 
 async def import_case(
@@ -181,24 +162,50 @@ async def import_case(
 ) -> CommandResult:
     """Open a case from another system's record: start its workflow (or find the one a
     failed attempt left, which has recorded nothing) and deliver the import in one call."""
+    start = CaseInput(case_id=case_id, policy=policy)
+    return await _open_case(
+        client,
+        start,
+        CaseWorkflow.import_case,
+        command,
+        task_queue,
+        WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def _open_case(
+    client: Client,
+    start: CaseInput,
+    update: UpdateMethodMultiParam[[CaseWorkflow, _Arg], CommandResult],
+    command: _Arg,
+    task_queue: str,
+    conflict: WorkflowIDConflictPolicy,
+) -> CommandResult:
+    """Start a case's workflow and deliver the command that opens it, in one call."""
+    case_id = start.case_id
     checked_id(case_id, "case_id", new=True)
+    assert isinstance(command, cmd.Command)
     _check_size(command)
     operation = WithStartWorkflowOperation(
         CaseWorkflow.run,
-        CaseInput(case_id=case_id, policy=policy),
+        start,
         id=case_workflow_id(case_id),
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_conflict_policy=conflict,
     )
+    exists = CaseAlreadyExists(f"case_id: case {case_id} already exists")
     try:
         return await client.execute_update_with_start_workflow(
-            CaseWorkflow.import_case, command, start_workflow_operation=operation
+            update, command, start_workflow_operation=operation
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
+    except WorkflowAlreadyStartedError:
+        raise exists from None
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # a case whose episode ended long ago
-            raise CaseAlreadyExists(f"case_id: case {case_id} already exists") from None
+        # Running already (a referral), or ended long ago with its workflow gone (an import).
+        if exc.status in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.NOT_FOUND):
+            raise exists from None
         raise
     finally:
         await _settled(operation)

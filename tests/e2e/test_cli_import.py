@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.conftest import DevStack
 from tests.e2e.stack_cli import ADMIN, REGISTER_CARDIFF, SUP, ok, show
-from tests.integration.test_import import family
+from tests.factories import import_row as family
 
 pytestmark = pytest.mark.e2e
 

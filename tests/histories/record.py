@@ -22,7 +22,7 @@ from events.db import create_pool
 from events.envelope import Actor
 from events.store import EventStore
 from events.vocabulary import Role
-from tests.integration.test_import import family
+from tests.factories import import_row as family
 from tests.temporal_harness import (
     ADMIN,
     SUP,

@@ -6,12 +6,17 @@ with nothing of a bad row recorded, all or none as the admin chose."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from events.envelope import EventMetadata
+from events.records import NewEvent
+from tests.factories import PHASES, referral
+from tests.factories import import_row as family
 from tests.projector_harness import catch_up
 from tests.temporal_harness import ADMIN, SUP, Harness, sleep_until
 from workflows import client as cases
@@ -19,79 +24,6 @@ from workflows.importer import ImportReport, import_rows
 from workflows.lifecycle.imports import ImportCase
 
 pytestmark = pytest.mark.integration
-
-PHASES = ["referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up"]
-
-
-def family(case_id: str, phase: str, today: date, **changes: Any) -> dict[str, Any]:
-    """A family at ``phase`` with a past in the other system, dated back from ``today``."""
-
-    def ago(days: int) -> str:
-        return (today - timedelta(days=days)).isoformat()
-
-    reached = PHASES.index(phase)
-    fields: dict[str, Any] = {
-        "case_id": case_id,
-        "source": {"system": "legacy-cms", "record_id": f"R-{case_id}"},
-        "phase": phase,
-        "family_id": f"fam-{case_id}",
-        "team_id": "cardiff",
-        "area": "cardiff",
-        "referring_agency": "health",
-        "referral_grounds": ["parental_substance_dependence"],
-        "children": [{"child_id": "ch1", "statutory_status": "cin"}],
-        "consent_to_referral": True,
-        "consent_to_information_sharing": True,
-        "consent_to_follow_up": True,
-        "received_on": ago(90 if reached >= 5 else 45),
-    }
-    if reached >= 1:
-        fields["accepted_on"] = ago(85 if reached >= 5 else 40)
-    if reached >= 3:
-        fields |= {"key_worker_id": "kw-a", "allocated_on": ago(84 if reached >= 5 else 35)}
-    if reached >= 4:
-        met = 80 if reached >= 5 else 30
-        fields |= {
-            "first_meeting_at": f"{ago(met)}T10:00:00Z",
-            "goals": [
-                {
-                    "goal_id": "g1",
-                    "category": "parenting",
-                    "description": "Bedtime routine",
-                    "baseline": 2,
-                    "target": 8,
-                    "agreed_on": ago(met),
-                }
-            ],
-            "sessions": [
-                {
-                    "session_id": f"s{n}",
-                    "held_at": f"{ago(met - 2 - 3 * n)}T10:00:00Z",
-                    "kind": "home_visit",
-                    "duration_minutes": 90,
-                }
-                for n in range(3)
-            ],
-            "scores": [{"goal_id": "g1", "score": 5, "scored_on": ago(met - 8)}],
-        }
-    if reached >= 5:
-        fields |= {
-            "closure": {
-                "closed_on": ago(45),
-                "kind": "planned",
-                "closing_scores": [{"goal_id": "g1", "score": 7}],
-            },
-            "reviews": [
-                {
-                    "month": 1,
-                    "held_on": ago(12),
-                    "ratings": {"g1": "maintained"},
-                    "family_staying_together": True,
-                    "substance_use_status": "reduced",
-                }
-            ],
-        }
-    return fields | changes
 
 
 async def run_import(h: Harness, rows: list[dict[str, Any]], **options: Any) -> ImportReport:
@@ -279,3 +211,27 @@ async def test_only_an_admin_imports_and_nothing_is_recorded_otherwise(harness: 
     with pytest.raises(cases.CommandForbidden, match="only an admin"):
         await cases.import_case(h.client, "x-1", as_supervisor, task_queue=h.task_queue)
     assert await h.stream("x-1") == []
+
+
+async def test_a_case_id_whose_workflow_is_gone_but_whose_stream_is_not_is_refused(
+    harness: Harness,
+) -> None:
+    """An episode that ended long ago (its workflow past Temporal's retention): its id is
+    taken for good; the import is refused before its team is asked anything."""
+    h = harness
+    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    old = NewEvent.of(
+        referral("ghost"),
+        event_id=uuid.uuid4(),
+        metadata=EventMetadata(actor=SUP),
+        occurred_at=await h.now(),
+    )
+    await h.store.append("case-ghost", 0, [old])
+    team_before = await h.store.stream_version("team-cardiff")
+    fields = family("ghost", "allocated", (await h.now()).date())
+    del fields["case_id"]
+    command = ImportCase.model_validate({**fields, "actor": ADMIN})
+    with pytest.raises(cases.CommandConflict, match="case_id: case ghost already exists"):
+        await cases.import_case(h.client, "ghost", command, task_queue=h.task_queue)
+    assert await h.store.stream_version("case-ghost") == 1
+    assert await h.store.stream_version("team-cardiff") == team_before

@@ -3,7 +3,7 @@ its real date; a bad row refused naming its field, with nothing decided."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -12,78 +12,24 @@ from pydantic import ValidationError
 from events.envelope import Actor
 from events.policy import DEFAULT_POLICY
 from events.vocabulary import Role
+from tests.factories import import_row
 from workflows.lifecycle import CaseState, CommandRejected, Phase, evolve
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
 
 ADMIN = Actor(id="ad-root", role=Role.ADMIN)
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
 
 
 def row(phase: str, **changes: Any) -> dict[str, Any]:
-    """A family at ``phase`` with a plausible past (referred 1 December 2025)."""
-    fields: dict[str, Any] = {
-        "actor": ADMIN,
-        "source": {"system": "legacy-cms", "record_id": "F-1001"},
-        "phase": phase,
-        "family_id": "fam-1001",
-        "team_id": "cardiff",
-        "area": "cardiff",
-        "referring_agency": "health",
-        "referral_grounds": ["parental_substance_dependence"],
-        "children": [{"child_id": "ch1", "statutory_status": "cin"}],
-        "consent_to_referral": True,
-        "consent_to_information_sharing": True,
-        "consent_to_follow_up": True,
-        "received_on": "2025-12-01",
-    }
-    order = ["referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up"]
-    reached = order.index(phase)
-    if reached >= 1:
-        fields["accepted_on"] = "2025-12-03"
-    if reached >= 3:
-        fields |= {"key_worker_id": "kw-a", "allocated_on": "2025-12-04"}
-    if reached >= 4:
-        fields |= {
-            "first_meeting_at": "2025-12-08T10:00:00Z",
-            "goals": [
-                {
-                    "goal_id": "g1",
-                    "category": "parenting",
-                    "description": "Bedtime routine",
-                    "baseline": 2,
-                    "target": 8,
-                    "agreed_on": "2025-12-08",
-                }
-            ],
-            "sessions": [
-                {
-                    "session_id": f"s{n}",
-                    "held_at": f"2025-12-{10 + 3 * n:02d}T10:00:00Z",
-                    "kind": "home_visit",
-                    "duration_minutes": 90,
-                }
-                for n in range(3)
-            ],
-            "scores": [{"goal_id": "g1", "score": 5, "scored_on": "2025-12-16"}],
-        }
-    if reached >= 5:
-        fields |= {
-            "closure": {
-                "closed_on": "2026-01-19",
-                "kind": "planned",
-                "closing_scores": [{"goal_id": "g1", "score": 7}],
-            },
-            "reviews": [
-                {
-                    "month": 1,
-                    "held_on": "2026-02-19",
-                    "ratings": {"g1": "maintained"},
-                    "family_staying_together": True,
-                    "substance_use_status": "reduced",
-                }
-            ],
-        }
+    """A family at ``phase`` with a past dated back from NOW (see ``import_row``)."""
+    fields = import_row("imp-1", phase, TODAY) | {"actor": ADMIN}
+    del fields["case_id"]
     return fields | changes
+
+
+def ago(days: int) -> str:
+    return (TODAY - timedelta(days=days)).isoformat()
 
 
 def new_case() -> CaseState:
@@ -118,21 +64,23 @@ def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
     assert type(first).__name__ == "CaseImported" and at == NOW
     assert (first.source_system, first.source_record, first.phase) == (
         "legacy-cms",
-        "F-1001",
+        "R-imp-1",
         phase,
     )
-    assert state.referred_on == date(2025, 12, 1)
+    late = phase == "follow_up"  # a family in follow-up was referred longer ago
+    assert state.referred_on == TODAY - timedelta(days=90 if late else 45)
     assert all(at < NOW for _, at in history[1:])  # the history keeps its own dates
     if expected is Phase.WAITLISTED:
         assert state.waitlist_position == 2
     if expected in (Phase.ALLOCATED, Phase.INTENSIVE, Phase.FOLLOW_UP):
         assert state.key_worker_id == "kw-a"
-        assert state.allocated_at == datetime(2025, 12, 4, 12, tzinfo=UTC)
+        allocated = TODAY - timedelta(days=84 if late else 35)
+        assert state.allocated_at == datetime.combine(allocated, time(12), tzinfo=UTC)
     if expected is Phase.INTENSIVE:
         assert len(state.session_ids) == 3 and set(state.goals) == {"g1"}
-        assert state.intensive_started_on == date(2025, 12, 8)
+        assert state.intensive_started_on == TODAY - timedelta(days=30)
     if expected is Phase.FOLLOW_UP:
-        assert state.closed_on == date(2026, 1, 19)
+        assert state.closed_on == TODAY - timedelta(days=45)
         done = [r for r in state.reviews.values() if r.month == 1]
         assert done and done[0].status.value == "completed"
         assert sorted(r.month for r in state.reviews.values()) == [1, 3, 6, 12]
@@ -141,17 +89,17 @@ def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
 @pytest.mark.parametrize(
     ("changes", "phase", "field"),
     [
-        ({"accepted_on": "2025-11-30"}, "accepted", "accepted_on"),
-        ({"allocated_on": "2025-12-02"}, "allocated", "allocated_on"),
-        ({"first_meeting_at": "2027-01-01T10:00:00Z"}, "intensive", "first_meeting_at"),
-        ({"scores": [{"goal_id": "g1", "score": 5, "scored_on": "2025-12-07"}]}, "intensive",
+        ({"accepted_on": ago(50)}, "accepted", "accepted_on"),
+        ({"allocated_on": ago(41)}, "allocated", "allocated_on"),
+        ({"first_meeting_at": f"{ago(-200)}T10:00:00Z"}, "intensive", "first_meeting_at"),
+        ({"scores": [{"goal_id": "g1", "score": 5, "scored_on": ago(31)}]}, "intensive",
          "scores[0].scored_on"),
-        ({"scores": [{"goal_id": "g9", "score": 5, "scored_on": "2025-12-16"}]}, "intensive",
+        ({"scores": [{"goal_id": "g9", "score": 5, "scored_on": ago(20)}]}, "intensive",
          "scores[0].goal_id"),
-        ({"sessions": [{"session_id": "s0", "held_at": "2025-12-05T10:00:00Z",
+        ({"sessions": [{"session_id": "s0", "held_at": f"{ago(33)}T10:00:00Z",
                         "kind": "home_visit", "duration_minutes": 90}]}, "intensive",
          "sessions[0]"),
-        ({"reviews": [{"month": 2, "held_on": "2026-02-19", "family_staying_together": True,
+        ({"reviews": [{"month": 2, "held_on": ago(12), "family_staying_together": True,
                        "substance_use_status": "reduced"}]}, "follow_up", "reviews[0].month"),
     ],
 )  # fmt: skip
@@ -171,7 +119,7 @@ def test_a_bad_row_is_refused_naming_its_field(
         ({"closure": None}, "follow_up", "closure: required"),
         ({"key_worker_id": "kw-a"}, "accepted", "key_worker_id: only for a family at phase"),
         ({"goals": []}, "referred", None),
-        ({"sessions": [{"session_id": "s1", "held_at": "2025-12-10T10:00:00Z",
+        ({"sessions": [{"session_id": "s1", "held_at": f"{ago(25)}T10:00:00Z",
                         "kind": "home_visit", "duration_minutes": True}]}, "intensive",
          "duration_minutes"),
     ],

@@ -28,6 +28,7 @@ from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
 from workflows.lifecycle.evolve import evolve
 from workflows.lifecycle.handover import Admission
+from workflows.lifecycle.imports import fresh_state
 from workflows.lifecycle.intake import refer
 from workflows.lifecycle.state import CaseState, CommandRejected, Phase, day_of
 
@@ -321,18 +322,7 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
             "received_on": START.date(),
         }
     )
-    first = CaseState(
-        case_id="c1",
-        policy=policy,
-        input_bounds=True,
-        alert_timers=True,
-        uk_calendar=True,
-        follow_up_rules=True,
-        review_requests=True,
-        corrections=True,
-        consent_per_person=True,
-        team_follows_up=True,
-    )
+    first = fresh_state("c1", policy)
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)
     start = _node(first, attempts)

@@ -36,6 +36,9 @@ class PreviousEpisodeInput(BaseModel):
     # The team the family is referred to: checked before the family is claimed (None:
     # a referral recorded before teams were registered, not checked).
     team_id: str | None = None
+    # An import: the case's stream must be empty (an id whose workflow is gone may still
+    # have its history); checked first, nothing claimed otherwise.
+    new_case: bool = False
 
 
 class FamilyClaim(BaseModel):
@@ -45,6 +48,7 @@ class FamilyClaim(BaseModel):
     previous_case_id: str | None = None
     open_case_id: str | None = None
     team_known: bool = True  # False: nobody registered the team (nothing is claimed)
+    case_exists: bool = False  # the case's stream holds events already (nothing claimed)
 
 
 class StreamTailInput(BaseModel):
@@ -107,6 +111,9 @@ class StoreActivities:
         it open; and the family's latest earlier case, to link a re-referral. A referral
         to a team nobody registered claims nothing."""
         try:
+            stream = f"case-{request.case_id}"
+            if request.new_case and await self._store.stream_version(stream) > 0:
+                return FamilyClaim(case_exists=True)
             if request.team_id is not None and not await self._store.team_known(request.team_id):
                 return FamilyClaim(team_known=False)
             open_case = await self._store.claim_family(request.family_id, request.case_id)

@@ -60,7 +60,7 @@ def import_cases(
 
     async def run(rt: Runtime) -> object:
         return await import_rows(
-            text.splitlines(),
+            text.split("\n"),  # not splitlines(): U+2028 and friends may sit in a JSON string
             who,
             client=rt.temporal,
             store=rt.store,

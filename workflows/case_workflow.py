@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.handover import HandoverActivities
     from activities.store import FamilyClaim, PreviousEpisodeInput, StoreActivities
     from activities.team import TeamActivities
+    from events import catalogue as ev
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
     from events.policy import DEFAULT_POLICY, ProgrammePolicy
@@ -110,6 +111,9 @@ Notice = (
     | cmd.KeyWorkerUncovered
     | cmd.TransferAdmitted
 )
+# How long after an import its overdue items are raised quietly (the passes that find
+# them run at once, one deadline after another).
+QUIET_AFTER_IMPORT = timedelta(minutes=1)
 # An imported family at these phases has a place (or a key worker) in its team already.
 TEAM_PLACES = frozenset(
     {
@@ -273,9 +277,10 @@ class CaseWorkflow:
         self._outbox: list[TeamMessage] = list(input.outbox)
         self._writer = appending.StreamWriter(f"case-{input.case_id}", self._apply)
         self._retry_at: datetime | None = None
-        # The first deadline pass after an import under the ``inbox`` policy raises what
-        # was overdue already as quiet alerts (in the inbox, not delivered).
-        self._quiet_pass = False
+        # After an import under the ``inbox`` policy, the deadline passes of its first
+        # minute (what was overdue already, one step after another) raise quiet alerts:
+        # in the inbox, not delivered.
+        self._quiet_until: datetime | None = None
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseOutcome:
@@ -361,8 +366,8 @@ class CaseWorkflow:
             self._inbox.pop(0)
         fired = due(self._state, workflow.now())
         if fired:
-            await self._record(fired, Actor.system(), quiet=self._quiet_pass)
-        self._quiet_pass = False
+            quiet = self._quiet_until is not None and workflow.now() <= self._quiet_until
+            await self._record(fired, Actor.system(), quiet=quiet)
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -395,7 +400,7 @@ class CaseWorkflow:
         by_rule = metadata.model_copy(update={"actor": Actor.system()})
         new, ruled = [], False
         for e in events:
-            ruled = ruled or getattr(e, "rule", None) is not None
+            ruled = ruled or (isinstance(e, ev.ReferralRejected) and e.rule is not None)
             new.append(
                 NewEvent.of(
                     e,
@@ -689,17 +694,20 @@ class CaseWorkflow:
         async with self._lock:
             now = workflow.now()
             _decided(lambda: [e for e, _ in import_events(self._state, command, now)])
-            if await appending.read_tail(self._writer.stream_id, 0):  # an id used before
-                raise refused(
-                    CommandRejected("case_id", f"case {self._state.case_id} already exists")
-                )
             family = PreviousEpisodeInput(
-                family_id=command.family_id, case_id=self._state.case_id, team_id=command.team_id
+                family_id=command.family_id,
+                case_id=self._state.case_id,
+                team_id=command.team_id,
+                new_case=True,  # a case id used before (its workflow gone) is refused
             )
             try:
                 claim = await self._claim(family)
             except ActivityError:
                 raise appending.unavailable() from None
+            if claim.case_exists:
+                raise refused(
+                    CommandRejected("case_id", f"case {self._state.case_id} already exists")
+                )
             place = Admission()
             if claim.team_known and claim.open_case_id is None and command.phase in TEAM_PLACES:
                 answer = await self._ask_team(
@@ -727,7 +735,8 @@ class CaseWorkflow:
                 )
             )
             await self._record_history(history, command.actor)
-            self._quiet_pass = command.overdue_alerts is OverdueOnImport.INBOX
+            if command.overdue_alerts is OverdueOnImport.INBOX:
+                self._quiet_until = workflow.now() + QUIET_AFTER_IMPORT
             self._changed = True  # the deadline loop looks at what is overdue now
             return self._result([e for e, _ in history])
 

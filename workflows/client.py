@@ -121,7 +121,7 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
     return failure(cause.message)
 
 
-def _check_size(command: cmd.Command) -> None:
+def check_size(command: cmd.Command) -> None:
     """Refuse, before anything reaches Temporal, a command built without its model's checks
     (``model_construct``) that breaks them, or one too large for a payload."""
     try:
@@ -185,7 +185,7 @@ async def _open_case(
     case_id = start.case_id
     checked_id(case_id, "case_id", new=True)
     assert isinstance(command, cmd.Command)
-    _check_size(command)
+    check_size(command)
     operation = WithStartWorkflowOperation(
         CaseWorkflow.run,
         start,
@@ -203,8 +203,7 @@ async def _open_case(
     except WorkflowAlreadyStartedError:
         raise exists from None
     except RPCError as exc:
-        # Running already (a referral), or ended long ago with its workflow gone (an import).
-        if exc.status in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.NOT_FOUND):
+        if exc.status == RPCStatusCode.ALREADY_EXISTS:  # running already
             raise exists from None
         raise
     finally:
@@ -218,7 +217,7 @@ async def send_command(
     if cmd.COMMANDS.get(name) is not type(command):
         raise CommandRefused(f"command: unknown command {name!r}")
     checked_id(case_id, "case_id")
-    _check_size(command)
+    check_size(command)
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
         result: CommandResult = await handle.execute_update(

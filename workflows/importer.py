@@ -120,7 +120,7 @@ async def check(
     problems: list[RowProblem] = []
     seen_cases: dict[str, int] = {}
     seen_families: dict[str, int] = {}
-    rosters: dict[str, set[str] | None] = {}
+    rosters: dict[str, set[str] | RowProblem] = {}
     for row in rows:
         c = row.command
         problem = _first(
@@ -129,6 +129,11 @@ async def check(
                 _twice(seen_families, c.family_id, row.line, "family_id", "family"),
             ]
         )
+        if problem is None:
+            try:  # the command as it will be sent: within the size a command may have
+                cases.check_size(c)
+            except cases.CommandTooLarge as exc:
+                problem = RowProblem(row.line, "line", str(exc).partition(": ")[2])
         if problem is None:
             problem = await _against_the_engine(row, store, client, rosters)
         if problem is None:
@@ -153,20 +158,14 @@ def _first(problems: list[RowProblem | None]) -> RowProblem | None:
 
 
 async def _against_the_engine(
-    row: Row, store: EventStore, client: Client, rosters: dict[str, set[str] | None]
+    row: Row, store: EventStore, client: Client, rosters: dict[str, set[str] | RowProblem]
 ) -> RowProblem | None:
     c = row.command
     if c.team_id not in rosters:
-        rosters[c.team_id] = None
-        if await store.team_known(c.team_id):
-            try:
-                team = await cases.team_view(client, c.team_id)
-            except cases.CommandRefused:  # known to the store, but its workflow is gone
-                return RowProblem(row.line, "team_id", f"team {c.team_id} is not running")
-            rosters[c.team_id] = {w.key_worker_id for w in team.key_workers.values() if w.active}
+        rosters[c.team_id] = await _roster(c.team_id, store, client)
     roster = rosters[c.team_id]
-    if roster is None:
-        return RowProblem(row.line, "team_id", f"no team {c.team_id} is registered")
+    if isinstance(roster, RowProblem):
+        return RowProblem(row.line, roster.field, roster.rule)
     if c.key_worker_id is not None and c.key_worker_id not in roster:
         return RowProblem(
             row.line, "key_worker_id", f"no key worker {c.key_worker_id} in team {c.team_id}"
@@ -179,6 +178,17 @@ async def _against_the_engine(
             row.line, "family_id", f"family {c.family_id} has an open episode (case {open_case})"
         )
     return None
+
+
+async def _roster(team_id: str, store: EventStore, client: Client) -> set[str] | RowProblem:
+    """The team's active key workers, or why no row may name the team."""
+    if not await store.team_known(team_id):
+        return RowProblem(0, "team_id", f"no team {team_id} is registered")
+    try:
+        team = await cases.team_view(client, team_id)
+    except cases.CommandRefused:  # known to the store, but its workflow is gone
+        return RowProblem(0, "team_id", f"team {team_id} is not running")
+    return {w.key_worker_id for w in team.key_workers.values() if w.active}
 
 
 async def import_rows(
@@ -211,6 +221,9 @@ async def import_rows(
         except (cases.CommandRefused, cases.CaseAlreadyExists) as exc:
             where, _, rule = str(exc).partition(": ")
             report.problems.append(RowProblem(row.line, where, rule or where))
+            continue
+        except (cases.StoreUnavailable, cases.StoreFailure) as exc:  # not the row's fault
+            report.problems.append(RowProblem(row.line, "store", f"not imported: {exc}"))
             continue
         report.imported.append(row.case_id)
     report.problems.sort(key=lambda p: p.line)

@@ -15,6 +15,7 @@ import pytest
 
 from events.envelope import EventMetadata
 from events.records import NewEvent
+from events.vocabulary import OverdueOnImport
 from tests.factories import PHASES, referral
 from tests.factories import import_row as family
 from tests.projector_harness import catch_up
@@ -158,6 +159,9 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         family("b-worker", "allocated", today, key_worker_id="kw-nobody"),
         family("b-open", "referred", today, family_id="fam-taken"),
         family("b-twice", "referred", today, family_id="fam-g-1"),
+        family("g-1", "referred", today, family_id="fam-other"),  # the same case id again
+        family("b-actor", "referred", today) | {"actor": {"id": "x", "role": "admin"}},
+        family("b-policy", "referred", today) | {"overdue_alerts": "deliver"},
     ]
     lines = [json.dumps(r) for r in rows] + ["{not json", "", '"a string"']
     report = await import_rows(
@@ -171,12 +175,15 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         (6, "key_worker_id"),
         (7, "family_id"),
         (8, "family_id"),
-        (9, "line"),
-        (11, "line"),
+        (9, "case_id"),
+        (10, "actor"),
+        (11, "overdue_alerts"),
+        (12, "line"),
+        (14, "line"),
     ]
     assert "no team cardif is registered" in report.problems[3].rule
     assert "case open-1" in report.problems[5].rule
-    assert report.imported == [] and report.rows == 10
+    assert report.imported == [] and report.rows == 13
     for row in rows:  # all or none: not even the good row
         assert await h.stream(row["case_id"]) == []
 
@@ -184,10 +191,11 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
     chosen = await import_rows(
         lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=False
     )
-    assert chosen.imported == ["g-1"] and len(chosen.problems) == 9
+    assert chosen.imported == ["g-1"] and len(chosen.problems) == 12
     assert (await h.types("g-1"))[:2] == ["CaseImported", "ReferralReceived"]
     for row in rows[1:]:
-        assert await h.stream(row["case_id"]) == []
+        if row["case_id"] != "g-1":  # line 9 repeats the good row's case id
+            assert await h.stream(row["case_id"]) == []
 
     # Again: the row is now a case that exists; nothing is recorded twice.
     again = await import_rows(
@@ -235,3 +243,25 @@ async def test_a_case_id_whose_workflow_is_gone_but_whose_stream_is_not_is_refus
         await cases.import_case(h.client, "ghost", command, task_queue=h.task_queue)
     assert await h.store.stream_version("case-ghost") == 1
     assert await h.store.stream_version("team-cardiff") == team_before
+
+
+async def test_overdue_at_import_is_quiet_under_inbox_and_delivered_under_deliver(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    today = (await h.now()).date()
+    shifted = today - timedelta(days=90)  # closed 135 days ago: the 3-month review is late
+    quiet = await run_import(h, [family("q-inbox", "follow_up", shifted)])
+    loud = await run_import(
+        h, [family("q-deliver", "follow_up", shifted)], overdue_alerts=OverdueOnImport.DELIVER
+    )
+    assert quiet.imported == ["q-inbox"] and loud.imported == ["q-deliver"]
+    await h.sleep(hours=1)
+    for case_id, expected in (("q-inbox", True), ("q-deliver", False)):
+        stream = await h.stream(case_id)
+        assert stream[0].data["overdue_alerts"] == ("inbox" if expected else "deliver")
+        raised = [e.data for e in stream if e.type == "AlertRaised"]
+        rules = {a["rule"] for a in raised}
+        assert "review_overdue" in rules, rules  # due, then overdue: each raised once
+        assert {a["quiet"] for a in raised} == {expected}, raised

@@ -148,8 +148,38 @@ def test_only_an_admin_imports_and_only_into_a_new_case() -> None:
 def test_a_family_with_an_open_episode_or_an_unknown_team_is_refused() -> None:
     with pytest.raises(CommandRejected) as open_episode:
         imported(row("referred"), open_case_id="c-77")
-    assert open_episode.value.field == "referral.family_id"
+    assert open_episode.value.field == "family_id"
     assert "c-77" in open_episode.value.rule
     with pytest.raises(CommandRejected) as unknown:
         imported(row("referred"), team_known=False)
-    assert unknown.value.field == "referral.team_id"
+    assert unknown.value.field == "team_id"
+
+
+@pytest.mark.parametrize(
+    ("changes", "phase", "field", "rule"),
+    [
+        ({"consent_to_follow_up": False}, "follow_up", "phase", "ended episode is not imported"),
+        ({"referral_grounds": []}, "referred", "referral_grounds", "rules reject"),
+        ({"consent_to_referral": False}, "referred", "consent_to_referral", "rules reject"),
+        ({"sessions": [{"session_id": "s9", "held_at": f"{ago(-3)}T10:00:00Z",
+                        "kind": "phone", "duration_minutes": 20}]}, "intensive", "sessions[0]",
+         "cannot be in the future"),
+        ({"sessions": [{"session_id": "s9", "held_at": f"{ago(40)}T10:00:00Z",
+                        "kind": "phone", "duration_minutes": 20}]}, "follow_up", "sessions[0]",
+         "cannot be after the closure"),
+        ({"closure": {"closed_on": ago(45), "kind": "unplanned"}}, "follow_up",
+         "closure.unplanned_reason", ""),
+    ],
+)  # fmt: skip
+def test_a_history_that_ends_runs_ahead_or_breaks_a_command_s_own_rule_is_refused(
+    changes: dict[str, Any], phase: str, field: str, rule: str
+) -> None:
+    with pytest.raises(CommandRejected) as refused:
+        imported(row(phase, **changes))
+    assert refused.value.field == field, refused.value
+    assert rule in refused.value.rule
+
+
+def test_a_step_dated_today_happened_by_now() -> None:
+    state, history = imported(row("accepted", accepted_on=TODAY.isoformat()))
+    assert state.accepted_at == NOW and all(at <= NOW for _, at in history)

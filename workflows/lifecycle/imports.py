@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from events import catalogue as ev
 from events.bounds import MAX_GOALS, Code, Day, Moment, Score, StrictBool, Words
 from events.catalogue import DomainEvent, GoalScore
 from events.envelope import Actor
 from events.policy import ProgrammePolicy
+from events.validation import first_problem
 from events.vocabulary import (
     ClosureKind,
     GoalCategory,
@@ -179,10 +180,13 @@ def _noon(day: date) -> datetime:
 
 
 class _Replay:
-    """The row's steps through the rules, in the order they happened."""
+    """The row's steps through the rules, in the order they happened, none after ``now``
+    (the import) and none of the intensive work after the closure."""
 
-    def __init__(self, state: CaseState, actor: Actor) -> None:
+    def __init__(self, state: CaseState, actor: Actor, now: datetime) -> None:
         self.state = state
+        self.now = now
+        self.closed_on: date | None = None
         # The rules are asked as a supervisor would be (every step is one a supervisor may
         # record); the events are recorded as the importing admin's.
         self.as_supervisor = Actor(id=actor.id, role=Role.SUPERVISOR)
@@ -193,17 +197,45 @@ class _Replay:
             self.state = evolve(self.state, event, at)
             self.recorded.append((event, at))
 
-    def step(self, where: str, at: datetime, decision: Callable[[], list[DomainEvent]]) -> None:
+    def step(
+        self,
+        where: str,
+        at: datetime,
+        decision: Callable[[], list[DomainEvent]],
+        *,
+        nested: bool = True,
+    ) -> None:
+        """One step at ``at``; a refusal names the row's field: ``where`` itself, or (for
+        an item of a list) the item's field under it."""
+        if at > self.now:
+            if at.date() > self.now.date():
+                raise CommandRejected(where or "received_on", "cannot be in the future", "invalid")
+            at = self.now  # a day's step dated today, placed at noon: it happened by now
         try:
             events = decision()
         except CommandRejected as exc:
-            field = where if exc.field in ("phase", "command") else f"{where}.{exc.field}"
+            if not nested or exc.field in ("phase", "command"):
+                field = where or exc.field
+            else:
+                field = f"{where}.{exc.field}" if where else exc.field
             raise CommandRejected(field, exc.rule, "invalid") from None
         self.apply(events, at)
 
-    def do(self, where: str, at: datetime, command: type[cmd.Command], **fields: object) -> None:
-        made = command.model_validate({"actor": self.as_supervisor, **fields})
-        self.step(where, at, lambda: decide(self.state, made, at))
+    def do(
+        self,
+        where: str,
+        at: datetime,
+        command: type[cmd.Command],
+        *,
+        nested: bool = True,
+        **fields: object,
+    ) -> None:
+        try:
+            made = command.model_validate({"actor": self.as_supervisor, **fields})
+        except ValidationError as exc:  # stricter than the row's own model: name the field
+            field, rule = first_problem(exc.errors(include_input=False), prefix=where)
+            raise CommandRejected(field, rule, "invalid") from None
+        self.step(where, at, lambda: decide(self.state, made, at), nested=nested)
 
 
 def _in_order(row: ImportCase, now: datetime) -> None:
@@ -253,7 +285,7 @@ def import_events(
     if row.actor.role is not Role.ADMIN:
         raise CommandRejected("actor.role", "only an admin may import cases", "forbidden")
     _in_order(row, now)
-    replay = _Replay(state, row.actor)
+    replay = _Replay(state, row.actor, now)
     replay.recorded.append(
         (
             ev.CaseImported(
@@ -268,7 +300,7 @@ def import_events(
     referral = row.referral().model_copy(update={"actor": replay.as_supervisor})
     received = _noon(row.received_on)
     replay.step(
-        "referral",
+        "",
         received,
         lambda: refer(
             replay.state,
@@ -279,16 +311,18 @@ def import_events(
             team_known=team_known,
         ),
     )
-    if replay.state.ended:
-        raise CommandRejected("referral", "a referral the rules reject cannot be imported open")
+    if replay.state.ended:  # the rules reject it on receipt: name what they need
+        field = "referral_grounds" if not row.referral_grounds else "consent_to_referral"
+        raise CommandRejected(field, "a referral the rules reject cannot be imported open")
     reached = ORDER.index(row.phase)
     if row.accepted_on is not None:
-        replay.do("accepted_on", _noon(row.accepted_on), cmd.AcceptReferral)
+        replay.do("accepted_on", _noon(row.accepted_on), cmd.AcceptReferral, nested=False)
     if row.phase is ImportedPhase.WAITLISTED:
         replay.do(
             "phase",
             _noon(row.accepted_on or row.received_on),
             cmd.PlacedOnWaitlist,
+            nested=False,
             team_id=row.team_id,
             position=waitlist_position or 1,
             priority=row.priority,
@@ -298,18 +332,20 @@ def import_events(
             "key_worker_id",
             _noon(row.allocated_on),
             cmd.KeyWorkerAssigned,
+            nested=False,
             key_worker_id=row.key_worker_id,
             team_id=row.team_id,
         )
     if row.first_meeting_at is not None:
         replay.do(
-            "first_meeting_at", row.first_meeting_at, cmd.RecordFirstMeeting,
+            "first_meeting_at", row.first_meeting_at, cmd.RecordFirstMeeting, nested=False,
             held_at=row.first_meeting_at,
         )  # fmt: skip
     if reached >= ORDER.index(ImportedPhase.INTENSIVE):
         _intensive(replay, row)
     if row.closure is not None:
         closure = row.closure
+        replay.closed_on = closure.closed_on
         replay.do(
             "closure",
             _noon(closure.closed_on),
@@ -318,8 +354,19 @@ def import_events(
             unplanned_reason=closure.unplanned_reason,
             closing_scores=closure.closing_scores,
         )
+        _refuse_an_end(replay)
         _reviews(replay, row)
+    _refuse_an_end(replay)
     return replay.recorded
+
+
+def _refuse_an_end(replay: _Replay) -> None:
+    """An episode its own history ends (no consent to follow-up, every review held) is
+    closed there, not open: it is not imported."""
+    if replay.state.ended:
+        raise CommandRejected(
+            "phase", "the history ends the episode there; an ended episode is not imported"
+        )
 
 
 def _intensive(replay: _Replay, row: ImportCase) -> None:
@@ -336,12 +383,15 @@ def _intensive(replay: _Replay, row: ImportCase) -> None:
         scores = [GoalScore(goal_id=sc.goal_id, score=sc.score)]
         steps.append((_noon(sc.scored_on), 2, f"scores[{n}]", cmd.ScoreGoals, {"scores": scores}))
     started = replay.state.first_meeting_at
+    closed = row.closure.closed_on if row.closure else None
     for at, _, where, command, fields in sorted(steps, key=lambda step: (step[0], step[1])):
         if started is not None and at.date() < started.date():
             raise CommandRejected(
                 where, f"cannot be before the first meeting ({started.date()})", "invalid"
             )
-        replay.do(where, max(at, started) if started else at, command, **fields)
+        if closed is not None and at.date() > closed:
+            raise CommandRejected(where, f"cannot be after the closure ({closed})", "invalid")
+        replay.do(where, max(at, started) if started else at, command, nested=True, **fields)
 
 
 def _reviews(replay: _Replay, row: ImportCase) -> None:

@@ -130,6 +130,20 @@ async def test_open_families_at_every_phase_carry_on_from_where_they_were(
         substance_use_status="reduced",
     )
     assert held.events[0] == "FollowUpReviewCompleted"
+    # The accepted family (allocated by the team at import) meets its key worker; the
+    # waiting family has waited past the policy's limit (a team alert, once) and a
+    # supervisor makes it more urgent.
+    met = await h.do("i-accepted", "record_first_meeting", held_at=await h.now())
+    assert met.events[0] == "FirstMeetingHeld"
+    waited = [
+        e for e in await h.store.read_stream("team-cardiff")
+        if e.type == "AlertRaised" and e.data["subject"] == "i-waitlisted"
+    ]  # fmt: skip
+    assert [e.data["rule"] for e in waited] == ["waitlisted_too_long"]
+    urgent = await h.do(
+        "i-waitlisted", "change_priority", priority=1, reason="Risk rose", actor=SUP
+    )
+    assert urgent.events[0] == "PriorityChanged"
     # What falls due after the import alerts as any alert does (delivered).
     later = [e for e in await h.stream("i-follow_up") if e.type == "AlertRaised"]
     assert later and not any(e.data["quiet"] for e in later)

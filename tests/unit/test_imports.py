@@ -183,3 +183,25 @@ def test_a_history_that_ends_runs_ahead_or_breaks_a_command_s_own_rule_is_refuse
 def test_a_step_dated_today_happened_by_now() -> None:
     state, history = imported(row("accepted", accepted_on=TODAY.isoformat()))
     assert state.accepted_at == NOW and all(at <= NOW for _, at in history)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])
+def test_the_documented_example_rows_import(doc: str) -> None:
+    """The rows the docs show parse and replay through the rules (the docs stay true)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from workflows.importer import parse
+
+    text = (Path(__file__).parents[2] / doc).read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```json\n(.*?)```", text, re.S) if '"case_id"' in b]
+    assert blocks, doc
+    for block in blocks:
+        rows, problems = parse([json.dumps(json.loads(block))], ADMIN)
+        assert problems == [] and len(rows) == 1
+        later = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        history = import_events(
+            fresh_state(rows[0].case_id, DEFAULT_POLICY), rows[0].command, later
+        )
+        assert type(history[0][0]).__name__ == "CaseImported"

@@ -1,207 +1,57 @@
-"""Importing a case from another system: the row replayed through the rules, each step at
-its real date; a bad row refused naming its field, with nothing decided."""
+"""The direction data flows in (DESIGN.md) is the direction imports go: each package imports
+only the packages beneath it, at the top of a module or inside a function alike."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+import ast
+from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from events.envelope import Actor
-from events.policy import DEFAULT_POLICY
-from events.vocabulary import Role
-from tests.factories import import_row
-from workflows.lifecycle import CaseState, CommandRejected, Phase, evolve
-from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
-
-ADMIN = Actor(id="ad-root", role=Role.ADMIN)
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-TODAY = NOW.date()
-
-
-def row(phase: str, **changes: Any) -> dict[str, Any]:
-    """A family at ``phase`` with a past dated back from NOW (see ``import_row``)."""
-    fields = import_row("imp-1", phase, TODAY) | {"actor": ADMIN}
-    del fields["case_id"]
-    return fields | changes
-
-
-def ago(days: int) -> str:
-    return (TODAY - timedelta(days=days)).isoformat()
-
-
-def new_case() -> CaseState:
-    return fresh_state("imp-1", DEFAULT_POLICY)
-
-
-def imported(fields: dict[str, Any], **options: Any) -> tuple[CaseState, list[Any]]:
-    state = new_case()
-    history = import_events(state, ImportCase.model_validate(fields), NOW, **options)
-    for event, at in history:
-        state = evolve(state, event, at)
-    return state, history
-
-
-@pytest.mark.parametrize(
-    ("phase", "expected"),
-    [
-        ("referred", Phase.REFERRED),
-        ("accepted", Phase.ACCEPTED),
-        ("waitlisted", Phase.WAITLISTED),
-        ("allocated", Phase.ALLOCATED),
-        ("intensive", Phase.INTENSIVE),
-        ("follow_up", Phase.FOLLOW_UP),
-    ],
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = (
+    "events",
+    "identity",
+    "workflows",
+    "activities",
+    "projections",
+    "workers",
+    "api",
+    "cli",
 )
-def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
-    phase: str, expected: Phase
-) -> None:
-    state, history = imported(row(phase), waitlist_position=2)
-    assert state.phase is expected
-    first, at = history[0]
-    assert type(first).__name__ == "CaseImported" and at == NOW
-    assert (first.source_system, first.source_record, first.phase) == (
-        "legacy-cms",
-        "R-imp-1",
-        phase,
-    )
-    late = phase == "follow_up"  # a family in follow-up was referred longer ago
-    assert state.referred_on == TODAY - timedelta(days=90 if late else 45)
-    assert all(at < NOW for _, at in history[1:])  # the history keeps its own dates
-    if expected is Phase.WAITLISTED:
-        assert state.waitlist_position == 2
-    if expected in (Phase.ALLOCATED, Phase.INTENSIVE, Phase.FOLLOW_UP):
-        assert state.key_worker_id == "kw-a"
-        allocated = TODAY - timedelta(days=84 if late else 35)
-        assert state.allocated_at == datetime.combine(allocated, time(12), tzinfo=UTC)
-    if expected is Phase.INTENSIVE:
-        assert len(state.session_ids) == 3 and set(state.goals) == {"g1"}
-        assert state.intensive_started_on == TODAY - timedelta(days=30)
-    if expected is Phase.FOLLOW_UP:
-        assert state.closed_on == TODAY - timedelta(days=45)
-        done = [r for r in state.reviews.values() if r.month == 1]
-        assert done and done[0].status.value == "completed"
-        assert sorted(r.month for r in state.reviews.values()) == [1, 3, 6, 12]
+
+# package -> the project packages it must never import
+FORBIDDEN = {
+    "events": set(PACKAGES) - {"events"},
+    "identity": set(PACKAGES) - {"events", "identity"},
+    "projections": {"workflows", "activities", "workers", "api", "cli"},
+    "workflows": {"api", "cli", "projections", "workers"},
+    "activities": {"api", "cli", "projections", "workers"},
+    # The HTTP layer is handed its services by the composition root (workers.root).
+    "api": {"cli", "workers"},
+}
 
 
-@pytest.mark.parametrize(
-    ("changes", "phase", "field"),
-    [
-        ({"accepted_on": ago(50)}, "accepted", "accepted_on"),
-        ({"allocated_on": ago(41)}, "allocated", "allocated_on"),
-        ({"first_meeting_at": f"{ago(-200)}T10:00:00Z"}, "intensive", "first_meeting_at"),
-        ({"scores": [{"goal_id": "g1", "score": 5, "scored_on": ago(31)}]}, "intensive",
-         "scores[0].scored_on"),
-        ({"scores": [{"goal_id": "g9", "score": 5, "scored_on": ago(20)}]}, "intensive",
-         "scores[0].goal_id"),
-        ({"sessions": [{"session_id": "s0", "held_at": f"{ago(33)}T10:00:00Z",
-                        "kind": "home_visit", "duration_minutes": 90}]}, "intensive",
-         "sessions[0]"),
-        ({"reviews": [{"month": 2, "held_on": ago(12), "family_staying_together": True,
-                       "substance_use_status": "reduced"}]}, "follow_up", "reviews[0].month"),
-    ],
-)  # fmt: skip
-def test_a_bad_row_is_refused_naming_its_field(
-    changes: dict[str, Any], phase: str, field: str
-) -> None:
-    with pytest.raises(CommandRejected) as refused:
-        imported(row(phase, **changes))
-    assert refused.value.field == field, refused.value
+def imported_packages(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found & set(PACKAGES)
 
 
-@pytest.mark.parametrize(
-    ("changes", "phase", "message"),
-    [
-        ({"phase": "ended"}, "referred", "phase"),
-        ({"accepted_on": None}, "accepted", "accepted_on: required for a family at phase accepted"),
-        ({"closure": None}, "follow_up", "closure: required"),
-        ({"key_worker_id": "kw-a"}, "accepted", "key_worker_id: only for a family at phase"),
-        ({"goals": []}, "referred", None),
-        ({"sessions": [{"session_id": "s1", "held_at": f"{ago(25)}T10:00:00Z",
-                        "kind": "home_visit", "duration_minutes": True}]}, "intensive",
-         "duration_minutes"),
-    ],
-)  # fmt: skip
-def test_a_row_of_the_wrong_shape_is_refused_before_any_rule(
-    changes: dict[str, Any], phase: str, message: str | None
-) -> None:
-    fields = row(phase) | changes
-    if message is None:
-        ImportCase.model_validate(fields)  # an empty list is no claim about a phase
-        return
-    with pytest.raises(ValidationError, match=message):
-        ImportCase.model_validate(fields)
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_package_imports_nothing_above_it(package: str) -> None:
+    offences = {
+        str(module.relative_to(ROOT)): sorted(imported_packages(module) & FORBIDDEN[package])
+        for module in sorted((ROOT / package).rglob("*.py"))
+    }
+    assert {m: p for m, p in offences.items() if p} == {}
 
 
-def test_only_an_admin_imports_and_only_into_a_new_case() -> None:
-    fields = row("referred", actor=Actor(id="sup-evans", role=Role.SUPERVISOR))
-    with pytest.raises(CommandRejected, match="only an admin") as refused:
-        imported(fields)
-    assert refused.value.kind == "forbidden"
-    state, _ = imported(row("referred"))
-    with pytest.raises(CommandRejected, match="exists already"):
-        import_events(state, ImportCase.model_validate(row("referred")), NOW)
-
-
-def test_a_family_with_an_open_episode_or_an_unknown_team_is_refused() -> None:
-    with pytest.raises(CommandRejected) as open_episode:
-        imported(row("referred"), open_case_id="c-77")
-    assert open_episode.value.field == "family_id"
-    assert "c-77" in open_episode.value.rule
-    with pytest.raises(CommandRejected) as unknown:
-        imported(row("referred"), team_known=False)
-    assert unknown.value.field == "team_id"
-
-
-@pytest.mark.parametrize(
-    ("changes", "phase", "field", "rule"),
-    [
-        ({"consent_to_follow_up": False}, "follow_up", "phase", "ended episode is not imported"),
-        ({"referral_grounds": []}, "referred", "referral_grounds", "rules reject"),
-        ({"consent_to_referral": False}, "referred", "consent_to_referral", "rules reject"),
-        ({"sessions": [{"session_id": "s9", "held_at": f"{ago(-3)}T10:00:00Z",
-                        "kind": "phone", "duration_minutes": 20}]}, "intensive", "sessions[0]",
-         "cannot be in the future"),
-        ({"sessions": [{"session_id": "s9", "held_at": f"{ago(40)}T10:00:00Z",
-                        "kind": "phone", "duration_minutes": 20}]}, "follow_up", "sessions[0]",
-         "cannot be after the closure"),
-        ({"closure": {"closed_on": ago(45), "kind": "unplanned"}}, "follow_up",
-         "closure.unplanned_reason", ""),
-    ],
-)  # fmt: skip
-def test_a_history_that_ends_runs_ahead_or_breaks_a_command_s_own_rule_is_refused(
-    changes: dict[str, Any], phase: str, field: str, rule: str
-) -> None:
-    with pytest.raises(CommandRejected) as refused:
-        imported(row(phase, **changes))
-    assert refused.value.field == field, refused.value
-    assert rule in refused.value.rule
-
-
-def test_a_step_dated_today_happened_by_now() -> None:
-    state, history = imported(row("accepted", accepted_on=TODAY.isoformat()))
-    assert state.accepted_at == NOW and all(at <= NOW for _, at in history)
-
-
-@pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])
-def test_the_documented_example_rows_import(doc: str) -> None:
-    """The rows the docs show parse and replay through the rules (the docs stay true)."""
-    import json
-    import re
-    from pathlib import Path
-
-    from workflows.importer import parse
-
-    text = (Path(__file__).parents[2] / doc).read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```json\n(.*?)```", text, re.S) if '"case_id"' in b]
-    assert blocks, doc
-    for block in blocks:
-        rows, problems = parse([json.dumps(json.loads(block))], ADMIN)
-        assert problems == [] and len(rows) == 1
-        later = datetime(2026, 12, 1, 9, tzinfo=UTC)
-        history = import_events(
-            fresh_state(rows[0].case_id, DEFAULT_POLICY), rows[0].command, later
-        )
-        assert type(history[0][0]).__name__ == "CaseImported"
+def test_the_rule_sees_imports_inside_functions(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from workflows.commands import X\n    import api.app\n")
+    assert imported_packages(module) == {"workflows", "api"}

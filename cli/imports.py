@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cli.cases import ActorOption, _setup, console, err, fail, parse_actor, run_with_client
+from cli.cases import (
+    ActorOption,
+    _setup,
+    console,
+    err,
+    fail,
+    parse_actor,
+    run_with_client,
+    shown,
+)
 from events.vocabulary import OverdueOnImport, Role
 from workers.root import Runtime
 
@@ -75,8 +84,8 @@ def import_cases(
 
     report = run_with_client(settings, run, policy=True)
     assert isinstance(report, ImportReport)
-    for problem in report.problems:
-        err.print(str(problem), highlight=False, markup=False)
+    for problem in report.problems:  # a field may be a key from the file: shown safely
+        err.print(shown(str(problem), limit=1000), highlight=False)
     bad = len({p.line for p in report.problems})
     if check:
         console.print(f"checked {report.rows} row(s): {bad} bad; nothing imported", highlight=False)

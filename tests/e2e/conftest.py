@@ -24,6 +24,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` different free ports, held open together while they are picked (one at a
+    time, the kernel may hand the same port out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def processes_using(path: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
@@ -64,11 +77,12 @@ class DevStack:
 def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of an `ifss dev` of its own: state dir and ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    temporal, ui, api = free_ports(3)
     env.update(
         IFSS_STATE_DIR=str(tmp_path / "state"),
-        IFSS_TEMPORAL_PORT=str(free_port()),
-        IFSS_TEMPORAL_UI_PORT=str(free_port()),
-        IFSS_API_PORT=str(free_port()),
+        IFSS_TEMPORAL_PORT=str(temporal),
+        IFSS_TEMPORAL_UI_PORT=str(ui),
+        IFSS_API_PORT=str(api),
         IFSS_LOG_FORMAT="json",
         IFSS_WEBHOOK_SECRET=WEBHOOK_SECRET,
         COLUMNS="240",  # wide tables: the assertions read cells, not Rich's line wrapping

@@ -25,6 +25,7 @@ def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
         family("i1", "intensive", today),
         family("i2", "accepted", today, accepted_on=(today - timedelta(days=60)).isoformat()),
         family("i3", "allocated", today, key_worker_id="kw-nobody"),
+        family("i4", "referred", today) | {"\x1b[31mred": 1},  # a key that drives terminals
     ]
     path = s.state / "open-cases.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -34,14 +35,16 @@ def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
     assert checked.stderr.splitlines() == [
         f"line 2: accepted_on: cannot be before received_on ({today - timedelta(days=45)})",
         "line 3: key_worker_id: no key worker kw-nobody in team cardiff",
+        "line 4: \\x1b[31mred: is not a field here (extra fields are refused)",
     ]
-    assert "checked 3 row(s): 2 bad; nothing imported" in checked.stdout
+    assert "\x1b" not in checked.stderr  # shown as an escape, never sent raw
+    assert "checked 4 row(s): 3 bad; nothing imported" in checked.stdout
     none = s.ifss("import", str(path), "--all-or-none", actor=ADMIN)
     assert none.returncode == 2 and "nothing imported (--all-or-none)" in none.stdout
     assert s.ifss("case", "show", "i1").returncode == 2  # no such case
 
     good = s.ifss("import", str(path), "--good-rows", actor=ADMIN)
-    assert good.returncode == 2 and "imported 1 of 3 row(s); 2 bad, not imported" in good.stdout
+    assert good.returncode == 2 and "imported 1 of 4 row(s); 3 bad, not imported" in good.stdout
     case = show(s, "i1")
     assert case["phase"] == "intensive" and case["key_worker_id"] == "kw-a"
     assert case["referred_on"] == (today - timedelta(days=45)).isoformat()

@@ -388,14 +388,7 @@ class CaseWorkflow:
         now = workflow.now()
         if workflow.patched(ALERTS_PATCH):
             events = events + self._alerts(events, now, quiet)
-        info = workflow.info()
-        metadata = EventMetadata(
-            actor=actor,
-            correlation_id=workflow.uuid4(),
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            policy_version=before.policy.version,
-        )
+        metadata = self._metadata(actor)
         # What a named rule decided (and what follows from it) is the system's act.
         by_rule = metadata.model_copy(update={"actor": Actor.system()})
         new, ruled = [], False
@@ -421,6 +414,17 @@ class CaseWorkflow:
         self._changed = True
         self._publish(before, state)
         await self._tell_team(before, [event for event, _ in recorded])
+
+    def _metadata(self, actor: Actor) -> EventMetadata:
+        """Who, under which policy, in which run: the audit context of one append."""
+        info = workflow.info()
+        return EventMetadata(
+            actor=actor,
+            correlation_id=workflow.uuid4(),
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            policy_version=self._state.policy.version,
+        )
 
     def _alerts(
         self, events: list[DomainEvent], now: datetime, quiet: bool = False
@@ -763,14 +767,7 @@ class CaseWorkflow:
     ) -> None:
         """Append an imported history in one append, each event at the time it happened
         there (no alerts: what is overdue now the deadline loop raises, once)."""
-        info = workflow.info()
-        metadata = EventMetadata(
-            actor=actor,
-            correlation_id=workflow.uuid4(),
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            policy_version=self._state.policy.version,
-        )
+        metadata = self._metadata(actor)
         new = [
             NewEvent.of(e, event_id=workflow.uuid4(), metadata=metadata, occurred_at=at)
             for e, at in history

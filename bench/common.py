@@ -13,7 +13,17 @@ from typing import Any
 import asyncpg
 
 from events.db import connect
+from events.keys import Keyring, MasterKeys, generate_master_key
 from events.migrate import migrate
+
+# One master key per benchmark run, in the environment, so the processes it starts seal
+# personal data under the same key as its own stores.
+MASTER_KEY = os.environ.setdefault("IFSS_MASTER_KEY", generate_master_key())
+
+
+def bench_keyring() -> Keyring:
+    """A keyring on the run's master key: benchmarks measure with encryption on."""
+    return Keyring(MasterKeys.load(key=MASTER_KEY, key_file=None))
 
 
 @contextlib.asynccontextmanager

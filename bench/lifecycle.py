@@ -25,7 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.common import bench_database
+from bench.common import bench_database, bench_keyring
 from bench.trivial import TrivialWorkflow, UpdateFloorWorkflow, noop
 from events.db import create_pool
 from events.store import EventStore
@@ -223,7 +223,7 @@ def peak_rss_mb() -> float:
 async def main(count: int) -> dict[str, float]:
     async with bench_database() as (dsn, schema):
         pool = await create_pool(dsn, schema=schema, max_size=20)
-        store = EventStore(pool)
+        store = EventStore(pool, bench_keyring())
         env = await start_server()
         try:
             queue = f"bench-{uuid.uuid4().hex[:6]}"

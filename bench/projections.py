@@ -34,6 +34,7 @@ import asyncpg
 from api.app import settle_memory
 from bench.common import (
     bench_database,
+    bench_keyring,
     dev_stack_database,
     dev_temporal,
     refer_and_allocate,
@@ -311,7 +312,7 @@ async def main(total: int, visible_commands: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     async with bench_database() as (dsn, schema):
         pool = await create_pool(dsn, schema=schema, max_size=8)
-        store = EventStore(pool)
+        store = EventStore(pool, bench_keyring())
         try:
             started = time.perf_counter()
             written = await seed(store, total)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
-from bench.common import bench_database
+from bench.common import bench_database, bench_keyring
 from events.catalogue import SessionRecorded
 from events.db import create_pool
 from events.envelope import Actor, EventMetadata
@@ -175,7 +175,7 @@ async def main() -> dict[str, float]:
     async with bench_database() as (dsn, schema):
         pool = await create_pool(dsn, schema=schema, min_size=WRITERS, max_size=WRITERS + 2)
         await pool.execute(RAW_TABLE)
-        store = EventStore(pool)
+        store = EventStore(pool, bench_keyring())
         best: dict[str, float] = {}
 
         def keep(key: str, value: float) -> None:

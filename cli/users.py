@@ -42,11 +42,13 @@ def users_add(
     team: Annotated[str | None, typer.Option(help="Their team (all but auditor/admin).")] = None,
 ) -> None:
     """Add a user (of a registered team, unless an auditor or admin)."""
-    from events.store import EventStore
+    from events.store import team_known
     from identity.users import User, add_user
 
     async def add(pool: asyncpg.Pool) -> User:
-        return await add_user(pool, user_id, role, team, team_known=EventStore(pool).team_known)
+        return await add_user(
+            pool, user_id, role, team, team_known=lambda t: team_known(pool, t)
+        )
 
     user = on_database(add)
     console.print(
@@ -192,6 +194,7 @@ def demo(
     "The demo"). It refuses a database that holds any case that is not a demo case."""
     from workers.checks import load_policy
     from workers.demo import DemoExists, DemoRefused, run_demo
+    from workers.keys import load_keyring
     from workers.temporal import connect_temporal, temporal_address
 
     settings, dsn = _setup()
@@ -210,6 +213,7 @@ def demo(
             client=client,
             task_queue=settings.task_queue,
             policy=load_policy(settings),
+            keyring=load_keyring(settings, embedded=settings.database_url is None),
             progress=lambda step: console.print(f"demo: {step}", highlight=False),
         )
 

@@ -58,6 +58,11 @@ class EventIdReused(StoreError):
         )
 
 
+class StoreRefused(StoreError):
+    """The store will not write this, and waiting will not change it (e.g. personal data
+    for a family whose data was erased). Nothing was written."""
+
+
 def describe(exc: BaseException) -> str:
     """An error in words fit for logs, Temporal's history and status tables: what failed
     and where, never the values involved (they may be a child's name or an address)."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from events.bounds import RECORDED, Moment
 from events.catalogue import DomainEvent, event_class
 from events.envelope import EventMetadata
+from events.keys import coded
 from events.upcasters import upcast
 
 # type name -> the catalogue's current schema version (the catalogue is fixed at import).
@@ -138,10 +139,11 @@ class RecordedEvent:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The payload upcast to the current schema version of its type."""
+        """The coded payload (sealed personal parts left out; ``events.keys.open_personal``
+        opens them for those allowed), upcast to the current schema version of its type."""
         if self._data is None:
             self._data = upcast_to_current(
-                self.type, self.schema_version, self.stored_data, self.occurred_at
+                self.type, self.schema_version, coded(self.stored_data), self.occurred_at
             )
         return self._data
 

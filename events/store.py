@@ -18,10 +18,20 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 import structlog
 
+from events.catalogue import event_class
 from events.db import Conn
-from events.errors import EventIdReused, InvalidInput, StreamVersionConflict
+from events.errors import EventIdReused, InvalidInput, StoreRefused, StreamVersionConflict
+from events.keys import (
+    ALGORITHM,
+    DataKey,
+    Keyring,
+    PersonalDataErased,
+    has_personal,
+    personal_places,
+)
 from events.records import (
     NewEvent,
     RecordedEvent,
@@ -100,12 +110,11 @@ class _Prepared:
     digests: list[bytes]
 
 
-def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> _Prepared:
-    """Validate every event against the catalogue and compute its digest; raise on the
-    first problem, before anything reaches the database."""
-    out = _Prepared([], [], [], [], [], [], [])
+def _parse(events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+    """Validate every event against the catalogue; its payload as it will be stored (in
+    clear still). Raises on the first problem, before anything reaches the database."""
+    payloads: list[dict[str, Any]] = []
     seen: set[UUID] = set()
-    metadata_cache: dict[int, str] = {}  # a batch usually shares one metadata object
     for index, new in enumerate(events):
         where = f"events[{index}]"
         if not isinstance(new, NewEvent):
@@ -117,15 +126,45 @@ def _prepare(stream_id: str, expected_version: int, events: Sequence[NewEvent]) 
         if new.event_id in seen:
             raise InvalidInput(f"{where}.event_id", "appears twice in one append")
         seen.add(new.event_id)
+        payloads.append(event.model_dump(mode="json"))
+    return payloads
+
+
+def _seal(stream_id: str, key: DataKey, event_id: UUID, payload: dict[str, Any]) -> None:
+    """Replace each personal part of ``payload`` by its sealed form, in place."""
+    for place, holder, name in list(personal_places(payload)):
         try:
-            data_json = canonical_json(event.model_dump(mode="json"))
+            plaintext = orjson.dumps(holder[name], option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            raise InvalidInput(place, "holds a number too large to store") from None
+        holder[name] = {
+            "sealed": ALGORITHM,
+            "kid": str(key.key_id),
+            "ct": key.seal(plaintext, stream_id=stream_id, event_id=event_id, place=place),
+        }
+
+
+def _prepare(
+    stream_id: str,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    payloads: list[dict[str, Any]],
+) -> _Prepared:
+    """Each event's stored JSON and digest (its personal parts sealed already)."""
+    out = _Prepared([], [], [], [], [], [], [])
+    metadata_cache: dict[int, str] = {}  # a batch usually shares one metadata object
+    for index, (new, payload) in enumerate(zip(events, payloads, strict=True)):
+        try:
+            data_json = canonical_json(payload)
         except TypeError:  # orjson: an integer beyond 64 bits
-            raise InvalidInput(f"{where}.data", "holds a number too large to store") from None
+            raise InvalidInput(
+                f"events[{index}].data", "holds a number too large to store"
+            ) from None
         metadata_json = metadata_cache.get(id(new.metadata))
         if metadata_json is None:
             metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
             metadata_cache[id(new.metadata)] = metadata_json
-        schema_version = type(event).schema_version
+        schema_version = event_class(new.type).schema_version
         out.ids.append(new.event_id)
         out.types.append(new.type)
         out.versions.append(schema_version)
@@ -157,8 +196,9 @@ _UUID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 class EventStore:
     """Append to and read from the ``events`` table of one schema."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, keyring: Keyring) -> None:
         self._pool = pool
+        self.keyring = keyring
         self._channel: str | None = None
         self._notifying: asyncio.Task[None] | None = None
         self._notify_again = False
@@ -192,8 +232,19 @@ class EventStore:
             raise InvalidInput("events", "must contain at least one event")
         if len(events) > MAX_EVENTS_PER_APPEND:
             raise InvalidInput("events", f"at most {MAX_EVENTS_PER_APPEND} events per append")
-        prepared = _prepare(stream_id, expected_version, events)
+        payloads = _parse(events)
         executor = connection if connection is not None else self._pool
+        if any(has_personal(p) for p in payloads):
+            family = next(
+                (p["family_id"] for p in payloads if isinstance(p.get("family_id"), str)), None
+            )
+            try:
+                key = await self.keyring.key_for_stream(executor, stream_id, family)
+            except PersonalDataErased as exc:
+                raise StoreRefused(str(exc)) from None
+            for new, payload in zip(events, payloads, strict=True):
+                _seal(stream_id, key, new.event_id, payload)
+        prepared = _prepare(stream_id, expected_version, events, payloads)
         for attempt in (1, 2):
             try:
                 rows = await executor.fetch(
@@ -358,14 +409,8 @@ class EventStore:
         return str(case_id) if case_id is not None else None
 
     async def team_known(self, team_id: str) -> bool:
-        """Whether families may be referred to ``team_id``: an admin registered it, or
-        (a team from before registration) key workers joined it."""
-        known: bool = await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 "
-            "AND type IN ('TeamRegistered', 'TeamKeyWorkerJoined'))",
-            f"team-{team_id}",
-        )
-        return known
+        """Whether families may be referred to ``team_id`` (see ``team_known``)."""
+        return await team_known(self._pool, team_id)
 
     async def claim_family(
         self, family_id: str, case_id: str, *, unrecorded_for: timedelta = CLAIM_UNRECORDED
@@ -461,6 +506,17 @@ class EventStore:
                 previous_hash = event.chain_hash
                 checked += 1
         return VerifyReport(streams, checked, None)
+
+
+async def team_known(executor: Conn | asyncpg.Pool, team_id: str) -> bool:
+    """Whether families may be referred to ``team_id``: an admin registered it, or (a team
+    from before registration) key workers joined it."""
+    known: bool = await executor.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 "
+        "AND type IN ('TeamRegistered', 'TeamKeyWorkerJoined'))",
+        f"team-{team_id}",
+    )
+    return known
 
 
 def _check_link(

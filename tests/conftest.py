@@ -15,6 +15,7 @@ import pytest
 from events.db import connect, create_pool
 from events.migrate import migrate
 from events.store import EventStore
+from tests.keys import keyring
 
 if TYPE_CHECKING:
     from temporalio.testing import WorkflowEnvironment
@@ -106,6 +107,6 @@ async def harness(
 
 @pytest.fixture
 async def store(pool: asyncpg.Pool) -> AsyncIterator[EventStore]:
-    store = EventStore(pool)
+    store = EventStore(pool, keyring())
     yield store
     await store.aclose()

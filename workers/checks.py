@@ -16,7 +16,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 from pydantic import ValidationError
 
 from events.catalogue import ProgrammePolicyRegistered
@@ -84,17 +83,19 @@ async def register_policy(store: EventStore, policy: ProgrammePolicy) -> None:
     raise ConfigurationError(f"IFSS_POLICY_FILE: could not register policy {policy.version}")
 
 
-async def check_configuration(settings: Settings, pool: asyncpg.Pool) -> ProgrammePolicy:
+async def check_configuration(settings: Settings, store: EventStore) -> ProgrammePolicy:
     """Raise ``ConfigurationError`` for the first problem; returns the loaded policy (now
     registered)."""
+    from events.keys import KeyProblem
     from identity.users import check_webhook_url
 
-    policy = load_policy(settings)
-    store = EventStore(pool)
+    pool = store.pool
     try:
-        await register_policy(store, policy)
-    finally:
-        await store.aclose()
+        await store.keyring.check(pool)
+    except KeyProblem as exc:
+        raise ConfigurationError(str(exc)) from None
+    policy = load_policy(settings)
+    await register_policy(store, policy)
     try:
         check_webhook_url(settings.link_base, "IFSS_PUBLIC_URL")
     except InvalidInput as exc:

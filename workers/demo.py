@@ -31,6 +31,7 @@ from temporalio.client import Client
 
 from events.db import create_pool
 from events.envelope import Actor
+from events.keys import Keyring
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.vocabulary import GoalCategory, ReferralGround, ReferringAgency, Role
@@ -269,11 +270,12 @@ async def run_demo(
     task_queue: str,
     schema: str | None = None,
     policy: ProgrammePolicy = DEFAULT_POLICY,
+    keyring: Keyring,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Demo families in the stack at ``client``/``task_queue``; returns what happened."""
     pool = await create_pool(dsn, schema=schema, max_size=10)
-    store = EventStore(pool)
+    store = EventStore(pool, keyring)
     say = progress or (lambda _: None)
     try:
         real = await pool.fetchval(

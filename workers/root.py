@@ -95,6 +95,7 @@ async def runtime(
     """
     from workers.checks import check_configuration, load_policy, register_policy
     from workers.database import resolve_database_url
+    from workers.keys import load_keyring
     from workers.temporal import connect_temporal, temporal_address
 
     settings = settings or load_settings()
@@ -102,10 +103,11 @@ async def runtime(
     try:
         if database:
             rt.database_url = database_url or resolve_database_url(settings)
+            keyring = load_keyring(settings, embedded=settings.database_url is None)
             rt._pool = await create_pool(rt.database_url, max_size=pool_size)
-            rt._store = EventStore(rt._pool)
+            rt._store = EventStore(rt._pool, keyring)
         if checked:
-            rt.policy = await check_configuration(settings, rt.pool)
+            rt.policy = await check_configuration(settings, rt.store)
         elif policy:
             rt.policy = load_policy(settings)
             if rt._store is not None:

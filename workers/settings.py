@@ -96,6 +96,21 @@ class Settings(BaseSettings):
         description="On Ctrl-C or SIGTERM, how long in-flight requests may finish before "
         "they are cancelled (a second Ctrl-C stops at once).",
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="The master key (base64, 32 bytes; `ifss keys generate`) that wraps each "
+        "family's data key. Unset with no IFSS_MASTER_KEY_FILE: refused, except on the embedded "
+        "dev database, where `<IFSS_STATE_DIR>/master.key` is made once.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the master key on its first line (previous keys, during a "
+        "rotation, on the lines after it).",
+    )
+    previous_master_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated master keys being rotated away from (`ifss keys rotate`).",
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

@@ -14,6 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.keys import MASTER_KEY
+
 IFSS = str(Path(sys.executable).parent / "ifss")
 WEBHOOK_SECRET = "e2e-webhook-secret"
 
@@ -77,6 +79,7 @@ class DevStack:
 def dev_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of an `ifss dev` of its own: state dir and ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    env["IFSS_MASTER_KEY"] = MASTER_KEY  # the run's key (tests.keys)
     temporal, ui, api = free_ports(3)
     env.update(
         IFSS_STATE_DIR=str(tmp_path / "state"),

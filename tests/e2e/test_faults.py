@@ -24,6 +24,7 @@ from events.migrate import migrate
 from events.store import EventStore
 from projections.models import PROJECTIONS
 from projections.runner import status
+from tests.keys import MASTER_KEY, keyring
 from tests.projector_harness import catch_up
 from tests.temporal_harness import CM, SUP, Harness, start_dev_server
 from workers.embedded import EmbeddedPostgres
@@ -63,6 +64,7 @@ class WorkerProcess:
 
     def __init__(self, dsn: str, env: WorkflowEnvironment, task_queue: str, log: Path) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+        self.env["IFSS_MASTER_KEY"] = MASTER_KEY  # the run's key (tests.keys)
         self.env.update(
             IFSS_DATABASE_URL=dsn,
             IFSS_TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
@@ -199,7 +201,7 @@ async def test_sigkill_of_the_worker_mid_command_loses_and_doubles_nothing(
     worker = WorkerProcess(
         with_schema(database_url, migrated), dev_server, task_queue, tmp_path / "worker.log"
     )
-    store = EventStore(pool)
+    store = EventStore(pool, keyring())
     h = Harness(env=dev_server, store=store, task_queue=task_queue)
     worker.start()
     try:
@@ -230,7 +232,7 @@ async def test_a_postgresql_restart_during_a_burst_loses_and_doubles_nothing(
         finally:
             await conn.close()
         pool = await create_pool(dsn, max_size=10)
-        store = EventStore(pool)
+        store = EventStore(pool, keyring())
         task_queue = f"tq-{uuid.uuid4().hex[:8]}"
         worker = WorkerProcess(dsn, dev_server, task_queue, tmp_path / "worker.log")
         h = Harness(env=dev_server, store=store, task_queue=task_queue)

@@ -23,6 +23,7 @@ from events.envelope import Actor
 from events.store import EventStore
 from events.vocabulary import Role
 from tests.factories import import_row as family
+from tests.keys import keyring
 from tests.temporal_harness import (
     ADMIN,
     SUP,
@@ -158,7 +159,7 @@ async def handovers(h: Harness) -> None:
 async def main() -> None:
     async with bench_database() as (dsn, schema):
         pool = await create_pool(dsn, schema=schema)
-        store = EventStore(pool)
+        store = EventStore(pool, keyring())
         env = await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter,
             test_server_existing_path=str(temporal_test_server_path()),

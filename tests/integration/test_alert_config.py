@@ -17,6 +17,7 @@ from events.errors import InvalidInput
 from events.policy import ProgrammePolicy
 from events.store import EventStore
 from identity.users import add_user, check_email, check_webhook_url, set_alert_routes
+from tests.keys import MASTER_KEY, keyring
 from tests.receivers import MailCollector, free_port
 from workers.checks import ConfigurationError, check_configuration, load_policy, register_policy
 from workers.settings import Settings
@@ -58,7 +59,7 @@ async def test_a_known_policy_version_with_other_numbers_is_refused(
     message = str(refused.value)
     assert message.startswith("IFSS_POLICY_FILE: policy version 2027.2 is registered")
     assert registered.digest in message and other.digest in message
-    store = EventStore(pool)
+    store = EventStore(pool, keyring())
     [event] = await store.read_stream("policy-2027.2")
     assert isinstance(event.event, ProgrammePolicyRegistered)
     assert event.event.policy.caseload_limit == 4  # the first content, once and for all
@@ -68,8 +69,8 @@ async def test_processes_starting_together_register_a_version_once(
     pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     policy = ProgrammePolicy(version="2027.3", no_contact_days=5)
-    await asyncio.gather(*(register_policy(EventStore(pool), policy) for _ in range(6)))
-    assert len(await EventStore(pool).read_stream("policy-2027.3")) == 1
+    await asyncio.gather(*(register_policy(EventStore(pool, keyring()), policy) for _ in range(6)))
+    assert len(await EventStore(pool, keyring()).read_stream("policy-2027.3")) == 1
 
 
 async def test_an_unknown_rule_in_the_policy_file(pool: asyncpg.Pool, tmp_path: Path) -> None:
@@ -150,6 +151,7 @@ def test_the_worker_refuses_to_start_with_a_bad_policy_file(
     bad = tmp_path / "policy.json"
     bad.write_text('{"alert_severity": {"no_such_rule": "high"}}')
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    env["IFSS_MASTER_KEY"] = MASTER_KEY  # the run's key (tests.keys)
     env.update(
         # this test's own schema (asyncpg passes unknown DSN parameters as settings)
         IFSS_DATABASE_URL=f"{database_url}{'&' if '?' in database_url else '?'}search_path={migrated}",

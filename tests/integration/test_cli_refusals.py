@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.keys import MASTER_KEY
+
 pytestmark = pytest.mark.integration
 
 IFSS = Path(sys.executable).parent / "ifss"
@@ -17,6 +19,7 @@ IFSS = Path(sys.executable).parent / "ifss"
 
 def run(*args: str | bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    base["IFSS_MASTER_KEY"] = MASTER_KEY  # the run's key (tests.keys)
     return subprocess.run(
         [str(IFSS), *args],
         env={**base, **(env or {})},

@@ -24,6 +24,7 @@ from projections.failures import record_skip
 from projections.models import PROJECTIONS
 from projections.queries import record_access
 from projections.runner import rebuild, status
+from tests.keys import MASTER_KEY
 from tests.projector_harness import projector, seed, wait_for
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,7 @@ AUDITOR = Actor(id="au-khan", role=Role.AUDITOR)
 def ifss(database_url: str, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The ``ifss`` CLI on this test's schema."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IFSS_")}
+    env["IFSS_MASTER_KEY"] = MASTER_KEY  # the run's key (tests.keys)
     sep = "&" if "?" in database_url else "?"
     env["IFSS_DATABASE_URL"] = f"{database_url}{sep}search_path={schema}"
     return subprocess.run(

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import dev_stack_database, dev_temporal, refer_and_allocate
+from bench.common import bench_keyring, dev_stack_database, dev_temporal, refer_and_allocate
 
 
 class Receiver:
@@ -96,7 +96,9 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
         for kw in workers:
             await add_user(pool, kw, "case_manager", "cardiff")
             await set_alert_routes(pool, kw, webhook=receiver.url)
-        client = await connect_temporal(address, "default", attempts=60)
+        client = await connect_temporal(
+            address, "default", master=bench_keyring().master, attempts=60
+        )
         settings = Settings.model_validate(
             {"task_queue": "bench-alerts", "webhook_secret": "bench-secret"}
         )

@@ -21,7 +21,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -30,6 +29,7 @@ from bench.trivial import TrivialWorkflow, UpdateFloorWorkflow, noop
 from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import SUP, Harness, sleep_until
+from workflows.codec import sealed_data_converter
 from workers.embedded import temporal_test_server_path
 from workers.temporal import build_worker, register_search_attributes, workflow_runner
 
@@ -145,7 +145,7 @@ async def run_episodes(h: Harness, count: int) -> int:
 
 async def start_server() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_data_converter(bench_keyring().master),
         test_server_existing_path=str(temporal_test_server_path()),
     )
     await register_search_attributes(env.client)

@@ -255,7 +255,9 @@ async def command_to_visible(commands: int) -> list[float]:
     async with AsyncExitStack() as stack:
         schema_dsn = await stack.enter_async_context(dev_stack_database())
         address = await stack.enter_async_context(dev_temporal())
-        client: Client = await connect_temporal(address, "default", attempts=60)
+        client: Client = await connect_temporal(
+            address, "default", master=bench_keyring().master, attempts=60
+        )
         settings = Settings(task_queue="bench-visible")
         # the processes' own composition root, as `ifss worker` and `ifss projector` open it
         rt = await stack.enter_async_context(

@@ -49,6 +49,9 @@ for _reader in (
     readers.caseload,
 ):
     app.command()(_reader)
+from cli.keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
@@ -179,15 +182,77 @@ def db_migrate() -> None:
     )
 
 
+def _anchor_key(settings: Settings, key: Path | None):  # type: ignore[no-untyped-def]
+    from events.anchor import AnchorProblem, load_signing_key
+
+    path = key or settings.anchor_key_file
+    if path is None:
+        err_console.print(
+            "[red]refused:[/red] anchor key: give --key FILE or set IFSS_ANCHOR_KEY_FILE "
+            "(`ifss keys generate > FILE`; keep it outside the database)"
+        )
+        raise typer.Exit(2)
+    try:
+        return load_signing_key(path)
+    except AnchorProblem as exc:
+        err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the signed anchor (JSON).")],
+    key: Annotated[
+        Path | None, typer.Option(help="Ed25519 signing key file (default IFSS_ANCHOR_KEY_FILE).")
+    ] = None,
+) -> None:
+    """Write every stream's head (version, hash), signed with a key outside the database;
+    `ifss audit verify --anchor FILE` later also finds events deleted from a stream's end."""
+    import orjson
+
+    from events.anchor import make_anchor
+    from workers.root import runtime
+
+    settings = _settings()
+    signing = _anchor_key(settings, key)
+    database_url = _database_url(settings)
+
+    async def main() -> dict[str, object]:
+        async with runtime(settings, database_url=database_url, pool_size=2) as rt:
+            return await make_anchor(rt.pool, signing)
+
+    anchor = asyncio.run(main())
+    out.write_bytes(orjson.dumps(anchor, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    streams = anchor["streams"]
+    console.print(f"anchored {len(streams) if isinstance(streams, dict) else 0} stream(s) in {out}")
+
+
 @audit_app.command("verify")
 def audit_verify(
     stream: Annotated[str | None, typer.Option(help="Verify only this stream.")] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also check every stream against this signed anchor (`ifss audit anchor`)."
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option(help="The anchor's key file (default IFSS_ANCHOR_KEY_FILE).")
+    ] = None,
 ) -> None:
     """Recompute the hash chains. Exit 0 when intact, 1 naming the first broken link."""
+    from events.anchor import AnchorProblem, check_against_anchor, read_anchor
     from events.errors import InvalidInput
     from workers.root import runtime
 
     settings = _settings()
+    anchored = None
+    if anchor is not None:
+        try:
+            anchored = read_anchor(anchor, _anchor_key(settings, key))
+        except AnchorProblem as exc:
+            err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
     database_url = _database_url(settings)
 
     async def main() -> int:
@@ -197,6 +262,18 @@ def audit_verify(
             except InvalidInput as exc:
                 err_console.print(f"[red]error:[/red] {exc}")
                 return 2
+            if anchored is not None:
+                cut = await check_against_anchor(rt.pool, anchored)
+                for problem in cut:
+                    err_console.print(
+                        f"BROKEN: stream {problem.stream_id}: {problem.problem}", highlight=False
+                    )
+                if cut:
+                    return 1
+                console.print(
+                    f"anchor: {len(anchored['streams'])} stream(s) hold their anchored heads "
+                    f"({anchored['anchored_at']})"
+                )
         if stream is not None and report.events_checked == 0:
             err_console.print(f"[red]refused:[/red] stream: no events in {shown(stream)}")
             return 2
@@ -250,6 +327,7 @@ def main() -> None:
     under them occasionally aborted the process (exit -6) after its work was done."""
     import os
 
+    from workers.checks import ConfigurationError
     from workers.settings import SettingsError
 
     code = 0
@@ -258,7 +336,7 @@ def main() -> None:
         app()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except SettingsError as exc:
+    except (SettingsError, ConfigurationError) as exc:
         err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
         code = 2
     sys.stdout.flush()

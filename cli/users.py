@@ -46,9 +46,7 @@ def users_add(
     from identity.users import User, add_user
 
     async def add(pool: asyncpg.Pool) -> User:
-        return await add_user(
-            pool, user_id, role, team, team_known=lambda t: team_known(pool, t)
-        )
+        return await add_user(pool, user_id, role, team, team_known=lambda t: team_known(pool, t))
 
     user = on_database(add)
     console.print(
@@ -198,10 +196,13 @@ def demo(
     from workers.temporal import connect_temporal, temporal_address
 
     settings, dsn = _setup()
+    keyring = load_keyring(settings, embedded=settings.database_url is None)
 
     async def go() -> dict[str, int]:
         try:  # the stack's Temporal: demo cases run there, like any case
-            client = await connect_temporal(temporal_address(settings), settings.temporal_namespace)
+            client = await connect_temporal(
+                temporal_address(settings), settings.temporal_namespace, master=keyring.master
+            )
         except RuntimeError:
             raise fail(
                 "temporal: no Temporal server answers; start the stack first (make run)"
@@ -213,7 +214,7 @@ def demo(
             client=client,
             task_queue=settings.task_queue,
             policy=load_policy(settings),
-            keyring=load_keyring(settings, embedded=settings.database_url is None),
+            keyring=keyring,
             progress=lambda step: console.print(f"demo: {step}", highlight=False),
         )
 

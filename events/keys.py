@@ -34,6 +34,8 @@ import asyncpg
 import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from events.db import Conn
 
@@ -85,6 +87,10 @@ class MasterKey(Protocol):
 
     def unwrap(self, wrapped: bytes, context: bytes) -> bytes: ...
 
+    def payload_key(self) -> bytes:
+        """A 32-byte key for the Temporal payload codec, bound to this master key."""
+        ...
+
 
 class LocalMasterKey:
     """A 256-bit master key held by the process (from the environment or a key file)."""
@@ -93,6 +99,9 @@ class LocalMasterKey:
         if len(secret) != KEY_BYTES:
             raise MasterKeyInvalid(f"a master key must be {KEY_BYTES} bytes, not {len(secret)}")
         self._aead = AESGCM(secret)
+        self._payload_key = HKDF(
+            algorithm=SHA256(), length=KEY_BYTES, salt=None, info=b"ifss-temporal-payloads"
+        ).derive(secret)
         # An id that names the key without revealing it (a digest of a 256-bit secret).
         self._id = "local:" + hashlib.sha256(b"ifss-master-key-id:" + secret).hexdigest()[:16]
 
@@ -115,6 +124,9 @@ class LocalMasterKey:
     @property
     def key_id(self) -> str:
         return self._id
+
+    def payload_key(self) -> bytes:
+        return self._payload_key
 
     def wrap(self, data_key: bytes, context: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

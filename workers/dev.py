@@ -132,7 +132,9 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             address = await asyncio.to_thread(temporal_server.start)
             ui_url = temporal_server.ui_url
         address = address or temporal_address(settings)
-        client = await connect_temporal(address, settings.temporal_namespace, attempts=60)
+        client = await connect_temporal(
+            address, settings.temporal_namespace, master=rt.keyring.master, attempts=60
+        )
 
         parts = await _serve(rt.with_temporal(client), stop)
         try:

@@ -18,6 +18,7 @@ import asyncpg
 from temporalio.client import Client
 
 from events.db import create_pool
+from events.keys import Keyring
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from workers.settings import Settings, load_settings
@@ -37,6 +38,7 @@ class Runtime:
     _pool: asyncpg.Pool | None = field(default=None, repr=False)
     _store: EventStore | None = field(default=None, repr=False)
     _temporal: Client | None = field(default=None, repr=False)
+    _keyring: Keyring | None = field(default=None, repr=False)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -49,6 +51,13 @@ class Runtime:
         if self._store is None:
             raise RuntimeError("this runtime was opened without a database")
         return self._store
+
+    @property
+    def keyring(self) -> Keyring:
+        """The master keys (and the families' data keys behind them)."""
+        if self._keyring is None:
+            raise RuntimeError("this runtime was opened without keys")
+        return self._keyring
 
     @property
     def temporal(self) -> Client:
@@ -101,11 +110,13 @@ async def runtime(
     settings = settings or load_settings()
     rt = Runtime(settings)
     try:
+        if database or temporal:
+            # No master key, no process: nothing personal is written or sent in clear.
+            rt._keyring = load_keyring(settings, embedded=settings.database_url is None)
         if database:
             rt.database_url = database_url or resolve_database_url(settings)
-            keyring = load_keyring(settings, embedded=settings.database_url is None)
             rt._pool = await create_pool(rt.database_url, max_size=pool_size)
-            rt._store = EventStore(rt._pool, keyring)
+            rt._store = EventStore(rt._pool, rt.keyring)
         if checked:
             rt.policy = await check_configuration(settings, rt.store)
         elif policy:
@@ -116,7 +127,10 @@ async def runtime(
             rt._temporal = temporal_client
         elif temporal:
             rt._temporal = await connect_temporal(
-                temporal_address(settings), settings.temporal_namespace, attempts=temporal_attempts
+                temporal_address(settings),
+                settings.temporal_namespace,
+                master=rt.keyring.master,
+                attempts=temporal_attempts,
             )
         yield rt
     finally:

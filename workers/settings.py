@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated master keys being rotated away from (`ifss keys rotate`).",
     )
+    anchor_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 key file (base64, `ifss keys generate`) that signs `ifss audit anchor`; "
+        "keep it outside the database.",
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -15,7 +14,9 @@ from activities.alerts import AlertActivities, DeliverySettings
 from activities.handover import HandoverActivities
 from activities.store import StoreActivities
 from activities.team import TeamActivities
+from events.keys import MasterKeys
 from events.store import EventStore
+from workflows.codec import sealed_data_converter
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.delivery import AlertDeliveryWorkflow
@@ -33,14 +34,14 @@ def temporal_address(settings: Settings) -> str:
 
 
 async def connect_temporal(
-    address: str, namespace: str = "default", *, attempts: int = 1
+    address: str, namespace: str = "default", *, master: MasterKeys, attempts: int = 1
 ) -> Client:
-    """A client with the pydantic data converter; retries while a server is starting."""
+    """A client whose payloads are sealed under ``master`` (``workflows.codec``); retries
+    while a server is starting."""
+    converter = sealed_data_converter(master)
     for attempt in range(1, attempts + 1):
         try:
-            return await Client.connect(
-                address, namespace=namespace, data_converter=pydantic_data_converter
-            )
+            return await Client.connect(address, namespace=namespace, data_converter=converter)
         except RuntimeError:
             if attempt == attempts:
                 raise

@@ -161,6 +161,8 @@ async def main() -> None:
         pool = await create_pool(dsn, schema=schema)
         store = EventStore(pool, keyring())
         env = await WorkflowEnvironment.start_time_skipping(
+            # In clear: saved histories are replayed by every later run, whatever its key
+            # (production histories are sealed: workflows.codec passes old clear ones through).
             data_converter=pydantic_data_converter,
             test_server_existing_path=str(temporal_test_server_path()),
         )

@@ -32,30 +32,30 @@ def settings(**values: object) -> Settings:
 
 
 async def test_a_clean_configuration_passes_and_loads_the_policy(
-    pool: asyncpg.Pool, tmp_path: Path
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
     policy_file = tmp_path / "policy.json"
     policy_file.write_text('{"version": "2027.1", "alert_severity": {"review_due_soon": "medium"}}')
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     await set_alert_routes(pool, "cm-jones", webhook="https://hooks.example/ifss")
-    policy = await check_configuration(settings(policy_file=policy_file), pool)
+    policy = await check_configuration(settings(policy_file=policy_file), store)
     assert policy.version == "2027.1" and policy.alert_severity == {"review_due_soon": "medium"}
 
 
 async def test_a_known_policy_version_with_other_numbers_is_refused(
-    pool: asyncpg.Pool, tmp_path: Path
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
 ) -> None:
     first = tmp_path / "first.json"
     first.write_text('{"version": "2027.2", "caseload_limit": 4}')
-    registered = await check_configuration(settings(policy_file=first), pool)
+    registered = await check_configuration(settings(policy_file=first), store)
     again = tmp_path / "again.json"  # the same content, written otherwise: accepted
     again.write_text('{"caseload_limit": 4,\n "version": "2027.2"}')
-    assert (await check_configuration(settings(policy_file=again), pool)) == registered
+    assert (await check_configuration(settings(policy_file=again), store)) == registered
     changed = tmp_path / "changed.json"
     changed.write_text('{"version": "2027.2", "caseload_limit": 5}')
     other = load_policy(settings(policy_file=changed))
     with pytest.raises(ConfigurationError) as refused:
-        await check_configuration(settings(policy_file=changed), pool)
+        await check_configuration(settings(policy_file=changed), store)
     message = str(refused.value)
     assert message.startswith("IFSS_POLICY_FILE: policy version 2027.2 is registered")
     assert registered.digest in message and other.digest in message
@@ -73,18 +73,20 @@ async def test_processes_starting_together_register_a_version_once(
     assert len(await EventStore(pool, keyring()).read_stream("policy-2027.3")) == 1
 
 
-async def test_an_unknown_rule_in_the_policy_file(pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_an_unknown_rule_in_the_policy_file(
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
+) -> None:
     bad = tmp_path / "policy.json"
     bad.write_text('{"alert_severity": {"no_such_rule": "high"}}')
     with pytest.raises(ConfigurationError, match=r"IFSS_POLICY_FILE: alert_severity\.no_such_rule"):
-        await check_configuration(settings(policy_file=bad), pool)
+        await check_configuration(settings(policy_file=bad), store)
     with pytest.raises(ConfigurationError, match="IFSS_POLICY_FILE: cannot read"):
         load_policy(settings(policy_file=tmp_path / "missing.json"))
 
 
-async def test_a_malformed_webhook_url(pool: asyncpg.Pool) -> None:
+async def test_a_malformed_webhook_url(pool: asyncpg.Pool, store: EventStore) -> None:
     with pytest.raises(ConfigurationError, match=r"IFSS_PUBLIC_URL: 'ifss\.example' must be"):
-        await check_configuration(settings(public_url="ifss.example"), pool)
+        await check_configuration(settings(public_url="ifss.example"), store)
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     # a route stored before validation existed (or edited by hand) is still caught
     await pool.execute(
@@ -92,30 +94,30 @@ async def test_a_malformed_webhook_url(pool: asyncpg.Pool) -> None:
         "http//missing-colon",
     )
     with pytest.raises(ConfigurationError, match="alert routes: user cm-jones's webhook"):
-        await check_configuration(settings(), pool)
+        await check_configuration(settings(), store)
 
 
-async def test_webhooks_need_a_secret(pool: asyncpg.Pool) -> None:
+async def test_webhooks_need_a_secret(pool: asyncpg.Pool, store: EventStore) -> None:
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     await set_alert_routes(pool, "cm-jones", webhook="https://hooks.example/ifss")
     with pytest.raises(ConfigurationError, match="IFSS_WEBHOOK_SECRET: users receive alerts"):
-        await check_configuration(settings(webhook_secret=None), pool)
+        await check_configuration(settings(webhook_secret=None), store)
 
 
-async def test_email_needs_a_reachable_smtp_host(pool: asyncpg.Pool) -> None:
+async def test_email_needs_a_reachable_smtp_host(pool: asyncpg.Pool, store: EventStore) -> None:
     await add_user(pool, "cm-jones", "case_manager", "cardiff")
     await set_alert_routes(pool, "cm-jones", email="jones@council.example")
     with pytest.raises(ConfigurationError, match="IFSS_SMTP_HOST: users receive alerts by email"):
-        await check_configuration(settings(), pool)
+        await check_configuration(settings(), store)
     port = free_port()  # nothing listens there
     with pytest.raises(
         ConfigurationError, match=f"IFSS_SMTP_HOST: cannot reach the SMTP server 127.0.0.1:{port}"
     ):
-        await check_configuration(settings(smtp_host="127.0.0.1", smtp_port=port), pool)
+        await check_configuration(settings(smtp_host="127.0.0.1", smtp_port=port), store)
     controller = Controller(MailCollector(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        await check_configuration(settings(smtp_host="127.0.0.1", smtp_port=port), pool)
+        await check_configuration(settings(smtp_host="127.0.0.1", smtp_port=port), store)
     finally:
         controller.stop()
 

@@ -341,7 +341,13 @@ async def test_the_demo_lives_in_the_past_and_its_cases_and_teams_keep_working(
 
     h = harness
     counts = await run_demo(
-        database_url, 24, seed=5, schema=migrated, client=h.client, task_queue=h.task_queue
+        database_url,
+        24,
+        seed=5,
+        schema=migrated,
+        client=h.client,
+        task_queue=h.task_queue,
+        keyring=h.store.keyring,
     )
     assert counts["families"] == 24 and counts["imported"] == 20 and counts["live"] == 4
     assert counts["refused_commands"] == 0, counts
@@ -381,7 +387,7 @@ async def test_the_demo_lives_in_the_past_and_its_cases_and_teams_keep_working(
     assert (await store.verify()).intact
     with pytest.raises(DemoExists, match="seed: demo data for seed 5 exists already"):
         await run_demo(database_url, 1, seed=5, schema=migrated, client=h.client,
-                       task_queue=h.task_queue)  # fmt: skip
+                       task_queue=h.task_queue, keyring=h.store.keyring)  # fmt: skip
 
     # The stack goes on with them: a key worker records on a demo case, a supervisor
     # closes one, and the next acceptance in that team succeeds.
@@ -415,4 +421,4 @@ async def test_the_demo_refuses_a_database_with_real_cases(
     await harness.refer("c1")
     with pytest.raises(DemoRefused, match="database: it holds case-c1, which is not a demo"):
         await run_demo(database_url, 6, seed=3, schema=migrated, client=harness.client,
-                       task_queue=harness.task_queue)  # fmt: skip
+                       task_queue=harness.task_queue, keyring=harness.store.keyring)  # fmt: skip

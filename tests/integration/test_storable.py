@@ -17,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from events.bounds import RECORDED
 from events.catalogue import DomainEvent, all_event_types
+from events.keys import is_sealed, open_personal, personal_places
 from events.envelope import Actor, EventMetadata
 from events.records import NewEvent, canonical_json
 from events.store import EventStore
@@ -86,8 +88,17 @@ async def stored_exactly(store: EventStore, event: BaseModel) -> None:
     new = NewEvent.of(event, event_id=uuid.uuid4(), metadata=META, occurred_at=T0)
     await store.append(stream, 0, [new])
     [back] = await store.read_stream(stream)
-    assert canonical_json(back.stored_data) == canonical_json(event.model_dump(mode="json"))
-    assert back.event == event
+    plain = event.model_dump(mode="json")
+    # Personal parts are stored sealed, never in clear, and open to exactly what was sent.
+    assert all(is_sealed(h[k]) for _, h, k in personal_places(back.stored_data))
+    [opened] = await open_personal(
+        store.keyring, store.pool, [(back.stream_id, back.event_id, back.stored_data)]
+    )
+    assert canonical_json(opened) == canonical_json(plain)
+    # Readers without a key see the event with its personal parts left out.
+    for _, holder, key in list(personal_places(plain)):
+        del holder[key]
+    assert back.event == type(event).model_validate(plain, context=RECORDED)
     assert (await store.verify(stream)).intact
 
 

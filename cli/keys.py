@@ -1,0 +1,63 @@
+"""``ifss keys``: the master key and the families' data keys (see docs/privacy.md)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+keys_app = typer.Typer(help="Keys that seal personal data (docs/privacy.md).", no_args_is_help=True)
+console = Console()
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key (base64 of 32 bytes): a master key (IFSS_MASTER_KEY) or an
+    anchor signing key (IFSS_ANCHOR_KEY_FILE). Keep it outside the database."""
+    from events.keys import generate_master_key
+
+    print(generate_master_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every family's data key under the current master key (the old one must be in
+    IFSS_PREVIOUS_MASTER_KEYS or the key file's later lines). No event is rewritten."""
+    from cli.main import _database_url, _settings
+    from workers.root import runtime
+
+    settings = _settings()
+    dsn = _database_url(settings)
+
+    async def main() -> int:
+        async with runtime(settings, database_url=dsn, pool_size=2) as rt:
+            return await rt.store.keyring.rotate(rt.pool)
+
+    done = asyncio.run(main())
+    console.print(f"re-wrapped {done} data key(s) under the current master key")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Master keys this database knows, and data keys per master key (live, destroyed)."""
+    from cli.main import _database_url, _settings
+    from workers.root import runtime
+
+    settings = _settings()
+    dsn = _database_url(settings)
+
+    async def main() -> list[tuple[str, int, int, int]]:
+        async with runtime(settings, database_url=dsn, pool_size=2) as rt:
+            rows = await rt.pool.fetch(
+                "SELECT m.key_id, m.version, count(k.wrapped) AS live, "
+                "count(k.destroyed_at) AS destroyed FROM master_keys m "
+                "LEFT JOIN family_keys k ON k.master_key_id = m.key_id "
+                "GROUP BY m.key_id, m.version ORDER BY m.version"
+            )
+            return [(r["key_id"], r["version"], r["live"], r["destroyed"]) for r in rows]
+
+    for key_id, version, live, destroyed in asyncio.run(main()):
+        console.print(
+            f"master key {key_id} v{version}: {live} live data key(s), {destroyed} destroyed"
+        )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api import problems
 from api.commands import _split, run_command
-from api.deps import WRITE, AlertRef, Services, ServicesDep, UserDep
+from api.deps import WRITE, AlertRef, Services, ServicesDep, UserDep, logged_list
 from api.models import Alert
 from api.problems import ApiError
 from identity.users import User
@@ -44,7 +44,7 @@ async def get_alerts(
     all: Annotated[bool, Query(description="Acknowledged and resolved ones too.")] = False,
 ) -> list[dict[str, Any]]:
     """Your alerts (a case manager's own; a supervisor's team's), open ones first."""
-    return await visible_alerts(s, user, include_closed=all)
+    return await logged_list(s, user, "alerts", await visible_alerts(s, user, include_closed=all))
 
 
 @router.post("/alerts/{alert_ref}/acknowledge", response_model=Alert, responses=WRITE)

@@ -19,11 +19,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from api import alerts, commands, problems, reads, teams
+from api import alerts, codec, commands, problems, reads, teams
 from api.deps import Services
-from api.guards import DEFAULT_MAX_BODY_BYTES, BearerTokens, BodyLimit, refused_sign_in
+from api.guards import (
+    DEFAULT_MAX_BODY_BYTES,
+    BearerTokens,
+    BodyLimit,
+    SecurityHeaders,
+    refused_sign_in,
+)
 
 __all__ = ["ApiNotListening", "Services", "create_app", "serve_api"]
 
@@ -68,12 +75,22 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
         backend=BearerTokens(lambda conn: conn.app.state.services.pool),
         on_error=refused_sign_in,
     )
+    if svc.codec_origins:  # the Temporal UI calls the codec endpoint from the browser
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(svc.codec_origins),
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_credentials=True,
+        )
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(alerts.router)
     app.include_router(teams.registry)
     app.include_router(teams.router)
+    app.include_router(codec.router)
     commands.add_command_routes(app)
     return app
 

@@ -29,6 +29,7 @@ class Services:
     temporal: Client
     task_queue: str
     policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
+    codec_origins: tuple[str, ...] = ()  # the Temporal UI's origin(s), for the codec endpoint
 
 
 bearer = HTTPBearer(auto_error=False)
@@ -80,6 +81,18 @@ def covering(user: User) -> bool:
 
 def no_case(case_id: str) -> ApiError:
     return ApiError(404, "case_id", f"no case {case_id}")
+
+
+async def logged_list(
+    svc: Services, user: User, view: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``rows`` (a list read), after recording which cases it returned (``CasesListed``)."""
+    case_ids = [str(r["case_id"]) for r in rows if r.get("case_id")]
+    if case_ids:
+        await queries.record_list_read(
+            svc.store, user.actor, view=view, interface="api", case_ids=case_ids
+        )
+    return rows
 
 
 async def readable_case(

@@ -5,9 +5,13 @@ refused from its headers, never parsed.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import deque
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+import structlog
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -20,6 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.problems import ApiError, problem_response
 from identity.users import User, user_for_token
+
+log = structlog.get_logger(__name__)
 
 # Readable without a token: the API's own description.
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -39,26 +45,104 @@ class SignedIn(BaseUser):
         return self.user.user_id
 
 
+# Bad tokens from one address: after this many within the window, each further refusal
+# is slowed (doubling, up to the cap) and logged, so guessing tokens gets nowhere fast.
+BAD_TOKENS_FREE = 20
+BAD_TOKEN_WINDOW_SECONDS = 60.0
+BAD_TOKEN_MAX_DELAY_SECONDS = 1.0
+_ADDRESSES_TRACKED = 10_000
+
+
+class BadTokenThrottle:
+    """Counts refused tokens per client address in a sliding window (in this process)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, deque[float]] = {}
+
+    def failed(self, address: str) -> tuple[int, float]:
+        """Record a refusal; returns (refusals in the window, how long to wait)."""
+        now = time.monotonic()
+        if len(self._seen) >= _ADDRESSES_TRACKED and address not in self._seen:
+            self._seen.clear()  # bounded memory under a spray of addresses
+        times = self._seen.setdefault(address, deque())
+        times.append(now)
+        while times and now - times[0] > BAD_TOKEN_WINDOW_SECONDS:
+            times.popleft()
+        count = len(times)
+        if count <= BAD_TOKENS_FREE:
+            return count, 0.0
+        return count, min(BAD_TOKEN_MAX_DELAY_SECONDS, 0.05 * 2 ** (count - BAD_TOKENS_FREE))
+
+
 class BearerTokens(AuthenticationBackend):
     """Looks the bearer token up on every request (a revoked token fails at once)."""
 
     def __init__(self, pool_of: Callable[[HTTPConnection], Any]) -> None:
         self._pool_of = pool_of
+        self.throttle = BadTokenThrottle()
+
+    async def _refuse(self, conn: HTTPConnection, why: str) -> AuthenticationError:
+        address = conn.client.host if conn.client else "unknown"
+        count, delay = self.throttle.failed(address)
+        if delay:
+            log.warning("bad_tokens_repeated", address=address, count=count, delay_s=delay)
+            await asyncio.sleep(delay)
+        return AuthenticationError(why)
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         if conn.url.path in PUBLIC_PATHS:
             return None
         scheme, _, token = conn.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("a bearer token is required")
+            raise await self._refuse(conn, "a bearer token is required")
         user = await user_for_token(self._pool_of(conn), token.strip())
         if user is None:
-            raise AuthenticationError("the token is unknown or revoked")
+            raise await self._refuse(conn, "the token is unknown or revoked")
         return AuthCredentials(["authenticated"]), SignedIn(user)
 
 
 def refused_sign_in(conn: HTTPConnection, exc: AuthenticationError) -> Response:
     return problem_response(401, "authorization", str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),  # answers carry case data: never kept by a cache
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+# The interactive docs load their scripts and styles from a CDN; everything else is data.
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+
+
+class SecurityHeaders:
+    """Security headers on every answer (HSTS when the request came over TLS)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(SECURITY_HEADERS)
+        if scope.get("path") not in _DOCS_PATHS:
+            extra.append(_API_CSP)
+        if scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in extra if k not in present),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class BodyLimit:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from events.bounds import NewId
 from projections.queries import HistoryEntry
@@ -62,6 +63,29 @@ class AccessEntry(BaseModel):
     as_of: datetime | None
     allowed: bool
     viewed_at: datetime
+    purpose: str | None = None
+    reason: str | None = None
+
+
+class PersonEntry(BaseModel):
+    id: str | None
+    personal: dict[str, Any] | str = Field(description='The person\'s details, or "erased".')
+
+
+class PersonalEntry(BaseModel):
+    stream_version: int
+    type: str
+    occurred_at: datetime
+    personal: dict[str, Any] | str | None = Field(
+        description='The event\'s own personal part (names, address, notes), "erased", or none.'
+    )
+    people: list[PersonEntry]
+
+
+class PersonalRecord(BaseModel):
+    case_id: str
+    purpose: str
+    entries: list[PersonalEntry]
 
 
 class ReviewDue(BaseModel):

@@ -17,6 +17,8 @@ from api.deps import (
     ServicesDep,
     UserDep,
     covering,
+    logged_list,
+    no_case,
     readable_case,
     scope,
 )
@@ -25,13 +27,14 @@ from api.models import (
     CaseHistory,
     Caseload,
     CaseSummary,
+    PersonalRecord,
     ReviewDue,
     Team,
     WaitingFamily,
 )
 from api.problems import ApiError
 from events.bounds import Day, Moment
-from events.vocabulary import Role
+from events.vocabulary import AccessPurpose, Role
 from identity.users import User
 from projections import queries
 from workflows.lifecycle import Phase
@@ -93,7 +96,7 @@ async def list_cases(
         raise ApiError(403, "key_worker", "a case manager sees only their own cases")
     if team and user.role not in (Role.AUDITOR, Role.ADMIN) and team != user.team_id:
         raise ApiError(403, "team", "you see only your own team")
-    return await queries.list_cases(
+    rows = await queries.list_cases(
         s.pool,
         phase=phase.value if phase else None,
         key_worker_id=limits.get("key_worker_id", key_worker),
@@ -101,6 +104,7 @@ async def list_cases(
         team_id=limits.get("team_id", team),
         overdue=overdue,
     )
+    return await logged_list(s, user, "cases", rows)
 
 
 @router.get("/cases/{case_id}", response_model=CaseSummary, responses=CASE_READ)
@@ -144,6 +148,53 @@ async def get_history(
     )
 
 
+@router.get(
+    "/cases/{case_id}/personal",
+    response_model=PersonalRecord,
+    responses=problems.responses(401, 403, 404, 413, 422, 503),
+)
+async def get_personal(
+    case_id: CaseId,
+    user: UserDep,
+    s: ServicesDep,
+    purpose: Annotated[AccessPurpose, Query(description="Why you open it (logged).")],
+    reason: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+            description="An auditor's reason (logged; no personal data in it).",
+        ),
+    ] = None,
+) -> PersonalRecord:
+    """The family's personal data (names, dates of birth, address, notes, goals' wording)
+    for its key worker, their cover and the team's supervisor; an auditor only with a
+    ``reason``. Every attempt is in the access log with its purpose, refusals included."""
+    summary = await queries.case_summary(s.pool, case_id)
+    if summary is None:
+        raise no_case(case_id)
+    refusal = user.personal_refusal(summary, reason=reason)
+    await queries.record_access(
+        s.store,
+        case_id,
+        user.actor,
+        view="personal",
+        interface="api",
+        allowed=refusal is None,
+        purpose=purpose.value,
+        reason=reason,
+    )
+    if not user.can_read(summary):
+        raise no_case(case_id)
+    if refusal is not None:
+        raise ApiError(403, "reason" if user.role is Role.AUDITOR else "case_id", refusal)
+    entries = await queries.personal_record(s.store, case_id)
+    return PersonalRecord.model_validate(
+        {"case_id": case_id, "purpose": purpose.value, "entries": entries}
+    )
+
+
 @router.get("/cases/{case_id}/access-log", response_model=list[AccessEntry], responses=CASE_READ)
 async def get_access_log(case_id: CaseId, user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
     """Who read this case's record (supervisors of its team, auditors, admins)."""
@@ -158,13 +209,14 @@ async def get_reviews(
     """Follow-up reviews not yet completed, due before a date (default: 30 days on)."""
     before = due_before or (datetime.now(UTC).date() + timedelta(days=31))
     limits = scope(user)
-    return await queries.reviews_due(
+    rows = await queries.reviews_due(
         s.pool,
         before,
         key_worker_id=limits.get("key_worker_id"),
         team_id=limits.get("team_id"),
         with_cover=covering(user),
     )
+    return await logged_list(s, user, "reviews", rows)
 
 
 @router.get("/teams", response_model=list[Team], responses=READ)
@@ -178,7 +230,7 @@ async def get_teams(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
 async def get_waitlist(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
     """Families waiting for a key worker, in the order they will be allocated."""
     team = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else None
-    return await queries.waitlist(s.pool, team)
+    return await logged_list(s, user, "waitlist", await queries.waitlist(s.pool, team))
 
 
 @router.get("/caseload", response_model=list[Caseload], responses=READ)
@@ -211,4 +263,5 @@ async def calendar(user: UserDep, s: ServicesDep) -> Response:
         team_id=limits.get("team_id"),
         with_cover=covering(user),
     )
+    await logged_list(s, user, "calendar", [*reviews, *meetings])
     return ICalendar(ical_feed(user, reviews, meetings))

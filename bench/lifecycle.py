@@ -29,9 +29,9 @@ from bench.trivial import TrivialWorkflow, UpdateFloorWorkflow, noop
 from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import SUP, Harness, sleep_until
-from workflows.codec import sealed_data_converter
 from workers.embedded import temporal_test_server_path
 from workers.temporal import build_worker, register_search_attributes, workflow_runner
+from workflows.codec import sealed_data_converter
 
 TEAMS = 10
 FLOOR_MODES = ("none", "activity", "local")

@@ -44,6 +44,7 @@ from events.bounds import (
 )
 from events.policy import ProgrammePolicy
 from events.vocabulary import (
+    AccessPurpose,
     AlertResolution,
     AlertRule,
     AlertSeverity,
@@ -919,17 +920,37 @@ class AlertDeliveryFailed(DomainEvent):
 
 class CaseRecordViewed(DomainEvent):
     summary: ClassVar[str] = (
-        "Someone looked at a case's record (its history, summary or access log)."
+        "Someone looked at a case's record (its history, summary or access log), or opened "
+        "the family's personal data (with the purpose, and an auditor's reason)."
     )
     stream: ClassVar[StreamKind] = "access"
 
     case_id: Code
-    view: Literal["history", "summary", "access_log"]
+    view: Literal["history", "summary", "access_log", "personal"]
     interface: Literal["api", "cli"]
     as_of: Moment | None = Field(
         default=None, description="The moment the history was shown as of, if not now."
     )
     allowed: StrictBool = Field(default=True, description="False: the attempt was refused (403).")
+    purpose: AccessPurpose | None = Field(
+        default=None, description="Why personal data was opened (view `personal`)."
+    )
+    reason: Line | None = Field(
+        default=None,
+        description="The reason an auditor gave to open personal data (no personal data in it).",
+    )
+
+
+class CasesListed(DomainEvent):
+    summary: ClassVar[str] = (
+        "Someone read a list that returns case data (cases, reviews, the waitlist, the "
+        "calendar feed, alerts): one event per request, naming every case returned."
+    )
+    stream: ClassVar[StreamKind] = "access"
+
+    view: Literal["cases", "reviews", "waitlist", "calendar", "alerts", "caseload"]
+    interface: Literal["api", "cli"]
+    case_ids: list[Code] = Field(max_length=100_000)
 
 
 # --- operations (stream projection-<name>, written by `ifss projections skip`) ------------

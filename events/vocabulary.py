@@ -119,6 +119,18 @@ class WithdrawalReason(StrEnum):
     NEEDS_MET_ELSEWHERE = "needs_met_elsewhere"
 
 
+class AccessPurpose(StrEnum):
+    """Why someone opened a family's personal data (recorded in the access log)."""
+
+    DIRECT_WORK = "direct_work"
+    SUPERVISION = "supervision"
+    COVER = "cover"
+    SAFEGUARDING = "safeguarding"
+    AUDIT = "audit"
+    COMPLAINT = "complaint"
+    SUBJECT_ACCESS_REQUEST = "subject_access_request"
+
+
 class HandoverReason(StrEnum):
     """Why a family moved to another key worker or team."""
 

@@ -65,6 +65,18 @@ class User:
             until = date.fromisoformat(until)
         return bool(until >= local_day(datetime.now(UTC)))
 
+    def personal_refusal(self, case: dict[str, Any], *, reason: str | None) -> str | None:
+        """Why this user may not open the family's personal data (None: they may). The key
+        worker, their cover and the team's supervisor may; an auditor only giving a reason
+        (which is logged); nobody else."""
+        if self.role is Role.CASE_MANAGER:
+            return None if self.can_read(case) else "only the family's key worker or cover"
+        if self.role is Role.SUPERVISOR:
+            return None if self.can_read(case) else "only the supervisor of the family's team"
+        if self.role is Role.AUDITOR:
+            return None if reason else "an auditor opens personal data only giving a reason"
+        return f"a {self.role.value} sees the coded record only"
+
     def can_command(self, case: dict[str, Any]) -> bool:
         if self.role not in (Role.CASE_MANAGER, Role.SUPERVISOR):
             return False

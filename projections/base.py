@@ -133,6 +133,11 @@ class LogProjection(Projection):
     def row_of(self, event: RecordedEvent) -> tuple[Any, ...] | None:
         """The row for ``event`` (None: not recorded here)."""
 
+    def rows_of(self, event: RecordedEvent) -> list[tuple[Any, ...]]:
+        """The rows for ``event``: one (``row_of``) unless a model says otherwise."""
+        row = self.row_of(event)
+        return [] if row is None else [row]
+
     async def apply(
         self, conn: Conn, events: Sequence[RecordedEvent], tables: Mapping[str, str]
     ) -> None:
@@ -141,11 +146,9 @@ class LogProjection(Projection):
             if event.type not in self.handles:
                 continue
             try:
-                row = self.row_of(event)
+                records.extend(self.rows_of(event))
             except Exception as exc:
                 raise ProjectionFailed(self.name, exc, event) from exc
-            if row is not None:
-                records.append(row)
         if records:
             await conn.copy_records_to_table(
                 tables[self.tables[0]], records=records, columns=list(self.columns)

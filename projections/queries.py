@@ -18,9 +18,10 @@ import asyncpg
 import orjson
 from pydantic import BaseModel
 
-from events.catalogue import CaseRecordViewed
+from events.catalogue import CaseRecordViewed, CasesListed
 from events.envelope import Actor, EventMetadata
 from events.errors import StreamVersionConflict
+from events.keys import open_personal, sealed_key_ids
 from events.records import NewEvent, upcast_to_current
 from events.store import EventStore
 from projections.describe import metadata_of, sentence
@@ -201,11 +202,69 @@ async def case_exists(pool: asyncpg.Pool, case_id: str) -> bool:
 
 async def access_log(pool: asyncpg.Pool, case_id: str) -> list[Row]:
     rows = await pool.fetch(
-        "SELECT actor_id, actor_role, view, interface, as_of, allowed, viewed_at "
-        "FROM access_log WHERE case_id = $1 ORDER BY global_position",
+        "SELECT actor_id, actor_role, view, interface, as_of, allowed, viewed_at, purpose, "
+        "reason FROM access_log WHERE case_id = $1 ORDER BY global_position",
         case_id,
     )
     return [dict(r) for r in rows]
+
+
+async def personal_record(store: EventStore, case_id: str) -> list[Row]:
+    """Every personal part of the case's events, opened (``"erased"`` where the family's key
+    was destroyed): for the people allowed, after the read is recorded."""
+    events = [
+        e for e in await store.read_stream(f"case-{case_id}") if sealed_key_ids(e.stored_data)
+    ]
+    opened = await open_personal(
+        store.keyring, store.pool, [(e.stream_id, e.event_id, e.stored_data) for e in events]
+    )
+    entries: list[Row] = []
+    for event, data in zip(events, opened, strict=True):
+        people = [
+            {"id": m.get("child_id") or m.get("person_id"), "personal": m["personal"]}
+            for group in ("children", "adults")
+            for m in data.get(group) or []
+            if isinstance(m, dict) and m.get("personal") is not None
+        ]
+        for key in ("child_id", "person_id"):  # a child or adult who joined later
+            if (
+                key in data
+                and data.get("personal") is not None
+                and event.type != "ReferralReceived"
+            ):
+                people.append({"id": data[key], "personal": data["personal"]})
+                data = {**data, "personal": None}
+        entries.append(
+            {
+                "stream_version": event.stream_version,
+                "type": event.type,
+                "occurred_at": event.occurred_at,
+                "personal": data.get("personal"),
+                "people": people,
+            }
+        )
+    return entries
+
+
+async def record_list_read(
+    store: EventStore, actor: Actor, *, view: str, interface: str, case_ids: list[str]
+) -> None:
+    """One ``CasesListed`` per list request, naming every case returned, in the reader's
+    own stream ``reads-<user>`` (one writer per person: no contention across readers)."""
+    stream = f"reads-{actor.id}"
+    event = CasesListed(view=view, interface=interface, case_ids=case_ids)
+    metadata = EventMetadata(actor=actor, correlation_id=uuid.uuid4())
+    new = NewEvent.of(
+        event, event_id=uuid.uuid4(), metadata=metadata, occurred_at=datetime.now(UTC)
+    )
+    for _ in range(20):  # the same person reading in two tabs at once
+        version = await store.stream_version(stream)
+        try:
+            await store.append(stream, version, [new])
+            return
+        except StreamVersionConflict:
+            continue
+    raise RuntimeError(f"could not record a list read by {actor.id}: too much contention")
 
 
 async def record_access(
@@ -217,6 +276,8 @@ async def record_access(
     interface: str,
     as_of: datetime | None = None,
     allowed: bool = True,
+    purpose: str | None = None,
+    reason: str | None = None,
 ) -> None:
     """Append ``CaseRecordViewed`` to ``access-<case_id>`` (never to the case's own stream,
     which keeps its single writer). Readers race on this stream: retry on a conflict."""
@@ -227,6 +288,8 @@ async def record_access(
         interface=interface,
         as_of=as_of,
         allowed=allowed,
+        purpose=purpose,
+        reason=reason,
     )
     metadata = EventMetadata(actor=actor, correlation_id=uuid.uuid4())
     new = NewEvent.of(

@@ -82,9 +82,9 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     one takes ~0.1 s, and no test's leftovers can hold up another's time skipping."""
     from temporalio.testing import WorkflowEnvironment
 
-    from workflows.codec import sealed_data_converter
     from workers.embedded import temporal_test_server_path
     from workers.temporal import register_search_attributes
+    from workflows.codec import sealed_data_converter
 
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=sealed_data_converter(keyring().master),

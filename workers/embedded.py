@@ -105,11 +105,13 @@ class TemporalDevServer:
         *,
         port: int = 7233,
         ui_port: int = 8233,
+        codec_endpoint: str | None = None,
         on_started: Callable[[int], None] | None = None,
     ) -> None:
         self.db_file = db_file.resolve()
         self.port = port
         self.ui_port = ui_port
+        self.codec_endpoint = codec_endpoint  # the UI opens sealed payloads through it
         self.process: subprocess.Popen[bytes] | None = None
         self._on_started = on_started  # told the process group, before waiting for the port
 
@@ -141,6 +143,8 @@ class TemporalDevServer:
         ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
+        if self.codec_endpoint:
+            args += ["--ui-codec-endpoint", self.codec_endpoint]
         log_file = open(self.db_file.with_suffix(".log"), "ab")
         self.process = subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True

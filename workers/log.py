@@ -1,14 +1,49 @@
 """structlog set-up: key-value events, console on a terminal, JSON otherwise.
 
-Bind ``case_id``, ``workflow_id`` and ``actor`` where known; never log personal data.
+Bind ``case_id``, ``workflow_id`` and ``actor`` where known; never log personal data. As a
+second line of defence, ``drop_personal`` removes ``personal`` parts and the known personal
+fields from every log entry (the engine's own and the libraries'), however deeply nested.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+# Field names that hold personal data in the catalogue and the commands.
+PERSONAL_FIELDS = frozenset(
+    {"personal", "name", "family_name", "address", "notes", "date_of_birth", "description"}
+)
+REMOVED = "[personal data removed]"
+
+
+def _scrubbed(value: Any, depth: int = 0) -> Any:
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {
+            k: REMOVED if k in PERSONAL_FIELDS else _scrubbed(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v, depth + 1) for v in value]
+    return value
+
+
+def drop_personal(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: personal parts and fields replaced by a marker."""
+    for key, value in list(event_dict.items()):
+        if key in PERSONAL_FIELDS:
+            event_dict[key] = REMOVED
+        elif isinstance(value, dict | list | tuple):
+            event_dict[key] = _scrubbed(value)
+    return event_dict
 
 
 def configure_logging(log_format: str = "auto", level: str = "info") -> None:
@@ -26,6 +61,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        drop_personal,
     ]
     structlog.configure(
         processors=[

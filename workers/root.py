@@ -144,4 +144,15 @@ def services_of(rt: Runtime) -> Services:
     """The API's services, from a runtime."""
     from api.deps import Services
 
-    return Services(rt.pool, rt.store, rt.temporal, rt.settings.task_queue, rt.policy)
+    settings = rt.settings
+    origin = settings.temporal_ui_origin or (
+        None if settings.temporal_address else f"http://127.0.0.1:{settings.temporal_ui_port}"
+    )
+    return Services(
+        rt.pool,
+        rt.store,
+        rt.temporal,
+        settings.task_queue,
+        rt.policy,
+        codec_origins=(origin,) if origin else (),
+    )

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         description="Ed25519 key file (base64, `ifss keys generate`) that signs `ifss audit anchor`; "
         "keep it outside the database.",
     )
+    temporal_ui_origin: str | None = Field(
+        default=None,
+        description="The Temporal UI's origin (`https://temporal.council.example`) allowed to "
+        "call the API's codec endpoint (CORS). Unset: the dev server's UI "
+        "(`http://127.0.0.1:IFSS_TEMPORAL_UI_PORT`) when Temporal is embedded, else none.",
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

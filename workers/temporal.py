@@ -16,9 +16,9 @@ from activities.store import StoreActivities
 from activities.team import TeamActivities
 from events.keys import MasterKeys
 from events.store import EventStore
-from workflows.codec import sealed_data_converter
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
+from workflows.codec import sealed_data_converter
 from workflows.delivery import AlertDeliveryWorkflow
 from workflows.team_workflow import TeamWorkflow
 

@@ -13,6 +13,8 @@ from identity.users import add_user, create_token
 from tests.api_client import USERS, Api
 from tests.temporal_harness import Harness
 
+TEMPORAL_UI = "http://temporal-ui.example:8233"
+
 
 @pytest.fixture
 async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
@@ -22,7 +24,15 @@ async def api(harness: Harness, pool: asyncpg.Pool) -> AsyncIterator[Api]:
         tokens[user_id] = await create_token(pool, user_id)
     for team in sorted({team for _, team in USERS.values() if team}):
         await harness.register_team(team)  # the council's teams exist before its users act
-    app = create_app(Services(pool, harness.store, harness.client, harness.task_queue))
+    app = create_app(
+        Services(
+            pool,
+            harness.store,
+            harness.client,
+            harness.task_queue,
+            codec_origins=(TEMPORAL_UI,),
+        )
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:
         yield Api(http, tokens, harness, pool)

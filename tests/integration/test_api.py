@@ -59,6 +59,8 @@ async def test_happy_paths(api: Api) -> None:
     await api.settle()
     log = (await api.get("sup-evans", "/cases/c9/access-log")).json()
     assert [(e["actor_id"], e["view"]) for e in log] == [
+        ("cm-jones", "list:cases"),  # list reads name every case they returned
+        ("sup-evans", "list:cases"),
         ("cm-jones", "summary"),
         ("sup-evans", "history"),
         ("sup-evans", "history"),

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from events.bounds import RECORDED
 from events.catalogue import DomainEvent, all_event_types
-from events.keys import is_sealed, open_personal, personal_places
 from events.envelope import Actor, EventMetadata
+from events.keys import is_sealed, open_personal, personal_places
 from events.records import NewEvent, canonical_json
 from events.store import EventStore
 from events.vocabulary import Role

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from api import alerts, codec, commands, problems, reads, teams
+from api import alerts, codec, commands, problems, reads, retention, teams
 from api.deps import Services
 from api.guards import (
     DEFAULT_MAX_BODY_BYTES,
@@ -91,6 +91,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(teams.registry)
     app.include_router(teams.router)
     app.include_router(codec.router)
+    app.include_router(retention.router)
     commands.add_command_routes(app)
     return app
 

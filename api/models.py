@@ -14,6 +14,10 @@ from workflows import commands as cmd
 
 class CaseSummary(BaseModel):
     case_id: str
+    personal_data: str = Field(
+        default="kept",
+        description='"erased" once the family\'s personal data was erased (retention ended).',
+    )
     family_id: str
     team_id: str
     area: str

@@ -94,7 +94,9 @@ class Part(BaseModel):
 
 # The kinds of stream: a case's own (``case-<id>``), its team's, an alert's delivery, a
 # case's access log, a read model's decisions, a programme policy's registration.
-StreamKind = Literal["case", "team", "delivery", "access", "projection", "policy"]
+StreamKind = Literal[
+    "case", "team", "delivery", "access", "projection", "policy", "family", "retention"
+]
 
 # A SHA-256 digest in lower-case hex (a programme policy's content).
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -951,6 +953,46 @@ class CasesListed(DomainEvent):
     view: Literal["cases", "reviews", "waitlist", "calendar", "alerts", "caseload"]
     interface: Literal["api", "cli"]
     case_ids: list[Code] = Field(max_length=100_000)
+
+
+# --- retention and erasure (streams family-<family_id> and retention) -----------------------
+
+
+class FamilyDataErased(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin erased the family's personal data after its retention ended: its data "
+        "keys were destroyed in the same transaction (the sealed parts can never be opened "
+        "again; coded facts and the hash chain stay)."
+    )
+    stream: ClassVar[StreamKind] = "family"
+
+    family_id: Code
+    case_ids: list[Code] = Field(max_length=1000)
+    rule: Code = Field(description="The retention rule whose end allowed the erasure.")
+    keys_destroyed: Annotated[int, Field(ge=0, le=1000), BeforeValidator(whole_number)]
+
+
+class FamilyErasureRefused(DomainEvent):
+    summary: ClassVar[str] = (
+        "An erasure was asked for before the family's retention ended: recorded, and "
+        "refused with the rule that keeps the record (and until when, where it says)."
+    )
+    stream: ClassVar[StreamKind] = "family"
+
+    family_id: Code
+    rule: Code
+    keep_until: Day | None = None
+
+
+class RetentionReviewed(DomainEvent):
+    summary: ClassVar[str] = (
+        "The daily retention review listed the families whose retention has ended, for an "
+        "admin to confirm their erasure."
+    )
+    stream: ClassVar[StreamKind] = "retention"
+
+    as_of: Day
+    due: list[Code] = Field(max_length=100_000)
 
 
 # --- operations (stream projection-<name>, written by `ifss projections skip`) ------------

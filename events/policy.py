@@ -64,6 +64,14 @@ class ProgrammePolicy(BaseModel):
     # The service's own closure days (a team away day, the days between Christmas and New
     # Year): not working days, like weekends and bank holidays.
     closure_days: tuple[Day, ...] = Field(default=(), max_length=366)
+    # Retention of a family's personal data: kept while an episode is open, then this many
+    # years after the last one ended; a looked-after child's record to this age.
+    retention_years_after_end: Annotated[
+        int, Field(ge=1, le=100), BeforeValidator(whole_number)
+    ] = 7
+    retention_looked_after_until_age: Annotated[
+        int, Field(ge=18, le=120), BeforeValidator(whole_number)
+    ] = 75
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammePolicy:

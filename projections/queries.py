@@ -118,7 +118,12 @@ def _public(row: Row) -> Row:
 
 
 async def case_summary(pool: asyncpg.Pool, case_id: str) -> Row | None:
-    row = await pool.fetchrow("SELECT * FROM case_summary WHERE case_id = $1", case_id)
+    row = await pool.fetchrow(
+        "SELECT c.*, CASE WHEN EXISTS (SELECT 1 FROM erased_cases e WHERE e.case_id = "
+        "c.case_id) THEN 'erased' ELSE 'kept' END AS personal_data FROM case_summary c "
+        "WHERE c.case_id = $1",
+        case_id,
+    )
     return _public(dict(row)) if row else None
 
 

@@ -12,14 +12,17 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alerts import AlertActivities, DeliverySettings
 from activities.handover import HandoverActivities
+from activities.retention import RetentionActivities
 from activities.store import StoreActivities
 from activities.team import TeamActivities
 from events.keys import MasterKeys
+from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.codec import sealed_data_converter
 from workflows.delivery import AlertDeliveryWorkflow
+from workflows.retention_workflow import SCHEDULE_ID, RetentionReviewWorkflow
 from workflows.team_workflow import TeamWorkflow
 
 if TYPE_CHECKING:
@@ -91,10 +94,12 @@ def build_worker(
     store: EventStore,
     *,
     delivery: DeliverySettings | None = None,
+    policy: ProgrammePolicy = DEFAULT_POLICY,
     **options: object,
 ) -> Worker:
     """The composition root of the case worker: workflows plus their activities."""
     store_activities = StoreActivities(store)
+    retention_activities = RetentionActivities(store, policy)
     team_activities = TeamActivities(client, task_queue)
     handover_activities = HandoverActivities(client)
     alert_activities = AlertActivities(
@@ -103,7 +108,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, TeamWorkflow, AlertDeliveryWorkflow],
+        workflows=[CaseWorkflow, TeamWorkflow, AlertDeliveryWorkflow, RetentionReviewWorkflow],
         workflow_runner=workflow_runner(),
         activities=[
             store_activities.append_events,
@@ -117,6 +122,7 @@ def build_worker(
             handover_activities.families_of,
             alert_activities.alert_routes,
             alert_activities.deliver_alert,
+            retention_activities.review_retention,
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -138,14 +144,43 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     )
 
 
+async def ensure_retention_schedule(client: Client, task_queue: str) -> None:
+    """The daily retention review (06:00 in Wales), created once per namespace."""
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleSpec,
+    )
+
+    try:
+        await client.create_schedule(
+            SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    RetentionReviewWorkflow.run, id="retention-review", task_queue=task_queue
+                ),
+                spec=ScheduleSpec(cron_expressions=["0 6 * * *"], time_zone_name="Europe/London"),
+            ),
+        )
+        log.info("retention_schedule_created", schedule=SCHEDULE_ID)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
 async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the case worker and the alert dispatcher on ``rt`` until ``stop`` is set."""
     from workers.dispatcher import AlertDispatcher
 
     settings = rt.settings
     worker = build_worker(
-        rt.temporal, settings.task_queue, rt.store, delivery=delivery_settings(settings)
+        rt.temporal,
+        settings.task_queue,
+        rt.store,
+        delivery=delivery_settings(settings),
+        policy=rt.policy,
     )
+    await ensure_retention_schedule(rt.temporal, settings.task_queue)
     dispatcher = AlertDispatcher(
         rt.dsn,
         rt.store,

@@ -11,6 +11,7 @@ used for "as of".
 | review_schedule | ``review_schedule`` | case streams | follow-up review |
 | access_log | ``access_log`` | access streams | read of a case's record |
 | alerts | ``alerts`` | case, team and delivery streams | alert (the inbox) |
+| erasures | ``erasures`` | family streams (FamilyDataErased) | case whose family was erased |
 """
 
 from projections.base import Projection
@@ -18,6 +19,7 @@ from projections.models.access_log import AccessLog
 from projections.models.alerts import Alerts, alert_ref, fold_alert
 from projections.models.case_summary import CaseSummary, fold_summary
 from projections.models.common import CASE_EVENTS, case_of, names
+from projections.models.erasures import Erasures
 from projections.models.review_schedule import ReviewSchedule
 from projections.models.team import KeyWorkers, Teams, Waitlist
 from projections.models.timeline import CaseTimeline, coded
@@ -31,6 +33,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     ReviewSchedule(),
     AccessLog(),
     Alerts(),
+    Erasures(),
 )
 BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 

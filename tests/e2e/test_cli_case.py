@@ -121,7 +121,7 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     status = ok(s, "projections", "status")
     assert "case_summary" in status and "failed" not in status
     rebuilt = ok(s, "projections", "rebuild")
-    assert "rebuilt 8 projection(s)" in rebuilt
+    assert "rebuilt 9 projection(s)" in rebuilt
     assert "follow_up" in ok(s, "cases", "--phase", "follow_up")
     bad_moment = s.ifss("history", "c1", "--as-of", "yesterday", actor=SUP)
     assert bad_moment.returncode == 2 and "as_of" in bad_moment.stderr

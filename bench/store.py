@@ -1,5 +1,9 @@
 """Benchmark: the event store against raw asyncpg into a bare table of the same shape.
 
+Encryption is on: every event carries session notes (a ``personal`` part), which the store
+seals per family (AES-256-GCM) while the raw reference stores them in clear, so the ratios
+include the cost of sealing.
+
 Both run in ONE process against the same PostgreSQL, alternating rounds; figures are
 events per second and the ratios store / raw. The last line printed is JSON.
 """
@@ -19,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 
 from bench.common import bench_database, bench_keyring
-from events.catalogue import SessionRecorded
+from events.catalogue import NotesPersonal, SessionRecorded
 from events.db import create_pool
 from events.envelope import Actor, EventMetadata
 from events.records import NewEvent
@@ -59,6 +63,7 @@ def make_events(count: int) -> list[NewEvent]:
                 held_at=T0 + timedelta(hours=n),
                 kind=SessionKind.HOME_VISIT,
                 duration_minutes=90,
+                personal=NotesPersonal(notes=f"Home visit {n}: talked about bedtimes."),
             ),
             event_id=uuid.uuid4(),
             metadata=META,

@@ -20,12 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 from uuid import UUID
@@ -213,14 +212,24 @@ class DataKey:
     """A family's data key, unwrapped (in memory only)."""
 
     key_id: UUID
-    secret: bytes
+    secret: bytes = field(repr=False)
+    _aead: AESGCM = field(init=False, repr=False, compare=False)
+    kid: str = field(init=False, compare=False)  # the id as text, as stored
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_aead", AESGCM(self.secret))
+        object.__setattr__(self, "kid", str(self.key_id))
 
     def seal(self, plaintext: bytes, *, stream_id: str, event_id: UUID, place: str) -> str:
-        """``plaintext`` sealed for ``place`` in the event: base64 of nonce ‖ ciphertext."""
-        nonce = hmac.new(
-            self.secret, b"ifss-nonce|" + event_id.bytes + place.encode(), hashlib.sha256
-        ).digest()[:NONCE_BYTES]
-        sealed = AESGCM(self.secret).encrypt(
+        """``plaintext`` sealed for ``place`` in the event: base64 of nonce ‖ ciphertext.
+        The nonce is a keyed BLAKE2b (a PRF) of the event id and the place."""
+        nonce = hashlib.blake2b(
+            event_id.bytes + place.encode(),
+            key=self.secret,
+            digest_size=NONCE_BYTES,
+            person=b"ifss-nonce",
+        ).digest()
+        sealed = self._aead.encrypt(
             nonce, plaintext, _associated(stream_id, event_id, place, self.key_id)
         )
         return base64.b64encode(nonce + sealed).decode("ascii")
@@ -228,7 +237,7 @@ class DataKey:
     def open(self, text: str, *, stream_id: str, event_id: UUID, place: str) -> bytes:
         try:
             raw = base64.b64decode(text, validate=True)
-            return AESGCM(self.secret).decrypt(
+            return self._aead.decrypt(
                 raw[:NONCE_BYTES],
                 raw[NONCE_BYTES:],
                 _associated(stream_id, event_id, place, self.key_id),
@@ -241,7 +250,8 @@ class DataKey:
 
 
 def _associated(stream_id: str, event_id: UUID, place: str, key_id: UUID) -> bytes:
-    return f"ifss|{stream_id}|{event_id}|{place}|{key_id}".encode()
+    # Fixed-width ids first, then the two texts (a stream id never holds a '|').
+    return event_id.bytes + key_id.bytes + f"{place}|{stream_id}".encode()
 
 
 def is_sealed(value: object) -> bool:

@@ -139,7 +139,7 @@ def _seal(stream_id: str, key: DataKey, event_id: UUID, payload: dict[str, Any])
             raise InvalidInput(place, "holds a number too large to store") from None
         holder[name] = {
             "sealed": ALGORITHM,
-            "kid": str(key.key_id),
+            "kid": key.kid,
             "ct": key.seal(plaintext, stream_id=stream_id, event_id=event_id, place=place),
         }
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import asyncpg
 import typer
 
-from cli.cases import ActorOption, fail, parse_actor
+from cli.cases import ActorOption, confirm, fail, parse_actor
 from cli.readers import _cell, _setup, console
 from events.envelope import Actor
 
@@ -61,6 +61,7 @@ def alerts(
         return
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
+    confirm(who, settings)
     rows = asyncio.run(_visible(dsn, who, include_closed=all))
     if not rows:
         console.print("no open alerts" if not all else "no alerts")
@@ -120,5 +121,7 @@ def ack(
     who = parse_actor(actor, settings)
     if not asyncio.run(_visible(dsn, who, include_closed=True, alert_ref=alert_ref)):
         raise fail(f"alert_id: no alert {alert_ref} in your inbox")
-    run_with_client(settings, lambda rt: acknowledge_alert(rt.temporal, alert_ref, who))
+    run_with_client(
+        settings, lambda rt: acknowledge_alert(rt.temporal, alert_ref, who), actor=who
+    )
     console.print(f"acknowledged {alert_ref}")

@@ -16,7 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from events.envelope import Actor
+from events.errors import InvalidInput
 from events.validation import first_problem
+from events.vocabulary import Role
+from identity.users import User
 from workers.log import configure_logging
 from workers.root import Runtime
 from workers.settings import Settings, load_settings
@@ -51,15 +54,48 @@ def shown(text: str, limit: int = 300) -> str:
 
 
 def parse_actor(value: str | None, settings: Settings) -> Actor:
+    """``--as USER:ROLE`` (or ``IFSS_ACTOR``) in form only; ``confirm`` checks the user.
+    With ``IFSS_TOKEN`` and neither, the token's user acts (``confirm`` resolves it)."""
     text = value or settings.actor
+    if not text and settings.token is not None:
+        return confirm(Actor.system(), settings).actor
     if not text:
-        raise fail("actor: who is acting? pass --as USER:ROLE or set IFSS_ACTOR")
+        raise fail("actor: who is acting? pass --as USER:ROLE, set IFSS_ACTOR or IFSS_TOKEN")
     user, _, role = text.partition(":")
     try:
         return Actor.model_validate({"id": user, "role": role})
     except ValidationError as exc:
         field, rule = first_problem(exc.errors(include_input=False), "actor")
         raise fail(f"{field}: {rule} (give USER:ROLE)") from None
+
+
+def confirm(actor: Actor, settings: Settings) -> User:
+    """The user the CLI acts as, by the API's rules (``identity.users.acting_user``): the
+    user of ``IFSS_TOKEN``, or the existing, active user ``--as`` / ``IFSS_ACTOR`` names,
+    with that role. Checked after the input (a typo is refused without a database), before
+    anything is sent; anything else exits 2 naming ``actor`` (or ``IFSS_TOKEN``)."""
+    from events.db import connect
+    from identity.users import acting_user
+    from workers.database import DatabaseNotConfigured, resolve_database_url
+
+    token = settings.token.get_secret_value() if settings.token else None
+    named = None if token is not None and actor.role is Role.SYSTEM else actor
+
+    async def look() -> User:
+        conn = await connect(resolve_database_url(settings))
+        try:
+            return await acting_user(conn, actor=named, token=token)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(look())
+    except (InvalidInput, DatabaseNotConfigured) as exc:
+        raise fail(str(exc)) from None
+
+
+class NotAllowed(Exception):
+    """The acting user may not do this here (the API would answer 403)."""
 
 
 def build(model: type[T], fields: dict[str, Any]) -> T:
@@ -72,10 +108,17 @@ def build(model: type[T], fields: dict[str, Any]) -> T:
 
 
 def run_with_client(
-    settings: Settings, action: Callable[[Runtime], Awaitable[T]], *, policy: bool = False
+    settings: Settings,
+    action: Callable[[Runtime], Awaitable[T]],
+    *,
+    policy: bool = False,
+    actor: Actor | None = None,
 ) -> T:
     """Open a runtime with Temporal (and, with ``policy``, the database and the programme
-    policy, registered), run ``action(runtime)``; refusals exit 2, the engine failing 1."""
+    policy, registered), run ``action(runtime)``; refusals exit 2, the engine failing 1.
+    With ``actor``, first ``confirm`` who acts (as through the API)."""
+    if actor is not None:
+        confirm(actor, settings)
     from temporalio.service import RPCError
 
     from workers.checks import ConfigurationError
@@ -89,7 +132,7 @@ def run_with_client(
 
     try:
         return asyncio.run(main())
-    except (CommandRefused, ConfigurationError, DatabaseNotConfigured) as exc:
+    except (CommandRefused, ConfigurationError, DatabaseNotConfigured, NotAllowed) as exc:
         raise fail(str(exc)) from None
     except CaseNotFound as exc:
         raise fail(f"case_id: {exc}") from None
@@ -169,17 +212,27 @@ def _register(name: str, model: type[cmd.Command]) -> None:
         fields: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE fields.")] = None,
         actor: ActorOption = None,
     ) -> None:
-        from workflows.client import send_command
+        from workflows.client import CaseNotFound, case_view, send_command
 
         settings = _setup()
         values = parse_pairs(fields or [])
         if name in cmd.NOW_DEFAULTS:
             values.setdefault(cmd.NOW_DEFAULTS[name], datetime.now(UTC).isoformat())
         values["actor"] = parse_actor(actor, settings)
-        command_model = build(model, values)
-        result = run_with_client(
-            settings, lambda rt: send_command(rt.temporal, case_id, name, command_model)
-        )
+        command_model = build(model, values)  # the input first: refused without a database
+        user = confirm(command_model.actor, settings)
+
+        async def act(rt: Runtime) -> Any:
+            case = (await case_view(rt.temporal, case_id)).model_dump()
+            if not user.can_read(case):
+                raise CaseNotFound(f"no case {case_id}")
+            if not user.can_command(case):
+                raise NotAllowed(
+                    f"case_id: {user.role.value} {user.user_id} may not act on case {case_id}"
+                )
+            return await send_command(rt.temporal, case_id, name, command_model)
+
+        result = run_with_client(settings, act)
         console.print(
             f"case {result.case_id}: {', '.join(result.events) or 'nothing new'} "
             f"(version {result.version}, {result.phase.value})",
@@ -204,12 +257,27 @@ for _name, _model in cmd.COMMANDS.items():
 def show(
     case_id: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
+    actor: ActorOption = None,
 ) -> None:
-    """The live state of a case: phase, key worker, goals, reviews and the next deadline."""
-    from workflows.client import case_view
+    """The live state of a case: phase, key worker, goals, reviews and the next deadline.
+    Who may read it as through the API; every read is in the case's access log."""
+    from projections.queries import record_access
+    from workflows.client import CaseNotFound, case_view
 
     settings = _setup()
-    view = run_with_client(settings, lambda rt: case_view(rt.temporal, case_id))
+    user = confirm(parse_actor(actor, settings), settings)
+
+    async def read(rt: Runtime) -> Any:
+        view = await case_view(rt.temporal, case_id)
+        readable = user.can_read(view.model_dump())
+        await record_access(
+            rt.store, case_id, user.actor, view="summary", interface="cli", allowed=readable
+        )
+        if not readable:
+            raise CaseNotFound(f"no case {case_id}")
+        return view
+
+    view = run_with_client(settings, read, policy=True)
     if as_json:
         console.print_json(view.model_dump_json())
         return
@@ -328,6 +396,7 @@ def refer(
             rt.temporal, new_id, command, task_queue=settings.task_queue, policy=rt.policy
         ),
         policy=True,
+        actor=command.actor,
     )
     console.print(
         f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})", highlight=False
@@ -356,6 +425,7 @@ def team_register(
             rt.temporal, team_id, command, task_queue=settings.task_queue, policy=rt.policy
         ),
         policy=True,
+        actor=command.actor,
     )
     console.print(f"team {team_id}: registered as {command.name!r} ({area})", highlight=False)
 
@@ -392,7 +462,7 @@ def add_worker(
         state = await team_view(rt.temporal, team_id)
         return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
 
-    taken = run_with_client(settings, add)
+    taken = run_with_client(settings, add, actor=change.actor)
     families = "family" if taken == 1 else "families"
     source = " (the team policy's limit)" if limit is None else ""
     console.print(
@@ -425,7 +495,7 @@ def team_policy(
         await adopt_team_policy(rt.temporal, team_id, change)
         return change
 
-    change = run_with_client(settings, adopt, policy=True)
+    change = run_with_client(settings, adopt, policy=True, actor=who)
     console.print(
         f"team {team_id}: runs on policy {change.policy.version} "
         f"(digest {change.policy.digest[:12]}), caseload limit {change.policy.caseload_limit}",
@@ -465,7 +535,7 @@ def team_leave(
         version = await change_key_worker(rt.temporal, team_id, change)
         return HandoverResult(version=version)
 
-    result = run_with_client(settings, leave)
+    result = run_with_client(settings, leave, actor=change.actor)
     console.print(f"team {team_id}: {key_worker_id} has left", highlight=False)
     for case_id, worker in result.reassigned.items():
         console.print(f"  case {case_id}: now with {worker}", highlight=False)
@@ -501,7 +571,9 @@ def team_cover(
             "until": until,
         },
     )
-    run_with_client(settings, lambda rt: set_cover(rt.temporal, team_id, change))
+    run_with_client(
+        settings, lambda rt: set_cover(rt.temporal, team_id, change), actor=change.actor
+    )
     console.print(
         f"team {team_id}: {by} covers {key_worker_id}'s families until {change.until}",
         highlight=False,

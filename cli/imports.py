@@ -82,7 +82,7 @@ def import_cases(
 
     from workflows.importer import ImportReport
 
-    report = run_with_client(settings, run, policy=True)
+    report = run_with_client(settings, run, policy=True, actor=who)
     assert isinstance(report, ImportReport)
     for problem in report.problems:  # a field may be a key from the file: shown safely
         err.print(shown(str(problem), limit=1000), highlight=False)

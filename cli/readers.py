@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.cases import ActorOption, fail, parse_actor
+from cli.cases import ActorOption, confirm, fail, parse_actor
 from events.store import EventStore
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
@@ -189,6 +189,7 @@ def projections_skip(
         raise fail(f"name: unknown projection {name!r} (one of {', '.join(BY_NAME)})")
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
+    confirm(who, settings)
     try:
         decision = with_store(dsn, lambda _, store: record_skip(store, name, position, who, reason))
     except InvalidInput as exc:
@@ -315,7 +316,7 @@ def history(
 ) -> None:
     """A case's history in plain words; the read is recorded in the case's access log."""
     from projections.queries import (
-        case_exists,
+        case_summary,
         history,
         history_as_of,
         history_csv,
@@ -325,11 +326,18 @@ def history(
     settings, dsn = _setup()
     who = parse_actor(actor, settings)
     moment = parse_moment(as_of, "as_of") if as_of is not None else None
+    user = confirm(who, settings)
 
     async def read(pool: asyncpg.Pool, store: EventStore) -> list[Any] | None:
-        if not await case_exists(pool, case_id):
+        summary = await case_summary(pool, case_id)
+        if summary is None:
             return None
-        await record_access(store, case_id, who, view="history", interface="cli", as_of=moment)
+        readable = user.can_read(summary)  # as through the API: not theirs, as if not there
+        await record_access(
+            store, case_id, who, view="history", interface="cli", as_of=moment, allowed=readable
+        )
+        if not readable:
+            return None
         if moment is not None:
             entries, _ = await history_as_of(store, case_id, moment)
             return entries

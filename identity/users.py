@@ -131,6 +131,37 @@ async def add_user(
     return User(user_id, parsed, team_id)
 
 
+async def acting_user(executor: Any, *, actor: Actor | None, token: str | None) -> User:
+    """Who the CLI acts as, by the API's rules: the user a token names (``IFSS_TOKEN``),
+    or the one ``--as`` names, which must exist, be active and hold that role. Raises
+    ``InvalidInput`` naming ``actor`` or ``IFSS_TOKEN``."""
+    if token is not None:
+        user = await user_for_token(executor, token)
+        if user is None:
+            raise InvalidInput("IFSS_TOKEN", "the token is unknown or revoked, or its user left")
+        if actor is not None and (actor.id, actor.role) != (user.user_id, user.role):
+            raise InvalidInput(
+                "actor",
+                f"--as names {actor.id}:{actor.role.value}, but IFSS_TOKEN is "
+                f"{user.user_id}:{user.role.value}'s",
+            )
+        return user
+    if actor is None:
+        raise InvalidInput("actor", "who is acting? pass --as USER:ROLE or set IFSS_TOKEN")
+    if actor.role is Role.SYSTEM:
+        raise InvalidInput("actor", "nobody acts as the system")
+    row = await executor.fetchrow(
+        "SELECT role, team_id, active FROM users WHERE user_id = $1", actor.id
+    )
+    if row is None:
+        raise InvalidInput("actor", f"no user {actor.id} (an admin adds one: ifss users add)")
+    if not row["active"]:
+        raise InvalidInput("actor", f"user {actor.id} is deactivated")
+    if row["role"] != actor.role.value:
+        raise InvalidInput("actor", f"{actor.id} is a {row['role']}, not a {actor.role.value}")
+    return User(actor.id, actor.role, row["team_id"])
+
+
 async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
     """Deactivate a user (someone who left: every token of theirs is refused from the next
     request, and `ifss alerts` no longer acts as them) or reactivate one."""

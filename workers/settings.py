@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="On Ctrl-C or SIGTERM, how long in-flight requests may finish before "
         "they are cancelled (a second Ctrl-C stops at once).",
     )
+    token: SecretStr | None = Field(
+        default=None,
+        description="An API token (`ifss tokens create`): the CLI acts as its user, by the API's "
+        "rules. Unset: `--as USER:ROLE` must name an existing, active user with that role.",
+    )
     master_key: SecretStr | None = Field(
         default=None,
         description="The master key (base64, 32 bytes; `ifss keys generate`) that wraps each "

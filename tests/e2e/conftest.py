@@ -104,6 +104,9 @@ def start_dev(tmp_path: Path, **extra: str) -> DevStack:
         )
     stack = DevStack(proc, env, state, log)
     wait_until_ready(stack.process, stack.output)
+    # The council's first admin (the CLI acts only as existing users; tests/e2e/stack_cli).
+    added = stack.ifss("users", "add", "ad-root", "--role", "admin")
+    assert added.returncode == 0, added.stdout + added.stderr
     return stack
 
 

@@ -13,6 +13,27 @@ ADMIN = "ad-root:admin"
 REGISTER_CARDIFF = ("team", "register", "cardiff", "--name", "Cardiff IFSS", "--area", "cardiff")
 
 
+# The people the e2e tests act as, added once their team is registered: the CLI acts only
+# as an existing, active user with that role (as the API does).
+STAFF = {
+    "sup-evans": ("supervisor", "cardiff"),
+    "cm-jones": ("case_manager", "cardiff"),
+    "cm-owen": ("case_manager", "cardiff"),
+    "kw-a": ("case_manager", "cardiff"),
+    "bs-price": ("business_support", "cardiff"),
+    "au-khan": ("auditor", None),
+}
+
+
+def staff(stack: DevStack, *only: str) -> None:
+    """Add the test's people (all of ``STAFF``, or ``only`` those) as users."""
+    for user, (role, team) in STAFF.items():
+        if only and user not in only:
+            continue
+        args = ["users", "add", user, "--role", role, *(["--team", team] if team else [])]
+        ok(stack, *args, actor=None)
+
+
 def ok(stack: DevStack, *args: str, actor: str | None = CM) -> str:
     done = stack.ifss(*args, actor=actor)
     assert done.returncode == 0, f"ifss {' '.join(args)}: {done.stdout}{done.stderr}"

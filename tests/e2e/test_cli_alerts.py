@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import WEBHOOK_SECRET, DevStack
-from tests.e2e.stack_cli import ADMIN, CM, REFER_C1, REGISTER_CARDIFF, SUP, ok, show
+from tests.e2e.stack_cli import ADMIN, CM, REFER_C1, REGISTER_CARDIFF, SUP, ok, show, staff
 from tests.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +32,7 @@ def test_alerts_from_the_cli_with_a_webhook(dev_stack: DevStack) -> None:
         ok(s, *REGISTER_CARDIFF, actor=ADMIN)
         ok(s, "users", "add", "cm-jones", "--role", "case_manager", "--team", "cardiff")
         ok(s, "users", "add", "sup-evans", "--role", "supervisor", "--team", "cardiff")
+        staff(s, "bs-price")
         assert "webhook" in ok(s, "users", "set-alerts", "cm-jones", "--webhook", receiver.url)
         bad = s.ifss("users", "set-alerts", "cm-jones", "--webhook", "ftp://nowhere")
         assert bad.returncode == 2 and "webhook:" in bad.stderr

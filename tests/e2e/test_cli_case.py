@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
 
-from tests.e2e.conftest import DevStack
-from tests.e2e.stack_cli import ADMIN, CM, REFER_C1, REGISTER_CARDIFF, SUP, ok, show
+from tests.e2e.conftest import IFSS, DevStack
+from tests.e2e.stack_cli import ADMIN, CM, REFER_C1, REGISTER_CARDIFF, SUP, ok, show, staff
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
-    unregistered = s.ifss("team", "add-worker", "cardiff", "cm-jones", actor=SUP)
-    assert unregistered.returncode == 2
-    assert "team_id: no team cardiff is registered" in unregistered.stderr
+    stranger = s.ifss("team", "add-worker", "cardiff", "cm-jones", actor=SUP)
+    assert stranger.returncode == 2  # nobody may act as a user who does not exist
+    assert "actor: no user sup-evans" in stranger.stderr
     ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    staff(s)
+    unregistered = s.ifss("team", "add-worker", "newport", "cm-jones", actor=SUP)
+    assert unregistered.returncode == 2
+    assert "team_id: no team newport is registered" in unregistered.stderr
     assert "Cardiff IFSS" in ok(s, "team", "show", "cardiff")
     again = s.ifss(*REGISTER_CARDIFF, actor=ADMIN)
     assert again.returncode != 0 and "already registered" in again.stderr
@@ -133,10 +138,10 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert bad_name.returncode == 2 and "unknown projection" in bad_name.stderr
 
     # Users, a token, and the HTTP API served by the same dev stack.
-    assert "user sup-evans: supervisor, team cardiff" in ok(
-        s, "users", "add", "sup-evans", "--role", "supervisor", "--team", "cardiff", actor=None
+    assert "user sup-morgan: supervisor, team cardiff" in ok(
+        s, "users", "add", "sup-morgan", "--role", "supervisor", "--team", "cardiff", actor=None
     )
-    token = ok(s, "tokens", "create", "sup-evans", actor=None).strip()
+    token = ok(s, "tokens", "create", "sup-morgan", actor=None).strip()
     assert token.startswith("ifss_")
     bad_role = s.ifss("users", "add", "x1", "--role", "boss", "--team", "cardiff")
     assert bad_role.returncode == 2 and "role" in bad_role.stderr
@@ -154,8 +159,8 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
 
     # A lost token is revoked by its id: the next request with it is refused.
     token_id = token.split("_")[1]
-    assert token_id in ok(s, "tokens", "list", "sup-evans", actor=None)
-    assert f"revoked token {token_id} of sup-evans" in ok(
+    assert token_id in ok(s, "tokens", "list", "sup-morgan", actor=None)
+    assert f"revoked token {token_id} of sup-morgan" in ok(
         s, "tokens", "revoke", token_id, actor=None
     )
     assert httpx.get(f"{s.api_url}/cases", headers=auth, timeout=10).status_code == 401
@@ -163,10 +168,41 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert again.returncode == 2 and "was revoked already" in again.stderr
 
     # Someone who leaves is deactivated: every token of theirs stops working.
-    second = ok(s, "tokens", "create", "sup-evans", actor=None).strip()
+    second = ok(s, "tokens", "create", "sup-morgan", actor=None).strip()
     fresh = {"Authorization": f"Bearer {second}"}
     assert httpx.get(f"{s.api_url}/cases", headers=fresh, timeout=10).status_code == 200
-    assert "user sup-evans: inactive" in ok(s, "users", "deactivate", "sup-evans", actor=None)
+    assert "user sup-morgan: inactive" in ok(s, "users", "deactivate", "sup-morgan", actor=None)
     assert httpx.get(f"{s.api_url}/cases", headers=fresh, timeout=10).status_code == 401
+    # ... and the CLI no longer acts as them either; nor as anyone with another role, nor
+    # with a token that is not one (IFSS_TOKEN: the CLI authenticates as the API does).
+    gone = s.ifss("case", "accept", "c1", actor="sup-morgan:supervisor")
+    assert gone.returncode == 2 and "actor: user sup-morgan is deactivated" in gone.stderr
+    posing = s.ifss("case", "show", "c1", actor="cm-jones:supervisor")
+    assert (
+        posing.returncode == 2 and "cm-jones is a case_manager, not a supervisor" in posing.stderr
+    )
+    forged = dict(s.env, IFSS_TOKEN="ifss_nope_nope")
+    with_token = subprocess.run(
+        [IFSS, "case", "show", "c1"], env=forged, capture_output=True, text=True, timeout=60
+    )
+    assert with_token.returncode == 2 and "IFSS_TOKEN: the token is unknown" in with_token.stderr
+    sup_token = ok(s, "tokens", "create", "sup-evans", actor=None).strip()
+    as_token = subprocess.run(
+        [IFSS, "case", "show", "c1", "--json"],
+        env=dict(s.env, IFSS_TOKEN=sup_token),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert as_token.returncode == 0, as_token.stderr
+    # Every `case show` above is in the case's access log, refusals included.
+    log = httpx.get(
+        f"{s.api_url}/cases/c1/access-log",
+        headers={"Authorization": f"Bearer {sup_token}"},
+        timeout=10,
+    ).json()
+    assert ("sup-evans", "summary", "cli", True) in {
+        (e["actor_id"], e["view"], e["interface"], e["allowed"]) for e in log
+    }
     nobody = s.ifss("users", "deactivate", "nobody")
     assert nobody.returncode == 2 and "no user nobody" in nobody.stderr

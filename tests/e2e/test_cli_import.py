@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import DevStack
-from tests.e2e.stack_cli import ADMIN, REGISTER_CARDIFF, SUP, ok, show
+from tests.e2e.stack_cli import ADMIN, REGISTER_CARDIFF, SUP, ok, show, staff
 from tests.factories import import_row as family
 
 pytestmark = pytest.mark.e2e
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
     s = dev_stack
     ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    staff(s)
     ok(s, "team", "add-worker", "cardiff", "kw-a", "--limit", "3", actor=SUP)
     today = date.today()
     rows = [
@@ -63,6 +64,7 @@ def test_the_demo_from_the_cli_and_its_refusals(dev_stack: DevStack) -> None:
     again = s.ifss("demo", "--families", "12", "--seed", "3")
     assert again.returncode == 2 and "seed: demo data for seed 3 exists already" in again.stderr
     ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+    staff(s)
     ok(s, "team", "add-worker", "cardiff", "kw-a", actor=SUP)
     ok(s, "refer", "--file", str(_referral_file(s)), actor="bs-price:business_support")
     mixed = s.ifss("demo", "--families", "6", "--seed", "4")

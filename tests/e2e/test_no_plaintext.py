@@ -16,7 +16,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
 from tests.e2e.conftest import DevStack, start_dev
-from tests.e2e.stack_cli import ADMIN, CM, REGISTER_CARDIFF, SUP, ok, show
+from tests.e2e.stack_cli import ADMIN, CM, REGISTER_CARDIFF, SUP, ok, show, staff
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,7 @@ def test_no_name_of_the_family_anywhere_outside_the_sealed_parts(tmp_path: Path)
     s: DevStack = start_dev(tmp_path, IFSS_LOG_LEVEL="debug")
     try:
         ok(s, *REGISTER_CARDIFF, actor=ADMIN)
+        staff(s)
         ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
         assert "ReferralReceived" in ok(
             s, "refer", "--file", str(referral_file(tmp_path)), actor="bs-price:business_support"

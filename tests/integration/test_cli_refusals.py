@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from identity.users import add_user
 from tests.keys import MASTER_KEY
 
 pytestmark = pytest.mark.integration
@@ -30,7 +32,16 @@ def run(*args: str | bytes, env: dict[str, str] | None = None) -> subprocess.Com
 
 
 @pytest.fixture
-def db_env(database_url: str, migrated: str) -> dict[str, str]:
+async def db_env(database_url: str, migrated: str, pool: asyncpg.Pool) -> dict[str, str]:
+    """The test's schema, with the people these tests act as (the CLI acts only as an
+    existing, active user with that role)."""
+    for user, role, team in (
+        ("sup-evans", "supervisor", "t1"),
+        ("bs-price", "business_support", "t1"),
+        ("au-khan", "auditor", None),
+        ("ad-root", "admin", None),
+    ):
+        await add_user(pool, user, role, team)
     sep = "&" if "?" in database_url else "?"
     return {"IFSS_DATABASE_URL": f"{database_url}{sep}search_path={migrated}"}
 

@@ -20,6 +20,7 @@ from events.errors import InvalidInput
 from events.records import canonical_json, content_digest
 from events.store import EventStore
 from events.vocabulary import Role
+from identity.users import add_user
 from projections.failures import record_skip
 from projections.models import PROJECTIONS
 from projections.queries import record_access
@@ -89,6 +90,8 @@ async def test_a_poison_event_stops_one_read_model_loudly_until_an_operator_skip
     database_url: str, migrated: str, pool: asyncpg.Pool, store: EventStore
 ) -> None:
     await seed(store, cases=1, sessions=1)
+    await add_user(pool, "ad-root", "admin", None)  # the CLI acts only as existing users
+    await add_user(pool, "au-khan", "auditor", None)
     await record_access(store, "k0", AUDITOR, view="history", interface="api")
     # Year 1 at +14:00 is year 0 in UTC: PostgreSQL's timestamptz cannot hold it.
     poison = await append_unchecked(

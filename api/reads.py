@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter, ValidationError
 
 from api import problems
 from api.deps import (
@@ -33,13 +34,15 @@ from api.models import (
     WaitingFamily,
 )
 from api.problems import ApiError
-from events.bounds import Day, Moment
+from events.bounds import LINE_PATTERN, Day, Line, Moment
+from events.validation import first_problem
 from events.vocabulary import AccessPurpose, Role
 from identity.users import User
 from projections import queries
 from workflows.lifecycle import Phase
 
 router = APIRouter()
+_LINE: TypeAdapter[str] = TypeAdapter(Line)
 
 
 class ICalendar(Response):
@@ -163,7 +166,7 @@ async def get_personal(
         Query(
             min_length=1,
             max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+            pattern=LINE_PATTERN,
             description="An auditor's reason (logged; no personal data in it).",
         ),
     ] = None,
@@ -171,6 +174,12 @@ async def get_personal(
     """The family's personal data (names, dates of birth, address, notes, goals' wording)
     for its key worker, their cover and the team's supervisor; an auditor only with a
     ``reason``. Every attempt is in the access log with its purpose, refusals included."""
+    if reason is not None:
+        try:  # what the access log will hold: one storable line
+            _LINE.validate_python(reason)
+        except ValidationError as exc:
+            rule = first_problem(exc.errors(include_input=False))[1]
+            raise ApiError(422, "reason", rule) from None
     summary = await queries.case_summary(s.pool, case_id)
     if summary is None:
         raise no_case(case_id)

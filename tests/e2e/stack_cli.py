@@ -40,8 +40,10 @@ def ok(stack: DevStack, *args: str, actor: str | None = CM) -> str:
     return done.stdout
 
 
-def show(stack: DevStack, case_id: str) -> dict[str, object]:
-    return json.loads(ok(stack, "case", "show", case_id, "--json"))  # type: ignore[no-any-return]
+def show(stack: DevStack, case_id: str, actor: str = SUP) -> dict[str, object]:
+    """The case's live state, read as a supervisor of its team (who may read every case
+    of the team; the read is in its access log)."""
+    return json.loads(ok(stack, "case", "show", case_id, "--json", actor=actor))  # type: ignore[no-any-return]
 
 
 REFER_C1 = (

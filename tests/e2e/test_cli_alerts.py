@@ -64,7 +64,7 @@ def test_alerts_from_the_cli_with_a_webhook(dev_stack: DevStack) -> None:
         missing = s.ifss("alerts", "ack", "case-c1:a9", actor=CM)
         assert missing.returncode == 2 and "no alert case-c1:a9" in missing.stderr
         stranger = s.ifss("alerts", actor="cm-nobody:case_manager")
-        assert stranger.returncode == 2 and "no active user cm-nobody" in stranger.stderr
+        assert stranger.returncode == 2 and "actor: no user cm-nobody" in stranger.stderr
         assert "acknowledged case-c1:a1" in ok(s, "alerts", "ack", "case-c1:a1", actor=CM)
         until(lambda: "no open alerts" in ok(s, "alerts", actor=CM), "still open")
         assert "acknowledged by cm-jones" in ok(s, "alerts", "--all", actor=CM)

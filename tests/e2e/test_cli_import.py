@@ -60,7 +60,7 @@ def test_the_demo_from_the_cli_and_its_refusals(dev_stack: DevStack) -> None:
     done = s.ifss("demo", "--families", "12", "--seed", "3")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "imported 10" in done.stdout and "refused commands 0" in done.stdout
-    assert show(s, "d3-001")["phase"] == "referred"
+    assert show(s, "d3-001", actor=ADMIN)["phase"] == "referred"
     again = s.ifss("demo", "--families", "12", "--seed", "3")
     assert again.returncode == 2 and "seed: demo data for seed 3 exists already" in again.stderr
     ok(s, *REGISTER_CARDIFF, actor=ADMIN)

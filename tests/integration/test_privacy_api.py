@@ -101,6 +101,7 @@ async def test_the_key_worker_and_supervisor_read_personal_data_and_it_is_logged
         ({"purpose": "audit", "reason": "two\nlines"}, "reason"),
         ({"purpose": "audit", "reason": "x" * 201}, "reason"),
         ({"purpose": "audit", "reason": "   "}, "reason"),
+        ({"purpose": "audit", "reason": "next\u0085line \u2028"}, "reason"),  # schemathesis
     ],
 )
 async def test_a_personal_read_without_a_sound_purpose_is_refused(

@@ -95,7 +95,7 @@ class Part(BaseModel):
 # The kinds of stream: a case's own (``case-<id>``), its team's, an alert's delivery, a
 # case's access log, a read model's decisions, a programme policy's registration.
 StreamKind = Literal[
-    "case", "team", "delivery", "access", "projection", "policy", "family", "retention"
+    "case", "team", "delivery", "access", "projection", "policy", "family", "retention", "legacy"
 ]
 
 # A SHA-256 digest in lower-case hex (a programme policy's content).
@@ -993,6 +993,21 @@ class RetentionReviewed(DomainEvent):
 
     as_of: Day
     due: list[Code] = Field(max_length=100_000)
+
+
+class LegacyPersonalDataSealed(DomainEvent):
+    summary: ClassVar[str] = (
+        "A stream written before personal parts were sealed had them sealed in place "
+        "(`ifss keys seal-legacy`); its chain was recomputed from the first event changed. "
+        "The head before and after are recorded here, so the old chain stays anchored."
+    )
+    stream: ClassVar[StreamKind] = "legacy"
+
+    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    events_sealed: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
+    head_version: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
+    previous_head_hash: Digest
+    head_hash: Digest
 
 
 # --- operations (stream projection-<name>, written by `ifss projections skip`) ------------

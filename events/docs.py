@@ -80,7 +80,7 @@ def _fields_table(model: type[BaseModel]) -> list[str]:
     for name, info in model.model_fields.items():
         notes = []
         if name == "personal":
-            notes.append("**personal data**: kept apart, stored in clear for now")
+            notes.append("**personal data**: sealed per family (AES-256-GCM; see privacy.md)")
         if info.description:
             notes.append(info.description)
         constraints = [c for c in map(_constraint_text, info.metadata) if c]

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from api import alerts, codec, commands, problems, reads, retention, teams
+from api import admin, alerts, codec, commands, problems, reads, retention, teams
 from api.deps import Services
 from api.guards import (
     DEFAULT_MAX_BODY_BYTES,
@@ -92,6 +92,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(teams.router)
     app.include_router(codec.router)
     app.include_router(retention.router)
+    app.include_router(admin.router)
     commands.add_command_routes(app)
     return app
 

@@ -30,6 +30,9 @@ class Services:
     task_queue: str
     policy: ProgrammePolicy = DEFAULT_POLICY  # for new referrals (IFSS_POLICY_FILE)
     codec_origins: tuple[str, ...] = ()  # the Temporal UI's origin(s), for the codec endpoint
+    # Alert channels this deployment can deliver on (a webhook needs IFSS_WEBHOOK_SECRET,
+    # email IFSS_SMTP_HOST): a route on another would stop the next start.
+    delivery_channels: tuple[str, ...] = ("webhook", "email")
 
 
 bearer = HTTPBearer(auto_error=False)

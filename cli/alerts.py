@@ -121,7 +121,5 @@ def ack(
     who = parse_actor(actor, settings)
     if not asyncio.run(_visible(dsn, who, include_closed=True, alert_ref=alert_ref)):
         raise fail(f"alert_id: no alert {alert_ref} in your inbox")
-    run_with_client(
-        settings, lambda rt: acknowledge_alert(rt.temporal, alert_ref, who), actor=who
-    )
+    run_with_client(settings, lambda rt: acknowledge_alert(rt.temporal, alert_ref, who), actor=who)
     console.print(f"acknowledged {alert_ref}")

@@ -13,6 +13,15 @@ from rich.console import Console
 
 from cli.cases import err, fail
 from cli.readers import _setup, with_store
+from events.catalogue import (
+    AlertRoutesChanged,
+    DomainEvent,
+    TokenCreated,
+    TokenRevoked,
+    UserActiveChanged,
+    UserAdded,
+)
+from events.envelope import Actor
 from events.errors import InvalidInput
 
 users_app = typer.Typer(
@@ -32,6 +41,50 @@ def on_database(action: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
         raise fail(str(exc)) from None
 
 
+AdminOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="The admin acting, USER:admin (or IFSS_TOKEN). Unset: the local operator on "
+        "this server, recorded as operator@HOST.",
+    ),
+]
+
+
+def admin_actor(value: str | None) -> Actor:
+    """Who an administrative act is recorded as: an existing, active admin (``--as`` or
+    ``IFSS_TOKEN``), else the local operator of this server, recorded as such."""
+    import re
+    import socket
+
+    from cli.cases import confirm, parse_actor
+    from events.vocabulary import Role
+
+    settings, _ = _setup()
+    if value or settings.token is not None:
+        user = confirm(parse_actor(value, settings), settings)
+        if user.role is not Role.ADMIN:
+            raise fail("actor.role: only an admin may change users, tokens or alert routes")
+        return user.actor
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())[:60] or "localhost"
+    return Actor(id=f"operator@{host}", role=Role.ADMIN)
+
+
+def administer(
+    actor: Actor,
+    act: Callable[[asyncpg.Pool], Awaitable[T]],
+    event_of: Callable[[T], DomainEvent],
+) -> T:
+    """Run an administrative act and record it in the admin stream, together."""
+    from identity.journal import recorded
+
+    _, dsn = _setup()
+    try:
+        return with_store(dsn, lambda _, store: recorded(store, actor, act, event_of))
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+
+
 @users_app.command("add")
 def users_add(
     user_id: Annotated[str, typer.Argument(help="The user's id, e.g. cm-jones.")],
@@ -40,15 +93,20 @@ def users_add(
         typer.Option(help="case_manager, supervisor, business_support, auditor or admin."),
     ],
     team: Annotated[str | None, typer.Option(help="Their team (all but auditor/admin).")] = None,
+    actor: AdminOption = None,
 ) -> None:
-    """Add a user (of a registered team, unless an auditor or admin)."""
+    """Add a user (of a registered team, unless an auditor or admin); recorded."""
     from events.store import team_known
     from identity.users import User, add_user
 
     async def add(pool: asyncpg.Pool) -> User:
         return await add_user(pool, user_id, role, team, team_known=lambda t: team_known(pool, t))
 
-    user = on_database(add)
+    user = administer(
+        admin_actor(actor),
+        add,
+        lambda u: UserAdded(user_id=u.user_id, role=u.role, team_id=u.team_id),
+    )
     console.print(
         f"user {user.user_id}: {user.role.value}"
         + (f", team {user.team_id}" if user.team_id else "")
@@ -58,21 +116,29 @@ def users_add(
 @users_app.command("deactivate")
 def users_deactivate(
     user_id: Annotated[str, typer.Argument(help="Who left or must lose access.")],
+    actor: AdminOption = None,
 ) -> None:
     """Deactivate a user: all their API tokens are refused from the next request."""
-    _set_active(user_id, False)
+    _set_active(user_id, False, actor)
 
 
 @users_app.command("activate")
-def users_activate(user_id: Annotated[str, typer.Argument(help="Whom to let back in.")]) -> None:
+def users_activate(
+    user_id: Annotated[str, typer.Argument(help="Whom to let back in.")],
+    actor: AdminOption = None,
+) -> None:
     """Reactivate a user (their unrevoked tokens work again)."""
-    _set_active(user_id, True)
+    _set_active(user_id, True, actor)
 
 
-def _set_active(user_id: str, active: bool) -> None:
+def _set_active(user_id: str, active: bool, actor: str | None) -> None:
     from identity.users import set_user_active
 
-    on_database(lambda pool: set_user_active(pool, user_id, active))
+    administer(
+        admin_actor(actor),
+        lambda pool: set_user_active(pool, user_id, active),
+        lambda _: UserActiveChanged(user_id=user_id, active=active),
+    )
     console.print(f"user {user_id}: {'active' if active else 'inactive'}")
 
 
@@ -86,6 +152,7 @@ def users_set_alerts(
     none: Annotated[
         bool, typer.Option("--none", help="No delivery: the inbox (`ifss alerts`) only.")
     ] = False,
+    actor: AdminOption = None,
 ) -> None:
     """Set where a user is sent their alerts (webhook and/or email)."""
     from identity.users import set_alert_routes
@@ -97,8 +164,10 @@ def users_set_alerts(
     if email is not None and settings.smtp_host is None:
         raise fail("email: set IFSS_SMTP_HOST first (the server alert email goes through)")
 
-    routes = on_database(
-        lambda pool: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none)
+    routes = administer(
+        admin_actor(actor),
+        lambda pool: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=none),
+        lambda rs: AlertRoutesChanged(user_id=user_id, channels=[c for c, _ in rs]),
     )
     if not routes:
         console.print(f"{user_id}: alerts in the inbox only")
@@ -110,11 +179,16 @@ def users_set_alerts(
 def tokens_create(
     user_id: Annotated[str, typer.Argument(help="Whose token.")],
     label: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+    actor: AdminOption = None,
 ) -> None:
-    """Create an API token for a user and print it (only its hash is kept)."""
-    from identity.users import create_token
+    """Create an API token for a user and print it (only its hash is kept); recorded."""
+    from identity.users import create_token, token_id_of
 
-    token = on_database(lambda pool: create_token(pool, user_id, label))
+    token = administer(
+        admin_actor(actor),
+        lambda pool: create_token(pool, user_id, label),
+        lambda t: TokenCreated(user_id=user_id, token_id=token_id_of(t)),
+    )
     print(token)
 
 
@@ -143,11 +217,16 @@ def tokens_list(
 @tokens_app.command("revoke")
 def tokens_revoke(
     token: Annotated[str, typer.Argument(help="The token's id (`ifss tokens list`) or the token.")],
+    actor: AdminOption = None,
 ) -> None:
-    """Revoke an API token now: the next request with it is refused (401)."""
+    """Revoke an API token now: the next request with it is refused (401); recorded."""
     from identity.users import revoke_token
 
-    revoked = on_database(lambda pool: revoke_token(pool, token))
+    revoked = administer(
+        admin_actor(actor),
+        lambda pool: revoke_token(pool, token),
+        lambda r: TokenRevoked(user_id=r.user_id, token_id=r.token_id),
+    )
     console.print(f"revoked token {revoked.token_id} of {revoked.user_id}")
 
 

@@ -63,6 +63,7 @@ from events.vocabulary import (
     ReferringAgency,
     RejectionReason,
     ReviewNotHeldReason,
+    Role,
     ScoringStage,
     SessionKind,
     StatutoryStatus,
@@ -95,7 +96,16 @@ class Part(BaseModel):
 # The kinds of stream: a case's own (``case-<id>``), its team's, an alert's delivery, a
 # case's access log, a read model's decisions, a programme policy's registration.
 StreamKind = Literal[
-    "case", "team", "delivery", "access", "projection", "policy", "family", "retention", "legacy"
+    "case",
+    "team",
+    "delivery",
+    "access",
+    "projection",
+    "policy",
+    "family",
+    "retention",
+    "legacy",
+    "admin",
 ]
 
 # A SHA-256 digest in lower-case hex (a programme policy's content).
@@ -993,6 +1003,56 @@ class RetentionReviewed(DomainEvent):
 
     as_of: Day
     due: list[Code] = Field(max_length=100_000)
+
+
+# --- administration (stream admin): who changed users, tokens and alert routes -----------
+
+
+class UserAdded(DomainEvent):
+    summary: ClassVar[str] = "An admin added a user (who may sign in, with a role and a team)."
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    role: Role
+    team_id: Code | None = None
+
+
+class UserActiveChanged(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin deactivated a user (every token of theirs refused from then) or let them "
+        "back in."
+    )
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    active: StrictBool
+
+
+class TokenCreated(DomainEvent):
+    summary: ClassVar[str] = "An admin issued an API token to a user (its id; never the secret)."
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    token_id: Code
+
+
+class TokenRevoked(DomainEvent):
+    summary: ClassVar[str] = "An admin revoked an API token (refused from the next request)."
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    token_id: Code
+
+
+class AlertRoutesChanged(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin changed where a user is sent alerts: the channels now set (the addresses "
+        "are in the routes table, not in the trail)."
+    )
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    channels: list[Literal["webhook", "email"]] = Field(max_length=2)
 
 
 class LegacyPersonalDataSealed(DomainEvent):

@@ -194,6 +194,13 @@ async def history_as_of(
             )
         )
         summary = fold_summary(summary, event)
+    if summary is not None:  # as known then: erased only if the erasure was recorded by then
+        erased = await store.pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM erased_cases WHERE case_id = $1 AND erased_at <= $2)",
+            case_id,
+            as_of,
+        )
+        summary["personal_data"] = "erased" if erased else "kept"
     return entries, _public(summary) if summary else None
 
 

@@ -71,6 +71,9 @@ def _value(annotation: Any, metadata: list[Any]) -> Any:
         if annotation is uuid.UUID:
             return str(uuid.UUID(int=7))
         if annotation is str:
+            patterns = [getattr(p, "pattern", None) for p in metadata]
+            if r"^[0-9a-f]{64}$" in patterns:  # a SHA-256 digest in hex
+                return "ab" * 32
             return "x1"
     raise TypeError(f"no example for {annotation!r}")
 

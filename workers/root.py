@@ -155,4 +155,12 @@ def services_of(rt: Runtime) -> Services:
         settings.task_queue,
         rt.policy,
         codec_origins=(origin,) if origin else (),
+        delivery_channels=tuple(
+            channel
+            for channel, ready in (
+                ("webhook", settings.webhook_secret is not None),
+                ("email", settings.smtp_host is not None),
+            )
+            if ready
+        ),
     )

@@ -40,6 +40,17 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "CaseRecordViewed",
         "ProjectionEventSkipped",
         "ProgrammePolicyRegistered",
+        # privacy: list reads, retention and erasure, administration, the legacy seal
+        "CasesListed",
+        "FamilyDataErased",
+        "FamilyErasureRefused",
+        "RetentionReviewed",
+        "UserAdded",
+        "UserActiveChanged",
+        "TokenCreated",
+        "TokenRevoked",
+        "AlertRoutesChanged",
+        "LegacyPersonalDataSealed",
     }
     names = {cls.type_name() for cls in all_event_types()}
     assert names - CASE_EVENTS == elsewhere

@@ -1019,8 +1019,7 @@ class UserAdded(DomainEvent):
 
 class UserActiveChanged(DomainEvent):
     summary: ClassVar[str] = (
-        "An admin deactivated a user (every token of theirs refused from then) or let them "
-        "back in."
+        "An admin deactivated a user (every token of theirs refused from then) or let them back in."
     )
     stream: ClassVar[StreamKind] = "admin"
 

@@ -11,7 +11,6 @@ from temporalio import activity
 from activities.errors import classified
 from events.catalogue import RetentionReviewed
 from events.envelope import Actor, EventMetadata
-from events.errors import StreamVersionConflict
 from events.policy import ProgrammePolicy
 from events.records import NewEvent
 from events.retention import families_due
@@ -46,13 +45,7 @@ class RetentionActivities:
                 "SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)", event_id
             ):
                 return due
-            for _ in range(20):
-                version = await self._store.stream_version(RETENTION_STREAM)
-                try:
-                    await self._store.append(RETENTION_STREAM, version, [new])
-                    break
-                except StreamVersionConflict:
-                    continue
+            await self._store.append_at_end(RETENTION_STREAM, [new])
         except Exception as exc:
             raise classified(exc) from exc
         return due

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
 
 from api import problems
-from api.deps import ServicesDep, UserDep
+from api.deps import Services, ServicesDep, UserDep
 from api.problems import ApiError
 from events.keys import KeyProblem
 from events.vocabulary import Role
+from identity.users import User
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/codec", tags=["codec"])
@@ -66,7 +68,7 @@ def _to_json(payloads: list[Payload]) -> Payloads:
     )
 
 
-def _codec(s: Any, user: Any) -> Any:
+def _codec(s: Services, user: User) -> PayloadCodec:
     if user.role is not Role.ADMIN:
         raise ApiError(403, "authorization", "only an admin may use the codec endpoint")
     codec = s.temporal.data_converter.payload_codec
@@ -89,7 +91,7 @@ async def decode(
     codec = _codec(s, user)
     try:
         opened = await codec.decode(_from_json(body))
-    except KeyProblem as exc:
+    except (KeyProblem, ValueError) as exc:
         raise ApiError(422, "payloads", str(exc)) from None
     log.info(
         "codec_decoded",

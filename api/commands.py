@@ -17,7 +17,6 @@ from api.deps import WRITE, CaseId, ServicesDep, UserDep, no_case
 from api.models import ReferralIn
 from api.problems import ApiError, split_message
 from events.validation import first_problem
-from events.vocabulary import Role
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.case_workflow import CommandResult
@@ -79,15 +78,17 @@ def temporal_down(exc: RPCError) -> ApiError:
 async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> CommandResult:
     """Refer a family: opens a case (its workflow) with the caller as the actor."""
     if not user.can_refer:
-        raise ApiError(403, "role", f"{user.role.value} may not refer families")
+        field, rule = str(user.referral_refusal("")).split(": ", 1)
+        raise ApiError(403, field, rule)
     try:
         command = cmd.ReferFamily.model_validate(
             {**cast(BaseModel, body.referral).model_dump(), "actor": user.actor}
         )
     except ValidationError as exc:
         raise invalid(exc, "referral.") from None
-    if user.role is not Role.ADMIN and user.team_id != command.team_id:
-        raise ApiError(403, "team_id", "you may refer only to your own team")
+    if (refusal := user.referral_refusal(command.team_id)) is not None:
+        field, rule = refusal.split(": ", 1)
+        raise ApiError(403, field, rule)
     return await run_command(
         cases.refer_family(
             s.temporal, body.case_id, command, task_queue=s.task_queue, policy=s.policy

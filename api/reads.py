@@ -35,6 +35,7 @@ from api.models import (
 )
 from api.problems import ApiError
 from events.bounds import LINE_PATTERN, Day, Line, Moment
+from events.keys import KeyProblem
 from events.validation import first_problem
 from events.vocabulary import AccessPurpose, Role
 from identity.users import User
@@ -198,7 +199,10 @@ async def get_personal(
         raise no_case(case_id)
     if refusal is not None:
         raise ApiError(403, "reason" if user.role is Role.AUDITOR else "case_id", refusal)
-    entries = await queries.personal_record(s.store, case_id)
+    try:
+        entries = await queries.personal_record(s.store, case_id)
+    except KeyProblem as exc:  # tampered, or sealed under a master key not configured
+        raise ApiError(500, "case_id", str(exc)) from None
     return PersonalRecord.model_validate(
         {"case_id": case_id, "purpose": purpose.value, "entries": entries}
     )

@@ -16,6 +16,7 @@ from events.bounds import CODE_PATTERN
 from events.calendar import local_day
 from events.retention import ErasureRefused, NoSuchFamily, erase_family, families_due
 from events.vocabulary import Role
+from identity.users import User
 
 router = APIRouter(tags=["retention"])
 FamilyId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -33,8 +34,8 @@ class ErasedOut(BaseModel):
     keys_destroyed: int
 
 
-def _admin(user: object) -> None:
-    if getattr(user, "role", None) is not Role.ADMIN:
+def _admin(user: User) -> None:
+    if user.role is not Role.ADMIN:
         raise ApiError(403, "actor.role", "only an admin may see or erase families' data")
 
 

@@ -83,10 +83,8 @@ async def register(body: TeamIn, user: UserDep, s: ServicesDep) -> TeamOut:
 
 
 def _supervises(user: User, team_id: str) -> None:
-    if user.role is not Role.SUPERVISOR or user.team_id != team_id:
-        raise ApiError(
-            403, "team_id", f"only a supervisor of team {team_id} may change its key workers"
-        )
+    if (refusal := user.team_refusal(team_id)) is not None:
+        raise ApiError(403, "team_id", refusal.split(": ", 1)[1])
 
 
 @router.post("/leave", response_model=HandoverResult, responses=WRITE)

@@ -113,12 +113,17 @@ def run_with_client(
     *,
     policy: bool = False,
     actor: Actor | None = None,
+    allowed: Callable[[User], str | None] | None = None,
 ) -> T:
     """Open a runtime with Temporal (and, with ``policy``, the database and the programme
     policy, registered), run ``action(runtime)``; refusals exit 2, the engine failing 1.
-    With ``actor``, first ``confirm`` who acts (as through the API)."""
+    With ``actor``, first ``confirm`` who acts and, with ``allowed``, that the API's rule
+    for the act lets them (``identity.users.User``: one place holds the rules)."""
     if actor is not None:
-        confirm(actor, settings)
+        user = confirm(actor, settings)
+        refusal = allowed(user) if allowed is not None else None
+        if refusal is not None:
+            raise fail(refusal)
     from temporalio.service import RPCError
 
     from workers.checks import ConfigurationError
@@ -397,6 +402,7 @@ def refer(
         ),
         policy=True,
         actor=command.actor,
+        allowed=lambda user: user.referral_refusal(command.team_id),
     )
     console.print(
         f"case {result.case_id}: {', '.join(result.events)} ({result.phase.value})", highlight=False
@@ -462,7 +468,9 @@ def add_worker(
         state = await team_view(rt.temporal, team_id)
         return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
 
-    taken = run_with_client(settings, add, actor=change.actor)
+    taken = run_with_client(
+        settings, add, actor=change.actor, allowed=lambda user: user.team_refusal(team_id)
+    )
     families = "family" if taken == 1 else "families"
     source = " (the team policy's limit)" if limit is None else ""
     console.print(
@@ -535,7 +543,9 @@ def team_leave(
         version = await change_key_worker(rt.temporal, team_id, change)
         return HandoverResult(version=version)
 
-    result = run_with_client(settings, leave, actor=change.actor)
+    result = run_with_client(
+        settings, leave, actor=change.actor, allowed=lambda user: user.team_refusal(team_id)
+    )
     console.print(f"team {team_id}: {key_worker_id} has left", highlight=False)
     for case_id, worker in result.reassigned.items():
         console.print(f"  case {case_id}: now with {worker}", highlight=False)
@@ -572,7 +582,10 @@ def team_cover(
         },
     )
     run_with_client(
-        settings, lambda rt: set_cover(rt.temporal, team_id, change), actor=change.actor
+        settings,
+        lambda rt: set_cover(rt.temporal, team_id, change),
+        actor=change.actor,
+        allowed=lambda user: user.team_refusal(team_id),
     )
     console.print(
         f"team {team_id}: {by} covers {key_worker_id}'s families until {change.until}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 app = typer.Typer(
     help="ifss-engine: intensive family intervention case engine.", no_args_is_help=True
@@ -182,7 +185,7 @@ def db_migrate() -> None:
     )
 
 
-def _anchor_key(settings: Settings, key: Path | None):  # type: ignore[no-untyped-def]
+def _anchor_key(settings: Settings, key: Path | None) -> Ed25519PrivateKey:
     from events.anchor import AnchorProblem, load_signing_key
 
     path = key or settings.anchor_key_file

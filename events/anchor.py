@@ -131,12 +131,13 @@ async def check_against_anchor(conn: Executor, anchor: dict[str, Any]) -> list[A
     )
     # Streams whose personal data was sealed in place (events.legacy) have new hashes; the
     # record of that rewrite names the head they had, which an older anchor may hold.
+    # Excused only while the stream still holds the head the rewrite gave it.
     resealed = {
-        (r["stream_id"], int(r["version"]), r["hash"])
+        (r["stream_id"], int(r["version"]), r["hash"], r["new_hash"])
         for r in await conn.fetch(
             "SELECT data ->> 'stream_id' AS stream_id, data ->> 'head_version' AS version, "
-            "data ->> 'previous_head_hash' AS hash FROM events "
-            "WHERE stream_id = 'legacy-seal' AND type = 'LegacyPersonalDataSealed'"
+            "data ->> 'previous_head_hash' AS hash, data ->> 'head_hash' AS new_hash "
+            "FROM events WHERE stream_id = 'legacy-seal' AND type = 'LegacyPersonalDataSealed'"
         )
     }
     problems: list[AnchorMismatch] = []
@@ -152,14 +153,8 @@ async def check_against_anchor(conn: Executor, anchor: dict[str, Any]) -> list[A
                     "events were deleted from its end",
                 )
             )
-        elif (
-            bytes(r["chain_hash"]).hex() != anchored[stream]["hash"]
-            and (
-                stream,
-                version,
-                anchored[stream]["hash"],
-            )
-            not in resealed
+        elif (now := bytes(r["chain_hash"]).hex()) != anchored[stream]["hash"] and (
+            (stream, version, anchored[stream]["hash"], now) not in resealed
         ):
             problems.append(
                 AnchorMismatch(stream, f"version {version} no longer has its anchored hash")

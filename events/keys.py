@@ -47,6 +47,7 @@ NONCE_BYTES = 12
 # How long an unwrapped data key is kept in a process for appends: a key destroyed by an
 # erasure in another process may still seal (never open) for this long.
 CACHE_SECONDS = 60.0
+CACHE_ENTRIES = 10_000
 
 
 class KeyProblem(RuntimeError):
@@ -242,7 +243,7 @@ class DataKey:
                 raw[NONCE_BYTES:],
                 _associated(stream_id, event_id, place, self.key_id),
             )
-        except (InvalidTag, binascii.Error, ValueError):
+        except (InvalidTag, binascii.Error, ValueError):  # ValueError: too short for a nonce
             raise PersonalDataTampered(
                 f"the personal data at {place} of event {event_id} in {stream_id} does not "
                 "open under its key: it was edited, moved or corrupted"
@@ -372,6 +373,13 @@ class Keyring:
                 "can be recorded under its key"
             )
         key = self._unwrap(row["key_id"], row["wrapped"], row["master_key_id"])
+        if len(self._by_stream) >= CACHE_ENTRIES:  # bounded: expired keys go first
+            now = time.monotonic()
+            self._by_stream = {
+                s: (t, k) for s, (t, k) in self._by_stream.items() if now - t < CACHE_SECONDS
+            }
+            if len(self._by_stream) >= CACHE_ENTRIES:
+                self._by_stream.clear()
         self._by_stream[stream_id] = (time.monotonic(), key)
         return key
 

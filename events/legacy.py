@@ -52,7 +52,11 @@ async def seal_legacy(store: EventStore) -> SealReport:
     ]
     streams = events = 0
     for stream_id in candidates:
-        sealed = await _seal_stream(store, stream_id)
+        try:
+            sealed = await _seal_stream(store, stream_id)
+        except BaseException:
+            store.keyring.forget()  # a key tied in a rolled-back transaction does not exist
+            raise
         if sealed:
             streams += 1
             events += sealed
@@ -62,7 +66,8 @@ async def seal_legacy(store: EventStore) -> SealReport:
 async def _seal_stream(store: EventStore, stream_id: str) -> int:
     pool = store.pool
     async with pool.acquire() as conn, conn.transaction():
-        # Holds every writer off this table until the stream is rewritten (ACCESS EXCLUSIVE).
+        # Holds every writer off this table until the stream is rewritten (the trigger
+        # change takes SHARE ROW EXCLUSIVE, which conflicts with every insert).
         await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
         rows = await conn.fetch(
             "SELECT global_position, stream_version, event_id, type, schema_version, "

@@ -23,7 +23,6 @@ import orjson
 from events.calendar import local_day
 from events.catalogue import FamilyDataErased, FamilyErasureRefused
 from events.envelope import Actor, EventMetadata
-from events.errors import StreamVersionConflict
 from events.keys import destroy_family_keys, open_personal
 from events.policy import ProgrammePolicy
 from events.records import NewEvent
@@ -108,10 +107,12 @@ async def family_facts(store: EventStore, family_id: str) -> FamilyFacts | None:
     cases = tuple(str(r["case_id"]) for r in rows)
     streams = [f"case-{c}" for c in cases]
     ended = [r["ended_at"] for r in rows if r["ended_at"] is not None]
+    # A child id is the case's own code ("ch1" in two episodes may be two children): key
+    # each by its case's stream.
     looked_after = {
-        str(r["child_id"])
+        (str(r["stream_id"]), str(r["child_id"]))
         for r in await pool.fetch(
-            "SELECT DISTINCT c.value ->> 'child_id' AS child_id FROM events e, "
+            "SELECT DISTINCT e.stream_id, c.value ->> 'child_id' AS child_id FROM events e, "
             "jsonb_array_elements(CASE WHEN jsonb_typeof(e.data -> 'children') = 'array' "
             "THEN e.data -> 'children' ELSE jsonb_build_array(e.data) END) AS c(value) "
             "WHERE e.stream_id = ANY($1) AND e.type IN ('ReferralReceived', 'ChildJoined', "
@@ -120,7 +121,7 @@ async def family_facts(store: EventStore, family_id: str) -> FamilyFacts | None:
             streams,
         )
     }
-    births: dict[str, date | None] = {child: None for child in looked_after}
+    births: dict[tuple[str, str], date | None] = {child: None for child in looked_after}
     if looked_after:
         sealed = await pool.fetch(
             "SELECT stream_id, event_id, data FROM events WHERE stream_id = ANY($1) "
@@ -130,21 +131,22 @@ async def family_facts(store: EventStore, family_id: str) -> FamilyFacts | None:
         opened = await open_personal(
             store.keyring, pool, [(r["stream_id"], r["event_id"], _json(r["data"])) for r in sealed]
         )
-        for data in opened:
+        for row, data in zip(sealed, opened, strict=True):
             for child in data.get("children") or [data]:
-                child_id = child.get("child_id")
+                key = (str(row["stream_id"]), str(child.get("child_id")))
                 personal = child.get("personal")
-                if (
-                    child_id in births
-                    and isinstance(personal, dict)
-                    and personal.get("date_of_birth")
-                ):
-                    births[child_id] = date.fromisoformat(personal["date_of_birth"])
+                if key in births and isinstance(personal, dict) and personal.get("date_of_birth"):
+                    births[key] = date.fromisoformat(personal["date_of_birth"])
+    # Erased: an erasure was recorded and no live key is left (a family referred again
+    # after an erasure has a new live key, and its new data is kept and erased anew).
     erased = bool(
         await pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND type = $2)",
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND type = $2) "
+            "AND NOT EXISTS (SELECT 1 FROM family_keys WHERE family_id = $3 "
+            "AND wrapped IS NOT NULL)",
             family_stream(family_id),
             FamilyDataErased.__name__,
+            family_id,
         )
     )
     return FamilyFacts(
@@ -169,8 +171,8 @@ async def families_due(store: EventStore, policy: ProgrammePolicy, today: date) 
         "SELECT DISTINCT r.data ->> 'family_id' AS family_id FROM events r "
         "WHERE r.type = 'ReferralReceived' AND EXISTS (SELECT 1 FROM events e "
         "WHERE e.stream_id = r.stream_id AND e.type = 'EpisodeEnded') "
-        "AND NOT EXISTS (SELECT 1 FROM events x WHERE x.stream_id = 'family-' || "
-        "(r.data ->> 'family_id') AND x.type = 'FamilyDataErased') ORDER BY 1"
+        "AND EXISTS (SELECT 1 FROM family_keys k WHERE k.family_id = r.data ->> 'family_id' "
+        "AND k.wrapped IS NOT NULL) ORDER BY 1"
     )
     due = []
     for row in candidates:
@@ -215,22 +217,37 @@ async def erase_family(
     )
     now = datetime.now(UTC)
     if facts.erased:
-        [known] = await store.read_stream(stream, types=[FamilyDataErased.__name__])
-        event = known.event
-        assert isinstance(event, FamilyDataErased)
-        return event
+        return await _last_erasure(store, stream)
     if not retention.ended(today):
         refused = FamilyErasureRefused(
             family_id=family_id, rule=retention.rule, keep_until=retention.until
         )
-        await _append(
-            store,
+        await store.append_at_end(
             stream,
-            NewEvent.of(refused, event_id=uuid.uuid4(), metadata=metadata, occurred_at=now),
+            [NewEvent.of(refused, event_id=uuid.uuid4(), metadata=metadata, occurred_at=now)],
         )
         raise ErasureRefused(family_id, retention)
     async with store.pool.acquire() as conn, conn.transaction():
+        # The family's lock (also taken when a new stream is tied to its key): no referral
+        # can take its live key, and no second erasure run, between this check and commit.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('ifss-family:' || $1))", family_id
+        )
+        opened_since = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events r WHERE r.type = 'ReferralReceived' "
+            "AND r.data ->> 'family_id' = $1 AND NOT EXISTS (SELECT 1 FROM events e "
+            "WHERE e.stream_id = r.stream_id AND e.type = 'EpisodeEnded'))",
+            family_id,
+        )
+        if opened_since:
+            raise ErasureRefused(family_id, Retention(KEEP_OPEN, None))
         destroyed = await destroy_family_keys(conn, family_id)
+        if destroyed == 0 and await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND type = $2)",
+            stream,
+            FamilyDataErased.__name__,
+        ):  # a concurrent erasure got there first
+            return await _last_erasure(store, stream, conn)
         erased = FamilyDataErased(
             family_id=family_id,
             case_ids=list(facts.case_ids),
@@ -247,11 +264,11 @@ async def erase_family(
     return erased
 
 
-async def _append(store: EventStore, stream: str, new: NewEvent) -> None:
-    for _ in range(20):
-        try:
-            await store.append(stream, await store.stream_version(stream), [new])
-            return
-        except StreamVersionConflict:
-            continue
-    raise RuntimeError(f"could not record to {stream}: too much contention")
+async def _last_erasure(store: EventStore, stream: str, conn: Any = None) -> FamilyDataErased:
+    text = await (conn or store.pool).fetchval(
+        "SELECT data::text FROM events WHERE stream_id = $1 AND type = $2 "
+        "ORDER BY stream_version DESC LIMIT 1",
+        stream,
+        FamilyDataErased.__name__,
+    )
+    return FamilyDataErased.model_validate_json(text)

@@ -286,6 +286,20 @@ class EventStore:
             return AppendResult(version=ordered[-1][0], positions=[p for _, p in ordered])
         raise AssertionError("unreachable")
 
+    async def append_at_end(
+        self, stream_id: str, events: Sequence[NewEvent], *, attempts: int = 20
+    ) -> AppendResult:
+        """Append at the stream's end, whatever its version: for streams many writers share
+        (access logs, list reads, the family and retention records), where the order among
+        them does not matter. Retries a lost race; raises ``StreamVersionConflict`` after
+        ``attempts``."""
+        for _ in range(attempts - 1):
+            try:
+                return await self.append(stream_id, await self.stream_version(stream_id), events)
+            except StreamVersionConflict:
+                continue
+        return await self.append(stream_id, await self.stream_version(stream_id), events)
+
     def notify_readers(self) -> None:
         """Wake listening readers soon. Coalesced: at most one NOTIFY in flight, plus one
         more if appends committed while it was in flight, so none is left unannounced."""

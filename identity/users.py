@@ -82,6 +82,20 @@ class User:
             return False
         return self.can_read(case)
 
+    def referral_refusal(self, team_id: str) -> str | None:
+        """Why this user may not refer a family to ``team_id`` ("field: rule"), or None."""
+        if not self.can_refer:
+            return f"role: {self.role.value} may not refer families"
+        if self.role is not Role.ADMIN and self.team_id != team_id:
+            return "team_id: you may refer only to your own team"
+        return None
+
+    def team_refusal(self, team_id: str) -> str | None:
+        """Why this user may not change ``team_id``'s key workers, cover or leavers."""
+        if self.role is not Role.SUPERVISOR or self.team_id != team_id:
+            return f"team_id: only a supervisor of team {team_id} may change its key workers"
+        return None
+
     @property
     def can_refer(self) -> bool:
         return self.role in (Role.CASE_MANAGER, Role.SUPERVISOR, Role.BUSINESS_SUPPORT)

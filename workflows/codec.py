@@ -66,6 +66,8 @@ class SealedPayloadCodec(PayloadCodec):
                     f"a Temporal payload is sealed under master key {key_id}, which is not "
                     "configured (IFSS_MASTER_KEY or IFSS_PREVIOUS_MASTER_KEYS)"
                 )
+            if len(payload.data) < NONCE_BYTES + 16:  # a nonce and a tag at the least
+                raise PersonalDataTampered("a Temporal payload is too short to be sealed")
             try:
                 plain = aead.decrypt(
                     payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], _ASSOCIATED

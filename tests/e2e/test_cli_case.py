@@ -20,9 +20,10 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert "actor: no user sup-evans" in stranger.stderr
     ok(s, *REGISTER_CARDIFF, actor=ADMIN)
     staff(s)
-    unregistered = s.ifss("team", "add-worker", "newport", "cm-jones", actor=SUP)
-    assert unregistered.returncode == 2
-    assert "team_id: no team newport is registered" in unregistered.stderr
+    # As through the API: a supervisor changes their own team only.
+    other_team = s.ifss("team", "add-worker", "newport", "cm-jones", actor=SUP)
+    assert other_team.returncode == 2
+    assert "team_id: only a supervisor of team newport may change" in other_team.stderr
     assert "Cardiff IFSS" in ok(s, "team", "show", "cardiff")
     again = s.ifss(*REGISTER_CARDIFF, actor=ADMIN)
     assert again.returncode != 0 and "already registered" in again.stderr

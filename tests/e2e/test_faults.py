@@ -20,6 +20,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from events.db import connect, create_pool
+from events.keys import open_personal
 from events.migrate import migrate
 from events.store import EventStore
 from projections.models import PROJECTIONS
@@ -120,6 +121,9 @@ async def burst(h: Harness, during: Callable[[], Awaitable[None]]) -> dict[str, 
                 held_at=await h.now(),
                 kind="phone",
                 duration_minutes=10,
+                # Sealed by the store: a retried append after a SIGKILL must still be seen
+                # as the same event (the nonce follows from the event id), never doubled.
+                notes=f"call {n} with Zephyrine",
             )
             try:
                 await asyncio.wait_for(
@@ -152,6 +156,11 @@ async def check_everything(
         assert versions == list(range(1, len(stream) + 1)), case_id  # no gap
         stored = [e.data["session_id"] for e in stream if e.type == "SessionRecorded"]
         assert len(stored) == len(set(stored)), f"{case_id}: a session stored twice"
+        opened = await open_personal(
+            h.store.keyring, pool, [(e.stream_id, e.event_id, e.stored_data) for e in stream]
+        )
+        notes = [d["personal"]["notes"] for d in opened if (d.get("personal") or {}).get("notes")]
+        assert all(n.startswith("call ") for n in notes) and len(notes) == len(stored)
         assert acknowledged[case_id] <= set(stored), f"{case_id}: an acknowledged session lost"
         counts["stored"] += len(stored)
         view = await h.view(case_id)

@@ -220,3 +220,28 @@ def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_pa
     assert "Traceback" not in unstated.stderr + unstated.stdout
     bad_policy = run("import", str(good), "--good-rows", "--overdue-alerts", "loud", env=admin)
     usage_error(bad_policy, "--overdue-alerts")
+
+
+def test_the_cli_applies_the_apis_rules_before_anything_is_sent(db_env: dict[str, str]) -> None:
+    unreachable = {**db_env, "IFSS_TEMPORAL_ADDRESS": "127.0.0.1:9"}  # never reached
+    referral = (
+        *("refer", "--family", "f1", "--team", "t2", "--area", "a1", "--agency", "health"),
+        *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
+        *("--consent", "--sharing", "--follow-up"),
+    )
+    refused(
+        run(*referral, "--as", "bs-price:business_support", env=unreachable),
+        "team_id: you may refer only to your own team",
+    )
+    refused(run(*referral, "--as", "au-khan:auditor", env=unreachable), "role: auditor may not")
+    refused(run(*referral, "--as", "nobody:business_support", env=unreachable), "actor: no user")
+    refused(
+        run(*referral, "--as", "bs-price:supervisor", env=unreachable),
+        "actor: bs-price is a business_support, not a supervisor",
+    )
+    refused(
+        run("team", "add-worker", "t2", "kw-1", "--as", "sup-evans:supervisor", env=unreachable),
+        "team_id: only a supervisor of team t2 may change its key workers",
+    )
+    forged = {**unreachable, "IFSS_TOKEN": "ifss_0000_forged"}
+    refused(run("case", "show", "c1", env=forged), "IFSS_TOKEN: the token is unknown")

@@ -4,6 +4,7 @@ recorded) while the record must be kept; the daily review lists who is due."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
 
@@ -90,6 +91,20 @@ async def test_erasure_after_retention_destroys_the_keys_and_keeps_the_coded_fac
         "FamilyErasureRefused",
         "FamilyDataErased",
     ]
+    # Two erasures at once: one destroys the keys, the other answers with its erasure.
+    await ended_case(store, "c9", "fam-two", children=[child()])
+    both = await asyncio.gather(
+        *(erase_family(store, "fam-two", ADMIN, DEFAULT_POLICY, today=LONG_AFTER) for _ in range(2))
+    )
+    assert both[0] == both[1]
+    assert [e.type for e in await store.read_stream("family-fam-two")] == ["FamilyDataErased"]
+    assert await families_due(store, DEFAULT_POLICY, LONG_AFTER) == []
+
+    # Referred again after the erasure: a new key, kept, and erased anew when its time comes.
+    await ended_case(store, "c2", "fam-q", children=[child()])
+    assert await families_due(store, DEFAULT_POLICY, LONG_AFTER) == ["fam-q"]
+    anew = await erase_family(store, "fam-q", ADMIN, DEFAULT_POLICY, today=LONG_AFTER)
+    assert (anew.case_ids, anew.keys_destroyed) == (["c1", "c2"], 1)
     assert await families_due(store, DEFAULT_POLICY, LONG_AFTER) == []
 
     # The read models: "erased" in place of personal data, also after a rebuild; the coded

@@ -15,6 +15,7 @@ from events.keys import generate_master_key, is_sealed, open_personal, personal_
 from events.legacy import seal_legacy
 from events.store import EventStore
 from tests.factories import referral, session
+from tests.integration.test_audit_chain import hand_edit
 from tests.integration.test_poison_events import append_unchecked, ifss
 
 pytestmark = pytest.mark.integration
@@ -85,3 +86,21 @@ def _key(tmp_path: Path) -> Path:
     path = tmp_path / "anchor.key"
     path.write_text(generate_master_key())
     return path
+
+
+async def test_the_legacy_excuse_does_not_cover_a_later_rewrite(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await legacy_database(pool)
+    key = load_signing_key(_key(tmp_path))
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(await make_anchor(pool, key)))
+    await seal_legacy(store)
+    assert await check_against_anchor(pool, read_anchor(before, key)) == []
+    await hand_edit(
+        pool,
+        "UPDATE events SET chain_hash = sha256(chain_hash) "
+        "WHERE stream_id = 'case-c1' AND stream_version = 3",
+    )
+    [problem] = await check_against_anchor(pool, read_anchor(before, key))
+    assert problem.stream_id == "case-c1" and "no longer has its anchored hash" in problem.problem

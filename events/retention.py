@@ -60,6 +60,8 @@ class Retention:
 
 
 def _add_years(day: date, years: int) -> date:
+    if day.year + years > date.max.year:  # a date of birth typed as 9999: kept for good
+        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year without one

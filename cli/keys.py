@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +20,22 @@ def keys_generate() -> None:
     from events.keys import generate_master_key
 
     print(generate_master_key())
+
+
+@keys_app.command("public")
+def keys_public(
+    key: Annotated[Path, typer.Option(help="The anchor signing key file.")],
+) -> None:
+    """Print the verification key of an anchor signing key (`ed25519-public:…`): give it to
+    whoever checks anchors (`ifss audit verify --anchor FILE --key PUBLIC_FILE`); it
+    verifies and cannot sign."""
+    from events.anchor import AnchorProblem, load_signing_key, public_key_text
+
+    try:
+        print(public_key_text(load_signing_key(key)))
+    except AnchorProblem as exc:
+        console.print(f"[red]refused:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @keys_app.command("rotate")

@@ -15,7 +15,10 @@ from workers.log import configure_logging
 from workers.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 app = typer.Typer(
     help="ifss-engine: intensive family intervention case engine.", no_args_is_help=True
@@ -185,8 +188,14 @@ def db_migrate() -> None:
     )
 
 
-def _anchor_key(settings: Settings, key: Path | None) -> Ed25519PrivateKey:
-    from events.anchor import AnchorProblem, load_signing_key
+def _anchor_key(
+    settings: Settings, key: Path | None, *, signing: bool = True
+) -> Ed25519PrivateKey | Ed25519PublicKey:
+    """The anchor key from ``--key`` or ``IFSS_ANCHOR_KEY_FILE``: the signing key, or (to
+    verify only) its public half from `ifss keys public`."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from events.anchor import AnchorProblem, load_anchor_key
 
     path = key or settings.anchor_key_file
     if path is None:
@@ -196,10 +205,17 @@ def _anchor_key(settings: Settings, key: Path | None) -> Ed25519PrivateKey:
         )
         raise typer.Exit(2)
     try:
-        return load_signing_key(path)
+        loaded = load_anchor_key(path)
     except AnchorProblem as exc:
         err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    if signing and not isinstance(loaded, Ed25519PrivateKey):
+        err_console.print(
+            "[red]refused:[/red] anchor key: a verification key cannot sign; give the signing key",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    return loaded
 
 
 @audit_app.command("anchor")
@@ -212,12 +228,14 @@ def audit_anchor(
     """Write every stream's head (version, hash), signed with a key outside the database;
     `ifss audit verify --anchor FILE` later also finds events deleted from a stream's end."""
     import orjson
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from events.anchor import make_anchor
     from workers.root import runtime
 
     settings = _settings()
     signing = _anchor_key(settings, key)
+    assert isinstance(signing, Ed25519PrivateKey)  # _anchor_key refused a verification key
     database_url = _database_url(settings)
 
     async def main() -> dict[str, object]:
@@ -252,7 +270,7 @@ def audit_verify(
     anchored = None
     if anchor is not None:
         try:
-            anchored = read_anchor(anchor, _anchor_key(settings, key))
+            anchored = read_anchor(anchor, _anchor_key(settings, key, signing=False))
         except AnchorProblem as exc:
             err_console.print(f"[red]refused:[/red] {exc}", highlight=False)
             raise typer.Exit(2) from None

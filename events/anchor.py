@@ -30,6 +30,33 @@ class AnchorProblem(RuntimeError):
     """The anchor or its key cannot be used; the message says which and why."""
 
 
+PUBLIC_PREFIX = "ed25519-public:"
+
+
+def public_key_text(key: Ed25519PrivateKey) -> str:
+    """The verification key of ``key``, as a verifier's key file holds it."""
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return PUBLIC_PREFIX + base64.b64encode(raw).decode("ascii")
+
+
+def load_anchor_key(path: Path) -> Ed25519PrivateKey | Ed25519PublicKey:
+    """The signing key in ``path``, or a verification key (``ed25519-public:…``, from
+    ``ifss keys public``): a verifier needs no key that could sign."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return load_signing_key(path)  # the same refusals, worded once
+    if not text.startswith(PUBLIC_PREFIX):
+        return load_signing_key(path)
+    try:
+        raw = base64.b64decode(text.removeprefix(PUBLIC_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise AnchorProblem(f"anchor key: {path} is not base64 after {PUBLIC_PREFIX}") from None
+    if len(raw) != 32:
+        raise AnchorProblem(f"anchor key: {path} must hold 32 bytes in base64, not {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     """The Ed25519 key in ``path`` (base64 of 32 bytes, as ``ifss keys generate`` prints)."""
     try:
@@ -83,9 +110,11 @@ async def make_anchor(
     return {**body, "signature": base64.b64encode(signature).decode("ascii")}
 
 
-def read_anchor(path: Path, key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The anchor in ``path``, its signature checked against ``key``; raises
-    ``AnchorProblem`` for a missing, malformed, altered or foreign anchor."""
+def read_anchor(path: Path, key: Ed25519PrivateKey | Ed25519PublicKey) -> dict[str, Any]:
+    """The anchor in ``path``, its signature checked against ``key`` (the signing key or
+    its verification key); raises ``AnchorProblem`` for a missing, malformed, altered or
+    foreign anchor."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     try:
         doc = orjson.loads(path.read_bytes())
     except FileNotFoundError:
@@ -97,10 +126,10 @@ def read_anchor(path: Path, key: Ed25519PrivateKey) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise AnchorProblem(f"anchor: {path} is not an {FORMAT} file")
     body = {k: v for k, v in doc.items() if k != "signature"}
-    if doc.get("public_key") != _public_hex(key.public_key()):
+    if doc.get("public_key") != _public_hex(public):
         raise AnchorProblem("anchor: signed with another key than the configured anchor key")
     try:
-        key.public_key().verify(base64.b64decode(str(doc.get("signature", ""))), _signed_text(body))
+        public.verify(base64.b64decode(str(doc.get("signature", ""))), _signed_text(body))
     except (InvalidSignature, binascii.Error, ValueError):
         raise AnchorProblem(
             "anchor: the signature does not verify: the file was altered after signing"

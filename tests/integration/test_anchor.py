@@ -103,6 +103,19 @@ async def test_the_cli_anchors_and_verifies_against_the_anchor(
     cut = ifss(database_url, migrated, "audit", "verify", "--anchor", str(out), "--key", str(key))
     assert cut.returncode == 1
     assert "BROKEN: stream case-c1: anchored at version 5; now ends at 4" in cut.stderr
+    # A verifier holds only the public half: it verifies, and cannot sign.
+    public = tmp_path / "anchor.pub"
+    shown = ifss(database_url, migrated, "keys", "public", "--key", str(key))
+    assert shown.returncode == 0 and shown.stdout.startswith("ed25519-public:")
+    public.write_text(shown.stdout)
+    checked = ifss(
+        database_url, migrated, "audit", "verify", "--anchor", str(out), "--key", str(public)
+    )
+    assert checked.returncode == 1 and "BROKEN: stream case-c1" in checked.stderr
+    cannot = ifss(
+        database_url, migrated, "audit", "anchor", "--out", str(out), "--key", str(public)
+    )
+    assert cannot.returncode == 2 and "a verification key cannot sign" in cannot.stderr
     no_key = ifss(database_url, migrated, "audit", "anchor", "--out", str(out))
     assert no_key.returncode == 2
     assert "anchor key: give --key FILE or set IFSS_ANCHOR_KEY_FILE" in no_key.stderr

@@ -17,7 +17,6 @@ from api.problems import ApiError
 from events.bounds import CODE_PATTERN
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
-from events.vocabulary import Role
 from identity.users import User
 from projections import queries
 
@@ -69,17 +68,13 @@ WRITE = problems.responses(401, 403, 404, 409, 413, 415, 422, 503)
 
 
 def scope(user: User) -> dict[str, str | None]:
-    """The filter a user's reads are confined to."""
-    if user.role is Role.CASE_MANAGER:
-        return {"key_worker_id": user.user_id}
-    if user.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT):
-        return {"team_id": user.team_id}
-    return {}
+    """The filter a user's reads are confined to (``User.read_scope``)."""
+    return user.read_scope()
 
 
 def covering(user: User) -> bool:
     """A case manager's reads include the families they cover today."""
-    return user.role is Role.CASE_MANAGER
+    return user.reads_cover
 
 
 def no_case(case_id: str) -> ApiError:

@@ -96,10 +96,9 @@ async def list_cases(
 ) -> list[dict[str, Any]]:
     """Cases the caller may see, filtered."""
     limits = scope(user)
-    if key_worker and "key_worker_id" in limits and key_worker != limits["key_worker_id"]:
-        raise ApiError(403, "key_worker", "a case manager sees only their own cases")
-    if team and user.role not in (Role.AUDITOR, Role.ADMIN) and team != user.team_id:
-        raise ApiError(403, "team", "you see only your own team")
+    if (refusal := user.list_refusal(key_worker=key_worker, team=team)) is not None:
+        field, rule = refusal.split(": ", 1)
+        raise ApiError(403, field, rule)
     rows = await queries.list_cases(
         s.pool,
         phase=phase.value if phase else None,

@@ -20,6 +20,8 @@ from rich.table import Table
 
 from cli.cases import ActorOption, confirm, fail, parse_actor
 from events.store import EventStore
+from events.vocabulary import Role
+from identity.users import User
 from workers.log import configure_logging
 from workers.settings import Settings, load_settings
 from workflows.lifecycle import Phase
@@ -237,24 +239,59 @@ def projections_rebuild(
 # --- readers -----------------------------------------------------------------------------
 
 
+def reader(
+    actor: str | None, settings: Settings, *, key_worker: str | None, team: str | None
+) -> User:
+    """The user a list read acts as (``confirm``), refused where the API would refuse the
+    same filters."""
+    user = confirm(parse_actor(actor, settings), settings)
+    refusal = user.list_refusal(key_worker=key_worker, team=team)
+    if refusal is not None:
+        raise fail(refusal)
+    return user
+
+
+async def logged(
+    store: EventStore, user: User, view: str, read: Awaitable[list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The rows of a list read, after recording which cases it returned (as the API does)."""
+    from projections.queries import record_list_read
+
+    rows = await read
+    case_ids = [str(r["case_id"]) for r in rows if r.get("case_id")]
+    if case_ids:
+        await record_list_read(store, user.actor, view=view, interface="cli", case_ids=case_ids)
+    return rows
+
+
 def cases(
     phase: Annotated[Phase | None, typer.Option(help="Only this phase.")] = None,
     key_worker: Annotated[str | None, typer.Option(help="Only this key worker's.")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only cases with a flag.")] = False,
+    actor: ActorOption = None,
 ) -> None:
-    """Cases with their phase, key worker, key dates and overdue flags."""
+    """Cases with their phase, key worker, key dates and overdue flags: those the acting
+    user may see, as through the API; the read is logged naming the cases."""
     from projections.queries import list_cases
 
-    _, dsn = _setup()
+    settings, dsn = _setup()
+    user = reader(actor, settings, key_worker=key_worker, team=team)
+    limits = user.read_scope()
     rows = with_store(
         dsn,
-        lambda pool, _: list_cases(
-            pool,
-            phase=phase.value if phase else None,
-            key_worker_id=key_worker,
-            team_id=team,
-            overdue=overdue or None,
+        lambda pool, store: logged(
+            store,
+            user,
+            "cases",
+            list_cases(
+                pool,
+                phase=phase.value if phase else None,
+                key_worker_id=limits.get("key_worker_id", key_worker),
+                team_id=limits.get("team_id", team),
+                overdue=overdue or None,
+                with_cover=user.reads_cover,
+            ),
         ),
     )
     for row in rows:
@@ -383,15 +420,31 @@ def reviews(
     ] = "30d",
     key_worker: Annotated[str | None, typer.Option(help="Only this key worker's.")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's.")] = None,
+    actor: ActorOption = None,
 ) -> None:
-    """The follow-up calendar: reviews due within the window, overdue ones first."""
+    """The follow-up calendar: reviews due within the window, overdue ones first (those the
+    acting user may see; the read is logged)."""
     from projections.queries import reviews_due
 
     window = parse_within(due_within)
-    _, dsn = _setup()
+    settings, dsn = _setup()
+    user = reader(actor, settings, key_worker=key_worker, team=team)
+    limits = user.read_scope()
     before = date.today() + window + timedelta(days=1)
     rows = with_store(
-        dsn, lambda pool, _: reviews_due(pool, before, key_worker_id=key_worker, team_id=team)
+        dsn,
+        lambda pool, store: logged(
+            store,
+            user,
+            "reviews",
+            reviews_due(
+                pool,
+                before,
+                key_worker_id=limits.get("key_worker_id", key_worker),
+                team_id=limits.get("team_id", team),
+                with_cover=user.reads_cover,
+            ),
+        ),
     )
     print_rows(
         f"reviews due within {due_within}",
@@ -409,12 +462,18 @@ def teams() -> None:
     print_rows("teams", rows, ["team_id", "team_name", "area", "registered_at"])
 
 
-def waitlist(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
-    """Families waiting for a key worker: position, priority, days waiting."""
+def waitlist(
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Families waiting for a key worker: position, priority, days waiting (your team's,
+    unless an auditor or admin; the read is logged)."""
     from projections.queries import waitlist as read
 
-    _, dsn = _setup()
-    rows = with_store(dsn, lambda pool, _: read(pool, team))
+    settings, dsn = _setup()
+    user = reader(actor, settings, key_worker=None, team=team)
+    own = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else team
+    rows = with_store(dsn, lambda pool, store: logged(store, user, "waitlist", read(pool, own)))
     print_rows(
         "waitlist",
         rows,
@@ -422,12 +481,20 @@ def waitlist(team: Annotated[str | None, typer.Option(help="Only this team.")] =
     )
 
 
-def caseload(team: Annotated[str | None, typer.Option(help="Only this team.")] = None) -> None:
-    """Per key worker: families by phase against the caseload limit."""
+def caseload(
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Per key worker: families by phase against the caseload limit (a key worker's own,
+    a team's for its supervisor; everything for auditors and admins)."""
     from projections.queries import caseload as read
 
-    _, dsn = _setup()
-    rows = with_store(dsn, lambda pool, _: read(pool, team))
+    settings, dsn = _setup()
+    user = reader(actor, settings, key_worker=None, team=team)
+    own = user.team_id if user.role not in (Role.AUDITOR, Role.ADMIN) else team
+    rows = with_store(dsn, lambda pool, _: read(pool, own))
+    if user.role is Role.CASE_MANAGER:
+        rows = [r for r in rows if r["key_worker_id"] == user.user_id]  # their own load
     print_rows(
         "caseload",
         rows,

@@ -82,6 +82,28 @@ class User:
             return False
         return self.can_read(case)
 
+    def read_scope(self) -> dict[str, str | None]:
+        """The filter this user's list reads are confined to (API and CLI alike)."""
+        if self.role is Role.CASE_MANAGER:
+            return {"key_worker_id": self.user_id}
+        if self.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT):
+            return {"team_id": self.team_id}
+        return {}
+
+    @property
+    def reads_cover(self) -> bool:
+        """A case manager's reads include the families they cover today."""
+        return self.role is Role.CASE_MANAGER
+
+    def list_refusal(self, *, key_worker: str | None, team: str | None) -> str | None:
+        """Why a list filter names what this user may not see ("field: rule"), or None."""
+        limits = self.read_scope()
+        if key_worker and "key_worker_id" in limits and key_worker != limits["key_worker_id"]:
+            return "key_worker: a case manager sees only their own cases"
+        if team and self.role not in (Role.AUDITOR, Role.ADMIN) and team != self.team_id:
+            return "team: you see only your own team"
+        return None
+
     def referral_refusal(self, team_id: str) -> str | None:
         """Why this user may not refer a family to ``team_id`` ("field: rule"), or None."""
         if not self.can_refer:

@@ -202,8 +202,8 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
         headers={"Authorization": f"Bearer {sup_token}"},
         timeout=10,
     ).json()
-    assert ("sup-evans", "summary", "cli", True) in {
-        (e["actor_id"], e["view"], e["interface"], e["allowed"]) for e in log
-    }
+    seen = {(e["actor_id"], e["view"], e["interface"], e["allowed"]) for e in log}
+    assert ("sup-evans", "summary", "cli", True) in seen
+    assert ("cm-jones", "list:cases", "cli", True) in seen  # `ifss cases` names what it showed
     nobody = s.ifss("users", "deactivate", "nobody")
     assert nobody.returncode == 2 and "no user nobody" in nobody.stderr

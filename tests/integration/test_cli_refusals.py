@@ -243,5 +243,11 @@ def test_the_cli_applies_the_apis_rules_before_anything_is_sent(db_env: dict[str
         run("team", "add-worker", "t2", "kw-1", "--as", "sup-evans:supervisor", env=unreachable),
         "team_id: only a supervisor of team t2 may change its key workers",
     )
+    refused(
+        run("cases", "--team", "t2", "--as", "sup-evans:supervisor", env=db_env),
+        "team: you see only your own team",
+    )
+    refused(run("waitlist", env=db_env), "actor: who is acting?")
+    assert run("cases", "--as", "sup-evans:supervisor", env=db_env).returncode == 0
     forged = {**unreachable, "IFSS_TOKEN": "ifss_0000_forged"}
     refused(run("case", "show", "c1", env=forged), "IFSS_TOKEN: the token is unknown")

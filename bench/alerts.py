@@ -28,7 +28,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_keyring, dev_stack_database, dev_temporal, refer_and_allocate
+from bench.common import (
+    bench_keyring,
+    cardiff_team,
+    dev_stack_database,
+    dev_temporal,
+    refer_and_allocate,
+)
 
 
 class Receiver:
@@ -83,7 +89,6 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
     from workflows import commands as cmd
-    from workflows.team_workflow import ChangeKeyWorker
 
     receiver = Receiver()
     sup = Actor(id="sup-bench", role=Role.SUPERVISOR)
@@ -107,13 +112,7 @@ async def measure(alerts: int, concurrency: int) -> dict[str, float]:
             runtime(settings, database_url=dsn, temporal_client=client)
         )
         worker = asyncio.create_task(run_worker(rt, stop))
-        for kw in workers:
-            await cases.change_key_worker(
-                client,
-                "cardiff",
-                ChangeKeyWorker(actor=sup, key_worker_id=kw, caseload_limit=50),
-                task_queue=settings.task_queue,
-            )
+        await cardiff_team(client, settings.task_queue, list(workers), 50)
         print(f"dev stack up; {alerts} alerts, {concurrency} at a time", flush=True)
         alert_ms: list[float] = []
         command_ms: list[float] = []

@@ -98,6 +98,30 @@ async def dev_temporal(port: int = 17233) -> AsyncIterator[str]:
         await asyncio.to_thread(temporal.stop)
 
 
+async def cardiff_team(client: Any, task_queue: str, key_workers: list[str], limit: int) -> None:
+    """Team cardiff registered (by an admin, as every team must be since teams are
+    registered things) with ``key_workers`` added by its supervisor."""
+    from events.envelope import Actor
+    from events.vocabulary import Role
+    from workflows import client as cases
+    from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
+
+    admin = Actor(id="ad-bench", role=Role.ADMIN)
+    supervisor = Actor(id="sup-bench", role=Role.SUPERVISOR)
+    await cases.register_team(
+        client,
+        "cardiff",
+        RegisterTeam(actor=admin, name="Cardiff IFSS (bench)", area="cardiff"),
+        task_queue=task_queue,
+    )
+    for key_worker in key_workers:
+        await cases.change_key_worker(
+            client,
+            "cardiff",
+            ChangeKeyWorker(actor=supervisor, key_worker_id=key_worker, caseload_limit=limit),
+        )
+
+
 async def refer_and_allocate(client: Any, case_id: str, task_queue: str) -> None:
     """Refer a one-child family to team cardiff, accept it, and wait until the case
     workflow itself has applied the allocation (the store, and so the read models, can show

@@ -5,7 +5,9 @@
    the workflows, for speed), against ``raw_read_fold_eps``: the same events paged with
    bare asyncpg and folded into dicts, in the same run. ``rebuild_ratio`` = the two.
 2. ``history_read_p99_ms``: reading a 500-event case's timeline with N events stored, in
-   the API's steady state (``settle_memory()``, as ``ifss api`` does after start-up).
+   the API's steady state (``settle_memory()``, as ``ifss api`` does after start-up); and
+   ``list_logging_p50_ms``: what logging a list read (``CasesListed`` naming every case
+   returned) adds to a team's ``GET /cases`` query, measured alternately in the same run.
 3. ``command_to_visible_p50_ms`` / ``_p99_ms``: on the dev stack (embedded PostgreSQL, the
    Temporal dev server, the worker and the projector in this process), from sending a
    command to its effect being visible in ``case_summary``.
@@ -35,6 +37,7 @@ from api.app import settle_memory
 from bench.common import (
     bench_database,
     bench_keyring,
+    cardiff_team,
     dev_stack_database,
     dev_temporal,
     refer_and_allocate,
@@ -46,7 +49,7 @@ from events.records import NewEvent
 from events.store import EventStore
 from events.vocabulary import ReferralGround, ReferringAgency, Role, SessionKind
 from projections.models import PROJECTIONS
-from projections.queries import history
+from projections.queries import history, list_cases, record_list_read
 from projections.runner import bulk_allocation, rebuild
 
 T0 = datetime(2025, 1, 6, 9, tzinfo=UTC)
@@ -226,6 +229,27 @@ async def history_reads(pool: asyncpg.Pool, store: EventStore, reads: int = 200)
     return timings
 
 
+async def list_reads(
+    pool: asyncpg.Pool, store: EventStore, reads: int = 200
+) -> tuple[list[float], list[float]]:
+    """A supervisor's ``GET /cases`` (one team's cases, the read model's own limit), alone
+    and with its access logging (``CasesListed`` naming every case returned), alternated."""
+    plain, logged = [], []
+    actor = Actor(id="sup-bench", role=Role.SUPERVISOR)
+    for _ in range(reads):
+        started = time.perf_counter()
+        rows = await list_cases(pool, team_id="team3")
+        plain.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        rows = await list_cases(pool, team_id="team3")
+        await record_list_read(
+            store, actor, view="cases", interface="api", case_ids=[r["case_id"] for r in rows]
+        )
+        logged.append((time.perf_counter() - started) * 1000)
+    assert rows, "the team has cases"
+    return plain, logged
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
@@ -243,13 +267,11 @@ async def command_to_visible(commands: int) -> list[float]:
     from temporalio.client import Client
 
     from projections.runner import run_projector
-    from tests.temporal_harness import SUP
     from workers.root import runtime
     from workers.settings import Settings
     from workers.temporal import connect_temporal, run_worker
     from workflows import client as cases
     from workflows import commands as cmd
-    from workflows.team_workflow import ChangeKeyWorker
 
     stop = asyncio.Event()
     async with AsyncExitStack() as stack:
@@ -268,12 +290,7 @@ async def command_to_visible(commands: int) -> list[float]:
         for task in (worker, projector):  # a part that fails stops the run, loudly
             task.add_done_callback(lambda t: t.cancelled() or (t.exception() and stop.set()))
         pool = await create_pool(schema_dsn, max_size=4)
-        await cases.change_key_worker(
-            client,
-            "cardiff",
-            ChangeKeyWorker(actor=SUP, key_worker_id="cm-bench", caseload_limit=50),
-            task_queue=settings.task_queue,
-        )
+        await cardiff_team(client, settings.task_queue, ["cm-bench"], 50)
         print("dev stack up; measuring", flush=True)
         timings: list[float] = []
         case_count = max(1, commands // 10)
@@ -333,6 +350,13 @@ async def main(total: int, visible_commands: int) -> dict[str, float]:
             reads = await history_reads(pool, store)
             figures["history_read_p50_ms"] = percentile(reads, 50)
             figures["history_read_p99_ms"] = percentile(reads, 99)
+            plain, logged = await list_reads(pool, store)
+            figures["list_read_p50_ms"] = percentile(plain, 50)
+            figures["list_read_logged_p50_ms"] = percentile(logged, 50)
+            figures["list_read_logged_p99_ms"] = percentile(logged, 99)
+            figures["list_logging_p50_ms"] = (
+                figures["list_read_logged_p50_ms"] - figures["list_read_p50_ms"]
+            )
         finally:
             await store.aclose()
             await pool.close()

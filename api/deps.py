@@ -85,12 +85,9 @@ async def logged_list(
     svc: Services, user: User, view: str, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """``rows`` (a list read), after recording which cases it returned (``CasesListed``)."""
-    case_ids = [str(r["case_id"]) for r in rows if r.get("case_id")]
-    if case_ids:
-        await queries.record_list_read(
-            svc.store, user.actor, view=view, interface="api", case_ids=case_ids
-        )
-    return rows
+    return await queries.record_list_read(
+        svc.store, user.actor, view=view, interface="api", rows=rows
+    )
 
 
 async def readable_case(

@@ -65,15 +65,11 @@ def keys_status() -> None:
     settings = _settings()
     dsn = _database_url(settings)
 
+    from events.keys import key_status
+
     async def main() -> list[tuple[str, int, int, int]]:
         async with runtime(settings, database_url=dsn, pool_size=2) as rt:
-            rows = await rt.pool.fetch(
-                "SELECT m.key_id, m.version, count(k.wrapped) AS live, "
-                "count(k.destroyed_at) AS destroyed FROM master_keys m "
-                "LEFT JOIN family_keys k ON k.master_key_id = m.key_id "
-                "GROUP BY m.key_id, m.version ORDER BY m.version"
-            )
-            return [(r["key_id"], r["version"], r["live"], r["destroyed"]) for r in rows]
+            return await key_status(rt.pool)
 
     for key_id, version, live, destroyed in asyncio.run(main()):
         console.print(

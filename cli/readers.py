@@ -257,11 +257,7 @@ async def logged(
     """The rows of a list read, after recording which cases it returned (as the API does)."""
     from projections.queries import record_list_read
 
-    rows = await read
-    case_ids = [str(r["case_id"]) for r in rows if r.get("case_id")]
-    if case_ids:
-        await record_list_read(store, user.actor, view=view, interface="cli", case_ids=case_ids)
-    return rows
+    return await record_list_read(store, user.actor, view=view, interface="cli", rows=await read)
 
 
 def cases(

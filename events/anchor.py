@@ -42,38 +42,39 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
 def load_anchor_key(path: Path) -> Ed25519PrivateKey | Ed25519PublicKey:
     """The signing key in ``path``, or a verification key (``ed25519-public:…``, from
     ``ifss keys public``): a verifier needs no key that could sign."""
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return load_signing_key(path)  # the same refusals, worded once
-    if not text.startswith(PUBLIC_PREFIX):
-        return load_signing_key(path)
-    try:
-        raw = base64.b64decode(text.removeprefix(PUBLIC_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise AnchorProblem(f"anchor key: {path} is not base64 after {PUBLIC_PREFIX}") from None
-    if len(raw) != 32:
-        raise AnchorProblem(f"anchor key: {path} must hold 32 bytes in base64, not {len(raw)}")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    text = _key_text(path)
+    if text.startswith(PUBLIC_PREFIX):
+        return Ed25519PublicKey.from_public_bytes(_key_bytes(path, text[len(PUBLIC_PREFIX) :]))
+    return Ed25519PrivateKey.from_private_bytes(_key_bytes(path, text))
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     """The Ed25519 key in ``path`` (base64 of 32 bytes, as ``ifss keys generate`` prints)."""
+    key = load_anchor_key(path)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise AnchorProblem(f"anchor key: {path} is a verification key; it cannot sign")
+    return key
+
+
+def _key_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="ascii").strip()
+        return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         raise AnchorProblem(
             f"anchor key: {path} does not exist (`ifss keys generate > FILE`)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AnchorProblem(f"anchor key: {path} cannot be read ({type(exc).__name__})") from None
+
+
+def _key_bytes(path: Path, text: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise AnchorProblem(f"anchor key: {path} is not base64") from None
     if len(raw) != 32:
         raise AnchorProblem(f"anchor key: {path} must hold 32 bytes in base64, not {len(raw)}")
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    return raw
 
 
 def _public_hex(key: Ed25519PublicKey) -> str:

@@ -470,3 +470,14 @@ async def destroy_family_keys(conn: Executor, family_id: str) -> int:
         family_id,
     )
     return int(status.split()[-1])
+
+
+async def key_status(conn: Executor) -> list[tuple[str, int, int, int]]:
+    """Each master key this database knows: ``(id, version, live data keys, destroyed)``."""
+    rows = await conn.fetch(
+        "SELECT m.key_id, m.version, count(k.wrapped) AS live, "
+        "count(k.destroyed_at) AS destroyed FROM master_keys m "
+        "LEFT JOIN family_keys k ON k.master_key_id = m.key_id "
+        "GROUP BY m.key_id, m.version ORDER BY m.version"
+    )
+    return [(r["key_id"], r["version"], r["live"], r["destroyed"]) for r in rows]

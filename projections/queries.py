@@ -261,10 +261,14 @@ async def personal_record(store: EventStore, case_id: str) -> list[Row]:
 
 
 async def record_list_read(
-    store: EventStore, actor: Actor, *, view: str, interface: str, case_ids: list[str]
-) -> None:
-    """One ``CasesListed`` per list request, naming every case returned, in the reader's
-    own stream ``reads-<user>`` (one writer per person: no contention across readers)."""
+    store: EventStore, actor: Actor, *, view: str, interface: str, rows: list[Row]
+) -> list[Row]:
+    """``rows`` (a list read's answer), after recording one ``CasesListed`` naming every
+    case in them (nothing when none) in the reader's own stream ``reads-<user>`` (one writer
+    per person: no contention across readers)."""
+    case_ids = [str(r["case_id"]) for r in rows if r.get("case_id")]
+    if not case_ids:
+        return rows
     stream = f"reads-{actor.id}"
     event = CasesListed(view=view, interface=interface, case_ids=case_ids)
     metadata = EventMetadata(actor=actor, correlation_id=uuid.uuid4())
@@ -272,6 +276,7 @@ async def record_list_read(
         event, event_id=uuid.uuid4(), metadata=metadata, occurred_at=datetime.now(UTC)
     )
     await store.append_at_end(stream, [new])  # the same person reading in two tabs at once
+    return rows
 
 
 async def record_access(

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test lint bench docs assets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/ifss docs events
 	$(BIN)/ifss docs lifecycle
+
+## assets: refresh the vendored GOV.UK Frontend and htmx files under web/static/ from npm
+assets:
+	bash web/assets/refresh.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

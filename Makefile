@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench docs assets clean
+.PHONY: run test lint bench docs assets messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ docs: $(STAMP)
 ## assets: refresh the vendored GOV.UK Frontend and htmx files under web/static/ from npm
 assets:
 	bash web/assets/refresh.sh
+
+## messages: the pages' strings into web/translations/messages.pot, merged into each language's .po
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F web/babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching --omit-header --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

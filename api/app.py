@@ -94,6 +94,9 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(retention.router)
     app.include_router(admin.router)
     commands.add_command_routes(app)
+    from web import install as install_pages
+
+    install_pages(app, svc.web)
     return app
 
 

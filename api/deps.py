@@ -32,6 +32,7 @@ class Services:
     # Alert channels this deployment can deliver on (a webhook needs IFSS_WEBHOOK_SECRET,
     # email IFSS_SMTP_HOST): a route on another would stop the next start.
     delivery_channels: tuple[str, ...] = ("webhook", "email")
+    web: Any = None  # web.WebConfig: the pages' sign-in and session settings (None: defaults)
 
 
 bearer = HTTPBearer(auto_error=False)

@@ -32,6 +32,11 @@ PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/r
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
+def is_web_path(path: str) -> bool:
+    """The web pages and their assets (``web``): signed in by session, not bearer token."""
+    return path in ("/", "/app") or path.startswith(("/app/", "/static/"))
+
+
 class SignedIn(BaseUser):
     def __init__(self, user: User) -> None:
         self.user = user
@@ -90,8 +95,8 @@ class BearerTokens(AuthenticationBackend):
         return AuthenticationError(why)
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        if conn.url.path in PUBLIC_PATHS:
-            return None
+        if conn.url.path in PUBLIC_PATHS or is_web_path(conn.url.path):
+            return None  # the pages have their own sign-in (web.session)
         scheme, _, token = conn.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise await self._refuse(conn, "a bearer token is required")
@@ -164,7 +169,9 @@ class BodyLimit:
         )
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         writes = scope.get("method") in ("POST", "PUT", "PATCH")
-        if writes and has_body and not (media == b"application/json" or media.endswith(b"+json")):
+        json = media == b"application/json" or media.endswith(b"+json")
+        form = media == b"application/x-www-form-urlencoded" and is_web_path(scope.get("path", ""))
+        if writes and has_body and not (json or form):
             response = problem_response(
                 415, "content-type", "a request body must be application/json"
             )

@@ -111,6 +111,7 @@ def dev(
             "Temporal", f"{info.temporal_address} (namespace {settings.temporal_namespace})"
         )
         table.add_row("Temporal UI", info.temporal_ui_url or "(external cluster)")
+        table.add_row("Web pages", f"{info.api_url}/app (sign in: ifss users password USER)")
         table.add_row("API", f"{info.api_url} (OpenAPI at {info.api_url}/docs)")
         table.add_row("Task queue", settings.task_queue)
         table.add_row("State dir", str(settings.state_dir.resolve()))

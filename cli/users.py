@@ -20,12 +20,14 @@ from events.catalogue import (
     TokenRevoked,
     UserActiveChanged,
     UserAdded,
+    UserPasswordSet,
+    UserSignInLinked,
 )
 from events.envelope import Actor
 from events.errors import InvalidInput
 
 users_app = typer.Typer(
-    help="People who use the API, with a role and a team.", no_args_is_help=True
+    help="People who use the pages and the API, with a role and a team.", no_args_is_help=True
 )
 tokens_app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
 console = Console()
@@ -140,6 +142,58 @@ def _set_active(user_id: str, active: bool, actor: str | None) -> None:
         lambda _: UserActiveChanged(user_id=user_id, active=active),
     )
     console.print(f"user {user_id}: {'active' if active else 'inactive'}")
+
+
+@users_app.command("password")
+def users_password(
+    user_id: Annotated[str, typer.Argument(help="Whose password (for the web pages).")],
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")
+    ] = False,
+    actor: AdminOption = None,
+) -> None:
+    """Set a user's password for the web pages (argon2-hashed; their web sessions end)."""
+    import sys
+
+    from identity.passwords import check_password, set_password
+
+    if stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password)
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    administer(
+        admin_actor(actor),
+        lambda pool: set_password(pool, user_id, password),
+        lambda _: UserPasswordSet(user_id=user_id),
+    )
+    console.print(f"user {user_id}: password set")
+
+
+@users_app.command("link")
+def users_link(
+    user_id: Annotated[str, typer.Argument(help="Who signs in with the council's account.")],
+    subject: Annotated[
+        str | None,
+        typer.Option(help="The OpenID Connect subject (`sub` claim) of their council account."),
+    ] = None,
+    unlink: Annotated[bool, typer.Option("--unlink", help="Remove the link.")] = False,
+    actor: AdminOption = None,
+) -> None:
+    """Link a user to their council account (OpenID Connect sign-in), or unlink them."""
+    from identity.passwords import link_sign_in
+
+    if (subject is not None) == unlink:
+        raise fail("subject: give --subject SUB, or --unlink")
+    administer(
+        admin_actor(actor),
+        lambda pool: link_sign_in(pool, user_id, None if unlink else subject),
+        lambda _: UserSignInLinked(user_id=user_id, linked=not unlink),
+    )
+    console.print(f"user {user_id}: " + ("unlinked" if unlink else "linked to their council account"))
 
 
 @users_app.command("set-alerts")

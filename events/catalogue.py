@@ -939,7 +939,7 @@ class CaseRecordViewed(DomainEvent):
 
     case_id: Code
     view: Literal["history", "summary", "access_log", "personal"]
-    interface: Literal["api", "cli"]
+    interface: Literal["api", "cli", "web"]
     as_of: Moment | None = Field(
         default=None, description="The moment the history was shown as of, if not now."
     )
@@ -961,7 +961,7 @@ class CasesListed(DomainEvent):
     stream: ClassVar[StreamKind] = "access"
 
     view: Literal["cases", "reviews", "waitlist", "calendar", "alerts", "caseload"]
-    interface: Literal["api", "cli"]
+    interface: Literal["api", "cli", "web"]
     case_ids: list[Code] = Field(max_length=100_000)
 
 
@@ -1052,6 +1052,27 @@ class AlertRoutesChanged(DomainEvent):
 
     user_id: Code
     channels: list[Literal["webhook", "email"]] = Field(max_length=2)
+
+
+class UserPasswordSet(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin set a user's password for the web pages (kept as an argon2 hash, never in "
+        "the trail); their other web sessions were signed out."
+    )
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+
+
+class UserSignInLinked(DomainEvent):
+    summary: ClassVar[str] = (
+        "An admin linked a user to the council's own sign-in (OpenID Connect), or unlinked "
+        "them (the subject is in the users table, not in the trail)."
+    )
+    stream: ClassVar[StreamKind] = "admin"
+
+    user_id: Code
+    linked: StrictBool
 
 
 class LegacyPersonalDataSealed(DomainEvent):

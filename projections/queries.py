@@ -441,3 +441,15 @@ async def alerts_for_user(
         row["deliveries"] = orjson.loads(row["deliveries"] or "[]")
         out.append(row)
     return out
+
+
+async def alerts_of_case(pool: asyncpg.Pool, case_id: str) -> list[Row]:
+    """Every alert raised on one case, newest first (the case page; the caller has
+    already checked the reader may see the case)."""
+    rows = await pool.fetch(
+        f"""SELECT {ALERT_COLUMNS}
+              FROM alerts a LEFT JOIN case_summary s ON s.case_id = a.case_id
+             WHERE a.case_id = $1 ORDER BY a.raised_at DESC LIMIT 200""",
+        case_id,
+    )
+    return [{**dict(r), "deliveries": orjson.loads(r["deliveries"] or "[]")} for r in rows]

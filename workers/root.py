@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from temporalio.client import Client
@@ -21,7 +21,7 @@ from events.db import create_pool
 from events.keys import Keyring
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
-from workers.settings import Settings, load_settings
+from workers.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:  # the HTTP layer is imported only by the processes that serve it
     from api.deps import Services
@@ -163,4 +163,37 @@ def services_of(rt: Runtime) -> Services:
             )
             if ready
         ),
+        web=web_config(settings),
+    )
+
+
+def web_config(settings: Settings) -> Any:
+    """The pages' settings: idle timeout, the service's name, and OpenID Connect sign-in
+    when the issuer, client id and secret are all set (refused when only some are)."""
+    from datetime import timedelta
+
+    from web import WebConfig
+
+    oidc = None
+    given = [settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret]
+    if any(v is not None for v in given):
+        if not all(v is not None for v in given):
+            raise SettingsError(
+                "IFSS_OIDC_ISSUER: set IFSS_OIDC_ISSUER, IFSS_OIDC_CLIENT_ID and "
+                "IFSS_OIDC_CLIENT_SECRET together"
+            )
+        from web.oidc import OidcClient
+
+        assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret
+        oidc = OidcClient(
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_client_secret.get_secret_value(),
+            settings.public_url,
+        )
+    return WebConfig(
+        idle=timedelta(minutes=settings.web_idle_minutes),
+        service_name=settings.service_name,
+        public_url=settings.public_url,
+        oidc=oidc,
     )

@@ -127,6 +127,30 @@ class Settings(BaseSettings):
         "call the API's codec endpoint (CORS). Unset: the dev server's UI "
         "(`http://127.0.0.1:IFSS_TEMPORAL_UI_PORT`) when Temporal is embedded, else none.",
     )
+    service_name: str = Field(
+        default="Integrated Family Support Service",
+        min_length=1,
+        max_length=80,
+        description="The service's name in the web pages' header (the council's own wording).",
+    )
+    web_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A web session unused for this long is signed out.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The council's OpenID Connect issuer (Entra ID: "
+        "`https://login.microsoftonline.com/<tenant>/v2.0`): the pages offer signing in with it. "
+        "Unset: passwords only.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="This service's client id at the OpenID Connect provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="This service's client secret at the OpenID Connect provider."
+    )
     log_format: str = Field(
         default="auto", description="`console`, `json`, or `auto` (console on a terminal)."
     )

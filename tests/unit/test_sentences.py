@@ -50,6 +50,8 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "TokenCreated",
         "TokenRevoked",
         "AlertRoutesChanged",
+        "UserPasswordSet",
+        "UserSignInLinked",
         "LegacyPersonalDataSealed",
     }
     names = {cls.type_name() for cls in all_event_types()}

@@ -1,0 +1,397 @@
+"""Forms for the case commands: the fields of each command's own model (the same one the
+API and the CLI validate), shown as GOV.UK form components and read back from a post.
+
+A field's kind follows its type: a code list is a select, a list of codes checkboxes, a
+yes/no radios, a day a date, a moment a date and time in Wales; a command about goals or
+children asks per goal or per child of the case. Which commands a role is offered in each
+phase is the lifecycle's own table (``docs/lifecycle.md``; a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from web.i18n import LONDON
+from web.words import N_
+from workflows import commands as cmd
+
+CM = frozenset({"case_manager"})
+SUP = frozenset({"supervisor"})
+BS = frozenset({"business_support"})
+
+# Which commands each role is offered in each phase (the rules still decide: a refusal is
+# shown with its reason). Commands the web does not offer: correct_entry (a correction
+# names fields of an earlier entry: the CLI and the API take it).
+OFFERED: dict[str, dict[str, frozenset[str]]] = {
+    "referred": {
+        "accept": CM|SUP,
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "correct_entry": CM|SUP,
+        "record_consent": BS|CM|SUP,
+        "reject": CM|SUP,
+        "withdraw": CM|SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+    "accepted": {
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "correct_entry": CM|SUP,
+        "record_consent": BS|CM|SUP,
+        "withdraw": CM|SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+    "waitlisted": {
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "correct_entry": CM|SUP,
+        "record_consent": BS|CM|SUP,
+        "transfer": SUP,
+        "withdraw": CM|SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+    "allocated": {
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "correct_entry": CM|SUP,
+        "reassign": SUP,
+        "record_consent": BS|CM|SUP,
+        "record_first_meeting": CM|SUP,
+        "transfer": SUP,
+        "withdraw": CM|SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+    "intensive": {
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "agree_goal": CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "close_intensive_phase": CM|SUP,
+        "correct_entry": CM|SUP,
+        "decide_extension": SUP,
+        "reassign": SUP,
+        "record_consent": BS|CM|SUP,
+        "record_session": CM|SUP,
+        "request_extension": CM|SUP,
+        "score_goals": CM|SUP,
+        "transfer": SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+    "follow_up": {
+        "add_adult": BS|CM|SUP,
+        "add_child": BS|CM|SUP,
+        "change_child_status": BS|CM|SUP,
+        "change_priority": CM|SUP,
+        "close_episode": SUP,
+        "complete_review": CM|SUP,
+        "correct_entry": CM|SUP,
+        "decide_review_move": SUP,
+        "offer_booster": CM|SUP,
+        "reassign": SUP,
+        "record_booster": CM|SUP,
+        "record_maintenance_contact": CM|SUP,
+        "record_review_not_held": CM|SUP,
+        "request_review_move": CM|SUP,
+        "reschedule_review": SUP,
+        "withdraw_consent": BS|CM|SUP,
+    },
+}
+NOT_ON_THE_WEB = frozenset({"correct_entry"})
+
+TITLES: dict[str, str] = {
+    "accept": N_("Accept the referral"),
+    "reject": N_("Reject the referral"),
+    "withdraw": N_("Record a withdrawal"),
+    "record_first_meeting": N_("Record the first meeting"),
+    "agree_goal": N_("Agree a goal"),
+    "record_session": N_("Record a session"),
+    "score_goals": N_("Score goals"),
+    "request_extension": N_("Request an extension"),
+    "decide_extension": N_("Decide an extension"),
+    "close_intensive_phase": N_("Close the intensive phase"),
+    "complete_review": N_("Complete a review"),
+    "record_review_not_held": N_("Record a review not held"),
+    "reschedule_review": N_("Reschedule a review"),
+    "request_review_move": N_("Ask to move a review"),
+    "decide_review_move": N_("Decide a review move"),
+    "record_maintenance_contact": N_("Record a maintenance contact"),
+    "offer_booster": N_("Offer a booster"),
+    "record_booster": N_("Record a booster delivered"),
+    "change_child_status": N_("Change a child's status"),
+    "change_priority": N_("Change the priority"),
+    "add_child": N_("Add a child"),
+    "add_adult": N_("Add an adult"),
+    "reassign": N_("Hand over to another key worker"),
+    "transfer": N_("Transfer to another team"),
+    "correct_entry": N_("Correct an entry"),
+    "record_consent": N_("Record consent"),
+    "withdraw_consent": N_("Record consent withdrawn"),
+    "close_episode": N_("End the episode"),
+    "acknowledge_alert": N_("Acknowledge an alert"),
+}
+
+LABELS: dict[str, str] = {
+    "reason": N_("Reason"),
+    "notes": N_("Notes"),
+    "held_at": N_("When"),
+    "goal_id": N_("Goal reference"),
+    "category": N_("Category"),
+    "description": N_("What the family wants to change"),
+    "baseline": N_("Score now (0 to 10)"),
+    "target": N_("Target score (0 to 10)"),
+    "session_id": N_("Session reference"),
+    "kind": N_("Kind"),
+    "duration_minutes": N_("Length in minutes"),
+    "scores": N_("Scores (0 to 10)"),
+    "stage": N_("Stage"),
+    "request_id": N_("Request reference"),
+    "days": N_("Days"),
+    "approved": N_("Approved"),
+    "unplanned_reason": N_("Why it ended early"),
+    "closing_scores": N_("Closing scores (0 to 10)"),
+    "onward_referrals": N_("Onward referrals"),
+    "transferred_to_less_formal_services": N_("Moved on to less formal services"),
+    "closed_on": N_("Closed on"),
+    "review_id": N_("Review"),
+    "ratings": N_("How each goal held"),
+    "family_staying_together": N_("Family staying together"),
+    "substance_use_status": N_("Substance use"),
+    "children_statuses": N_("Each child's status"),
+    "contact_id": N_("Contact reference"),
+    "booster_id": N_("Booster reference"),
+    "goal_ids": N_("Goals"),
+    "due_on": N_("Due on"),
+    "delivered_at": N_("Delivered"),
+    "child_id": N_("Child"),
+    "status": N_("Status"),
+    "effective_on": N_("Effective from"),
+    "priority": N_("Priority (1 most urgent, 5 least)"),
+    "statutory_status": N_("Statutory status"),
+    "expected_on": N_("Expected on (an unborn child)"),
+    "person_id": N_("Person reference"),
+    "relationship": N_("Relationship"),
+    "key_worker_id": N_("Key worker"),
+    "team_id": N_("Team"),
+    "scope": N_("Consent to"),
+    "alert_id": N_("Alert"),
+    "personal.name": N_("Name"),
+    "personal.date_of_birth": N_("Date of birth"),
+    "personal.notes": N_("Notes"),
+}
+HINTS: dict[str, str] = {
+    "held_at": N_("Leave empty for now. The time in Wales."),
+    "delivered_at": N_("Leave empty for now. The time in Wales."),
+    "goal_id": N_("A short reference of your choosing, for example g1"),
+    "session_id": N_("A short reference of your choosing, for example s3"),
+    "closed_on": N_("Leave empty for today; an earlier day when recorded late"),
+    "effective_on": N_("Leave empty for today"),
+}
+TEXTAREAS = frozenset({"notes", "reason", "description", "personal.notes"})
+
+
+@dataclass
+class FormField:
+    name: str
+    kind: str  # text, textarea, number, date, datetime, select, checkboxes, yesno, per_goal,
+    #            per_child, goal_checkboxes
+    required: bool
+    options: list[tuple[str, str]] = field(default_factory=list)  # (value, English words)
+    enum: type | None = None
+    per: type | None = None  # per goal / per child: the enum (None: a score)
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.name, self.name.replace("_", " ").capitalize())
+
+    @property
+    def hint(self) -> str | None:
+        return HINTS.get(self.name)
+
+    @property
+    def per_options(self) -> list[tuple[str, str]]:
+        """A per-goal or per-child field's choices (ratings, statuses)."""
+        if isinstance(self.per, type) and issubclass(self.per, StrEnum):
+            return _options(self.per)
+        return []
+
+    @property
+    def html_id(self) -> str:
+        return "f-" + self.name.replace(".", "-").replace("_", "-")
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """(the type, whether None is allowed) through Annotated and Optional."""
+    optional = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            optional = optional or len(args) < len(typing.get_args(annotation))
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation, optional
+        else:
+            return annotation, optional
+
+
+def _options(enum: type) -> list[tuple[str, str]]:
+    from web.words import WORDS
+
+    words = WORDS.get(enum, {})
+    return [(m.value, words.get(m.value, m.value)) for m in enum]  # type: ignore[attr-defined]
+
+
+def fields_of(name: str) -> list[FormField]:
+    """The form of command ``name``: every field a person sends (not the actor)."""
+    model = cmd.sent_fields(cmd.COMMANDS[name])
+    out: list[FormField] = []
+    for fname, info in model.model_fields.items():
+        out.extend(_field(fname, info.annotation, info.is_required()))
+    return out
+
+
+def _field(name: str, annotation: Any, required: bool) -> list[FormField]:
+    kind, optional = _unwrap(annotation)
+    required = required and not optional
+    origin = typing.get_origin(kind)
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        return [FormField(name, "select", required, _options(kind), enum=kind)]
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        item, _ = _unwrap(item)
+        if isinstance(item, type) and issubclass(item, StrEnum):
+            return [FormField(name, "checkboxes", required, _options(item), enum=item)]
+        if isinstance(item, type) and issubclass(item, BaseModel):  # GoalScore: per goal
+            return [FormField(name, "per_goal", required)]
+        return [FormField(name, "goal_checkboxes", required)]  # goal ids
+    if origin is dict:
+        _, value = typing.get_args(kind)
+        value, _ = _unwrap(value)
+        per = "per_child" if name == "children_statuses" else "per_goal"
+        return [FormField(name, per, required, per=value)]
+    if isinstance(kind, type) and issubclass(kind, BaseModel):  # a person's personal part
+        parts: list[FormField] = []
+        for sub, info in kind.model_fields.items():
+            parts.extend(_field(f"{name}.{sub}", info.annotation, False))
+        return parts
+    if kind is bool:
+        return [FormField(name, "yesno", required)]
+    if kind is int:
+        return [FormField(name, "number", required)]
+    if kind is date:
+        return [FormField(name, "date", required)]
+    if kind is datetime or getattr(kind, "__name__", "") in ("AwareDatetime", "PastDatetime"):
+        return [FormField(name, "datetime", required)]
+    return [FormField(name, "textarea" if name in TEXTAREAS else "text", required)]
+
+
+def read_form(fields: list[FormField], form: Any) -> dict[str, Any]:
+    """The command's values from a posted form (``form``: a multidict): empty means left
+    out; numbers, yes/no, days and times in Wales turned into what the model takes. What
+    cannot be read is passed on as written, for the model to refuse by name."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        if f.kind in ("checkboxes", "goal_checkboxes"):
+            chosen = [v for v in form.getlist(f.name) if v]
+            f.value = chosen
+            if chosen or f.required:
+                values[f.name] = chosen
+            continue
+        if f.kind in ("per_goal", "per_child"):
+            prefix = f.name + "."
+            entries = {
+                key[len(prefix) :]: raw.strip()
+                for key, raw in form.multi_items()
+                if key.startswith(prefix) and isinstance(raw, str) and raw.strip()
+            }
+            f.value = entries
+            if f.per is None:  # scores: a list of {goal_id, score}
+                scored = [{"goal_id": g, "score": _number(s)} for g, s in entries.items()]
+                if scored or f.required:
+                    values[f.name] = scored
+            elif entries or f.required:
+                values[f.name] = entries
+            continue
+        raw = form.get(f.name)
+        raw = raw.strip() if isinstance(raw, str) else None
+        f.value = raw
+        if not raw:
+            continue
+        value: Any = raw
+        if f.kind == "number":
+            value = _number(raw)
+        elif f.kind == "yesno":
+            value = {"yes": True, "no": False}.get(raw, raw)
+        elif f.kind == "datetime":
+            value = _in_wales(raw)
+        _put(values, f.name, value)
+    return values
+
+
+def _number(raw: str) -> Any:
+    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else raw
+
+
+def _in_wales(raw: str) -> Any:
+    """``2026-03-12T14:05`` (a browser's date and time, no zone) as that time in Wales."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LONDON)
+    return moment.isoformat()
+
+
+def _put(values: dict[str, Any], name: str, value: Any) -> None:
+    head, _, rest = name.partition(".")
+    if rest:
+        values.setdefault(head, {})[rest] = value
+    else:
+        values[head] = value
+
+
+def place_errors(fields: list[FormField], errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Put each (field, rule) on its field; returns the summary: (anchor, message) pairs."""
+    by_name = {f.name: f for f in fields}
+    summary: list[tuple[str, str]] = []
+    for name, rule in errors:
+        target = by_name.get(name) or next(
+            (f for f in fields if name.startswith(f.name + ".") or f.name.startswith(name + ".")),
+            None,
+        )
+        if target is not None and target.error is None:
+            target.error = rule
+        anchor = "#" + target.html_id if target is not None else "#main-content"
+        summary.append((anchor, rule))
+    return summary
+
+
+def offered(phase: str, role: str) -> list[str]:
+    """The commands ``role`` is offered on a case in ``phase``, in the registry's order."""
+    table = OFFERED.get(phase, {})
+    return [
+        name
+        for name in cmd.COMMANDS
+        if role in table.get(name, frozenset()) and name not in NOT_ON_THE_WEB
+    ]

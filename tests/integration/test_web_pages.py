@@ -34,9 +34,7 @@ async def test_sign_in_and_out(web: Web) -> None:
 
 
 async def test_pages_answer_for_each_role(web: Web) -> None:
-    await web.h.add_key_worker("cardiff", "cm-jones")
-    await to_intensive(web.h, "c1")
-    await web.settle()
+    await intensive_case(web)
     for user, path in [
         ("cm-jones", "/app/my-work"),
         ("cm-jones", "/app/cases"),
@@ -50,3 +48,265 @@ async def test_pages_answer_for_each_role(web: Web) -> None:
         await web.sign_in(user)
         page = await web.get(user, path)
         assert page.status_code == 200, (user, path, page.text[:3000])
+
+
+async def intensive_case(web: Web, case_id: str = "c1") -> None:
+    """A family of cm-jones's in its intensive phase, with goals g1 and g2, projected."""
+    await web.h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(web.h, case_id)
+    await web.settle()
+
+
+async def wales_now(web: Web) -> str:
+    """The test server's now as a browser's date-and-time field in Wales gives it (to the
+    minute: a minute on, so that it is not before what was just recorded)."""
+    from web.i18n import LONDON
+
+    await web.h.sleep(minutes=2)
+    return (await web.h.now()).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+
+
+async def versions(web: Web, case_id: str) -> int:
+    return len(await web.h.store.read_stream(f"case-{case_id}"))
+
+
+async def test_a_refused_form_records_nothing_and_names_the_field(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    before = await versions(web, "c1")
+    bad = await web.submit(
+        "cm-jones",
+        "/app/cases/c1/do/record_session",
+        {"session_id": "s1", "kind": "home_visit", "duration_minutes": "many"},
+    )
+    assert bad.status_code == 400
+    assert "There is a problem" in bad.text and 'href="#f-duration-minutes"' in bad.text
+    assert "govuk-form-group--error" in bad.text
+    assert await versions(web, "c1") == before
+    late = await web.submit(
+        "cm-jones",
+        "/app/cases/c1/do/record_session",
+        {"session_id": "s1", "kind": "home_visit", "duration_minutes": "60",
+         "held_at": "2020-01-01T10:00"},
+    )  # fmt: skip
+    assert late.status_code == 400 and 'href="#f-held-at"' in late.text
+    assert await versions(web, "c1") == before
+
+
+async def test_a_double_submit_records_once(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    form = await web.get("cm-jones", "/app/cases/c1/do/record_session")
+    data = {
+        **hidden(form.text),
+        "session_id": "s1",
+        "kind": "home_visit",
+        "duration_minutes": "60",
+        "held_at": await wales_now(web),  # the test server's clock, not the wall's
+    }
+    client = web.browser("cm-jones")
+    before = await versions(web, "c1")
+    first, second = await asyncio.gather(
+        client.post("/app/cases/c1/do/record_session", data=data),
+        client.post("/app/cases/c1/do/record_session", data=data),
+    )
+    assert {first.status_code, second.status_code} == {303}, first.text[first.text.find("govuk-error-summary__list"):][:600]
+    third = await client.post("/app/cases/c1/do/record_session", data=data)
+    assert third.status_code == 303 and third.headers["location"] == "/app/cases/c1?done=record_session"
+    types = [e.type for e in (await web.h.store.read_stream("case-c1"))[before:]]
+    assert types.count("SessionRecorded") == 1
+
+
+async def test_posts_without_the_csrf_token_are_refused(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    before = await versions(web, "c1")
+    forged = await web.browser("cm-jones").post(
+        "/app/cases/c1/do/record_session",
+        data={"session_id": "s1", "kind": "home_visit", "duration_minutes": "60",
+              "csrf_token": "guessed"},
+    )  # fmt: skip
+    assert forged.status_code == 400 and "The form could not be used" in forged.text
+    assert await versions(web, "c1") == before
+    out = await web.browser("cm-jones").post("/app/sign-out", data={})
+    assert out.status_code == 400  # a forged sign-out is refused too
+
+
+async def test_roles_and_teams_are_kept_apart(web: Web) -> None:
+    await web.h.add_key_worker("newport", "cm-far")
+    await web.h.refer("n1", team_id="newport")
+    await intensive_case(web)
+    for user in ("cm-jones", "cm-other", "bs-price", "sup-far", "au-khan"):
+        await web.sign_in(user)
+    other_team = await web.get("sup-far", "/app/cases/c1")
+    assert other_team.status_code == 404  # as if it did not exist
+    not_theirs = await web.get("cm-other", "/app/cases/c1")
+    assert not_theirs.status_code == 404
+    assert (await web.get("bs-price", "/app/team")).status_code == 403
+    assert (await web.get("cm-jones", "/app/admin")).status_code == 403
+    no_form = await web.get("au-khan", "/app/cases/c1/do/record_session")
+    assert no_form.status_code == 404  # auditors record nothing
+    bs_form = await web.get("bs-price", "/app/cases/c1/do/record_session")
+    assert bs_form.status_code == 404
+    await web.settle()
+    log = await web.pool.fetch(
+        "SELECT actor_id, view, interface, allowed FROM access_log WHERE case_id = 'c1' "
+        "AND actor_id IN ('sup-far', 'cm-other')"
+    )
+    assert {(r["actor_id"], r["interface"], r["allowed"]) for r in log} >= {
+        ("sup-far", "web", False),
+        ("cm-other", "web", False),
+    }
+
+
+async def test_welsh_pages(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    switched = await web.get("cm-jones", "/app/language", to="cy", next="/app/my-work")
+    assert switched.status_code == 303
+    page = await web.get("cm-jones", "/app/cases/c1")
+    assert page.status_code == 200
+    assert '<html lang="cy"' in page.text
+    assert "Fy ngwaith" in page.text or "Achos c1" in page.text
+    assert "Skip to main content" not in page.text
+    months = ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst",
+              "Medi", "Hydref", "Tachwedd", "Rhagfyr")  # fmt: skip
+    assert any(m in page.text for m in months)
+    form = await web.get("cm-jones", "/app/cases/c1/do/record_session")
+    assert "Cofnodi" in form.text
+
+
+async def test_the_referral_form(web: Web) -> None:
+    await web.sign_in("bs-price")
+    empty = await web.submit("bs-price", "/app/referrals/new", {"case_id": "r1"})
+    assert empty.status_code == 400 and "There is a problem" in empty.text
+    assert await web.h.store.read_stream("case-r1") == []
+    sent = await web.submit(
+        "bs-price",
+        "/app/referrals/new",
+        {
+            "case_id": "r1",
+            "family_id": "fam-r1",
+            "area": "cardiff",
+            "referring_agency": "school",
+            "referral_grounds": ["domestic_abuse_victim"],
+            "received_on": (await web.h.now()).date().isoformat(),
+            "priority": "2",
+            "consent_to_referral": "yes",
+            "consent_to_information_sharing": "yes",
+            "consent_to_follow_up": "no",
+            "children.0.child_id": "ch1",
+            "children.0.statutory_status": "cin",
+            "children.0.name": "Dylan 🐉 Jones",
+            "personal.family_name": "Jones",
+        },
+    )
+    assert sent.status_code == 303, sent.text[:3000]
+    events = await web.h.store.read_stream("case-r1")
+    assert events[0].type == "ReferralReceived"
+    assert "Dylan" not in events[0].stored_data  # sealed, not in clear
+    again = await web.submit("bs-price", "/app/referrals/new", {"case_id": "r1"})
+    assert again.status_code == 400
+
+
+async def test_nul_bytes_and_huge_bodies_are_refused(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    before = await versions(web, "c1")
+    nul = await web.submit(
+        "cm-jones",
+        "/app/cases/c1/do/record_session",
+        {"session_id": "s\x001", "kind": "home_visit", "duration_minutes": "60", "notes": "a\x00b"},
+    )
+    assert nul.status_code == 400 and "There is a problem" in nul.text
+    huge = await web.browser("cm-jones").post(
+        "/app/cases/c1/do/record_session", content=b"notes=" + b"x" * (20 * 1024 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert huge.status_code == 413
+    assert await versions(web, "c1") == before
+
+
+async def test_personal_data_is_opened_with_a_purpose_and_logged(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    await web.sign_in("au-khan")
+    shown = await web.get("cm-jones", "/app/cases/c1", purpose="direct_work")
+    assert shown.status_code == 200 and "Child One" in shown.text
+    hidden_page = await web.get("cm-jones", "/app/cases/c1")
+    assert "Child One" not in hidden_page.text
+    auditor = await web.get("au-khan", "/app/cases/c1", purpose="audit")
+    assert "Child One" not in auditor.text
+    with_reason = await web.get("au-khan", "/app/cases/c1", purpose="audit", reason="complaint 42")
+    assert "Child One" in with_reason.text
+    await web.settle()
+    rows = await web.pool.fetch(
+        "SELECT actor_id, purpose, reason, allowed FROM access_log WHERE case_id = 'c1' "
+        "AND view = 'personal' ORDER BY viewed_at"
+    )
+    assert [(r["actor_id"], r["purpose"], r["allowed"]) for r in rows] == [
+        ("cm-jones", "direct_work", True),
+        ("au-khan", "audit", False),
+        ("au-khan", "audit", True),
+    ]
+
+
+async def test_idle_sessions_and_deactivated_users_are_signed_out(web: Web) -> None:
+    from datetime import timedelta
+
+    from identity.passwords import set_password
+    from identity.users import set_user_active
+
+    await web.sign_in("cm-jones")
+    await web.sign_in("sup-evans")
+    assert (await web.get("cm-jones", "/app/my-work")).status_code == 200
+    await set_user_active(web.pool, "cm-jones", False)
+    assert (await web.get("cm-jones", "/app/my-work")).status_code == 303
+    await set_password(web.pool, "sup-evans", "another long passphrase")
+    assert (await web.get("sup-evans", "/app/team")).status_code == 303
+    await web.sign_in("sup-evans", "another long passphrase")
+    web.app.state.web.idle = timedelta(seconds=1)
+    await asyncio.sleep(1.5)
+    assert (await web.get("sup-evans", "/app/team")).status_code == 303
+
+
+async def test_administration_is_recorded(web: Web) -> None:
+    await web.sign_in("ad-root")
+    page = await web.get("ad-root", "/app/admin")
+    token = hidden(page.text)["csrf_token"]
+    client = web.browser("ad-root")
+    added = await client.post(
+        "/app/admin/users",
+        data={"csrf_token": token, "user_id": "cm-new", "role": "case_manager", "team_id": "cardiff"},
+    )
+    assert added.status_code == 303
+    short = await client.post(
+        "/app/admin/users/cm-new/password", data={"csrf_token": token, "password": "short"}
+    )
+    assert short.status_code == 400 and "at least 12 characters" in short.text
+    ok = await client.post(
+        "/app/admin/users/cm-new/password", data={"csrf_token": token, "password": PASSWORD}
+    )
+    assert ok.status_code == 303
+    issued = await client.post("/app/admin/users/cm-new/tokens", data={"csrf_token": token})
+    assert issued.status_code == 200 and "ifss_" in issued.text
+    unknown_team = await client.post(
+        "/app/admin/users",
+        data={"csrf_token": token, "user_id": "cm-x", "role": "case_manager", "team_id": "nowhere"},
+    )
+    assert unknown_team.status_code == 400 and "no team nowhere" in unknown_team.text
+    trail = [e.type for e in await web.h.store.read_stream("admin")]
+    assert trail == ["UserAdded", "UserPasswordSet", "TokenCreated"]
+    assert (await web.sign_in("cm-new")).status_code == 303
+
+
+async def test_timeline_csv_and_as_of(web: Web) -> None:
+    await intensive_case(web)
+    await web.sign_in("sup-evans")
+    csv = await web.get("sup-evans", "/app/cases/c1/timeline.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "GoalAgreed" in csv.text
+    then = await web.get("sup-evans", "/app/cases/c1", as_of="2000-01-01")
+    assert then.status_code == 200
+    bad = await web.get("sup-evans", "/app/cases/c1", as_of="9999-12-31")
+    assert bad.status_code == 422 and "as_of" in bad.text

@@ -43,7 +43,7 @@ assets:
 ## messages: the pages' strings into web/translations/messages.pot, merged into each language's .po
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F web/babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o web/translations/messages.pot .
-	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -354,7 +354,9 @@ async def referral_post(request: Request) -> Response:
     if errors:
         await settle(svc.pool, submission, None)
         return _referral_page(page, user, values=shown, errors=errors, submission=submission or uuid.uuid4(), status_code=400)
-    done = f"/app/cases/{case_id}?done=refer"
+    # A key worker who referred cannot read the case until it is theirs: back to the list.
+    readable = user.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT)
+    done = f"/app/cases/{case_id}?done=refer" if readable else f"/app/referrals?referred={case_id}"
     await settle(svc.pool, submission, done)
     log.info("web_referral", case_id=case_id, actor=user.user_id)
     return see_other(done)

@@ -34,6 +34,7 @@ from web.forms import TITLES, FormField, fields_of, offered, place_errors, read_
 from web.i18n import COOKIE as LANG_COOKIE
 from web.i18n import LANGUAGES, Language, language_of
 from web.render import Page, render
+from web.words import N_
 from workflows import client as cases
 from workflows import commands as cmd
 
@@ -62,7 +63,7 @@ class NotAllowed(Exception):
 @dataclass
 class WebConfig:
     idle: timedelta = sessions.DEFAULT_IDLE
-    service_name: str = "Integrated Family Support Service"
+    service_name: str = N_("Integrated Family Support Service")  # a council's own: as set
     public_url: str | None = None
     oidc: Any = None  # web.oidc.OidcClient when IFSS_OIDC_ISSUER is set
     extra: dict[str, Any] = field(default_factory=dict)

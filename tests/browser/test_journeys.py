@@ -107,3 +107,116 @@ async def test_a_key_worker_takes_a_family_from_referral_to_the_first_review(
     await accessible(page, f"{language}-case-after-review")
     types = [e.type for e in await site.h.store.read_stream(f"case-{case}")]
     assert "FollowUpReviewCompleted" in types and types.count("ReferralReceived") == 1
+
+
+async def escalated_first_meeting(site: Site, case_id: str) -> None:
+    """A family of cm-jones's whose first meeting was missed, its alert left unacknowledged
+    until it went up to the supervisors."""
+    from datetime import timedelta
+
+    from tests.temporal_harness import SUP
+
+    await site.h.refer(case_id)
+    await site.h.do(case_id, "accept", actor=SUP)
+    view = await site.h.settle(case_id, "allocated")
+    assert view.first_meeting_due_at is not None
+    late = view.first_meeting_due_at + timedelta(days=3) - await site.h.now()
+    await site.h.sleep(seconds=late.total_seconds())
+    assert "AlertEscalated" in await site.h.types(case_id)
+    await site.settle()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_supervisor_acknowledges_an_escalated_alert_and_hands_a_family_over(
+    site: Site, language: str
+) -> None:
+    await site.h.add_key_worker("cardiff", "cm-jones")
+    await site.h.add_key_worker("cardiff", "cm-other")
+    case = f"esc-{language}"
+    await escalated_first_meeting(site, case)
+    page = await site.person("sup-evans", language)
+    await page.goto("/app/team")
+    await accessible(page, f"{language}-team-escalated")
+    escalated = page.locator("table", has=page.locator(f'a[href="/app/cases/{case}"]')).first
+    async with page.expect_navigation():
+        await escalated.locator("form .govuk-button").first.click()
+    assert "acknowledged=1" in page.url
+    await accessible(page, f"{language}-team-acknowledged")
+    alerts = [e.type for e in await site.h.store.read_stream(f"case-{case}")]
+    assert "AlertAcknowledged" in alerts
+    await do(page, case, "reassign", f"{language}-reassign",
+             {"#f-key-worker-id": "cm-other", "#f-reason": "workload"})  # fmt: skip
+    view = await site.h.view(case)
+    assert view.key_worker_id == "cm-other"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_business_support_refers_and_a_case_manager_is_kept_to_their_own(
+    site: Site, language: str
+) -> None:
+    await site.h.add_key_worker("newport", "cm-far")
+    await site.h.refer("newport-1", team_id="newport")
+    await site.settle()
+    page = await site.person("bs-price", language)
+    assert page.url.endswith("/app/referrals")
+    await accessible(page, f"{language}-referrals")
+    await page.goto("/app/referrals/new")
+    case = f"bs-{language}"
+    await page.fill("#f-case-id", case)
+    await page.fill("#f-family-id", f"fam-{case}")
+    await page.fill("#f-area", "cardiff")
+    await page.select_option("#f-referring-agency", "school")
+    await page.check("#f-referral-grounds")
+    for consent in ("referral", "information-sharing", "follow-up"):
+        await page.check(f"#f-consent-to-{consent}")
+    await page.fill("#f-children-0-child-id", "ch1")
+    await submit(page)
+    assert page.url.endswith("done=refer"), await page.content()
+    await accessible(page, f"{language}-bs-case")
+    await site.settle()
+    await page.goto("/app/referrals")
+    assert await page.locator(f'a[href="/app/cases/{case}"]').count() == 1
+
+    other = await site.person("cm-jones", language)
+    await other.goto("/app/cases/newport-1")
+    await accessible(other, f"{language}-not-found")
+    assert await other.locator("h1").inner_text() in ("Page not found", "Heb ddod o hyd i'r dudalen")
+    refused = await site.pool.fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = 'access-newport-1' "
+        "AND data->>'allowed' = 'false' AND data->>'interface' = 'web'"
+    )
+    assert refused == 1
+
+
+async def test_signing_in_with_the_councils_account(site: Site) -> None:
+    admin = await site.person("ad-root")
+    await admin.goto("/app/admin")
+    await accessible(admin, "en-admin")
+    details = admin.locator("details", has=admin.locator('form[action="/app/admin/users/cm-jones/sign-in"]'))
+    await details.locator("summary").click()
+    await details.locator('input[name="subject"]').fill("jones@council.example")
+    async with admin.expect_navigation():
+        await details.locator('form[action$="/sign-in"] .govuk-button').click()
+    assert "done=1" in admin.url
+    trail = [e.type for e in await site.h.store.read_stream("admin")]
+    assert trail[-1] == "UserSignInLinked"
+
+    page = await site.person("cm-jones", sign_in=False)
+    await page.goto("/app/my-work")
+    assert "/app/sign-in" in page.url
+    await accessible(page, "en-sign-in")
+    await page.locator("#oidc a").click()
+    await page.fill('input[name="sub"]', "jones@council.example")
+    async with page.expect_navigation(url="**/app/**"):
+        await page.locator('button[type="submit"]:not([name])').first.click()
+    await page.wait_for_load_state()
+    assert page.url.endswith("/app/my-work"), page.url
+    stranger = await site.person("nobody", sign_in=False)
+    await stranger.goto("/app/sign-in")
+    await stranger.locator("#oidc a").click()
+    await stranger.fill('input[name="sub"]', "stranger@elsewhere.example")
+    async with stranger.expect_navigation(url="**/app/**"):
+        await stranger.locator('button[type="submit"]:not([name])').first.click()
+    assert "/app/sign-in" in stranger.url or "callback" in stranger.url
+    assert "not linked" in await stranger.content()
+    await accessible(stranger, "en-sign-in-not-linked")

@@ -214,13 +214,16 @@ async def case_exists(pool: asyncpg.Pool, case_id: str) -> bool:
     )
 
 
-async def access_log(pool: asyncpg.Pool, case_id: str) -> list[Row]:
+async def access_log(pool: asyncpg.Pool, case_id: str, latest: int | None = None) -> list[Row]:
+    """Who looked at the case, oldest first (``latest``: only the most recent so many)."""
     rows = await pool.fetch(
-        "SELECT actor_id, actor_role, view, interface, as_of, allowed, viewed_at, purpose, "
-        "reason FROM access_log WHERE case_id = $1 ORDER BY global_position",
+        "SELECT * FROM (SELECT actor_id, actor_role, view, interface, as_of, allowed, "
+        "viewed_at, purpose, reason, global_position FROM access_log WHERE case_id = $1 "
+        "ORDER BY global_position DESC LIMIT $2) r ORDER BY global_position",
         case_id,
+        latest,
     )
-    return [dict(r) for r in rows]
+    return [{k: v for k, v in r.items() if k != "global_position"} for r in rows]
 
 
 async def personal_record(store: EventStore, case_id: str) -> list[Row]:

@@ -21,6 +21,7 @@ from web.routes import need_role, page_for, router, svc_of
 from web.forms import TITLES, offered
 from workflows import client as cases
 
+ACCESS_SHOWN = 100  # the case page shows the latest reads; the API and CLI give them all
 PHASE_ORDER = ("referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up", "ended")
 
 
@@ -213,7 +214,7 @@ async def case_page(
     access = None
     if user.can_see_access_logs:
         await queries.record_access(svc.store, case_id, user.actor, view="access_log", interface="web")
-        access = await queries.access_log(svc.pool, case_id)
+        access = await queries.access_log(svc.pool, case_id, latest=ACCESS_SHOWN)
     personal, personal_error = None, None
     if purpose is not None:
         personal, personal_error = await _personal(page, summary, purpose, reason)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench docs assets messages clean
+.PHONY: run test lint bench docs assets messages chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/ifss dev
 
+## chromium: Debian's Chromium for the browser tests, installed when missing (as root, with apt-get)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	    echo "note: chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "note: no chromium (apt-get install -y chromium): the browser tests will be skipped"; fi; }
+
 ## test: the whole suite against real PostgreSQL and Temporal (exit 5, "nothing selected", is not a failure)
-test: $(STAMP)
+test: $(STAMP) chromium
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
@@ -31,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/projections.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/pages.py
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events

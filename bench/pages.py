@@ -71,14 +71,17 @@ async def main(reads: int) -> dict[str, float]:
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
         serving = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag only
             await asyncio.sleep(0.02)
         settle_memory()
         base = f"http://127.0.0.1:{port}"
         try:
-            async with httpx.AsyncClient(base_url=base) as web, httpx.AsyncClient(
-                base_url=base, headers={"Authorization": f"Bearer {token}"}
-            ) as api:
+            async with (
+                httpx.AsyncClient(base_url=base) as web,
+                httpx.AsyncClient(
+                    base_url=base, headers={"Authorization": f"Bearer {token}"}
+                ) as api,
+            ):
                 form = await web.get("/app/sign-in")
                 csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
                 assert csrf is not None

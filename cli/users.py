@@ -20,7 +20,7 @@ from events.catalogue import (
     TokenRevoked,
     UserActiveChanged,
     UserAdded,
-    UserPasswordSet,
+    UserPasswordChanged,
     UserSignInLinked,
 )
 from events.envelope import Actor
@@ -168,7 +168,7 @@ def users_password(
     administer(
         admin_actor(actor),
         lambda pool: set_password(pool, user_id, password),
-        lambda _: UserPasswordSet(user_id=user_id),
+        lambda _: UserPasswordChanged(user_id=user_id),
     )
     console.print(f"user {user_id}: password set")
 
@@ -193,7 +193,9 @@ def users_link(
         lambda pool: link_sign_in(pool, user_id, None if unlink else subject),
         lambda _: UserSignInLinked(user_id=user_id, linked=not unlink),
     )
-    console.print(f"user {user_id}: " + ("unlinked" if unlink else "linked to their council account"))
+    console.print(
+        f"user {user_id}: " + ("unlinked" if unlink else "linked to their council account")
+    )
 
 
 @users_app.command("set-alerts")

@@ -1054,7 +1054,7 @@ class AlertRoutesChanged(DomainEvent):
     channels: list[Literal["webhook", "email"]] = Field(max_length=2)
 
 
-class UserPasswordSet(DomainEvent):
+class UserPasswordChanged(DomainEvent):
     summary: ClassVar[str] = (
         "An admin set a user's password for the web pages (kept as an argon2 hash, never in "
         "the trail); their other web sessions were signed out."
@@ -1084,8 +1084,8 @@ class LegacyPersonalDataSealed(DomainEvent):
     stream: ClassVar[StreamKind] = "legacy"
 
     stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    events_sealed: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
-    head_version: Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
+    events_sealed: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
+    head_version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
     previous_head_hash: Digest
     head_hash: Digest
 

@@ -24,16 +24,25 @@ from events.catalogue import (
     TokenRevoked,
     UserActiveChanged,
     UserAdded,
-    UserPasswordSet,
+    UserPasswordChanged,
     UserSignInLinked,
 )
 from events.errors import InvalidInput
 from events.store import team_known
-from events.vocabulary import ReferralGround, ReferringAgency, PresentingNeed, Role, StatutoryStatus
+from events.vocabulary import PresentingNeed, ReferralGround, ReferringAgency, Role, StatutoryStatus
 from identity.journal import recorded
 from identity.users import User
 from projections import queries
-from web.forms import TITLES, FormField, fields_of, offered, place_errors, read_form
+from web.forms import (
+    LIVE_FIELDS,
+    TITLES,
+    FormField,
+    fields_of,
+    live_view,
+    offered,
+    place_errors,
+    read_form,
+)
 from web.pages import readable, today_in_wales
 from web.render import Page, render
 from web.routes import form_of, need_role, page_for, router, see_other, svc_of
@@ -98,61 +107,82 @@ def pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
 # --- a case command ---------------------------------------------------------------------
 
 
-async def _case_choices(page: Page, case_id: str, fields: list[FormField], name: str) -> dict[str, Any]:
+async def _case_choices(
+    page: Page, view: dict[str, Any] | None, fields: list[FormField], name: str
+) -> dict[str, Any]:
     """Fill the fields that name something of this case (its reviews, goals, children,
     boosters), its team's key workers, or the registered teams, from the live case."""
-    svc = svc_of(page.request)
-    try:
-        view = (await cases.case_view(svc.temporal, case_id)).model_dump(mode="json")
-    except Exception:  # noqa: BLE001 - without the live case the fields stay free text
+    if view is None:  # the fields stay free text
         return {}
+    svc = svc_of(page.request)
     _ = page.language._
     goals = [g["goal_id"] for g in view.get("goals") or []]
     children = list((view.get("children") or {}).keys())
     for f in fields:
         if f.name == "review_id":
-            f.kind = "select"
+            f.kind, f.enum = "select", None
             f.options = [
-                (r["review_id"], _("%(month)s-month review, due %(due)s") % {"month": r["month"], "due": page.language.day(datetime.fromisoformat(r["due_on"]).date())})
+                (
+                    r["review_id"],
+                    _("%(month)s-month review, due %(due)s")
+                    % {"month": r["month"], "due": page.language.day(r["due_on"])},
+                )
                 for r in view.get("reviews") or []
                 if r["status"] not in ("completed", "not_held", "cancelled")
             ]
-            f.enum = None
         elif f.name == "child_id" and name == "change_child_status":
             f.kind, f.options, f.enum = "select", [(c, c) for c in children], None
         elif f.name == "booster_id" and name == "record_booster":
             f.kind, f.enum = "select", None
-            f.options = [(b["booster_id"], b["booster_id"]) for b in view.get("boosters") or [] if not b.get("delivered_at")]
+            f.options = [
+                (b["booster_id"], b["booster_id"])
+                for b in view.get("boosters") or []
+                if not b.get("delivered_at")
+            ]
         elif f.name == "key_worker_id" and name == "reassign":
             rows = await svc.pool.fetch(
                 "SELECT key_worker_id FROM key_workers WHERE team_id = $1 AND active ORDER BY 1",
                 view.get("team_id"),
             )
             f.kind, f.enum = "select", None
-            f.options = [(r["key_worker_id"], r["key_worker_id"]) for r in rows if r["key_worker_id"] != view.get("key_worker_id")]
+            f.options = [
+                (r["key_worker_id"], r["key_worker_id"])
+                for r in rows
+                if r["key_worker_id"] != view.get("key_worker_id")
+            ]
         elif f.name == "team_id" and name == "transfer":
             f.kind, f.enum = "select", None
-            f.options = [(t["team_id"], t["team_id"]) for t in await queries.teams(svc.pool) if t["team_id"] != view.get("team_id")]
-    return {"goals": goals, "children": children, "view": view}
+            f.options = [
+                (t["team_id"], t["team_id"])
+                for t in await queries.teams(svc.pool)
+                if t["team_id"] != view.get("team_id")
+            ]
+    return {"goals": goals, "children": children}
 
 
-async def _command_context(request: Request, case_id: str, name: str) -> tuple[Page, dict[str, Any], User]:
+async def _command_context(
+    request: Request, case_id: str, name: str
+) -> tuple[Page, dict[str, Any], User, dict[str, Any] | None]:
+    """The page, the case (its live phase and people over the read model's summary, which
+    can lag a moment behind a command just recorded), the user, the live view."""
     page = await page_for(request)
     user = page.user
     assert user is not None
     name = cmd.canonical_name(name)
     summary = await readable(page, case_id, "summary")
-    if name not in offered(summary["phase"], user.role.value) or not user.can_command(summary):
+    view = await live_view(page, case_id)
+    case = {**summary, **{k: view[k] for k in LIVE_FIELDS if k in view}} if view else summary
+    if name not in offered(case["phase"], user.role.value) or not user.can_command(case):
         raise ApiError(404, "name", f"{name[:64]} is not something you can do on this case now")
-    return page, summary, user
+    return page, case, user, view
 
 
 @router.get("/cases/{case_id}/do/{name}")
 async def command_form(request: Request, case_id: str, name: str) -> Response:
-    page, summary, _ = await _command_context(request, case_id, name)
+    page, summary, _, view = await _command_context(request, case_id, name)
     name = cmd.canonical_name(name)
     fields = fields_of(name)
-    extra = await _case_choices(page, case_id, fields, name)
+    extra = await _case_choices(page, view, fields, name)
     return render(
         page, "command.html", case=summary, name=name, title=TITLES[name], fields=fields,
         errors=[], submission_id=uuid.uuid4(), **extra,
@@ -161,18 +191,18 @@ async def command_form(request: Request, case_id: str, name: str) -> Response:
 
 @router.post("/cases/{case_id}/do/{name}")
 async def command_post(request: Request, case_id: str, name: str) -> Response:
-    page, summary, user = await _command_context(request, case_id, name)
+    page, summary, user, view = await _command_context(request, case_id, name)
     name = cmd.canonical_name(name)
     svc = svc_of(request)
     form = await form_of(request, page)
     fields = fields_of(name)
-    extra = await _case_choices(page, case_id, fields, name)
+    extra = await _case_choices(page, view, fields, name)
     values = read_form(fields, form)
     submission, went = await claim(svc.pool, form, user)
     if went:
         return see_other(went)
-    if went == "":  # the same form is being recorded right now
-        return see_other(f"/app/cases/{case_id}")
+    if went == "":  # the same form is being recorded now (or its sending was cut off)
+        return see_other(f"/app/cases/{case_id}?resent=1")
     errors: list[tuple[str, str]] = []
     try:
         now_field = cmd.NOW_DEFAULTS.get(name)
@@ -221,12 +251,17 @@ async def acknowledge(request: Request, alert_ref: str) -> Response:
         mine = []
     if not mine:
         raise ApiError(404, "alert_id", "no such alert in your inbox")
-    if mine[0]["acknowledged_at"] is None:
+    alert = mine[0]
+    if alert["acknowledged_at"] is None:
         try:
             await run_command(cases.acknowledge_alert(svc.temporal, alert_ref, user.actor))
         except ApiError as exc:
             if exc.status_code not in (404, 409, 422):
                 raise
+        else:  # as recorded; the read model shows it a moment later
+            alert = {**alert, "acknowledged_at": datetime.now(UTC), "acknowledged_by": user.user_id}
+    if request.headers.get("hx-request") == "true":  # htmx: just the alert's row
+        return render(page, "alert_row.html", alert=alert, back=back)
     return see_other(back + ("&" if "?" in back else "?") + "acknowledged=1")
 
 
@@ -248,7 +283,15 @@ async def referrals(request: Request) -> Response:
     return render(page, "referrals.html", rows=rows)
 
 
-def _referral_page(page: Page, user: User, *, values: dict[str, Any], errors: list[tuple[str, str]], submission: uuid.UUID, status_code: int = 200) -> Response:
+def _referral_page(
+    page: Page,
+    user: User,
+    *,
+    values: dict[str, Any],
+    errors: list[tuple[str, str]],
+    submission: uuid.UUID,
+    status_code: int = 200,
+) -> Response:
     return render(
         page, "referral_form.html", status_code=status_code, values=values, errors=errors,
         submission_id=submission, child_rows=range(CHILD_ROWS), adult_rows=range(ADULT_ROWS),
@@ -281,22 +324,38 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         child_id = text(f"children.{i}.child_id")
         if child_id is None and not text(f"children.{i}.name"):
             continue
-        child: dict[str, Any] = {"child_id": child_id, "statutory_status": text(f"children.{i}.statutory_status") or "none"}
+        child: dict[str, Any] = {
+            "child_id": child_id,
+            "statutory_status": text(f"children.{i}.statutory_status") or "none",
+        }
         if text(f"children.{i}.name"):
-            child["personal"] = {"name": text(f"children.{i}.name"), "date_of_birth": text(f"children.{i}.date_of_birth")}
+            child["personal"] = {
+                "name": text(f"children.{i}.name"),
+                "date_of_birth": text(f"children.{i}.date_of_birth"),
+            }
         children.append(child)
     adults = []
     for i in range(ADULT_ROWS):
         person_id = text(f"adults.{i}.person_id")
         if person_id is None and not text(f"adults.{i}.name"):
             continue
-        adult: dict[str, Any] = {"person_id": person_id, "relationship": text(f"adults.{i}.relationship")}
+        adult: dict[str, Any] = {
+            "person_id": person_id,
+            "relationship": text(f"adults.{i}.relationship"),
+        }
         if text(f"adults.{i}.name"):
-            adult["personal"] = {"name": text(f"adults.{i}.name"), "date_of_birth": text(f"adults.{i}.date_of_birth")}
+            adult["personal"] = {
+                "name": text(f"adults.{i}.name"),
+                "date_of_birth": text(f"adults.{i}.date_of_birth"),
+            }
         adults.append(adult)
     personal = None
     if text("personal.family_name"):
-        personal = {"family_name": text("personal.family_name"), "address": text("personal.address"), "notes": text("personal.notes")}
+        personal = {
+            "family_name": text("personal.family_name"),
+            "address": text("personal.address"),
+            "notes": text("personal.notes"),
+        }
     priority = text("priority") or "3"
     values: dict[str, Any] = {
         "family_id": text("family_id"),
@@ -330,11 +389,13 @@ async def referral_post(request: Request) -> Response:
     if went:
         return see_other(went)
     if went == "":
-        return see_other("/app/referrals")
+        return see_other("/app/referrals?resent=1")
     case_id, values = referral_values(form, user)
     errors: list[tuple[str, str]] = []
     if not case_id or len(case_id) > 64 or not all(c.isalnum() or c in "_.-" for c in case_id):
-        errors.append(("case_id", page.language._("Enter a case reference: letters, digits, '_', '.' or '-'")))
+        errors.append(
+            ("case_id", page.language._("Enter a case reference: letters, digits, '_', '.' or '-'"))
+        )
     command = None
     if not errors:
         if (refusal := user.referral_refusal(str(values.get("team_id") or ""))) is not None:
@@ -347,13 +408,22 @@ async def referral_post(request: Request) -> Response:
     if command is not None and not errors:
         try:
             await run_command(
-                cases.refer_family(svc.temporal, case_id, command, task_queue=svc.task_queue, policy=svc.policy)
+                cases.refer_family(
+                    svc.temporal, case_id, command, task_queue=svc.task_queue, policy=svc.policy
+                )
             )
         except ApiError as exc:
             errors = [(exc.field, exc.rule)]
     if errors:
         await settle(svc.pool, submission, None)
-        return _referral_page(page, user, values=shown, errors=errors, submission=submission or uuid.uuid4(), status_code=400)
+        return _referral_page(
+            page,
+            user,
+            values=shown,
+            errors=errors,
+            submission=submission or uuid.uuid4(),
+            status_code=400,
+        )
     # A key worker who referred cannot read the case until it is theirs: back to the list.
     readable = user.role in (Role.SUPERVISOR, Role.BUSINESS_SUPPORT)
     done = f"/app/cases/{case_id}?done=refer" if readable else f"/app/referrals?referred={case_id}"
@@ -365,7 +435,13 @@ async def referral_post(request: Request) -> Response:
 # --- administration --------------------------------------------------------------------------
 
 
-async def _admin_page(page: Page, *, errors: list[tuple[str, str]] | None = None, shown_token: str | None = None, status_code: int = 200) -> Response:
+async def _admin_page(
+    page: Page,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    shown_token: str | None = None,
+    status_code: int = 200,
+) -> Response:
     svc = svc_of(page.request)
     users = await svc.pool.fetch(
         "SELECT u.user_id, u.role, u.team_id, u.active, u.password_hash IS NOT NULL AS has_password, "
@@ -422,9 +498,20 @@ async def admin_add_user(request: Request) -> Response:
         team = _text(form, "team_id") or None
 
         async def add(pool: asyncpg.Pool) -> User:
-            return await add_user(pool, _text(form, "user_id"), _text(form, "role"), team, team_known=lambda t: team_known(pool, t))
+            return await add_user(
+                pool,
+                _text(form, "user_id"),
+                _text(form, "role"),
+                team,
+                team_known=lambda t: team_known(pool, t),
+            )
 
-        await recorded(svc.store, admin.actor, add, lambda u: UserAdded(user_id=u.user_id, role=u.role, team_id=u.team_id))
+        await recorded(
+            svc.store,
+            admin.actor,
+            add,
+            lambda u: UserAdded(user_id=u.user_id, role=u.role, team_id=u.team_id),
+        )
 
     return await _administer(request, act)
 
@@ -436,7 +523,12 @@ async def admin_password(request: Request, user_id: str) -> Response:
     async def act(svc: Any, admin: User, form: FormData) -> None:
         password = str(form.get("password") or "")
         check_password(password)
-        await recorded(svc.store, admin.actor, lambda pool: set_password(pool, user_id, password), lambda _: UserPasswordSet(user_id=user_id))
+        await recorded(
+            svc.store,
+            admin.actor,
+            lambda pool: set_password(pool, user_id, password),
+            lambda _: UserPasswordChanged(user_id=user_id),
+        )
 
     return await _administer(request, act)
 
@@ -447,7 +539,12 @@ async def admin_link(request: Request, user_id: str) -> Response:
 
     async def act(svc: Any, admin: User, form: FormData) -> None:
         subject = _text(form, "subject") or None
-        await recorded(svc.store, admin.actor, lambda pool: link_sign_in(pool, user_id, subject), lambda _: UserSignInLinked(user_id=user_id, linked=subject is not None))
+        await recorded(
+            svc.store,
+            admin.actor,
+            lambda pool: link_sign_in(pool, user_id, subject),
+            lambda _: UserSignInLinked(user_id=user_id, linked=subject is not None),
+        )
 
     return await _administer(request, act)
 
@@ -458,7 +555,12 @@ async def admin_active(request: Request, user_id: str) -> Response:
 
     async def act(svc: Any, admin: User, form: FormData) -> None:
         active = _text(form, "active") == "yes"
-        await recorded(svc.store, admin.actor, lambda pool: set_user_active(pool, user_id, active), lambda _: UserActiveChanged(user_id=user_id, active=active))
+        await recorded(
+            svc.store,
+            admin.actor,
+            lambda pool: set_user_active(pool, user_id, active),
+            lambda _: UserActiveChanged(user_id=user_id, active=active),
+        )
         if not active:
             await svc.pool.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
 
@@ -471,7 +573,12 @@ async def admin_token(request: Request, user_id: str) -> Response:
 
     async def act(svc: Any, admin: User, form: FormData) -> str:
         label = _text(form, "label") or None
-        token: str = await recorded(svc.store, admin.actor, lambda pool: create_token(pool, user_id, label), lambda t: TokenCreated(user_id=user_id, token_id=token_id_of(t)))
+        token: str = await recorded(
+            svc.store,
+            admin.actor,
+            lambda pool: create_token(pool, user_id, label),
+            lambda t: TokenCreated(user_id=user_id, token_id=token_id_of(t)),
+        )
         return token
 
     return await _administer(request, act)
@@ -482,7 +589,12 @@ async def admin_revoke(request: Request, token_id: str) -> Response:
     from identity.users import revoke_token
 
     async def act(svc: Any, admin: User, form: FormData) -> None:
-        await recorded(svc.store, admin.actor, lambda pool: revoke_token(pool, token_id), lambda r: TokenRevoked(user_id=r.user_id, token_id=r.token_id))
+        await recorded(
+            svc.store,
+            admin.actor,
+            lambda pool: revoke_token(pool, token_id),
+            lambda r: TokenRevoked(user_id=r.user_id, token_id=r.token_id),
+        )
 
     return await _administer(request, act)
 
@@ -495,7 +607,10 @@ async def admin_routes(request: Request, user_id: str) -> Response:
         webhook, email = _text(form, "webhook") or None, _text(form, "email") or None
         for channel, given in (("webhook", webhook), ("email", email)):
             if given is not None and channel not in svc.delivery_channels:
-                raise InvalidInput(channel, "this deployment cannot deliver on this channel (see IFSS_WEBHOOK_SECRET, IFSS_SMTP_HOST)")
+                raise InvalidInput(
+                    channel,
+                    "this deployment cannot deliver on this channel (see IFSS_WEBHOOK_SECRET, IFSS_SMTP_HOST)",
+                )
         await recorded(
             svc.store, admin.actor,
             lambda pool: set_alert_routes(pool, user_id, webhook=webhook, email=email, clear=webhook is None and email is None),
@@ -513,11 +628,21 @@ async def admin_team(request: Request) -> Response:
         from api.teams import TeamIn
 
         try:
-            team = TeamIn.model_validate({"team_id": _text(form, "team_id"), "name": _text(form, "name"), "area": _text(form, "area")})
+            team = TeamIn.model_validate(
+                {
+                    "team_id": _text(form, "team_id"),
+                    "name": _text(form, "name"),
+                    "area": _text(form, "area"),
+                }
+            )
         except ValidationError as exc:
             field, rule = pydantic_errors(exc)[0]
             raise InvalidInput(field, rule) from None
         command = RegisterTeam(actor=admin.actor, name=team.name, area=team.area)
-        await run_command(cases.register_team(svc.temporal, team.team_id, command, task_queue=svc.task_queue, policy=svc.policy))
+        await run_command(
+            cases.register_team(
+                svc.temporal, team.team_id, command, task_queue=svc.task_queue, policy=svc.policy
+            )
+        )
 
     return await _administer(request, act)

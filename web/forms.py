@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from web.i18n import LONDON
 from web.words import N_
+from workflows import client as cases
 from workflows import commands as cmd
 
 CM = frozenset({"case_manager"})
@@ -31,85 +32,85 @@ BS = frozenset({"business_support"})
 # names fields of an earlier entry: the CLI and the API take it).
 OFFERED: dict[str, dict[str, frozenset[str]]] = {
     "referred": {
-        "accept": CM|SUP,
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
-        "correct_entry": CM|SUP,
-        "record_consent": BS|CM|SUP,
-        "reject": CM|SUP,
-        "withdraw": CM|SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "accept": CM | SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
+        "correct_entry": CM | SUP,
+        "record_consent": BS | CM | SUP,
+        "reject": CM | SUP,
+        "withdraw": CM | SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
     "accepted": {
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
-        "correct_entry": CM|SUP,
-        "record_consent": BS|CM|SUP,
-        "withdraw": CM|SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
+        "correct_entry": CM | SUP,
+        "record_consent": BS | CM | SUP,
+        "withdraw": CM | SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
     "waitlisted": {
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
-        "correct_entry": CM|SUP,
-        "record_consent": BS|CM|SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
+        "correct_entry": CM | SUP,
+        "record_consent": BS | CM | SUP,
         "transfer": SUP,
-        "withdraw": CM|SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "withdraw": CM | SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
     "allocated": {
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
-        "correct_entry": CM|SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
+        "correct_entry": CM | SUP,
         "reassign": SUP,
-        "record_consent": BS|CM|SUP,
-        "record_first_meeting": CM|SUP,
+        "record_consent": BS | CM | SUP,
+        "record_first_meeting": CM | SUP,
         "transfer": SUP,
-        "withdraw": CM|SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "withdraw": CM | SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
     "intensive": {
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "agree_goal": CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
-        "close_intensive_phase": CM|SUP,
-        "correct_entry": CM|SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "agree_goal": CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
+        "close_intensive_phase": CM | SUP,
+        "correct_entry": CM | SUP,
         "decide_extension": SUP,
         "reassign": SUP,
-        "record_consent": BS|CM|SUP,
-        "record_session": CM|SUP,
-        "request_extension": CM|SUP,
-        "score_goals": CM|SUP,
+        "record_consent": BS | CM | SUP,
+        "record_session": CM | SUP,
+        "request_extension": CM | SUP,
+        "score_goals": CM | SUP,
         "transfer": SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
     "follow_up": {
-        "add_adult": BS|CM|SUP,
-        "add_child": BS|CM|SUP,
-        "change_child_status": BS|CM|SUP,
-        "change_priority": CM|SUP,
+        "add_adult": BS | CM | SUP,
+        "add_child": BS | CM | SUP,
+        "change_child_status": BS | CM | SUP,
+        "change_priority": CM | SUP,
         "close_episode": SUP,
-        "complete_review": CM|SUP,
-        "correct_entry": CM|SUP,
+        "complete_review": CM | SUP,
+        "correct_entry": CM | SUP,
         "decide_review_move": SUP,
-        "offer_booster": CM|SUP,
+        "offer_booster": CM | SUP,
         "reassign": SUP,
-        "record_booster": CM|SUP,
-        "record_maintenance_contact": CM|SUP,
-        "record_review_not_held": CM|SUP,
-        "request_review_move": CM|SUP,
+        "record_booster": CM | SUP,
+        "record_maintenance_contact": CM | SUP,
+        "record_review_not_held": CM | SUP,
+        "request_review_move": CM | SUP,
         "reschedule_review": SUP,
-        "withdraw_consent": BS|CM|SUP,
+        "withdraw_consent": BS | CM | SUP,
     },
 }
 NOT_ON_THE_WEB = frozenset({"correct_entry"})
@@ -395,3 +396,18 @@ def offered(phase: str, role: str) -> list[str]:
         for name in cmd.COMMANDS
         if role in table.get(name, frozenset()) and name not in NOT_ON_THE_WEB
     ]
+
+
+# What the live case (its workflow) says over the read model's summary: a command just
+# recorded moves the phase at once there, a moment later in the read model.
+LIVE_FIELDS = ("phase", "key_worker_id", "team_id", "cover_key_worker_id", "cover_until")
+
+
+async def live_view(page: Any, case_id: str) -> dict[str, Any] | None:
+    """The case's live state from its workflow (what the rules will see), or ``None`` when
+    Temporal does not answer (the read model's summary stands in)."""
+    try:
+        view = await cases.case_view(page.request.app.state.services.temporal, case_id)
+    except Exception:
+        return None
+    return view.model_dump()

@@ -23,7 +23,9 @@ log = structlog.get_logger(__name__)
 
 
 class OidcClient:
-    def __init__(self, issuer: str, client_id: str, client_secret: str, public_url: str | None) -> None:
+    def __init__(
+        self, issuer: str, client_id: str, client_secret: str, public_url: str | None
+    ) -> None:
         self.oauth = OAuth()
         self.oauth.register(
             "council",
@@ -44,11 +46,15 @@ class OidcClient:
         from web.routes import safe_next
 
         current.data["next"] = safe_next(next_path)
-        response: Response = await self.oauth.council.authorize_redirect(request, self._callback(request))
+        response: Response = await self.oauth.council.authorize_redirect(
+            request, self._callback(request)
+        )
         await sessions.save_data(pool, current)
         return response
 
-    async def subject(self, request: Request, pool: Any, current: sessions.WebSession) -> str | None:
+    async def subject(
+        self, request: Request, pool: Any, current: sessions.WebSession
+    ) -> str | None:
         """The ``sub`` of the provider's verified ID token, or ``None`` when the answer is
         refused (state, nonce, signature, an error from the provider)."""
         request.scope["session"] = current.data

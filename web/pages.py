@@ -5,20 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from api.commands import temporal_down
 from api.problems import ApiError
 from events.keys import KeyProblem
 from events.vocabulary import AccessPurpose, Role
-from identity.users import User
 from projections import queries
+from web.forms import LIVE_FIELDS, TITLES, offered
 from web.i18n import LONDON
 from web.render import Page, render
 from web.routes import need_role, page_for, router, svc_of
-from web.forms import TITLES, offered
 from workflows import client as cases
 
 ACCESS_SHOWN = 100  # the case page shows the latest reads; the API and CLI give them all
@@ -64,9 +61,7 @@ async def my_work(request: Request) -> Response:
     alerts = await queries.alerts_for_user(svc.pool, user.user_id, user.role.value, user.team_id)
     await _listed(page, "alerts", alerts)
     soon = today_in_wales() + timedelta(days=30)
-    reviews = await queries.reviews_due(
-        svc.pool, soon, key_worker_id=user.user_id, with_cover=True
-    )
+    reviews = await queries.reviews_due(svc.pool, soon, key_worker_id=user.user_id, with_cover=True)
     await _listed(page, "reviews", reviews)
     phases = [(p, by_phase[p]) for p in PHASE_ORDER if p in by_phase]
     return render(
@@ -108,7 +103,9 @@ def _as_of(raw: str | None) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), LONDON).astimezone(UTC)
 
 
-async def readable(page: Page, case_id: str, view: str, as_of: datetime | None = None) -> dict[str, Any]:
+async def readable(
+    page: Page, case_id: str, view: str, as_of: datetime | None = None
+) -> dict[str, Any]:
     """The case's summary if the reader may see it (the read recorded, refusals too)."""
     user = page.user
     assert user is not None
@@ -143,7 +140,9 @@ def trajectories(events: list[Any]) -> list[dict[str, Any]]:
         elif event.type == "GoalsScored":
             for s in data.get("scores") or []:
                 if s["goal_id"] in goals:
-                    goals[s["goal_id"]]["points"].append((data.get("stage"), event.occurred_at, s["score"]))
+                    goals[s["goal_id"]]["points"].append(
+                        (data.get("stage"), event.occurred_at, s["score"])
+                    )
         elif event.type == "IntensivePhaseClosed":
             for s in data.get("closing_scores") or []:
                 if s["goal_id"] in goals:
@@ -168,7 +167,9 @@ def chart(points: list[tuple[str, Any, int | None]], target: int | None) -> dict
         for i, (_, score) in enumerate(scored)
     ]
     target_y = (
-        round(height - pad - (target / 10) * (height - 2 * pad), 1) if isinstance(target, int) else None
+        round(height - pad - (target / 10) * (height - 2 * pad), 1)
+        if isinstance(target, int)
+        else None
     )
     return {
         "width": width,
@@ -181,7 +182,10 @@ def chart(points: list[tuple[str, Any, int | None]], target: int | None) -> dict
 
 @router.get("/cases/{case_id}")
 async def case_page(
-    request: Request, case_id: str, as_of: str | None = None, purpose: str | None = None,
+    request: Request,
+    case_id: str,
+    as_of: str | None = None,
+    purpose: str | None = None,
     reason: str | None = None,
 ) -> Response:
     page = await page_for(request)
@@ -206,19 +210,26 @@ async def case_page(
         view = (await cases.case_view(svc.temporal, case_id)).model_dump()
     except cases.CaseNotFound:
         view = None
-    except Exception:  # noqa: BLE001 - the page still shows the read model when Temporal is away
+    except Exception:
         view = None
     alerts = (
-        await queries.alerts_of_case(svc.pool, case_id) if user.role is not Role.BUSINESS_SUPPORT else []
+        await queries.alerts_of_case(svc.pool, case_id)
+        if user.role is not Role.BUSINESS_SUPPORT
+        else []
     )
     access = None
     if user.can_see_access_logs:
-        await queries.record_access(svc.store, case_id, user.actor, view="access_log", interface="web")
+        await queries.record_access(
+            svc.store, case_id, user.actor, view="access_log", interface="web"
+        )
         access = await queries.access_log(svc.pool, case_id, latest=ACCESS_SHOWN)
     personal, personal_error = None, None
     if purpose is not None:
         personal, personal_error = await _personal(page, summary, purpose, reason)
-    commands = offered(summary["phase"], user.role.value) if user.can_command(summary) and moment is None else []
+    live = {**summary, **{k: view[k] for k in LIVE_FIELDS if k in view}} if view else summary
+    commands = (
+        offered(live["phase"], user.role.value) if user.can_command(live) and not moment else []
+    )
     return render(
         page,
         "case.html",
@@ -282,16 +293,22 @@ async def timeline_csv(request: Request, case_id: str) -> Response:
     )
 
 
-def expected_allocations(waiting: list[dict[str, Any]], cases_now: list[dict[str, Any]], free: int) -> dict[str, date | None]:
+def expected_allocations(
+    waiting: list[dict[str, Any]], cases_now: list[dict[str, Any]], free: int
+) -> dict[str, date | None]:
     """An estimate of when each waiting family gets a key worker: at once while there is
     space, then as each family now in its intensive phase is due to finish."""
     endings = sorted(
-        c["intensive_ends_on"] for c in cases_now if c["phase"] == "intensive" and c.get("intensive_ends_on")
+        c["intensive_ends_on"]
+        for c in cases_now
+        if c["phase"] == "intensive" and c.get("intensive_ends_on")
     )
     out: dict[str, date | None] = {}
     for index, family in enumerate(waiting):
         ahead = index - free
-        out[family["case_id"]] = today_in_wales() if ahead < 0 else (endings[ahead] if ahead < len(endings) else None)
+        out[family["case_id"]] = (
+            today_in_wales() if ahead < 0 else (endings[ahead] if ahead < len(endings) else None)
+        )
     return out
 
 
@@ -306,12 +323,18 @@ async def team_page(request: Request) -> Response:
     await _listed(page, "waitlist", waiting)
     team_cases = await queries.list_cases(svc.pool, team_id=team, limit=2000)
     overdue = [
-        c for c in team_cases
-        if c["first_meeting_overdue"] or c["no_contact_overdue"] or c["intensive_overrun"] or c["review_overdue"]
+        c
+        for c in team_cases
+        if c["first_meeting_overdue"]
+        or c["no_contact_overdue"]
+        or c["intensive_overrun"]
+        or c["review_overdue"]
     ]
     await _listed(page, "cases", overdue)
     free = sum(
-        max((k["caseload_limit"] or 0) - k["in_intensive_phase"], 0) for k in caseload if k["active"]
+        max((k["caseload_limit"] or 0) - k["in_intensive_phase"], 0)
+        for k in caseload
+        if k["active"]
     )
     expected = expected_allocations(waiting, team_cases, free)
     alerts = await queries.alerts_for_user(svc.pool, user.user_id, user.role.value, team)

@@ -10,14 +10,21 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from events import vocabulary
 from identity.users import User
 from web.i18n import Language
 from web.session import WebSession
-from events import vocabulary
 from web.words import event_title, word
 from workflows.lifecycle.state import Phase, ReviewStatus
 

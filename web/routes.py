@@ -9,34 +9,24 @@ CSRF token of every post before anything else.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import structlog
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
-from temporalio.service import RPCError
 
-from api.commands import run_command, temporal_down
 from api.deps import Services
 from api.problems import ApiError
-from events.errors import InvalidInput
-from events.vocabulary import AccessPurpose, Role
+from events.vocabulary import Role
 from identity.users import User
-from projections import queries
 from web import session as sessions
-from web.forms import TITLES, FormField, fields_of, offered, place_errors, read_form
 from web.i18n import COOKIE as LANG_COOKIE
 from web.i18n import LANGUAGES, Language, language_of
 from web.render import Page, render
 from web.words import N_
-from workflows import client as cases
-from workflows import commands as cmd
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -175,7 +165,9 @@ async def _sign_in_page(
         expired=request.query_params.get("expired") == "1",
     )
     if fresh is not None:
-        sessions.set_cookie(response, fresh, secure=sessions.secure_request(request, config.public_url))
+        sessions.set_cookie(
+            response, fresh, secure=sessions.secure_request(request, config.public_url)
+        )
     return response
 
 
@@ -184,7 +176,7 @@ async def sign_in(request: Request) -> Response:
     from identity.passwords import verify_password
 
     page = await page_for(request, signed_in=False)
-    svc, config = svc_of(request), config_of(request)
+    svc = svc_of(request)
     form = await form_of(request, page)
     next_path = safe_next(str(form.get("next") or "/app"))
     user_id = str(form.get("user_id") or "").strip()[:64]
@@ -198,15 +190,20 @@ async def sign_in(request: Request) -> Response:
     user = None
     if not errors:
         user = await verify_password(svc.pool, user_id, password)
-        if user is None:
-            log.info("web_sign_in_refused", actor=user_id, method="password")
+        if user is None:  # what was typed is not logged: it may be a password, or a name
+            known = await svc.pool.fetchval("SELECT true FROM users WHERE user_id = $1", user_id)
+            log.info(
+                "web_sign_in_refused", method="password", **({"actor": user_id} if known else {})
+            )
             errors.append(("#user_id", _("The user ID or password is not right")))
     if user is None:
         return await _sign_in_page(request, page, next_path, errors, user_id, status_code=400)
     return await _signed_in(request, page, user, next_path, "password")
 
 
-async def _signed_in(request: Request, page: Page, user: User, next_path: str, how: str) -> Response:
+async def _signed_in(
+    request: Request, page: Page, user: User, next_path: str, how: str
+) -> Response:
     svc, config = svc_of(request), config_of(request)
     if page.session is not None:
         await sessions.end(svc.pool, page.session)  # a new session: no fixation
@@ -214,7 +211,9 @@ async def _signed_in(request: Request, page: Page, user: User, next_path: str, h
     log.info("web_signed_in", actor=user.user_id, role=user.role.value, method=how)
     target = next_path if next_path != "/app" else HOME[user.role]
     response = see_other(target)
-    sessions.set_cookie(response, started, secure=sessions.secure_request(request, config.public_url))
+    sessions.set_cookie(
+        response, started, secure=sessions.secure_request(request, config.public_url)
+    )
     return response
 
 
@@ -242,7 +241,9 @@ async def oidc_start(request: Request) -> Response:
     current = page.session or await sessions.start(svc.pool)
     response = await config.oidc.redirect(request, svc.pool, current)
     if page.session is None:
-        sessions.set_cookie(response, current, secure=sessions.secure_request(request, config.public_url))
+        sessions.set_cookie(
+            response, current, secure=sessions.secure_request(request, config.public_url)
+        )
     return response
 
 
@@ -263,6 +264,15 @@ async def oidc_callback(request: Request) -> Response:
     user = await user_for_subject(svc.pool, subject)
     if user is None:
         log.info("web_sign_in_refused", method="oidc")
-        errors = [("#oidc", _("Your council account is not linked to a user of this service; ask an administrator"))]
+        errors = [
+            (
+                "#oidc",
+                _(
+                    "Your council account is not linked to a user of this service; ask an administrator"
+                ),
+            )
+        ]
         return await _sign_in_page(request, page, "/app", errors, status_code=403)
-    return await _signed_in(request, page, user, str(page.session.data.get("next") or "/app"), "oidc")
+    return await _signed_in(
+        request, page, user, str(page.session.data.get("next") or "/app"), "oidc"
+    )

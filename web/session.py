@@ -75,7 +75,9 @@ async def load(pool: Any, request: Request, idle: timedelta) -> WebSession | Non
     return WebSession(secret, row["csrf_token"], user, dict(data or {}))
 
 
-async def start(pool: Any, user: User | None = None, data: dict[str, Any] | None = None) -> WebSession:
+async def start(
+    pool: Any, user: User | None = None, data: dict[str, Any] | None = None
+) -> WebSession:
     """A new session (a visitor's, or a user's just signed in)."""
     session = WebSession(
         secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, dict(data or {}), fresh=True
@@ -89,9 +91,7 @@ async def start(pool: Any, user: User | None = None, data: dict[str, Any] | None
         orjson.dumps(session.data).decode(),
     )
     # Old visitors' and idle sessions: swept now and then, by sign-ins.
-    await pool.execute(
-        "DELETE FROM web_sessions WHERE last_seen_at < now() - interval '1 day'"
-    )
+    await pool.execute("DELETE FROM web_sessions WHERE last_seen_at < now() - interval '1 day'")
     return session
 
 

@@ -312,7 +312,7 @@ EVENT_TITLES: dict[str, str] = {
     "TokenRevoked": N_("Token revoked"),
     "UserActiveChanged": N_("User active changed"),
     "UserAdded": N_("User added"),
-    "UserPasswordSet": N_("User password set"),
+    "UserPasswordChanged": N_("User password set"),
     "UserSignInLinked": N_("User sign in linked"),
 }
 

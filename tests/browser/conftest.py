@@ -157,7 +157,7 @@ async def site(
         uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     )
     serving = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag only
         await asyncio.sleep(0.02)
     stop = asyncio.Event()
     site = Site(url, harness, pool, browser, oidc_issuer)

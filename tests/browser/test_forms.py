@@ -13,7 +13,9 @@ from web.forms import fields_of, offered
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-async def errors_of_every_form(site: Site, page: object, case_id: str, phase: str, role: str) -> int:
+async def errors_of_every_form(
+    site: Site, page: object, case_id: str, phase: str, role: str
+) -> int:
     checked = 0
     for name in offered(phase, role):
         if not any(f.required for f in fields_of(name)):
@@ -25,7 +27,9 @@ async def errors_of_every_form(site: Site, page: object, case_id: str, phase: st
         assert await summary.count() == 1, f"{name}: no error summary"
         link = summary.locator("a").first
         target = await link.get_attribute("href")
-        assert target and await page.locator(target).count() == 1, f"{name}: {target} names no field"  # type: ignore[attr-defined]
+        assert target and await page.locator(target).count() == 1, (
+            f"{name}: {target} names no field"
+        )  # type: ignore[attr-defined]
         await accessible(page, f"en-{phase}-{name}-errors")
         assert len(await site.h.store.read_stream(f"case-{case_id}")) == before, name
         checked += 1

@@ -35,7 +35,9 @@ async def do(page: Any, case_id: str, command: str, name: str, fields: dict[str,
         element = page.locator(selector)
         kind = await element.evaluate("e => e.tagName + ':' + (e.type || '')")
         if kind.startswith("SELECT"):
-            await element.select_option(**value) if isinstance(value, dict) else await element.select_option(value)
+            await element.select_option(**value) if isinstance(
+                value, dict
+            ) else await element.select_option(value)
         elif kind in ("INPUT:radio", "INPUT:checkbox"):
             await element.check()
         else:
@@ -180,7 +182,10 @@ async def test_business_support_refers_and_a_case_manager_is_kept_to_their_own(
     other = await site.person("cm-jones", language)
     await other.goto("/app/cases/newport-1")
     await accessible(other, f"{language}-not-found")
-    assert await other.locator("h1").inner_text() in ("Page not found", "Heb ddod o hyd i'r dudalen")
+    assert await other.locator("h1").inner_text() in (
+        "Page not found",
+        "Heb ddod o hyd i'r dudalen",
+    )
     refused = await site.pool.fetchval(
         "SELECT count(*) FROM events WHERE stream_id = 'access-newport-1' "
         "AND data->>'allowed' = 'false' AND data->>'interface' = 'web'"
@@ -192,7 +197,9 @@ async def test_signing_in_with_the_councils_account(site: Site) -> None:
     admin = await site.person("ad-root")
     await admin.goto("/app/admin")
     await accessible(admin, "en-admin")
-    details = admin.locator("details", has=admin.locator('form[action="/app/admin/users/cm-jones/sign-in"]'))
+    details = admin.locator(
+        "details", has=admin.locator('form[action="/app/admin/users/cm-jones/sign-in"]')
+    )
     await details.locator("summary").click()
     await details.locator('input[name="subject"]').fill("jones@council.example")
     async with admin.expect_navigation():

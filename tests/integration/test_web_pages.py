@@ -110,9 +110,14 @@ async def test_a_double_submit_records_once(web: Web) -> None:
         client.post("/app/cases/c1/do/record_session", data=data),
         client.post("/app/cases/c1/do/record_session", data=data),
     )
-    assert {first.status_code, second.status_code} == {303}, first.text[first.text.find("govuk-error-summary__list"):][:600]
+    assert {first.status_code, second.status_code} == {303}, first.text[
+        first.text.find("govuk-error-summary__list") :
+    ][:600]
     third = await client.post("/app/cases/c1/do/record_session", data=data)
-    assert third.status_code == 303 and third.headers["location"] == "/app/cases/c1?done=record_session"
+    assert (
+        third.status_code == 303
+        and third.headers["location"] == "/app/cases/c1?done=record_session"
+    )
     types = [e.type for e in (await web.h.store.read_stream("case-c1"))[before:]]
     assert types.count("SessionRecorded") == 1
 
@@ -277,7 +282,12 @@ async def test_administration_is_recorded(web: Web) -> None:
     client = web.browser("ad-root")
     added = await client.post(
         "/app/admin/users",
-        data={"csrf_token": token, "user_id": "cm-new", "role": "case_manager", "team_id": "cardiff"},
+        data={
+            "csrf_token": token,
+            "user_id": "cm-new",
+            "role": "case_manager",
+            "team_id": "cardiff",
+        },
     )
     assert added.status_code == 303
     short = await client.post(
@@ -296,7 +306,7 @@ async def test_administration_is_recorded(web: Web) -> None:
     )
     assert unknown_team.status_code == 400 and "no team nowhere" in unknown_team.text
     trail = [e.type for e in await web.h.store.read_stream("admin")]
-    assert trail == ["UserAdded", "UserPasswordSet", "TokenCreated"]
+    assert trail == ["UserAdded", "UserPasswordChanged", "TokenCreated"]
     assert (await web.sign_in("cm-new")).status_code == 303
 
 
@@ -310,3 +320,40 @@ async def test_timeline_csv_and_as_of(web: Web) -> None:
     assert then.status_code == 200
     bad = await web.get("sup-evans", "/app/cases/c1", as_of="9999-12-31")
     assert bad.status_code == 422 and "as_of" in bad.text
+
+
+async def test_acknowledging_an_alert_with_and_without_javascript(web: Web) -> None:
+    from datetime import timedelta
+
+    from tests.temporal_harness import SUP
+
+    await web.h.add_key_worker("cardiff", "cm-jones")
+    for case_id in ("a1", "a2"):
+        await web.h.refer(case_id)
+        await web.h.do(case_id, "accept", actor=SUP)
+        view = await web.h.settle(case_id, "allocated")
+    assert view.first_meeting_due_at is not None
+    await web.h.sleep(
+        seconds=(view.first_meeting_due_at + timedelta(hours=1) - await web.h.now()).total_seconds()
+    )
+    await web.settle()
+    await web.sign_in("cm-jones")
+    page = await web.get("cm-jones", "/app/my-work")
+    assert page.text.count('hx-post="/app/alerts/') == 2
+    token = hidden(page.text)["csrf_token"]
+    client = web.browser("cm-jones")
+    row = await client.post(
+        "/app/alerts/case-a1%3Aa1/acknowledge",
+        data={"csrf_token": token, "back": "/app/my-work"},
+        headers={"HX-Request": "true"},
+    )
+    assert row.status_code == 200 and row.text.lstrip().startswith("<tr")
+    assert "Acknowledged" in row.text and "<html" not in row.text
+    whole = await client.post(
+        "/app/alerts/case-a2%3Aa1/acknowledge", data={"csrf_token": token, "back": "/app/my-work"}
+    )
+    assert whole.status_code == 303 and whole.headers["location"] == "/app/my-work?acknowledged=1"
+    for case_id in ("a1", "a2"):
+        assert "AlertAcknowledged" in await web.h.types(case_id)
+    stranger = await client.post("/app/alerts/case-zz%3Aa1/acknowledge", data={"csrf_token": token})
+    assert stranger.status_code == 404

@@ -382,7 +382,9 @@ async def referral_post(request: Request) -> Response:
     user = need_role(page, Role.BUSINESS_SUPPORT, Role.SUPERVISOR, Role.CASE_MANAGER)
     svc = svc_of(request)
     form = await form_of(request, page)
-    shown = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
+    shown: dict[str, Any] = {
+        k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"
+    }
     shown["referral_grounds"] = form.getlist("referral_grounds")
     shown["presenting_needs"] = form.getlist("presenting_needs")
     submission, went = await claim(svc.pool, form, user)

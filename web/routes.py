@@ -239,7 +239,7 @@ async def oidc_start(request: Request) -> Response:
         return see_other("/app/sign-in")
     svc = svc_of(request)
     current = page.session or await sessions.start(svc.pool)
-    response = await config.oidc.redirect(request, svc.pool, current)
+    response: Response = await config.oidc.redirect(request, svc.pool, current)
     if page.session is None:
         sessions.set_cookie(
             response, current, secure=sessions.secure_request(request, config.public_url)

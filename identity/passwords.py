@@ -73,8 +73,10 @@ def _user(row: Any) -> User:
 async def verify_password(pool: Any, user_id: str, password: str) -> User | None:
     """The active user whose password this is, or ``None`` (unknown, inactive, no password
     set, or wrong: all alike, and alike in time)."""
-    if not (0 < len(user_id) <= 64) or len(password) > MAX_LENGTH or "\x00" in user_id:
-        await asyncio.to_thread(_verify, _DUMMY, password[:MAX_LENGTH])
+    if not (0 < len(user_id) <= 64 and user_id.isprintable() and _storable(user_id)) or not (
+        len(password) <= MAX_LENGTH and _storable(password)
+    ):  # never anyone's: refused in the time a wrong password takes
+        await asyncio.to_thread(_verify, _DUMMY, "not a password of anyone's")
         return None
     row = await pool.fetchrow(
         "SELECT user_id, role, team_id, password_hash FROM users WHERE user_id = $1 AND active",
@@ -92,6 +94,15 @@ async def verify_password(pool: Any, user_id: str, password: str) -> User | None
             stored,
         )
     return _user(row)
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL and argon2 take: UTF-8 without NUL (no unpaired surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _verify(stored: str, password: str) -> bool:

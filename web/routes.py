@@ -121,7 +121,10 @@ def need_role(page: Page, *roles: Role) -> User:
 async def set_language(request: Request, to: str = "en", next: str = "/app") -> Response:
     chosen = to if to in LANGUAGES else "en"
     response = see_other(safe_next(next))
-    response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    secure = sessions.secure_request(request, config_of(request).public_url)
+    response.set_cookie(
+        LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", httponly=True, secure=secure
+    )
     return response
 
 
@@ -191,7 +194,9 @@ async def sign_in(request: Request) -> Response:
     if not errors:
         user = await verify_password(svc.pool, user_id, password)
         if user is None:  # what was typed is not logged: it may be a password, or a name
-            known = await svc.pool.fetchval("SELECT true FROM users WHERE user_id = $1", user_id)
+            known = user_id.isprintable() and await svc.pool.fetchval(
+                "SELECT true FROM users WHERE user_id = $1", user_id
+            )
             log.info(
                 "web_sign_in_refused", method="password", **({"actor": user_id} if known else {})
             )

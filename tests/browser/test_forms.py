@@ -1,6 +1,7 @@
-"""Every form a supervisor or a key worker is offered, in its error state (sent empty): a
-GOV.UK error summary linking to the field, the field marked, nothing recorded, and no
-WCAG 2.2 A/AA violation (axe). The phases with the most forms: intensive and follow-up."""
+"""Every form a supervisor is offered (a key worker's are a subset of theirs), in its error
+state (sent empty): a GOV.UK error summary linking to the field, the field marked, nothing
+recorded, and no WCAG 2.2 A/AA violation (axe); in the referred, allocated, intensive and
+follow-up phases, and the admin page's."""
 
 from __future__ import annotations
 
@@ -38,9 +39,15 @@ async def errors_of_every_form(
 
 async def test_every_forms_error_state(site: Site) -> None:
     await site.h.add_key_worker("cardiff", "cm-jones")
+    await site.h.refer("f0")  # referred: reject, withdraw, the family's facts
     await to_intensive(site.h, "f1")
     await site.settle()
     supervisor = await site.person("sup-evans")
+    assert await errors_of_every_form(site, supervisor, "f0", "referred", "supervisor") >= 5
+    await site.h.do("f0", "accept", actor=SUP)
+    await site.h.settle("f0", "allocated")
+    await site.settle()
+    assert await errors_of_every_form(site, supervisor, "f0", "allocated", "supervisor") >= 5
     assert await errors_of_every_form(site, supervisor, "f1", "intensive", "supervisor") >= 8
     await site.h.do("f1", "close_intensive_phase", actor=SUP, kind="planned")
     await site.h.settle("f1", "follow_up")

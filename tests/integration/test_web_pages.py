@@ -33,6 +33,29 @@ async def test_sign_in_and_out(web: Web) -> None:
     assert again.status_code == 303
 
 
+async def test_sign_in_refuses_what_no_user_can_be(web: Web) -> None:
+    client = web.browser("cm-jones")
+    token = hidden((await client.get("/app/sign-in")).text)["csrf_token"]
+    for body in (
+        f"csrf_token={token}&user_id=cm-jones%00&password=x",
+        f"csrf_token={token}&user_id=cm-%ED%A0%80&password=x",
+        f"csrf_token={token}&user_id=cm-jones&password=%ED%A0%80%00",
+        f"csrf_token={token}&user_id=" + "x" * 5000 + "&password=" + "y" * 5000,
+        f"csrf_token={token}&user_id=&password=",
+    ):
+        refused = await client.post(
+            "/app/sign-in",
+            content=body.encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert refused.status_code == 400, (body[:80], refused.status_code)
+        assert "There is a problem" in refused.text
+    wrong_type = await client.post(
+        "/app/sign-in", content=b"{}", headers={"content-type": "application/json"}
+    )
+    assert wrong_type.status_code == 400  # no CSRF token in it
+
+
 async def test_pages_answer_for_each_role(web: Web) -> None:
     await intensive_case(web)
     for user, path in [

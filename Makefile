@@ -27,9 +27,9 @@ chromium:
 	    echo "note: chromium could not be installed: the browser tests will be skipped"; \
 	  else echo "note: no chromium (apt-get install -y chromium): the browser tests will be skipped"; fi; }
 
-## test: the whole suite against real PostgreSQL and Temporal (exit 5, "nothing selected", is not a failure)
+## test: the whole suite against real PostgreSQL and Temporal, in two processes (exit 5, "nothing selected", is not a failure)
 test: $(STAMP) chromium
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

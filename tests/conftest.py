@@ -110,3 +110,10 @@ async def store(pool: asyncpg.Pool) -> AsyncIterator[EventStore]:
     store = EventStore(pool, keyring())
     yield store
     await store.aclose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests (``@pytest.mark.long``) first: ``make test`` spreads the suite over
+    two processes (pytest-xdist), and a four-minute test handed out last would keep one
+    process busy long after the other is idle."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -65,6 +65,7 @@ def fuzz(
     )
 
 
+@pytest.mark.long
 @pytest.mark.timeout(900)  # two schemathesis runs of ~2-4 minutes each on this machine
 def test_the_whole_api_under_schemathesis(dev_stack: DevStack) -> None:
     tokens = {}

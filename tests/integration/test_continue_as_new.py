@@ -11,6 +11,7 @@ pytestmark = pytest.mark.integration
 SESSIONS = 3000
 
 
+@pytest.mark.long
 @pytest.mark.timeout(600)  # 3,000 updates, one after another: about four minutes here
 async def test_three_thousand_sessions_survive_continue_as_new(harness: Harness) -> None:
     h = harness

@@ -53,7 +53,7 @@ assets:
 
 ## messages: the pages' strings into web/translations/messages.pot, merged into each language's .po
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F web/babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o web/translations/messages.pot .
+	$(BIN)/pybabel extract -F web/babel.cfg -k N_ -k _ -k CommandRejected:2 -k TeamRefusal:2 -k require_phase:3 -k require_role:3 --no-location --omit-header --sort-output -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching --ignore-obsolete
 
 clean:

@@ -28,8 +28,9 @@ from workflows.team_workflow import TeamWorkflow
 NOT_STARTED = frozenset(p.value for p in (Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED))
 
 
-def _refused(message: str, kind: object = "invalid") -> ApplicationError:
-    return ApplicationError(message, kind, type="CommandRejected", non_retryable=True)
+def _refused(message: str, kind: object = "invalid", *said: object) -> ApplicationError:
+    """The team's refusal passed on: its message, kind and words (for the pages)."""
+    return ApplicationError(message, kind, *said, type="CommandRejected", non_retryable=True)
 
 
 @contextmanager
@@ -40,7 +41,7 @@ def _answered(team_id: str) -> Iterator[None]:
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
-            raise _refused(cause.message, *cause.details[:1]) from None
+            raise _refused(cause.message, *cause.details[:2]) from None
         raise _refused(str(exc)) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:

@@ -39,13 +39,13 @@ async def run_command(coro: Awaitable[T]) -> T:
     try:
         return await coro
     except (cases.CaseAlreadyExists, cases.VersionConflict, cases.CommandConflict) as exc:
-        raise ApiError(409, *_split(exc)) from None
+        raise ApiError(409, *_split(exc), said=exc.said) from None
     except cases.CommandForbidden as exc:
-        raise ApiError(403, *_split(exc)) from None
+        raise ApiError(403, *_split(exc), said=exc.said) from None
     except cases.CommandTooLarge as exc:
-        raise ApiError(413, *_split(exc)) from None
+        raise ApiError(413, *_split(exc), said=exc.said) from None
     except cases.CommandRefused as exc:
-        raise ApiError(422, *_split(exc)) from None
+        raise ApiError(422, *_split(exc), said=exc.said) from None
     except cases.CaseNotFound as exc:
         raise ApiError(404, "case_id", str(exc)) from None
     except cases.StoreUnavailable as exc:

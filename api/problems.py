@@ -61,9 +61,15 @@ class ApiError(StarletteHTTPException):
     """Raise this (or ``HTTPException`` with a ``"field: rule"`` detail) from a route."""
 
     def __init__(
-        self, status: int, field: str, rule: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        field: str,
+        rule: str,
+        headers: dict[str, str] | None = None,
+        said: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
         self.field, self.rule = field, rule
+        self.said = said  # the rule's template and values, when it gave them (for the pages)
         super().__init__(status, f"{field}: {rule}", headers)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from events.catalogue import CaseRecordViewed, CasesListed
 from events.envelope import Actor, EventMetadata
@@ -38,6 +38,13 @@ class HistoryEntry(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     policy_version: str | None
+    # The event's coded data (never its personal parts), for the pages' Welsh timeline;
+    # not part of the API's answer.
+    _data: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self._data
 
 
 def history_csv(entries: list[HistoryEntry]) -> str:
@@ -162,7 +169,7 @@ def _entry(
     recorded_at: datetime,
     policy_version: str | None,
 ) -> HistoryEntry:
-    return HistoryEntry.model_construct(
+    entry = HistoryEntry.model_construct(
         stream_version=version,
         type=type_name,
         description=sentence(type_name, data, actor),
@@ -172,6 +179,8 @@ def _entry(
         recorded_at=recorded_at,
         policy_version=policy_version,
     )
+    entry._data = data
+    return entry
 
 
 async def history_as_of(

@@ -69,7 +69,8 @@ def install(app: FastAPI, config: WebConfig | None = None) -> None:
             if isinstance(exc, StarletteHTTPException):
                 field = getattr(exc, "field", None)
                 rule = getattr(exc, "rule", None)
-                return error_page(request, exc.status_code, field, rule)
+                said = getattr(exc, "said", None)
+                return error_page(request, exc.status_code, field, rule, said)
             if isinstance(exc, RequestValidationError):
                 return error_page(request, 400, None, None)
             api_answer = await original(request, exc)  # logs it, and tells a transient fault
@@ -78,9 +79,19 @@ def install(app: FastAPI, config: WebConfig | None = None) -> None:
         app.add_exception_handler(kind, handler)
 
 
-def error_page(request: Request, status: int, field: str | None, rule: str | None) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    field: str | None,
+    rule: str | None,
+    said: tuple[str, dict[str, Any]] | None = None,
+) -> Response:
+    """The error as a page, its rule in the reader's language (``web.words.rule_in``)."""
     from web.render import Page, render
     from web.routes import config_of, language
+    from web.words import rule_in
 
-    page = Page(request, language(request), None, None, config_of(request).service_name)
-    return render(page, "error.html", status_code=status, status=status, field=field, rule=rule)
+    reader = language(request)
+    page = Page(request, reader, None, None, config_of(request).name_in(reader.code))
+    shown = rule_in(page.language, rule, said) if rule else rule
+    return render(page, "error.html", status_code=status, status=status, field=field, rule=shown)

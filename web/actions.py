@@ -34,9 +34,12 @@ from identity.journal import recorded
 from identity.users import User
 from projections import queries
 from web.forms import (
+    CORRECTABLE_FIELDS,
+    LABELS,
     LIVE_FIELDS,
     TITLES,
     FormField,
+    correction,
     fields_of,
     live_view,
     offered,
@@ -46,8 +49,10 @@ from web.forms import (
 from web.pages import readable, today_in_wales
 from web.render import Page, render
 from web.routes import form_of, need_role, page_for, router, see_other, svc_of
+from web.words import Reader, event_title, form_rule_in, rule_in
 from workflows import client as cases
 from workflows import commands as cmd
+from workflows.lifecycle.corrections import BY_NAME
 
 log = structlog.get_logger(__name__)
 
@@ -96,12 +101,19 @@ async def settle(pool: Any, submission: uuid.UUID | None, result_url: str | None
         )
 
 
-def pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
+def pydantic_errors(exc: ValidationError, reader: Reader | None = None) -> list[tuple[str, str]]:
+    """Each of a form's problems as (field, rule), the rule in the reader's language."""
     out = []
     for error in exc.errors(include_input=False):
         loc = [str(p) for p in error["loc"] if not str(p).isdigit()]
-        out.append((".".join(loc[:2]) or "body", error["msg"]))
+        rule = form_rule_in(reader, error) if reader is not None else error["msg"]
+        out.append((".".join(loc[:2]) or "body", rule))
     return out
+
+
+def refusal_of(page: Page, exc: ApiError) -> tuple[str, str]:
+    """A refusal of the API (the rules, the team) as (field, rule) in the page's language."""
+    return exc.field, rule_in(page.language, exc.rule, exc.said)
 
 
 # --- a case command ---------------------------------------------------------------------
@@ -130,6 +142,15 @@ async def _case_choices(
                 for r in view.get("reviews") or []
                 if r["status"] not in ("completed", "not_held", "cancelled")
             ]
+        elif f.name == "version" and name == "correct_entry":
+            f.kind, f.enum = "select", None
+            f.options = [
+                (str(e.stream_version), _entry_words(page, e))
+                for e in await queries.history(svc.pool, str(view.get("case_id")))
+                if e.type in BY_NAME
+            ]
+        elif f.name == "changes" and name == "correct_entry":
+            f.options = [(code, _(LABELS.get(code, code))) for code in CORRECTABLE_FIELDS]
         elif f.name == "child_id" and name == "change_child_status":
             f.kind, f.options, f.enum = "select", [(c, c) for c in children], None
         elif f.name == "booster_id" and name == "record_booster":
@@ -158,6 +179,13 @@ async def _case_choices(
                 if t["team_id"] != view.get("team_id")
             ]
     return {"goals": goals, "children": children}
+
+
+def _entry_words(page: Page, entry: queries.HistoryEntry) -> str:
+    """An entry a correction may name, as the timeline shows it."""
+    return f"{entry.stream_version}: {event_title(entry.type, page.language._)}, " + (
+        page.language.moment(entry.occurred_at)
+    )
 
 
 async def _command_context(
@@ -198,6 +226,8 @@ async def command_post(request: Request, case_id: str, name: str) -> Response:
     fields = fields_of(name)
     extra = await _case_choices(page, view, fields, name)
     values = read_form(fields, form)
+    if name == "correct_entry":
+        values = correction(values)
     submission, went = await claim(svc.pool, form, user)
     if went:
         return see_other(went)
@@ -210,12 +240,12 @@ async def command_post(request: Request, case_id: str, name: str) -> Response:
             values[now_field] = datetime.now(UTC)
         command = cmd.COMMANDS[name].model_validate({**values, "actor": user.actor})
     except ValidationError as exc:
-        errors = pydantic_errors(exc)
+        errors = pydantic_errors(exc, page.language)
     else:
         try:
             await run_command(cases.send_command(svc.temporal, case_id, name, command))
         except ApiError as exc:
-            errors = [(exc.field, exc.rule)]
+            errors = [refusal_of(page, exc)]
     if errors:
         await settle(svc.pool, submission, None)
         summary_errors = place_errors(fields, errors)
@@ -406,7 +436,7 @@ async def referral_post(request: Request) -> Response:
             try:
                 command = cmd.ReferFamily.model_validate({**values, "actor": user.actor})
             except ValidationError as exc:
-                errors = pydantic_errors(exc)
+                errors = pydantic_errors(exc, page.language)
     if command is not None and not errors:
         try:
             await run_command(
@@ -415,7 +445,7 @@ async def referral_post(request: Request) -> Response:
                 )
             )
         except ApiError as exc:
-            errors = [(exc.field, exc.rule)]
+            errors = [refusal_of(page, exc)]
     if errors:
         await settle(svc.pool, submission, None)
         return _referral_page(
@@ -479,9 +509,10 @@ async def _administer(request: Request, act: Any) -> Response:
         shown = await act(svc, user, form)
     except InvalidInput as exc:
         field, _, rule = str(exc).partition(": ")
-        return await _admin_page(page, errors=[(field, rule or str(exc))], status_code=400)
+        said = rule_in(page.language, rule or str(exc), None)
+        return await _admin_page(page, errors=[(field, said)], status_code=400)
     except ApiError as exc:
-        return await _admin_page(page, errors=[(exc.field, exc.rule)], status_code=exc.status_code)
+        return await _admin_page(page, errors=[refusal_of(page, exc)], status_code=exc.status_code)
     if isinstance(shown, str):  # a token, shown once
         return await _admin_page(page, shown_token=shown)
     return see_other("/app/admin?done=1")

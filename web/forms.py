@@ -22,14 +22,14 @@ from web.i18n import LONDON
 from web.words import N_
 from workflows import client as cases
 from workflows import commands as cmd
+from workflows.lifecycle.corrections import BY_NAME
 
 CM = frozenset({"case_manager"})
 SUP = frozenset({"supervisor"})
 BS = frozenset({"business_support"})
 
 # Which commands each role is offered in each phase (the rules still decide: a refusal is
-# shown with its reason). Commands the web does not offer: correct_entry (a correction
-# names fields of an earlier entry: the CLI and the API take it).
+# shown with its reason).
 ANYONE, WORKERS = BS | CM | SUP, CM | SUP
 # What every open episode takes: facts about the family, its priority, corrections.
 OPEN = {
@@ -77,7 +77,6 @@ OFFERED: dict[str, dict[str, frozenset[str]]] = {
         "reschedule_review": SUP,
     },
 }
-NOT_ON_THE_WEB = frozenset({"correct_entry"})
 
 TITLES: dict[str, str] = {
     "accept": N_("Accept the referral"),
@@ -155,6 +154,11 @@ LABELS: dict[str, str] = {
     "team_id": N_("Team"),
     "scope": N_("Consent to"),
     "alert_id": N_("Alert"),
+    "version": N_("Entry to correct"),
+    "area": N_("Area"),
+    "referring_agency": N_("Referring agency"),
+    "changes": N_("What to correct"),
+    "value": N_("The right value"),
     "personal.name": N_("Name"),
     "personal.date_of_birth": N_("Date of birth"),
     "personal.notes": N_("Notes"),
@@ -166,6 +170,9 @@ HINTS: dict[str, str] = {
     "session_id": N_("A short reference of your choosing, for example s3"),
     "closed_on": N_("Leave empty for today; an earlier day when recorded late"),
     "effective_on": N_("Leave empty for today"),
+    "value": N_(
+        "A number, yes or no, or a choice's code as the timeline shows it (for example home_visit)"
+    ),
 }
 TEXTAREAS = frozenset({"notes", "reason", "description", "personal.notes"})
 
@@ -202,7 +209,7 @@ class FormField:
         return "f-" + self.name.replace(".", "-").replace("_", "-")
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
+def unwrap(annotation: Any) -> tuple[Any, bool]:
     """(the type, whether None is allowed) through Annotated and Optional."""
     optional = False
     while True:
@@ -227,23 +234,51 @@ def _options(enum: type) -> list[tuple[str, str]]:
 
 
 def fields_of(name: str) -> list[FormField]:
-    """The form of command ``name``: every field a person sends (not the actor)."""
+    """The form of command ``name``: every field a person sends (not the actor). A
+    correction's ``changes`` is asked one field at a time: which field, and its new value."""
     model = cmd.sent_fields(cmd.COMMANDS[name])
     out: list[FormField] = []
     for fname, info in model.model_fields.items():
+        if name == "correct_entry" and fname == "changes":
+            options = [(f, LABELS.get(f, f)) for f in CORRECTABLE_FIELDS]
+            out += [FormField("changes", "select", True, options), FormField("value", "text", True)]
+            continue
         out.extend(_field(fname, info.annotation, info.is_required()))
     return out
 
 
+# What a correction may change (workflows/lifecycle/corrections.py), one field per form.
+CORRECTABLE_FIELDS = sorted({f for _, _, fields in BY_NAME.values() for f in fields})
+_YES, _NO = frozenset({"yes", "true", "ie"}), frozenset({"no", "false", "na"})
+
+
+def correction(values: dict[str, Any]) -> dict[str, Any]:
+    """A correction form's values as the command takes them: ``changes`` as {field: value},
+    the value a yes/no, a whole number or a code as written (the rules check it against
+    the entry's own field)."""
+    out = dict(values)
+    if isinstance(out.get("version"), str):  # chosen from the timeline's entries
+        out["version"] = _number(out["version"])
+    field_name, raw = out.pop("changes", None), out.pop("value", None)
+    if field_name is None:
+        return out
+    value: Any = raw
+    if isinstance(raw, str):
+        folded = raw.casefold()
+        value = True if folded in _YES else False if folded in _NO else _number(raw)
+    out["changes"] = {field_name: value}
+    return out
+
+
 def _field(name: str, annotation: Any, required: bool) -> list[FormField]:
-    kind, optional = _unwrap(annotation)
+    kind, optional = unwrap(annotation)
     required = required and not optional
     origin = typing.get_origin(kind)
     if isinstance(kind, type) and issubclass(kind, StrEnum):
         return [FormField(name, "select", required, _options(kind), enum=kind)]
     if origin is list:
         (item,) = typing.get_args(kind)
-        item, _ = _unwrap(item)
+        item, _ = unwrap(item)
         if isinstance(item, type) and issubclass(item, StrEnum):
             return [FormField(name, "checkboxes", required, _options(item), enum=item)]
         if isinstance(item, type) and issubclass(item, BaseModel):  # GoalScore: per goal
@@ -251,7 +286,7 @@ def _field(name: str, annotation: Any, required: bool) -> list[FormField]:
         return [FormField(name, "goal_checkboxes", required)]  # goal ids
     if origin is dict:
         _, value = typing.get_args(kind)
-        value, _ = _unwrap(value)
+        value, _ = unwrap(value)
         per = "per_child" if name == "children_statuses" else "per_goal"
         return [FormField(name, per, required, per=value)]
     if isinstance(kind, type) and issubclass(kind, BaseModel):  # a person's personal part
@@ -355,11 +390,7 @@ def place_errors(fields: list[FormField], errors: list[tuple[str, str]]) -> list
 def offered(phase: str, role: str) -> list[str]:
     """The commands ``role`` is offered on a case in ``phase``, in the registry's order."""
     table = OFFERED.get(phase, {})
-    return [
-        name
-        for name in cmd.COMMANDS
-        if role in table.get(name, frozenset()) and name not in NOT_ON_THE_WEB
-    ]
+    return [name for name in cmd.COMMANDS if role in table.get(name, frozenset())]
 
 
 # What the live case (its workflow) says over the read model's summary: a command just

@@ -5,19 +5,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import structlog
 from fastapi import Request
 from starlette.responses import Response
 
 from api.problems import ApiError
 from events.keys import KeyProblem
+from events.policy import ProgrammePolicy
+from events.records import RecordedEvent
+from events.validation import parse_stored
 from events.vocabulary import AccessPurpose, Role
 from projections import queries
 from web.forms import LIVE_FIELDS, TITLES, offered
 from web.i18n import LONDON
 from web.render import Page, render
 from web.routes import need_role, page_for, router, svc_of
+from web.words import N_
 from workflows import client as cases
+from workflows.case_workflow import view_of
+from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.imports import fresh_state
 
+log = structlog.get_logger(__name__)
 ACCESS_SHOWN = 100  # the case page shows the latest reads; the API and CLI give them all
 PHASE_ORDER = ("referred", "accepted", "waitlisted", "allocated", "intensive", "follow_up", "ended")
 
@@ -97,9 +106,9 @@ def _as_of(raw: str | None) -> datetime | None:
     try:
         day = date.fromisoformat(raw[:10])
     except ValueError:
-        raise ApiError(422, "as_of", "a day, as 2026-03-12") from None
+        raise ApiError(422, "as_of", N_("a day, as 2026-03-12")) from None
     if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
-        raise ApiError(422, "as_of", "a day between 2000 and 2100")
+        raise ApiError(422, "as_of", N_("a day between 2000 and 2100"))
     return datetime.combine(day, time(23, 59, 59), LONDON).astimezone(UTC)
 
 
@@ -180,6 +189,35 @@ def chart(points: list[tuple[str, Any, int | None]], target: int | None) -> dict
     }
 
 
+def view_as_of(
+    case_id: str, events: list[RecordedEvent], policy: ProgrammePolicy
+) -> dict[str, Any] | None:
+    """The case's state folded from ``events`` (those recorded by the "as of" moment) with
+    the workflow's own rules: its reviews and boosters as they stood then. ``None`` when
+    an event cannot be folded (the sections are then left out, never shown as now)."""
+    state = fresh_state(case_id, policy)
+    try:
+        for event in events:
+            state = evolve(state, parse_stored(event.type, event.data), event.occurred_at)
+    except Exception:
+        log.warning("as_of_fold_failed", case_id=case_id)
+        return None
+    return view_of(state).model_dump()
+
+
+def alert_as_of(alert: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    """An alert as it stood at ``moment``: what happened to it later not yet shown."""
+    shown = dict(alert)
+    for at, then in (
+        ("acknowledged_at", ("acknowledged_at", "acknowledged_by")),
+        ("escalated_at", ("escalated_at", "escalation_reason")),
+        ("resolved_at", ("resolved_at", "resolution")),
+    ):
+        if shown.get(at) is not None and shown[at] > moment:
+            shown.update(dict.fromkeys(then))
+    return shown
+
+
 @router.get("/cases/{case_id}")
 async def case_page(
     request: Request,
@@ -196,7 +234,11 @@ async def case_page(
     summary = await readable(page, case_id, "history", moment)
     if moment is not None:
         entries, then = await queries.history_as_of(svc.store, case_id, moment)
-        summary = then or summary
+        if then is None:  # never the case as it is now in place of what was known then
+            raise ApiError(
+                422, "as_of", N_("nothing was recorded about this case by the end of that day")
+            )
+        summary = then
     else:
         entries = await queries.history(svc.pool, case_id)
     events = await svc.store.read_stream(f"case-{case_id}")
@@ -206,17 +248,20 @@ async def case_page(
     for goal in goals:
         goal["chart"] = chart(goal["points"], goal.get("target"))
     view = None
-    try:
-        view = (await cases.case_view(svc.temporal, case_id)).model_dump()
-    except cases.CaseNotFound:
-        view = None
-    except Exception:
-        view = None
+    if moment is not None:  # reviews and boosters as recorded by then, from the same events
+        view = view_as_of(case_id, events, svc.policy)
+    else:
+        try:
+            view = (await cases.case_view(svc.temporal, case_id)).model_dump()
+        except Exception:  # no workflow (or Temporal down): the sections it feeds are left out
+            view = None
     alerts = (
         await queries.alerts_of_case(svc.pool, case_id)
         if user.role is not Role.BUSINESS_SUPPORT
         else []
     )
+    if moment is not None:
+        alerts = [alert_as_of(a, moment) for a in alerts if a["raised_at"] <= moment]
     access = None
     if user.can_see_access_logs:
         await queries.record_access(

@@ -25,6 +25,7 @@ from events import vocabulary
 from identity.users import User
 from web.i18n import Language
 from web.session import WebSession
+from web.timeline import facts
 from web.words import event_title, word
 from workflows.lifecycle.state import Phase, ReviewStatus
 
@@ -77,6 +78,7 @@ class Page:
             "ngettext": lang.ngettext,
             "word": lambda kind, code: word(kind, code, lang._),
             "event_title": lambda name: event_title(name, lang._),
+            "facts": lambda entry: facts(lang, entry.type, entry.data),
             "v": vocabulary,
             "Phase": Phase,
             "ReviewStatus": ReviewStatus,

@@ -54,9 +54,18 @@ class NotAllowed(Exception):
 class WebConfig:
     idle: timedelta = sessions.DEFAULT_IDLE
     service_name: str = N_("Integrated Family Support Service")  # a council's own: as set
+    service_name_cy: str | None = None  # the council's own Welsh name (IFSS_SERVICE_NAME_CY)
     public_url: str | None = None
     oidc: Any = None  # web.oidc.OidcClient when IFSS_OIDC_ISSUER is set
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        """The service's name on pages in ``language``."""
+        return (
+            self.service_name_cy
+            if language == "cy" and self.service_name_cy
+            else (self.service_name)
+        )
 
 
 def svc_of(request: Request) -> Services:
@@ -78,12 +87,13 @@ async def page_for(request: Request, *, signed_in: bool = True) -> Page:
     if signed_in and (current is None or current.user is None):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInNeeded(target)
+    reader = language(request)
     return Page(
         request,
-        language(request),
+        reader,
         current,
         current.user if current else None,
-        config.service_name,
+        config.name_in(reader.code),
     )
 
 
@@ -98,7 +108,7 @@ async def form_of(request: Request, page: Page) -> FormData:
     """The posted form, after its CSRF token is checked (a stale or forged post: 400)."""
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     if page.session is None or not page.session.csrf_ok(form.get("csrf_token")):
-        raise ApiError(400, "csrf_token", "the form expired or did not come from this service")
+        raise ApiError(400, "csrf_token", N_("the form expired or did not come from this service"))
     return form
 
 

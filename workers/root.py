@@ -194,6 +194,7 @@ def web_config(settings: Settings) -> Any:
     return WebConfig(
         idle=timedelta(minutes=settings.web_idle_minutes),
         service_name=settings.service_name,
+        service_name_cy=settings.service_name_cy,
         public_url=settings.public_url,
         oidc=oidc,
     )

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         max_length=80,
         description="The service's name in the web pages' header (the council's own wording).",
     )
+    service_name_cy: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="The service's name on the Welsh pages (unset: IFSS_SERVICE_NAME; the "
+        "default name has its Welsh in the catalogue).",
+    )
     web_idle_minutes: int = Field(
         default=30,
         ge=1,

@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import appending
+from workflows import appending, wording
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import STORE_RETRY
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         CommandRejected,
         Goal,
         Phase,
+        RefusalKind,
         Review,
         decide,
         due,
@@ -246,7 +247,13 @@ def _checked(check: Callable[[], None]) -> None:
 
 def refused(exc: CommandRejected) -> ApplicationError:
     """A refusal as the caller receives it: the rule's message, and its kind in details."""
-    return ApplicationError(str(exc), exc.kind, type="CommandRejected", non_retryable=True)
+    return ApplicationError(
+        str(exc),
+        exc.kind,
+        wording.details_of(exc.template, exc.params),
+        type="CommandRejected",
+        non_retryable=True,
+    )
 
 
 class ExpectedVersionMismatch(ApplicationError):
@@ -578,9 +585,14 @@ class CaseWorkflow:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
                 field, _, rule = cause.message.partition(": ")
-                if cause.details and cause.details[0] == "invalid":  # as the team's rule says
-                    raise refused(CommandRejected(field, rule or field, "invalid")) from None
-                raise refused(CommandRejected(field, rule or field, "conflict")) from None
+                # The kind as the team's rule says; its words (for the pages) passed on.
+                kind: RefusalKind = "conflict"
+                if cause.details and cause.details[0] == "invalid":
+                    kind = "invalid"
+                said = wording.from_details(cause.details[1]) if len(cause.details) > 1 else None
+                if said is not None:
+                    raise refused(CommandRejected(field, said[0], kind, **said[1])) from None
+                raise refused(CommandRejected(field, rule or field, kind)) from None
             raise ApplicationError(
                 "team_id: the team did not answer in time; the move may still be recorded "
                 "when it does, so look at the case before sending it again",
@@ -710,7 +722,9 @@ class CaseWorkflow:
                 raise appending.unavailable() from None
             if claim.case_exists:
                 raise refused(
-                    CommandRejected("case_id", f"case {self._state.case_id} already exists")
+                    CommandRejected(
+                        "case_id", "case {case_id} already exists", case_id=self._state.case_id
+                    )
                 )
             place = Admission()
             if claim.team_known and claim.open_case_id is None and command.phase in TEAM_PLACES:

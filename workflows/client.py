@@ -26,6 +26,7 @@ from events.envelope import Actor
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.validation import first_problem
 from workflows import commands as cmd
+from workflows import wording
 from workflows.case_workflow import CaseInput, CaseView, CaseWorkflow, CommandResult
 from workflows.lifecycle.imports import ImportCase
 from workflows.team import TeamState
@@ -40,12 +41,18 @@ from workflows.team_workflow import (
     TeamInput,
     TeamWorkflow,
 )
+from workflows.wording import Wire
 
 _Arg = TypeVar("_Arg")
 
 
 class CommandRefused(Exception):
-    """The rules refused the command; nothing was recorded. The message names the field."""
+    """The rules refused the command; nothing was recorded. The message names the field;
+    ``said`` is the rule's template and values when the rule gave them (for the pages)."""
+
+    def __init__(self, message: str, said: tuple[str, dict[str, Wire]] | None = None) -> None:
+        super().__init__(message)
+        self.said = said
 
 
 class CaseAlreadyExists(CommandRefused):
@@ -109,8 +116,9 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Exception:
         kind = {"forbidden": CommandForbidden, "conflict": CommandConflict}.get(
             str(refusal), CommandRefused
         )
-        return kind(cause.message)
-    failure = {
+        said = wording.from_details(cause.details[1]) if len(cause.details) > 1 else None
+        return kind(cause.message, said)
+    failure: type[Exception] = {
         "VersionConflict": VersionConflict,
         "StoreUnavailable": StoreUnavailable,
         "TeamUnavailable": StoreUnavailable,

@@ -14,6 +14,7 @@ from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.vocabulary import AlertResolution, AlertRule, HandoverReason
+from workflows import wording
 from workflows.alerts import ack_window, severity_of
 
 
@@ -106,10 +107,15 @@ class TeamState(BaseModel):
 
 class TeamRefusal(ValueError):
     """A team rule refused a handover: "field: rule", and whether the request can never
-    succeed as written (``invalid``) or the team's state is against it now (``conflict``)."""
+    succeed as written (``invalid``) or the team's state is against it now (``conflict``).
+    ``rule`` is a template filled with ``params`` (see ``workflows.wording``)."""
 
-    def __init__(self, message: str, kind: str = "invalid") -> None:
-        super().__init__(message)
+    def __init__(self, field: str, rule: str, kind: str = "invalid", /, **params: object) -> None:
+        self.field = field
+        self.template = rule
+        self.params = wording.wired(params)
+        self.rule = wording.filled(rule, self.params)
+        super().__init__(f"{field}: {self.rule}")
         self.kind = kind
 
 
@@ -183,8 +189,11 @@ def register(state: TeamState, name: str, area: str) -> list[DomainEvent]:
     """An admin registers the team (once: its id is what cases and key workers name)."""
     if state.name is not None:
         raise TeamRefusal(
-            f"team_id: team {state.team_id} is already registered (as {state.name!r})",
+            "team_id",
+            "team {team_id} is already registered (as '{name}')",
             "conflict",
+            team_id=state.team_id,
+            name=state.name,
         )
     return [ev.TeamRegistered(team_name=name, area=area)]
 
@@ -194,8 +203,9 @@ def require_known(state: TeamState) -> list[DomainEvent]:
     to record: a check)."""
     if not state.known:
         raise TeamRefusal(
-            f"team_id: no team {state.team_id} is registered; an admin registers it first "
-            "(ifss team register)"
+            "team_id",
+            "no team {team_id} is registered; an admin registers it first (ifss team register)",
+            team_id=state.team_id,
         )
     return []
 
@@ -259,10 +269,19 @@ def _member(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
     """The active key worker ``key_worker_id``; raises ``ValueError`` naming the rule."""
     worker = state.key_workers.get(key_worker_id)
     if worker is None:
-        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+        raise TeamRefusal(
+            "key_worker_id",
+            "no key worker {key_worker_id} in team {team_id}",
+            key_worker_id=key_worker_id,
+            team_id=state.team_id,
+        )
     if not worker.active:
         raise TeamRefusal(
-            f"key_worker_id: {key_worker_id} has left team {state.team_id}", "conflict"
+            "key_worker_id",
+            "{key_worker_id} has left team {team_id}",
+            "conflict",
+            key_worker_id=key_worker_id,
+            team_id=state.team_id,
         )
     return worker
 
@@ -273,9 +292,12 @@ def _taker(state: TeamState, key_worker_id: str) -> KeyWorkerLoad:
     worker = _member(state, key_worker_id)
     if not worker.has_space:
         raise TeamRefusal(
-            f"key_worker_id: {key_worker_id} has {len(worker.cases)} of "
-            f"{worker.caseload_limit} families already (no space)",
+            "key_worker_id",
+            "{key_worker_id} has {held} of {limit} families already (no space)",
             "conflict",
+            key_worker_id=key_worker_id,
+            held=len(worker.cases),
+            limit=worker.caseload_limit,
         )
     return worker
 
@@ -307,9 +329,12 @@ def reassign(
     holder = state.holder_of(case_id)
     if holder is None:
         raise TeamRefusal(
-            f"case_id: team {state.team_id} holds no place for case {case_id} "
+            "case_id",
+            "team {team_id} holds no place for case {case_id} "
             "(not allocated here, or its intensive phase has closed)",
             "conflict",
+            team_id=state.team_id,
+            case_id=case_id,
         )
     if holder.key_worker_id == key_worker_id:
         return []
@@ -422,12 +447,16 @@ def admit(
     if state.holder_of(case_id) or any(f.case_id == case_id for f in state.waitlist):
         return []
     if not any(w.active for w in state.key_workers.values()):
-        raise TeamRefusal(f"team_id: team {state.team_id} has no key workers", "conflict")
+        raise TeamRefusal(
+            "team_id", "team {team_id} has no key workers", "conflict", team_id=state.team_id
+        )
     if started and _with_space(state) is None:
         raise TeamRefusal(
-            f"team_id: no key worker in team {state.team_id} has space, and a family whose "
-            "work has begun cannot wait",
+            "team_id",
+            "no key worker in team {team_id} has space, and a family whose work has begun "
+            "cannot wait",
             "conflict",
+            team_id=state.team_id,
         )
     arrived: list[DomainEvent] = [
         ev.TeamCaseReceived(case_id=case_id, from_team_id=from_team_id, reason=reason)
@@ -469,7 +498,12 @@ def admit_import(
         return events + back_fill(apply_all(state, events))
     worker = state.key_workers.get(key_worker_id or "")
     if worker is None or not worker.active:
-        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+        raise TeamRefusal(
+            "key_worker_id",
+            "no key worker {key_worker_id} in team {team_id}",
+            key_worker_id=key_worker_id,
+            team_id=state.team_id,
+        )
     if phase == "follow_up":
         return [
             ev.TeamCaseReleased(case_id=case_id, key_worker_id=worker.key_worker_id, following=True)
@@ -491,29 +525,47 @@ def set_cover(
 ) -> list[DomainEvent]:
     """Someone covers an absent key worker's families until ``until`` (inclusive)."""
     if key_worker_id not in state.key_workers:
-        raise TeamRefusal(f"key_worker_id: no key worker {key_worker_id} in team {state.team_id}")
+        raise TeamRefusal(
+            "key_worker_id",
+            "no key worker {key_worker_id} in team {team_id}",
+            key_worker_id=key_worker_id,
+            team_id=state.team_id,
+        )
     cover = state.key_workers.get(cover_key_worker_id)
     if cover is None:
         raise TeamRefusal(
-            f"cover_key_worker_id: no key worker {cover_key_worker_id} in team {state.team_id}"
+            "cover_key_worker_id",
+            "no key worker {key_worker_id} in team {team_id}",
+            key_worker_id=cover_key_worker_id,
+            team_id=state.team_id,
         )
     if not cover.active:
         raise TeamRefusal(
-            f"cover_key_worker_id: {cover_key_worker_id} has left the team", "conflict"
+            "cover_key_worker_id",
+            "{key_worker_id} has left the team",
+            "conflict",
+            key_worker_id=cover_key_worker_id,
         )
     if cover_key_worker_id == key_worker_id:
-        raise TeamRefusal("cover_key_worker_id: a key worker cannot cover themselves")
+        raise TeamRefusal("cover_key_worker_id", "a key worker cannot cover themselves")
     if until < today:
-        raise TeamRefusal(f"until: {until} has passed (today is {today})")
+        raise TeamRefusal(
+            "until", "{until} has passed (today is {today})", until=until, today=today
+        )
     away = state.covers.get(cover_key_worker_id)
     if away is not None and away.until >= today:
         raise TeamRefusal(
-            f"cover_key_worker_id: {cover_key_worker_id} is away themselves (covered by "
-            f"{away.cover_key_worker_id} until {away.until})",
+            "cover_key_worker_id",
+            "{key_worker_id} is away themselves (covered by {cover} until {until})",
             "conflict",
+            key_worker_id=cover_key_worker_id,
+            cover=away.cover_key_worker_id,
+            until=away.until,
         )
     if until > today + timedelta(days=MAX_COVER_DAYS):
-        raise TeamRefusal(f"until: a cover lasts at most {MAX_COVER_DAYS} days; reassign instead")
+        raise TeamRefusal(
+            "until", "a cover lasts at most {days} days; reassign instead", days=MAX_COVER_DAYS
+        )
     current = state.covers.get(key_worker_id)
     if current == Cover(cover_key_worker_id=cover_key_worker_id, until=until):
         return []
@@ -600,9 +652,9 @@ def resolved_alerts(state: TeamState, events: list[DomainEvent]) -> list[DomainE
 
 def acknowledge(state: TeamState, alert_id: str) -> list[DomainEvent]:
     if alert_id not in state.open_alerts:
-        raise ValueError(f"alert_id: no open alert {alert_id} in this team")
+        raise TeamRefusal("alert_id", "no open alert {alert_id} in this team", alert_id=alert_id)
     if alert_id in state.acknowledged_alerts:
-        raise ValueError(f"alert_id: alert {alert_id} is acknowledged already")
+        raise TeamRefusal("alert_id", "alert {alert_id} is acknowledged already", alert_id=alert_id)
     return [ev.AlertAcknowledged(alert_id=alert_id)]
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import appending
+from workflows import appending, wording
 
 with workflow.unsafe.imports_passed_through():
     from events import catalogue as ev
@@ -60,8 +60,12 @@ LEAVER_ENDS_COVERS_PATCH = "leaver-ends-covers"
 
 def refusal(exc: ValueError) -> ApplicationError:
     """A team rule's refusal as callers receive it: its message, and its kind in details."""
-    kind = exc.kind if isinstance(exc, team.TeamRefusal) else "invalid"
-    return ApplicationError(str(exc), kind, type="CommandRejected", non_retryable=True)
+    if isinstance(exc, team.TeamRefusal):
+        said = wording.details_of(exc.template, exc.params)
+        return ApplicationError(
+            str(exc), exc.kind, said, type="CommandRejected", non_retryable=True
+        )
+    return ApplicationError(str(exc), "invalid", type="CommandRejected", non_retryable=True)
 
 
 def _checked(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:

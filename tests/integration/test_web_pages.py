@@ -11,6 +11,7 @@ import pytest
 
 from tests.temporal_harness import to_intensive
 from tests.web_client import PASSWORD, Web, hidden
+from web.i18n import LONDON
 
 pytestmark = pytest.mark.integration
 
@@ -200,8 +201,27 @@ async def test_welsh_pages(web: Web) -> None:
     months = ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf", "Awst",
               "Medi", "Hydref", "Tachwedd", "Rhagfyr")  # fmt: skip
     assert any(m in page.text for m in months)
+    # The timeline in Welsh: each event's title and its facts, named and translated.
+    assert "Nod wedi&#39;i gytuno — Cyfeirnod y nod: g1; Categori: Defnyddio sylweddau" in page.text
     form = await web.get("cm-jones", "/app/cases/c1/do/record_session")
     assert "Cofnodi" in form.text
+    # A refusal in Welsh: the rule's words and the form's checks, nothing recorded.
+    before = await versions(web, "c1")
+    goal = {"goal_id": "g1", "category": "parenting", "description": "Amser gwely 🌙",
+            "baseline": "3", "target": "8"}  # fmt: skip
+    again = await web.submit("cm-jones", "/app/cases/c1/do/agree_goal", goal)
+    assert again.status_code == 400 and "Mae problem" in again.text
+    assert "mae nod g1 wedi&#39;i gytuno&#39;n barod" in again.text
+    assert "already agreed" not in again.text
+    words = await web.submit(
+        "cm-jones", "/app/cases/c1/do/record_session",
+        {"session_id": "s9", "kind": "home_visit", "duration_minutes": "many"},
+    )  # fmt: skip
+    assert words.status_code == 400 and "rhaid iddo fod yn rhif cyfan" in words.text
+    assert await versions(web, "c1") == before
+    await web.get("cm-jones", "/app/language", to="en", next="/app/my-work")
+    english = await web.submit("cm-jones", "/app/cases/c1/do/agree_goal", goal)
+    assert "goal g1 is already agreed" in english.text
 
 
 async def test_the_referral_form(web: Web) -> None:
@@ -339,10 +359,35 @@ async def test_timeline_csv_and_as_of(web: Web) -> None:
     csv = await web.get("sup-evans", "/app/cases/c1/timeline.csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert "GoalAgreed" in csv.text
-    then = await web.get("sup-evans", "/app/cases/c1", as_of="2000-01-01")
-    assert then.status_code == 200
+    before = await web.get("sup-evans", "/app/cases/c1", as_of="2000-01-01")
+    assert before.status_code == 422 and "nothing was recorded about this case by" in before.text
     bad = await web.get("sup-evans", "/app/cases/c1", as_of="9999-12-31")
     assert bad.status_code == 422 and "as_of" in bad.text
+    today = (await web.h.now()).astimezone(LONDON).date().isoformat()
+    then = await web.get("sup-evans", "/app/cases/c1", as_of=today)
+    assert then.status_code == 200 and "as it was known at the end of" in then.text
+
+
+async def test_the_case_as_of_a_moment_folds_its_reviews_like_the_workflow(web: Web) -> None:
+    """The "as of" page's reviews and boosters come from the events recorded by then,
+    folded with the workflow's own rules: all of them give the live case's; fewer, the
+    case as it stood (no reviews before the intensive phase closed)."""
+    from events.policy import DEFAULT_POLICY
+    from tests.temporal_harness import SUP
+    from web.pages import view_as_of
+
+    await intensive_case(web)
+    await web.h.do("c1", "close_intensive_phase", kind="planned", actor=SUP)
+    live = (await web.h.view("c1")).model_dump()
+    assert live["reviews"], "a closed intensive phase schedules the reviews"
+    events = await web.h.store.read_stream("case-c1")
+    folded = view_as_of("c1", events, DEFAULT_POLICY)
+    assert folded is not None
+    for part in ("phase", "reviews", "boosters", "goals", "closed_on", "sessions"):
+        assert folded[part] == live[part], part
+    closing = next(n for n, e in enumerate(events) if e.type == "IntensivePhaseClosed")
+    earlier = view_as_of("c1", events[:closing], DEFAULT_POLICY)
+    assert earlier is not None and earlier["phase"] == "intensive" and earlier["reviews"] == []
 
 
 async def test_acknowledging_an_alert_with_and_without_javascript(web: Web) -> None:
@@ -380,3 +425,40 @@ async def test_acknowledging_an_alert_with_and_without_javascript(web: Web) -> N
         assert "AlertAcknowledged" in await web.h.types(case_id)
     stranger = await client.post("/app/alerts/case-zz%3Aa1/acknowledge", data={"csrf_token": token})
     assert stranger.status_code == 404
+
+
+async def test_correcting_an_entry(web: Web) -> None:
+    """A correction names an entry of the timeline and one of its fields; the rules check
+    the value against the entry's own field; a refused correction records nothing."""
+    await intensive_case(web)
+    await web.sign_in("cm-jones")
+    stream = await web.h.store.read_stream("case-c1")
+    goal = next(e.stream_version for e in stream if e.type == "GoalAgreed")
+    form = await web.get("cm-jones", "/app/cases/c1/do/correct_entry")
+    assert form.status_code == 200
+    assert f'<option value="{goal}">{goal}: Goal agreed' in form.text
+    assert '<option value="baseline">' in form.text
+    before = await versions(web, "c1")
+    wrong = await web.submit(
+        "cm-jones", "/app/cases/c1/do/correct_entry",
+        {"version": str(goal), "changes": "duration_minutes", "value": "30",
+         "reason": "typing_error"},
+    )  # fmt: skip
+    assert wrong.status_code == 400
+    assert "duration_minutes cannot be corrected on a GoalAgreed" in wrong.text
+    silly = await web.submit(
+        "cm-jones", "/app/cases/c1/do/correct_entry",
+        {"version": str(goal), "changes": "baseline", "value": "eleven 🙃",
+         "reason": "typing_error"},
+    )  # fmt: skip
+    assert silly.status_code == 400 and 'href="#f-changes"' in silly.text
+    assert await versions(web, "c1") == before
+    done = await web.submit(
+        "cm-jones", "/app/cases/c1/do/correct_entry",
+        {"version": str(goal), "changes": "baseline", "value": "4", "reason": "typing_error"},
+    )  # fmt: skip
+    assert done.status_code == 303, done.text[:2000]
+    corrected = (await web.h.store.read_stream("case-c1"))[-1]
+    assert corrected.type == "EntryCorrected"
+    assert corrected.data["corrects_version"] == goal
+    assert corrected.data["changes"] == [{"field": "baseline", "value": 4}]

@@ -60,18 +60,21 @@ def _correct(state: CaseState, c: cmd.CorrectEntry, now: datetime) -> list[Domai
     if entry is None:
         raise CommandRejected(
             "version",
-            f"no correctable entry {c.version} in this case (correctable: "
-            f"{', '.join(sorted(BY_NAME))})",
+            "no correctable entry {version} in this case (correctable: {types})",
             "invalid",
+            version=c.version,
+            types=sorted(BY_NAME),
         )
     cls, _, fields = BY_NAME[entry.type]
     unknown = sorted(set(c.changes) - fields)
     if unknown:
         raise CommandRejected(
             "changes",
-            f"{', '.join(unknown)} cannot be corrected on a {entry.type} "
-            f"(correctable: {', '.join(sorted(fields))})",
+            "{fields} cannot be corrected on a {entry} (correctable: {correctable})",
             "invalid",
+            fields=unknown,
+            entry=entry.type,
+            correctable=sorted(fields),
         )
     changes = [
         ev.FieldCorrection(field=field, value=_value(cls, field, value))

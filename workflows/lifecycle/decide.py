@@ -13,14 +13,16 @@ from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
 def decide(state: CaseState, command: cmd.Command, now: datetime) -> list[DomainEvent]:
     """The events ``command`` causes in ``state`` at ``now``; raises ``CommandRejected``."""
     if state.phase is Phase.NEW:
-        raise CommandRejected("case_id", f"no case {state.case_id} has been referred")
+        raise CommandRejected(
+            "case_id", "no case {case_id} has been referred", case_id=state.case_id
+        )
     if state.ended and isinstance(command, NOTICES):
         return []  # news that came after the family left (its release follows)
     if state.ended:
         raise CommandRejected("phase", "the episode has ended; refer the family again instead")
     handler = HANDLERS.get(type(command))
     if handler is None:
-        raise CommandRejected("command", f"unknown command {type(command).__name__}")
+        raise CommandRejected("command", "unknown command {name}", name=type(command).__name__)
     return handler(state, command, now)
 
 

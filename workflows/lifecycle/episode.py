@@ -26,9 +26,11 @@ def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> 
     require_role(c, RECORDERS, "change a child's status")
     previous = state.children.get(c.child_id)
     if previous is None:
-        raise CommandRejected("child_id", f"no child {c.child_id} in this family")
+        raise CommandRejected("child_id", "no child {child_id} in this family", child_id=c.child_id)
     if previous is c.status:
-        raise CommandRejected("status", f"child {c.child_id} is already {c.status.value}")
+        raise CommandRejected(
+            "status", "child {child_id} is already {status}", child_id=c.child_id, status=c.status
+        )
     today = day_of(state, now)
     effective = c.effective_on or today  # given: checked; left out, it is simply today
     if c.effective_on is not None and c.effective_on > today:
@@ -36,7 +38,9 @@ def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> 
     not_too_long_ago(state, effective, now, "effective_on")
     if c.effective_on is not None and state.referred_on and c.effective_on < state.referred_on:
         raise CommandRejected(
-            "effective_on", f"cannot be before the referral was received ({state.referred_on})"
+            "effective_on",
+            "cannot be before the referral was received ({referred_on})",
+            referred_on=state.referred_on,
         )
     return [
         ev.ChildStatusChanged(
@@ -47,22 +51,31 @@ def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> 
 
 def _person(state: CaseState, person_id: str | None) -> None:
     if person_id is not None and person_id not in state.adults and person_id not in state.children:
-        raise CommandRejected("person_id", f"no person {person_id} in this family")
+        raise CommandRejected(
+            "person_id", "no person {person_id} in this family", person_id=person_id
+        )
 
 
 def _consent(state: CaseState, c: cmd.RecordConsent, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "record consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is True:
-        raise CommandRejected(
-            "scope", f"consent to {c.scope.value} is already recorded{_by(state, c)}"
-        )
+        if _by(state, c):
+            raise CommandRejected(
+                "scope",
+                "consent to {scope} is already recorded for {person_id}",
+                scope=c.scope,
+                person_id=c.person_id,
+            )
+        raise CommandRejected("scope", "consent to {scope} is already recorded", scope=c.scope)
     refusing = state.refusing(c.scope)
     if c.person_id is None and refusing:
         raise CommandRejected(
             "person_id",
-            f"consent to {c.scope.value} stays withdrawn while {', '.join(refusing)} "
-            "withdraw it; record their own consent (person_id)",
+            "consent to {scope} stays withdrawn while {people} withdraw it; "
+            "record their own consent (person_id)",
+            scope=c.scope,
+            people=list(refusing),
         )
     return [ev.ConsentRecorded(scope=c.scope, given_by_person_id=c.person_id)]
 
@@ -75,17 +88,23 @@ def _consent_of(state: CaseState, person_id: str | None, scope: ConsentScope) ->
     return state.person_consents.get(person_id, {}).get(scope)
 
 
-def _by(state: CaseState, c: cmd.RecordConsent | cmd.WithdrawConsent) -> str:
-    return f" for {c.person_id}" if c.person_id and state.consent_per_person else ""
+def _by(state: CaseState, c: cmd.RecordConsent | cmd.WithdrawConsent) -> bool:
+    """Whether a refusal names the person (answers kept per person)."""
+    return bool(c.person_id and state.consent_per_person)
 
 
 def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "record a withdrawal of consent")
     _person(state, c.person_id)
     if _consent_of(state, c.person_id, c.scope) is False:
-        raise CommandRejected(
-            "scope", f"consent to {c.scope.value} is already withdrawn{_by(state, c)}"
-        )
+        if _by(state, c):
+            raise CommandRejected(
+                "scope",
+                "consent to {scope} is already withdrawn for {person_id}",
+                scope=c.scope,
+                person_id=c.person_id,
+            )
+        raise CommandRejected("scope", "consent to {scope} is already withdrawn", scope=c.scope)
     events: list[DomainEvent] = [
         ev.ConsentWithdrawn(scope=c.scope, withdrawn_by_person_id=c.person_id)
     ]
@@ -105,9 +124,9 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
 
 def _new_person(state: CaseState, person_id: str, field: str) -> None:
     if person_id in state.children or person_id in state.adults:
-        raise CommandRejected(field, f"{person_id} is already in this family")
+        raise CommandRejected(field, "{person_id} is already in this family", person_id=person_id)
     if len(state.children) + len(state.adults) >= 2 * MAX_PEOPLE:
-        raise CommandRejected(field, f"a family holds at most {2 * MAX_PEOPLE} people")
+        raise CommandRejected(field, "a family holds at most {most} people", most=2 * MAX_PEOPLE)
 
 
 def _add_child(state: CaseState, c: cmd.AddChild, now: datetime) -> list[DomainEvent]:
@@ -118,7 +137,8 @@ def _add_child(state: CaseState, c: cmd.AddChild, now: datetime) -> list[DomainE
         if not today <= c.expected_on <= today + timedelta(days=UNBORN_WITHIN_DAYS):
             raise CommandRejected(
                 "expected_on",
-                f"an unborn child is expected between today and {UNBORN_WITHIN_DAYS} days ahead",
+                "an unborn child is expected between today and {days} days ahead",
+                days=UNBORN_WITHIN_DAYS,
             )
     return [
         ev.ChildJoined(
@@ -163,9 +183,13 @@ def _close_episode(state: CaseState, c: cmd.CloseEpisode, now: datetime) -> list
 def _acknowledge(state: CaseState, c: cmd.AcknowledgeAlert, now: datetime) -> list[DomainEvent]:
     alert = state.open_alerts.get(c.alert_id)
     if alert is None:
-        raise CommandRejected("alert_id", f"no open alert {c.alert_id} in this case")
+        raise CommandRejected(
+            "alert_id", "no open alert {alert_id} in this case", alert_id=c.alert_id
+        )
     if alert.acknowledged:
-        raise CommandRejected("alert_id", f"alert {c.alert_id} is acknowledged already")
+        raise CommandRejected(
+            "alert_id", "alert {alert_id} is acknowledged already", alert_id=c.alert_id
+        )
     if c.actor.role is not Role.SUPERVISOR and not (
         c.actor.role is Role.CASE_MANAGER and c.actor.id == alert.to_key_worker
     ):

@@ -35,21 +35,31 @@ def _review_to_hold(state: CaseState, review_id: str, now: datetime, what: str) 
     require_phase(state, {Phase.FOLLOW_UP}, what)
     review = state.reviews.get(review_id)
     if review is None:
-        raise CommandRejected("review_id", f"no review {review_id} in this case")
+        raise CommandRejected(
+            "review_id", "no review {review_id} in this case", review_id=review_id
+        )
     if review.done:
-        raise CommandRejected("review_id", f"review {review_id} is already done with")
+        raise CommandRejected(
+            "review_id", "review {review_id} is already done with", review_id=review_id
+        )
     if state.follow_up_rules:  # each review stands alone, within its window
         opens = review.due_on - timedelta(days=state.policy.review_window_days)
         if day_of(state, now) < opens:
             raise CommandRejected(
                 "review_id",
-                f"review {review_id} is due on {review.due_on}; it can be held from {opens} "
-                f"({state.policy.review_window_days} days before)",
+                "review {review_id} is due on {due_on}; it can be held from {opens} "
+                "({window} days before)",
+                review_id=review_id,
+                due_on=review.due_on,
+                opens=opens,
+                window=state.policy.review_window_days,
             )
     else:
         first_open = state.next_review()
         if first_open is not None and first_open.review_id != review.review_id:
-            raise CommandRejected("review_id", f"complete review {first_open.review_id} first")
+            raise CommandRejected(
+                "review_id", "complete review {review_id} first", review_id=first_open.review_id
+            )
     return review
 
 
@@ -66,16 +76,16 @@ def _complete_review(state: CaseState, c: cmd.CompleteReview, now: datetime) -> 
     review = _review_to_hold(state, c.review_id, now, "complete a review")
     missing = sorted(set(state.goals) - set(c.ratings))
     if missing:
-        raise CommandRejected("ratings", f"every goal must be rated; missing {', '.join(missing)}")
+        raise CommandRejected("ratings", "every goal must be rated; missing {goals}", goals=missing)
     unknown = sorted(set(c.ratings) - set(state.goals))
     if unknown:
-        raise CommandRejected("ratings", f"no goal {', '.join(unknown)} in this case")
+        raise CommandRejected("ratings", "no goal {goals} in this case", goals=unknown)
     if not c.ratings and not state.follow_up_rules:
         raise CommandRejected("ratings", "must rate at least one goal")
     strangers = sorted(set(c.children_statuses) - set(state.children))
     if strangers:
         raise CommandRejected(
-            "children_statuses", f"no child {', '.join(strangers)} in this family", "invalid"
+            "children_statuses", "no child {children} in this family", "invalid", children=strangers
         )
     ratings = [ev.GoalReviewRating(goal_id=g, rating=r) for g, r in sorted(c.ratings.items())]
     found = sorted(c.children_statuses.items())
@@ -142,7 +152,9 @@ def _maintenance_contact(
     not_in_future(c.held_at, now, "held_at")
     not_too_long_ago(state, day_of(state, c.held_at), now, "held_at")
     if c.contact_id in state.contact_ids:
-        raise CommandRejected("contact_id", f"contact {c.contact_id} is already recorded")
+        raise CommandRejected(
+            "contact_id", "contact {contact_id} is already recorded", contact_id=c.contact_id
+        )
     if state.closed_on is not None and day_of(state, c.held_at) < state.closed_on:
         raise CommandRejected("held_at", "cannot be before the intensive phase closed", "invalid")
     return [
@@ -159,10 +171,12 @@ def _offer_booster(state: CaseState, c: cmd.OfferBooster, now: datetime) -> list
     require_phase(state, {Phase.FOLLOW_UP}, "offer a booster")
     require_role(c, PRACTITIONERS, "offer a booster")
     if c.booster_id in state.boosters:
-        raise CommandRejected("booster_id", f"booster {c.booster_id} already exists")
+        raise CommandRejected(
+            "booster_id", "booster {booster_id} already exists", booster_id=c.booster_id
+        )
     unknown = sorted(set(c.goal_ids) - set(state.goals))
     if unknown:
-        raise CommandRejected("goal_ids", f"no goal {', '.join(unknown)} in this case")
+        raise CommandRejected("goal_ids", "no goal {goals} in this case", goals=unknown)
     return [
         ev.BoosterScheduled(
             booster_id=c.booster_id,
@@ -176,9 +190,13 @@ def _movable(state: CaseState, review_id: str, due_on: date, now: datetime) -> R
     """The review, if it may be moved to ``due_on`` now; raises naming the rule."""
     review = state.reviews.get(review_id)
     if review is None:
-        raise CommandRejected("review_id", f"no review {review_id} in this case")
+        raise CommandRejected(
+            "review_id", "no review {review_id} in this case", review_id=review_id
+        )
     if review.done:
-        raise CommandRejected("review_id", f"review {review_id} is already done with")
+        raise CommandRejected(
+            "review_id", "review {review_id} is already done with", review_id=review_id
+        )
     if due_on <= day_of(state, now):
         raise CommandRejected("due_on", "must be a date after today")
     if due_on == review.due_on:
@@ -189,9 +207,13 @@ def _movable(state: CaseState, review_id: str, due_on: date, now: datetime) -> R
         if abs((due_on - statutory).days) > limit:
             raise CommandRejected(
                 "due_on",
-                f"must be within {limit} days of the review's statutory date {statutory} "
-                f"(from {statutory - timedelta(days=limit)} to {statutory + timedelta(days=limit)})",
+                "must be within {limit} days of the review's statutory date {statutory} "
+                "(from {earliest} to {latest})",
                 "invalid",
+                limit=limit,
+                statutory=statutory,
+                earliest=statutory - timedelta(days=limit),
+                latest=statutory + timedelta(days=limit),
             )
     return review
 
@@ -206,8 +228,10 @@ def _reschedule(state: CaseState, c: cmd.RescheduleReview, now: datetime) -> lis
     if review.move_requested_to is not None:
         raise CommandRejected(
             "review_id",
-            f"a move of review {c.review_id} to {review.move_requested_to} awaits a decision: "
+            "a move of review {review_id} to {due_on} awaits a decision: "
             "decide it first (decide_review_move)",
+            review_id=c.review_id,
+            due_on=review.move_requested_to,
         )
     return [
         ev.FollowUpReviewRescheduled(
@@ -228,8 +252,9 @@ def _request_move(state: CaseState, c: cmd.RequestReviewMove, now: datetime) -> 
     if review.move_requested_to is not None:
         raise CommandRejected(
             "review_id",
-            f"a move of review {c.review_id} to {review.move_requested_to} awaits a "
-            "supervisor's decision",
+            "a move of review {review_id} to {due_on} awaits a supervisor's decision",
+            review_id=c.review_id,
+            due_on=review.move_requested_to,
         )
     return [
         ev.FollowUpReviewMoveRequested(
@@ -243,10 +268,14 @@ def _decide_move(state: CaseState, c: cmd.DecideReviewMove, now: datetime) -> li
     require_role(c, SUPERVISORS, "decide a review move")
     review = state.reviews.get(c.review_id)
     if review is None:
-        raise CommandRejected("review_id", f"no review {c.review_id} in this case")
+        raise CommandRejected(
+            "review_id", "no review {review_id} in this case", review_id=c.review_id
+        )
     asked = review.move_requested_to
     if asked is None:
-        raise CommandRejected("review_id", f"no move of review {c.review_id} awaits a decision")
+        raise CommandRejected(
+            "review_id", "no move of review {review_id} awaits a decision", review_id=c.review_id
+        )
     personal = ev.NotesPersonal(notes=c.reason) if c.reason else None
     decided = ev.FollowUpReviewMoveDecided(
         review_id=c.review_id, due_on=asked, approved=c.approved, personal=personal
@@ -256,8 +285,9 @@ def _decide_move(state: CaseState, c: cmd.DecideReviewMove, now: datetime) -> li
     if asked <= day_of(state, now):
         raise CommandRejected(
             "approved",
-            f"the date asked for, {asked}, has passed: refuse the request (approved=false) "
+            "the date asked for, {asked}, has passed: refuse the request (approved=false) "
             "and ask for another date",
+            asked=asked,
         )
     _movable(state, c.review_id, asked, now)  # still within the limit
     moved = ev.FollowUpReviewRescheduled(
@@ -272,9 +302,13 @@ def _booster(state: CaseState, c: cmd.RecordBooster, now: datetime) -> list[Doma
     not_in_future(c.delivered_at, now, "delivered_at")
     booster = state.boosters.get(c.booster_id)
     if booster is None:
-        raise CommandRejected("booster_id", f"no booster {c.booster_id} is scheduled")
+        raise CommandRejected(
+            "booster_id", "no booster {booster_id} is scheduled", booster_id=c.booster_id
+        )
     if booster.delivered_at is not None:
-        raise CommandRejected("booster_id", f"booster {c.booster_id} is already delivered")
+        raise CommandRejected(
+            "booster_id", "booster {booster_id} is already delivered", booster_id=c.booster_id
+        )
     delivered_on = (  # the same calendar as closed_on
         local_day(c.delivered_at) if state.uk_calendar else c.delivered_at.astimezone(UTC).date()
     )

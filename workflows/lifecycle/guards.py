@@ -9,20 +9,29 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.state import CaseState, CommandRejected, Phase, day_of
+from workflows.wording import one_of
 
 
 def require_phase(state: CaseState, allowed: set[Phase], what: str) -> None:
     if state.phase not in allowed:
-        names = " or ".join(sorted(p.value for p in allowed))
         raise CommandRejected(
-            "phase", f"cannot {what} while the case is {state.phase.value} (needs {names})"
+            "phase",
+            "cannot {what} while the case is {phase} (needs {phases})",
+            what=what,
+            phase=state.phase,
+            phases=one_of(sorted(p.value for p in allowed)),
         )
 
 
 def require_role(command: cmd.Command, roles: set[Role], what: str) -> None:
     if command.actor.role not in roles:
-        names = ", ".join(sorted(r.value for r in roles))
-        raise CommandRejected("actor.role", f"only {names} may {what}", "forbidden")
+        raise CommandRejected(
+            "actor.role",
+            "only {roles} may {what}",
+            "forbidden",
+            roles=sorted(r.value for r in roles),
+            what=what,
+        )
 
 
 def not_in_future(moment: datetime, now: datetime, field: str) -> None:
@@ -36,7 +45,9 @@ def not_too_long_ago(state: CaseState, day: date, now: datetime, field: str) -> 
     limit = state.policy.backdate_days
     if state.uk_calendar and day < day_of(state, now) - timedelta(days=limit):
         raise CommandRejected(
-            field, f"cannot be more than {limit} days before it is recorded (backdate_days)"
+            field,
+            "cannot be more than {limit} days before it is recorded (backdate_days)",
+            limit=limit,
         )
 
 

@@ -53,7 +53,9 @@ def check_reassign(state: CaseState, c: cmd.ReassignKeyWorker) -> None:
     require_phase(state, HAS_KEY_WORKER, "hand a family to another key worker")
     if c.key_worker_id == state.key_worker_id:
         raise CommandRejected(
-            "key_worker_id", f"{c.key_worker_id} is the family's key worker already"
+            "key_worker_id",
+            "{key_worker_id} is the family's key worker already",
+            key_worker_id=c.key_worker_id,
         )
 
 
@@ -109,7 +111,9 @@ def check_transfer(state: CaseState, c: cmd.TransferFamily) -> None:
     require_role(c, SUPERVISORS, "move a family to another team")
     require_phase(state, TRANSFERABLE, "move a family to another team")
     if c.team_id == state.team_id:
-        raise CommandRejected("team_id", f"the family is in team {c.team_id} already")
+        raise CommandRejected(
+            "team_id", "the family is in team {team_id} already", team_id=c.team_id
+        )
 
 
 def transfer(
@@ -132,7 +136,10 @@ def _moved(
     assert state.team_id is not None
     if admission.key_worker_id is None and state.phase is Phase.INTENSIVE:
         raise CommandRejected(
-            "team_id", f"team {team_id} waitlisted a family whose work has begun", "conflict"
+            "team_id",
+            "team {team_id} waitlisted a family whose work has begun",
+            "conflict",
+            team_id=team_id,
         )
     meeting_due = None
     if admission.key_worker_id is not None and state.phase is not Phase.INTENSIVE:

@@ -218,7 +218,7 @@ class _Replay:
                 field = where or exc.field
             else:
                 field = f"{where}.{exc.field}" if where else exc.field
-            raise CommandRejected(field, exc.rule, "invalid") from None
+            raise CommandRejected(field, exc.template, "invalid", **exc.params) from None
         self.apply(events, at)
 
     def do(
@@ -254,17 +254,23 @@ def _in_order(row: ImportCase, now: datetime) -> None:
         if day > now.date():
             raise CommandRejected(name, "cannot be in the future", "invalid")
         if last is not None and day < last:
-            raise CommandRejected(name, f"cannot be before {last_name} ({last})", "invalid")
+            raise CommandRejected(
+                name, "cannot be before {field} ({day})", "invalid", field=last_name, day=last
+            )
         last_name, last = name, day
     agreed = {g.goal_id: g.agreed_on for g in row.goals}
     for n, score in enumerate(row.scores):
         if score.goal_id not in agreed:
-            raise CommandRejected(f"scores[{n}].goal_id", f"no goal {score.goal_id}", "invalid")
+            raise CommandRejected(
+                f"scores[{n}].goal_id", "no goal {goal_id}", "invalid", goal_id=score.goal_id
+            )
         if score.scored_on < agreed[score.goal_id]:
             raise CommandRejected(
                 f"scores[{n}].scored_on",
-                f"cannot be before goal {score.goal_id} was agreed ({agreed[score.goal_id]})",
+                "cannot be before goal {goal_id} was agreed ({agreed_on})",
                 "invalid",
+                goal_id=score.goal_id,
+                agreed_on=agreed[score.goal_id],
             )
 
 
@@ -281,7 +287,9 @@ def import_events(
     """``CaseImported`` and the family's history there, each event with the time it
     happened. Raises ``CommandRejected`` naming the row's field and the rule."""
     if state.phase is not Phase.NEW:
-        raise CommandRejected("case_id", f"case {state.case_id} exists already", "conflict")
+        raise CommandRejected(
+            "case_id", "case {case_id} exists already", "conflict", case_id=state.case_id
+        )
     if row.actor.role is not Role.ADMIN:
         raise CommandRejected("actor.role", "only an admin may import cases", "forbidden")
     _in_order(row, now)
@@ -387,10 +395,15 @@ def _intensive(replay: _Replay, row: ImportCase) -> None:
     for at, _, where, command, fields in sorted(steps, key=lambda step: (step[0], step[1])):
         if started is not None and at.date() < started.date():
             raise CommandRejected(
-                where, f"cannot be before the first meeting ({started.date()})", "invalid"
+                where,
+                "cannot be before the first meeting ({started_on})",
+                "invalid",
+                started_on=started.date(),
             )
         if closed is not None and at.date() > closed:
-            raise CommandRejected(where, f"cannot be after the closure ({closed})", "invalid")
+            raise CommandRejected(
+                where, "cannot be after the closure ({closed_on})", "invalid", closed_on=closed
+            )
         replay.do(where, max(at, started) if started else at, command, nested=True, **fields)
 
 
@@ -401,9 +414,10 @@ def _reviews(replay: _Replay, row: ImportCase) -> None:
         if review is None:
             raise CommandRejected(
                 f"reviews[{n}].month",
-                f"no {held.month}-month review (the reviews are at "
-                f"{', '.join(str(m) for m in sorted(by_month))} months)",
+                "no {month}-month review (the reviews are at {months} months)",
                 "invalid",
+                month=held.month,
+                months=[str(m) for m in sorted(by_month)],
             )
         replay.do(
             f"reviews[{n}]",

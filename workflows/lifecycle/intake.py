@@ -49,15 +49,18 @@ def refer(
     if not team_known:
         raise CommandRejected(
             "team_id",
-            f"no team {command.team_id} is registered; check the spelling, or ask an admin "
+            "no team {team_id} is registered; check the spelling, or ask an admin "
             "to register it (ifss team register)",
             "invalid",
+            team_id=command.team_id,
         )
     if open_case_id is not None:
         raise CommandRejected(
             "family_id",
-            f"family {command.family_id} has an open episode (case {open_case_id}); "
+            "family {family_id} has an open episode (case {case_id}); "
             "end or withdraw it before referring the family again",
+            family_id=command.family_id,
+            case_id=open_case_id,
         )
     if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
@@ -130,7 +133,9 @@ def _withdraw(state: CaseState, c: cmd.WithdrawFamily, now: datetime) -> list[Do
 def _priority(state: CaseState, c: cmd.ChangePriority, now: datetime) -> list[DomainEvent]:
     require_role(c, DECIDERS, "change a family's priority")
     if c.priority == state.priority:
-        raise CommandRejected("priority", f"the family's priority is {c.priority} already")
+        raise CommandRejected(
+            "priority", "the family's priority is {priority} already", priority=c.priority
+        )
     return [
         ev.PriorityChanged(
             previous=state.priority, priority=c.priority, personal=ev.NotesPersonal(notes=c.reason)

@@ -40,7 +40,7 @@ def _agree_goal(state: CaseState, c: cmd.AgreeGoal, now: datetime) -> list[Domai
     require_phase(state, {Phase.INTENSIVE}, "agree a goal")
     require_role(c, PRACTITIONERS, "agree a goal")
     if c.goal_id in state.goals:
-        raise CommandRejected("goal_id", f"goal {c.goal_id} is already agreed")
+        raise CommandRejected("goal_id", "goal {goal_id} is already agreed", goal_id=c.goal_id)
     return [
         ev.GoalAgreed(
             goal_id=c.goal_id,
@@ -58,7 +58,9 @@ def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[Doma
     not_in_future(c.held_at, now, "held_at")
     not_too_long_ago(state, day_of(state, c.held_at), now, "held_at")
     if c.session_id in state.session_ids:
-        raise CommandRejected("session_id", f"session {c.session_id} is already recorded")
+        raise CommandRejected(
+            "session_id", "session {session_id} is already recorded", session_id=c.session_id
+        )
     if state.first_meeting_at is not None and c.held_at < state.first_meeting_at:
         raise CommandRejected("held_at", "cannot be before the first meeting")
     personal = ev.NotesPersonal(notes=c.notes) if c.notes else None
@@ -76,7 +78,9 @@ def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[Doma
 def _known_goals(state: CaseState, scores: list[ev.GoalScore], field: str) -> None:
     for i, score in enumerate(scores):
         if score.goal_id not in state.goals:
-            raise CommandRejected(f"{field}[{i}].goal_id", f"no goal {score.goal_id} in this case")
+            raise CommandRejected(
+                f"{field}[{i}].goal_id", "no goal {goal_id} in this case", goal_id=score.goal_id
+            )
 
 
 def _score(state: CaseState, c: cmd.ScoreGoals, now: datetime) -> list[DomainEvent]:
@@ -92,13 +96,16 @@ def _request_extension(
     require_phase(state, {Phase.INTENSIVE}, "request an extension")
     require_role(c, PRACTITIONERS, "request an extension")
     if c.request_id in state.extensions:
-        raise CommandRejected("request_id", f"extension request {c.request_id} already exists")
+        raise CommandRejected(
+            "request_id", "extension request {request_id} already exists", request_id=c.request_id
+        )
     granted = sum(x.days for x in state.extensions.values() if x.approved)
     if granted + c.days > state.policy.max_extension_days:
         raise CommandRejected(
             "days",
-            f"extensions may add at most {state.policy.max_extension_days} days in all "
-            f"({granted} already approved)",
+            "extensions may add at most {max_days} days in all ({granted} already approved)",
+            max_days=state.policy.max_extension_days,
+            granted=granted,
         )
     return [
         ev.ExtensionRequested(
@@ -112,9 +119,15 @@ def _decide_extension(state: CaseState, c: cmd.DecideExtension, now: datetime) -
     require_phase(state, {Phase.INTENSIVE}, "decide an extension")
     request = state.extensions.get(c.request_id)
     if request is None:
-        raise CommandRejected("request_id", f"no extension request {c.request_id}")
+        raise CommandRejected(
+            "request_id", "no extension request {request_id}", request_id=c.request_id
+        )
     if request.approved is not None:
-        raise CommandRejected("request_id", f"extension request {c.request_id} is already decided")
+        raise CommandRejected(
+            "request_id",
+            "extension request {request_id} is already decided",
+            request_id=c.request_id,
+        )
     assert state.intensive_ends_on is not None
     new_end = state.intensive_ends_on + timedelta(days=request.days) if c.approved else None
     return [
@@ -139,7 +152,9 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
             raise CommandRejected("closed_on", "cannot be in the future")
         if c.closed_on < state.intensive_started_on:
             raise CommandRejected(
-                "closed_on", f"cannot be before the first meeting ({state.intensive_started_on})"
+                "closed_on",
+                "cannot be before the first meeting ({started_on})",
+                started_on=state.intensive_started_on,
             )
         not_too_long_ago(state, c.closed_on, now, "closed_on")
         today = c.closed_on
@@ -151,8 +166,9 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
     ):
         raise CommandRejected(
             "kind",
-            f"a planned closure before day {state.policy.intensive_min_days} "
-            f"(now day {days_in}) needs a supervisor",
+            "a planned closure before day {min_days} (now day {days_in}) needs a supervisor",
+            min_days=state.policy.intensive_min_days,
+            days_in=days_in,
         )
     events: list[DomainEvent] = [
         ev.IntensivePhaseClosed(

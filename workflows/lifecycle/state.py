@@ -20,6 +20,7 @@ from events.vocabulary import (
     GoalCategory,
     StatutoryStatus,
 )
+from workflows import wording
 from workflows.alerts import OpenAlert
 from workflows.lifecycle.entries import Entry
 
@@ -30,13 +31,21 @@ RefusalKind = Literal["forbidden", "conflict", "invalid"]
 
 
 class CommandRejected(Exception):
-    """A command refused by the rules; nothing is recorded. Names the field and the rule."""
+    """A command refused by the rules; nothing is recorded. Names the field and the rule.
 
-    def __init__(self, field: str, rule: str, kind: RefusalKind = "conflict") -> None:
+    ``rule`` is a template (``"goal {goal_id} is already agreed"``) filled with ``params``:
+    ``self.rule`` is the English message, ``template`` and ``params`` let the pages say it
+    in Welsh (see ``workflows.wording``)."""
+
+    def __init__(
+        self, field: str, rule: str, kind: RefusalKind = "conflict", /, **params: object
+    ) -> None:
         self.field = field
-        self.rule = rule
+        self.template = rule
+        self.params = wording.wired(params)
+        self.rule = wording.filled(rule, self.params)
         self.kind = kind
-        super().__init__(f"{field}: {rule}")
+        super().__init__(f"{field}: {self.rule}")
 
 
 class Phase(StrEnum):

@@ -40,9 +40,12 @@ from web.forms import (
     TITLES,
     FormField,
     correction,
+    day_parts,
     fields_of,
+    joined_day,
     live_view,
     offered,
+    parts_of,
     place_errors,
     read_form,
 )
@@ -248,7 +251,7 @@ async def command_post(request: Request, case_id: str, name: str) -> Response:
             errors = [refusal_of(page, exc)]
     if errors:
         await settle(svc.pool, submission, None)
-        summary_errors = place_errors(fields, errors)
+        summary_errors = place_errors(fields, errors, page.language._)
         return render(
             page, "command.html", status_code=400 if errors else 200, case=summary, name=name,
             title=TITLES[name], fields=fields, errors=summary_errors, submission_id=submission or uuid.uuid4(),
@@ -326,7 +329,7 @@ def _referral_page(
         page, "referral_form.html", status_code=status_code, values=values, errors=errors,
         submission_id=submission, child_rows=range(CHILD_ROWS), adult_rows=range(ADULT_ROWS),
         grounds=list(ReferralGround), agencies=list(ReferringAgency), needs=list(PresentingNeed),
-        statuses=list(StatutoryStatus), today=today_in_wales().isoformat(), team=user.team_id,
+        statuses=list(StatutoryStatus), today=day_parts(today_in_wales()), team=user.team_id,
         error_fields={f for f, _ in errors},
     )  # fmt: skip
 
@@ -349,6 +352,9 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         raw = text(name)
         return {"yes": True, "no": False}.get(raw or "", raw)
 
+    def day(name: str) -> str | None:
+        return joined_day(parts_of(form, name))
+
     children = []
     for i in range(CHILD_ROWS):
         child_id = text(f"children.{i}.child_id")
@@ -361,7 +367,7 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         if text(f"children.{i}.name"):
             child["personal"] = {
                 "name": text(f"children.{i}.name"),
-                "date_of_birth": text(f"children.{i}.date_of_birth"),
+                "date_of_birth": day(f"children.{i}.date_of_birth"),
             }
         children.append(child)
     adults = []
@@ -376,7 +382,7 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         if text(f"adults.{i}.name"):
             adult["personal"] = {
                 "name": text(f"adults.{i}.name"),
-                "date_of_birth": text(f"adults.{i}.date_of_birth"),
+                "date_of_birth": day(f"adults.{i}.date_of_birth"),
             }
         adults.append(adult)
     personal = None
@@ -400,7 +406,7 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         "consent_to_information_sharing": yes("consent_to_information_sharing"),
         "consent_to_follow_up": yes("consent_to_follow_up"),
         "priority": int(priority) if priority.isdigit() and len(priority) < 4 else priority,
-        "received_on": text("received_on"),
+        "received_on": day("received_on"),
         "personal": personal,
     }
     return text("case_id") or "", {k: v for k, v in values.items() if v is not None}

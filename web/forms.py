@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -332,6 +333,12 @@ def read_form(fields: list[FormField], form: Any) -> dict[str, Any]:
             elif entries or f.required:
                 values[f.name] = entries
             continue
+        if f.kind in ("date", "datetime"):
+            f.value = parts_of(form, f.name, time=f.kind == "datetime")
+            joined = joined_day(f.value)
+            if joined is not None:
+                _put(values, f.name, _in_wales(joined) if f.kind == "datetime" else joined)
+            continue
         raw = form.get(f.name)
         raw = raw.strip() if isinstance(raw, str) else None
         f.value = raw
@@ -342,10 +349,42 @@ def read_form(fields: list[FormField], form: Any) -> dict[str, Any]:
             value = _number(raw)
         elif f.kind == "yesno":
             value = {"yes": True, "no": False}.get(raw, raw)
-        elif f.kind == "datetime":
-            value = _in_wales(raw)
         _put(values, f.name, value)
     return values
+
+
+DAY_PARTS = ("day", "month", "year")
+TIME_PARTS = ("hour", "minute")
+
+
+def parts_of(form: Any, name: str, *, time: bool = False) -> dict[str, str]:
+    """A day's boxes as posted (``name-day``, ``name-month``, ``name-year``, and
+    ``name-hour``, ``name-minute`` for a time), each trimmed."""
+    out = {}
+    for part in DAY_PARTS + (TIME_PARTS if time else ()):
+        raw = form.get(f"{name}-{part}")
+        out[part] = raw.strip()[:10] if isinstance(raw, str) else ""
+    return out
+
+
+def day_parts(day: date) -> dict[str, str]:
+    """A day as its boxes show it."""
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
+def joined_day(parts: dict[str, str]) -> str | None:
+    """``2026-03-12`` (``2026-03-12T14:05`` with a time) from the boxes; ``None`` when all
+    are empty (left out). Boxes that are not whole numbers are joined as written, for the
+    model to refuse by name (the pages say "enter a real date")."""
+    if not any(parts.values()):
+        return None
+    widths = {"day": 2, "month": 2, "year": 4, "hour": 2, "minute": 2}
+    padded = {
+        k: v.zfill(widths[k]) if v.isascii() and v.isdigit() and len(v) <= widths[k] else v or "?"
+        for k, v in parts.items()
+    }
+    day = f"{padded['year']}-{padded['month']}-{padded['day']}"
+    return f"{day}T{padded['hour']}:{padded['minute']}" if "hour" in parts else day
 
 
 def _number(raw: str) -> Any:
@@ -371,8 +410,14 @@ def _put(values: dict[str, Any], name: str, value: Any) -> None:
         values[head] = value
 
 
-def place_errors(fields: list[FormField], errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Put each (field, rule) on its field; returns the summary: (anchor, message) pairs."""
+def place_errors(
+    fields: list[FormField],
+    errors: list[tuple[str, str]],
+    label: Callable[[str], str] = str,
+) -> list[tuple[str, str]]:
+    """Put each (field, rule) on its field; returns the summary: (anchor, message) pairs,
+    each message named by its field's label (``label`` translates it) so that the summary
+    reads on its own: "Length in minutes: must be a whole number"."""
     by_name = {f.name: f for f in fields}
     summary: list[tuple[str, str]] = []
     for name, rule in errors:
@@ -383,7 +428,9 @@ def place_errors(fields: list[FormField], errors: list[tuple[str, str]]) -> list
         if target is not None and target.error is None:
             target.error = rule
         anchor = "#" + target.html_id if target is not None else "#main-content"
-        summary.append((anchor, rule))
+        if target is not None and target.kind in ("date", "datetime"):
+            anchor += "-day"  # the first box of the day
+        summary.append((anchor, f"{label(target.label)}: {rule}" if target is not None else rule))
     return summary
 
 

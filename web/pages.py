@@ -16,7 +16,7 @@ from events.records import RecordedEvent
 from events.validation import parse_stored
 from events.vocabulary import AccessPurpose, Role
 from projections import queries
-from web.forms import LIVE_FIELDS, TITLES, offered
+from web.forms import LIVE_FIELDS, TITLES, day_parts, joined_day, offered, parts_of
 from web.i18n import LONDON
 from web.render import Page, render
 from web.routes import need_role, page_for, router, svc_of
@@ -230,6 +230,8 @@ async def case_page(
     user = page.user
     assert user is not None
     svc = svc_of(request)
+    if as_of is None:  # the page's own day boxes (?as_of-day=12&as_of-month=3&as_of-year=2026)
+        as_of = joined_day(parts_of(request.query_params, "as_of"))
     moment = _as_of(as_of)
     summary = await readable(page, case_id, "history", moment)
     if moment is not None:
@@ -287,6 +289,7 @@ async def case_page(
         commands=commands,
         as_of=as_of if moment else None,
         as_of_day=moment,
+        as_of_parts=day_parts(moment.astimezone(LONDON).date()) if moment else {},
         titles=TITLES,
         purposes=[p.value for p in AccessPurpose],
         personal=personal,

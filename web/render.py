@@ -99,8 +99,14 @@ def error_list(errors: list[tuple[str, str]]) -> list[dict[str, str]]:
     out = []
     for where, message in errors:
         href = where if where.startswith("#") else "#f-" + where.replace(".", "-").replace("_", "-")
+        if where.rsplit(".", 1)[-1] in DAY_BOXES:
+            href += "-day"  # the first box of the day
         out.append({"text": message, "href": href})
     return out
+
+
+# The referral form's days (the command forms give their own anchors).
+DAY_BOXES = frozenset({"received_on", "date_of_birth"})
 
 
 def render(

@@ -408,7 +408,7 @@ FORM_RULES: dict[str, str] = {
     "string_type": N_("must be text"),
     "string_too_short": N_("must have at least {min_length} characters"),
     "string_too_long": N_("must have at most {max_length} characters"),
-    "string_pattern_mismatch": N_("is not in the form expected"),
+    "string_pattern_mismatch": N_("must use only letters, digits, '_', '.' or '-' (no spaces)"),
     "too_short": N_("must have at least {min_length} items"),
     "too_long": N_("must have at most {max_length} items"),
     "int_type": N_("must be a whole number"),
@@ -456,14 +456,34 @@ _CHARACTERS = (
 )
 
 
+# A day or a time the boxes did not make (the model's words speak of ISO text, which a
+# person filling in day, month and year boxes never typed).
+DAY_PROBLEM = N_("Enter a real date: the day, month and year as numbers")
+TIME_PROBLEM = N_(
+    "Enter a real date and time: the day, month and year, and the hour (0 to 23) and "
+    "minute, as numbers; or leave them all empty"
+)
+_DAY_TYPES = frozenset({"date_type", "date_parsing", "date_from_datetime_parsing", "date_format",
+                        "date_from_datetime_inexact"})  # fmt: skip
+_TIME_TYPES = frozenset({"datetime_type", "datetime_parsing", "datetime_from_date_parsing",
+                         "datetime_format"})  # fmt: skip
+
+
 def form_rule_in(reader: Reader, error: Mapping[str, Any]) -> str:
-    """One of pydantic's errors in the reader's language."""
+    """One of pydantic's errors in the pages' words, in the reader's language (a day's or a
+    time's in the words of the day boxes); a type the pages have no words for stays as
+    pydantic says it."""
+    kind = str(error.get("type"))
+    if kind in _DAY_TYPES:
+        return reader._(DAY_PROBLEM)
+    if kind in _TIME_TYPES:
+        return reader._(TIME_PROBLEM)
     message = str(error.get("msg", ""))
     template = FORM_RULES.get(str(error.get("type")))
-    if reader.code == "en" or template is None:
+    if template is None:
         return message
-    translated = reader._(template)
-    if translated == template:
+    translated = reader._(template)  # English: the pages' words, not pydantic's
+    if translated == template and reader.code != "en":
         return message
     context = {k: _value(reader, k, str(x)) for k, x in (error.get("ctx") or {}).items()}
     try:

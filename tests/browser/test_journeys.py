@@ -16,10 +16,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 LANGUAGES = ["en", "cy"]
 
 
-async def wales_now(site: Site) -> str:
-    """The test server's time (a minute on) as a date-and-time field takes it, in Wales."""
+async def wales_now(site: Site, field: str = "#f-held-at") -> dict[str, str]:
+    """The test server's time (a minute on) in Wales, as the day and time boxes of
+    ``field`` take it."""
     await site.h.sleep(minutes=2)
-    return (await site.h.now()).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+    local = (await site.h.now()).astimezone(LONDON)
+    parts = {"day": local.day, "month": local.month, "year": local.year,
+             "hour": local.hour, "minute": local.minute}  # fmt: skip
+    return {f"{field}-{part}": str(value) for part, value in parts.items()}
 
 
 async def wait_for_phase(site: Site, case_id: str, phase: str) -> None:
@@ -64,7 +68,9 @@ async def test_a_key_worker_takes_a_family_from_referral_to_the_first_review(
     await page.fill("#f-area", "cardiff")
     await page.select_option("#f-referring-agency", "health")
     await page.check("#f-referral-grounds")  # the first statutory ground
-    await page.fill("#f-received-on", (await site.h.now()).astimezone(LONDON).date().isoformat())
+    today = (await site.h.now()).astimezone(LONDON).date()
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        await page.fill(f"#f-received-on-{part}", str(value))
     for consent in ("referral", "information-sharing", "follow-up"):
         await page.check(f"#f-consent-to-{consent}")  # the first radio: yes
     await page.fill("#f-children-0-child-id", "ch1")
@@ -80,13 +86,13 @@ async def test_a_key_worker_takes_a_family_from_referral_to_the_first_review(
     await do(supervisor, case, "accept", f"{language}-accept", {})
     await wait_for_phase(site, case, "allocated")
     await do(page, case, "record_first_meeting", f"{language}-first-meeting",
-             {"#f-held-at": await wales_now(site)})  # fmt: skip
+             await wales_now(site))  # fmt: skip
     await do(page, case, "agree_goal", f"{language}-agree-goal", {
         "#f-goal-id": "g1", "#f-category": "substance_use",
         "#f-description": "No drinking at home", "#f-baseline": "2", "#f-target": "8",
     })  # fmt: skip
     await do(page, case, "record_session", f"{language}-session", {
-        "#f-session-id": "s1", "#f-held-at": await wales_now(site), "#f-kind": "home_visit",
+        "#f-session-id": "s1", **await wales_now(site), "#f-kind": "home_visit",
         "#f-duration-minutes": "60",
     })  # fmt: skip
     await do(page, case, "score_goals", f"{language}-score", {"#f-scores-1": "5"})

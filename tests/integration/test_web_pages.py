@@ -6,6 +6,7 @@ a real browser, with axe, are in tests/browser.)"""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
@@ -81,13 +82,19 @@ async def intensive_case(web: Web, case_id: str = "c1") -> None:
     await web.settle()
 
 
-async def wales_now(web: Web) -> str:
-    """The test server's now as a browser's date-and-time field in Wales gives it (to the
-    minute: a minute on, so that it is not before what was just recorded)."""
-    from web.i18n import LONDON
+def boxes(name: str, moment: datetime) -> dict[str, str]:
+    """A moment in Wales as a form's day and time boxes for field ``name``."""
+    local = moment.astimezone(LONDON)
+    return {f"{name}-day": str(local.day), f"{name}-month": str(local.month),
+            f"{name}-year": str(local.year), f"{name}-hour": str(local.hour),
+            f"{name}-minute": str(local.minute)}  # fmt: skip
 
+
+async def wales_now(web: Web, name: str = "held_at") -> dict[str, str]:
+    """The test server's now (a minute on, so that it is not before what was just
+    recorded) in the day and time boxes of field ``name``."""
     await web.h.sleep(minutes=2)
-    return (await web.h.now()).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+    return boxes(name, await web.h.now())
 
 
 async def versions(web: Web, case_id: str) -> int:
@@ -111,9 +118,20 @@ async def test_a_refused_form_records_nothing_and_names_the_field(web: Web) -> N
         "cm-jones",
         "/app/cases/c1/do/record_session",
         {"session_id": "s1", "kind": "home_visit", "duration_minutes": "60",
-         "held_at": "2020-01-01T10:00"},
+         **boxes("held_at", datetime(2020, 1, 1, 10, tzinfo=LONDON))},
     )  # fmt: skip
-    assert late.status_code == 400 and 'href="#f-held-at"' in late.text
+    assert late.status_code == 400 and 'href="#f-held-at-day"' in late.text
+    # The day boxes: a day that does not exist, or words, are refused in the pages' words.
+    for wrong in ({"held_at-day": "31", "held_at-month": "2", "held_at-year": "2026",
+                   "held_at-hour": "10", "held_at-minute": "00"},
+                  {"held_at-day": "tomorrow", "held_at-month": "", "held_at-year": ""}):  # fmt: skip
+        refused = await web.submit(
+            "cm-jones", "/app/cases/c1/do/record_session",
+            {"session_id": "s1", "kind": "home_visit", "duration_minutes": "60", **wrong},
+        )  # fmt: skip
+        assert refused.status_code == 400 and 'href="#f-held-at-day"' in refused.text
+        assert "Enter a real date and time" in refused.text
+        assert 'value="tomorrow"' in refused.text or 'value="31"' in refused.text  # kept
     assert await versions(web, "c1") == before
 
 
@@ -126,7 +144,7 @@ async def test_a_double_submit_records_once(web: Web) -> None:
         "session_id": "s1",
         "kind": "home_visit",
         "duration_minutes": "60",
-        "held_at": await wales_now(web),  # the test server's clock, not the wall's
+        **await wales_now(web),  # the test server's clock, not the wall's
     }
     client = web.browser("cm-jones")
     before = await versions(web, "c1")
@@ -238,7 +256,11 @@ async def test_the_referral_form(web: Web) -> None:
             "area": "cardiff",
             "referring_agency": "school",
             "referral_grounds": ["domestic_abuse_victim"],
-            "received_on": (await web.h.now()).date().isoformat(),
+            **{
+                k: v
+                for k, v in boxes("received_on", await web.h.now()).items()
+                if not k.endswith(("hour", "minute"))
+            },
             "priority": "2",
             "consent_to_referral": "yes",
             "consent_to_information_sharing": "yes",

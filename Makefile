@@ -29,7 +29,7 @@ chromium:
 
 ## test: the whole suite against real PostgreSQL and Temporal, in two processes (exit 5, "nothing selected", is not a failure)
 test: $(STAMP) chromium
-	@$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

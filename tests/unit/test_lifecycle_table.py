@@ -6,10 +6,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 from workflows.lifecycle import Phase
 from workflows.lifecycle.table import Lifecycle, Move, Node, explore, render
 
 ROOT = Path(__file__).resolve().parents[2]
+# One process walks the lifecycle (half a minute) for all of these (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("lifecycle_walk")
 
 
 @cache

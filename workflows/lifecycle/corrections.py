@@ -5,9 +5,10 @@ corrected, so the episode's timers stand as they were decided."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
@@ -41,12 +42,20 @@ def entry_of(event: DomainEvent) -> Entry | None:
     return Entry(type=type(event).__name__, about=getattr(event, about) if about else None)
 
 
-def _value(cls: type[DomainEvent], field: str, value: Any) -> Any:
-    """``value`` as ``field`` of ``cls`` takes it (its own rules), in JSON form."""
-    one = create_model(
+@cache
+def _one_field(cls: type[DomainEvent], field: str) -> type[BaseModel]:
+    """A model of ``field`` of ``cls`` alone (built once: building one takes a millisecond,
+    and the lifecycle's walk asks a hundred thousand times)."""
+    one: type[BaseModel] = create_model(
         f"{cls.__name__}Field",
         **{field: (cls.model_fields[field].annotation, cls.model_fields[field])},
     )  # type: ignore[call-overload]
+    return one
+
+
+def _value(cls: type[DomainEvent], field: str, value: Any) -> Any:
+    """``value`` as ``field`` of ``cls`` takes it (its own rules), in JSON form."""
+    one = _one_field(cls, field)
     try:
         return one.model_validate({field: value}).model_dump(mode="json")[field]
     except ValidationError as exc:

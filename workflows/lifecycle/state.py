@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -40,12 +41,22 @@ class CommandRejected(Exception):
     def __init__(
         self, field: str, rule: str, kind: RefusalKind = "conflict", /, **params: object
     ) -> None:
+        super().__init__(field, rule)
         self.field = field
         self.template = rule
-        self.params = wording.wired(params)
-        self.rule = wording.filled(rule, self.params)
         self.kind = kind
-        super().__init__(f"{field}: {self.rule}")
+        self._values = params  # worded when read (the lifecycle's walk refuses a million)
+
+    @cached_property
+    def params(self) -> dict[str, wording.Wire]:
+        return wording.wired(self._values)
+
+    @cached_property
+    def rule(self) -> str:
+        return wording.filled(self.template, self.params)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
 
 
 class Phase(StrEnum):

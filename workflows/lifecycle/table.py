@@ -203,12 +203,20 @@ def _decide(
     return decide(state, command, now)
 
 
+# The walk asks for the same command with the same fields in thousands of states: each is
+# validated once (the rules never change a command).
+_MADE: dict[tuple[str, str, str, str], cmd.Command | None] = {}
+
+
 def _command(name: str, fields: dict[str, Any], actor: Actor) -> cmd.Command | None:
-    cls = FROM_THE_TEAM.get(name) or cmd.COMMANDS[name]
-    try:
-        return cls.model_validate({**fields, "actor": actor})
-    except ValidationError:  # no instance of it fits this state (e.g. no goals to rate)
-        return None
+    key = (name, repr(sorted(fields.items())), actor.id, actor.role.value)
+    if key not in _MADE:
+        cls = FROM_THE_TEAM.get(name) or cmd.COMMANDS[name]
+        try:
+            _MADE[key] = cls.model_validate({**fields, "actor": actor})
+        except ValidationError:  # no instance of it fits this state (e.g. no goals to rate)
+            _MADE[key] = None
+    return _MADE[key]
 
 
 @dataclass(frozen=True)

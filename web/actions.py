@@ -108,10 +108,18 @@ def pydantic_errors(exc: ValidationError, reader: Reader | None = None) -> list[
     """Each of a form's problems as (field, rule), the rule in the reader's language."""
     out = []
     for error in exc.errors(include_input=False):
-        loc = [str(p) for p in error["loc"] if not str(p).isdigit()]
         rule = form_rule_in(reader, error) if reader is not None else error["msg"]
-        out.append((".".join(loc[:2]) or "body", rule))
+        out.append((_form_field(error["loc"]), rule))
     return out
+
+
+def _form_field(loc: tuple[int | str, ...]) -> str:
+    """The form's name for a model's error location: a list item's own field by its row
+    (``children.0.date_of_birth``, the referral form's rows, whose personal parts are
+    fields of the row), else the field (``scores`` for any of the scores)."""
+    if any(isinstance(p, int) for p in loc) and "personal" in loc:
+        return ".".join(str(p) for p in loc if p != "personal")
+    return ".".join([str(p) for p in loc if not isinstance(p, int)][:2]) or "body"
 
 
 def refusal_of(page: Page, exc: ApiError) -> tuple[str, str]:
@@ -200,7 +208,8 @@ async def _command_context(
     user = page.user
     assert user is not None
     name = cmd.canonical_name(name)
-    summary = await readable(page, case_id, "summary")
+    # A correction's form lists the case's history (its entries): that read is logged as one.
+    summary = await readable(page, case_id, "history" if name == "correct_entry" else "summary")
     view = await live_view(page, case_id)
     case = {**summary, **{k: view[k] for k in LIVE_FIELDS if k in view}} if view else summary
     if name not in offered(case["phase"], user.role.value) or not user.can_command(case):

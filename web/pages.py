@@ -13,7 +13,6 @@ from api.problems import ApiError
 from events.keys import KeyProblem
 from events.policy import ProgrammePolicy
 from events.records import RecordedEvent
-from events.validation import parse_stored
 from events.vocabulary import AccessPurpose, Role
 from projections import queries
 from web.forms import LIVE_FIELDS, TITLES, day_parts, joined_day, offered, parts_of
@@ -104,7 +103,9 @@ def _as_of(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
-        day = date.fromisoformat(raw[:10])
+        if len(raw) != 10:  # a day and nothing else ("2026-03-123" is not the 12th)
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ApiError(422, "as_of", N_("a day, as 2026-03-12")) from None
     if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
@@ -193,14 +194,16 @@ def view_as_of(
     case_id: str, events: list[RecordedEvent], policy: ProgrammePolicy
 ) -> dict[str, Any] | None:
     """The case's state folded from ``events`` (those recorded by the "as of" moment) with
-    the workflow's own rules: its reviews and boosters as they stood then. ``None`` when
-    an event cannot be folded (the sections are then left out, never shown as now)."""
+    the workflow's own rules: its reviews and boosters as they stood then (their dates are
+    the events' own; ``policy``, the service's, only fills what no event recorded).
+    ``None`` when an event cannot be folded (the sections are then left out, never shown
+    as now)."""
     state = fresh_state(case_id, policy)
     try:
         for event in events:
-            state = evolve(state, parse_stored(event.type, event.data), event.occurred_at)
-    except Exception:
-        log.warning("as_of_fold_failed", case_id=case_id)
+            state = evolve(state, event.event, event.occurred_at)
+    except Exception as exc:
+        log.warning("as_of_fold_failed", case_id=case_id, error=type(exc).__name__)
         return None
     return view_of(state).model_dump()
 

@@ -61,11 +61,9 @@ class WebConfig:
 
     def name_in(self, language: str) -> str:
         """The service's name on pages in ``language``."""
-        return (
-            self.service_name_cy
-            if language == "cy" and self.service_name_cy
-            else (self.service_name)
-        )
+        if language == "cy" and self.service_name_cy:
+            return self.service_name_cy
+        return self.service_name
 
 
 def svc_of(request: Request) -> Services:

@@ -101,7 +101,7 @@ def _is_moment(kind: Any) -> bool:
     return getattr(kind, "__name__", "") in ("AwareDatetime", "PastDatetime")
 
 
-def _value(reader: Reader, annotation: Any, value: Any) -> str:
+def _fact(reader: Reader, annotation: Any, value: Any) -> str:
     kind, _ = unwrap(annotation)
     if isinstance(value, list):
         (item,) = typing.get_args(kind) or (Any,)
@@ -136,7 +136,7 @@ def facts(reader: Reader, type_name: str, data: dict[str, Any]) -> str:
         shown = (
             event_title(value, reader._)
             if name == "corrects_type"
-            else _value(reader, fields[name], value)
+            else _fact(reader, fields[name], value)
         )
         parts.append(f"{reader._(label)}: {shown}")
     title = event_title(type_name, reader._)

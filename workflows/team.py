@@ -105,18 +105,13 @@ class TeamState(BaseModel):
         return next((w for w in self.key_workers.values() if case_id in w.cases), None)
 
 
-class TeamRefusal(ValueError):
+class TeamRefusal(wording.Refusal, ValueError):
     """A team rule refused a handover: "field: rule", and whether the request can never
     succeed as written (``invalid``) or the team's state is against it now (``conflict``).
     ``rule`` is a template filled with ``params`` (see ``workflows.wording``)."""
 
     def __init__(self, field: str, rule: str, kind: str = "invalid", /, **params: object) -> None:
-        self.field = field
-        self.template = rule
-        self.params = wording.wired(params)
-        self.rule = wording.filled(rule, self.params)
-        super().__init__(f"{field}: {self.rule}")
-        self.kind = kind
+        super().__init__(field, rule, kind, **params)
 
 
 def policy_of(state: TeamState) -> ProgrammePolicy:

@@ -578,12 +578,7 @@ class TeamWorkflow:
     async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            try:
-                events = team.acknowledge(self._state, command.alert_id)
-            except ValueError as exc:
-                raise ApplicationError(
-                    str(exc), type="CommandRejected", non_retryable=True
-                ) from None
+            events = _checked(lambda: team.acknowledge(self._state, command.alert_id))
             await self._record(events, command.actor)
             return self._state.version
 
@@ -591,7 +586,7 @@ class TeamWorkflow:
     def _check_acknowledge_alert(self, command: AcknowledgeTeamAlert) -> None:
         if command.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only a supervisor may acknowledge a team's alert")
-        team.acknowledge(self._state, command.alert_id)
+        _checked(lambda: team.acknowledge(self._state, command.alert_id))
 
     @workflow.query
     def view(self) -> TeamState:

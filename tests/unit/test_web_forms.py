@@ -39,3 +39,25 @@ def test_a_correction_form_becomes_the_command() -> None:
     }
     assert correction({"changes": "kind", "value": "phone"})["changes"] == {"kind": "phone"}
     assert "changes" not in correction({"value": "3"})  # no field chosen: the model says so
+
+
+def test_a_models_error_is_placed_on_the_forms_field() -> None:
+    from web.actions import _form_field
+
+    assert _form_field(("children", 0, "personal", "date_of_birth")) == "children.0.date_of_birth"
+    assert _form_field(("personal", "date_of_birth")) == "personal.date_of_birth"
+    assert _form_field(("scores", 1, "score")) == "scores.score"
+    assert _form_field(()) == "body"
+
+
+def test_the_case_pages_day_is_a_day_and_nothing_else() -> None:
+    import pytest
+
+    from api.problems import ApiError
+    from web.pages import _as_of
+
+    assert _as_of(None) is None
+    assert _as_of("2026-03-12") is not None
+    for wrong in ("2026-03-123", "2026-03-12T10:00", "12/03/2026", "2026-02-30", "9999-12-31"):
+        with pytest.raises(ApiError):
+            _as_of(wrong)

@@ -91,6 +91,48 @@ def test_every_rule_gives_its_words_apart_from_its_values() -> None:
         if isinstance(arg, ast.JoinedStr)
     ]
     assert not formatted, f"rules written as f-strings: {formatted}"
+    # Each literal template names exactly the values its call gives (a name without a value
+    # would show as "{name}"; a value without a name is lost).
+    mismatched = []
+    for file, line, call in calls:
+        name = call.func.id if isinstance(call.func, ast.Name) else ""
+        if name not in ("CommandRejected", "TeamRefusal") or len(call.args) < 2:
+            continue
+        template = call.args[1]
+        if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
+            continue
+        named = set(re.findall(r"\{(\w+)\}", template.value))
+        given = {k.arg for k in call.keywords if k.arg} | (
+            {"*"} if any(k.arg is None for k in call.keywords) else set()
+        )
+        if "*" not in given and named != given:
+            mismatched.append(f"{file}:{line} {sorted(named)} != {sorted(given)}")
+    assert not mismatched, mismatched
+
+
+def test_a_refusal_survives_pickling_and_never_crashes_on_its_words() -> None:
+    import pickle
+
+    import pytest as _pytest
+
+    from workflows.lifecycle.state import CommandRejected
+    from workflows.team import TeamRefusal
+
+    for made in (
+        CommandRejected("goal_id", "goal {goal_id} is already agreed", "invalid", goal_id="g1"),
+        TeamRefusal("until", "{until} has passed", "conflict", until="2026-03-12"),
+    ):
+        again = pickle.loads(pickle.dumps(made))
+        assert (type(again), str(again), again.kind, again.params) == (
+            type(made),
+            str(made),
+            made.kind,
+            made.params,
+        )
+    assert str(CommandRejected("x", "a {missing} value", other=1)) == "x: a {missing} value"
+    assert str(CommandRejected("x", "a {", y=1)) == "x: a {"
+    with _pytest.raises(TypeError):
+        CommandRejected("x", "no", kind="invalid")  # kind by name would be lost
 
 
 def test_every_check_of_the_models_has_its_welsh() -> None:
@@ -158,8 +200,8 @@ def test_a_rules_refusal_reads_in_welsh() -> None:
     )
     assert rule_in(en, *said(phase)) == phase.rule
     assert rule_in(cy, *said(phase)) == (
-        "ni ellir gwneud hyn tra bo'r achos yn y cam 'dwys': cwblhau adolygiad "
-        "(mae angen y cam 'gwaith dilynol neu wedi'i ddyrannu')"
+        "ni ellir gwneud hyn tra bo'r achos yn y cam dwys: cwblhau adolygiad "
+        "(mae angen y cam gwaith dilynol neu wedi'i ddyrannu)"
     )
     roles = CommandRejected(
         "actor.role", "only {roles} may {what}", "forbidden",

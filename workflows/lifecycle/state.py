@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -31,32 +30,19 @@ from workflows.lifecycle.entries import Entry
 RefusalKind = Literal["forbidden", "conflict", "invalid"]
 
 
-class CommandRejected(Exception):
+class CommandRejected(wording.Refusal):
     """A command refused by the rules; nothing is recorded. Names the field and the rule.
 
     ``rule`` is a template (``"goal {goal_id} is already agreed"``) filled with ``params``:
     ``self.rule`` is the English message, ``template`` and ``params`` let the pages say it
     in Welsh (see ``workflows.wording``)."""
 
+    kind: RefusalKind
+
     def __init__(
         self, field: str, rule: str, kind: RefusalKind = "conflict", /, **params: object
     ) -> None:
-        super().__init__(field, rule)
-        self.field = field
-        self.template = rule
-        self.kind = kind
-        self._values = params  # worded when read (the lifecycle's walk refuses a million)
-
-    @cached_property
-    def params(self) -> dict[str, wording.Wire]:
-        return wording.wired(self._values)
-
-    @cached_property
-    def rule(self) -> str:
-        return wording.filled(self.template, self.params)
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.rule}"
+        super().__init__(field, rule, kind, **params)
 
 
 class Phase(StrEnum):

@@ -330,6 +330,7 @@ def explore(policy: ProgrammePolicy = DEFAULT_POLICY, limit: int = 2_000) -> Lif
             "received_on": START.date(),
         }
     )
+    _MADE.clear()  # the commands' cache lives for one walk
     first = fresh_state("c1", policy)
     first = _apply(first, refer(first, referral, None, START), START)
     attempts = _attempts(first, START)

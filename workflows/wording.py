@@ -86,7 +86,7 @@ def wired(params: Mapping[str, object]) -> dict[str, Wire]:
     return {k: wire(v) for k, v in params.items()}
 
 
-RESERVED = frozenset({"field", "rule", "kind"})
+RESERVED = frozenset({"kind"})  # given by name, it would be taken for a value
 
 
 class Refusal(Exception):

@@ -87,9 +87,9 @@ def error_page(
     said: tuple[str, dict[str, Any]] | None = None,
 ) -> Response:
     """The error as a page, its rule in the reader's language (``web.words.rule_in``)."""
+    from web.refusals import rule_in
     from web.render import Page, render
     from web.routes import config_of, language
-    from web.words import rule_in
 
     reader = language(request)
     page = Page(request, reader, None, None, config_of(request).name_in(reader.code))

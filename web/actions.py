@@ -49,10 +49,12 @@ from web.forms import (
     place_errors,
     read_form,
 )
+from web.i18n import Reader
 from web.pages import readable, today_in_wales
+from web.refusals import form_rule_in, rule_in
 from web.render import Page, render
 from web.routes import form_of, need_role, page_for, router, see_other, svc_of
-from web.words import Reader, event_title, form_rule_in, rule_in
+from web.words import event_title
 from workflows import client as cases
 from workflows import commands as cmd
 from workflows.lifecycle.corrections import BY_NAME

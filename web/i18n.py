@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -94,3 +95,17 @@ def language_of(cookie: str | None, query: str | None = None) -> Language:
         if choice in LANGUAGES:
             return Language(choice)
     return Language(DEFAULT_LANGUAGE)
+
+
+class Reader(Protocol):
+    """What words a page's reader needs (``Language`` is one): their language's code, its
+    catalogue, and days and moments written in it."""
+
+    @property
+    def code(self) -> str: ...
+
+    def _(self, message: str) -> str: ...
+
+    def day(self, value: date) -> str: ...
+
+    def moment(self, value: datetime) -> str: ...

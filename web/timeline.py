@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from events.catalogue import DomainEvent
 from web.forms import LABELS, unwrap
-from web.words import N_, Reader, event_title, word
+from web.i18n import Reader
+from web.words import N_, event_title, word
 
 # The names of the facts the timeline shows that no form asks for.
 FACT_LABELS: dict[str, str] = {

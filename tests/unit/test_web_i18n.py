@@ -16,7 +16,8 @@ from babel.messages.pofile import read_po
 from events import vocabulary
 from events.catalogue import DomainEvent
 from web.forms import OFFERED
-from web.words import EVENT_TITLES, FORM_RULES, WORDS, form_rule_in, rule_in
+from web.refusals import FORM_RULES, form_rule_in, rule_in
+from web.words import EVENT_TITLES, WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = ROOT / "web/translations/messages.pot"

@@ -1083,7 +1083,7 @@ class LegacyPersonalDataSealed(DomainEvent):
     )
     stream: ClassVar[StreamKind] = "legacy"
 
-    stream_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    stream_id: StreamRef
     events_sealed: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
     head_version: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole_number)]
     previous_head_hash: Digest

@@ -72,12 +72,15 @@ def rule_in(reader: Reader, rule: str, said: tuple[str, Mapping[str, Any]] | Non
         return rule
 
 
-# pydantic's checks of a form, by the error's type: the words in the catalogue, filled with
-# the error's context. The English pages show pydantic's own message; a type missing here
-# stays in English (tests/unit/test_web_i18n.py names every custom type of the models).
-_DAY_RULE = N_("must be a date as YYYY-MM-DD, between 1900 and 2100")
+# pydantic's checks of a form, by the error's type: the pages' words (in English too), from
+# the catalogue, filled with the error's context; a type missing here stays as pydantic says
+# it (tests/unit/test_web_i18n.py names every custom type of the models). A day or a time
+# the boxes did not make is said in the boxes' words (the models' speak of ISO text, which
+# nobody filling in day, month and year boxes typed).
+_DAY_RULE = N_("Enter a real date: the day, month and year as numbers")
 _TIME_RULE = N_(
-    "must be a time as YYYY-MM-DDTHH:MM[:SS] with a zone (Z or +01:00), between 1900 and 2100"
+    "Enter a real date and time: the day, month and year, and the hour (0 to 23) and "
+    "minute, as numbers; or leave them all empty"
 )
 FORM_RULES: dict[str, str] = {
     "missing": N_("is required"),
@@ -133,28 +136,8 @@ _CHARACTERS = (
 )
 
 
-# A day or a time the boxes did not make (the model's words speak of ISO text, which a
-# person filling in day, month and year boxes never typed).
-DAY_PROBLEM = N_("Enter a real date: the day, month and year as numbers")
-TIME_PROBLEM = N_(
-    "Enter a real date and time: the day, month and year, and the hour (0 to 23) and "
-    "minute, as numbers; or leave them all empty"
-)
-_DAY_TYPES = frozenset({"date_type", "date_parsing", "date_from_datetime_parsing", "date_format",
-                        "date_from_datetime_inexact"})  # fmt: skip
-_TIME_TYPES = frozenset({"datetime_type", "datetime_parsing", "datetime_from_date_parsing",
-                         "datetime_format"})  # fmt: skip
-
-
 def form_rule_in(reader: Reader, error: Mapping[str, Any]) -> str:
-    """One of pydantic's errors in the pages' words, in the reader's language (a day's or a
-    time's in the words of the day boxes); a type the pages have no words for stays as
-    pydantic says it."""
-    kind = str(error.get("type"))
-    if kind in _DAY_TYPES:
-        return reader._(DAY_PROBLEM)
-    if kind in _TIME_TYPES:
-        return reader._(TIME_PROBLEM)
+    """One of pydantic's errors in the pages' words, in the reader's language."""
     message = str(error.get("msg", ""))
     template = FORM_RULES.get(str(error.get("type")))
     if template is None:

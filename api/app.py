@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from api import admin, alerts, codec, commands, problems, reads, retention, teams
+from api import admin, alerts, codec, commands, problems, reads, reports, retention, teams
 from api.deps import Services
 from api.guards import (
     DEFAULT_MAX_BODY_BYTES,
@@ -93,6 +93,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(codec.router)
     app.include_router(retention.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
     commands.add_command_routes(app)
     from web import install as install_pages
 

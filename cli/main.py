@@ -46,6 +46,9 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
 app.command("demo")(users.demo)
 app.command("projector")(readers.projector)
+from cli.report import report  # noqa: E402
+
+app.command("report")(report)
 for _reader in (
     readers.cases,
     readers.history,

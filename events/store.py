@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -385,6 +385,34 @@ class EventStore:
                 ORDER BY e.transaction_id, e.global_position
                 LIMIT $2""",
             after_position,
+            limit,
+        )
+        return [_row_to_event(r) for r in rows]
+
+    async def read_recorded_by(
+        self,
+        moment: datetime,
+        types: Collection[str],
+        *,
+        prefix: str,
+        after_position: int = 0,
+        limit: int = 5000,
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events of ``types`` in streams starting with ``prefix`` that were
+        recorded by ``moment``, after ``after_position``, in global order (each stream's
+        events in their own order): what a report "as of" that moment folds."""
+        if limit < 1:
+            raise InvalidInput("limit", "must be at least 1")
+        rows = await self._pool.fetch(
+            f"""SELECT {_COLUMNS} FROM events
+                WHERE global_position > $1 AND recorded_at <= $2 AND type = ANY($3::text[])
+                  AND starts_with(stream_id, $4)
+                ORDER BY global_position
+                LIMIT $5""",
+            after_position,
+            moment,
+            list(types),
+            prefix,
             limit,
         )
         return [_row_to_event(r) for r in rows]

@@ -164,7 +164,22 @@ def services_of(rt: Runtime) -> Services:
             if ready
         ),
         web=web_config(settings),
+        report_costs=tuple(_report_costs(settings)),
     )
+
+
+def _report_costs(settings: Settings) -> list[Any]:
+    """The team costs for reports (IFSS_REPORT_COSTS_FILE): a bad file stops the start,
+    naming the line and field, rather than reports quietly without costs."""
+    if settings.report_costs_file is None:
+        return []
+    from events.errors import InvalidInput
+    from reports.service import load_costs
+
+    try:
+        return load_costs(settings.report_costs_file)
+    except InvalidInput as exc:
+        raise SettingsError(f"IFSS_REPORT_COSTS_FILE: {exc}") from None
 
 
 def web_config(settings: Settings) -> Any:

@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         description="Ed25519 key file (base64, `ifss keys generate`) that signs `ifss audit anchor`; "
         "keep it outside the database.",
     )
+    report_costs_file: Path | None = Field(
+        default=None,
+        description="JSON list of team costs (team_id, from, to, staff, overheads in pounds) "
+        "for the report's cost per case (`ifss report --costs` overrides it).",
+    )
     temporal_ui_origin: str | None = Field(
         default=None,
         description="The Temporal UI's origin (`https://temporal.council.example`) allowed to "

@@ -12,6 +12,7 @@ used for "as of".
 | access_log | ``access_log`` | access streams | read of a case's record |
 | alerts | ``alerts`` | case, team and delivery streams | alert (the inbox) |
 | erasures | ``erasures`` | family streams (FamilyDataErased) | case whose family was erased |
+| episode_outcomes | ``outcomes`` | case streams (coded facts only) | case: goal trajectories, reviews, children's statuses |
 """
 
 from projections.base import Projection
@@ -20,6 +21,7 @@ from projections.models.alerts import Alerts, alert_ref, fold_alert
 from projections.models.case_summary import CaseSummary, fold_summary
 from projections.models.common import CASE_EVENTS, case_of, names
 from projections.models.erasures import Erasures
+from projections.models.outcomes import EpisodeOutcomes, fold_facts, new_facts
 from projections.models.review_schedule import ReviewSchedule
 from projections.models.team import KeyWorkers, Teams, Waitlist
 from projections.models.timeline import CaseTimeline, coded
@@ -34,6 +36,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     AccessLog(),
     Alerts(),
     Erasures(),
+    EpisodeOutcomes(),
 )
 BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 
@@ -45,6 +48,7 @@ __all__ = [
     "Alerts",
     "CaseSummary",
     "CaseTimeline",
+    "EpisodeOutcomes",
     "KeyWorkers",
     "ReviewSchedule",
     "Teams",
@@ -53,6 +57,8 @@ __all__ = [
     "case_of",
     "coded",
     "fold_alert",
+    "fold_facts",
     "fold_summary",
     "names",
+    "new_facts",
 ]

@@ -1,0 +1,138 @@
+"""``ifss report``: the evaluation data set for a period, as HTML, CSV or JSON."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.cases import ActorOption, confirm, fail, parse_actor
+
+
+class Format(StrEnum):
+    HTML = "html"
+    CSV = "csv"
+    JSON = "json"
+
+
+def moment_of(text: str, field: str) -> datetime:
+    """An ``--as-of`` moment: an ISO date (the end of that day in Wales) or date and time
+    (without an offset: Welsh time)."""
+    from events.calendar import SERVICE_ZONE
+
+    if len(text) == 10:
+        day = day_of(text, field)
+        assert day is not None
+        return datetime.combine(day, time.max, SERVICE_ZONE).astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{field}: give a date (YYYY-MM-DD) or a date and time (ISO 8601)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SERVICE_ZONE)
+    day_of(moment.date().isoformat(), field)  # within the years any date may be
+    return moment.astimezone(UTC)
+
+
+def day_of(text: str | None, field: str) -> date | None:
+    """A day as the API takes it (ISO, between 1900 and 2100), refused naming ``field``."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from events.bounds import Day
+    from events.validation import first_problem
+
+    if text is None:
+        return None
+    try:
+        day: date = TypeAdapter(Day).validate_python(text)
+    except ValidationError as exc:
+        _, rule = first_problem(exc.errors(include_input=False), field)
+        raise fail(f"{field}: {rule}") from None
+    return day
+
+
+def report(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (default: the financial year's).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (default: the year's end).")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's families.")] = None,
+    area: Annotated[str | None, typer.Option(help="Only families in this area.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Only this referring agency's.")] = None,
+    output_format: Annotated[Format, typer.Option("--format", help="html, csv or json.")] = (
+        Format.HTML
+    ),
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Count only the events recorded by then (a date: the end of that day in "
+            "Wales), to produce an earlier report again exactly.",
+        ),
+    ] = None,
+    costs: Annotated[
+        Path | None,
+        typer.Option(help="Team costs (JSON) for cost per case; default IFSS_REPORT_COSTS_FILE."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """The evaluation data set for a period (financial year by default, Europe/London):
+    every figure with its definition, numerator, denominator and 95% interval, the
+    "average maintained change" chart and the tables. Supervisors read their own team's;
+    auditors and admins any."""
+    from cli.readers import _setup, with_store
+    from events.calendar import local_day
+    from events.errors import InvalidInput
+    from reports.render import to_csv, to_html, to_json
+    from reports.service import load_costs, period_of, produce, report_refusal, report_team
+
+    settings, dsn = _setup()
+    first, last = day_of(start, "from"), day_of(end, "to")
+    moment = moment_of(as_of, "as_of") if as_of is not None else None
+    now = datetime.now(UTC)
+    if moment is not None and moment > now:
+        raise fail("as_of: must not be in the future")
+    try:
+        period = period_of(first, last, local_day(moment or now))
+        cost_file = costs or settings.report_costs_file
+        lines = load_costs(cost_file) if cost_file is not None else []
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    from workers.checks import load_policy
+
+    target = load_policy(settings).first_meeting_working_days
+    user = confirm(parse_actor(actor, settings), settings)
+    if (refusal := report_refusal(user, team)) is not None:
+        raise fail(refusal)
+    result = with_store(
+        dsn,
+        lambda pool, store: produce(
+            pool,
+            store,
+            period,
+            team=report_team(user, team),
+            area=area,
+            agency=agency,
+            as_of=moment,
+            costs=lines,
+            first_meeting_target=target,
+        ),
+    )
+    if output_format is Format.HTML:
+        data = to_html(result).encode()
+    elif output_format is Format.CSV:
+        data = to_csv(result).encode()
+    else:
+        data = to_json(result) + b"\n"
+    if out is not None:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()

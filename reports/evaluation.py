@@ -1,0 +1,895 @@
+"""The evaluation data set for a period: every figure with its definition.
+
+A pure function of the episodes' outcome facts (``projections.models.outcomes``): the same
+code counts the live read model and a fold "as of" an earlier moment, so a report sent last
+April can be produced again exactly. Each figure carries its numerator, its denominator,
+who is excluded and why (families lost to follow-up are counted as such, never dropped),
+and for a proportion a 95% Wilson score interval. Items of the data set the engine does not
+record yet are listed as such, never shown as zero.
+
+Periods are days in Europe/London, both ends included; the default is the financial year
+(1 April to 31 March).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from events.calendar import is_working_day, local_day
+
+MAINTAINED = frozenset({"exceeded", "maintained"})
+LOST = frozenset({"declined", "could_not_contact", "moved_away"})
+STAGES = ("baseline", "closing", "1", "3", "6", "12")
+STAGE_LABELS = {
+    "baseline": "Goals set",
+    "closing": "Closure",
+    "1": "1 month",
+    "3": "3 months",
+    "6": "6 months",
+    "12": "12 months",
+}
+WAIT_BANDS = (
+    (0, 0, "same day"),
+    (1, 1, "1"),
+    (2, 2, "2"),
+    (3, 3, "3"),
+    (4, 5, "4-5"),
+    (6, 10, "6-10"),
+    (11, 10**6, "over 10"),
+)
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # included
+
+    @classmethod
+    def financial_year(cls, containing: date) -> Period:
+        first = containing.year if containing.month >= 4 else containing.year - 1
+        return cls(date(first, 4, 1), date(first + 1, 3, 31))
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+
+    def holds(self, day: str | None) -> bool:
+        return day is not None and self.start.isoformat() <= day <= self.end.isoformat()
+
+    def label(self) -> str:
+        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (None: nothing to estimate from)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return (max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator))
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    definition: str
+    value: float | int | None
+    numerator: int | None = None
+    denominator: int | None = None
+    interval: tuple[float, float] | None = None
+    excluded: dict[str, int] = field(default_factory=dict)
+    unit: str = "count"  # count | proportion | days | pounds
+    recorded: bool = True
+    note: str | None = None
+
+    @classmethod
+    def proportion(
+        cls, key: str, label: str, definition: str, numerator: int, denominator: int, **kw: Any
+    ) -> Figure:
+        return cls(
+            key=key,
+            label=label,
+            definition=definition,
+            value=(numerator / denominator) if denominator else None,
+            numerator=numerator,
+            denominator=denominator,
+            interval=wilson(numerator, denominator),
+            unit="proportion",
+            **kw,
+        )
+
+    @classmethod
+    def missing(cls, key: str, label: str, needs: str) -> Figure:
+        return cls(
+            key=key,
+            label=label,
+            definition=f"Not recorded by the engine yet: {needs}.",
+            value=None,
+            recorded=False,
+        )
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    definition: str = ""
+
+
+@dataclass
+class Report:
+    title: str
+    period: Period
+    scope: dict[str, str | None]
+    as_of: datetime | None
+    episodes: int
+    figures: list[Figure]
+    tables: list[Table]
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.key == key)
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "period": {"from": self.period.start.isoformat(), "to": self.period.end.isoformat()},
+            "scope": self.scope,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "episodes": self.episodes,
+            "figures": [asdict(f) for f in self.figures],
+            "tables": [asdict(t) for t in self.tables],
+        }
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a team cost over a stretch of days (staff and overheads, in pounds)."""
+
+    team_id: str
+    start: date
+    end: date
+    staff: float
+    overheads: float
+
+    def within(self, period: Period) -> float:
+        """The share of these costs that falls in ``period`` (by days)."""
+        first, last = max(self.start, period.start), min(self.end, period.end)
+        if last < first:
+            return 0.0
+        days = (self.end - self.start).days + 1
+        return (self.staff + self.overheads) * ((last - first).days + 1) / days
+
+
+# --- what each episode contributes ------------------------------------------------------
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0: the same day)."""
+    if end <= start:
+        return 0
+    count, day = 0, start
+    while day < end:
+        day = date.fromordinal(day.toordinal() + 1)
+        if is_working_day(day):
+            count += 1
+    return count
+
+
+def _latest_held(e: Mapping[str, Any], period: Period) -> tuple[str, dict[str, Any]] | None:
+    held = [
+        (int(month), month, r)
+        for month, r in e.get("reviews", {}).items()
+        if r.get("status") == "held" and period.holds(r.get("on"))
+    ]
+    if not held:
+        return None
+    _, month, review = max(held, key=lambda h: h[0])
+    return month, review
+
+
+def _lost(e: Mapping[str, Any], period: Period, today: str) -> str | None:
+    """Why a family whose review fell in the period has no review held in it (None: not
+    lost): the reason recorded for the latest review not held, else a review past due and
+    never recorded. Reviews not held for want of goals are counted under their reason."""
+    reviews = sorted(e.get("reviews", {}).items(), key=lambda m: -int(m[0]))
+    for _, r in reviews:
+        if r.get("status") == "not_held" and period.holds(r.get("on")):
+            return str(r.get("reason"))
+        if r.get("status") == "cancelled" and period.holds(r.get("on")):
+            return "consent to follow-up withdrawn"
+    for _, r in reviews:
+        due = r.get("due_on")
+        if r.get("status") in ("overdue", "scheduled") and period.holds(due) and due < today:
+            return "review not recorded"
+    return None
+
+
+def _status_on(child: Mapping[str, Any], day: str) -> str | None:
+    status = None
+    for s, on, _ in child.get("history", []):
+        if on <= day:
+            status = s
+    return status
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def evaluate(
+    episodes: Iterable[Mapping[str, Any]],
+    period: Period,
+    *,
+    team: str | None = None,
+    area: str | None = None,
+    agency: str | None = None,
+    as_of: datetime | None = None,
+    costs: Sequence[Costs] = (),
+    first_meeting_target: int = 2,
+    title: str = "IFSS evaluation data set",
+) -> Report:
+    chosen = [
+        e
+        for e in episodes
+        if e.get("referred_on") is not None
+        and (team is None or e.get("team_id") == team or e.get("referral_team_id") == team)
+        and (area is None or e.get("area") == area)
+        and (agency is None or e.get("agency") == agency)
+    ]
+    today = local_day(as_of or datetime.now(UTC)).isoformat()
+    figures: list[Figure] = []
+    tables: list[Table] = []
+    figures += _intake(chosen, period, tables)
+    figures += _first_meetings(chosen, period, tables, first_meeting_target)
+    figures += _intensive(chosen, period)
+    headline, by_ground = _follow_up(chosen, period, today)
+    figures += headline
+    tables.append(by_ground)
+    figures += _children(chosen, period)
+    tables.append(_maintained_change(chosen, period))
+    tables += _breakdowns(chosen, period, today)
+    figures += _costs(chosen, period, costs, team)
+    figures += _not_recorded()
+    return Report(
+        title=title,
+        period=period,
+        scope={"team": team, "area": area, "agency": agency},
+        as_of=as_of,
+        episodes=len(chosen),
+        figures=figures,
+        tables=tables,
+    )
+
+
+def _count(key: str, label: str, definition: str, value: int, **kw: Any) -> Figure:
+    return Figure(key=key, label=label, definition=definition, value=value, **kw)
+
+
+def _table_of(key: str, title: str, column: str, counts: Counter[str], definition: str) -> Table:
+    rows = [[k, v] for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return Table(key, title, [column, "families"], rows, definition)
+
+
+def _intake(chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]) -> list[Figure]:
+    referred = [e for e in chosen if period.holds(e["referred_on"])]
+    decided = [e for e in chosen if period.holds(e.get("decided_on"))]
+    accepted = [e for e in decided if e.get("decision") == "accepted"]
+    rejected = [e for e in decided if e.get("decision") == "rejected"]
+    full = [e for e in rejected if e.get("rejection_reason") == "service_full"]
+    waitlisted = [e for e in chosen if period.holds(e.get("waitlisted_on"))]
+    allocated = [e for e in chosen if period.holds(e.get("allocated_on"))]
+    withdrawn = [e for e in chosen if period.holds((e.get("withdrawn") or {}).get("on"))]
+    rereferred = [e for e in referred if e.get("previous_case_id")]
+    imported = [e for e in referred if e.get("imported")]
+    tables.append(
+        _table_of(
+            "referrals_by_agency",
+            "Referrals by referring agency",
+            "agency",
+            Counter(e.get("agency") or "unknown" for e in referred),
+            "Families whose referral was received in the period, by the agency that referred.",
+        )
+    )
+    tables.append(
+        _table_of(
+            "referrals_by_area",
+            "Referrals by area",
+            "area",
+            Counter(e.get("area") or "unknown" for e in referred),
+            "Families whose referral was received in the period, by the area they live in.",
+        )
+    )
+    tables.append(
+        _table_of(
+            "rejection_reasons",
+            "Referrals not accepted, by reason",
+            "reason",
+            Counter(e.get("rejection_reason") or "unknown" for e in rejected),
+            "Referrals decided in the period and not accepted, by the coded reason.",
+        )
+    )
+    tables.append(_profile(referred))
+    return [
+        _count(
+            "referrals",
+            "Referrals received",
+            "Families whose referral was received (dated) in the period; a case imported "
+            "from another system counts on its own referral date.",
+            len(referred),
+            note=f"{len(imported)} imported from another case system" if imported else None,
+        ),
+        _count(
+            "accepted",
+            "Referrals accepted",
+            "Referrals accepted in the period (the decision's date, whenever referred).",
+            len(accepted),
+        ),
+        _count(
+            "rejected",
+            "Referrals not accepted",
+            "Referrals rejected in the period, with the reasons in the table below; rejections "
+            "made by a rule (no eligible ground, no consent) included.",
+            len(rejected),
+        ),
+        _count(
+            "turned_away_full",
+            "Turned away for lack of space",
+            "Referrals rejected in the period because the service was full.",
+            len(full),
+        ),
+        _count(
+            "waitlisted",
+            "Waitlisted for lack of space",
+            "Accepted families who had to wait for a key worker with space, placed on the "
+            "waitlist in the period.",
+            len(waitlisted),
+        ),
+        _count(
+            "allocated",
+            "Allocated cases",
+            "Families given a key worker in the period (first allocation only).",
+            len(allocated),
+        ),
+        _count(
+            "withdrawn_before_start",
+            "Withdrawn before the work began",
+            "Families who left between referral and the first meeting in the period.",
+            len(withdrawn),
+        ),
+        _count(
+            "re_referrals",
+            "Re-referrals",
+            "Referrals received in the period of a family whose earlier episode had ended.",
+            len(rereferred),
+        ),
+    ]
+
+
+def _profile(referred: list[Mapping[str, Any]]) -> Table:
+    rows: list[list[Any]] = [
+        ["families referred", len(referred)],
+        ["children", sum(len(e.get("children", {})) for e in referred)],
+        [
+            "unborn children",
+            sum(1 for e in referred for c in e.get("children", {}).values() if c.get("unborn")),
+        ],
+        ["adults", sum(e.get("adults", 0) for e in referred)],
+    ]
+    statuses = Counter(
+        c.get("at_referral") or "joined later"
+        for e in referred
+        for c in e.get("children", {}).values()
+    )
+    rows += [[f"children with status {s} at referral", n] for s, n in sorted(statuses.items())]
+    grounds = Counter(g for e in referred for g in e.get("grounds", []))
+    rows += [[f"ground: {g}", n] for g, n in sorted(grounds.items())]
+    needs = Counter(g for e in referred for g in e.get("needs", []))
+    rows += [[f"need: {g}", n] for g, n in sorted(needs.items())]
+    return Table(
+        "family_profiles",
+        "Family profiles",
+        ["item", "number"],
+        rows,
+        "Families referred in the period: their children (with statutory status at referral), "
+        "adults, referral grounds and presenting needs (a family may have several).",
+    )
+
+
+def _first_meetings(
+    chosen: list[Mapping[str, Any]], period: Period, tables: list[Table], target: int
+) -> list[Figure]:
+    waits: list[int] = []
+    no_acceptance = 0
+    for e in chosen:
+        held = e.get("first_meeting_at")
+        if held is None:
+            continue
+        held_day = local_day(datetime.fromisoformat(held))
+        if not period.holds(held_day.isoformat()):
+            continue
+        accepted = e.get("decided_at")
+        if accepted is None:
+            no_acceptance += 1
+            continue
+        waits.append(working_days_between(local_day(datetime.fromisoformat(accepted)), held_day))
+    bands = Counter(
+        next(label for low, high, label in WAIT_BANDS if low <= w <= high) for w in waits
+    )
+    tables.append(
+        Table(
+            "time_to_first_meeting",
+            "Time from acceptance to first meeting",
+            ["working days", "families"],
+            [[label, bands.get(label, 0)] for _, _, label in WAIT_BANDS],
+            "First meetings held in the period, by working days (Monday to Friday, not bank "
+            "holidays of England and Wales) from the acceptance to the meeting.",
+        )
+    )
+    within = sum(1 for w in waits if w <= target)
+    excluded = {"no acceptance recorded (imported mid-way)": no_acceptance} if no_acceptance else {}
+    return [
+        Figure(
+            key="first_meeting_median_days",
+            label="Time from acceptance to first meeting (median)",
+            definition="Median working days from the acceptance to the first meeting, over "
+            "first meetings held in the period.",
+            value=statistics.median(waits) if waits else None,
+            denominator=len(waits),
+            excluded=excluded,
+            unit="days",
+        ),
+        Figure.proportion(
+            "first_meeting_within_target",
+            f"First meeting within {target} working days",
+            f"First meetings held in the period within {target} working days of acceptance "
+            "(the policy's target), of all first meetings held in the period.",
+            within,
+            len(waits),
+            excluded=excluded,
+        ),
+    ]
+
+
+def _intensive(chosen: list[Mapping[str, Any]], period: Period) -> list[Figure]:
+    closed = [e for e in chosen if period.holds((e.get("closure") or {}).get("on"))]
+    planned = [e for e in closed if e["closure"]["kind"] == "planned"]
+    unplanned = [e for e in closed if e["closure"]["kind"] == "unplanned"]
+    reasons = Counter(e["closure"].get("reason") or "unknown" for e in unplanned)
+    with_goals = [
+        e for e in chosen if any(period.holds(g.get("agreed_on")) for g in e["goals"].values())
+    ]
+    return [
+        _count(
+            "closed",
+            "Closed cases",
+            "Intensive phases closed in the period, planned or unplanned.",
+            len(closed),
+        ),
+        _count(
+            "completed",
+            "Families completing the intervention",
+            "Intensive phases closed as planned in the period.",
+            len(planned),
+        ),
+        _count(
+            "unplanned_exits",
+            "Unplanned exits",
+            "Intensive phases closed unplanned in the period (by reason: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none")
+            + ").",
+            len(unplanned),
+        ),
+        _count(
+            "families_with_goals",
+            "Families agreeing goals",
+            "Families who agreed at least one measurable goal in the period.",
+            len(with_goals),
+        ),
+        _count(
+            "onward_referrals",
+            "Referrals on to specialist agencies",
+            "Onward referrals made at the closures in the period (a family may have several).",
+            sum(e["closure"].get("onward_referrals", 0) for e in closed),
+        ),
+        _count(
+            "less_formal_transfers",
+            "Transfers to less formal services",
+            "Families closed in the period who were transferred to less formal services.",
+            sum(1 for e in closed if e["closure"].get("less_formal")),
+        ),
+    ]
+
+
+def _follow_up(
+    chosen: list[Mapping[str, Any]], period: Period, today: str
+) -> tuple[list[Figure], Table]:
+    goals_ok = goals_n = subst_ok = subst_n = 0
+    together = families = achieved = 0
+    lost: Counter[str] = Counter()
+    lost_goals: Counter[str] = Counter()
+    lost_subst: Counter[str] = Counter()
+    no_goals = 0
+    substance: Counter[str] = Counter()
+    by_ground: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for e in chosen:
+        latest = _latest_held(e, period)
+        if latest is None:
+            reason = _lost(e, period, today)
+            if reason is not None:
+                lost[reason] += 1
+                lost_goals[reason] += len(e["goals"])
+                lost_subst[reason] += sum(
+                    1 for g in e["goals"].values() if g["category"] == "substance_use"
+                )
+            continue
+        month, review = latest
+        families += 1
+        together += bool(review.get("together"))
+        substance[str(review.get("substance"))] += 1
+        rated = [(g, r) for g in e["goals"].values() if (r := _rating_at(g, month)) is not None]
+        if not rated:
+            no_goals += 1
+        ok = [g for g, r in rated if r in MAINTAINED]
+        goals_ok += len(ok)
+        goals_n += len(rated)
+        subst = [(g, r) for g, r in rated if g["category"] == "substance_use"]
+        subst_ok += sum(1 for _, r in subst if r in MAINTAINED)
+        subst_n += len(subst)
+        if rated and len(ok) == len(rated):
+            achieved += 1
+        for ground in e.get("grounds", []):
+            row = by_ground[ground]
+            row[0] += len(ok)
+            row[1] += len(rated)
+            row[2] += bool(review.get("together"))
+            row[3] += 1
+    lost_families = sum(lost.values())
+    excluded_families = {f"lost to follow-up: {k}": v for k, v in sorted(lost.items())}
+    ground_rows = [
+        [
+            ground,
+            f"{ok}/{n}",
+            _pct(ok, n),
+            f"{tog}/{fam}",
+            _pct(tog, fam),
+        ]
+        for ground, (ok, n, tog, fam) in sorted(by_ground.items())
+    ]
+    lost_note = (
+        f"{lost_families} families lost to follow-up are not in the denominator; counting "
+        "their goals as not maintained would give "
+    )
+    figures = [
+        Figure.proportion(
+            "goals_maintained",
+            "Goals exceeded or maintained",
+            "Of the goals rated at a follow-up review held in the period (each goal once, at "
+            "its family's latest review in the period), those rated exceeded or maintained "
+            "against closure. Families whose review fell due in the period and was not held "
+            "(declined, could not be contacted, moved away, not recorded) are lost to "
+            "follow-up: counted below, not in the denominator.",
+            goals_ok,
+            goals_n,
+            excluded=_goals_lost(lost_goals),
+            note=lost_note + _pct(goals_ok, goals_n + lost_goals.total()) + "."
+            if lost_families
+            else None,
+        ),
+        Figure.proportion(
+            "substance_goals_maintained",
+            "Substance-related goals exceeded or maintained",
+            "As for all goals, over goals in the substance use category.",
+            subst_ok,
+            subst_n,
+            excluded=_goals_lost(lost_subst),
+            note=lost_note + _pct(subst_ok, subst_n + lost_subst.total()) + "."
+            if lost_families
+            else None,
+        ),
+        Figure.proportion(
+            "families_together",
+            "Families staying together",
+            "Of the families with a follow-up review held in the period, those recorded as "
+            "staying together at their latest review in the period. Families lost to "
+            "follow-up are counted below, not in the denominator.",
+            together,
+            families,
+            excluded=excluded_families,
+            note=lost_note.replace("their goals", "them")
+            + _pct(together, families + lost_families)
+            + "."
+            if lost_families
+            else None,
+        ),
+        Figure.proportion(
+            "families_achieving_goals",
+            "Families achieving their goals",
+            "Of the families with a follow-up review held in the period and goals to rate, "
+            "those whose every rated goal was exceeded or maintained at the latest review.",
+            achieved,
+            families - no_goals,
+            excluded={"families with no goals to rate": no_goals} if no_goals else {},
+        ),
+        _count(
+            "lost_to_follow_up",
+            "Families lost to follow-up",
+            "Families whose follow-up review fell due (or was recorded as not held) in the "
+            "period with no review held in the period, by reason.",
+            lost_families,
+            excluded=dict(lost),
+        ),
+    ]
+    for status in ("abstinent", "reduced", "unchanged", "increased", "not_applicable"):
+        figures.append(
+            Figure.proportion(
+                f"substance_use_{status}",
+                f"Substance use at follow-up: {status.replace('_', ' ')}",
+                "Of the families with a follow-up review held in the period, the substance use "
+                f"status recorded at their latest review was '{status.replace('_', ' ')}'.",
+                substance.get(status, 0),
+                families,
+            )
+        )
+    table = Table(
+        "outcomes_by_ground",
+        "Outcomes by referral ground",
+        ["ground", "goals maintained", "%", "families together", "%"],
+        ground_rows,
+        "The follow-up outcomes above, for the families referred on each ground (a family "
+        "referred on two grounds counts under both).",
+    )
+    return figures, table
+
+
+def _goals_lost(lost: Counter[str]) -> dict[str, int]:
+    return {f"goals of families lost to follow-up: {k}": v for k, v in sorted(lost.items()) if v}
+
+
+def _rating_at(goal: Mapping[str, Any], month: str) -> str | None:
+    review = goal.get("reviews", {}).get(month)
+    return None if review is None else review.get("rating")
+
+
+def _pct(numerator: int, denominator: int) -> str:
+    return f"{100 * numerator / denominator:.0f}%" if denominator else "n/a"
+
+
+def _children(chosen: list[Mapping[str, Any]], period: Period) -> list[Figure]:
+    end = period.end.isoformat()
+    cpr = cpr_removed = cpr_not_lac = cin = cin_kept = became_lac = 0
+    for e in chosen:
+        if not period.holds((e.get("closure") or {}).get("on")):
+            continue
+        for child in e.get("children", {}).values():
+            start, now = child.get("at_referral"), _status_on(child, end)
+            if now == "lac" and start != "lac":
+                became_lac += 1
+            if start == "cpr":
+                cpr += 1
+                cpr_removed += now in ("none", "cin")
+                cpr_not_lac += now != "lac"
+            elif start == "cin":
+                cin += 1
+                cin_kept += now in ("cin", "none")
+    cohort = (
+        "Children of families whose intensive phase closed in the period, by their statutory "
+        "status at referral and at the end of the period (status changes carry their "
+        "effective dates; a status found at a review counts from the review)."
+    )
+    return [
+        Figure.proportion(
+            "cpr_removed",
+            "Children removed from the child protection register",
+            cohort + " Numerator: on the register at referral and off it (CIN or none) at "
+            "the period's end. Denominator: on the register at referral.",
+            cpr_removed,
+            cpr,
+        ),
+        Figure.proportion(
+            "cpr_not_lac",
+            "Children on the register who did not become looked after",
+            cohort + " Numerator: on the register at referral and not looked after at the "
+            "period's end. Denominator: on the register at referral.",
+            cpr_not_lac,
+            cpr,
+        ),
+        Figure.proportion(
+            "cin_not_escalated",
+            "Children in need who did not become CPR or LAC",
+            cohort + " Numerator: a child in need at referral who is neither on the register "
+            "nor looked after at the period's end. Denominator: children in need at referral.",
+            cin_kept,
+            cin,
+        ),
+        _count(
+            "became_lac",
+            "Children who became looked after",
+            cohort + " Children not looked after at referral who were at the period's end.",
+            became_lac,
+        ),
+    ]
+
+
+def _maintained_change(chosen: list[Mapping[str, Any]], period: Period) -> Table:
+    scores: dict[str, list[int]] = {s: [] for s in STAGES}
+    for e in chosen:
+        in_cohort = (
+            period.holds((e.get("closure") or {}).get("on")) or _latest_held(e, period) is not None
+        )
+        if not in_cohort:
+            continue
+        for goal in e["goals"].values():
+            scores["baseline"].append(goal["baseline"])
+            if goal.get("closing") is not None:
+                scores["closing"].append(goal["closing"])
+            for month, review in goal.get("reviews", {}).items():
+                if review.get("score") is not None and month in scores:
+                    scores[month].append(review["score"])
+    rows = [
+        [
+            STAGE_LABELS[s],
+            len(scores[s]),
+            round(statistics.fmean(scores[s]), 2) if scores[s] else None,
+        ]
+        for s in STAGES
+    ]
+    return Table(
+        "average_maintained_change",
+        "Average maintained change",
+        ["stage", "goals scored", "mean score"],
+        rows,
+        "Mean score (0-10) of the goals of families whose intensive phase closed in the period "
+        "or who had a follow-up review held in it, at each stage of their trajectory: the "
+        "baseline when the goal was set, the score at closure, and the score recorded at "
+        "each review (goals not scored at a stage are not in that stage's mean: see the "
+        "number scored).",
+    )
+
+
+def _breakdowns(chosen: list[Mapping[str, Any]], period: Period, today: str) -> list[Table]:
+    tables = []
+    for key, title, of in (
+        ("by_area", "Key figures by area", lambda e: e.get("area")),
+        ("by_team", "Key figures by team", lambda e: e.get("team_id")),
+        ("by_agency", "Key figures by referring agency", lambda e: e.get("agency")),
+    ):
+        tables.append(_breakdown(chosen, period, today, key, title, of))
+    return tables
+
+
+def _breakdown(
+    chosen: list[Mapping[str, Any]],
+    period: Period,
+    today: str,
+    key: str,
+    title: str,
+    of: Callable[[Mapping[str, Any]], Any],
+) -> Table:
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for e in chosen:
+        groups[str(of(e) or "unknown")].append(e)
+    rows = []
+    for name, members in sorted(groups.items()):
+        figures, _ = _follow_up(members, period, today)
+        goals = next(f for f in figures if f.key == "goals_maintained")
+        rows.append(
+            [
+                name,
+                sum(1 for e in members if period.holds(e["referred_on"])),
+                sum(
+                    1
+                    for e in members
+                    if period.holds(e.get("decided_on")) and e.get("decision") == "accepted"
+                ),
+                sum(
+                    1
+                    for e in members
+                    if period.holds((e.get("closure") or {}).get("on"))
+                    and e["closure"]["kind"] == "planned"
+                ),
+                f"{goals.numerator}/{goals.denominator}",
+            ]
+        )
+    return Table(
+        key,
+        title,
+        ["", "referrals", "accepted", "completed", "goals maintained"],
+        rows,
+        "The figures above (same definitions) for each group; a case counts under its "
+        "current team.",
+    )
+
+
+def _costs(
+    chosen: list[Mapping[str, Any]], period: Period, costs: Sequence[Costs], team: str | None
+) -> list[Figure]:
+    relevant = [c for c in costs if team is None or c.team_id == team]
+    if not relevant:
+        return [
+            Figure.missing(
+                "cost_per_case",
+                "Cost per case",
+                "no team costs given for the period (ifss report --costs FILE)",
+            )
+        ]
+    total = sum(c.within(period) for c in relevant)
+    closed = [e for e in chosen if period.holds((e.get("closure") or {}).get("on"))]
+    completed = [e for e in closed if e["closure"]["kind"] == "planned"]
+    return [
+        Figure(
+            key="total_cost",
+            label="Cost of the service",
+            definition="Staff and overhead costs of the teams in the period (a cost line "
+            "spanning the period's edge counts for its days within it).",
+            value=round(total, 2),
+            unit="pounds",
+        ),
+        Figure(
+            key="cost_per_case",
+            label="Cost per case",
+            definition="The cost of the service in the period divided by the intensive "
+            "phases closed in it (planned or unplanned).",
+            value=round(total / len(closed), 2) if closed else None,
+            numerator=None,
+            denominator=len(closed),
+            unit="pounds",
+        ),
+        Figure(
+            key="cost_per_completion",
+            label="Cost per family completing",
+            definition="The cost of the service in the period divided by the families who "
+            "completed the intervention (planned closure) in it.",
+            value=round(total / len(completed), 2) if completed else None,
+            denominator=len(completed),
+            unit="pounds",
+        ),
+    ]
+
+
+def _not_recorded() -> list[Figure]:
+    return [
+        Figure.missing("family_plans", "Number of family plans", "a 'family plan agreed' fact"),
+        Figure.missing(
+            "school_attendance",
+            "Improved school attendance",
+            "attendance measured at referral, closure and each review",
+        ),
+        Figure.missing(
+            "medical_appointments",
+            "Improved attendance at medical appointments",
+            "attendance measured at referral, closure and each review",
+        ),
+        Figure.missing(
+            "substance_before_after",
+            "Substance misuse before and after",
+            "substance use measured at referral and at closure (reviews record only the "
+            "status relative to closure, shown above)",
+        ),
+        Figure.missing(
+            "consultations",
+            "Consultation and advice sessions to other practitioners",
+            "a team record of consultations given",
+        ),
+        Figure.missing(
+            "feedback",
+            "Feedback from families and referrers",
+            "coded feedback from the family and the referrer",
+        ),
+        Figure.missing(
+            "children_ages", "Ages of children (bands)", "coded age bands of the children"
+        ),
+    ]

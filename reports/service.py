@@ -1,0 +1,121 @@
+"""Producing a report: who may read which, the team costs file, and the episodes (live
+from the read model or as of a moment from the events)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from events.bounds import Code, Day
+from events.errors import InvalidInput
+from events.store import EventStore
+from events.validation import first_problem
+from events.vocabulary import Role
+from identity.users import User
+from reports.evaluation import Costs, Period, Report, evaluate
+from reports.source import episodes_as_of, live_episodes
+
+READERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+Pounds = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
+
+
+class CostLine(BaseModel):
+    """One team's costs over a stretch of days, in pounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    team_id: Code
+    start: Day = Field(alias="from")
+    end: Day = Field(alias="to")
+    staff: Pounds
+    overheads: Pounds = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CostLine:
+        if self.end < self.start:
+            raise ValueError("'to' is before 'from'")
+        return self
+
+
+_COSTS: TypeAdapter[list[CostLine]] = TypeAdapter(
+    Annotated[list[CostLine], Field(max_length=10_000)]
+)
+
+
+def load_costs(path: Path) -> list[Costs]:
+    """The costs file (a JSON list of lines), refused naming the line and field at fault."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput("costs", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        lines = _COSTS.validate_json(text)
+    except ValidationError as exc:
+        field, rule = first_problem(exc.errors(include_input=False), "costs")
+        raise InvalidInput(field, rule) from None
+    return [Costs(c.team_id, c.start, c.end, c.staff, c.overheads) for c in lines]
+
+
+def report_refusal(user: User, team: str | None) -> str | None:
+    """Why ``user`` may not read the report for ``team`` ("field: rule"), or None."""
+    if user.role not in READERS:
+        return f"role: a {user.role.value} may not read the evaluation report (supervisors, auditors and admins may)"
+    if user.role is Role.SUPERVISOR and team is not None and team != user.team_id:
+        return "team: a supervisor reads the report of their own team"
+    return None
+
+
+def report_team(user: User, team: str | None) -> str | None:
+    """The team a report is confined to: a supervisor's own, whatever they asked."""
+    return user.team_id if user.role is Role.SUPERVISOR else team
+
+
+def period_of(start: date | None, end: date | None, today: date) -> Period:
+    """``--from``/``--to``, defaulting to the financial year that holds the other end (or
+    today); refused naming the field when the period is empty or absurd."""
+    if start is None and end is None:
+        return Period.financial_year(today)
+    if start is None:
+        start = Period.financial_year(end).start  # type: ignore[arg-type]
+    if end is None:
+        end = Period.financial_year(start).end
+    if end < start:
+        raise InvalidInput("to", "must not be before 'from'")
+    if (end - start).days > 366 * 10:
+        raise InvalidInput("to", "a report covers at most ten years")
+    return Period(start, end)
+
+
+async def produce(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    period: Period,
+    *,
+    team: str | None = None,
+    area: str | None = None,
+    agency: str | None = None,
+    as_of: datetime | None = None,
+    costs: list[Costs] | None = None,
+    first_meeting_target: int = 2,
+) -> Report:
+    """The evaluation report: from the read model, or from the events recorded by
+    ``as_of`` (the same fold, so a report can be produced again exactly)."""
+    if as_of is None:
+        async with pool.acquire() as conn:
+            episodes = await live_episodes(conn, team=team)
+    else:
+        episodes = await episodes_as_of(store, as_of)
+    return evaluate(
+        episodes,
+        period,
+        team=team,
+        area=area,
+        agency=agency,
+        as_of=as_of,
+        costs=costs or [],
+        first_meeting_target=first_meeting_target,
+    )

@@ -1,0 +1,170 @@
+"""The evaluation report on real PostgreSQL: the outcomes read model, the report as of a
+moment (a late-recorded review changes the live report, not the one as of before it), the
+rebuild, and the API's rules for who reads which report."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from events import catalogue as ev
+from events.catalogue import DomainEvent
+from events.records import NewEvent
+from events.store import EventStore
+from projections.models import PROJECTIONS
+from projections.runner import rebuild
+from reports.evaluation import Period
+from reports.render import to_json
+from reports.service import produce
+from tests.api_client import Api
+from tests.factories import referral, wrap
+from tests.projector_harness import catch_up
+
+YEAR = Period(date(2025, 4, 1), date(2026, 3, 31))
+
+
+def on(day: date, event: DomainEvent) -> NewEvent:
+    return wrap(event, at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC))
+
+
+def episode(case_id: str) -> list[NewEvent]:
+    """Referred in May 2025, closed at the end of June with one substance goal, the
+    1-month review held in July with the goal maintained."""
+    accepted = datetime(2025, 5, 2, 10, tzinfo=UTC)
+    return [
+        on(date(2025, 5, 1), referral(case_id, received_on=date(2025, 5, 1))),
+        on(date(2025, 5, 2), ev.ReferralAccepted()),
+        on(
+            date(2025, 5, 2),
+            ev.KeyWorkerAllocated(
+                key_worker_id="cm-jones", team_id="cardiff", first_meeting_due_at=accepted
+            ),
+        ),
+        on(
+            date(2025, 5, 6),
+            ev.FirstMeetingHeld(
+                held_at=datetime(2025, 5, 6, 10, tzinfo=UTC), intensive_ends_on=date(2025, 6, 30)
+            ),
+        ),
+        on(
+            date(2025, 5, 8),
+            ev.GoalAgreed(goal_id="g1", category="substance_use", baseline=2, target=8),
+        ),
+        on(
+            date(2025, 6, 30),
+            ev.IntensivePhaseClosed(
+                kind="planned",
+                closed_on=date(2025, 6, 30),
+                closing_scores=[{"goal_id": "g1", "score": 7}],
+            ),
+        ),
+        on(
+            date(2025, 6, 30),
+            ev.FollowUpReviewScheduled(review_id="m1", month=1, due_on=date(2025, 7, 30)),
+        ),
+        on(
+            date(2025, 6, 30),
+            ev.FollowUpReviewScheduled(review_id="m3", month=3, due_on=date(2025, 9, 30)),
+        ),
+        on(date(2025, 7, 30), review(1, "maintained", 7)),
+    ]
+
+
+def review(month: int, rating: str, score: int) -> ev.FollowUpReviewCompleted:
+    return ev.FollowUpReviewCompleted(
+        review_id=f"m{month}",
+        month=month,
+        ratings=[{"goal_id": "g1", "rating": rating, "score": score}],
+        family_staying_together=True,
+        substance_use_status="reduced",
+    )
+
+
+async def test_a_late_recorded_review_changes_the_live_report_but_not_the_one_as_of_before_it(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await store.append("case-r1", 0, episode("r1"))
+    await store.append("case-r2", 0, episode("r2")[:4])  # met, nothing since
+    await catch_up(pool, store)
+    before = await produce(pool, store, YEAR)
+    goals = before.figure("goals_maintained")
+    assert (goals.numerator, goals.denominator) == (1, 1)
+    assert before.figure("referrals").value == 2
+    assert before.table("average_maintained_change").rows[2] == ["1 month", 1, 7.0]
+
+    moment = await pool.fetchval("SELECT clock_timestamp()")
+    await asyncio.sleep(0.01)
+    # The 3-month review, held in September, recorded only now: the goal had slipped.
+    late = on(date(2025, 9, 30), review(3, "regressed", 4))
+    await store.append("case-r1", len(episode("r1")), [late])
+    await catch_up(pool, store)
+
+    live = await produce(pool, store, YEAR)
+    assert (
+        live.figure("goals_maintained").numerator,
+        live.figure("goals_maintained").denominator,
+    ) == (0, 1)
+    assert live.table("average_maintained_change").rows[3] == ["3 months", 1, 4.0]
+
+    then = await produce(pool, store, YEAR, as_of=moment)
+    assert [f for f in then.figures] == [f for f in before.figures]
+    assert then.tables == before.tables
+    # As of now, the events give what the read model gives.
+    now = await produce(pool, store, YEAR, as_of=await pool.fetchval("SELECT clock_timestamp()"))
+    assert now.figures == live.figures and now.tables == live.tables
+    # And the same report produced again as of that moment is the same, byte for byte.
+    again = await produce(pool, store, YEAR, as_of=moment)
+    assert to_json(again) == to_json(then)
+
+
+async def test_the_outcomes_read_model_rebuilds_to_the_same_rows(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await store.append("case-r1", 0, episode("r1"))
+    await catch_up(pool, store)
+    rows = await pool.fetch("SELECT * FROM episode_outcomes ORDER BY case_id")
+    await rebuild(pool, store, [p for p in PROJECTIONS if p.name == "episode_outcomes"])
+    assert await pool.fetch("SELECT * FROM episode_outcomes ORDER BY case_id") == rows
+    facts = await pool.fetchval("SELECT facts->'goals'->'g1' FROM episode_outcomes")
+    assert '"closing": 7' in facts and '"rating": "maintained"' in facts
+
+
+async def test_who_reads_which_report_and_bad_periods(api: Api) -> None:
+    await api.h.store.append("case-r1", 0, episode("r1"))
+    await catch_up(api.pool, api.h.store)
+    refused = await api.get("cm-jones", "/reports/evaluation")
+    assert refused.status_code == 403
+    assert refused.json()["field"] == "role"
+    other = await api.get("sup-evans", "/reports/evaluation", team="newport")
+    assert (other.status_code, other.json()["field"]) == (403, "team")
+
+    own = await api.get("sup-evans", "/reports/evaluation", **{"from": "2025-04-01"})
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert body["scope"]["team"] == "cardiff"  # a supervisor's report is their team's
+    assert body["period"] == {"from": "2025-04-01", "to": "2026-03-31"}
+    assert {f["key"]: f["value"] for f in body["figures"]}["goals_maintained"] == 1.0
+
+    everyone = await api.get("au-khan", "/reports/evaluation", **{"from": "2025-04-01"})
+    assert everyone.json()["scope"]["team"] is None
+
+    csv = await api.get("ad-root", "/reports/evaluation", format="csv", to="2026-03-31")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "goals_maintained" in csv.text
+    html = await api.get("ad-root", "/reports/evaluation", format="html", to="2026-03-31")
+    assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+
+    for params, field in (
+        ({"from": "2026-04-01", "to": "2026-03-31"}, "to"),
+        ({"from": "1899-12-31"}, "from"),
+        ({"from": "2025-04-01", "to": "2099-03-31"}, "to"),
+        ({"as_of": "2999-01-01T00:00:00Z"}, "as_of"),
+        ({"as_of": "2030-01-01T00:00:00Z"}, "as_of"),
+        ({"format": "pdf"}, "format"),
+        ({"team": "a b"}, "team"),
+    ):
+        bad = await api.get("ad-root", "/reports/evaluation", **params)
+        assert bad.status_code == 422, (params, bad.text)
+        assert bad.json()["field"] == field, (params, bad.json())

@@ -342,6 +342,18 @@ def docs_lifecycle(
     console.print(f"wrote {table.write(output)}")
 
 
+@docs_app.command("reports")
+def docs_reports(
+    output: Annotated[Path, typer.Option(help="Where to write the page.")] = Path(
+        "docs/reports.md"
+    ),
+) -> None:
+    """Regenerate docs/reports.md (every figure's definition) and its sample chart."""
+    from reports import docs
+
+    console.print(f"wrote {docs.write(output)}")
+
+
 if __name__ == "__main__":
     app()
 

@@ -91,7 +91,7 @@ class KeyedProjection(Projection):
                 rows[key] = self.fold(rows[key], event)
             except Exception as exc:
                 raise ProjectionFailed(self.name, exc, event) from exc
-        upserts = [tuple(row[c] for c in self.columns) for row in rows.values() if row is not None]
+        upserts = [self.stored(row) for row in rows.values() if row is not None]
         deletes = [k for k, row in rows.items() if row is None and k in existed]
         if upserts:
             cols = ", ".join(self.columns)
@@ -121,7 +121,16 @@ class KeyedProjection(Projection):
                 f"(SELECT * FROM unnest({unnest}))",
                 *[[k[i] for k in keys] for i in range(len(self.key))],
             )
-        return {tuple(r[c] for c in self.key): dict(r) for r in records}
+        return {tuple(r[c] for c in self.key): self.loaded(r) for r in records}
+
+    def loaded(self, record: Any) -> Row:
+        """A stored row as the fold takes it (a model that keeps JSON parses it here, once
+        per batch rather than once per event)."""
+        return dict(record)
+
+    def stored(self, row: Row) -> tuple[Any, ...]:
+        """The fold's row as the table stores it, in ``columns`` order."""
+        return tuple(row[c] for c in self.columns)
 
 
 class LogProjection(Projection):

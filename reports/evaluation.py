@@ -255,7 +255,7 @@ def evaluate(
     tables: list[Table] = []
     figures += _intake(chosen, period, tables)
     figures += _first_meetings(chosen, period, tables, first_meeting_target)
-    figures += _intensive(chosen, period)
+    figures += _intensive(chosen, period, tables)
     headline, by_ground = _follow_up(chosen, period, today)
     figures += headline
     tables.append(by_ground)
@@ -464,11 +464,21 @@ def _first_meetings(
     ]
 
 
-def _intensive(chosen: list[Mapping[str, Any]], period: Period) -> list[Figure]:
+def _intensive(
+    chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
+) -> list[Figure]:
     closed = [e for e in chosen if period.holds((e.get("closure") or {}).get("on"))]
     planned = [e for e in closed if e["closure"]["kind"] == "planned"]
     unplanned = [e for e in closed if e["closure"]["kind"] == "unplanned"]
-    reasons = Counter(e["closure"].get("reason") or "unknown" for e in unplanned)
+    tables.append(
+        _table_of(
+            "unplanned_exit_reasons",
+            "Unplanned exits, by reason",
+            "reason",
+            Counter(e["closure"].get("reason") or "unknown" for e in unplanned),
+            "Intensive phases closed unplanned in the period, by the coded reason.",
+        )
+    )
     with_goals = [
         e for e in chosen if any(period.holds(g.get("agreed_on")) for g in e["goals"].values())
     ]
@@ -488,9 +498,7 @@ def _intensive(chosen: list[Mapping[str, Any]], period: Period) -> list[Figure]:
         _count(
             "unplanned_exits",
             "Unplanned exits",
-            "Intensive phases closed unplanned in the period (by reason: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none")
-            + ").",
+            "Intensive phases closed unplanned in the period (the reasons in the table below).",
             len(unplanned),
         ),
         _count(

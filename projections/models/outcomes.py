@@ -285,16 +285,20 @@ class EpisodeOutcomes(KeyedProjection):
     def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
         case_id = case_of(event.stream_id)
         assert case_id is not None
-        facts = new_facts(case_id) if row is None else orjson.loads(row["facts"])
-        fold_facts(facts, event)
-        return outcome_row(facts)
+        if row is None:
+            row = {"case_id": case_id, "facts": new_facts(case_id)}
+        fold_facts(row["facts"], event)
+        return row
 
+    def loaded(self, record: Any) -> Row:
+        return {"case_id": record["case_id"], "facts": orjson.loads(record["facts"])}
 
-def outcome_row(facts: dict[str, Any]) -> Row:
-    return {
-        "case_id": facts["case_id"],
-        "team_id": facts.get("team_id"),
-        "area": facts.get("area"),
-        "referred_on": day_of(facts.get("referred_on")),
-        "facts": orjson.dumps(facts).decode(),
-    }
+    def stored(self, row: Row) -> tuple[Any, ...]:
+        facts = row["facts"]
+        return (
+            facts["case_id"],
+            facts.get("team_id"),
+            facts.get("area"),
+            day_of(facts.get("referred_on")),
+            orjson.dumps(facts).decode(),
+        )

@@ -421,3 +421,15 @@ def test_what_a_reader_typed_cannot_become_markup_or_a_formula() -> None:
     svg = bar_chart(r.table("by_team"))
     assert "<script>" not in svg
     assert "<polyline" in line_chart(r.table("average_maintained_change"))
+
+
+def test_docs_reports_md_is_current() -> None:
+    from pathlib import Path
+
+    from reports import docs
+
+    root = Path(__file__).resolve().parents[2] / "docs"
+    assert (root / "reports.md").read_text(encoding="utf-8") == docs.render(), (
+        "docs/reports.md is stale: run `ifss docs reports`"
+    )
+    assert (root / docs.CHART).read_text(encoding="utf-8") == docs.sample_report_chart()

@@ -33,7 +33,7 @@ class Services:
     # email IFSS_SMTP_HOST): a route on another would stop the next start.
     delivery_channels: tuple[str, ...] = ("webhook", "email")
     web: Any = None  # web.WebConfig: the pages' sign-in and session settings (None: defaults)
-    report_costs: tuple[Any, ...] = ()  # reports.evaluation.Costs (IFSS_REPORT_COSTS_FILE)
+    report_costs: Any = None  # reports.service.ReportCosts (IFSS_REPORT_COSTS_FILE)
 
 
 bearer = HTTPBearer(auto_error=False)

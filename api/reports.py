@@ -13,11 +13,17 @@ from pydantic import BaseModel
 from api import problems
 from api.deps import CodeQuery, ServicesDep, UserDep
 from api.problems import ApiError
-from events.bounds import Day, Moment
+from events.bounds import CODE_PATTERN, Day, Moment
 from events.calendar import local_day
 from events.errors import InvalidInput
 from reports.render import to_csv, to_html
-from reports.service import period_of, produce, report_refusal, report_team
+from reports.service import (
+    period_of,
+    produce,
+    programme_refusal,
+    report_refusal,
+    report_team,
+)
 
 router = APIRouter()
 log = structlog.get_logger(__name__)
@@ -80,6 +86,7 @@ async def evaluation_report(
     team: CodeQuery = None,
     area: CodeQuery = None,
     agency: CodeQuery = None,
+    programme: Annotated[str, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)] = "ifss",
     format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
     as_of: Annotated[
         Moment | None,
@@ -92,6 +99,9 @@ async def evaluation_report(
     if (refusal := report_refusal(user, team)) is not None:
         field, rule = refusal.split(": ", 1)
         raise ApiError(403, field, rule)
+    if (refusal := programme_refusal(programme)) is not None:
+        field, rule = refusal.split(": ", 1)
+        raise ApiError(422, field, rule)
     now = datetime.now(UTC)
     if as_of is not None and as_of > now:
         raise ApiError(422, "as_of", "must not be in the future")
@@ -107,8 +117,9 @@ async def evaluation_report(
         area=area,
         agency=agency,
         as_of=as_of,
-        costs=list(s.report_costs),
+        costs=s.report_costs,
         first_meeting_target=s.policy.first_meeting_working_days,
+        programme=programme,
     )
     log.info("report_read", actor=user.user_id, report="evaluation", episodes=report.episodes)
     if format == "csv":

@@ -65,6 +65,9 @@ def report(
     team: Annotated[str | None, typer.Option(help="Only this team's families.")] = None,
     area: Annotated[str | None, typer.Option(help="Only families in this area.")] = None,
     agency: Annotated[str | None, typer.Option(help="Only this referring agency's.")] = None,
+    programme: Annotated[
+        str, typer.Option(help="The programme reported on (its families and measures).")
+    ] = "ifss",
     output_format: Annotated[Format, typer.Option("--format", help="html, csv or json.")] = (
         Format.HTML
     ),
@@ -91,7 +94,14 @@ def report(
     from events.calendar import local_day
     from events.errors import InvalidInput
     from reports.render import to_csv, to_html, to_json
-    from reports.service import load_costs, period_of, produce, report_refusal, report_team
+    from reports.service import (
+        load_costs,
+        period_of,
+        produce,
+        programme_refusal,
+        report_refusal,
+        report_team,
+    )
 
     settings, dsn = _setup()
     first, last = day_of(start, "from"), day_of(end, "to")
@@ -99,10 +109,12 @@ def report(
     now = datetime.now(UTC)
     if moment is not None and moment > now:
         raise fail("as_of: must not be in the future")
+    if (refusal := programme_refusal(programme)) is not None:
+        raise fail(refusal)
     try:
         period = period_of(first, last, local_day(moment or now))
         cost_file = costs or settings.report_costs_file
-        lines = load_costs(cost_file) if cost_file is not None else []
+        lines = load_costs(cost_file) if cost_file is not None else None
     except InvalidInput as exc:
         raise fail(str(exc)) from None
     from workers.checks import load_policy
@@ -123,6 +135,7 @@ def report(
             as_of=moment,
             costs=lines,
             first_meeting_target=target,
+            programme=programme,
         ),
     )
     if output_format is Format.HTML:

@@ -54,9 +54,13 @@ from events.vocabulary import (
     DeliveryChannel,
     EpisodeEndReason,
     EscalationReason,
+    FeedbackRating,
+    FeedbackSource,
     GoalCategory,
     GoalRating,
     HandoverReason,
+    JointWorkOutcome,
+    MeasureStage,
     OverdueOnImport,
     PresentingNeed,
     ReferralGround,
@@ -205,6 +209,11 @@ class ReferralReceived(DomainEvent):
     )
     previous_case_id: Code | None = Field(
         default=None, description="Set when the family had an earlier episode (re-referral)."
+    )
+    programme: Code = Field(
+        default="ifss",
+        description="The programme the family is referred to (events.programmes): its "
+        "eligible grounds and outcome measures. Absent on referrals before programmes: ifss.",
     )
     personal: FamilyPersonal | None = None
 
@@ -655,6 +664,68 @@ class AdultJoined(DomainEvent):
     person_id: Code
     relationship: Relationship
     personal: AdultPersonal | None = None
+
+
+# --- what the evaluation data set counts ---------------------------------------------------
+
+
+class FamilyPlanAgreed(DomainEvent):
+    summary: ClassVar[str] = "The family and the key worker agreed a family plan."
+
+    plan_id: Code
+    agreed_on: Day
+    personal: NotesPersonal | None = None
+
+
+class MeasureValue(Part):
+    code: Code = Field(description="A measure of the case's programme (events.programmes).")
+    value: Annotated[int, Field(ge=0, le=100_000), BeforeValidator(whole_number)]
+
+
+class MeasuresRecorded(DomainEvent):
+    summary: ClassVar[str] = (
+        "Coded outcome measures of the family's programme (school attendance, medical "
+        "appointments, substance use, ...) taken at referral, at closure or at a review."
+    )
+
+    stage: MeasureStage
+    month: ReviewMonth | None = Field(default=None, description="The review's month.")
+    measured_on: Day
+    measures: list[MeasureValue] = Field(min_length=1, max_length=MAX_CODES)
+
+
+class FeedbackRecorded(DomainEvent):
+    summary: ClassVar[str] = "Feedback on the service from the family or from the referrer."
+
+    feedback_id: Code
+    source: FeedbackSource
+    rating: FeedbackRating
+    personal: NotesPersonal | None = None
+
+
+class ServicePurchased(DomainEvent):
+    summary: ClassVar[str] = (
+        "A service not otherwise available was spot purchased for the family (what, from "
+        "whom, the cost in pence)."
+    )
+
+    purchase_id: Code
+    service: Code
+    provider: Code
+    cost_pence: Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(whole_number)]
+    personal: NotesPersonal | None = None
+
+
+class JointWorkRecorded(DomainEvent):
+    summary: ClassVar[str] = (
+        "Joint work with the family's case manager to reach a service: requested, then "
+        "obtained or refused."
+    )
+
+    work_id: Code
+    service: Code
+    outcome: JointWorkOutcome
+    personal: NotesPersonal | None = None
 
 
 # --- alerts (in the case's stream) -------------------------------------------------------

@@ -29,12 +29,16 @@ class ReferringAgency(StrEnum):
 
 
 class ReferralGround(StrEnum):
-    """Eligible grounds (Partnership Arrangements (Wales) Regulations 2015, reg 18)."""
+    """Referral grounds. The first four are the statutory grounds of an IFSS
+    (Partnership Arrangements (Wales) Regulations 2015, reg 18); which ones make a family
+    eligible is the programme's data (``events.programmes``)."""
 
     PARENTAL_SUBSTANCE_DEPENDENCE = "parental_substance_dependence"
     DOMESTIC_ABUSE_VICTIM = "domestic_abuse_victim"
     HISTORY_OF_VIOLENCE = "history_of_violence"
     MENTAL_DISORDER = "mental_disorder"
+    ANTISOCIAL_BEHAVIOUR = "antisocial_behaviour"
+    THREAT_OF_EVICTION = "threat_of_eviction"
 
 
 class PresentingNeed(StrEnum):
@@ -245,3 +249,34 @@ class OverdueOnImport(StrEnum):
 
     INBOX = "inbox"
     DELIVER = "deliver"
+
+
+class MeasureStage(StrEnum):
+    """When an outcome measure was taken."""
+
+    REFERRAL = "referral"
+    CLOSURE = "closure"
+    REVIEW = "review"
+
+
+class FeedbackSource(StrEnum):
+    FAMILY = "family"
+    REFERRER = "referrer"
+
+
+class FeedbackRating(StrEnum):
+    """How satisfied the family or the referrer said they were (a five-point scale)."""
+
+    VERY_DISSATISFIED = "very_dissatisfied"
+    DISSATISFIED = "dissatisfied"
+    NEUTRAL = "neutral"
+    SATISFIED = "satisfied"
+    VERY_SATISFIED = "very_satisfied"
+
+
+class JointWorkOutcome(StrEnum):
+    """Joint work with the family's case manager to reach a service: where it stands."""
+
+    REQUESTED = "requested"
+    OBTAINED = "obtained"
+    REFUSED = "refused"

@@ -204,6 +204,27 @@ DESCRIBE: dict[str, Describer] = {
     "MaintenanceContactRecorded": lambda w, d: (
         f"{w} kept in touch with the family: {words(d['kind'])} on {_when(d['held_at'])}"
     ),
+    "FamilyPlanAgreed": lambda w, d: (
+        f"{w} recorded family plan {d['plan_id']}, agreed on {d['agreed_on']}"
+    ),
+    "MeasuresRecorded": lambda w, d: (
+        f"{w} recorded outcome measures at "
+        + (f"the {d['month']}-month review" if d.get("month") else words(d["stage"]))
+        + f" ({d['measured_on']}): "
+        + ", ".join(f"{words(m['code'])} {m['value']}" for m in d.get("measures", []))
+    ),
+    "FeedbackRecorded": lambda w, d: (
+        f"{w} recorded feedback {d['feedback_id']} from the {words(d['source'])}: "
+        f"{words(d['rating'])}"
+    ),
+    "ServicePurchased": lambda w, d: (
+        f"{w} recorded spot purchase {d['purchase_id']}: {words(d['service'])} from "
+        f"{d['provider']}, £{d['cost_pence'] / 100:,.2f}"
+    ),
+    "JointWorkRecorded": lambda w, d: (
+        f"{w} recorded joint work {d['work_id']} to reach {words(d['service'])}: "
+        f"{words(d['outcome'])}"
+    ),
     "BoosterScheduled": lambda w, d: (
         f"Booster {d['booster_id']} "
         + ("scheduled" if d.get("review_id") else "offered")

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from events.programmes import PROGRAMMES
 from reports.charts import line_chart
 from reports.evaluation import STAGES, Costs, Period, evaluate
 
@@ -58,6 +59,28 @@ ifss report --to 2026-03-31 --as-of 2026-04-30 --format json --as ad-root:admin 
   its data table beside it; printable), CSV (every figure, then every table, one sheet;
   text that a spreadsheet would run as a formula is quoted), JSON (the same as the API).
 
+## Recording what the report counts
+
+Besides the episode's own milestones, key workers record (from the case page, the API's
+`POST /cases/{id}/commands/<name>` or `ifss case <name>`):
+
+| command | what it records | when |
+| --- | --- | --- |
+| `agree_family_plan` | a family plan agreed (`plan_id`, `agreed_on`) | intensive work, follow-up |
+| `record_measures` | the programme's outcome measures (`stage`: referral, closure or review with its `month`; `measures`: a number per measure, each within its range; once per stage) | referral: from the referral on; closure and review: in follow-up, a review once held |
+| `record_feedback` | feedback from the family or the referrer (`source`, `rating` on a five-point scale, notes) | intensive work, follow-up |
+| `record_spot_purchase` | a service not otherwise available bought for the family (`service`, `provider`, `cost_pence`) | intensive work, follow-up |
+| `record_joint_work` | joint work with the family's case manager to reach a service (`work_id`, `service`, `outcome`: requested, then obtained or refused) | intensive work, follow-up |
+
+## Programmes
+
+A referral names its programme (`programme`, default `ifss`): its eligible grounds and the
+measures its key workers record are data (`events/programmes/*.json`), and the report is
+produced per programme (`--programme`, `?programme=`), with that programme's measures and,
+where it defines them, the estimated costs of negative outcomes avoided.
+
+{programmes}
+
 ## Costs
 
 Cost per case needs the teams' costs, as data: a JSON list given with `--costs FILE` or
@@ -67,8 +90,16 @@ Cost per case needs the teams' costs, as data: a JSON list given with `--costs F
 [{"team_id": "cardiff", "from": "2025-04-01", "to": "2026-03-31", "staff": 310000, "overheads": 54000}]
 ```
 
+or an object with the team costs and the unit costs of a programme's negative outcomes
+(each with its source, shown in the report beside the estimate):
+
+```json
+{"teams": [{"team_id": "cardiff", "from": "2025-04-01", "to": "2026-03-31", "staff": 310000}],
+ "unit_costs": [{"measure": "eviction_threat", "cost": 7500, "source": "DfE Negative Outcomes Costing Tool, 2011"}]}
+```
+
 A cost line that spans the period's edge counts for its days inside the period. A bad
-file is refused naming the line (`costs.0.staff`) and the rule.
+file is refused naming the line (`costs.teams.0.staff`) and the rule.
 
 ## A sample
 
@@ -181,7 +212,10 @@ def render() -> str:
     report = evaluate(
         [], SAMPLE_YEAR, costs=[Costs("cardiff", SAMPLE_YEAR.start, SAMPLE_YEAR.end, 1, 0)]
     )
-    lines = [INTRO.replace("{chart}", CHART), "## The figures\n"]
+    lines = [
+        INTRO.replace("{chart}", CHART).replace("{programmes}", _programmes()),
+        "## The figures\n",
+    ]
     lines.append("| item | definition |")
     lines.append("| --- | --- |")
     for f in report.figures:
@@ -197,6 +231,24 @@ def render() -> str:
         + " (goals set, closure, 1, 3, 6 and 12 months).\n"
     )
     return "\n".join(lines)
+
+
+def _programmes() -> str:
+    out = []
+    for p in PROGRAMMES.values():
+        out.append(f"**{p.name}** (`{p.programme_id}`; {p.source}). Eligible grounds: "
+                   + ", ".join(f"`{g.value}`" for g in sorted(p.eligible_grounds)) + ".\n")  # fmt: skip
+        out.append("| measure | range | better | definition |")
+        out.append("| --- | --- | --- | --- |")
+        for m in p.measures:
+            out.append(
+                f"| `{m.code}` ({m.label}) | {m.minimum} to {m.maximum} | {m.better} | "
+                f"{m.definition} |"
+            )
+        for n in p.negative_outcomes:
+            out.append(f"\nNegative outcome `{n.measure}` ({n.label}): {n.source}.")
+        out.append("")
+    return "\n".join(out)
 
 
 def write(path: Path) -> Path:

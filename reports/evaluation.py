@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from events.calendar import is_working_day, local_day
+from events.programmes import DEFAULT_PROGRAMME, Programme
+from events.programmes import programme as programme_of
 
 MAINTAINED = frozenset({"exceeded", "maintained"})
 LOST = frozenset({"declined", "could_not_contact", "moved_away"})
@@ -59,9 +61,12 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError("the period ends before it starts")
+        # Facts keep days as ISO text, which sorts as the days do: compare the text.
+        object.__setattr__(self, "_first", self.start.isoformat())
+        object.__setattr__(self, "_last", self.end.isoformat())
 
     def holds(self, day: str | None) -> bool:
-        return day is not None and self.start.isoformat() <= day <= self.end.isoformat()
+        return day is not None and self._first <= day <= self._last  # type: ignore[attr-defined]
 
     def label(self) -> str:
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
@@ -157,6 +162,14 @@ class Report:
 
 
 @dataclass(frozen=True)
+class UnitCost:
+    """The cost of one negative outcome (a programme's measure), with where it came from."""
+
+    cost: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Costs:
     """What a team cost over a stretch of days (staff and overheads, in pounds)."""
 
@@ -240,12 +253,15 @@ def evaluate(
     as_of: datetime | None = None,
     costs: Sequence[Costs] = (),
     first_meeting_target: int = 2,
-    title: str = "IFSS evaluation data set",
+    programme: str = DEFAULT_PROGRAMME,
+    unit_costs: Mapping[str, UnitCost] | None = None,
 ) -> Report:
+    defined = programme_of(programme)
     chosen = [
         e
         for e in episodes
         if e.get("referred_on") is not None
+        and e.get("programme", DEFAULT_PROGRAMME) == programme
         and (team is None or e.get("team_id") == team or e.get("referral_team_id") == team)
         and (area is None or e.get("area") == area)
         and (agency is None or e.get("agency") == agency)
@@ -263,9 +279,12 @@ def evaluate(
     tables.append(_maintained_change(chosen, period))
     tables += _breakdowns(chosen, period, today)
     figures += _costs(chosen, period, costs, team)
+    figures += _recorded_facts(chosen, period, tables)
+    figures += _measures(chosen, period, defined, tables)
+    figures += _costs_avoided(chosen, period, defined, unit_costs or {})
     figures += _not_recorded()
     return Report(
-        title=title,
+        title=f"{defined.name}: evaluation data set",
         period=period,
         scope={"team": team, "area": area, "agency": agency},
         as_of=as_of,
@@ -868,36 +887,229 @@ def _costs(
     ]
 
 
+def _recorded_facts(
+    chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
+) -> list[Figure]:
+    plans = sum(1 for e in chosen for day in e.get("plans", []) if period.holds(day))
+    families_with_plans = sum(
+        1 for e in chosen if any(period.holds(day) for day in e.get("plans", []))
+    )
+    feedback: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in chosen:
+        for source, rating, day in e.get("feedback", []):
+            if period.holds(day):
+                feedback[source][rating] += 1
+    ratings = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+    tables.append(
+        Table(
+            "feedback",
+            "Feedback from families and referrers",
+            ["from", *ratings],
+            [
+                [source, *(feedback[source].get(r, 0) for r in ratings)]
+                for source in ("family", "referrer")
+            ],
+            "Feedback recorded in the period, by who gave it and how satisfied they said "
+            "they were (a five-point scale).",
+        )
+    )
+    purchases = [
+        (service, pence) for e in chosen for service, pence, day in e.get("purchases", [])
+        if period.holds(day)
+    ]  # fmt: skip
+    by_service: Counter[str] = Counter()
+    for service, _ in purchases:
+        by_service[service] += 1
+    tables.append(
+        _table_of(
+            "spot_purchases",
+            "Services spot purchased, by service",
+            "service",
+            by_service,
+            "Services not otherwise available that were bought for families in the period.",
+        )
+    )
+    joint: Counter[str] = Counter()
+    for e in chosen:
+        for work in e.get("joint_work", {}).values():
+            for outcome in ("requested", "obtained", "refused"):
+                if period.holds(work.get(outcome)):
+                    joint[outcome] += 1
+    figures = [
+        _count(
+            "family_plans",
+            "Number of family plans",
+            "Family plans agreed in the period (a family may agree more than one; "
+            f"{families_with_plans} families agreed at least one).",
+            plans,
+        ),
+        _count(
+            "spot_purchases",
+            "Services spot purchased",
+            "Services not otherwise available bought for families in the period.",
+            len(purchases),
+        ),
+        Figure(
+            key="spot_purchase_cost",
+            label="Cost of services spot purchased",
+            definition="What the services spot purchased in the period cost, in pounds.",
+            value=sum(p for _, p in purchases) / 100,
+            unit="pounds",
+        ),
+    ]
+    for outcome, words in (
+        ("requested", "Joint work to reach a service: requested"),
+        ("obtained", "Joint work to reach a service: service obtained"),
+        ("refused", "Joint work to reach a service: service refused"),
+    ):
+        figures.append(
+            _count(
+                f"joint_work_{outcome}",
+                words,
+                f"Joint work with the family's case manager recorded as {outcome} in the period.",
+                joint[outcome],
+            )
+        )
+    for source in ("family", "referrer"):
+        given = feedback[source]
+        figures.append(
+            Figure.proportion(
+                f"feedback_{source}_satisfied",
+                f"Feedback from {'families' if source == 'family' else 'referrers'}: satisfied",
+                f"Of the feedback from {'families' if source == 'family' else 'referrers'} "
+                "recorded in the period, the share satisfied or very satisfied.",
+                given["satisfied"] + given["very_satisfied"],
+                given.total(),
+            )
+        )
+    return figures
+
+
+def _after(e: Mapping[str, Any], period: Period) -> tuple[str, dict[str, Any]] | None:
+    """The measures a family's change is judged on: taken at closure in the period, else
+    at its latest review in the period."""
+    measures = e.get("measures", {})
+    closure = measures.get("closure")
+    if closure is not None and period.holds(closure["on"]):
+        return "closure", closure
+    reviews = [
+        (int(k.split("-")[1]), v) for k, v in measures.items()
+        if k.startswith("review-") and period.holds(v["on"])
+    ]  # fmt: skip
+    if reviews:
+        month, taken = max(reviews, key=lambda r: r[0])
+        return f"review-{month}", taken
+    return None
+
+
+def _measures(
+    chosen: list[Mapping[str, Any]], period: Period, defined: Programme, tables: list[Table]
+) -> list[Figure]:
+    figures, rows = [], []
+    for measure in defined.measures:
+        improved = compared = no_baseline = 0
+        before: list[int] = []
+        after: list[int] = []
+        for e in chosen:
+            later = _after(e, period)
+            if later is None or measure.code not in later[1]["values"]:
+                continue
+            first = e.get("measures", {}).get("referral", {}).get("values", {})
+            if measure.code not in first:
+                no_baseline += 1
+                continue
+            b, a = first[measure.code], later[1]["values"][measure.code]
+            before.append(b)
+            after.append(a)
+            compared += 1
+            improved += (a > b) if measure.better == "higher" else (a < b)
+        figures.append(
+            Figure.proportion(
+                f"improved_{measure.code}",
+                f"Improved {measure.label[0].lower()}{measure.label[1:]}",
+                f"{measure.definition} Of the families measured at referral and again at "
+                "closure (or, failing that, at their latest review) in the period, those "
+                f"whose measure was {'higher' if measure.better == 'higher' else 'lower'} "
+                "than at referral.",
+                improved,
+                compared,
+                excluded={"measured later but not at referral": no_baseline} if no_baseline else {},
+            )
+        )
+        rows.append(
+            [
+                measure.label,
+                compared,
+                round(statistics.fmean(before), 2) if before else None,
+                round(statistics.fmean(after), 2) if after else None,
+            ]
+        )
+    tables.append(
+        Table(
+            "measures_before_after",
+            "Outcome measures before and after",
+            ["measure", "families", "mean at referral", "mean after"],
+            rows,
+            f"The {defined.name}'s outcome measures, for the families measured at referral "
+            "and again in the period (at closure, or at their latest review).",
+        )
+    )
+    return figures
+
+
+def _costs_avoided(
+    chosen: list[Mapping[str, Any]],
+    period: Period,
+    defined: Programme,
+    unit_costs: Mapping[str, UnitCost],
+) -> list[Figure]:
+    figures = []
+    for outcome in defined.negative_outcomes:
+        avoided = 0
+        for e in chosen:
+            later = _after(e, period)
+            first = e.get("measures", {}).get("referral", {}).get("values", {})
+            if later is None or outcome.measure not in later[1]["values"]:
+                continue
+            if first.get(outcome.measure, 0) > 0 and later[1]["values"][outcome.measure] == 0:
+                avoided += 1
+        given = unit_costs.get(outcome.measure)
+        cost = given.cost if given else outcome.unit_cost
+        source = given.source if given else outcome.source
+        figures.append(
+            Figure(
+                key=f"avoided_{outcome.measure}",
+                label=f"{outcome.label}: estimated costs avoided",
+                definition=f"Families with {outcome.measure.replace('_', ' ')} at referral "
+                "and none at closure (or at their latest review) in the period (the "
+                "numerator), times the unit cost ("
+                + (f"£{cost:,.2f}" if cost is not None else "not given")
+                + f"; source: {source}).",
+                value=None if cost is None else round(avoided * cost, 2),
+                numerator=avoided,
+                unit="pounds",
+                recorded=cost is not None,
+            )
+        )
+    return figures
+
+
 def _not_recorded() -> list[Figure]:
     return [
-        Figure.missing("family_plans", "Number of family plans", "a 'family plan agreed' fact"),
-        Figure.missing(
-            "school_attendance",
-            "Improved school attendance",
-            "attendance measured at referral, closure and each review",
-        ),
-        Figure.missing(
-            "medical_appointments",
-            "Improved attendance at medical appointments",
-            "attendance measured at referral, closure and each review",
-        ),
-        Figure.missing(
-            "substance_before_after",
-            "Substance misuse before and after",
-            "substance use measured at referral and at closure (reviews record only the "
-            "status relative to closure, shown above)",
-        ),
         Figure.missing(
             "consultations",
             "Consultation and advice sessions to other practitioners",
             "a team record of consultations given",
         ),
         Figure.missing(
-            "feedback",
-            "Feedback from families and referrers",
-            "coded feedback from the family and the referrer",
+            "training",
+            "Training given to the wider workforce",
+            "a team record of training sessions, attendees and the model taught",
         ),
         Figure.missing(
             "children_ages", "Ages of children (bands)", "coded age bands of the children"
+        ),
+        Figure.missing(
+            "welsh_language", "Welsh language preference", "the family's language preference"
         ),
     ]

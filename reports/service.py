@@ -3,20 +3,23 @@ from the read model or as of a moment from the events)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import asyncpg
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from events.bounds import Code, Day
 from events.errors import InvalidInput
+from events.programmes import DEFAULT_PROGRAMME, PROGRAMMES
 from events.store import EventStore
 from events.validation import first_problem
 from events.vocabulary import Role
 from identity.users import User
-from reports.evaluation import Costs, Period, Report, evaluate
+from reports.evaluation import Costs, Period, Report, UnitCost, evaluate
 from reports.source import episodes_as_of, live_episodes
 
 READERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
@@ -41,23 +44,63 @@ class CostLine(BaseModel):
         return self
 
 
-_COSTS: TypeAdapter[list[CostLine]] = TypeAdapter(
+class UnitCostLine(BaseModel):
+    """The cost of one negative outcome of a programme, with its source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    measure: Code
+    cost: Pounds
+    source: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class CostsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    teams: list[CostLine] = Field(default=[], max_length=10_000)
+    unit_costs: list[UnitCostLine] = Field(default=[], max_length=1000)
+
+
+@dataclass(frozen=True)
+class ReportCosts:
+    teams: tuple[Costs, ...] = ()
+    unit_costs: tuple[tuple[str, UnitCost], ...] = ()
+
+
+_LINES: TypeAdapter[list[CostLine]] = TypeAdapter(
     Annotated[list[CostLine], Field(max_length=10_000)]
 )
+MAX_COSTS_BYTES = 4 * 1024 * 1024
 
 
-def load_costs(path: Path) -> list[Costs]:
-    """The costs file (a JSON list of lines), refused naming the line and field at fault."""
+def load_costs(path: Path) -> ReportCosts:
+    """The costs file (a JSON list of team cost lines, or an object with ``teams`` and
+    ``unit_costs``), refused naming the line and field at fault."""
     try:
+        if path.stat().st_size > MAX_COSTS_BYTES:
+            raise InvalidInput("costs", f"the file must be at most {MAX_COSTS_BYTES} bytes")
         text = path.read_bytes()
     except OSError as exc:
         raise InvalidInput("costs", f"cannot read {path}: {exc.strerror}") from None
     try:
-        lines = _COSTS.validate_json(text)
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("costs", "is not valid JSON") from None
+    if not isinstance(data, list | dict):
+        raise InvalidInput(
+            "costs", "must be a list of team costs, or an object with teams and unit_costs"
+        )
+    try:
+        given = _LINES.validate_python(data) if isinstance(data, list) else (
+            CostsFile.model_validate(data))  # fmt: skip
     except ValidationError as exc:
         field, rule = first_problem(exc.errors(include_input=False), "costs")
-        raise InvalidInput(field, rule) from None
-    return [Costs(c.team_id, c.start, c.end, c.staff, c.overheads) for c in lines]
+        raise InvalidInput(field.replace(".[", "["), rule.removeprefix("Value error, ")) from None
+    lines, units = (given, []) if isinstance(given, list) else (given.teams, given.unit_costs)
+    return ReportCosts(
+        tuple(Costs(c.team_id, c.start, c.end, c.staff, c.overheads) for c in lines),
+        tuple((u.measure, UnitCost(u.cost, u.source)) for u in units),
+    )
 
 
 def report_refusal(user: User, team: str | None) -> str | None:
@@ -66,6 +109,12 @@ def report_refusal(user: User, team: str | None) -> str | None:
         return f"role: a {user.role.value} may not read the evaluation report (supervisors, auditors and admins may)"
     if user.role is Role.SUPERVISOR and team is not None and team != user.team_id:
         return "team: a supervisor reads the report of their own team"
+    return None
+
+
+def programme_refusal(programme: str) -> str | None:
+    if programme not in PROGRAMMES:
+        return f"programme: no programme {programme} is defined (the programmes are {', '.join(sorted(PROGRAMMES))})"
     return None
 
 
@@ -99,8 +148,9 @@ async def produce(
     area: str | None = None,
     agency: str | None = None,
     as_of: datetime | None = None,
-    costs: list[Costs] | None = None,
+    costs: ReportCosts | None = None,
     first_meeting_target: int = 2,
+    programme: str = DEFAULT_PROGRAMME,
 ) -> Report:
     """The evaluation report: from the read model, or from the events recorded by
     ``as_of`` (the same fold, so a report can be produced again exactly)."""
@@ -116,6 +166,8 @@ async def produce(
         area=area,
         agency=agency,
         as_of=as_of,
-        costs=costs or [],
+        costs=costs.teams if costs else (),
+        unit_costs=dict(costs.unit_costs) if costs else {},
         first_meeting_target=first_meeting_target,
+        programme=programme,
     )

@@ -28,6 +28,7 @@ from events.catalogue import (
     UserSignInLinked,
 )
 from events.errors import InvalidInput
+from events.programmes import DEFAULT_PROGRAMME, PROGRAMMES
 from events.store import team_known
 from events.vocabulary import PresentingNeed, ReferralGround, ReferringAgency, Role, StatutoryStatus
 from identity.journal import recorded
@@ -191,7 +192,13 @@ async def _case_choices(
                 for t in await queries.teams(svc.pool)
                 if t["team_id"] != view.get("team_id")
             ]
-    return {"goals": goals, "children": children}
+    defined = PROGRAMMES.get(str(view.get("programme") or DEFAULT_PROGRAMME))
+    cy = page.language.code == "cy"
+    measures = [
+        (m.code, f"{m.label_cy if cy else m.label} ({m.minimum} to {m.maximum})")
+        for m in (defined.measures if defined else ())
+    ]
+    return {"goals": goals, "children": children, "measures": measures}
 
 
 def _entry_words(page: Page, entry: queries.HistoryEntry) -> str:

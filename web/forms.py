@@ -42,7 +42,14 @@ OPEN = {
     "withdraw_consent": ANYONE,
 }
 BEFORE_FOLLOW_UP = {**OPEN, "record_consent": ANYONE}
-NOT_STARTED = {**BEFORE_FOLLOW_UP, "withdraw": WORKERS}
+NOT_STARTED = {**BEFORE_FOLLOW_UP, "withdraw": WORKERS, "record_measures": WORKERS}
+# From the first meeting on: what the evaluation data set counts besides the episode.
+WORKING = {
+    "agree_family_plan": WORKERS,
+    "record_feedback": WORKERS,
+    "record_joint_work": WORKERS,
+    "record_spot_purchase": WORKERS,
+}
 OFFERED: dict[str, dict[str, frozenset[str]]] = {
     "referred": {**NOT_STARTED, "accept": WORKERS, "reject": WORKERS},
     "accepted": NOT_STARTED,
@@ -55,17 +62,20 @@ OFFERED: dict[str, dict[str, frozenset[str]]] = {
     },
     "intensive": {
         **BEFORE_FOLLOW_UP,
+        **WORKING,
         "agree_goal": WORKERS,
         "close_intensive_phase": WORKERS,
         "decide_extension": SUP,
         "reassign": SUP,
         "record_session": WORKERS,
+        "record_measures": WORKERS,
         "request_extension": WORKERS,
         "score_goals": WORKERS,
         "transfer": SUP,
     },
     "follow_up": {
         **OPEN,
+        **WORKING,
         "close_episode": SUP,
         "complete_review": WORKERS,
         "decide_review_move": SUP,
@@ -73,6 +83,7 @@ OFFERED: dict[str, dict[str, frozenset[str]]] = {
         "reassign": SUP,
         "record_booster": WORKERS,
         "record_maintenance_contact": WORKERS,
+        "record_measures": WORKERS,
         "record_review_not_held": WORKERS,
         "request_review_move": WORKERS,
         "reschedule_review": SUP,
@@ -109,6 +120,11 @@ TITLES: dict[str, str] = {
     "withdraw_consent": N_("Record consent withdrawn"),
     "close_episode": N_("End the episode"),
     "acknowledge_alert": N_("Acknowledge an alert"),
+    "agree_family_plan": N_("Record a family plan agreed"),
+    "record_measures": N_("Record outcome measures"),
+    "record_feedback": N_("Record feedback"),
+    "record_spot_purchase": N_("Record a spot purchase"),
+    "record_joint_work": N_("Record joint work"),
 }
 
 LABELS: dict[str, str] = {
@@ -160,6 +176,20 @@ LABELS: dict[str, str] = {
     "referring_agency": N_("Referring agency"),
     "changes": N_("What to correct"),
     "value": N_("The right value"),
+    "plan_id": N_("Plan reference"),
+    "agreed_on": N_("Agreed on"),
+    "measured_on": N_("Measured on"),
+    "measures": N_("Measures"),
+    "feedback_id": N_("Feedback reference"),
+    "source": N_("From"),
+    "rating": N_("How satisfied"),
+    "purchase_id": N_("Purchase reference"),
+    "service": N_("Service"),
+    "provider": N_("Provider"),
+    "cost_pence": N_("Cost in pence"),
+    "work_id": N_("Joint work reference"),
+    "outcome": N_("Outcome"),
+    "programme": N_("Programme"),
     "personal.name": N_("Name"),
     "personal.date_of_birth": N_("Date of birth"),
     "personal.notes": N_("Notes"),
@@ -171,6 +201,12 @@ HINTS: dict[str, str] = {
     "session_id": N_("A short reference of your choosing, for example s3"),
     "closed_on": N_("Leave empty for today; an earlier day when recorded late"),
     "effective_on": N_("Leave empty for today"),
+    "agreed_on": N_("Leave empty for today"),
+    "measured_on": N_("Leave empty for today"),
+    "month": N_("Only for measures taken at a review: 1, 3, 6 or 12"),
+    "cost_pence": N_("In pence: £125.50 is 12550"),
+    "service": N_("A short code, for example counselling or childcare"),
+    "provider": N_("A short code for who provided it"),
     "value": N_(
         "A number, yes or no, or a choice's code as the timeline shows it (for example home_visit)"
     ),
@@ -182,7 +218,7 @@ TEXTAREAS = frozenset({"notes", "reason", "description", "personal.notes"})
 class FormField:
     name: str
     kind: str  # text, textarea, number, date, datetime, select, checkboxes, yesno, per_goal,
-    #            per_child, goal_checkboxes
+    #            per_child, per_measure, goal_checkboxes
     required: bool
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, English words)
     enum: type | None = None
@@ -288,6 +324,8 @@ def _field(name: str, annotation: Any, required: bool) -> list[FormField]:
     if origin is dict:
         _, value = typing.get_args(kind)
         value, _ = unwrap(value)
+        if name == "measures":  # a number per measure of the case's programme
+            return [FormField(name, "per_measure", required)]
         per = "per_child" if name == "children_statuses" else "per_goal"
         return [FormField(name, per, required, per=value)]
     if isinstance(kind, type) and issubclass(kind, BaseModel):  # a person's personal part
@@ -318,7 +356,7 @@ def read_form(fields: list[FormField], form: Any) -> dict[str, Any]:
             if chosen or f.required:
                 values[f.name] = chosen
             continue
-        if f.kind in ("per_goal", "per_child"):
+        if f.kind in ("per_goal", "per_child", "per_measure"):
             prefix = f.name + "."
             entries = {
                 key[len(prefix) :]: raw.strip()
@@ -326,7 +364,10 @@ def read_form(fields: list[FormField], form: Any) -> dict[str, Any]:
                 if key.startswith(prefix) and isinstance(raw, str) and raw.strip()
             }
             f.value = entries
-            if f.per is None:  # scores: a list of {goal_id, score}
+            if f.kind == "per_measure":  # {code: number}
+                if entries or f.required:
+                    values[f.name] = {k: _number(v) for k, v in entries.items()}
+            elif f.per is None:  # scores: a list of {goal_id, score}
                 scored = [{"goal_id": g, "score": _number(s)} for g, s in entries.items()]
                 if scored or f.required:
                     values[f.name] = scored

@@ -66,6 +66,7 @@ FACT_LABELS: dict[str, str] = {
     "to_supervisors_of_team": N_("To the supervisors of team"),
     "until": N_("Until"),
     "withdrawn_by_person_id": N_("Withdrawn by"),
+    "code": N_("Measure"),
 }
 # Facts the page shows elsewhere, or that mean nothing to a reader.
 NOT_SHOWN = frozenset({"case_id", "personal", "policy_digest", "policy_version"})

@@ -142,6 +142,8 @@ WORDS: dict[type, dict[str, str]] = {
         "domestic_abuse_victim": N_("Domestic abuse victim"),
         "history_of_violence": N_("History of violence"),
         "mental_disorder": N_("Mental disorder"),
+        "antisocial_behaviour": N_("Anti-social behaviour"),
+        "threat_of_eviction": N_("Threat of eviction"),
     },
     v.ReferringAgency: {
         "childrens_services": N_("Children's services"),
@@ -217,6 +219,27 @@ WORDS: dict[type, dict[str, str]] = {
         "referrer_withdrew": N_("Referrer withdrew"),
         "needs_met_elsewhere": N_("Needs met elsewhere"),
     },
+    v.MeasureStage: {
+        "referral": N_("At referral"),
+        "closure": N_("At closure"),
+        "review": N_("At a review"),
+    },
+    v.FeedbackSource: {
+        "family": N_("The family"),
+        "referrer": N_("The referrer"),
+    },
+    v.FeedbackRating: {
+        "very_dissatisfied": N_("Very dissatisfied"),
+        "dissatisfied": N_("Dissatisfied"),
+        "neutral": N_("Neither satisfied nor dissatisfied"),
+        "satisfied": N_("Satisfied"),
+        "very_satisfied": N_("Very satisfied"),
+    },
+    v.JointWorkOutcome: {
+        "requested": N_("Requested"),
+        "obtained": N_("Obtained"),
+        "refused": N_("Refused"),
+    },
 }
 
 
@@ -258,6 +281,11 @@ EVENT_TITLES: dict[str, str] = {
     "ExtensionDecided": N_("Extension decided"),
     "ExtensionRequested": N_("Extension requested"),
     "FamilyDataErased": N_("Family data erased"),
+    "FamilyPlanAgreed": N_("Family plan agreed"),
+    "FeedbackRecorded": N_("Feedback recorded"),
+    "JointWorkRecorded": N_("Joint work recorded"),
+    "MeasuresRecorded": N_("Outcome measures recorded"),
+    "ServicePurchased": N_("Service spot purchased"),
     "FamilyErasureRefused": N_("Family erasure refused"),
     "FamilyTransferred": N_("Family transferred"),
     "FamilyWaitlisted": N_("Family waitlisted"),

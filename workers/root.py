@@ -164,15 +164,15 @@ def services_of(rt: Runtime) -> Services:
             if ready
         ),
         web=web_config(settings),
-        report_costs=tuple(_report_costs(settings)),
+        report_costs=_report_costs(settings),
     )
 
 
-def _report_costs(settings: Settings) -> list[Any]:
+def _report_costs(settings: Settings) -> Any:
     """The team costs for reports (IFSS_REPORT_COSTS_FILE): a bad file stops the start,
     naming the line and field, rather than reports quietly without costs."""
     if settings.report_costs_file is None:
-        return []
+        return None
     from events.errors import InvalidInput
     from reports.service import load_costs
 

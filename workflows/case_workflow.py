@@ -176,6 +176,7 @@ class CaseView(BaseModel):
     person_consents: dict[str, dict[ConsentScope, bool]] = {}
     end_reason: EpisodeEndReason | None
     next_deadline: datetime | None
+    programme: str = "ifss"
 
 
 class CaseOutcome(BaseModel):
@@ -186,6 +187,7 @@ class CaseOutcome(BaseModel):
 
 def view_of(state: CaseState) -> CaseView:
     return CaseView(
+        programme=state.programme,
         case_id=state.case_id,
         phase=state.phase,
         version=state.version,
@@ -977,6 +979,46 @@ class CaseWorkflow:
 
     @offer_booster.validator
     def _check_offer_booster(self, command: cmd.OfferBooster) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def agree_family_plan(self, command: cmd.AgreeFamilyPlan) -> CommandResult:
+        return await self._handle(command)
+
+    @agree_family_plan.validator
+    def _check_agree_family_plan(self, command: cmd.AgreeFamilyPlan) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_measures(self, command: cmd.RecordMeasures) -> CommandResult:
+        return await self._handle(command)
+
+    @record_measures.validator
+    def _check_record_measures(self, command: cmd.RecordMeasures) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_feedback(self, command: cmd.RecordFeedback) -> CommandResult:
+        return await self._handle(command)
+
+    @record_feedback.validator
+    def _check_record_feedback(self, command: cmd.RecordFeedback) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_spot_purchase(self, command: cmd.RecordSpotPurchase) -> CommandResult:
+        return await self._handle(command)
+
+    @record_spot_purchase.validator
+    def _check_record_spot_purchase(self, command: cmd.RecordSpotPurchase) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_joint_work(self, command: cmd.RecordJointWork) -> CommandResult:
+        return await self._handle(command)
+
+    @record_joint_work.validator
+    def _check_record_joint_work(self, command: cmd.RecordJointWork) -> None:
         self._validate(command)
 
     @workflow.update

@@ -39,15 +39,20 @@ from events.catalogue import (
     FamilyPersonal,
     GoalScore,
     Relationship,
+    ReviewMonth,
 )
 from events.envelope import Actor
 from events.vocabulary import (
     ClosureKind,
     ConsentScope,
     CorrectionReason,
+    FeedbackRating,
+    FeedbackSource,
     GoalCategory,
     GoalRating,
     HandoverReason,
+    JointWorkOutcome,
+    MeasureStage,
     PresentingNeed,
     ReferralGround,
     ReferringAgency,
@@ -126,6 +131,11 @@ class ReferFamily(Command):
     consent_to_follow_up: StrictBool
     priority: Priority = 3
     received_on: Day
+    programme: Code = Field(
+        default="ifss",
+        description="The programme referred to (its eligible grounds and outcome measures): "
+        "ifss (the default) or fip.",
+    )
     personal: FamilyPersonal | None = None
 
 
@@ -273,6 +283,56 @@ class RecordMaintenanceContact(Command):
     contact_id: Code
     held_at: Moment
     kind: SessionKind
+    notes: FreeText | None = None
+
+
+class AgreeFamilyPlan(Command):
+    """The family and the key worker agreed a family plan (on a day, today by default)."""
+
+    plan_id: Code
+    agreed_on: Day | None = None
+    notes: FreeText | None = None
+
+
+class RecordMeasures(Command):
+    """Coded outcome measures of the case's programme, taken at referral, at closure or at
+    a held review (``month``): each measure once per stage, within its range."""
+
+    stage: MeasureStage
+    month: ReviewMonth | None = None
+    measured_on: Day | None = None
+    measures: dict[Code, Annotated[int, Field(ge=0, le=100_000), BeforeValidator(whole_number)]] = (
+        Field(min_length=1, max_length=MAX_CODES)
+    )
+
+
+class RecordFeedback(Command):
+    """Feedback on the service from the family or from the referrer (a coded rating)."""
+
+    feedback_id: Code
+    source: FeedbackSource
+    rating: FeedbackRating
+    notes: FreeText | None = None
+
+
+class RecordSpotPurchase(Command):
+    """A service not otherwise available, spot purchased for the family: what (a code),
+    from whom (a code) and the cost in pence."""
+
+    purchase_id: Code
+    service: Code
+    provider: Code
+    cost_pence: Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(whole_number)]
+    notes: FreeText | None = None
+
+
+class RecordJointWork(Command):
+    """Joint work with the family's case manager to reach a service: first requested, then
+    obtained or refused (each step recorded under the same work_id)."""
+
+    work_id: Code
+    service: Code
+    outcome: JointWorkOutcome
     notes: FreeText | None = None
 
 
@@ -527,6 +587,11 @@ COMMANDS: dict[str, type[Command]] = {
     "decide_review_move": DecideReviewMove,
     "record_maintenance_contact": RecordMaintenanceContact,
     "offer_booster": OfferBooster,
+    "agree_family_plan": AgreeFamilyPlan,
+    "record_measures": RecordMeasures,
+    "record_feedback": RecordFeedback,
+    "record_spot_purchase": RecordSpotPurchase,
+    "record_joint_work": RecordJointWork,
     "record_booster": RecordBooster,
     "change_child_status": ChangeChildStatus,
     "change_priority": ChangePriority,

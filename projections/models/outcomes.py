@@ -56,6 +56,11 @@ OUTCOME_EVENTS = names(
     ev.PriorityChanged,
     ev.EpisodeEnded,
     ev.EntryCorrected,
+    ev.FamilyPlanAgreed,
+    ev.MeasuresRecorded,
+    ev.FeedbackRecorded,
+    ev.ServicePurchased,
+    ev.JointWorkRecorded,
 )
 
 # Fields a correction of each entry changes here (the others it may name are not counted).
@@ -90,6 +95,12 @@ def new_facts(case_id: str) -> dict[str, Any]:
         "handovers": 0,
         "transfers": 0,
         "adults": 0,
+        "programme": "ifss",
+        "plans": [],
+        "measures": {},
+        "feedback": [],
+        "purchases": [],
+        "joint_work": {},
     }
 
 
@@ -108,6 +119,7 @@ def fold_facts(f: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
             priority=d.get("priority", 3),
             referred_on=d["received_on"],
             previous_case_id=d.get("previous_case_id"),
+            programme=d.get("programme", "ifss"),
             consent_to_follow_up=d.get("consent_to_follow_up", True),
             adults=len(d.get("adults") or []),
         )
@@ -229,6 +241,21 @@ def fold_facts(f: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
         f["ended"] = {"reason": d["reason"], "on": _day(at)}
     elif t == "EntryCorrected":
         _correct(f, d)
+    elif t == "FamilyPlanAgreed":
+        f["plans"].append(d["agreed_on"])
+    elif t == "MeasuresRecorded":
+        stage = f"review-{d['month']}" if d["stage"] == "review" else d["stage"]
+        f["measures"][stage] = {
+            "on": d["measured_on"],
+            "values": {m["code"]: m["value"] for m in d["measures"]},
+        }
+    elif t == "FeedbackRecorded":
+        f["feedback"].append([d["source"], d["rating"], _day(at)])
+    elif t == "ServicePurchased":
+        f["purchases"].append([d["service"], d["cost_pence"], _day(at)])
+    elif t == "JointWorkRecorded":
+        work = f["joint_work"].setdefault(d["work_id"], {"service": d["service"]})
+        work[d["outcome"]] = _day(at)
     f["last_version"] = event.stream_version
     f["recorded_at"] = event.recorded_at.isoformat()
     return f

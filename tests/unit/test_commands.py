@@ -28,7 +28,15 @@ def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
 
 
 def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
-    from workflows.lifecycle import corrections, episode, follow_up, handover, intake, intensive
+    from workflows.lifecycle import (
+        corrections,
+        episode,
+        follow_up,
+        handover,
+        intake,
+        intensive,
+        measures,
+    )
     from workflows.lifecycle.decide import HANDLERS
 
     modules = [
@@ -38,6 +46,7 @@ def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:
         episode.HANDLERS,
         handover.HANDLERS,
         corrections.HANDLERS,
+        measures.HANDLERS,
     ]
     assert sum(len(m) for m in modules) == len(HANDLERS)  # no command in two modules
     # The referral and the handovers ask another party first (the family index, a team),

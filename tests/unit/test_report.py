@@ -17,7 +17,15 @@ from events.catalogue import DomainEvent
 from events.records import RecordedEvent, canonical_json
 from projections.models.outcomes import fold_facts, new_facts
 from reports.charts import bar_chart, line_chart
-from reports.evaluation import Costs, Period, Report, evaluate, wilson, working_days_between
+from reports.evaluation import (
+    Costs,
+    Period,
+    Report,
+    UnitCost,
+    evaluate,
+    wilson,
+    working_days_between,
+)
 from reports.render import digest, to_csv, to_html, to_json
 from tests.factories import referral
 
@@ -383,7 +391,13 @@ def test_wilson_interval_and_the_financial_year() -> None:
 
 def test_items_the_engine_does_not_record_say_so_rather_than_showing_zero() -> None:
     missing = [f for f in report().figures if not f.recorded]
-    assert {f.key for f in missing} >= {"school_attendance", "feedback", "family_plans"}
+    assert {f.key for f in missing} == {
+        "consultations",
+        "training",
+        "children_ages",
+        "welsh_language",
+        "cost_per_case",  # no team costs given
+    }
     assert all(f.value is None and f.definition.startswith("Not recorded") for f in missing)
 
 
@@ -433,3 +447,106 @@ def test_docs_reports_md_is_current() -> None:
         "docs/reports.md is stale: run `ifss docs reports`"
     )
     assert (root / docs.CHART).read_text(encoding="utf-8") == docs.sample_report_chart()
+
+
+def measures(
+    stage: str, on: date, month: int | None = None, **values: int
+) -> tuple[DomainEvent, datetime]:
+    return (
+        ev.MeasuresRecorded(
+            stage=stage,
+            month=month,
+            measured_on=on,
+            measures=[{"code": k, "value": v} for k, v in values.items()],
+        ),
+        at(on),
+    )
+
+
+def test_measures_improved_against_referral_each_way_better() -> None:
+    better = episode(
+        "c1",
+        extra=(
+            measures("referral", date(2026, 4, 2), school_attendance=60, substance_use=3),
+            measures("closure", date(2026, 6, 1), school_attendance=85, substance_use=1),
+        ),
+    )
+    worse = episode(
+        "c2",
+        extra=(
+            measures("referral", date(2026, 4, 2), school_attendance=90, substance_use=1),
+            measures("closure", date(2026, 6, 1), school_attendance=80, substance_use=1),
+        ),
+    )
+    no_baseline = episode(
+        "c3", extra=(measures("closure", date(2026, 6, 1), school_attendance=70),)
+    )
+    at_review = episode(
+        "c4",
+        reviews=(held(1, {"g1": ("maintained", 7)}),),
+        extra=(
+            measures("referral", date(2026, 4, 2), medical_appointments=40),
+            measures("review", date(2026, 7, 1), month=1, medical_appointments=75),
+        ),
+    )
+    r = report(better, worse, no_baseline, at_review)
+    school = r.figure("improved_school_attendance")
+    assert (school.numerator, school.denominator) == (1, 2)
+    assert school.excluded == {"measured later but not at referral": 1}
+    substance = r.figure("improved_substance_use")  # lower is better; unchanged is not
+    assert (substance.numerator, substance.denominator) == (1, 2)
+    medical = r.figure("improved_medical_appointments")
+    assert (medical.numerator, medical.denominator) == (1, 1)
+    rows = {row[0]: row[1:] for row in r.table("measures_before_after").rows}
+    assert rows["School attendance"] == [2, 75.0, 82.5]
+
+
+def test_plans_feedback_spot_purchases_and_joint_work_are_counted_in_their_period() -> None:
+    family = episode(
+        "c1",
+        extra=(
+            (ev.FamilyPlanAgreed(plan_id="p1", agreed_on=date(2026, 4, 9)), at(date(2026, 4, 9))),
+            (ev.FamilyPlanAgreed(plan_id="p2", agreed_on=date(2026, 5, 9)), at(date(2026, 5, 9))),
+            (ev.FeedbackRecorded(feedback_id="f1", source="family", rating="very_satisfied"), at(date(2026, 6, 1))),
+            (ev.FeedbackRecorded(feedback_id="f2", source="family", rating="dissatisfied"), at(date(2026, 6, 2))),
+            (ev.FeedbackRecorded(feedback_id="f3", source="referrer", rating="satisfied"), at(date(2026, 6, 2))),
+            (ev.ServicePurchased(purchase_id="b1", service="counselling", provider="acme", cost_pence=12550), at(date(2026, 5, 1))),
+            (ev.ServicePurchased(purchase_id="b2", service="childcare", provider="acme", cost_pence=4000), at(date(2025, 5, 1))),
+            (ev.JointWorkRecorded(work_id="j1", service="housing", outcome="requested"), at(date(2026, 4, 20))),
+            (ev.JointWorkRecorded(work_id="j1", service="housing", outcome="obtained"), at(date(2026, 5, 20))),
+        ),
+    )  # fmt: skip
+    r = report(family)
+    assert r.figure("family_plans").value == 2
+    assert r.figure("spot_purchases").value == 1  # the other was bought the year before
+    assert r.figure("spot_purchase_cost").value == 125.5
+    assert (r.figure("joint_work_requested").value, r.figure("joint_work_obtained").value) == (1, 1)
+    assert r.figure("joint_work_refused").value == 0
+    families = r.figure("feedback_family_satisfied")
+    assert (families.numerator, families.denominator) == (1, 2)
+    assert r.table("feedback").rows[1] == ["referrer", 0, 1, 0, 0, 0]
+
+
+def test_a_fip_report_counts_its_own_families_measures_and_costs_avoided() -> None:
+    fip = episode(
+        "c1",
+        programme="fip",
+        referral_grounds=["antisocial_behaviour"],
+        extra=(
+            measures("referral", date(2026, 4, 2), antisocial_behaviour=4, eviction_threat=1),
+            measures("closure", date(2026, 6, 1), antisocial_behaviour=0, eviction_threat=1),
+        ),
+    )
+    ifss = episode("c2")
+    assert report(fip, ifss).episodes == 1  # the IFSS report: its own families only
+    r = report(fip, ifss, programme="fip")
+    assert r.episodes == 1 and r.title.startswith("Family Intervention Project")
+    assert r.figure("improved_antisocial_behaviour").value == 1.0
+    assert r.figure("improved_eviction_threat").value == 0.0
+    avoided = r.figure("avoided_antisocial_behaviour")
+    assert (avoided.recorded, avoided.numerator, avoided.value) == (False, 1, None)
+    costed = report(
+        fip, programme="fip", unit_costs={"antisocial_behaviour": UnitCost(3000.0, "DfE tool 2011")}
+    ).figure("avoided_antisocial_behaviour")
+    assert (costed.value, costed.recorded) == (3000.0, True)
+    assert "£3,000.00" in costed.definition and "DfE tool 2011" in costed.definition

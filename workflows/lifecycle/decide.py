@@ -6,7 +6,15 @@ from datetime import datetime
 
 from events.catalogue import DomainEvent
 from workflows import commands as cmd
-from workflows.lifecycle import corrections, episode, follow_up, handover, intake, intensive
+from workflows.lifecycle import (
+    corrections,
+    episode,
+    follow_up,
+    handover,
+    intake,
+    intensive,
+    measures,
+)
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase
 
 
@@ -45,4 +53,5 @@ HANDLERS: dict[type[cmd.Command], Decider] = {
     **intensive.HANDLERS,
     **follow_up.HANDLERS,
     **episode.HANDLERS,
+    **measures.HANDLERS,
 }

@@ -21,6 +21,7 @@ from workflows.lifecycle.state import (
     Review,
     ReviewStatus,
     day_of,
+    measure_key,
 )
 
 
@@ -42,6 +43,7 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 ConsentScope.INFORMATION_SHARING: event.consent_to_information_sharing,
                 ConsentScope.FOLLOW_UP: event.consent_to_follow_up,
             }
+            s.programme = event.programme
         case ev.ReferralAccepted():
             s.phase, s.accepted_at = Phase.ACCEPTED, at
         case ev.FamilyWaitlisted():
@@ -157,6 +159,16 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
             s.reviews[event.review_id].status = ReviewStatus.CANCELLED
         case ev.MaintenanceContactRecorded():
             s.contact_ids.add(event.contact_id)
+        case ev.FamilyPlanAgreed():
+            s.plan_ids.add(event.plan_id)
+        case ev.MeasuresRecorded():
+            s.measured.add(measure_key(event.stage, event.month))
+        case ev.FeedbackRecorded():
+            s.feedback_ids.add(event.feedback_id)
+        case ev.ServicePurchased():
+            s.purchase_ids.add(event.purchase_id)
+        case ev.JointWorkRecorded():
+            s.joint_work[event.work_id] = event.outcome
         case ev.BoosterScheduled():
             s.boosters[event.booster_id] = Booster(
                 booster_id=event.booster_id, goal_ids=list(event.goal_ids), due_by=event.due_by

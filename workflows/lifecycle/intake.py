@@ -7,6 +7,7 @@ from datetime import datetime
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.programmes import PROGRAMMES
 from events.vocabulary import (
     EpisodeEndReason,
     RejectionReason,
@@ -26,6 +27,7 @@ from workflows.lifecycle.state import (
     Phase,
     working_days_after,
 )
+from workflows.wording import one_of
 
 # The rules that reject a referral on receipt (named on the rejection they record).
 NEEDS_A_GROUND = "referral-needs-a-statutory-ground"
@@ -64,6 +66,15 @@ def refer(
         )
     if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
+    if command.programme not in PROGRAMMES:
+        raise CommandRejected(
+            "programme",
+            "no programme {programme} is defined (the programmes are {programmes})",
+            "invalid",
+            programme=command.programme,
+            programmes=one_of(sorted(PROGRAMMES)),
+        )
+    eligible = PROGRAMMES[command.programme].eligible_grounds
     received = ev.ReferralReceived(
         case_id=state.case_id,
         family_id=command.family_id,
@@ -82,10 +93,11 @@ def refer(
         policy_version=state.policy.version,
         policy_digest=state.policy.digest,
         previous_case_id=previous_case_id,
+        programme=command.programme,
         personal=command.personal,
     )
     events: list[DomainEvent] = [received]
-    if not command.referral_grounds:
+    if not eligible.intersection(command.referral_grounds):
         reason, rule = RejectionReason.NO_ELIGIBLE_GROUND, NEEDS_A_GROUND
     elif not command.consent_to_referral:
         reason, rule = RejectionReason.NO_CONSENT, NEEDS_CONSENT

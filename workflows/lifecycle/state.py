@@ -18,6 +18,8 @@ from events.vocabulary import (
     ConsentScope,
     EpisodeEndReason,
     GoalCategory,
+    JointWorkOutcome,
+    MeasureStage,
     StatutoryStatus,
 )
 from workflows import wording
@@ -181,6 +183,13 @@ class CaseState(BaseModel):
     # Another key worker covering this family's key worker, to the end of ``cover_until``.
     cover_key_worker_id: str | None = None
     cover_until: date | None = None
+    # What the evaluation data set counts (workflows/lifecycle/measures.py).
+    programme: str = "ifss"
+    plan_ids: set[str] = set()
+    measured: set[str] = set()  # "referral", "closure", "review-3", ...
+    feedback_ids: set[str] = set()
+    purchase_ids: set[str] = set()
+    joint_work: dict[str, JointWorkOutcome] = {}
 
     @property
     def ended(self) -> bool:
@@ -205,6 +214,11 @@ class CaseState(BaseModel):
     def pending_boosters(self) -> list[Booster]:
         """Boosters neither delivered nor lapsed."""
         return [b for b in self.boosters.values() if b.delivered_at is None and not b.overdue]
+
+
+def measure_key(stage: MeasureStage, month: int | None) -> str:
+    """The stage a set of measures was taken at: ``referral``, ``closure``, ``review-3``."""
+    return f"review-{month}" if stage is MeasureStage.REVIEW else stage.value
 
 
 def midnight(day: date) -> datetime:

@@ -58,6 +58,11 @@ SIDE_FACTS = frozenset(
     {
         "acknowledge_alert",
         "add_adult",
+        "agree_family_plan",
+        "record_feedback",
+        "record_joint_work",
+        "record_measures",
+        "record_spot_purchase",
         "add_child",
         "change_child_status",
         "change_priority",
@@ -129,6 +134,15 @@ def _samples(state: CaseState, now: datetime) -> Iterator[tuple[str, str, dict[s
             for approved in (True, False):
                 decision = {"review_id": review.review_id, "approved": approved}
                 yield "decide_review_move", "approved" if approved else "refused", decision
+    yield "agree_family_plan", "", {"plan_id": f"p{len(state.plan_ids) + 1}"}
+    stage = "closure" if state.closed_on is not None else "referral"
+    yield "record_measures", "", {"stage": stage, "measures": {"school_attendance": 80}}
+    feedback = {"source": "family", "rating": "satisfied"}
+    yield "record_feedback", "", {"feedback_id": f"f{len(state.feedback_ids) + 1}", **feedback}
+    purchase = {"service": "counselling", "provider": "acme", "cost_pence": 5000}
+    yield "record_spot_purchase", "", {"purchase_id": f"b{len(state.purchase_ids) + 1}", **purchase}
+    joint = {"service": "housing", "outcome": "requested"}
+    yield "record_joint_work", "", {"work_id": f"j{len(state.joint_work) + 1}", **joint}
     contact = {"held_at": now, "kind": "phone"}
     yield (
         "record_maintenance_contact",

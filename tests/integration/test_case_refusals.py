@@ -45,6 +45,27 @@ async def closed(h: Harness) -> None:
 
 CASES: list[tuple[str, Any, str, dict[str, Any], str]] = [
     (
+        "measures outside the programme's range",
+        intensive,
+        "record_measures",
+        dict(stage="referral", measures={"school_attendance": 140}),
+        "measures.school_attendance: must be between 0 and 100",
+    ),
+    (
+        "joint work obtained before it was requested",
+        intensive,
+        "record_joint_work",
+        dict(work_id="j1", service="housing", outcome="obtained"),
+        "outcome: joint work j1 was never requested: record the request first",
+    ),
+    (
+        "measures at closure before the closure",
+        intensive,
+        "record_measures",
+        dict(stage="closure", measures={"substance_use": 1}),
+        "phase: cannot record outcome measures while the case is intensive (needs follow_up)",
+    ),
+    (
         "review before closure",
         intensive,
         "complete_review",

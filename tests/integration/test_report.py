@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from events import catalogue as ev
+from events.calendar import local_day
 from events.catalogue import DomainEvent
 from events.records import NewEvent
 from events.store import EventStore
@@ -21,6 +22,7 @@ from reports.service import produce
 from tests.api_client import Api
 from tests.factories import referral, wrap
 from tests.projector_harness import catch_up
+from tests.temporal_harness import SUP, Harness, to_intensive
 
 YEAR = Period(date(2025, 4, 1), date(2026, 3, 31))
 
@@ -168,3 +170,47 @@ async def test_who_reads_which_report_and_bad_periods(api: Api) -> None:
         bad = await api.get("ad-root", "/reports/evaluation", **params)
         assert bad.status_code == 422, (params, bad.text)
         assert bad.json()["field"] == field, (params, bad.json())
+
+
+async def test_the_facts_the_report_needs_travel_through_the_case_workflow(
+    harness: Harness, pool: asyncpg.Pool
+) -> None:
+    await harness.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(harness, "w1")
+    await harness.do("w1", "agree_family_plan", plan_id="p1", notes="Calm mornings")
+    await harness.do(
+        "w1", "record_measures", stage="referral",
+        measures={"school_attendance": 55, "medical_appointments": 40, "substance_use": 3},
+    )  # fmt: skip
+    await harness.do(
+        "w1", "record_feedback", feedback_id="f1", source="referrer", rating="satisfied"
+    )
+    await harness.do(
+        "w1", "record_spot_purchase", purchase_id="b1", service="counselling",
+        provider="acme", cost_pence=25000,
+    )  # fmt: skip
+    await harness.do(
+        "w1", "record_joint_work", work_id="j1", service="housing", outcome="requested"
+    )
+    await harness.do("w1", "record_joint_work", work_id="j1", service="housing", outcome="obtained")
+    await harness.do("w1", "close_intensive_phase", kind="planned", actor=SUP)
+    await harness.do(
+        "w1", "record_measures", stage="closure",
+        measures={"school_attendance": 80, "medical_appointments": 40, "substance_use": 1},
+    )  # fmt: skip
+    await catch_up(pool, harness.store)
+    today = local_day(await harness.now())
+    report = await produce(pool, harness.store, Period.financial_year(today))
+    assert report.figure("family_plans").value == 1
+    assert report.figure("improved_school_attendance").numerator == 1
+    assert report.figure("improved_medical_appointments").numerator == 0  # unchanged
+    assert report.figure("improved_substance_use").numerator == 1
+    assert report.figure("spot_purchase_cost").value == 250.0
+    assert report.figure("joint_work_obtained").value == 1
+    assert report.figure("feedback_referrer_satisfied").numerator == 1
+    assert report.figure("completed").value == 1
+    stored = [e.type for e in await harness.stream("w1")]
+    assert {"FamilyPlanAgreed", "MeasuresRecorded", "FeedbackRecorded", "ServicePurchased",
+            "JointWorkRecorded"} <= set(stored)  # fmt: skip
+    plan = next(e for e in await harness.stream("w1") if e.type == "FamilyPlanAgreed")
+    assert "Calm mornings" not in plan.data_json  # the notes are sealed with the family's key

@@ -92,6 +92,10 @@ async def evaluation_report(
         Moment | None,
         Query(description="Count only events recorded by this moment (ISO 8601 with a zone)."),
     ] = None,
+    compare_snapshot: Annotated[
+        int | None,
+        Query(ge=0, le=2**31 - 1, description="A snapshot's version (0: the latest) to compare."),
+    ] = None,
 ) -> Any:
     """The evaluation data set for a period (Europe/London days, financial year by
     default): every figure with its definition, numerator, denominator and 95% interval,
@@ -109,21 +113,52 @@ async def evaluation_report(
         period = period_of(start, end, local_day(as_of or now))
     except InvalidInput as exc:
         raise ApiError(422, exc.field, exc.rule) from None
-    report = await produce(
-        s.pool,
-        s.store,
-        period,
-        team=report_team(user, team),
-        area=area,
-        agency=agency,
-        as_of=as_of,
-        costs=s.report_costs,
-        first_meeting_target=s.policy.first_meeting_working_days,
-        programme=programme,
-    )
+    try:
+        report = await produce(
+            s.pool,
+            s.store,
+            period,
+            team=report_team(user, team),
+            area=area,
+            agency=agency,
+            as_of=as_of,
+            costs=s.report_costs,
+            first_meeting_target=s.policy.first_meeting_working_days,
+            programme=programme,
+            compare_snapshot=compare_snapshot,
+        )
+    except InvalidInput as exc:
+        raise ApiError(404, exc.field, exc.rule) from None
     log.info("report_read", actor=user.user_id, report="evaluation", episodes=report.episodes)
     if format == "csv":
         return Response(to_csv(report), media_type="text/csv")
     if format == "html":
         return Response(to_html(report), media_type="text/html")
     return report.as_dict()
+
+
+class Snapshot(BaseModel):
+    version: int
+    programme: str
+    period_from: str
+    period_to: str
+    as_of: str
+    digest: str
+    episodes: int
+
+
+@router.get(
+    "/reports/snapshots",
+    response_model=list[Snapshot],
+    responses=problems.responses(401, 403, 413, 422, 503),
+)
+async def report_snapshots(user: UserDep, s: ServicesDep) -> list[dict[str, Any]]:
+    """The monthly snapshots of the evaluation report (newest last): each one's moment and
+    digest; produce one again with ``?as_of=`` its moment, or compare with
+    ``?compare_snapshot=`` its version."""
+    if (refusal := report_refusal(user, None)) is not None:
+        field, rule = refusal.split(": ", 1)
+        raise ApiError(403, field, rule)
+    from reports.snapshots import snapshots
+
+    return [{k: v for k, v in snap.items() if k != "figures"} for snap in await snapshots(s.store)]

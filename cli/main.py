@@ -46,9 +46,10 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
 app.command("demo")(users.demo)
 app.command("projector")(readers.projector)
-from cli.report import report  # noqa: E402
+from cli.report import report, report_snapshots  # noqa: E402
 
 app.command("report")(report)
+app.command("report-snapshots")(report_snapshots)
 for _reader in (
     readers.cases,
     readers.history,

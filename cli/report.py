@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -83,6 +83,12 @@ def report(
         Path | None,
         typer.Option(help="Team costs (JSON) for cost per case; default IFSS_REPORT_COSTS_FILE."),
     ] = None,
+    compare_snapshot: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Add each figure as this snapshot (its version; 0: the latest) gave it."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
     actor: ActorOption = None,
 ) -> None:
@@ -123,21 +129,26 @@ def report(
     user = confirm(parse_actor(actor, settings), settings)
     if (refusal := report_refusal(user, team)) is not None:
         raise fail(refusal)
-    result = with_store(
-        dsn,
-        lambda pool, store: produce(
-            pool,
-            store,
-            period,
-            team=report_team(user, team),
-            area=area,
-            agency=agency,
-            as_of=moment,
-            costs=lines,
-            first_meeting_target=target,
-            programme=programme,
-        ),
-    )
+
+    async def run(pool: Any, store: Any) -> Any:
+        try:
+            return await produce(
+                pool,
+                store,
+                period,
+                team=report_team(user, team),
+                area=area,
+                agency=agency,
+                as_of=moment,
+                costs=lines,
+                first_meeting_target=target,
+                programme=programme,
+                compare_snapshot=compare_snapshot,
+            )
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
+
+    result = with_store(dsn, run)
     if output_format is Format.HTML:
         data = to_html(result).encode()
     elif output_format is Format.CSV:
@@ -149,3 +160,22 @@ def report(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+def report_snapshots(actor: ActorOption = None) -> None:
+    """The monthly snapshots of the evaluation report: version, programme, moment, episodes
+    and digest (``ifss report --as-of MOMENT`` produces one again;
+    ``--compare-snapshot VERSION`` shows what changed since)."""
+    from cli.readers import _setup, console, print_rows, with_store
+    from reports.service import report_refusal
+    from reports.snapshots import snapshots
+
+    settings, dsn = _setup()
+    user = confirm(parse_actor(actor, settings), settings)
+    if (refusal := report_refusal(user, None)) is not None:
+        raise fail(refusal)
+    rows = with_store(dsn, lambda pool, store: snapshots(store))
+    if not rows:
+        console.print("no snapshots yet (the first is taken on the 1st of next month, 07:00)")
+        return
+    print_rows("report snapshots", rows, ["version", "programme", "as_of", "episodes", "digest"])

@@ -110,6 +110,7 @@ StreamKind = Literal[
     "retention",
     "legacy",
     "admin",
+    "report",
 ]
 
 # A SHA-256 digest in lower-case hex (a programme policy's content).
@@ -1074,6 +1075,33 @@ class RetentionReviewed(DomainEvent):
 
     as_of: Day
     due: list[Code] = Field(max_length=100_000)
+
+
+# --- reports (stream report-snapshots) ------------------------------------------------------
+
+
+class SnapshotFigure(Part):
+    key: Code
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    numerator: Annotated[int, Field(ge=0, le=10**9)] | None = None
+    denominator: Annotated[int, Field(ge=0, le=10**9)] | None = None
+
+
+class ReportSnapshotTaken(DomainEvent):
+    summary: ClassVar[str] = (
+        "The monthly snapshot of the evaluation report (this financial year so far, as of the "
+        "moment taken): its figures and its content digest, so a figure once reported can be "
+        "produced again with --as-of and shown later with what changed since."
+    )
+    stream: ClassVar[StreamKind] = "report"
+
+    programme: Code
+    period_from: Day
+    period_to: Day
+    as_of: Moment
+    digest: Digest
+    episodes: Annotated[int, Field(ge=0, le=10**9)]
+    figures: list[SnapshotFigure] = Field(max_length=1000)
 
 
 # --- administration (stream admin): who changed users, tokens and alert routes -----------

@@ -42,6 +42,13 @@ ifss report --to 2026-03-31 --as-of 2026-04-30 --format json --as ad-root:admin 
   recorded by then: the report sent last April comes out again exactly, and a review
   recorded late changes the live report but not that one (tested). A date means the end of
   that day in Wales.
+- **Monthly snapshots.** A Temporal Schedule (`ifss-report-snapshot`, 07:00 on the 1st,
+  Europe/London) records each programme's report of the financial year so far, as of that
+  moment, as `ReportSnapshotTaken` (stream `report-snapshots`: the figures and the report's
+  content digest). `ifss report-snapshots` (`GET /reports/snapshots`) lists them;
+  `--as-of` the snapshot's moment produces it again with the same digest;
+  `--compare-snapshot N` (`?compare_snapshot=N`, 0 for the latest) adds a table of each
+  figure then and now.
 - **Periods** are days in Europe/London, both ends included; the default is the financial
   year (1 April to 31 March) holding today (or the other end given). A report covers at
   most ten years.

@@ -151,6 +151,7 @@ async def produce(
     costs: ReportCosts | None = None,
     first_meeting_target: int = 2,
     programme: str = DEFAULT_PROGRAMME,
+    compare_snapshot: int | None = None,
 ) -> Report:
     """The evaluation report: from the read model, or from the events recorded by
     ``as_of`` (the same fold, so a report can be produced again exactly)."""
@@ -159,7 +160,7 @@ async def produce(
             episodes = await live_episodes(conn, team=team)
     else:
         episodes = await episodes_as_of(store, as_of)
-    return evaluate(
+    report = evaluate(
         episodes,
         period,
         team=team,
@@ -171,3 +172,25 @@ async def produce(
         first_meeting_target=first_meeting_target,
         programme=programme,
     )
+    if compare_snapshot is not None:
+        from reports.snapshots import changes_since, snapshots
+
+        taken = await snapshots(store, programme)
+        chosen = taken[-1] if compare_snapshot == 0 and taken else next(
+            (s for s in taken if s["version"] == compare_snapshot), None)  # fmt: skip
+        if chosen is None:
+            raise InvalidInput(
+                "compare_snapshot",
+                f"no snapshot {compare_snapshot or '(latest)'} of programme {programme} is recorded",
+            )
+        if (chosen["period_from"], chosen["period_to"]) != (
+            period.start.isoformat(),
+            period.end.isoformat(),
+        ):
+            raise InvalidInput(
+                "compare_snapshot",
+                f"snapshot {chosen['version']} is of {chosen['period_from']} to "
+                f"{chosen['period_to']}: ask for that period to compare",
+            )
+        report.tables.append(changes_since(chosen, report))
+    return report

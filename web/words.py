@@ -320,6 +320,7 @@ EVENT_TITLES: dict[str, str] = {
     "ReferralAccepted": N_("Referral accepted"),
     "ReferralReceived": N_("Referral received"),
     "ReferralRejected": N_("Referral rejected"),
+    "ReportSnapshotTaken": N_("Report snapshot taken"),
     "RetentionReviewed": N_("Retention reviewed"),
     "SessionRecorded": N_("Session recorded"),
     "TeamAllocationWithdrawn": N_("Team allocation withdrawn"),

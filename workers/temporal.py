@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alerts import AlertActivities, DeliverySettings
 from activities.handover import HandoverActivities
+from activities.reports import ReportActivities
 from activities.retention import RetentionActivities
 from activities.store import StoreActivities
 from activities.team import TeamActivities
@@ -22,6 +23,8 @@ from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.codec import sealed_data_converter
 from workflows.delivery import AlertDeliveryWorkflow
+from workflows.report_workflow import SCHEDULE_ID as REPORT_SCHEDULE_ID
+from workflows.report_workflow import ReportSnapshotWorkflow
 from workflows.retention_workflow import SCHEDULE_ID, RetentionReviewWorkflow
 from workflows.team_workflow import TeamWorkflow
 
@@ -100,6 +103,7 @@ def build_worker(
     """The composition root of the case worker: workflows plus their activities."""
     store_activities = StoreActivities(store)
     retention_activities = RetentionActivities(store, policy)
+    report_activities = ReportActivities(store)
     team_activities = TeamActivities(client, task_queue)
     handover_activities = HandoverActivities(client)
     alert_activities = AlertActivities(
@@ -108,7 +112,13 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, TeamWorkflow, AlertDeliveryWorkflow, RetentionReviewWorkflow],
+        workflows=[
+            CaseWorkflow,
+            TeamWorkflow,
+            AlertDeliveryWorkflow,
+            RetentionReviewWorkflow,
+            ReportSnapshotWorkflow,
+        ],
         workflow_runner=workflow_runner(),
         activities=[
             store_activities.append_events,
@@ -123,6 +133,7 @@ def build_worker(
             alert_activities.alert_routes,
             alert_activities.deliver_alert,
             retention_activities.review_retention,
+            report_activities.take_report_snapshots,
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -168,6 +179,30 @@ async def ensure_retention_schedule(client: Client, task_queue: str) -> None:
         pass
 
 
+async def ensure_report_schedule(client: Client, task_queue: str) -> None:
+    """The monthly report snapshot (07:00 in Wales on the 1st), created once per namespace."""
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleSpec,
+    )
+
+    try:
+        await client.create_schedule(
+            REPORT_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    ReportSnapshotWorkflow.run, id="report-snapshot", task_queue=task_queue
+                ),
+                spec=ScheduleSpec(cron_expressions=["0 7 1 * *"], time_zone_name="Europe/London"),
+            ),
+        )
+        log.info("report_schedule_created", schedule=REPORT_SCHEDULE_ID)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
 async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the case worker and the alert dispatcher on ``rt`` until ``stop`` is set."""
     from workers.dispatcher import AlertDispatcher
@@ -181,6 +216,7 @@ async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:
         policy=rt.policy,
     )
     await ensure_retention_schedule(rt.temporal, settings.task_queue)
+    await ensure_report_schedule(rt.temporal, settings.task_queue)
     dispatcher = AlertDispatcher(
         rt.dsn,
         rt.store,

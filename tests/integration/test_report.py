@@ -5,19 +5,22 @@ rebuild, and the API's rules for who reads which report."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, date, datetime
 
 import asyncpg
+import pytest
 
 from events import catalogue as ev
 from events.calendar import local_day
 from events.catalogue import DomainEvent
+from events.errors import InvalidInput
 from events.records import NewEvent
 from events.store import EventStore
 from projections.models import PROJECTIONS
 from projections.runner import rebuild
 from reports.evaluation import Period
-from reports.render import to_json
+from reports.render import digest, to_json
 from reports.service import produce
 from tests.api_client import Api
 from tests.factories import referral, wrap
@@ -214,3 +217,45 @@ async def test_the_facts_the_report_needs_travel_through_the_case_workflow(
             "JointWorkRecorded"} <= set(stored)  # fmt: skip
     plan = next(e for e in await harness.stream("w1") if e.type == "FamilyPlanAgreed")
     assert "Calm mornings" not in plan.data_json  # the notes are sealed with the family's key
+
+
+async def test_the_monthly_snapshot_is_recorded_once_and_shows_what_changed_since(
+    harness: Harness, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    from reports.snapshots import SNAPSHOT_STREAM, record_snapshot, snapshots
+    from workflows.report_workflow import ReportSnapshotWorkflow
+
+    await store.append("case-r1", 0, episode("r1"))
+    await catch_up(pool, store)
+    digests = await harness.client.execute_workflow(
+        ReportSnapshotWorkflow.run, id=f"snapshot-{uuid.uuid4()}", task_queue=harness.task_queue
+    )
+    assert len(digests) == 2  # one per programme: fip and ifss
+    taken = await snapshots(store, "ifss")
+    assert len(taken) == 1 and taken[0]["digest"] == digests[1]
+    # The same report as of the same moment, again: the same digest, recorded once.
+    moment = datetime.fromisoformat(taken[0]["as_of"])
+    period = Period(
+        date.fromisoformat(taken[0]["period_from"]), date.fromisoformat(taken[0]["period_to"])
+    )
+    again = await produce(pool, store, period, as_of=moment)
+    assert digest(again) == taken[0]["digest"]
+    assert not await record_snapshot(store, again, "ifss")
+    assert len(await store.read_stream(SNAPSHOT_STREAM)) == 2
+
+    # A report of last year, taken as of now, then a late review: what changed since.
+    snap = await produce(pool, store, YEAR, as_of=await pool.fetchval("SELECT clock_timestamp()"))
+    assert await record_snapshot(store, snap, "ifss")
+    await store.append(
+        "case-r1", len(episode("r1")), [on(date(2025, 9, 30), review(3, "regressed", 4))]
+    )
+    await catch_up(pool, store)
+    latest = await produce(pool, store, YEAR, compare_snapshot=0)
+    changes = {row[0]: row[1:] for row in latest.table("changes_since_snapshot").rows}
+    assert changes["Goals exceeded or maintained"] == ["1", "0", "changed"]
+    assert changes["Referrals received"] == ["1", "1", ""]
+    with pytest.raises(InvalidInput, match="ask for that period") as other:
+        await produce(pool, store, Period(date(2024, 4, 1), date(2025, 3, 31)), compare_snapshot=0)
+    assert other.value.field == "compare_snapshot"
+    with pytest.raises(InvalidInput, match="no snapshot 99"):
+        await produce(pool, store, YEAR, compare_snapshot=99)

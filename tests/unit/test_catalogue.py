@@ -59,6 +59,7 @@ def test_event_names_are_past_tense_facts() -> None:
         "Overdue",
         "Approaching",
         "Overrun",
+        "Taken",
     }
     for cls in all_event_types():
         last_word = re.findall(r"[A-Z][a-z]*", cls.__name__)[-1]

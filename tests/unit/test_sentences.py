@@ -45,6 +45,7 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "FamilyDataErased",
         "FamilyErasureRefused",
         "RetentionReviewed",
+        "ReportSnapshotTaken",
         "UserAdded",
         "UserActiveChanged",
         "TokenCreated",

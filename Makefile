@@ -42,10 +42,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/projections.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/report.py
 
 docs: $(STAMP)
 	$(BIN)/ifss docs events
 	$(BIN)/ifss docs lifecycle
+	$(BIN)/ifss docs reports
 
 ## assets: refresh the vendored GOV.UK Frontend and htmx files under web/static/ from npm
 assets:

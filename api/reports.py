@@ -71,7 +71,7 @@ class EvaluationReport(BaseModel):
                 "text/html": {"schema": {"type": "string"}},
             }
         },
-        **problems.responses(401, 403, 413, 422, 503),
+        **problems.responses(401, 403, 404, 413, 422, 503),
     },
 )
 async def evaluation_report(

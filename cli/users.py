@@ -321,12 +321,24 @@ def api() -> None:
 def demo(
     families: Annotated[int, typer.Option(min=1, max=1000, help="How many families.")] = 100,
     seed: Annotated[int, typer.Option(help="Same seed, same families.")] = 7,
+    goals_maintained: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of goals exceeded or maintained at a review.")
+    ] = 0.81,
+    substance_maintained: Annotated[
+        float, typer.Option(min=0, max=1, help="The same for substance-related goals.")
+    ] = 0.79,
+    together: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of families staying together at a review.")
+    ] = 0.76,
+    unplanned: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of intensive phases closed unplanned.")
+    ] = 0.15,
 ) -> None:
     """Demo families in the running stack: most imported with their past (every phase, up
     to the 12-month review), some referred and handled today (see docs/operations.md,
     "The demo"). It refuses a database that holds any case that is not a demo case."""
     from workers.checks import load_policy
-    from workers.demo import DemoExists, DemoRefused, run_demo
+    from workers.demo import DemoExists, DemoRefused, Rates, run_demo
     from workers.keys import load_keyring
     from workers.temporal import connect_temporal, temporal_address
 
@@ -351,6 +363,7 @@ def demo(
             policy=load_policy(settings),
             keyring=keyring,
             progress=lambda step: console.print(f"demo: {step}", highlight=False),
+            rates=Rates(goals_maintained, substance_maintained, together, unplanned),
         )
 
     try:

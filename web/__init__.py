@@ -37,7 +37,7 @@ def is_page(path: str) -> bool:
 
 def install(app: FastAPI, config: WebConfig | None = None) -> None:
     """Add the pages (``/app``), their assets (``/static``) and their error pages."""
-    from web import actions, pages  # noqa: F401 - their routes join web.routes.router
+    from web import actions, pages, report  # noqa: F401 - their routes join web.routes.router
     from web.routes import router
 
     app.state.web = config or WebConfig()

@@ -33,6 +33,7 @@ from events.db import create_pool
 from events.envelope import Actor
 from events.keys import Keyring
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
+from events.programmes import DEFAULT_PROGRAMME, PROGRAMMES
 from events.store import EventStore
 from events.vocabulary import GoalCategory, ReferralGround, ReferringAgency, Role
 from workflows import client as cases
@@ -46,6 +47,8 @@ from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
 log = structlog.get_logger(__name__)
 
 AREAS = ("cardiff", "newport", "swansea")
+# The grounds an IFSS referral is eligible on, in the vocabulary's order.
+IFSS_GROUNDS = [g for g in ReferralGround if g in PROGRAMMES[DEFAULT_PROGRAMME].eligible_grounds]
 WORKERS_PER_TEAM = 3
 CASELOAD_LIMIT = 2
 # The first families' phases: enough in their intensive work to fill the first team (so
@@ -67,6 +70,24 @@ PHASES = (
 )
 CLOSED_DAYS_AGO = (380, 50, 215, 120)  # the first reaches its 12-month review
 NON_DEMO_CASE = r"^case-(?!d[0-9]+-[0-9]+$)"
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The outcome rates the demo's families follow (the service's own figures by default:
+    81% of goals and 79% of substance-related goals exceeded or maintained, 76% of families
+    staying together), so the report given back can be checked against them."""
+
+    goals_maintained: float = 0.81
+    substance_maintained: float = 0.79
+    together: float = 0.76
+    unplanned: float = 0.15
+
+    def __post_init__(self) -> None:
+        for name in ("goals_maintained", "substance_maintained", "together", "unplanned"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}: must be between 0 and 1")
 
 
 class DemoExists(Exception):
@@ -115,7 +136,7 @@ def _referral(rng: random.Random, seed: int, n: int, area: str) -> dict[str, Any
         "team_id": team_of(area, seed),
         "area": area,
         "referring_agency": rng.choice(list(ReferringAgency)).value,
-        "referral_grounds": [rng.choice(list(ReferralGround)).value],
+        "referral_grounds": [rng.choice(IFSS_GROUNDS).value],
         "children": [
             {"child_id": f"ch{i}", "statutory_status": rng.choice(("none", "cin", "cin", "cpr"))}
             for i in range(1, rng.choice((2, 3, 4)))
@@ -171,10 +192,12 @@ def _intensive_part(
 
 
 def plan_imports(
-    seed: int, count: int, today: date, policy: ProgrammePolicy
+    seed: int, count: int, today: date, policy: ProgrammePolicy, rates: Rates = Rates()
 ) -> list[dict[str, Any]]:
-    """``count`` families as import rows, each at its phase with a past that fits it."""
+    """``count`` families as import rows, each at its phase with a past that fits it; their
+    closures and reviews follow ``rates``."""
     rng = random.Random(seed)
+    outcomes = random.Random(seed * 7919 + 1)  # its own draws: the families stay the same
     names = [p for p, _ in PHASES]
     weights = [w for _, w in PHASES]
     rows = []
@@ -216,7 +239,7 @@ def plan_imports(
         if closed is not None:
             row["closure"] = {
                 "closed_on": _ago(today, closed),
-                "kind": "planned" if rng.random() < 0.85 else "unplanned",
+                "kind": "planned" if outcomes.random() >= rates.unplanned else "unplanned",
                 "closing_scores": [
                     {"goal_id": g["goal_id"], "score": rng.randint(5, 9)} for g in row["goals"]
                 ],
@@ -225,15 +248,18 @@ def plan_imports(
                 row["closure"]["unplanned_reason"] = rng.choice(
                     ("family_disengaged", "moved_away", "escalated_to_statutory")
                 )
-            row["reviews"] = _reviews_held(row, n, today, policy)
+            row["reviews"] = _reviews_held(row, today, policy, outcomes, rates)
         rows.append(row)
     # Waiting families arrive last, when the places they wait for are taken.
     return sorted(rows, key=lambda r: r["phase"] == "waitlisted")
 
 
-def _reviews_held(row: dict[str, Any], n: int, today: date, policy: ProgrammePolicy) -> list[Any]:
+def _reviews_held(
+    row: dict[str, Any], today: date, policy: ProgrammePolicy, rng: random.Random, rates: Rates
+) -> list[Any]:
     """The reviews held there, each the day after it fell due (by the engine's own
-    schedule), the 12-month one left for today; a family in three regressed at each."""
+    schedule), the 12-month one left for today; each goal exceeded or maintained at each
+    review, or not, and the family together or not, at the given rates."""
     fields = {k: v for k, v in row.items() if k not in ("case_id", "reviews")}
     command = ImportCase.model_validate({**fields, "actor": ADMIN})
     now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
@@ -245,17 +271,28 @@ def _reviews_held(row: dict[str, Any], n: int, today: date, policy: ProgrammePol
         held_on = review.due_on + timedelta(days=1)
         if review.month == 12 or held_on >= today:
             continue
-        regressed = n % 3 == 0
+        ratings = {}
+        for g in row["goals"]:
+            p = (
+                rates.substance_maintained
+                if g["category"] == GoalCategory.SUBSTANCE_USE
+                else rates.goals_maintained
+            )
+            held_up = rng.random() < p
+            ratings[g["goal_id"]] = (
+                rng.choice(("maintained", "maintained", "exceeded"))
+                if held_up
+                else rng.choice(("regressed", "partly_maintained"))
+            )
         held.append(
             {
                 "month": review.month,
                 "held_on": held_on.isoformat(),
-                "ratings": {
-                    g["goal_id"]: ("regressed" if regressed and i == 0 else "maintained")
-                    for i, g in enumerate(row["goals"])
-                },
-                "family_staying_together": True,
-                "substance_use_status": "reduced",
+                "ratings": ratings,
+                "family_staying_together": rng.random() < rates.together,
+                "substance_use_status": rng.choice(
+                    ("abstinent", "reduced", "reduced", "unchanged")
+                ),
             }
         )
     return held
@@ -272,6 +309,7 @@ async def run_demo(
     policy: ProgrammePolicy = DEFAULT_POLICY,
     keyring: Keyring,
     progress: Callable[[str], None] | None = None,
+    rates: Rates = Rates(),
 ) -> dict[str, int]:
     """Demo families in the stack at ``client``/``task_queue``; returns what happened."""
     pool = await create_pool(dsn, schema=schema, max_size=10)
@@ -294,7 +332,7 @@ async def run_demo(
         await set_up_teams(demo)
         await add_demo_users(pool, seed)
         live = max(families // 6, 1)
-        rows = plan_imports(seed, families - live, today, policy)
+        rows = plan_imports(seed, families - live, today, policy, rates)
         say(f"importing {len(rows)} families")
         report = await import_rows(
             [orjson.dumps(r).decode() for r in rows],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
@@ -127,7 +128,22 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     status = ok(s, "projections", "status")
     assert "case_summary" in status and "failed" not in status
     rebuilt = ok(s, "projections", "rebuild")
-    assert "rebuilt 9 projection(s)" in rebuilt
+    assert "rebuilt 10 projection(s)" in rebuilt
+    # The evaluation report from the command line: the case's team, this financial year.
+    report = json.loads(ok(s, "report", "--format", "json", actor=SUP))
+    figures = {f["key"]: f for f in report["figures"]}
+    assert report["scope"]["team"] == "cardiff" and figures["referrals"]["value"] >= 1
+    assert "<svg" in ok(s, "report", actor=SUP)
+    refused = s.ifss("report", actor=CM)
+    assert refused.returncode == 2 and "role:" in refused.stderr
+    for args, field in (
+        (("--from", "2026-13-01"), "from"),
+        (("--as-of", "3000-01-01"), "as_of"),
+        (("--programme", "nope"), "programme"),
+        (("--compare-snapshot", "5"), "compare_snapshot"),
+    ):
+        bad = s.ifss("report", *args, actor=SUP)
+        assert bad.returncode == 2 and field in bad.stderr, (args, bad.stderr)
     assert "follow_up" in ok(s, "cases", "--phase", "follow_up")
     bad_moment = s.ifss("history", "c1", "--as-of", "yesterday", actor=SUP)
     assert bad_moment.returncode == 2 and "as_of" in bad_moment.stderr

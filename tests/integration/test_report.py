@@ -26,6 +26,7 @@ from tests.api_client import Api
 from tests.factories import referral, wrap
 from tests.projector_harness import catch_up
 from tests.temporal_harness import SUP, Harness, to_intensive
+from tests.web_client import Web
 
 YEAR = Period(date(2025, 4, 1), date(2026, 3, 31))
 
@@ -259,3 +260,26 @@ async def test_the_monthly_snapshot_is_recorded_once_and_shows_what_changed_sinc
     assert other.value.field == "compare_snapshot"
     with pytest.raises(InvalidInput, match="no snapshot 99"):
         await produce(pool, store, YEAR, compare_snapshot=99)
+
+
+async def test_the_report_page_for_those_who_read_reports(web: Web) -> None:
+    await web.h.store.append("case-r1", 0, episode("r1"))
+    await catch_up(web.pool, web.h.store)
+    for user in ("sup-evans", "au-khan", "cm-jones", "ad-root"):
+        await web.sign_in(user)
+    page = await web.get("sup-evans", "/app/report", year="2025")
+    assert page.status_code == 200, page.text
+    assert "Goals exceeded or maintained" in page.text and "<svg" in page.text
+    assert 'href="/app/report"' in page.text  # in the menu
+    assert '<select class="govuk-select" id="team"' not in page.text  # a supervisor: own team
+    csv = await web.get("sup-evans", "/app/report.csv", year="2025")
+    assert csv.headers["content-type"].startswith("text/csv") and "goals_maintained" in csv.text
+    data = await web.get("au-khan", "/app/report.json", year="2025", team="cardiff")
+    assert data.json()["scope"]["team"] == "cardiff"
+    assert (await web.get("cm-jones", "/app/report")).status_code == 403
+    bad = await web.get("ad-root", "/app/report", as_of="2999-01-01", year="12")
+    assert bad.status_code == 422
+    assert 'href="#as_of"' in bad.text and 'href="#year"' in bad.text
+    await web.get("sup-evans", "/app/language", to="cy", next="/app/report")
+    welsh = await web.get("sup-evans", "/app/report", year="2025")
+    assert welsh.status_code == 200 and '<html lang="cy"' in welsh.text

@@ -58,7 +58,7 @@ def within(figure: Any, rate: float) -> None:
     ids=["the service's figures", "other figures"],
 )
 def test_the_report_gives_back_the_rates_the_demo_was_given(rates: Rates) -> None:
-    rows = plan_imports(31, 600, TODAY, DEFAULT_POLICY, rates)
+    rows = plan_imports(31, 900, TODAY, DEFAULT_POLICY, rates)
     episodes = [facts_of(r) for r in rows]
     report = evaluate(
         episodes,

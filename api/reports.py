@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from api import problems
 from api.deps import CodeQuery, ServicesDep, UserDep
 from api.problems import ApiError
-from events.bounds import CODE_PATTERN, Day, Moment
+from events.bounds import Day, Moment
 from events.calendar import local_day
 from events.errors import InvalidInput
-from reports.render import to_csv, to_html
+from events.programmes import PROGRAMMES
+from reports.render import CSP, to_csv, to_html
 from reports.service import (
     period_of,
     produce,
@@ -26,6 +27,8 @@ from reports.service import (
 )
 
 router = APIRouter()
+# The programmes this release defines: the schema names them.
+PROGRAMME_PATTERN = "^(" + "|".join(sorted(PROGRAMMES)) + ")$"
 log = structlog.get_logger(__name__)
 
 
@@ -86,7 +89,7 @@ async def evaluation_report(
     team: CodeQuery = None,
     area: CodeQuery = None,
     agency: CodeQuery = None,
-    programme: Annotated[str, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)] = "ifss",
+    programme: Annotated[str, Query(pattern=PROGRAMME_PATTERN)] = "ifss",
     format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
     as_of: Annotated[
         Moment | None,
@@ -133,7 +136,9 @@ async def evaluation_report(
     if format == "csv":
         return Response(to_csv(report), media_type="text/csv")
     if format == "html":
-        return Response(to_html(report), media_type="text/html")
+        return Response(
+            to_html(report), media_type="text/html", headers={"content-security-policy": CSP}
+        )
     return report.as_dict()
 
 

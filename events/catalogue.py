@@ -1082,7 +1082,9 @@ class RetentionReviewed(DomainEvent):
 
 class SnapshotFigure(Part):
     key: Code
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    value: (
+        Annotated[str, StringConstraints(max_length=40, pattern=r"^-?[0-9]+(\.[0-9]+)?$")] | None
+    ) = Field(default=None, description="The figure as a decimal (six places at most).")
     numerator: Annotated[int, Field(ge=0, le=10**9)] | None = None
     denominator: Annotated[int, Field(ge=0, le=10**9)] | None = None
 

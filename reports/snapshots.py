@@ -31,13 +31,22 @@ def snapshot_of(report: Report, programme: str) -> ReportSnapshotTaken:
         figures=[
             SnapshotFigure(
                 key=f.key,
-                value=None if f.value is None else float(f.value),
+                value=decimal(f.value),
                 numerator=f.numerator,
                 denominator=f.denominator,
             )
             for f in report.figures
         ],
     )
+
+
+def decimal(value: float | int | None) -> str | None:
+    """A figure as the snapshot keeps it: a decimal with six places at most (exact in JSON
+    and in PostgreSQL alike, where a float's text could change)."""
+    if value is None:
+        return None
+    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def snapshot_id(programme: str, as_of: datetime) -> uuid.UUID:
@@ -81,8 +90,8 @@ def changes_since(snapshot: dict[str, Any], report: Report) -> Table:
     for f in report.figures:
         before = then.get(f.key)
         old = None if before is None else before["value"]
-        new = None if f.value is None else float(f.value)
-        rows.append([f.label, _shown(old), _shown(new), "changed" if old != new else ""])
+        new = decimal(f.value)
+        rows.append([f.label, old, new, "changed" if old != new else ""])
     return Table(
         "changes_since_snapshot",
         f"Changes since the snapshot of {snapshot['as_of']}",
@@ -92,7 +101,3 @@ def changes_since(snapshot: dict[str, Any], report: Report) -> Table:
         f"--as-of {snapshot['as_of']}; digest {snapshot['digest'][:16]}) and as it stands now: "
         "events recorded since (late entries, corrections) change it.",
     )
-
-
-def _shown(value: float | None) -> str | None:
-    return None if value is None else f"{value:g}"

@@ -6,9 +6,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from events.catalogue import DomainEvent, ReferralReceived, SessionRecorded
 from events.envelope import Actor, EventMetadata
-from events.records import NewEvent
+from events.records import NewEvent, RecordedEvent, canonical_json
 from events.vocabulary import ReferralGround, ReferringAgency, Role, SessionKind
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -127,3 +129,24 @@ def import_row(case_id: str, phase: str, today: date, **changes: Any) -> dict[st
             ],
         }
     return fields | changes
+
+
+def recorded(
+    event: DomainEvent, version: int, at: datetime = T0, stream: str = "case-c1"
+) -> RecordedEvent:
+    """``event`` as the store gives it back (for the pure folds), at ``version``."""
+    return RecordedEvent(
+        version,
+        version,
+        stream,
+        version,
+        uuid.uuid4(),
+        event.type_name(),
+        type(event).schema_version,
+        orjson.dumps(event.model_dump(mode="json")).decode(),
+        canonical_json({"actor": {"id": "cm-jones", "role": "case_manager"}}),
+        at,
+        at,
+        b"",
+        b"",
+    )

@@ -118,8 +118,7 @@ async def report_page(request: Request) -> Response:
     )
 
 
-@router.get("/report.csv")
-async def report_csv(request: Request) -> Response:
+async def _download(request: Request, body: Any, media_type: str, filename: str) -> Response:
     page = await page_for(request)
     user = need_role(page, *READERS)
     chosen, errors = _choices(request, user)
@@ -127,18 +126,17 @@ async def report_csv(request: Request) -> Response:
         return Response(f"{errors[0][0]}: {errors[0][1]}\n", status_code=422)
     report = await _report(request, user, chosen)
     return Response(
-        to_csv(report),
-        media_type="text/csv",
-        headers={"content-disposition": 'attachment; filename="ifss-report.csv"'},
+        body(report),
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/report.csv")
+async def report_csv(request: Request) -> Response:
+    return await _download(request, to_csv, "text/csv", "ifss-report.csv")
 
 
 @router.get("/report.json")
 async def report_json(request: Request) -> Response:
-    page = await page_for(request)
-    user = need_role(page, *READERS)
-    chosen, errors = _choices(request, user)
-    if errors:
-        return Response(f"{errors[0][0]}: {errors[0][1]}\n", status_code=422)
-    report = await _report(request, user, chosen)
-    return Response(to_json(report), media_type="application/json")
+    return await _download(request, to_json, "application/json", "ifss-report.json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from temporalio.client import Client
@@ -155,8 +155,11 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     )
 
 
-async def ensure_retention_schedule(client: Client, task_queue: str) -> None:
-    """The daily retention review (06:00 in Wales), created once per namespace."""
+async def ensure_schedule(
+    client: Client, schedule_id: str, run: Any, workflow_id: str, task_queue: str, cron: str
+) -> None:
+    """A Temporal Schedule starting ``run`` at ``cron`` (Europe/London), created once per
+    namespace (a second worker finds it there)."""
     from temporalio.client import (
         Schedule,
         ScheduleActionStartWorkflow,
@@ -166,41 +169,31 @@ async def ensure_retention_schedule(client: Client, task_queue: str) -> None:
 
     try:
         await client.create_schedule(
-            SCHEDULE_ID,
+            schedule_id,
             Schedule(
-                action=ScheduleActionStartWorkflow(
-                    RetentionReviewWorkflow.run, id="retention-review", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(cron_expressions=["0 6 * * *"], time_zone_name="Europe/London"),
+                action=ScheduleActionStartWorkflow(run, id=workflow_id, task_queue=task_queue),
+                spec=ScheduleSpec(cron_expressions=[cron], time_zone_name="Europe/London"),
             ),
         )
-        log.info("retention_schedule_created", schedule=SCHEDULE_ID)
+        log.info("schedule_created", schedule=schedule_id)
     except ScheduleAlreadyRunningError:
         pass
+
+
+async def ensure_retention_schedule(client: Client, task_queue: str) -> None:
+    """The daily retention review (06:00 in Wales)."""
+    await ensure_schedule(
+        client, SCHEDULE_ID, RetentionReviewWorkflow.run, "retention-review", task_queue,
+        "0 6 * * *",
+    )  # fmt: skip
 
 
 async def ensure_report_schedule(client: Client, task_queue: str) -> None:
-    """The monthly report snapshot (07:00 in Wales on the 1st), created once per namespace."""
-    from temporalio.client import (
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleSpec,
-    )
-
-    try:
-        await client.create_schedule(
-            REPORT_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    ReportSnapshotWorkflow.run, id="report-snapshot", task_queue=task_queue
-                ),
-                spec=ScheduleSpec(cron_expressions=["0 7 1 * *"], time_zone_name="Europe/London"),
-            ),
-        )
-        log.info("report_schedule_created", schedule=REPORT_SCHEDULE_ID)
-    except ScheduleAlreadyRunningError:
-        pass
+    """The monthly report snapshot (07:00 in Wales on the 1st)."""
+    await ensure_schedule(
+        client, REPORT_SCHEDULE_ID, ReportSnapshotWorkflow.run, "report-snapshot", task_queue,
+        "0 7 1 * *",
+    )  # fmt: skip
 
 
 async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:

@@ -5,6 +5,8 @@ rebuild, and the API's rules for who reads which report."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import uuid
 from datetime import UTC, date, datetime
 
@@ -161,6 +163,11 @@ async def test_who_reads_which_report_and_bad_periods(api: Api) -> None:
     assert "goals_maintained" in csv.text
     html = await api.get("ad-root", "/reports/evaluation", format="html", to="2026-03-31")
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+    # Its one inline style is allowed by its hash; nothing else may load or run.
+    style = html.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest_of_style = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    csp = html.headers["content-security-policy"]
+    assert f"style-src 'sha256-{digest_of_style}'" in csp and "default-src 'none'" in csp
 
     for params, field in (
         ({"from": "2026-04-01", "to": "2026-03-31"}, "to"),

@@ -6,19 +6,18 @@ tests/integration/test_projections.py)."""
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 
 from events.envelope import Actor
 from events.policy import DEFAULT_POLICY
-from events.records import RecordedEvent, canonical_json
+from events.records import canonical_json
 from events.vocabulary import Role
 from projections.models.outcomes import fold_facts, new_facts
 from reports.evaluation import Period, evaluate
+from tests.factories import recorded
 from workers.demo import Rates, plan_imports
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
 
@@ -34,14 +33,7 @@ def facts_of(row: dict[str, Any]) -> dict[str, Any]:
     facts = new_facts(row["case_id"])
     state = fresh_state(row["case_id"], DEFAULT_POLICY)
     for version, (event, at) in enumerate(import_events(state, command, now), 1):
-        fold_facts(
-            facts,
-            RecordedEvent(
-                version, version, f"case-{row['case_id']}", version, uuid.uuid4(),
-                event.type_name(), type(event).schema_version,
-                orjson.dumps(event.model_dump(mode="json")).decode(), META, at, at, b"", b"",
-            ),
-        )  # fmt: skip
+        fold_facts(facts, recorded(event, version, at, f"case-{row['case_id']}"))
     return facts
 
 

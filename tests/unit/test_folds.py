@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.records import RecordedEvent, canonical_json
 from projections.models import fold_summary
-from tests.factories import referral
+from tests.factories import recorded, referral
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 META = canonical_json({"actor": {"id": "cm-jones", "role": "case_manager"}})
-
-
-def recorded(event: DomainEvent, version: int, at: datetime = T0) -> RecordedEvent:
-    return RecordedEvent(
-        version,
-        version,
-        "case-c1",
-        version,
-        uuid.uuid4(),
-        event.type_name(),
-        type(event).schema_version,
-        orjson.dumps(event.model_dump(mode="json")).decode(),
-        META,
-        at,
-        at,
-        b"",
-        b"",
-    )
 
 
 def summary(*events: DomainEvent) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
-from events.records import RecordedEvent, canonical_json
+from events.records import canonical_json
 from projections.models.outcomes import fold_facts, new_facts
 from reports.charts import bar_chart, line_chart
 from reports.evaluation import (
@@ -27,7 +26,7 @@ from reports.evaluation import (
     working_days_between,
 )
 from reports.render import digest, to_csv, to_html, to_json
-from tests.factories import referral
+from tests.factories import recorded, referral
 
 YEAR = Period(date(2026, 4, 1), date(2027, 3, 31))
 META = canonical_json({"actor": {"id": "cm-jones", "role": "case_manager"}})
@@ -37,24 +36,7 @@ ACCEPTED_AT = datetime(2026, 4, 6, 9, tzinfo=UTC)
 def fold(case_id: str, *steps: tuple[DomainEvent, datetime]) -> dict[str, Any]:
     facts = new_facts(case_id)
     for version, (event, at) in enumerate(steps, 1):
-        fold_facts(
-            facts,
-            RecordedEvent(
-                version,
-                version,
-                f"case-{case_id}",
-                version,
-                uuid.uuid4(),
-                event.type_name(),
-                type(event).schema_version,
-                orjson.dumps(event.model_dump(mode="json")).decode(),
-                META,
-                at,
-                at,
-                b"",
-                b"",
-            ),
-        )
+        fold_facts(facts, recorded(event, version, at, f"case-{case_id}"))
     return facts
 
 

@@ -6,6 +6,9 @@ CREATE TABLE episode_outcomes (
     team_id     text,
     area        text,
     referred_on date,
-    facts       jsonb NOT NULL
+    facts       json NOT NULL  -- text as written: read back without re-serialising
 );
+-- Rows of 2-3 kB: kept uncompressed (out of line), so a report reads them without
+-- decompressing each one.
+ALTER TABLE episode_outcomes ALTER COLUMN facts SET STORAGE EXTERNAL;
 CREATE INDEX episode_outcomes_team ON episode_outcomes (team_id);

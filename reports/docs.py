@@ -183,7 +183,6 @@ def sample_episodes(families: int = 200, seed: int = 2000) -> list[dict[str, Any
                 "referred_on": referred.isoformat(),
                 "decision": "accepted",
                 "decided_on": accepted.isoformat(),
-                "decided_at": f"{accepted.isoformat()}T10:00:00+00:00",
                 "allocated_on": accepted.isoformat(),
                 "first_meeting_at": f"{(accepted + timedelta(days=rng.randrange(0, 4))).isoformat()}"
                 "T10:00:00+00:00",

@@ -440,11 +440,11 @@ def _first_meetings(
         held_day = local_day(datetime.fromisoformat(held))
         if not period.holds(held_day.isoformat()):
             continue
-        accepted = e.get("decided_at")
+        accepted = e.get("decided_on") if e.get("decision") == "accepted" else None
         if accepted is None:
             no_acceptance += 1
             continue
-        waits.append(working_days_between(local_day(datetime.fromisoformat(accepted)), held_day))
+        waits.append(working_days_between(date.fromisoformat(accepted), held_day))
     bands = Counter(
         next(label for low, high, label in WAIT_BANDS if low <= w <= high) for w in waits
     )

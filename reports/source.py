@@ -21,11 +21,10 @@ async def live_episodes(conn: Conn, *, team: str | None = None) -> list[dict[str
     """Every episode's facts from the read model (a team's: its current or referring team,
     the report filters again)."""
     if team is None:
-        rows = await conn.fetch("SELECT facts::text AS facts FROM episode_outcomes")
+        rows = await conn.fetch("SELECT facts FROM episode_outcomes")
     else:
         rows = await conn.fetch(
-            "SELECT facts::text AS facts FROM episode_outcomes "
-            "WHERE team_id = $1 OR facts->>'referral_team_id' = $1",
+            "SELECT facts FROM episode_outcomes WHERE team_id = $1 OR referral_team_id = $1",
             team,
         )
     return [orjson.loads(r["facts"]) for r in rows]

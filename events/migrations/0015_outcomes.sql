@@ -4,11 +4,11 @@
 CREATE TABLE episode_outcomes (
     case_id     text PRIMARY KEY,
     team_id     text,
+    referral_team_id text,
     area        text,
     referred_on date,
-    facts       json NOT NULL  -- text as written: read back without re-serialising
+    facts       text NOT NULL  -- JSON, written by the fold alone: stored and read as text
 );
--- Rows of 2-3 kB: kept uncompressed (out of line), so a report reads them without
--- decompressing each one.
-ALTER TABLE episode_outcomes ALTER COLUMN facts SET STORAGE EXTERNAL;
+-- Text, not json: written by the fold alone, PostgreSQL need never parse it.
 CREATE INDEX episode_outcomes_team ON episode_outcomes (team_id);
+CREATE INDEX episode_outcomes_referral_team ON episode_outcomes (referral_team_id);

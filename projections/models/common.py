@@ -4,11 +4,14 @@ catalogue classes a model handles."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from events.catalogue import DomainEvent, all_event_types
 
 
+@lru_cache(maxsize=65536)
 def case_of(stream_id: str, prefix: str = "case-") -> str | None:
+    """The case a stream is about (cached: every read model asks of every event)."""
     return stream_id[len(prefix) :] if stream_id.startswith(prefix) else None
 
 

@@ -15,6 +15,7 @@ supersede the fields they name, as they do everywhere else.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import orjson
@@ -34,7 +35,6 @@ OUTCOME_EVENTS = names(
     ev.KeyWorkerAllocated,
     ev.FirstMeetingHeld,
     ev.GoalAgreed,
-    ev.SessionRecorded,
     ev.GoalsScored,
     ev.ExtensionDecided,
     ev.IntensivePhaseClosed,
@@ -74,7 +74,9 @@ _CORRECTED = {
 }
 
 
+@lru_cache(maxsize=65536)
 def _day(moment: datetime) -> str:
+    """The day in Wales at ``moment`` (cached: a rebuild asks for the same moments often)."""
     return local_day(moment).isoformat()
 
 
@@ -86,15 +88,6 @@ def new_facts(case_id: str) -> dict[str, Any]:
         "goals": {},
         "reviews": {},
         "children": {},
-        "entries": {},
-        "sessions": 0,
-        "boosters_scheduled": 0,
-        "boosters_delivered": 0,
-        "boosters_lapsed": 0,
-        "maintenance_contacts": 0,
-        "handovers": 0,
-        "transfers": 0,
-        "adults": 0,
         "programme": "ifss",
         "plans": [],
         "measures": {},
@@ -106,159 +99,278 @@ def new_facts(case_id: str) -> dict[str, Any]:
 
 def fold_facts(f: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
     """The episode's facts after ``event`` (``f`` is changed in place and returned)."""
-    t, d, at = event.type, event.data, event.occurred_at
-    if t == "ReferralReceived":
-        f.update(
-            family_id=d["family_id"],
-            team_id=d["team_id"],
-            referral_team_id=d["team_id"],
-            area=d["area"],
-            agency=d["referring_agency"],
-            grounds=list(d.get("referral_grounds") or []),
-            needs=list(d.get("presenting_needs") or []),
-            priority=d.get("priority", 3),
-            referred_on=d["received_on"],
-            previous_case_id=d.get("previous_case_id"),
-            programme=d.get("programme", "ifss"),
-            consent_to_follow_up=d.get("consent_to_follow_up", True),
-            adults=len(d.get("adults") or []),
-        )
-        for child in d.get("children") or []:
-            f["children"][child["child_id"]] = {
-                "unborn": child.get("expected_on") is not None,
-                "at_referral": child.get("statutory_status", "none"),
-                "history": [[child.get("statutory_status", "none"), d["received_on"], "referral"]],
-            }
-        f["entries"][str(event.stream_version)] = ["ReferralReceived", None]
-    elif t == "CaseImported":
-        f.update(imported=True, source_system=d["source_system"])
-    elif t == "ReferralAccepted":
-        f.update(decision="accepted", decided_at=at.isoformat(), decided_on=_day(at))
-    elif t == "ReferralRejected":
-        f.update(
-            decision="rejected",
-            decided_at=at.isoformat(),
-            decided_on=_day(at),
-            rejection_reason=d["reason"],
-            rejected_by_rule=d.get("rule"),
-        )
-    elif t == "FamilyWaitlisted":
-        f.setdefault("waitlisted_on", _day(at))
-    elif t == "KeyWorkerAllocated":
-        f.setdefault("allocated_on", _day(at))
-        f["team_id"] = d["team_id"]
-    elif t == "FirstMeetingHeld":
-        f.update(first_meeting_at=d["held_at"])
-    elif t == "GoalAgreed":
-        f["goals"][d["goal_id"]] = {
-            "category": d["category"],
-            "baseline": d["baseline"],
-            "target": d["target"],
-            "agreed_on": _day(at),
-            "closing": None,
-            "reviews": {},
-        }
-        f["entries"][str(event.stream_version)] = ["GoalAgreed", d["goal_id"]]
-    elif t == "SessionRecorded":
-        f["sessions"] += 1
-    elif t == "GoalsScored":
-        for s in d["scores"]:
-            goal = f["goals"].get(s["goal_id"])
-            if goal is not None and d["stage"] == "closing":
-                goal["closing"] = s["score"]
-    elif t == "ExtensionDecided":
-        if d["approved"]:
-            f["extended"] = True
-    elif t == "IntensivePhaseClosed":
-        f["closure"] = {
-            "kind": d["kind"],
-            "reason": d.get("unplanned_reason"),
-            "on": d["closed_on"],
-            "onward_referrals": len(d.get("onward_referrals") or []),
-            "less_formal": bool(d.get("transferred_to_less_formal_services")),
-        }
-        for s in d.get("closing_scores") or []:
-            goal = f["goals"].get(s["goal_id"])
-            if goal is not None:
-                goal["closing"] = s["score"]
-    elif t == "FamilyWithdrew":
-        f["withdrawn"] = {"reason": d["reason"], "on": _day(at)}
-    elif t == "FamilyTransferred":
-        f["team_id"] = d["team_id"]
-        f["transfers"] += 1
-    elif t == "KeyWorkerChanged":
-        f["handovers"] += 1
-    elif t == "FollowUpReviewScheduled":
-        f["reviews"][str(d["month"])] = {"status": "scheduled", "due_on": d["due_on"]}
-        f.setdefault("review_ids", {})[d["review_id"]] = str(d["month"])
-    elif t in ("FollowUpReviewCompleted", "FollowUpReviewNotHeld", "FollowUpReviewCancelled"):
-        month = str(d["month"])
-        review = f["reviews"].setdefault(month, {"due_on": None})
-        review["on"] = _day(at)
-        if t == "FollowUpReviewCompleted":
-            review.update(
-                status="held",
-                together=d["family_staying_together"],
-                substance=d["substance_use_status"],
-            )
-            for r in d.get("ratings") or []:
-                goal = f["goals"].get(r["goal_id"])
-                if goal is not None:
-                    goal["reviews"][month] = {"rating": r["rating"], "score": r.get("score")}
-            for c in d.get("children_statuses") or []:
-                _child_status(f, c["child_id"], c["status"], review["on"], "review")
-            f["entries"][str(event.stream_version)] = ["FollowUpReviewCompleted", month]
-        elif t == "FollowUpReviewNotHeld":
-            review.update(status="not_held", reason=d["reason"])
-        else:
-            review.update(status="cancelled", reason=d["reason"])
-    elif t == "FollowUpReviewOverdue":
-        review = f["reviews"].get(f.get("review_ids", {}).get(d["review_id"], ""))
-        if review is not None and review.get("status") == "scheduled":
-            review["status"] = "overdue"
-    elif t == "BoosterScheduled":
-        f["boosters_scheduled"] += 1
-    elif t == "BoosterDelivered":
-        f["boosters_delivered"] += 1
-    elif t == "BoosterOverdue":
-        f["boosters_lapsed"] += 1
-    elif t == "MaintenanceContactRecorded":
-        f["maintenance_contacts"] += 1
-    elif t == "ChildStatusChanged":
-        effective = d.get("effective_on") or _day(at)
-        _child_status(f, d["child_id"], d["status"], effective, "change")
-    elif t == "ChildJoined":
-        f["children"][d["child_id"]] = {
-            "unborn": d.get("expected_on") is not None,
-            "at_referral": None,
-            "history": [[d.get("statutory_status", "none"), _day(at), "joined"]],
-        }
-    elif t == "AdultJoined":
-        f["adults"] += 1
-    elif t == "PriorityChanged":
-        f["priority"] = d["priority"]
-    elif t == "EpisodeEnded":
-        f["ended"] = {"reason": d["reason"], "on": _day(at)}
-    elif t == "EntryCorrected":
-        _correct(f, d)
-    elif t == "FamilyPlanAgreed":
-        f["plans"].append(d["agreed_on"])
-    elif t == "MeasuresRecorded":
-        stage = f"review-{d['month']}" if d["stage"] == "review" else d["stage"]
-        f["measures"][stage] = {
-            "on": d["measured_on"],
-            "values": {m["code"]: m["value"] for m in d["measures"]},
-        }
-    elif t == "FeedbackRecorded":
-        f["feedback"].append([d["source"], d["rating"], _day(at)])
-    elif t == "ServicePurchased":
-        f["purchases"].append([d["service"], d["cost_pence"], _day(at)])
-    elif t == "JointWorkRecorded":
-        work = f["joint_work"].setdefault(d["work_id"], {"service": d["service"]})
-        work[d["outcome"]] = _day(at)
-    f["last_version"] = event.stream_version
-    f["recorded_at"] = event.recorded_at.isoformat()
+    fold = _FOLDS.get(event.type)
+    if fold is not None:
+        fold(f, event.data, event)
     return f
+
+
+def _on_referral_received(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.update(
+        family_id=d["family_id"],
+        team_id=d["team_id"],
+        area=d["area"],
+        agency=d["referring_agency"],
+        grounds=list(d.get("referral_grounds") or []),
+        needs=list(d.get("presenting_needs") or []),
+        priority=d.get("priority", 3),
+        referred_on=d["received_on"],
+        previous_case_id=d.get("previous_case_id"),
+        programme=d.get("programme", "ifss"),
+        consent_to_follow_up=d.get("consent_to_follow_up", True),
+        adults=len(d.get("adults") or []),
+    )
+    for child in d.get("children") or []:
+        f["children"][child["child_id"]] = {
+            "unborn": child.get("expected_on") is not None,
+            "at_referral": child.get("statutory_status", "none"),
+            "history": [[child.get("statutory_status", "none"), d["received_on"], "referral"]],
+        }
+    f["v"] = event.stream_version  # what a correction names
+
+
+def _on_case_imported(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.update(imported=True, source_system=d["source_system"])
+
+
+def _on_referral_accepted(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.update(
+        decision="accepted",
+        decided_on=_day(event.occurred_at),
+    )
+
+
+def _on_referral_rejected(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.update(
+        decision="rejected",
+        decided_on=_day(event.occurred_at),
+        rejection_reason=d["reason"],
+        rejected_by_rule=d.get("rule"),
+    )
+
+
+def _on_family_waitlisted(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.setdefault("waitlisted_on", _day(event.occurred_at))
+
+
+def _on_key_worker_allocated(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.setdefault("allocated_on", _day(event.occurred_at))
+    _team(f, d["team_id"])
+
+
+def _on_first_meeting_held(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f.update(first_meeting_at=d["held_at"])
+
+
+def _on_goal_agreed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["goals"][d["goal_id"]] = {
+        "category": d["category"],
+        "baseline": d["baseline"],
+        "target": d["target"],
+        "agreed_on": _day(event.occurred_at),
+        "closing": None,
+        "reviews": {},
+    }
+    f["goals"][d["goal_id"]]["v"] = event.stream_version
+
+
+def _on_goals_scored(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    for s in d["scores"]:
+        goal = f["goals"].get(s["goal_id"])
+        if goal is not None and d["stage"] == "closing":
+            goal["closing"] = s["score"]
+
+
+def _on_extension_decided(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    if d["approved"]:
+        f["extended"] = True
+
+
+def _on_intensive_phase_closed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["closure"] = {
+        "kind": d["kind"],
+        "reason": d.get("unplanned_reason"),
+        "on": d["closed_on"],
+        "onward_referrals": len(d.get("onward_referrals") or []),
+        "less_formal": bool(d.get("transferred_to_less_formal_services")),
+    }
+    for s in d.get("closing_scores") or []:
+        goal = f["goals"].get(s["goal_id"])
+        if goal is not None:
+            goal["closing"] = s["score"]
+
+
+def _on_family_withdrew(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["withdrawn"] = {"reason": d["reason"], "on": _day(event.occurred_at)}
+
+
+def _on_family_transferred(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    _team(f, d["team_id"])
+    f["transfers"] = f.get("transfers", 0) + 1
+
+
+def _on_key_worker_changed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["handovers"] = f.get("handovers", 0) + 1
+
+
+def _on_follow_up_review_scheduled(
+    f: dict[str, Any], d: dict[str, Any], event: RecordedEvent
+) -> None:
+    f["reviews"][str(d["month"])] = {"status": "scheduled", "due_on": d["due_on"]}
+    f.setdefault("review_ids", {})[d["review_id"]] = str(d["month"])
+
+
+def _on_follow_up_review_completed(
+    f: dict[str, Any], d: dict[str, Any], event: RecordedEvent
+) -> None:
+    month = str(d["month"])
+    review = f["reviews"].setdefault(month, {"due_on": None})
+    review["on"] = _day(event.occurred_at)
+    t = event.type
+    if t == "FollowUpReviewCompleted":
+        review.update(
+            status="held",
+            together=d["family_staying_together"],
+            substance=d["substance_use_status"],
+        )
+        for r in d.get("ratings") or []:
+            goal = f["goals"].get(r["goal_id"])
+            if goal is not None:
+                rated = goal["reviews"][month] = {"rating": r["rating"]}
+                if r.get("score") is not None:
+                    rated["score"] = r["score"]
+        for c in d.get("children_statuses") or []:
+            _child_status(f, c["child_id"], c["status"], review["on"], "review")
+        review["v"] = event.stream_version
+    elif t == "FollowUpReviewNotHeld":
+        review.update(status="not_held", reason=d["reason"])
+    else:
+        review.update(status="cancelled", reason=d["reason"])
+
+
+def _on_follow_up_review_overdue(
+    f: dict[str, Any], d: dict[str, Any], event: RecordedEvent
+) -> None:
+    review = f["reviews"].get(f.get("review_ids", {}).get(d["review_id"], ""))
+    if review is not None and review.get("status") == "scheduled":
+        review["status"] = "overdue"
+
+
+def _on_booster_scheduled(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["boosters_scheduled"] = f.get("boosters_scheduled", 0) + 1
+
+
+def _on_booster_delivered(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["boosters_delivered"] = f.get("boosters_delivered", 0) + 1
+
+
+def _on_booster_overdue(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["boosters_lapsed"] = f.get("boosters_lapsed", 0) + 1
+
+
+def _on_maintenance_contact_recorded(
+    f: dict[str, Any], d: dict[str, Any], event: RecordedEvent
+) -> None:
+    f["maintenance_contacts"] = f.get("maintenance_contacts", 0) + 1
+
+
+def _on_child_status_changed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    effective = d.get("effective_on") or _day(event.occurred_at)
+    _child_status(f, d["child_id"], d["status"], effective, "change")
+
+
+def _on_child_joined(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["children"][d["child_id"]] = {
+        "unborn": d.get("expected_on") is not None,
+        "at_referral": None,
+        "history": [[d.get("statutory_status", "none"), _day(event.occurred_at), "joined"]],
+    }
+
+
+def _on_adult_joined(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["adults"] = f.get("adults", 0) + 1
+
+
+def _on_priority_changed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["priority"] = d["priority"]
+
+
+def _on_episode_ended(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["ended"] = {"reason": d["reason"], "on": _day(event.occurred_at)}
+
+
+def _on_entry_corrected(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    _correct(f, d)
+
+
+def _on_family_plan_agreed(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["plans"].append(d["agreed_on"])
+
+
+def _on_measures_recorded(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    stage = f"review-{d['month']}" if d["stage"] == "review" else d["stage"]
+    f["measures"][stage] = {
+        "on": d["measured_on"],
+        "values": {m["code"]: m["value"] for m in d["measures"]},
+    }
+
+
+def _on_feedback_recorded(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["feedback"].append([d["source"], d["rating"], _day(event.occurred_at)])
+
+
+def _on_service_purchased(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    f["purchases"].append([d["service"], d["cost_pence"], _day(event.occurred_at)])
+
+
+def _on_joint_work_recorded(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
+    work = f["joint_work"].setdefault(d["work_id"], {"service": d["service"]})
+    work[d["outcome"]] = _day(event.occurred_at)
+
+
+_FOLDS: dict[str, Any] = {
+    "ReferralReceived": _on_referral_received,
+    "CaseImported": _on_case_imported,
+    "ReferralAccepted": _on_referral_accepted,
+    "ReferralRejected": _on_referral_rejected,
+    "FamilyWaitlisted": _on_family_waitlisted,
+    "KeyWorkerAllocated": _on_key_worker_allocated,
+    "FirstMeetingHeld": _on_first_meeting_held,
+    "GoalAgreed": _on_goal_agreed,
+    "GoalsScored": _on_goals_scored,
+    "ExtensionDecided": _on_extension_decided,
+    "IntensivePhaseClosed": _on_intensive_phase_closed,
+    "FamilyWithdrew": _on_family_withdrew,
+    "FamilyTransferred": _on_family_transferred,
+    "KeyWorkerChanged": _on_key_worker_changed,
+    "FollowUpReviewScheduled": _on_follow_up_review_scheduled,
+    "FollowUpReviewCompleted": _on_follow_up_review_completed,
+    "FollowUpReviewNotHeld": _on_follow_up_review_completed,
+    "FollowUpReviewCancelled": _on_follow_up_review_completed,
+    "FollowUpReviewOverdue": _on_follow_up_review_overdue,
+    "BoosterScheduled": _on_booster_scheduled,
+    "BoosterDelivered": _on_booster_delivered,
+    "BoosterOverdue": _on_booster_overdue,
+    "MaintenanceContactRecorded": _on_maintenance_contact_recorded,
+    "ChildStatusChanged": _on_child_status_changed,
+    "ChildJoined": _on_child_joined,
+    "AdultJoined": _on_adult_joined,
+    "PriorityChanged": _on_priority_changed,
+    "EpisodeEnded": _on_episode_ended,
+    "EntryCorrected": _on_entry_corrected,
+    "FamilyPlanAgreed": _on_family_plan_agreed,
+    "MeasuresRecorded": _on_measures_recorded,
+    "FeedbackRecorded": _on_feedback_recorded,
+    "ServicePurchased": _on_service_purchased,
+    "JointWorkRecorded": _on_joint_work_recorded,
+}
+
+
+def _team(f: dict[str, Any], team_id: str) -> None:
+    """The family's team now; the team it was referred to is kept once they differ."""
+    if team_id != f.get("team_id"):
+        f.setdefault("referral_team_id", f.get("team_id"))
+        f["team_id"] = team_id
 
 
 def _child_status(f: dict[str, Any], child_id: str, status: str, on: str, source: str) -> None:
@@ -273,17 +385,18 @@ def _child_status(f: dict[str, Any], child_id: str, status: str, on: str, source
 
 
 def _correct(f: dict[str, Any], d: dict[str, Any]) -> None:
-    entry = f["entries"].get(str(d["corrects_version"]))
+    """A correction supersedes the fields it names of the entry at ``corrects_version``
+    (each entry the report counts keeps its version as ``v``)."""
     fields = _CORRECTED.get(d["corrects_type"])
-    if entry is None or fields is None:
+    if fields is None:
         return
-    kind, about = entry
-    if kind == "ReferralReceived":
-        target = f
-    elif kind == "GoalAgreed":
-        target = f["goals"].get(about)
+    version = d["corrects_version"]
+    target: dict[str, Any] | None
+    if d["corrects_type"] == "ReferralReceived":
+        target = f if f.get("v") == version else None
     else:
-        target = f["reviews"].get(about)
+        kept = f["goals"] if d["corrects_type"] == "GoalAgreed" else f["reviews"]
+        target = next((x for x in kept.values() if x.get("v") == version), None)
     if target is None:
         return
     for change in d["changes"]:
@@ -300,6 +413,7 @@ class EpisodeOutcomes(KeyedProjection):
     columns: ClassVar[tuple[str, ...]] = (
         "case_id",
         "team_id",
+        "referral_team_id",
         "area",
         "referred_on",
         "facts",
@@ -310,9 +424,9 @@ class EpisodeOutcomes(KeyedProjection):
         return (case_id,) if case_id else None
 
     def fold(self, row: Row | None, event: RecordedEvent) -> Row | None:
-        case_id = case_of(event.stream_id)
-        assert case_id is not None
         if row is None:
+            case_id = case_of(event.stream_id)
+            assert case_id is not None
             row = {"case_id": case_id, "facts": new_facts(case_id)}
         fold_facts(row["facts"], event)
         return row
@@ -325,6 +439,7 @@ class EpisodeOutcomes(KeyedProjection):
         return (
             facts["case_id"],
             facts.get("team_id"),
+            facts.get("referral_team_id", facts.get("team_id")),
             facts.get("area"),
             day_of(facts.get("referred_on")),
             orjson.dumps(facts).decode(),

@@ -135,7 +135,7 @@ async def test_the_outcomes_read_model_rebuilds_to_the_same_rows(
     rows = await pool.fetch("SELECT * FROM episode_outcomes ORDER BY case_id")
     await rebuild(pool, store, [p for p in PROJECTIONS if p.name == "episode_outcomes"])
     assert await pool.fetch("SELECT * FROM episode_outcomes ORDER BY case_id") == rows
-    facts = await pool.fetchval("SELECT facts->'goals'->'g1' FROM episode_outcomes")
+    facts = await pool.fetchval("SELECT (facts::json)->'goals'->'g1' FROM episode_outcomes")
     assert '"closing": 7' in facts and '"rating": "maintained"' in facts
 
 

@@ -532,3 +532,9 @@ def test_a_fip_report_counts_its_own_families_measures_and_costs_avoided() -> No
     ).figure("avoided_antisocial_behaviour")
     assert (costed.value, costed.recorded) == (3000.0, True)
     assert "£3,000.00" in costed.definition and "DfE tool 2011" in costed.definition
+
+
+def test_the_outcomes_fold_handles_what_it_declares() -> None:
+    from projections.models.outcomes import _FOLDS, OUTCOME_EVENTS
+
+    assert set(_FOLDS) == OUTCOME_EVENTS

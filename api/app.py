@@ -89,6 +89,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     app.include_router(commands.router)
     app.include_router(alerts.router)
     app.include_router(teams.registry)
+    app.include_router(teams.work)
     app.include_router(teams.router)
     app.include_router(codec.router)
     app.include_router(retention.router)

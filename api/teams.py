@@ -4,17 +4,22 @@ field."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from api.commands import invalid, run_command
 from api.deps import WRITE, ServicesDep, UserDep
 from api.problems import ApiError
-from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
-from events.vocabulary import Role
+from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool, whole_number
+from events.calendar import local_day
+from events.catalogue import ConsultationGiven, TrainingGiven
+from events.errors import InvalidInput
+from events.vocabulary import ReferringAgency, Role, TrainingModel
 from identity.users import User
+from reports import team_work
 from workflows import client as cases
 from workflows.team_workflow import (
     ChangeKeyWorker,
@@ -25,6 +30,7 @@ from workflows.team_workflow import (
 )
 
 registry = APIRouter(prefix="/teams", tags=["teams"])
+work = APIRouter(prefix="/teams/{team_id}", tags=["teams"])
 router = APIRouter(prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"])
 TeamId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 KeyWorkerId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -119,3 +125,63 @@ async def cover(
         raise invalid(exc) from None
     version = await run_command(cases.set_cover(s.temporal, team_id, change))
     return CoverOut(team_version=version)
+
+
+class ConsultationIn(BaseModel):
+    """Consultation or advice given to practitioners of another agency (no family named)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    consultation_id: Code
+    given_on: Day
+    agency: ReferringAgency
+    practitioners: Annotated[int, Field(ge=1, le=500), BeforeValidator(whole_number)]
+
+
+class TrainingIn(BaseModel):
+    """Training given to the wider workforce in the service's model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    training_id: Code
+    given_on: Day
+    sessions: Annotated[int, Field(ge=1, le=100), BeforeValidator(whole_number)]
+    attendees: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)]
+    model: TrainingModel
+
+
+class WorkOut(BaseModel):
+    team_id: str
+    version: int
+
+
+async def _record_work(
+    team_id: str, user: User, s: Any, event: ConsultationGiven | TrainingGiven
+) -> WorkOut:
+    _supervises(user, team_id)
+    if event.given_on > local_day(datetime.now(UTC)):
+        raise ApiError(422, "given_on", "cannot be in the future")
+    try:
+        version = await team_work.record(s.store, team_id, event, user.actor)
+    except team_work.AlreadyRecorded as exc:
+        raise ApiError(409, exc.field, exc.rule) from None
+    except InvalidInput as exc:
+        raise ApiError(404, exc.field, exc.rule) from None
+    return WorkOut(team_id=team_id, version=version)
+
+
+@work.post("/consultations", response_model=WorkOut, status_code=201, responses=WRITE)
+async def record_consultation(
+    team_id: TeamId, body: ConsultationIn, user: UserDep, s: ServicesDep
+) -> WorkOut:
+    """Record consultation or advice the team gave to another agency's practitioners (its
+    own supervisor; a second record of the same id is a conflict)."""
+    return await _record_work(team_id, user, s, ConsultationGiven(**body.model_dump()))
+
+
+@work.post("/training", response_model=WorkOut, status_code=201, responses=WRITE)
+async def record_training(
+    team_id: TeamId, body: TrainingIn, user: UserDep, s: ServicesDep
+) -> WorkOut:
+    """Record training the team gave to the wider workforce (its own supervisor)."""
+    return await _record_work(team_id, user, s, TrainingGiven(**body.model_dump()))

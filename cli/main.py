@@ -46,7 +46,10 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
 app.command("demo")(users.demo)
 app.command("projector")(readers.projector)
-from cli.report import report, report_snapshots  # noqa: E402
+from cli.report import report, report_snapshots, team_consultation, team_training  # noqa: E402
+
+team_app.command("consultation")(team_consultation)
+team_app.command("training")(team_training)
 
 app.command("report")(report)
 app.command("report-snapshots")(report_snapshots)

@@ -179,3 +179,72 @@ def report_snapshots(actor: ActorOption = None) -> None:
         console.print("no snapshots yet (the first is taken on the 1st of next month, 07:00)")
         return
     print_rows("report snapshots", rows, ["version", "programme", "as_of", "episodes", "digest"])
+
+
+def _record_team_work(team_id: str, kind: type, fields: dict[str, Any], actor: str | None) -> None:
+    """Record the team's consultation or training (its own supervisor, as through the API)."""
+    from cli.cases import build
+    from cli.readers import _setup, with_store
+    from events.calendar import local_day
+    from reports import team_work
+
+    settings, dsn = _setup()
+    who = parse_actor(actor, settings)
+    event: Any = build(kind, fields)
+    if event.given_on > local_day(datetime.now(UTC)):
+        raise fail("given_on: cannot be in the future")
+    user = confirm(who, settings)
+    if (refusal := user.team_refusal(team_id)) is not None:
+        raise fail(refusal)
+
+    from events.errors import InvalidInput
+
+    async def run(pool: Any, store: Any) -> int:
+        try:
+            version: int = await team_work.record(store, team_id, event, user.actor)
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
+        return version
+
+    with_store(dsn, run)
+
+
+def team_consultation(
+    team_id: str,
+    consultation_id: Annotated[str, typer.Option("--id", help="A reference of your choosing.")],
+    given_on: Annotated[str, typer.Option("--on", help="The day it was given (YYYY-MM-DD).")],
+    agency: Annotated[str, typer.Option(help="The practitioners' agency (a referring agency).")],
+    practitioners: Annotated[int, typer.Option(help="How many practitioners took part.")],
+    actor: ActorOption = None,
+) -> None:
+    """Record consultation or advice the team gave to another agency's practitioners (the
+    team's supervisor; no family is named). Counted by `ifss report`."""
+    from events.catalogue import ConsultationGiven
+
+    fields = {"consultation_id": consultation_id, "given_on": given_on, "agency": agency,
+              "practitioners": practitioners}  # fmt: skip
+    _record_team_work(team_id, ConsultationGiven, fields, actor)
+    typer.echo(f"team {team_id}: consultation {consultation_id} recorded")
+
+
+def team_training(
+    team_id: str,
+    training_id: Annotated[str, typer.Option("--id", help="A reference of your choosing.")],
+    given_on: Annotated[str, typer.Option("--on", help="The day it was given (YYYY-MM-DD).")],
+    sessions: Annotated[int, typer.Option(help="How many sessions.")],
+    attendees: Annotated[int, typer.Option(help="How many attended.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="motivational_interviewing, solution_focused, cognitive_behavioural or other."
+        ),
+    ],
+    actor: ActorOption = None,
+) -> None:
+    """Record training the team gave to the wider workforce (the team's supervisor)."""
+    from events.catalogue import TrainingGiven
+
+    fields = {"training_id": training_id, "given_on": given_on, "sessions": sessions,
+              "attendees": attendees, "model": model}  # fmt: skip
+    _record_team_work(team_id, TrainingGiven, fields, actor)
+    typer.echo(f"team {team_id}: training {training_id} recorded")

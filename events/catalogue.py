@@ -72,6 +72,7 @@ from events.vocabulary import (
     SessionKind,
     StatutoryStatus,
     SubstanceUseStatus,
+    TrainingModel,
     UnplannedExitReason,
     WithdrawalReason,
 )
@@ -111,6 +112,7 @@ StreamKind = Literal[
     "legacy",
     "admin",
     "report",
+    "team_work",
 ]
 
 # A SHA-256 digest in lower-case hex (a programme policy's content).
@@ -1075,6 +1077,35 @@ class RetentionReviewed(DomainEvent):
 
     as_of: Day
     due: list[Code] = Field(max_length=100_000)
+
+
+# --- the team's work beyond its families (streams team-work-<team_id>) ----------------------
+
+
+class ConsultationGiven(DomainEvent):
+    summary: ClassVar[str] = (
+        "The team gave advice or consultation to practitioners of another agency on "
+        "engaging families (the service's second function; no family is named)."
+    )
+    stream: ClassVar[StreamKind] = "team_work"
+
+    consultation_id: Code
+    given_on: Day
+    agency: ReferringAgency
+    practitioners: Annotated[int, Field(ge=1, le=500), BeforeValidator(whole_number)]
+
+
+class TrainingGiven(DomainEvent):
+    summary: ClassVar[str] = (
+        "The team trained the wider workforce in its model (sessions, attendees, the model taught)."
+    )
+    stream: ClassVar[StreamKind] = "team_work"
+
+    training_id: Code
+    given_on: Day
+    sessions: Annotated[int, Field(ge=1, le=100), BeforeValidator(whole_number)]
+    attendees: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)]
+    model: TrainingModel
 
 
 # --- reports (stream report-snapshots) ------------------------------------------------------

@@ -280,3 +280,12 @@ class JointWorkOutcome(StrEnum):
     REQUESTED = "requested"
     OBTAINED = "obtained"
     REFUSED = "refused"
+
+
+class TrainingModel(StrEnum):
+    """The model a training session for the wider workforce taught."""
+
+    MOTIVATIONAL_INTERVIEWING = "motivational_interviewing"
+    SOLUTION_FOCUSED = "solution_focused"
+    COGNITIVE_BEHAVIOURAL = "cognitive_behavioural"
+    OTHER = "other"

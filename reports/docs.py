@@ -79,6 +79,13 @@ Besides the episode's own milestones, key workers record (from the case page, th
 | `record_spot_purchase` | a service not otherwise available bought for the family (`service`, `provider`, `cost_pence`) | intensive work, follow-up |
 | `record_joint_work` | joint work with the family's case manager to reach a service (`work_id`, `service`, `outcome`: requested, then obtained or refused) | intensive work, follow-up |
 
+The team's work beyond its families is recorded by its supervisor in the team's own
+stream (`team-work-<team>`, no family named): `ifss team consultation TEAM --id K --on DATE
+--agency A --practitioners N` (`POST /teams/{team}/consultations`) for consultation and
+advice given to other agencies' practitioners, and `ifss team training TEAM --id T --on
+DATE --sessions N --attendees N --model M` (`POST /teams/{team}/training`) for training the
+wider workforce. A second record of the same id is refused.
+
 ## Programmes
 
 A referral names its programme (`programme`, default `ifss`): its eligible grounds and the

@@ -255,6 +255,7 @@ def evaluate(
     first_meeting_target: int = 2,
     programme: str = DEFAULT_PROGRAMME,
     unit_costs: Mapping[str, UnitCost] | None = None,
+    team_work: Iterable[Mapping[str, Any]] = (),
 ) -> Report:
     defined = programme_of(programme)
     chosen = [
@@ -282,6 +283,8 @@ def evaluate(
     figures += _recorded_facts(chosen, period, tables)
     figures += _measures(chosen, period, defined, tables)
     figures += _costs_avoided(chosen, period, defined, unit_costs or {})
+    work = [w for w in team_work if team is None or w.get("team_id") == team]
+    figures += _team_work(work, period, tables)
     figures += _not_recorded()
     return Report(
         title=f"{defined.name}: evaluation data set",
@@ -1094,18 +1097,68 @@ def _costs_avoided(
     return figures
 
 
-def _not_recorded() -> list[Figure]:
+def _team_work(work: list[Mapping[str, Any]], period: Period, tables: list[Table]) -> list[Figure]:
+    given = [w for w in work if period.holds(w.get("given_on"))]
+    consultations = [w for w in given if w["type"] == "ConsultationGiven"]
+    training = [w for w in given if w["type"] == "TrainingGiven"]
+    by_agency: Counter[str] = Counter()
+    for w in consultations:
+        by_agency[str(w["agency"])] += 1
+    tables.append(
+        Table(
+            "consultations_by_agency",
+            "Consultation and advice, by the practitioners' agency",
+            ["agency", "sessions"],
+            [[k, v] for k, v in sorted(by_agency.items(), key=lambda kv: (-kv[1], kv[0]))],
+            "Consultation and advice sessions given in the period to practitioners of other "
+            "agencies, by their agency.",
+        )
+    )
+    models: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for w in training:
+        models[str(w["model"])][0] += w["sessions"]
+        models[str(w["model"])][1] += w["attendees"]
+    tables.append(
+        Table(
+            "training_by_model",
+            "Training given to the wider workforce, by the model taught",
+            ["model", "sessions", "attendees"],
+            [[k, n, a] for k, (n, a) in sorted(models.items())],
+            "Training sessions given in the period and the people who attended them.",
+        )
+    )
     return [
-        Figure.missing(
+        _count(
             "consultations",
             "Consultation and advice sessions to other practitioners",
-            "a team record of consultations given",
+            "Sessions of consultation or advice the teams gave in the period to practitioners "
+            "of other agencies, recorded by the teams' supervisors.",
+            len(consultations),
         ),
-        Figure.missing(
-            "training",
-            "Training given to the wider workforce",
-            "a team record of training sessions, attendees and the model taught",
+        _count(
+            "practitioners_advised",
+            "Practitioners given consultation or advice",
+            "The practitioners present at those sessions (one counted at each session).",
+            sum(w["practitioners"] for w in consultations),
         ),
+        _count(
+            "training_sessions",
+            "Training sessions given to the wider workforce",
+            "Training sessions in the service's model (motivational interviewing, "
+            "solution-focused and cognitive behavioural techniques) given in the period.",
+            sum(w["sessions"] for w in training),
+        ),
+        _count(
+            "training_attendees",
+            "People trained",
+            "Attendances at the training sessions given in the period.",
+            sum(w["attendees"] for w in training),
+        ),
+    ]
+
+
+def _not_recorded() -> list[Figure]:
+    return [
         Figure.missing(
             "children_ages", "Ages of children (bands)", "coded age bands of the children"
         ),

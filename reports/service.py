@@ -21,6 +21,7 @@ from events.vocabulary import Role
 from identity.users import User
 from reports.evaluation import Costs, Period, Report, UnitCost, evaluate
 from reports.source import episodes_as_of, live_episodes
+from reports.team_work import team_work
 
 READERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 Pounds = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
@@ -160,6 +161,7 @@ async def produce(
             episodes = await live_episodes(conn, team=team)
     else:
         episodes = await episodes_as_of(store, as_of)
+    work = await team_work(store, as_of)
     report = evaluate(
         episodes,
         period,
@@ -171,6 +173,7 @@ async def produce(
         unit_costs=dict(costs.unit_costs) if costs else {},
         first_meeting_target=first_meeting_target,
         programme=programme,
+        team_work=work,
     )
     if compare_snapshot is not None:
         from reports.snapshots import changes_since, snapshots

@@ -235,6 +235,12 @@ WORDS: dict[type, dict[str, str]] = {
         "satisfied": N_("Satisfied"),
         "very_satisfied": N_("Very satisfied"),
     },
+    v.TrainingModel: {
+        "motivational_interviewing": N_("Motivational interviewing"),
+        "solution_focused": N_("Solution-focused"),
+        "cognitive_behavioural": N_("Cognitive behavioural"),
+        "other": N_("Other"),
+    },
     v.JointWorkOutcome: {
         "requested": N_("Requested"),
         "obtained": N_("Obtained"),
@@ -276,6 +282,7 @@ EVENT_TITLES: dict[str, str] = {
     "ChildStatusChanged": N_("Child status changed"),
     "ConsentRecorded": N_("Consent recorded"),
     "ConsentWithdrawn": N_("Consent withdrawn"),
+    "ConsultationGiven": N_("Consultation given"),
     "EntryCorrected": N_("Entry corrected"),
     "EpisodeEnded": N_("Episode ended"),
     "ExtensionDecided": N_("Extension decided"),
@@ -324,6 +331,7 @@ EVENT_TITLES: dict[str, str] = {
     "RetentionReviewed": N_("Retention reviewed"),
     "SessionRecorded": N_("Session recorded"),
     "TeamAllocationWithdrawn": N_("Team allocation withdrawn"),
+    "TrainingGiven": N_("Training given"),
     "TeamCaseAllocated": N_("Team case allocated"),
     "TeamCaseReassigned": N_("Team case reassigned"),
     "TeamCaseReceived": N_("Team case received"),

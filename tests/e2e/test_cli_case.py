@@ -136,6 +136,13 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert "<svg" in ok(s, "report", actor=SUP)
     refused = s.ifss("report", actor=CM)
     assert refused.returncode == 2 and "role:" in refused.stderr
+    given = ("--on", "2026-01-05", "--agency", "school", "--practitioners", "4")
+    assert "recorded" in ok(s, "team", "consultation", "cardiff", "--id", "k1", *given, actor=SUP)
+    twice = s.ifss("team", "consultation", "cardiff", "--id", "k1", *given, actor=SUP)
+    assert twice.returncode == 2 and "consultation_id" in twice.stderr
+    badly = s.ifss("team", "training", "cardiff", "--id", "t1", "--on", "2026-01-05",
+                   "--sessions", "0", "--attendees", "3", "--model", "mi", actor=SUP)  # fmt: skip
+    assert badly.returncode == 2 and "sessions" in badly.stderr
     for args, field in (
         (("--from", "2026-13-01"), "from"),
         (("--as-of", "3000-01-01"), "as_of"),

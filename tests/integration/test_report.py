@@ -291,3 +291,41 @@ async def test_the_report_page_for_those_who_read_reports(web: Web) -> None:
     await web.get("sup-evans", "/app/language", to="cy", next="/app/report")
     welsh = await web.get("sup-evans", "/app/report", year="2025")
     assert welsh.status_code == 200 and '<html lang="cy"' in welsh.text
+
+
+async def test_the_teams_consultations_and_training_are_recorded_and_counted(api: Api) -> None:
+    consultation = {"consultation_id": "k1", "given_on": "2025-06-02", "agency": "school",
+                    "practitioners": 6}  # fmt: skip
+    training = {"training_id": "t1", "given_on": "2025-07-10", "sessions": 3, "attendees": 40,
+                "model": "motivational_interviewing"}  # fmt: skip
+    made = await api.post("sup-evans", "/teams/cardiff/consultations", consultation)
+    assert made.status_code == 201, made.text
+    assert (await api.post("sup-evans", "/teams/cardiff/training", training)).status_code == 201
+    again = await api.post("sup-evans", "/teams/cardiff/consultations", consultation)
+    assert (again.status_code, again.json()["field"]) == (409, "consultation_id")
+    assert (await api.post("sup-far", "/teams/cardiff/training", training)).status_code == 403
+    assert (await api.post("cm-jones", "/teams/cardiff/training", training)).status_code == 403
+    for bad, field in (
+        ({**consultation, "consultation_id": "k2", "practitioners": 0}, "practitioners"),
+        ({**consultation, "consultation_id": "k2", "practitioners": True}, "practitioners"),
+        ({**consultation, "consultation_id": "k2", "given_on": "2999-01-01"}, "given_on"),
+        ({**consultation, "consultation_id": "k2", "given_on": "2100-01-01"}, "given_on"),
+        ({**consultation, "consultation_id": "k\x00"}, "consultation_id"),
+        ({**consultation, "consultation_id": "k2", "agency": "🙂"}, "agency"),
+    ):
+        refused = await api.post("sup-evans", "/teams/cardiff/consultations", bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert field in refused.json()["field"], (bad, refused.json())
+    stored = await api.h.store.read_stream("team-work-cardiff")
+    assert [e.type for e in stored] == ["ConsultationGiven", "TrainingGiven"]
+    assert stored[0].metadata.actor.id == "sup-evans"
+    body = (await api.get("sup-evans", "/reports/evaluation", **{"from": "2025-04-01"})).json()
+    figures = {f["key"]: f["value"] for f in body["figures"]}
+    assert (figures["consultations"], figures["practitioners_advised"]) == (1, 6)
+    assert (figures["training_sessions"], figures["training_attendees"]) == (3, 40)
+    far = (await api.get("sup-far", "/reports/evaluation", **{"from": "2025-04-01"})).json()
+    assert {f["key"]: f["value"] for f in far["figures"]}["consultations"] == 0  # newport's
+    before = (
+        await api.get("au-khan", "/reports/evaluation", **{"from": "2025-04-01", "as_of": "2026-01-01T00:00:00Z"})
+    ).json()  # fmt: skip
+    assert {f["key"]: f["value"] for f in before["figures"]}["consultations"] == 0

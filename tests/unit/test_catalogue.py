@@ -60,6 +60,7 @@ def test_event_names_are_past_tense_facts() -> None:
         "Approaching",
         "Overrun",
         "Taken",
+        "Given",
     }
     for cls in all_event_types():
         last_word = re.findall(r"[A-Z][a-z]*", cls.__name__)[-1]

@@ -374,8 +374,6 @@ def test_wilson_interval_and_the_financial_year() -> None:
 def test_items_the_engine_does_not_record_say_so_rather_than_showing_zero() -> None:
     missing = [f for f in report().figures if not f.recorded]
     assert {f.key for f in missing} == {
-        "consultations",
-        "training",
         "children_ages",
         "welsh_language",
         "cost_per_case",  # no team costs given
@@ -538,3 +536,29 @@ def test_the_outcomes_fold_handles_what_it_declares() -> None:
     from projections.models.outcomes import _FOLDS, OUTCOME_EVENTS
 
     assert set(_FOLDS) == OUTCOME_EVENTS
+
+
+def test_the_teams_consultations_and_training_are_counted_in_their_period_and_team() -> None:
+    work = [
+        {"team_id": "cardiff", "type": "ConsultationGiven", "given_on": "2026-05-01",
+         "agency": "school", "practitioners": 5},
+        {"team_id": "cardiff", "type": "ConsultationGiven", "given_on": "2026-03-31",
+         "agency": "health", "practitioners": 9},  # the year before
+        {"team_id": "vale", "type": "ConsultationGiven", "given_on": "2026-06-01",
+         "agency": "health", "practitioners": 2},
+        {"team_id": "cardiff", "type": "TrainingGiven", "given_on": "2026-09-01",
+         "sessions": 4, "attendees": 30, "model": "motivational_interviewing"},
+    ]  # fmt: skip
+    everyone = report(team_work=work)
+    assert (
+        everyone.figure("consultations").value,
+        everyone.figure("practitioners_advised").value,
+    ) == (2, 7)
+    assert everyone.table("consultations_by_agency").rows == [["health", 1], ["school", 1]]
+    cardiff = report(team_work=work, team="cardiff")
+    assert (cardiff.figure("consultations").value, cardiff.figure("training_sessions").value) == (
+        1,
+        4,
+    )
+    assert cardiff.figure("training_attendees").value == 30
+    assert cardiff.table("training_by_model").rows == [["motivational_interviewing", 4, 30]]

@@ -46,6 +46,8 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "FamilyErasureRefused",
         "RetentionReviewed",
         "ReportSnapshotTaken",
+        "ConsultationGiven",
+        "TrainingGiven",
         "UserAdded",
         "UserActiveChanged",
         "TokenCreated",

@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.commands import invalid, run_command
 from api.deps import WRITE, ServicesDep, UserDep
 from api.problems import ApiError
-from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool, whole_number
+from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
 from events.calendar import local_day
 from events.catalogue import ConsultationGiven, TrainingGiven
 from events.errors import InvalidInput
-from events.vocabulary import ReferringAgency, Role, TrainingModel
+from events.vocabulary import Role
 from identity.users import User
 from reports import team_work
 from workflows import client as cases
@@ -127,29 +127,6 @@ async def cover(
     return CoverOut(team_version=version)
 
 
-class ConsultationIn(BaseModel):
-    """Consultation or advice given to practitioners of another agency (no family named)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    consultation_id: Code
-    given_on: Day
-    agency: ReferringAgency
-    practitioners: Annotated[int, Field(ge=1, le=500), BeforeValidator(whole_number)]
-
-
-class TrainingIn(BaseModel):
-    """Training given to the wider workforce in the service's model."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    training_id: Code
-    given_on: Day
-    sessions: Annotated[int, Field(ge=1, le=100), BeforeValidator(whole_number)]
-    attendees: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)]
-    model: TrainingModel
-
-
 class WorkOut(BaseModel):
     team_id: str
     version: int
@@ -172,16 +149,17 @@ async def _record_work(
 
 @work.post("/consultations", response_model=WorkOut, status_code=201, responses=WRITE)
 async def record_consultation(
-    team_id: TeamId, body: ConsultationIn, user: UserDep, s: ServicesDep
+    team_id: TeamId, body: ConsultationGiven, user: UserDep, s: ServicesDep
 ) -> WorkOut:
     """Record consultation or advice the team gave to another agency's practitioners (its
-    own supervisor; a second record of the same id is a conflict)."""
-    return await _record_work(team_id, user, s, ConsultationGiven(**body.model_dump()))
+    own supervisor; a second record of the same id is a conflict). The body is the event
+    itself: no family is named, nothing else is recorded."""
+    return await _record_work(team_id, user, s, body)
 
 
 @work.post("/training", response_model=WorkOut, status_code=201, responses=WRITE)
 async def record_training(
-    team_id: TeamId, body: TrainingIn, user: UserDep, s: ServicesDep
+    team_id: TeamId, body: TrainingGiven, user: UserDep, s: ServicesDep
 ) -> WorkOut:
     """Record training the team gave to the wider workforce (its own supervisor)."""
-    return await _record_work(team_id, user, s, TrainingGiven(**body.model_dump()))
+    return await _record_work(team_id, user, s, body)

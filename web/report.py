@@ -4,6 +4,7 @@ and admins, with a download of every table as CSV or JSON."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -34,7 +35,7 @@ def _choices(request: Request, user: Any) -> tuple[dict[str, Any], list[tuple[st
     current = Period.financial_year(today).start.year
     year = current
     if q.get("year"):
-        if q["year"].isdigit() and 1900 <= int(q["year"]) <= 2099:
+        if re.fullmatch(r"[0-9]{4}", q["year"]) and 1900 <= int(q["year"]) <= 2099:
             year = int(q["year"])
         else:
             errors.append(("year", N_("Choose a financial year")))

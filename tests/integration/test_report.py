@@ -285,6 +285,8 @@ async def test_the_report_page_for_those_who_read_reports(web: Web) -> None:
     data = await web.get("au-khan", "/app/report.json", year="2025", team="cardiff")
     assert data.json()["scope"]["team"] == "cardiff"
     assert (await web.get("cm-jones", "/app/report")).status_code == 403
+    for year in ("9" * 5000, "١٢٣٤", "2025\x00"):  # no crash: a choice to make again
+        assert (await web.get("ad-root", "/app/report", year=year)).status_code == 422
     bad = await web.get("ad-root", "/app/report", as_of="2999-01-01", year="12")
     assert bad.status_code == 422
     assert 'href="#as_of"' in bad.text and 'href="#year"' in bad.text

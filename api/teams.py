@@ -17,7 +17,7 @@ from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
 from events.calendar import local_day
 from events.catalogue import ConsultationGiven, TrainingGiven
 from events.errors import InvalidInput
-from events.vocabulary import Role
+from events.vocabulary import LocalAuthority, Role
 from identity.users import User
 from reports import team_work
 from workflows import client as cases
@@ -66,7 +66,7 @@ class TeamIn(BaseModel):
 
     team_id: NewId
     name: Line
-    area: Code
+    area: LocalAuthority
 
 
 class TeamOut(BaseModel):

@@ -18,7 +18,7 @@ from rich.table import Table
 from events.envelope import Actor
 from events.errors import InvalidInput
 from events.validation import first_problem
-from events.vocabulary import Role
+from events.vocabulary import LocalAuthority, Role
 from identity.users import User
 from workers.log import configure_logging
 from workers.root import Runtime
@@ -325,15 +325,23 @@ def refer(
     file: Annotated[Path | None, typer.Option(help="JSON file with the referral's fields.")] = None,
     family: Annotated[str | None, typer.Option(help="Family id.")] = None,
     team: Annotated[str | None, typer.Option(help="Team id.")] = None,
-    area: Annotated[str | None, typer.Option(help="Area (local authority).")] = None,
+    area: Annotated[
+        str | None, typer.Option(help="The local authority area of Wales (e.g. cardiff).")
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="Referring agency.")] = None,
     ground: Annotated[list[str] | None, typer.Option(help="Referral ground (repeat).")] = None,
     need: Annotated[list[str] | None, typer.Option(help="Presenting need (repeat).")] = None,
-    child: Annotated[list[str] | None, typer.Option(help="CHILD_ID[:STATUS] (repeat).")] = None,
+    child: Annotated[
+        list[str] | None, typer.Option(help="CHILD_ID[:STATUS[:AGE_BAND]] (repeat).")
+    ] = None,
     adult: Annotated[
         list[str] | None, typer.Option(help="PERSON_ID:RELATIONSHIP (repeat).")
     ] = None,
     priority: Annotated[int | None, typer.Option(help="1 (most urgent) to 5.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="The language the family chose: welsh, english or bilingual."),
+    ] = None,
     received_on: Annotated[str | None, typer.Option(help="Date received (default today).")] = None,
     consent: Annotated[
         bool | None,
@@ -366,9 +374,10 @@ def refer(
         "referral_grounds": ground,
         "presenting_needs": need,
         "priority": priority,
+        "language_preference": language,
         "received_on": received_on,
         "children": [
-            dict(zip(("child_id", "statutory_status"), c.split(":", 1), strict=False))
+            dict(zip(("child_id", "statutory_status", "age_band"), c.split(":", 2), strict=False))
             for c in child
         ]
         if child
@@ -413,7 +422,10 @@ def refer(
 def team_register(
     team_id: str,
     name: Annotated[str, typer.Option(help="The team's name as staff know it.")],
-    area: Annotated[str, typer.Option(help="The local authority area it serves (a code).")],
+    area: Annotated[
+        LocalAuthority,
+        typer.Option(help="The local authority area of Wales it serves.", show_choices=True),
+    ],
     actor: ActorOption = None,
 ) -> None:
     """Register a team (an admin's act, recorded on the team's stream). Referrals, key
@@ -423,7 +435,8 @@ def team_register(
 
     settings = _setup()
     command = build(
-        RegisterTeam, {"actor": parse_actor(actor, settings), "name": name, "area": area}
+        RegisterTeam,
+        {"actor": parse_actor(actor, settings), "name": name, "area": area.value},
     )
     run_with_client(
         settings,
@@ -433,7 +446,7 @@ def team_register(
         policy=True,
         actor=command.actor,
     )
-    console.print(f"team {team_id}: registered as {command.name!r} ({area})", highlight=False)
+    console.print(f"team {team_id}: registered as {command.name!r} ({area.value})", highlight=False)
 
 
 @team_app.command("add-worker")

@@ -45,6 +45,7 @@ from events.bounds import (
 from events.policy import ProgrammePolicy
 from events.vocabulary import (
     AccessPurpose,
+    AgeBand,
     AlertResolution,
     AlertRule,
     AlertSeverity,
@@ -60,6 +61,7 @@ from events.vocabulary import (
     GoalRating,
     HandoverReason,
     JointWorkOutcome,
+    LanguagePreference,
     MeasureStage,
     OverdueOnImport,
     PresentingNeed,
@@ -150,6 +152,11 @@ class Child(Part):
     child_id: Code
     statutory_status: StatutoryStatus = StatutoryStatus.NONE
     expected_on: Day | None = Field(default=None, description="An unborn child's due date.")
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="The child's age band when recorded (coded, kept in clear for the data "
+        "set): worked out from the date of birth when one is given; unborn when expected.",
+    )
     personal: ChildPersonal | None = None
 
 
@@ -217,6 +224,10 @@ class ReferralReceived(DomainEvent):
         default="ifss",
         description="The programme the family is referred to (events.programmes): its "
         "eligible grounds and outcome measures. Absent on referrals before programmes: ifss.",
+    )
+    language_preference: LanguagePreference | None = Field(
+        default=None,
+        description="The language the family chose to be worked with in (None: not recorded).",
     )
     personal: FamilyPersonal | None = None
 
@@ -658,6 +669,9 @@ class ChildJoined(DomainEvent):
     child_id: Code
     statutory_status: StatutoryStatus = StatutoryStatus.NONE
     expected_on: Day | None = Field(default=None, description="An unborn child's due date.")
+    age_band: AgeBand | None = Field(
+        default=None, description="The child's age band on the day they joined (coded)."
+    )
     personal: ChildPersonal | None = None
 
 

@@ -289,3 +289,62 @@ class TrainingModel(StrEnum):
     SOLUTION_FOCUSED = "solution_focused"
     COGNITIVE_BEHAVIOURAL = "cognitive_behavioural"
     OTHER = "other"
+
+
+class LocalAuthority(StrEnum):
+    """The 22 principal local authority areas of Wales (Local Government (Wales) Act 1994),
+    where a family lives and which area a team serves."""
+
+    BLAENAU_GWENT = "blaenau_gwent"
+    BRIDGEND = "bridgend"
+    CAERPHILLY = "caerphilly"
+    CARDIFF = "cardiff"
+    CARMARTHENSHIRE = "carmarthenshire"
+    CEREDIGION = "ceredigion"
+    CONWY = "conwy"
+    DENBIGHSHIRE = "denbighshire"
+    FLINTSHIRE = "flintshire"
+    GWYNEDD = "gwynedd"
+    ISLE_OF_ANGLESEY = "isle_of_anglesey"
+    MERTHYR_TYDFIL = "merthyr_tydfil"
+    MONMOUTHSHIRE = "monmouthshire"
+    NEATH_PORT_TALBOT = "neath_port_talbot"
+    NEWPORT = "newport"
+    PEMBROKESHIRE = "pembrokeshire"
+    POWYS = "powys"
+    RHONDDA_CYNON_TAF = "rhondda_cynon_taf"
+    SWANSEA = "swansea"
+    TORFAEN = "torfaen"
+    VALE_OF_GLAMORGAN = "vale_of_glamorgan"
+    WREXHAM = "wrexham"
+
+
+class LanguagePreference(StrEnum):
+    """The language the family chose to be worked with in (the Welsh "Active Offer":
+    asked, not assumed)."""
+
+    WELSH = "welsh"
+    ENGLISH = "english"
+    BILINGUAL = "bilingual"
+
+
+class AgeBand(StrEnum):
+    """A child's age in the bands of the evaluation data set (whole years at the date it
+    was recorded: the referral, or the day the child joined)."""
+
+    UNBORN = "unborn"
+    UNDER_1 = "under_1"
+    AGE_1_TO_4 = "1_to_4"
+    AGE_5_TO_9 = "5_to_9"
+    AGE_10_TO_15 = "10_to_15"
+    AGE_16_PLUS = "16_plus"
+
+
+# The lowest whole age of each band born (the unborn band has none).
+AGE_BAND_FROM: tuple[tuple[int, AgeBand], ...] = (
+    (16, AgeBand.AGE_16_PLUS),
+    (10, AgeBand.AGE_10_TO_15),
+    (5, AgeBand.AGE_5_TO_9),
+    (1, AgeBand.AGE_1_TO_4),
+    (0, AgeBand.UNDER_1),
+)

@@ -24,6 +24,7 @@ from typing import Any
 from events.calendar import is_working_day, local_day
 from events.programmes import DEFAULT_PROGRAMME, Programme
 from events.programmes import programme as programme_of
+from events.vocabulary import AgeBand, LanguagePreference
 
 MAINTAINED = frozenset({"exceeded", "maintained"})
 LOST = frozenset({"declined", "could_not_contact", "moved_away"})
@@ -46,6 +47,7 @@ WAIT_BANDS = (
     (11, 10**6, "over 10"),
 )
 Z95 = 1.959963984540054
+NOT_RECORDED = "not recorded"
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,6 @@ def evaluate(
     figures += _costs_avoided(chosen, period, defined, unit_costs or {})
     work = [w for w in team_work if team is None or w.get("team_id") == team]
     figures += _team_work(work, period, tables)
-    figures += _not_recorded()
     return Report(
         title=f"{defined.name}: evaluation data set",
         period=period,
@@ -345,6 +346,7 @@ def _intake(chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
         )
     )
     tables.append(_profile(referred))
+    profile = _profile_codes(referred, tables)
     return [
         _count(
             "referrals",
@@ -398,6 +400,7 @@ def _intake(chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
             "Referrals received in the period of a family whose earlier episode had ended.",
             len(rereferred),
         ),
+        *profile,
     ]
 
 
@@ -1157,12 +1160,59 @@ def _team_work(work: list[Mapping[str, Any]], period: Period, tables: list[Table
     ]
 
 
-def _not_recorded() -> list[Figure]:
+def _profile_codes(referred: list[Mapping[str, Any]], tables: list[Table]) -> list[Figure]:
+    """Children by age band and families by the language they chose: the coded profile of
+    the families referred in the period (what was not asked counted as "not recorded")."""
+    bands = Counter(
+        c.get("band") or NOT_RECORDED for e in referred for c in e.get("children", {}).values()
+    )
+    tables.append(
+        Table(
+            "children_by_age_band",
+            "Children by age band",
+            ["age band", "children"],
+            [[b, bands[b]] for b in (*(a.value for a in AgeBand), NOT_RECORDED) if bands[b]],
+            "The children of the families referred in the period, by their age band when "
+            "recorded (at the referral, or the day a child joined the family; worked out from "
+            "the date of birth when one was given).",
+        )
+    )
+    languages = Counter(e.get("language") or NOT_RECORDED for e in referred)
+    tables.append(
+        Table(
+            "families_by_language",
+            "Families by the language they chose",
+            ["language", "families"],
+            [
+                [lang, languages[lang]]
+                for lang in (*(p.value for p in LanguagePreference), NOT_RECORDED)
+                if languages[lang]
+            ],
+            "Families referred in the period, by the language they chose to be worked with in.",
+        )
+    )
+    asked = sum(n for lang, n in languages.items() if lang != NOT_RECORDED)
+    welsh = (
+        languages[LanguagePreference.WELSH.value] + languages[LanguagePreference.BILINGUAL.value]
+    )
     return [
-        Figure.missing(
-            "children_ages", "Ages of children (bands)", "coded age bands of the children"
+        Figure.proportion(
+            "welsh_language",
+            "Families who chose to work in Welsh",
+            "Families referred in the period who chose Welsh, or Welsh and English, as the "
+            "language of the work, of those whose choice was recorded.",
+            welsh,
+            asked,
+            excluded={"language not recorded": languages[NOT_RECORDED]}
+            if languages[NOT_RECORDED]
+            else {},
         ),
-        Figure.missing(
-            "welsh_language", "Welsh language preference", "the family's language preference"
+        _count(
+            "children_with_age_band",
+            "Children with an age band recorded",
+            "Children of the families referred in the period whose age band was recorded; "
+            "the bands are in the table below.",
+            sum(n for b, n in bands.items() if b != NOT_RECORDED),
+            note=f"{bands[NOT_RECORDED]} not recorded" if bands[NOT_RECORDED] else None,
         ),
     ]

@@ -30,7 +30,16 @@ from events.catalogue import (
 from events.errors import InvalidInput
 from events.programmes import DEFAULT_PROGRAMME, PROGRAMMES
 from events.store import team_known
-from events.vocabulary import PresentingNeed, ReferralGround, ReferringAgency, Role, StatutoryStatus
+from events.vocabulary import (
+    AgeBand,
+    LanguagePreference,
+    LocalAuthority,
+    PresentingNeed,
+    ReferralGround,
+    ReferringAgency,
+    Role,
+    StatutoryStatus,
+)
 from identity.journal import recorded
 from identity.users import User
 from projections import queries
@@ -347,7 +356,8 @@ def _referral_page(
         page, "referral_form.html", status_code=status_code, values=values, errors=errors,
         submission_id=submission, child_rows=range(CHILD_ROWS), adult_rows=range(ADULT_ROWS),
         grounds=list(ReferralGround), agencies=list(ReferringAgency), needs=list(PresentingNeed),
-        statuses=list(StatutoryStatus), today=day_parts(today_in_wales()), team=user.team_id,
+        statuses=list(StatutoryStatus), areas=list(LocalAuthority), bands=list(AgeBand),
+        languages=list(LanguagePreference), today=day_parts(today_in_wales()), team=user.team_id,
         error_fields={f for f, _ in errors},
     )  # fmt: skip
 
@@ -381,6 +391,7 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         child: dict[str, Any] = {
             "child_id": child_id,
             "statutory_status": text(f"children.{i}.statutory_status") or "none",
+            "age_band": text(f"children.{i}.age_band"),
         }
         if text(f"children.{i}.name"):
             child["personal"] = {
@@ -424,6 +435,7 @@ def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
         "consent_to_information_sharing": yes("consent_to_information_sharing"),
         "consent_to_follow_up": yes("consent_to_follow_up"),
         "priority": int(priority) if priority.isdigit() and len(priority) < 4 else priority,
+        "language_preference": text("language_preference"),
         "received_on": day("received_on"),
         "personal": personal,
     }

@@ -100,6 +100,9 @@ CORRECTIONS_PATCH = "corrections"
 TEAM_FOLLOWS_UP_PATCH = "team-follows-up"
 # Consent kept per person: the family's stays withdrawn while anyone's own answer is no.
 CONSENT_PER_PERSON_PATCH = "consent-per-person"
+# The coded family profile (area from the list of local authorities, children's age bands):
+# referrals and children recorded before it replay as they were decided.
+CODED_PROFILE_PATCH = "coded-profile"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -519,12 +522,14 @@ class CaseWorkflow:
     def _newest_rules(self) -> CaseState:
         """The state as validators see it: they run only for new commands, never in a
         replay, so the newest rules always apply there."""
-        return self._state.model_copy(update={"input_bounds": True})
+        return self._state.model_copy(update={"input_bounds": True, "coded_profile": True})
 
     def _bounds(self) -> None:
         """Apply the input-bound rules, except in histories recorded before them."""
         if not self._state.input_bounds and workflow.patched(INPUT_BOUNDS_PATCH):
             self._state.input_bounds = True
+        if not self._state.coded_profile and workflow.patched(CODED_PROFILE_PATCH):
+            self._state.coded_profile = True
 
     # --- queries and signals -----------------------------------------------------------
 
@@ -671,16 +676,28 @@ class CaseWorkflow:
     @workflow.update
     async def refer(self, command: cmd.ReferFamily) -> CommandResult:
         async with self._lock:
+            self._not_referred_yet()
             self._bounds()
             _check_version(command, self._state)
             _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
             family = PreviousEpisodeInput(
-                family_id=command.family_id, case_id=self._state.case_id, team_id=command.team_id
+                family_id=command.family_id,
+                case_id=self._state.case_id,
+                team_id=command.team_id,
+                new_case=True,  # a case id used before (its workflow ended) is refused
             )
             claim = FamilyClaim()
             try:
                 if workflow.patched(ONE_EPISODE_PATCH):
                     claim = await self._claim(family)
+                    if claim.case_exists:
+                        raise refused(
+                            CommandRejected(
+                                "case_id",
+                                "case {case_id} already exists",
+                                case_id=self._state.case_id,
+                            )
+                        )
                 else:
                     claim.previous_case_id = await workflow.execute_activity_method(
                         StoreActivities.find_previous_episode,
@@ -703,6 +720,16 @@ class CaseWorkflow:
             )
             await self._record(events, command.actor)
             return self._result(events)
+
+    def _not_referred_yet(self) -> None:
+        """A referral opens a case once: a case id that holds a referral is taken (one whose
+        referral was refused, nothing recorded, takes the corrected referral)."""
+        if self._state.phase is not Phase.NEW:
+            raise refused(
+                CommandRejected(
+                    "case_id", "case {case_id} already exists", case_id=self._state.case_id
+                )
+            )
 
     @workflow.update
     async def import_case(self, command: ImportCase) -> CommandResult:
@@ -792,6 +819,7 @@ class CaseWorkflow:
 
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:
+        self._not_referred_yet()
         _check_version(command, self._state)
         _decided(lambda: refer(self._newest_rules(), command, None, workflow.now()))
 

@@ -153,10 +153,16 @@ async def refer_family(
     policy: ProgrammePolicy = DEFAULT_POLICY,
     max_history_events: int = 10_000,
 ) -> CommandResult:
-    """Open a case: start its workflow and deliver the referral in one call."""
+    """Open a case: start its workflow (or find the one a refused referral left, which
+    has recorded nothing) and deliver the referral in one call."""
     start = CaseInput(case_id=case_id, policy=policy, max_history_events=max_history_events)
     return await _open_case(
-        client, start, CaseWorkflow.refer, command, task_queue, WorkflowIDConflictPolicy.FAIL
+        client,
+        start,
+        CaseWorkflow.refer,
+        command,
+        task_queue,
+        WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 

@@ -43,6 +43,7 @@ from events.catalogue import (
 )
 from events.envelope import Actor
 from events.vocabulary import (
+    AgeBand,
     ClosureKind,
     ConsentScope,
     CorrectionReason,
@@ -52,6 +53,7 @@ from events.vocabulary import (
     GoalRating,
     HandoverReason,
     JointWorkOutcome,
+    LanguagePreference,
     MeasureStage,
     PresentingNeed,
     ReferralGround,
@@ -110,7 +112,11 @@ class ReferFamily(Command):
 
     family_id: Code
     team_id: Code
-    area: Code
+    area: Code = Field(
+        description="The local authority area the family lives in: one of the 22 of Wales "
+        "(events.vocabulary.LocalAuthority), e.g. cardiff, vale_of_glamorgan.",
+        json_schema_extra={"examples": ["cardiff"]},
+    )
     referring_agency: ReferringAgency
     referral_grounds: Annotated[list[ReferralGround], AfterValidator(_each_once)] = Field(
         default=[], max_length=MAX_CODES, json_schema_extra={"uniqueItems": True}
@@ -135,6 +141,11 @@ class ReferFamily(Command):
         default="ifss",
         description="The programme referred to (its eligible grounds and outcome measures): "
         "ifss (the default) or fip.",
+    )
+    language_preference: LanguagePreference | None = Field(
+        default=None,
+        description="The language the family chose to be worked with in, as asked (the "
+        "Welsh language Active Offer); left out: not recorded.",
     )
     personal: FamilyPersonal | None = None
 
@@ -405,6 +416,10 @@ class AddChild(Command):
     child_id: Code
     statutory_status: StatutoryStatus = StatutoryStatus.NONE
     expected_on: Day | None = None
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="The child's age band; worked out from the date of birth when given.",
+    )
     personal: ChildPersonal | None = None
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from events import catalogue as ev
 from events.catalogue import DomainEvent
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
-from events.vocabulary import AlertResolution, AlertRule, HandoverReason
+from events.vocabulary import AlertResolution, AlertRule, HandoverReason, LocalAuthority
 from workflows import wording
 from workflows.alerts import ack_window, severity_of
 
@@ -178,6 +178,18 @@ def reprioritise(state: TeamState, case_id: str, priority: int) -> list[DomainEv
     if family is None or family.priority == priority:
         return []
     return [ev.TeamCaseReprioritised(case_id=case_id, priority=priority)]
+
+
+def check_area(area: str) -> list[DomainEvent]:
+    """A team serves one of the local authority areas of Wales (checked for new teams:
+    teams registered before the list keep the area they were given)."""
+    if area not in {a.value for a in LocalAuthority}:
+        raise TeamRefusal(
+            "area",
+            "must be one of the local authority areas of Wales: {areas}",
+            areas=wording.one_of(sorted(a.value for a in LocalAuthority)),
+        )
+    return []
 
 
 def register(state: TeamState, name: str, area: str) -> list[DomainEvent]:

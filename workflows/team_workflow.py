@@ -390,7 +390,7 @@ class TeamWorkflow:
                 type="CommandRejected",
                 non_retryable=True,
             )
-        _checked(lambda: self._register_events(command))
+        _checked(lambda: [*team.check_area(command.area), *self._register_events(command)])
 
     def _register_events(self, command: RegisterTeam) -> list[DomainEvent]:
         return team.register(self._state, command.name, command.area)

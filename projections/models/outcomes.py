@@ -119,10 +119,12 @@ def _on_referral_received(f: dict[str, Any], d: dict[str, Any], event: RecordedE
         programme=d.get("programme", "ifss"),
         consent_to_follow_up=d.get("consent_to_follow_up", True),
         adults=len(d.get("adults") or []),
+        language=d.get("language_preference"),
     )
     for child in d.get("children") or []:
         f["children"][child["child_id"]] = {
             "unborn": child.get("expected_on") is not None,
+            "band": child.get("age_band"),
             "at_referral": child.get("statutory_status", "none"),
             "history": [[child.get("statutory_status", "none"), d["received_on"], "referral"]],
         }
@@ -282,6 +284,7 @@ def _on_child_status_changed(f: dict[str, Any], d: dict[str, Any], event: Record
 def _on_child_joined(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
     f["children"][d["child_id"]] = {
         "unborn": d.get("expected_on") is not None,
+        "band": d.get("age_band"),
         "at_referral": None,
         "history": [[d.get("statutory_status", "none"), _day(event.occurred_at), "joined"]],
     }

@@ -221,3 +221,27 @@ async def test_concurrent_conflicting_commands_one_wins_the_other_is_refused_cle
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
     assert (await h.view("c1")).phase == "intensive"  # and the case carries on
+
+
+async def test_a_referral_outside_the_local_authorities_or_with_a_contradicted_age_band_records_nothing(
+    harness: Harness,
+) -> None:
+    with pytest.raises(CommandRefused, match="area: must be one of the local authority areas"):
+        await harness.refer("c1", area="vale")
+    born = {"name": "Seren", "date_of_birth": "2021-01-05"}
+    contradicted = [{"child_id": "ch1", "age_band": "under_1", "personal": born}]
+    with pytest.raises(CommandRefused, match=r"children\.0\.age_band: is under_1 but the date"):
+        await harness.refer("c1", children=contradicted, received_on="2026-01-05")
+    assert await harness.stream("c1") == []
+    # Right, the band is worked out from the date of birth and recorded in clear, coded.
+    await harness.refer(
+        "c1",
+        area="vale_of_glamorgan",
+        children=[{"child_id": "ch1", "personal": born}],
+        received_on="2026-01-05",
+        language_preference="welsh",
+    )
+    [received] = await harness.stream("c1")
+    assert received.data["area"] == "vale_of_glamorgan"
+    assert received.data["language_preference"] == "welsh"
+    assert received.data["children"][0]["age_band"] == "5_to_9"

@@ -87,7 +87,7 @@ def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> No
     refused(run("refer", "--file", str(bad), *actor), "file: is not JSON in UTF-8")
     # consent is stated for each purpose, never assumed
     unstated = (
-        *("refer", "--family", "f1", "--team", "t1", "--area", "a1", "--agency", "health"),
+        *("refer", "--family", "f1", "--team", "t1", "--area", "cardiff", "--agency", "health"),
         *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
         *("--consent", "--sharing", *actor),
     )
@@ -111,7 +111,7 @@ def test_a_policy_version_reused_with_other_numbers_is_refused_before_anything_i
     for command in (
         ("team", "policy", "t1", "--file", str(changed), *sup),
         (
-            *("refer", "--family", "f1", "--team", "t1", "--area", "a1", "--agency", "health"),
+            *("refer", "--family", "f1", "--team", "t1", "--area", "cardiff", "--agency", "health"),
             *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
             *("--consent", "--sharing", "--follow-up", "--as", "bs-price:business_support"),
         ),
@@ -225,7 +225,7 @@ def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_pa
 def test_the_cli_applies_the_apis_rules_before_anything_is_sent(db_env: dict[str, str]) -> None:
     unreachable = {**db_env, "IFSS_TEMPORAL_ADDRESS": "127.0.0.1:9"}  # never reached
     referral = (
-        *("refer", "--family", "f1", "--team", "t2", "--area", "a1", "--agency", "health"),
+        *("refer", "--family", "f1", "--team", "t2", "--area", "cardiff", "--agency", "health"),
         *("--ground", "parental_substance_dependence", "--child", "ch1:cin"),
         *("--consent", "--sharing", "--follow-up"),
     )

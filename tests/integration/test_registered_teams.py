@@ -42,13 +42,17 @@ async def test_a_referral_to_a_team_nobody_registered_is_refused_and_records_not
 
 async def test_registration_is_an_admins_once_and_recorded_with_who(harness: Harness) -> None:
     h = harness
-    register = RegisterTeam(actor=ADMIN, name="Vale of Glamorgan IFSS", area="vale")
+    outside = RegisterTeam(actor=ADMIN, name="Vale of Glamorgan IFSS", area="vale")
+    with pytest.raises(CommandRefused, match="area: must be one of the local authority areas"):
+        await cases.register_team(h.client, "vale", outside, task_queue=h.task_queue)
+    assert await h.store.read_stream("team-vale") == []
+    register = outside.model_copy(update={"area": "vale_of_glamorgan"})
     version = await cases.register_team(h.client, "vale", register, task_queue=h.task_queue)
     [registered, policy] = await h.store.read_stream("team-vale")
     assert (registered.type, registered.data["team_name"], registered.data["area"]) == (
         "TeamRegistered",
         "Vale of Glamorgan IFSS",
-        "vale",
+        "vale_of_glamorgan",
     )
     assert registered.metadata.actor == ADMIN and policy.type == "TeamPolicyAdopted"
     assert version == 2
@@ -60,7 +64,7 @@ async def test_registration_is_an_admins_once_and_recorded_with_who(harness: Har
     assert len(await h.store.read_stream("team-vale")) == 2
     assert await h.store.read_stream("team-usk") == []
     view = await cases.team_view(h.client, "vale")
-    assert (view.name, view.area) == ("Vale of Glamorgan IFSS", "vale")
+    assert (view.name, view.area) == ("Vale of Glamorgan IFSS", "vale_of_glamorgan")
 
 
 async def test_key_workers_and_policies_only_for_a_registered_team(harness: Harness) -> None:

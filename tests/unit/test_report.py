@@ -373,12 +373,50 @@ def test_wilson_interval_and_the_financial_year() -> None:
 
 def test_items_the_engine_does_not_record_say_so_rather_than_showing_zero() -> None:
     missing = [f for f in report().figures if not f.recorded]
-    assert {f.key for f in missing} == {
-        "children_ages",
-        "welsh_language",
-        "cost_per_case",  # no team costs given
-    }
+    assert {f.key for f in missing} == {"cost_per_case"}  # no team costs given
     assert all(f.value is None and f.definition.startswith("Not recorded") for f in missing)
+
+
+def test_children_by_age_band_and_families_by_language_count_what_was_not_asked() -> None:
+    """The coded profile: each child's band (a child joining later counts too), each
+    family's language; a family whose language was not asked is left out of the Welsh
+    figure's denominator and named as left out, never counted as English."""
+    welsh = episode(
+        "c1",
+        language_preference="welsh",
+        children=[
+            {"child_id": "ch1", "age_band": "5_to_9"},
+            {"child_id": "ch2", "expected_on": "2026-09-01", "age_band": "unborn"},
+        ],
+        extra=(
+            (
+                ev.ChildJoined(child_id="ch3", age_band="16_plus"),
+                at(date(2026, 5, 1)),
+            ),
+        ),
+    )
+    both = episode("c2", language_preference="bilingual", children=[{"child_id": "ch1"}])
+    english = episode("c3", language_preference="english")
+    unasked = episode("c4")
+    r = report(welsh, both, english, unasked)
+    language = r.figure("welsh_language")
+    assert (language.numerator, language.denominator) == (2, 3)
+    assert language.excluded == {"language not recorded": 1}
+    assert language.interval is not None
+    assert r.table("families_by_language").rows == [
+        ["welsh", 1],
+        ["english", 1],
+        ["bilingual", 1],
+        ["not recorded", 1],
+    ]
+    assert r.table("children_by_age_band").rows == [
+        ["unborn", 1],
+        ["5_to_9", 1],
+        ["16_plus", 1],
+        ["not recorded", 3],
+    ]
+    banded = r.figure("children_with_age_band")
+    assert (banded.value, banded.note) == (3, "3 not recorded")
 
 
 def test_the_report_renders_as_html_csv_and_json_with_every_figure() -> None:

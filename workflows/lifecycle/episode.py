@@ -16,6 +16,7 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import RECORDERS, not_too_long_ago, require_phase, require_role
+from workflows.lifecycle.profile import age_band
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
 
 # An unborn child is recorded with its due date, at most this far ahead.
@@ -140,11 +141,14 @@ def _add_child(state: CaseState, c: cmd.AddChild, now: datetime) -> list[DomainE
                 "an unborn child is expected between today and {days} days ahead",
                 days=UNBORN_WITHIN_DAYS,
             )
+    born = c.personal.date_of_birth if c.personal else None
+    band = age_band(state, c.age_band, c.expected_on, born, day_of(state, now))
     return [
         ev.ChildJoined(
             child_id=c.child_id,
             statutory_status=c.statutory_status,
             expected_on=c.expected_on,
+            age_band=band,
             personal=c.personal,
         )
     ]

@@ -165,6 +165,7 @@ def fresh_state(case_id: str, policy: ProgrammePolicy) -> CaseState:
         case_id=case_id,
         policy=policy,
         input_bounds=True,
+        coded_profile=True,
         alert_timers=True,
         uk_calendar=True,
         follow_up_rules=True,

@@ -20,6 +20,7 @@ from workflows.lifecycle.guards import (
     require_phase,
     require_role,
 )
+from workflows.lifecycle.profile import banded_children, checked_area
 from workflows.lifecycle.state import (
     CaseState,
     CommandRejected,
@@ -66,6 +67,7 @@ def refer(
         )
     if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
+    checked_area(state, command.area)
     if command.programme not in PROGRAMMES:
         raise CommandRejected(
             "programme",
@@ -83,7 +85,7 @@ def refer(
         referring_agency=command.referring_agency,
         referral_grounds=command.referral_grounds,
         presenting_needs=command.presenting_needs,
-        children=command.children,
+        children=banded_children(state, command.children, command.received_on),
         adults=command.adults,
         consent_to_referral=command.consent_to_referral,
         consent_to_information_sharing=command.consent_to_information_sharing,
@@ -94,6 +96,7 @@ def refer(
         policy_digest=state.policy.digest,
         previous_case_id=previous_case_id,
         programme=command.programme,
+        language_preference=command.language_preference,
         personal=command.personal,
     )
     events: list[DomainEvent] = [received]

@@ -165,6 +165,9 @@ class CaseState(BaseModel):
     alert_timers: bool = False
     # Likewise the rules that bound input against the case (set when first deciding).
     input_bounds: bool = False
+    # And the coded family profile: the area one of the local authorities, each child's age
+    # band checked against (or worked out from) the date of birth.
+    coded_profile: bool = False
     # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
     uk_calendar: bool = False
     # And the follow-up rules: review windows, reviews standing alone, "not held", boosters

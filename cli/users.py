@@ -333,6 +333,12 @@ def demo(
     unplanned: Annotated[
         float, typer.Option(min=0, max=1, help="Share of intensive phases closed unplanned.")
     ] = 0.15,
+    re_referrals: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Share of imported families who had an earlier episode there."
+        ),
+    ] = 0.1,
 ) -> None:
     """Demo families in the running stack: most imported with their past (every phase, up
     to the 12-month review), some referred and handled today (see docs/operations.md,
@@ -363,7 +369,7 @@ def demo(
             policy=load_policy(settings),
             keyring=keyring,
             progress=lambda step: console.print(f"demo: {step}", highlight=False),
-            rates=Rates(goals_maintained, substance_maintained, together, unplanned),
+            rates=Rates(goals_maintained, substance_maintained, together, unplanned, re_referrals),
         )
 
     try:

@@ -264,6 +264,14 @@ class CaseImported(DomainEvent):
         description="How items already overdue at import alert: `inbox` (raised once, not "
         "delivered) or `deliver` (raised once and delivered like any alert).",
     )
+    earlier_record: Code | None = Field(
+        default=None,
+        description="The family's earlier episode there (its record), ended before this "
+        "referral: this one is a re-referral. Not imported itself.",
+    )
+    earlier_ended_on: Day | None = Field(
+        default=None, description="The day that earlier episode ended there."
+    )
 
 
 class FamilyWithdrew(DomainEvent):

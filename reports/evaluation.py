@@ -316,7 +316,7 @@ def _intake(chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
     waitlisted = [e for e in chosen if period.holds(e.get("waitlisted_on"))]
     allocated = [e for e in chosen if period.holds(e.get("allocated_on"))]
     withdrawn = [e for e in chosen if period.holds((e.get("withdrawn") or {}).get("on"))]
-    rereferred = [e for e in referred if e.get("previous_case_id")]
+    rereferred = [e for e in referred if e.get("previous_case_id") or e.get("earlier_record")]
     imported = [e for e in referred if e.get("imported")]
     tables.append(
         _table_of(
@@ -397,7 +397,8 @@ def _intake(chosen: list[Mapping[str, Any]], period: Period, tables: list[Table]
         _count(
             "re_referrals",
             "Re-referrals",
-            "Referrals received in the period of a family whose earlier episode had ended.",
+            "Referrals received in the period of a family whose earlier episode had ended "
+            "(here, or in the case system a case was imported from).",
             len(rereferred),
         ),
         *profile,

@@ -165,6 +165,8 @@ LABELS: dict[str, str] = {
     "priority": N_("Priority (1 most urgent, 5 least)"),
     "statutory_status": N_("Statutory status"),
     "expected_on": N_("Expected on (an unborn child)"),
+    "earlier_record": N_("Earlier episode there"),
+    "earlier_ended_on": N_("Earlier episode ended on"),
     "age_band": N_("Age band"),
     "language_preference": N_("Language the family chose to work in"),
     "person_id": N_("Person reference"),

@@ -68,6 +68,7 @@ PHASES = (
     ("intensive", 3),
     ("follow_up", 6),
 )
+BANDS = ("under_1", "1_to_4", "1_to_4", "5_to_9", "5_to_9", "10_to_15", "10_to_15", "16_plus")
 CLOSED_DAYS_AGO = (380, 50, 215, 120)  # the first reaches its 12-month review
 NON_DEMO_CASE = r"^case-(?!d[0-9]+-[0-9]+$)"
 
@@ -82,9 +83,16 @@ class Rates:
     substance_maintained: float = 0.79
     together: float = 0.76
     unplanned: float = 0.15
+    re_referrals: float = 0.1  # families who had an earlier episode (in the legacy system)
 
     def __post_init__(self) -> None:
-        for name in ("goals_maintained", "substance_maintained", "together", "unplanned"):
+        for name in (
+            "goals_maintained",
+            "substance_maintained",
+            "together",
+            "unplanned",
+            "re_referrals",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}: must be between 0 and 1")
@@ -131,6 +139,7 @@ def _ago(today: date, days: int) -> str:
 
 
 def _referral(rng: random.Random, seed: int, n: int, area: str) -> dict[str, Any]:
+    profile = random.Random(seed * 7877 + n)  # its own draws: the families stay the same
     return {
         "family_id": f"fam-d{seed}-{n:03d}",
         "team_id": team_of(area, seed),
@@ -138,9 +147,15 @@ def _referral(rng: random.Random, seed: int, n: int, area: str) -> dict[str, Any
         "referring_agency": rng.choice(list(ReferringAgency)).value,
         "referral_grounds": [rng.choice(IFSS_GROUNDS).value],
         "children": [
-            {"child_id": f"ch{i}", "statutory_status": rng.choice(("none", "cin", "cin", "cpr"))}
+            {
+                "child_id": f"ch{i}",
+                "statutory_status": rng.choice(("none", "cin", "cin", "cpr")),
+                "age_band": profile.choice(BANDS),
+            }
             for i in range(1, rng.choice((2, 3, 4)))
         ],
+        # About one family in five in the demo's areas chooses to work in Welsh.
+        "language_preference": profile.choice(("english",) * 7 + ("welsh", "bilingual", None)),
         "consent_to_referral": True,
         "consent_to_information_sharing": True,
         "consent_to_follow_up": True,
@@ -198,6 +213,7 @@ def plan_imports(
     closures and reviews follow ``rates``."""
     rng = random.Random(seed)
     outcomes = random.Random(seed * 7919 + 1)  # its own draws: the families stay the same
+    earlier = random.Random(seed * 7919 + 2)  # likewise, who had an earlier episode
     names = [p for p, _ in PHASES]
     weights = [w for _, w in PHASES]
     rows = []
@@ -226,6 +242,11 @@ def plan_imports(
             **_referral(rng, seed, n, area),
             "received_on": _ago(today, received),
         }
+        if earlier.random() < rates.re_referrals:
+            row["earlier_episode"] = {
+                "record_id": f"D{seed}-{n:05d}-1",
+                "ended_on": _ago(today, received + earlier.randint(60, 700)),
+            }
         if phase != "referred":
             row["accepted_on"] = _ago(today, received - 2)
         if phase in ("allocated", "intensive", "follow_up"):

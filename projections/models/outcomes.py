@@ -133,6 +133,8 @@ def _on_referral_received(f: dict[str, Any], d: dict[str, Any], event: RecordedE
 
 def _on_case_imported(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:
     f.update(imported=True, source_system=d["source_system"])
+    if d.get("earlier_record"):  # a re-referral there: its earlier episode stayed behind
+        f["earlier_record"] = d["earlier_record"]
 
 
 def _on_referral_accepted(f: dict[str, Any], d: dict[str, Any], event: RecordedEvent) -> None:

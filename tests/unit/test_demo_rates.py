@@ -46,7 +46,16 @@ def within(figure: Any, rate: float) -> None:
 
 @pytest.mark.parametrize(
     "rates",
-    [Rates(), Rates(goals_maintained=0.55, substance_maintained=0.9, together=0.4, unplanned=0.35)],
+    [
+        Rates(),
+        Rates(
+            goals_maintained=0.55,
+            substance_maintained=0.9,
+            together=0.4,
+            unplanned=0.35,
+            re_referrals=0.3,
+        ),
+    ],
     ids=["the service's figures", "other figures"],
 )
 def test_the_report_gives_back_the_rates_the_demo_was_given(rates: Rates) -> None:
@@ -65,8 +74,15 @@ def test_the_report_gives_back_the_rates_the_demo_was_given(rates: Rates) -> Non
     assert isinstance(closed, int) and isinstance(unplanned, int) and closed >= 100
     error = 3.5 * math.sqrt(rates.unplanned * (1 - rates.unplanned) / closed)
     assert abs(unplanned / closed - rates.unplanned) <= error
+    referred = report.figure("referrals").value
+    again = report.figure("re_referrals").value
+    assert isinstance(referred, int) and isinstance(again, int) and referred >= 100
+    error = 3.5 * math.sqrt(rates.re_referrals * (1 - rates.re_referrals) / referred)
+    assert abs(again / referred - rates.re_referrals) <= error, (again, referred)
 
 
 def test_rates_outside_zero_to_one_are_refused() -> None:
     with pytest.raises(ValueError, match="together: must be between 0 and 1"):
         Rates(together=1.5)
+    with pytest.raises(ValueError, match="re_referrals: must be between 0 and 1"):
+        Rates(re_referrals=-0.1)

@@ -101,6 +101,11 @@ def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
          "sessions[0]"),
         ({"reviews": [{"month": 2, "held_on": ago(12), "family_staying_together": True,
                        "substance_use_status": "reduced"}]}, "follow_up", "reviews[0].month"),
+        ({"earlier_episode": {"record_id": "R-0", "ended_on": ago(40)}}, "referred",
+         "received_on"),
+        ({"area": "vale"}, "referred", "area"),
+        ({"children": [{"child_id": "ch1", "age_band": "unborn"}]}, "referred",
+         "children.0.expected_on"),
     ],
 )  # fmt: skip
 def test_a_bad_row_is_refused_naming_its_field(
@@ -109,6 +114,16 @@ def test_a_bad_row_is_refused_naming_its_field(
     with pytest.raises(CommandRejected) as refused:
         imported(row(phase, **changes))
     assert refused.value.field == field, refused.value
+
+
+def test_an_earlier_episode_there_makes_the_import_a_re_referral() -> None:
+    _, history = imported(
+        row("referred", earlier_episode={"record_id": "R-0", "ended_on": ago(200)})
+    )
+    first = history[0][0]
+    assert (first.earlier_record, first.earlier_ended_on) == ("R-0", TODAY - timedelta(days=200))
+    _, plain = imported(row("referred"))
+    assert plain[0][0].earlier_record is None
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,14 @@ class ImportSource(_Row):
     record_id: Code
 
 
+class EarlierEpisode(_Row):
+    """The family's earlier episode there, ended before this referral: the import keeps
+    the fact that this one is a re-referral (the earlier episode is not imported)."""
+
+    record_id: Code
+    ended_on: Day
+
+
 class ImportedGoal(_Row):
     goal_id: Code
     category: GoalCategory
@@ -138,6 +146,7 @@ class ImportCase(cmd.ReferFamily):
     scores: list[ImportedScore] = Field(default=[], max_length=MAX_ROWS_PER_LIST)
     closure: ImportedClosure | None = None
     reviews: list[ImportedReview] = Field(default=[], max_length=4)
+    earlier_episode: EarlierEpisode | None = None
 
     @model_validator(mode="after")
     def _fits_its_phase(self) -> ImportCase:
@@ -242,6 +251,7 @@ class _Replay:
 def _in_order(row: ImportCase, now: datetime) -> None:
     """Dates that must not run backwards, each named by its field."""
     milestones: list[tuple[str, date | None]] = [
+        ("earlier_episode.ended_on", row.earlier_episode.ended_on if row.earlier_episode else None),
         ("received_on", row.received_on),
         ("accepted_on", row.accepted_on),
         ("allocated_on", row.allocated_on),
@@ -302,6 +312,8 @@ def import_events(
                 source_record=row.source.record_id,
                 phase=row.phase.value,
                 overdue_alerts=row.overdue_alerts,
+                earlier_record=row.earlier_episode.record_id if row.earlier_episode else None,
+                earlier_ended_on=row.earlier_episode.ended_on if row.earlier_episode else None,
             ),
             now,
         )

@@ -15,7 +15,7 @@ from api.deps import WRITE, ServicesDep, UserDep
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
 from events.calendar import local_day
-from events.catalogue import ConsultationGiven, TrainingGiven
+from events.catalogue import ConsultationGiven, TeamCostsRecorded, TrainingGiven
 from events.errors import InvalidInput
 from events.vocabulary import LocalAuthority, Role
 from identity.users import User
@@ -163,3 +163,22 @@ async def record_training(
 ) -> WorkOut:
     """Record training the team gave to the wider workforce (its own supervisor)."""
     return await _record_work(team_id, user, s, body)
+
+
+@work.post("/costs", response_model=WorkOut, status_code=201, responses=WRITE)
+async def record_costs(
+    team_id: TeamId, body: TeamCostsRecorded, user: UserDep, s: ServicesDep
+) -> WorkOut:
+    """Record what the team cost over a stretch of days, from the council's finance records
+    (an admin; amounts in pence, with their source). Stretches of one team never overlap: a
+    record that corrects another names it in ``supersedes``. The report's cost per case
+    comes from these records, live and as of any moment."""
+    if user.role is not Role.ADMIN:
+        raise ApiError(403, "actor.role", "only an admin records a team's costs")
+    try:
+        version = await team_work.record_costs(s.store, team_id, body, user.actor)
+    except (team_work.AlreadyRecorded, team_work.Unacceptable) as exc:
+        raise ApiError(409, exc.field, exc.rule) from None
+    except InvalidInput as exc:
+        raise ApiError(404, exc.field, exc.rule) from None
+    return WorkOut(team_id=team_id, version=version)

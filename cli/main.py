@@ -46,10 +46,11 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("api")(users.api)
 app.command("demo")(users.demo)
 app.command("projector")(readers.projector)
-from cli.report import report, report_snapshots, team_consultation, team_training  # noqa: E402
+from cli.report import report, report_snapshots, team_consultation, team_costs, team_training  # noqa: E402
 
 team_app.command("consultation")(team_consultation)
 team_app.command("training")(team_training)
+team_app.command("costs")(team_costs)
 
 app.command("report")(report)
 app.command("report-snapshots")(report_snapshots)

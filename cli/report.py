@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.cases import ActorOption, confirm, fail, parse_actor
+from events.vocabulary import Role
 
 
 class Format(StrEnum):
@@ -248,3 +250,62 @@ def team_training(
               "attendees": attendees, "model": model}  # fmt: skip
     _record_team_work(team_id, TrainingGiven, fields, actor)
     typer.echo(f"team {team_id}: training {training_id} recorded")
+
+
+def team_costs(
+    team_id: str,
+    costs_id: Annotated[str, typer.Option("--id", help="A reference of your choosing.")],
+    start: Annotated[str, typer.Option("--from", help="First day the costs cover (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day the costs cover (YYYY-MM-DD).")],
+    staff: Annotated[str, typer.Option(help="Staff costs in pounds (e.g. 412000.50).")],
+    source: Annotated[str, typer.Option(help="Where the figures come from (ledger, cost centre).")],
+    overheads: Annotated[str, typer.Option(help="Overheads in pounds.")] = "0",
+    supersedes: Annotated[
+        str | None, typer.Option(help="The costs record this one corrects (it stops counting).")
+    ] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record what the team cost over a stretch of days, from the council's finance records
+    (an admin). The report's cost per case and per family completing come from these records,
+    live and as of any moment."""
+    from cli.readers import _setup, with_store
+    from events.catalogue import TeamCostsRecorded
+    from events.errors import InvalidInput
+    from reports import team_work
+
+    settings, dsn = _setup()
+    who = parse_actor(actor, settings)
+    fields = {"costs_id": costs_id, "period_start": start, "period_end": end,
+              "staff_pence": pence("staff", staff), "overheads_pence": pence("overheads", overheads),
+              "source": source, "supersedes": supersedes}  # fmt: skip
+    from cli.cases import build
+
+    event: Any = build(TeamCostsRecorded, fields)
+    user = confirm(who, settings)
+    if user.role is not Role.ADMIN:
+        raise fail(f"actor.role: only an admin records a team's costs (not {user.role.value})")
+
+    async def run(pool: Any, store: Any) -> int:
+        try:
+            version: int = await team_work.record_costs(store, team_id, event, user.actor)
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
+        return version
+
+    with_store(dsn, run)
+    typer.echo(f"team {team_id}: costs {costs_id} recorded")
+
+
+def pence(field: str, pounds: str) -> int:
+    """Pounds as written (at most two decimal places) in whole pence, exactly."""
+    try:
+        amount = Decimal(pounds.strip().replace(",", "").removeprefix("£"))
+    except InvalidOperation:
+        raise fail(f"{field}: must be an amount in pounds, e.g. 412000.50") from None
+    if not amount.is_finite() or amount < 0:
+        raise fail(f"{field}: must be an amount in pounds, at least 0")
+    if amount > 1_000_000_000:
+        raise fail(f"{field}: must be at most 1000000000 pounds")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise fail(f"{field}: must have at most 2 decimal places (whole pence)")
+    return int(amount * 100)

@@ -8,6 +8,7 @@ Avoid floats in events: the hash chain needs JSON that survives a round trip thr
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -1128,6 +1130,36 @@ class TrainingGiven(DomainEvent):
     sessions: Annotated[int, Field(ge=1, le=100), BeforeValidator(whole_number)]
     attendees: Annotated[int, Field(ge=1, le=10_000), BeforeValidator(whole_number)]
     model: TrainingModel
+
+
+Pence = Annotated[int, Field(ge=0, le=100_000_000_000), BeforeValidator(whole_number)]
+
+
+class TeamCostsRecorded(DomainEvent):
+    summary: ClassVar[str] = (
+        "What the team cost over a stretch of days (staff and overheads, in pence), from the "
+        "council's finance records, with their source; recorded by an admin. A record that "
+        "corrects an earlier one names it (supersedes); stretches of one team never overlap."
+    )
+    stream: ClassVar[StreamKind] = "team_work"
+
+    costs_id: Code
+    period_start: Day
+    period_end: Day
+    staff_pence: Pence
+    overheads_pence: Pence = 0
+    source: Line = Field(description="Where the figures come from (ledger, cost centre).")
+    supersedes: Code | None = Field(
+        default=None, description="The costs record this one corrects (it no longer counts)."
+    )
+
+    @field_validator("period_end")
+    @classmethod
+    def _ordered(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("period_start")
+        if start is not None and end < start:
+            raise ValueError("must not be before period_start")
+        return end
 
 
 # --- reports (stream report-snapshots) ------------------------------------------------------

@@ -97,8 +97,24 @@ where it defines them, the estimated costs of negative outcomes avoided.
 
 ## Costs
 
-Cost per case needs the teams' costs, as data: a JSON list given with `--costs FILE` or
-`IFSS_REPORT_COSTS_FILE`, for example
+Cost per case needs the teams' costs. They are recorded like any other fact, by an admin
+from the council's finance records (`TeamCostsRecorded` in the team's `team-work-<team>`
+stream, with its source), so a report produced again as of a moment uses the costs known
+then:
+
+```sh
+ifss team costs cardiff --id fy26 --from 2026-04-01 --to 2027-03-31 \\
+  --staff 310000 --overheads 54000 --source "ledger 2026-27, cost centre 4411" --as ad-root:admin
+```
+
+(or `POST /teams/{team}/costs` with the event, amounts in pence). The stretches of one
+team never overlap: a record that corrects another names it (`--supersedes fy26`), and the
+one it replaces stops counting. The report's cost figures say how many records they come
+from and which teams' costs cover only part of the period.
+
+Costs kept elsewhere (before recording began, or to try other figures) can be given as a
+JSON list with `--costs FILE` or `IFSS_REPORT_COSTS_FILE` (a line for days a team's
+recorded costs cover is refused: it would count twice), for example
 
 ```json
 [{"team_id": "cardiff", "from": "2025-04-01", "to": "2026-03-31", "staff": 310000, "overheads": 54000}]

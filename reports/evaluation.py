@@ -180,6 +180,11 @@ class Costs:
     end: date
     staff: float
     overheads: float
+    recorded: bool = False  # from TeamCostsRecorded (else from a costs file)
+
+    def days_within(self, period: Period) -> set[date]:
+        first, last = max(self.start, period.start), min(self.end, period.end)
+        return {date.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1)}
 
     def within(self, period: Period) -> float:
         """The share of these costs that falls in ``period`` (by days)."""
@@ -857,10 +862,22 @@ def _costs(
             Figure.missing(
                 "cost_per_case",
                 "Cost per case",
-                "no team costs given for the period (ifss report --costs FILE)",
+                "no team costs recorded for the period (ifss team costs, "
+                "POST /teams/{team}/costs) or given in a costs file",
             )
         ]
     total = sum(c.within(period) for c in relevant)
+    recorded = sum(1 for c in relevant if c.recorded)
+    lines = len(relevant) - recorded
+    sources = f"from {recorded} recorded cost {'record' if recorded == 1 else 'records'}" + (
+        f" and {lines} {'line' if lines == 1 else 'lines'} of a costs file" if lines else ""
+    )
+    days = (period.end - period.start).days + 1
+    covered: dict[str, set[date]] = defaultdict(set)
+    for c in relevant:
+        covered[c.team_id] |= c.days_within(period)
+    short = [f"{t} {len(d)} of {days} days" for t, d in sorted(covered.items()) if len(d) < days]
+    note = sources + ("; costs cover only " + ", ".join(short) if short else "")
     closed = [e for e in chosen if period.holds((e.get("closure") or {}).get("on"))]
     completed = [e for e in closed if e["closure"]["kind"] == "planned"]
     return [
@@ -871,6 +888,7 @@ def _costs(
             "spanning the period's edge counts for its days within it).",
             value=round(total, 2),
             unit="pounds",
+            note=note,
         ),
         Figure(
             key="cost_per_case",

@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from events.bounds import Code, Day
+from events.catalogue import TeamCostsRecorded
 from events.errors import InvalidInput
 from events.programmes import DEFAULT_PROGRAMME, PROGRAMMES
 from events.store import EventStore
@@ -21,7 +22,7 @@ from events.vocabulary import Role
 from identity.users import User
 from reports.evaluation import Costs, Period, Report, UnitCost, evaluate
 from reports.source import episodes_as_of, live_episodes
-from reports.team_work import team_work
+from reports.team_work import recorded_costs, team_work
 
 READERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 Pounds = Annotated[float, Field(ge=0, le=1_000_000_000, allow_inf_nan=False, strict=True)]
@@ -140,6 +141,33 @@ def period_of(start: date | None, end: date | None, today: date) -> Period:
     return Period(start, end)
 
 
+def _all_costs(
+    recorded: list[tuple[str, TeamCostsRecorded]], given: ReportCosts | None
+) -> tuple[Costs, ...]:
+    """The teams' recorded costs, and a costs file's lines for stretches nothing recorded
+    covers (a line overlapping a recorded stretch of its team is refused: counted twice)."""
+    kept = tuple(
+        Costs(
+            team,
+            c.period_start,
+            c.period_end,
+            c.staff_pence / 100,
+            c.overheads_pence / 100,
+            recorded=True,
+        )
+        for team, c in recorded
+    )
+    for n, line in enumerate(given.teams if given else ()):
+        for r in kept:
+            if r.team_id == line.team_id and r.start <= line.end and line.start <= r.end:
+                raise InvalidInput(
+                    f"costs[{n}]",
+                    f"team {line.team_id}'s costs from {r.start} to {r.end} are recorded "
+                    "already (ifss team costs): leave them out of the file",
+                )
+    return kept + (given.teams if given else ())
+
+
 async def produce(
     pool: asyncpg.Pool,
     store: EventStore,
@@ -162,6 +190,7 @@ async def produce(
     else:
         episodes = await episodes_as_of(store, as_of)
     work = await team_work(store, as_of)
+    team_costs = _all_costs(await recorded_costs(store, as_of), costs)
     report = evaluate(
         episodes,
         period,
@@ -169,7 +198,7 @@ async def produce(
         area=area,
         agency=agency,
         as_of=as_of,
-        costs=costs.teams if costs else (),
+        costs=team_costs,
         unit_costs=dict(costs.unit_costs) if costs else {},
         first_meeting_target=first_meeting_target,
         programme=programme,

@@ -320,6 +320,7 @@ EVENT_TITLES: dict[str, str] = {
     "ConsentRecorded": N_("Consent recorded"),
     "ConsentWithdrawn": N_("Consent withdrawn"),
     "ConsultationGiven": N_("Consultation given"),
+    "TeamCostsRecorded": N_("Team costs recorded"),
     "EntryCorrected": N_("Entry corrected"),
     "EpisodeEnded": N_("Episode ended"),
     "ExtensionDecided": N_("Extension decided"),

@@ -143,6 +143,24 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     badly = s.ifss("team", "training", "cardiff", "--id", "t1", "--on", "2026-01-05",
                    "--sessions", "0", "--attendees", "3", "--model", "mi", actor=SUP)  # fmt: skip
     assert badly.returncode == 2 and "sessions" in badly.stderr
+    # The team's costs: an admin's, in pounds to the penny, counted by the report.
+    costs = ("--from", "2026-04-01", "--to", "2027-03-31", "--source", "ledger 4411")
+    assert "recorded" in ok(
+        s, "team", "costs", "cardiff", "--id", "fy26", *costs, "--staff", "£250,000.50",
+        actor=ADMIN,
+    )  # fmt: skip
+    for extra, who, field in (
+        (("--id", "fy26b", "--staff", "1"), ADMIN, "period_start"),  # overlaps fy26
+        (("--id", "x", "--staff", "1.005"), ADMIN, "staff"),
+        (("--id", "x", "--staff", "NaN"), ADMIN, "staff"),
+        (("--id", "x", "--staff", "1", "--overheads", "-3"), ADMIN, "overheads"),
+        (("--id", "x", "--staff", "1"), SUP, "actor.role"),
+    ):
+        wrong = s.ifss("team", "costs", "cardiff", *costs, *extra, actor=who)
+        assert wrong.returncode == 2 and field in wrong.stderr, (extra, wrong.stderr)
+    costed = json.loads(ok(s, "report", "--format", "json", "--from", "2026-04-01", actor=SUP))
+    total = next(f for f in costed["figures"] if f["key"] == "total_cost")
+    assert total["value"] == 250_000.5
     for args, field in (
         (("--from", "2026-13-01"), "from"),
         (("--as-of", "3000-01-01"), "as_of"),

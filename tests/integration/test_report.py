@@ -331,3 +331,55 @@ async def test_the_teams_consultations_and_training_are_recorded_and_counted(api
         await api.get("au-khan", "/reports/evaluation", **{"from": "2025-04-01", "as_of": "2026-01-01T00:00:00Z"})
     ).json()  # fmt: skip
     assert {f["key"]: f["value"] for f in before["figures"]}["consultations"] == 0
+
+
+async def test_the_teams_costs_are_recorded_by_an_admin_and_give_cost_per_case(api: Api) -> None:
+    """Costs are facts like any other: recorded (an admin, with their source), never two for
+    the same days of a team, corrected by superseding, and the report's cost figures come
+    from them, live and as of a moment (before they were recorded: none)."""
+    first = {"costs_id": "fy25-h1", "period_start": "2025-04-01", "period_end": "2025-09-30",
+             "staff_pence": 20_000_000, "overheads_pence": 1_000_000,
+             "source": "ledger 2025-26, cost centre 4411 🙂"}  # fmt: skip
+    before = datetime.now(UTC)
+    made = await api.post("ad-root", "/teams/cardiff/costs", first)
+    assert made.status_code == 201, made.text
+    again = await api.post("ad-root", "/teams/cardiff/costs", first)
+    assert (again.status_code, again.json()["field"]) == (409, "costs_id")
+    overlapping = {**first, "costs_id": "fy25-q2", "period_start": "2025-09-01"}
+    refused = await api.post("ad-root", "/teams/cardiff/costs", overlapping)
+    assert (refused.status_code, refused.json()["field"]) == (409, "period_start")
+    assert "overlaps costs fy25-h1" in refused.json()["detail"]
+    for who in ("sup-evans", "cm-jones", "au-khan"):
+        assert (await api.post(who, "/teams/cardiff/costs", overlapping)).status_code == 403
+    for bad, field in (
+        ({**first, "costs_id": "x", "period_end": "2025-03-31"}, "period_end"),
+        ({**first, "costs_id": "x", "staff_pence": -1}, "staff_pence"),
+        ({**first, "costs_id": "x", "staff_pence": True}, "staff_pence"),
+        ({**first, "costs_id": "x", "staff_pence": 1.5}, "staff_pence"),
+        ({**first, "costs_id": "x", "source": "a\x00b"}, "source"),
+        ({**first, "costs_id": "x", "period_start": "0001-01-01"}, "period_start"),
+    ):
+        wrong = await api.post("ad-root", "/teams/cardiff/costs", bad)
+        assert wrong.status_code == 422, (bad, wrong.text)
+        assert field in wrong.json()["field"], (bad, wrong.json())
+    nobody = await api.post("ad-root", "/teams/nowhere/costs", {**first, "costs_id": "n1"})
+    assert nobody.status_code == 404
+    stale = {**first, "costs_id": "fy25-h1b", "supersedes": "nothing"}
+    assert (await api.post("ad-root", "/teams/cardiff/costs", stale)).json()["field"] == (
+        "supersedes"
+    )
+    corrected = {**first, "costs_id": "fy25-h1b", "staff_pence": 30_000_000,
+                 "supersedes": "fy25-h1"}  # fmt: skip
+    assert (await api.post("ad-root", "/teams/cardiff/costs", corrected)).status_code == 201
+    stored = await api.h.store.read_stream("team-work-cardiff")
+    assert [e.type for e in stored] == ["TeamCostsRecorded", "TeamCostsRecorded"]
+    assert stored[0].metadata.actor.id == "ad-root"
+    period = {"from": "2025-04-01", "to": "2026-03-31"}
+    live = (await api.get("ad-root", "/reports/evaluation", **period)).json()
+    total = next(f for f in live["figures"] if f["key"] == "total_cost")
+    assert total["value"] == 310_000.0  # the correction counts, the record it replaced not
+    assert total["note"] == "from 1 recorded cost record; costs cover only cardiff 183 of 365 days"
+    then = (
+        await api.get("ad-root", "/reports/evaluation", **period, as_of=before.isoformat())
+    ).json()
+    assert next(f for f in then["figures"] if f["key"] == "cost_per_case")["recorded"] is False

@@ -13,6 +13,7 @@ import pytest
 
 from events import catalogue as ev
 from events.catalogue import DomainEvent
+from events.errors import InvalidInput
 from events.records import canonical_json
 from projections.models.outcomes import fold_facts, new_facts
 from reports.charts import bar_chart, line_chart
@@ -26,6 +27,7 @@ from reports.evaluation import (
     working_days_between,
 )
 from reports.render import digest, to_csv, to_html, to_json
+from reports.service import ReportCosts, _all_costs
 from tests.factories import recorded, referral
 
 YEAR = Period(date(2026, 4, 1), date(2027, 3, 31))
@@ -358,6 +360,32 @@ def test_cost_per_case_prorates_costs_across_the_periods_edge() -> None:
     half = Costs("cardiff", date(2026, 10, 1), date(2027, 9, 30), 365_000, 0)
     assert half.within(YEAR) == pytest.approx(365_000 * 182 / 365)
     assert report(*closed).figure("cost_per_case").recorded is False
+    assert r.figure("total_cost").note == "from 0 recorded cost records and 1 line of a costs file"
+    assert report(*closed, costs=[half]).figure("total_cost").note == (
+        "from 0 recorded cost records and 1 line of a costs file; "
+        "costs cover only cardiff 182 of 365 days"
+    )
+
+
+def test_a_costs_file_line_for_days_already_recorded_is_refused_as_counted_twice() -> None:
+    recorded = ev.TeamCostsRecorded(
+        costs_id="fy26",
+        period_start=date(2026, 4, 1),
+        period_end=date(2027, 3, 31),
+        staff_pence=10_000_000,
+        source="ledger",
+    )
+    other_team = Costs("newport", date(2026, 4, 1), date(2027, 3, 31), 5.0, 0.0)
+    same_days = Costs("cardiff", date(2027, 3, 31), date(2027, 4, 30), 5.0, 0.0)
+    kept = _all_costs([("cardiff", recorded)], ReportCosts(teams=(other_team,)))
+    assert [(c.team_id, c.staff, c.recorded) for c in kept] == [
+        ("cardiff", 100_000.0, True),
+        ("newport", 5.0, False),
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        _all_costs([("cardiff", recorded)], ReportCosts(teams=(other_team, same_days)))
+    assert refused.value.field == "costs[1]"
+    assert "2026-04-01 to 2027-03-31 are recorded already" in refused.value.rule
 
 
 def test_wilson_interval_and_the_financial_year() -> None:

@@ -48,6 +48,7 @@ def test_every_event_in_the_catalogue_reaches_some_read_model_or_is_named_as_not
         "ReportSnapshotTaken",
         "ConsultationGiven",
         "TrainingGiven",
+        "TeamCostsRecorded",
         "UserAdded",
         "UserActiveChanged",
         "TokenCreated",

@@ -51,6 +51,11 @@ NOTIFY_INTERVAL_SECONDS = 0.005
 _COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, stream_id,
     stream_version, event_id, type, schema_version, data::text AS data,
     metadata::text AS metadata, occurred_at, recorded_at, content_digest, chain_hash"""
+# The same without the digest and chain hash (empty): what a bulk reader that never
+# verifies needs, a sixth less to send and parse.
+_COLUMNS_WITHOUT_PROOFS = """global_position, transaction_id::text::bigint AS transaction_id,
+    stream_id, stream_version, event_id, type, schema_version, data::text AS data,
+    metadata::text AS metadata, occurred_at, recorded_at, ''::bytea, ''::bytea"""
 
 
 @dataclass(frozen=True)
@@ -363,6 +368,7 @@ class EventStore:
         limit: int = 1000,
         *,
         connection: Conn | None = None,
+        proofs: bool = True,
     ) -> list[RecordedEvent]:
         """Up to ``limit`` events after the event at ``after_position``, in commit-safe order.
 
@@ -370,14 +376,16 @@ class EventStore:
         visibility watermark are returned, so no later commit can land behind a reader.
         Pass the ``global_position`` of the last event handled as the next ``after_position``.
         With ``connection``, the read runs there (a projector reads inside its transaction).
+        Without ``proofs``, each event's content digest and chain hash are left empty.
         """
         if limit < 1:
             raise InvalidInput("limit", "must be at least 1")
         executor = connection if connection is not None else self._pool
+        columns = _COLUMNS if proofs else _COLUMNS_WITHOUT_PROOFS
         rows = await executor.fetch(
             # ORDER BY names the table's columns: a bare `transaction_id` would bind to the
             # bigint output alias and turn an index walk into a sort of the whole table.
-            f"""SELECT {_COLUMNS} FROM events e
+            f"""SELECT {columns} FROM events e
                 WHERE (e.transaction_id, e.global_position) > (
                         coalesce((SELECT c.transaction_id FROM events c
                                    WHERE c.global_position = $1), '0'::xid8), $1)

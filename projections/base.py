@@ -74,10 +74,9 @@ class KeyedProjection(Projection):
     async def apply(
         self, conn: Conn, events: Sequence[RecordedEvent], tables: Mapping[str, str]
     ) -> None:
+        handles, key_of = self.handles, self.key_of
         relevant = [
-            (key, e)
-            for e in events
-            if e.type in self.handles and (key := self.key_of(e)) is not None
+            (key, e) for e in events if e.type in handles and (key := key_of(e)) is not None
         ]
         if not relevant:
             return

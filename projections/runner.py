@@ -44,7 +44,9 @@ from projections.models import PROJECTIONS
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
-REBUILD_BATCH_SIZE = 5000
+# Measured (bench/projections.py, 2 cores): 10,000 rebuilds faster than 5,000 or 15,000 (a
+# third fewer transactions, loads and upserts per event; two batches in memory at once).
+REBUILD_BATCH_SIZE = 10_000
 REBUILD_SUFFIX = "__rebuild"
 # A batch refused this many times in a row is applied event by event to find the culprit;
 # a projection whose loop crashes this many times in a row is marked failed.
@@ -75,7 +77,7 @@ async def apply_batch(
     applied. Raises ``ProjectionFailed`` (rolled back)."""
     async with conn.transaction():
         position = await checkpoint(conn, projection.name)
-        events = await store.read_all(position, batch_size, connection=conn)
+        events = await store.read_all(position, batch_size, connection=conn, proofs=False)
         if not events:
             return []
         wanted = [e for e in events if e.event_id not in skips] if skips else events
@@ -311,10 +313,12 @@ async def _rebuild(
             position, done = events[-1].global_position, done + len(events)
             last_recorded = events[-1].recorded_at
 
-        events = await store.read_all(position, REBUILD_BATCH_SIZE)
+        events = await store.read_all(position, REBUILD_BATCH_SIZE, proofs=False)
         while events:
             advance(events)
-            upcoming = asyncio.create_task(store.read_all(position, REBUILD_BATCH_SIZE))
+            upcoming = asyncio.create_task(
+                store.read_all(position, REBUILD_BATCH_SIZE, proofs=False)
+            )
             await asyncio.gather(
                 *(apply_group(c, g, events) for c, g in zip(conns, groups, strict=True))
             )
@@ -338,7 +342,9 @@ async def _rebuild(
                 [p.name for p in projections],
             )
             # Catch up past the live checkpoints: the same order, so the same rows.
-            while events := await store.read_all(position, REBUILD_BATCH_SIZE, connection=conn):
+            while events := await store.read_all(
+                position, REBUILD_BATCH_SIZE, connection=conn, proofs=False
+            ):
                 await apply(events)
             for live_table, new in fresh.items():
                 await conn.execute(f"DROP TABLE {live_table}")

@@ -143,6 +143,14 @@ async def test_read_all_pages_through_every_stream(store: EventStore) -> None:
         position = page[-1].global_position
     assert len(seen) == 15 == len(set(seen))
     assert seen == sorted(seen)  # sequential writers: commit order is position order
+    # A bulk reader that never verifies reads the same events without their proofs.
+    full = await read_settled(store, 0, limit=100)
+    lean = await store.read_all(0, limit=100, proofs=False)
+    assert [(e.event_id, e.data, e.metadata) for e in lean] == [
+        (e.event_id, e.data, e.metadata) for e in full
+    ]
+    assert all(len(e.content_digest) == 32 and len(e.chain_hash) == 32 for e in full)
+    assert all(e.content_digest == b"" and e.chain_hash == b"" for e in lean)
 
 
 async def test_reader_does_not_pass_an_open_transaction(

@@ -65,7 +65,7 @@ async def test_a_key_worker_takes_a_family_from_referral_to_the_first_review(
     assert await page.locator(".govuk-error-summary").count() == 1
     await page.fill("#f-case-id", case)
     await page.fill("#f-family-id", f"fam-{case}")
-    await page.fill("#f-area", "cardiff")
+    await page.select_option("#f-area", "cardiff")
     await page.select_option("#f-referring-agency", "health")
     await page.check("#f-referral-grounds")  # the first statutory ground
     today = (await site.h.now()).astimezone(LONDON).date()
@@ -75,9 +75,14 @@ async def test_a_key_worker_takes_a_family_from_referral_to_the_first_review(
         await page.check(f"#f-consent-to-{consent}")  # the first radio: yes
     await page.fill("#f-children-0-child-id", "ch1")
     await page.select_option("#f-children-0-statutory-status", "cin")
+    await page.select_option("#f-children-0-age-band", "5_to_9")
+    await page.select_option("#f-language-preference", "welsh" if language == "cy" else "english")
     await page.fill("#f-children-0-name", "Elin Ŵyn 🌱")
     await submit(page)
     assert page.url.endswith(f"referred={case}"), await page.content()
+    [received] = await site.h.store.read_stream(f"case-{case}")
+    assert received.data["children"][0]["age_band"] == "5_to_9"
+    assert received.data["language_preference"] == ("welsh" if language == "cy" else "english")
     await accessible(page, f"{language}-referred")
 
     supervisor = await site.person("sup-evans", language)
@@ -173,7 +178,7 @@ async def test_business_support_refers_and_a_case_manager_is_kept_to_their_own(
     case = f"bs-{language}"
     await page.fill("#f-case-id", case)
     await page.fill("#f-family-id", f"fam-{case}")
-    await page.fill("#f-area", "cardiff")
+    await page.select_option("#f-area", "cardiff")
     await page.select_option("#f-referring-agency", "school")
     await page.check("#f-referral-grounds")
     for consent in ("referral", "information-sharing", "follow-up"):

@@ -181,6 +181,15 @@ async def test_referring_an_existing_case_id_again(harness: Harness) -> None:
     assert len(await harness.stream("c1")) == 1
 
 
+async def test_the_id_of_a_case_that_ended_is_not_taken_again(harness: Harness) -> None:
+    await harness.refer("c1", referral_grounds=[])  # rejected by the rule: the episode ends
+    await harness.sleep(seconds=1)
+    before = len(await harness.stream("c1"))
+    with pytest.raises(CommandRefused, match="case_id: case c1 already exists"):
+        await harness.refer("c1", family_id="fam-other")
+    assert len(await harness.stream("c1")) == before
+
+
 async def test_referral_with_duplicate_child_ids_is_refused(harness: Harness) -> None:
     children = [{"child_id": "ch1"}, {"child_id": "ch1"}]
     with pytest.raises(ValidationError, match="child ids must be unique"):  # the model's rule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -186,7 +187,7 @@ def report_snapshots(actor: ActorOption = None) -> None:
 def _record_team_work(team_id: str, kind: type, fields: dict[str, Any], actor: str | None) -> None:
     """Record the team's consultation or training (its own supervisor, as through the API)."""
     from cli.cases import build
-    from cli.readers import _setup, with_store
+    from cli.readers import _setup
     from events.calendar import local_day
     from reports import team_work
 
@@ -198,17 +199,7 @@ def _record_team_work(team_id: str, kind: type, fields: dict[str, Any], actor: s
     user = confirm(who, settings)
     if (refusal := user.team_refusal(team_id)) is not None:
         raise fail(refusal)
-
-    from events.errors import InvalidInput
-
-    async def run(pool: Any, store: Any) -> int:
-        try:
-            version: int = await team_work.record(store, team_id, event, user.actor)
-        except InvalidInput as exc:
-            raise fail(str(exc)) from None
-        return version
-
-    with_store(dsn, run)
+    _write(dsn, lambda store: team_work.record(store, team_id, event, user.actor))
 
 
 def team_consultation(
@@ -268,9 +259,8 @@ def team_costs(
     """Record what the team cost over a stretch of days, from the council's finance records
     (an admin). The report's cost per case and per family completing come from these records,
     live and as of any moment."""
-    from cli.readers import _setup, with_store
+    from cli.readers import _setup
     from events.catalogue import TeamCostsRecorded
-    from events.errors import InvalidInput
     from reports import team_work
 
     settings, dsn = _setup()
@@ -284,15 +274,7 @@ def team_costs(
     user = confirm(who, settings)
     if user.role is not Role.ADMIN:
         raise fail(f"actor.role: only an admin records a team's costs (not {user.role.value})")
-
-    async def run(pool: Any, store: Any) -> int:
-        try:
-            version: int = await team_work.record_costs(store, team_id, event, user.actor)
-        except InvalidInput as exc:
-            raise fail(str(exc)) from None
-        return version
-
-    with_store(dsn, run)
+    _write(dsn, lambda store: team_work.record_costs(store, team_id, event, user.actor))
     typer.echo(f"team {team_id}: costs {costs_id} recorded")
 
 
@@ -309,3 +291,17 @@ def pence(field: str, pounds: str) -> int:
     if amount != amount.quantize(Decimal("0.01")):
         raise fail(f"{field}: must have at most 2 decimal places (whole pence)")
     return int(amount * 100)
+
+
+def _write(dsn: str, write: Callable[[Any], Awaitable[int]]) -> None:
+    """Run one write to the store; a refusal (``InvalidInput``) is the CLI's refusal."""
+    from cli.readers import with_store
+    from events.errors import InvalidInput
+
+    async def run(pool: Any, store: Any) -> int:
+        try:
+            return await write(store)
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
+
+    with_store(dsn, run)

@@ -127,7 +127,7 @@ async def read_settled(store: EventStore, position: int = 0, limit: int = 1000) 
     for _ in range(200):
         pending = await store.has_pending()  # asked first: what was committed then is read
         page = await store.read_all(position, limit=limit)
-        if page or not pending:
+        if not pending:  # not "a page came": part of it may still wait behind the watermark
             return page
         await asyncio.sleep(0.05)
     return await store.read_all(position, limit=limit)

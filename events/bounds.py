@@ -78,7 +78,7 @@ def _describe(char: str) -> str:
 
 def storable_text(value: str, info: ValidationInfo) -> str:
     """Refuse characters that PostgreSQL cannot store or that mean nothing in a record."""
-    if recorded(info):
+    if info.context and info.context.get("recorded"):
         return value
     found = _NOT_IN_TEXT.search(value)
     if found:
@@ -90,7 +90,7 @@ def storable_text(value: str, info: ValidationInfo) -> str:
 
 def one_line(value: str, info: ValidationInfo) -> str:
     """Like ``storable_text``, and no line breaks or tabs either."""
-    if recorded(info):
+    if info.context and info.context.get("recorded"):
         return value
     found = _NOT_IN_LINE.search(value)
     if found:
@@ -104,6 +104,8 @@ def one_line(value: str, info: ValidationInfo) -> str:
 def whole_number(value: object) -> object:
     """Before an integer check: ``true`` and ``"3"`` are not numbers; ``3.0`` is 3 (JSON
     has one kind of number), ``3.5`` is not whole."""
+    if type(value) is int:  # the usual case first (``bool`` is a subclass, not this type)
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -119,16 +121,26 @@ def printable(value: str, limit: int) -> str:
 
 def not_blank(value: str, info: ValidationInfo) -> str:
     """Some words, not only spaces (zero-width ones included)."""
-    if recorded(info):
+    if info.context and info.context.get("recorded"):
         return value
     if not value.strip(_BLANK):
         raise PydanticCustomError("blank", "must not be blank")
     return value
 
 
-def date_in_range(value: date, info: ValidationInfo) -> date:
-    """1900-01-01 to 2100-12-31."""
-    return value if recorded(info) else _in_range(value)
+# The checks of a field as one validator each (``storable_text`` then ``not_blank``, ...):
+# every validator written in Python costs a call out of pydantic's core per field, and
+# events are validated on every append.
+
+
+def words_text(value: str, info: ValidationInfo) -> str:
+    """``storable_text``, then ``not_blank``."""
+    return not_blank(storable_text(value, info), info)
+
+
+def line_text(value: str, info: ValidationInfo) -> str:
+    """``one_line``, then ``not_blank``."""
+    return not_blank(one_line(value, info), info)
 
 
 def _in_range(value: date) -> date:
@@ -138,14 +150,6 @@ def _in_range(value: date) -> date:
             "must be between {earliest} and {latest}",
             {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
         )
-    return value
-
-
-def time_in_range(value: datetime, info: ValidationInfo) -> datetime:
-    """Between 1900-01-01 and 2100-12-31 (checked on the date as written, so a time zone
-    offset cannot push it past what Python or PostgreSQL can hold)."""
-    if not recorded(info):
-        _in_range(value.date())
     return value
 
 
@@ -160,16 +164,14 @@ FreeText = Annotated[
 Words = Annotated[
     str,
     StringConstraints(min_length=1, max_length=1000),
-    AfterValidator(storable_text),
-    AfterValidator(not_blank),
+    AfterValidator(words_text),
     Field(json_schema_extra={"pattern": WORDS_PATTERN}),
 ]
 # A short line: a name, a relationship, an error summary.
 Line = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(one_line),
-    AfterValidator(not_blank),
+    AfterValidator(line_text),
     Field(json_schema_extra={"pattern": LINE_PATTERN}),
 ]
 # A coded value: an id, an area, a version. Letters, digits, '_', '.', '-'.
@@ -201,8 +203,12 @@ _MOMENT_TEXT = re.compile(MOMENT_PATTERN)
 
 
 def iso_date_text(value: object, info: ValidationInfo) -> object:
-    """Before the date check: text must be ``YYYY-MM-DD``; numbers are not dates."""
-    if recorded(info) or isinstance(value, date):
+    """Before the date check: text must be ``YYYY-MM-DD`` (whose pattern holds the year
+    range); numbers are not dates; a date given as such must lie in the range."""
+    if info.context and info.context.get("recorded"):
+        return value
+    if isinstance(value, date):
+        _in_range(value.date() if isinstance(value, datetime) else value)
         return value
     if not isinstance(value, str) or not _DAY_TEXT.fullmatch(value):
         raise PydanticCustomError(
@@ -212,8 +218,15 @@ def iso_date_text(value: object, info: ValidationInfo) -> object:
 
 
 def iso_time_text(value: object, info: ValidationInfo) -> object:
-    """Before the time check: text must be ISO 8601 with a zone; numbers are not times."""
-    if recorded(info) or isinstance(value, datetime):
+    """Before the time check: text must be ISO 8601 with a zone (whose pattern holds the
+    year range, on the date as written); numbers are not times; a time given as such must
+    lie in the range (checked on its own date, so an offset cannot push it past what Python
+    or PostgreSQL can hold; one without a zone is left to the zone check)."""
+    if info.context and info.context.get("recorded"):
+        return value
+    if isinstance(value, datetime):
+        if value.utcoffset() is not None:
+            _in_range(value.date())
         return value
     if not isinstance(value, str) or not _MOMENT_TEXT.fullmatch(value):
         raise PydanticCustomError(
@@ -227,13 +240,11 @@ def iso_time_text(value: object, info: ValidationInfo) -> object:
 Day = Annotated[
     date,
     BeforeValidator(iso_date_text),
-    AfterValidator(date_in_range),
     WithJsonSchema({"type": "string", "pattern": DAY_PATTERN}),
 ]
 Moment = Annotated[
     AwareDatetime,
     BeforeValidator(iso_time_text),
-    AfterValidator(time_in_range),
     WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN}),
 ]
 

@@ -39,7 +39,7 @@ from events.bounds import (
     Score,
     StrictBool,
     Words,
-    not_blank,
+    line_text,
     one_line,
     recorded,
     whole_number,
@@ -90,8 +90,7 @@ ErrorText = Annotated[str, StringConstraints(max_length=500), AfterValidator(one
 Relationship = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64),
-    AfterValidator(one_line),
-    AfterValidator(not_blank),
+    AfterValidator(line_text),
     Field(json_schema_extra={"pattern": LINE_PATTERN}),
 ]
 

@@ -46,11 +46,11 @@ def _constraint_text(constraint: Any) -> str:
         bounds.storable_text: "no NUL or control characters",
         bounds.one_line: "one line, no control characters",
         bounds.not_blank: "not blank",
-        bounds.date_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
-        bounds.time_in_range: f"{bounds.EARLIEST} to {bounds.LATEST}",
+        bounds.words_text: "no NUL or control characters, not blank",
+        bounds.line_text: "one line, no control characters, not blank",
         bounds.whole_number: "a whole number",
-        bounds.iso_date_text: "ISO 8601 text",
-        bounds.iso_time_text: "ISO 8601 text",
+        bounds.iso_date_text: f"ISO 8601 text, {bounds.EARLIEST} to {bounds.LATEST}",
+        bounds.iso_time_text: f"ISO 8601 text, {bounds.EARLIEST} to {bounds.LATEST}",
     }
     if isinstance(constraint, AfterValidator | BeforeValidator):
         return checks.get(constraint.func, getattr(constraint.func, "__name__", ""))

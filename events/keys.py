@@ -23,7 +23,6 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -215,23 +214,32 @@ class DataKey:
     key_id: UUID
     secret: bytes = field(repr=False)
     _aead: AESGCM = field(init=False, repr=False, compare=False)
+    # The nonce PRF keyed once: each nonce is a copy fed the event id and the place (the
+    # same bytes as keying a fresh BLAKE2b each time, without hashing the key block again).
+    _nonce_prf: Any = field(init=False, repr=False, compare=False)
+    _key_id_bytes: bytes = field(init=False, repr=False, compare=False)
     kid: str = field(init=False, compare=False)  # the id as text, as stored
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_aead", AESGCM(self.secret))
+        object.__setattr__(
+            self,
+            "_nonce_prf",
+            hashlib.blake2b(key=self.secret, digest_size=NONCE_BYTES, person=b"ifss-nonce"),
+        )
+        object.__setattr__(self, "_key_id_bytes", self.key_id.bytes)
         object.__setattr__(self, "kid", str(self.key_id))
 
     def seal(self, plaintext: bytes, *, stream_id: str, event_id: UUID, place: str) -> str:
         """``plaintext`` sealed for ``place`` in the event: base64 of nonce ‖ ciphertext.
         The nonce is a keyed BLAKE2b (a PRF) of the event id and the place."""
-        nonce = hashlib.blake2b(
-            event_id.bytes + place.encode(),
-            key=self.secret,
-            digest_size=NONCE_BYTES,
-            person=b"ifss-nonce",
-        ).digest()
+        event_bytes = event_id.bytes
+        prf = self._nonce_prf.copy()
+        prf.update(event_bytes + place.encode())
+        nonce = prf.digest()
+        # The associated data, as ``_associated`` builds it.
         sealed = self._aead.encrypt(
-            nonce, plaintext, _associated(stream_id, event_id, place, self.key_id)
+            nonce, plaintext, event_bytes + self._key_id_bytes + f"{place}|{stream_id}".encode()
         )
         return base64.b64encode(nonce + sealed).decode("ascii")
 
@@ -259,21 +267,22 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, dict) and value.get("sealed") == ALGORITHM
 
 
-def personal_places(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+def personal_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     """Every ``personal`` part of a payload: ``(place, the dict holding it, key)``. Parts
     are at the top and in each child and adult (see ``events.catalogue``)."""
-    if data.get("personal") is not None:
-        yield "personal", data, "personal"
-    for group in ("children", "adults"):
-        members = data.get(group)
-        if isinstance(members, list):
-            for n, member in enumerate(members):
-                if isinstance(member, dict) and member.get("personal") is not None:
-                    yield f"{group}.{n}.personal", member, "personal"
+    places = [("personal", data, "personal")] if data.get("personal") is not None else []
+    if "children" in data or "adults" in data:
+        for group in ("children", "adults"):
+            members = data.get(group)
+            if isinstance(members, list):
+                for n, member in enumerate(members):
+                    if isinstance(member, dict) and member.get("personal") is not None:
+                        places.append((f"{group}.{n}.personal", member, "personal"))
+    return places
 
 
 def has_personal(data: dict[str, Any]) -> bool:
-    return next(personal_places(data), None) is not None
+    return bool(personal_places(data))
 
 
 def coded(data: dict[str, Any]) -> dict[str, Any]:
@@ -324,7 +333,7 @@ class Keyring:
     def master_key_id(self) -> str:
         return self.master.current.key_id
 
-    async def check(self, conn: Executor) -> int:
+    async def check(self, conn: Executor, *, again: bool = False) -> int:
         """At start-up: the configured master key is the database's (registered when the
         database has none yet, or when a configured previous key proves continuity).
         Returns its version; raises ``MasterKeyWrong``."""
@@ -340,12 +349,19 @@ class Keyring:
                 f"(it knows {', '.join(f'{k} v{v}' for k, v in known.items())}); to rotate, "
                 "configure the old one in IFSS_PREVIOUS_MASTER_KEYS and run `ifss keys rotate`"
             )
-        version = await conn.fetchval(
-            "INSERT INTO master_keys (key_id, version) SELECT $1, coalesce(max(version), 0) + 1 "
-            "FROM master_keys ON CONFLICT (key_id) DO UPDATE SET key_id = EXCLUDED.key_id "
-            "RETURNING version",
-            current,
-        )
+        try:
+            version = await conn.fetchval(
+                "INSERT INTO master_keys (key_id, version) SELECT $1, coalesce(max(version), 0) "
+                "+ 1 FROM master_keys ON CONFLICT (key_id) DO UPDATE SET key_id = EXCLUDED.key_id "
+                "RETURNING version",
+                current,
+            )
+        except asyncpg.UniqueViolationError:
+            # Another writer registered a master key at the same moment (the first appends
+            # to a new database, at once): look again; it was this key or it is refused.
+            if again:
+                raise
+            return await self.check(conn, again=True)
         self._registered = True
         return int(version)
 

@@ -71,7 +71,10 @@ def canonical_time(moment: datetime) -> str:
     """UTC, microsecond precision: what PostgreSQL's timestamptz keeps."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")
+    # ``isoformat(timespec="microseconds")``, a third faster: the plain form has the
+    # microseconds unless they are 0 (and a four-digit year in every case).
+    text = moment.isoformat()
+    return text if moment.microsecond else f"{text[:19]}.000000+00:00"
 
 
 def content_digest(
@@ -86,16 +89,41 @@ def content_digest(
     occurred_at: datetime,
 ) -> bytes:
     """sha256 over the event's canonical JSON (``data_json``/``metadata_json`` canonical)."""
-    text = (
-        f'{{"data":{data_json},"event_id":"{event_id}","metadata":{metadata_json},'
-        f'"occurred_at":"{canonical_time(occurred_at)}","schema_version":{schema_version},'
-        f'"stream_id":{_json_string(stream_id)},"stream_version":{stream_version},'
-        f'"type":{_json_string(type_name)}}}'
+    return digest_of(
+        data_json,
+        event_id,
+        metadata_json,
+        occurred_at,
+        schema_version,
+        json_string(stream_id),
+        stream_version,
+        json_string(type_name),
     )
-    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def _json_string(text: str) -> str:
+def digest_of(
+    data_json: str,
+    event_id: UUID,
+    metadata_json: str,
+    occurred_at: datetime,
+    schema_version: int,
+    stream_json: str,
+    stream_version: int,
+    type_json: str,
+) -> bytes:
+    """``content_digest`` with the stream id and type already JSON strings (an append
+    works them out once per batch)."""
+    return hashlib.sha256(
+        (
+            f'{{"data":{data_json},"event_id":"{event_id}","metadata":{metadata_json},'
+            f'"occurred_at":"{canonical_time(occurred_at)}","schema_version":{schema_version},'
+            f'"stream_id":{stream_json},"stream_version":{stream_version},"type":{type_json}}}'
+        ).encode()
+    ).digest()
+
+
+def json_string(text: str) -> str:
+    """``text`` as a JSON string."""
     return orjson.dumps(text).decode("utf-8")
 
 

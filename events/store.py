@@ -38,6 +38,8 @@ from events.records import (
     canonical_json,
     chain_link,
     content_digest,
+    digest_of,
+    json_string,
 )
 from events.validation import parse_event
 
@@ -121,23 +123,24 @@ def _parse(events: Sequence[NewEvent]) -> list[dict[str, Any]]:
     payloads: list[dict[str, Any]] = []
     seen: set[UUID] = set()
     for index, new in enumerate(events):
-        where = f"events[{index}]"
         if not isinstance(new, NewEvent):
-            raise InvalidInput(where, "must be a NewEvent")
+            raise InvalidInput(f"events[{index}]", "must be a NewEvent")
         try:
             event = parse_event(new.type, new.data)
         except InvalidInput as exc:
-            raise exc.under(where) from None
+            raise exc.under(f"events[{index}]") from None
         if new.event_id in seen:
-            raise InvalidInput(f"{where}.event_id", "appears twice in one append")
+            raise InvalidInput(f"events[{index}].event_id", "appears twice in one append")
         seen.add(new.event_id)
-        payloads.append(event.model_dump(mode="json"))
+        # ``model_dump(mode="json")`` without its per-call Python overhead (the store's hot
+        # path: every event appended passes here).
+        payloads.append(event.__pydantic_serializer__.to_python(event, mode="json"))
     return payloads
 
 
 def _seal(stream_id: str, key: DataKey, event_id: UUID, payload: dict[str, Any]) -> None:
     """Replace each personal part of ``payload`` by its sealed form, in place."""
-    for place, holder, name in list(personal_places(payload)):
+    for place, holder, name in personal_places(payload):
         try:
             plaintext = orjson.dumps(holder[name], option=orjson.OPT_SORT_KEYS)
         except TypeError:
@@ -155,9 +158,12 @@ def _prepare(
     events: Sequence[NewEvent],
     payloads: list[dict[str, Any]],
 ) -> _Prepared:
-    """Each event's stored JSON and digest (its personal parts sealed already)."""
+    """Each event's stored JSON and digest (its personal parts sealed already); what a
+    batch shares (metadata, each type's version, the stream id as JSON) worked out once."""
     out = _Prepared([], [], [], [], [], [], [])
     metadata_cache: dict[int, str] = {}  # a batch usually shares one metadata object
+    types: dict[str, tuple[int, str]] = {}  # type -> (schema version, as a JSON string)
+    stream_json = json_string(stream_id)
     for index, (new, payload) in enumerate(zip(events, payloads, strict=True)):
         try:
             data_json = canonical_json(payload)
@@ -169,23 +175,30 @@ def _prepare(
         if metadata_json is None:
             metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
             metadata_cache[id(new.metadata)] = metadata_json
-        schema_version = event_class(new.type).schema_version
+        type_name = new.type
+        known = types.get(type_name)
+        if known is None:
+            known = types[type_name] = (
+                event_class(type_name).schema_version,
+                json_string(type_name),
+            )
+        schema_version, type_json = known
         out.ids.append(new.event_id)
-        out.types.append(new.type)
+        out.types.append(type_name)
         out.versions.append(schema_version)
         out.data.append(data_json)
         out.metadata.append(metadata_json)
         out.occurred.append(new.occurred_at)
         out.digests.append(
-            content_digest(
-                stream_id=stream_id,
-                stream_version=expected_version + index + 1,
-                event_id=new.event_id,
-                type_name=new.type,
-                schema_version=schema_version,
-                data_json=data_json,
-                metadata_json=metadata_json,
-                occurred_at=new.occurred_at,
+            digest_of(
+                data_json,
+                new.event_id,
+                metadata_json,
+                new.occurred_at,
+                schema_version,
+                stream_json,
+                expected_version + index + 1,
+                type_json,
             )
         )
     return out

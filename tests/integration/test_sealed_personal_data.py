@@ -3,6 +3,8 @@ retried append recognised, rotation, erasure by destroying the key, tampering de
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -171,3 +173,38 @@ async def test_a_master_key_the_database_does_not_know_is_refused(pool: asyncpg.
     with pytest.raises(MasterKeyWrong):
         await EventStore(pool, stranger).append("case-c1", 0, [wrap(named_referral())])
     assert await pool.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_writers_racing_to_register_the_master_key_agree(pool: asyncpg.Pool) -> None:
+    # The first appends to a new database at once, each writer registering the master key:
+    # the key is registered once and no writer fails on another's registration (a writer
+    # could read no key, then collide with the other's row on its version). The race is
+    # run many times over, on a table emptied between rounds.
+    for _ in range(40):
+        await pool.execute("DELETE FROM master_keys")
+        versions = await asyncio.gather(*(keyring().check(pool) for _ in range(8)))
+        assert set(versions) == {1}
+    stores = [EventStore(pool, keyring()) for _ in range(8)]
+    await asyncio.gather(
+        *(s.append(f"case-r{n}", 0, [wrap(named_referral(f"r{n}"))]) for n, s in enumerate(stores))
+    )
+    assert await pool.fetchval("SELECT count(*) FROM master_keys") == 1
+    assert await pool.fetchval("SELECT count(*) FROM events") == 8
+
+
+async def test_first_appends_of_one_family_racing_share_its_key(pool: asyncpg.Pool) -> None:
+    # Two episodes' streams of one family sealed at the same moment: one data key is made.
+    store = EventStore(pool, keyring())
+    await keyring().check(pool)
+    await asyncio.gather(
+        *(
+            EventStore(pool, keyring()).append(
+                f"case-s{n}", 0, [wrap(named_referral(f"s{n}", family_id="fam-shared"))]
+            )
+            for n in range(6)
+        )
+    )
+    assert await pool.fetchval("SELECT count(*) FROM family_keys") == 1
+    assert await pool.fetchval("SELECT count(DISTINCT key_id) FROM stream_keys") == 1
+    for n in range(6):
+        assert (await opened(store, f"case-s{n}"))[0]["children"][0]["personal"]["name"]

@@ -327,17 +327,20 @@ class EventStore:
         self._notifying = asyncio.get_running_loop().create_task(self._send_notifications())
 
     async def _send_notifications(self) -> None:
-        while True:
-            self._notify_again = False
-            try:
-                await self._pool.execute("SELECT pg_notify($1, '')", await self.channel())
-            except Exception as exc:  # a lost hint only delays readers until their next poll
-                log.warning("notify_failed", error=type(exc).__name__)
-                return
-            if not self._notify_again:
-                return
-            # Under sustained writes, one wake-up per few milliseconds is plenty.
-            await asyncio.sleep(NOTIFY_INTERVAL_SECONDS)
+        # One connection held while wake-ups keep coming (sustained writes), rather than one
+        # borrowed, reset and returned per wake-up: a pool's release is a round trip too.
+        try:
+            channel = await self.channel()
+            async with self._pool.acquire() as conn:
+                while True:
+                    self._notify_again = False
+                    await conn.execute("SELECT pg_notify($1, '')", channel)
+                    if not self._notify_again:
+                        return
+                    # Under sustained writes, one wake-up per few milliseconds is plenty.
+                    await asyncio.sleep(NOTIFY_INTERVAL_SECONDS)
+        except Exception as exc:  # a lost hint only delays readers until their next poll
+            log.warning("notify_failed", error=type(exc).__name__)
 
     async def aclose(self) -> None:
         """Wait for a pending wake-up to go out (call before closing the pool)."""

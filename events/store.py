@@ -173,7 +173,10 @@ def _prepare(
             ) from None
         metadata_json = metadata_cache.get(id(new.metadata))
         if metadata_json is None:
-            metadata_json = canonical_json(new.metadata.model_dump(mode="json"))
+            metadata = new.metadata
+            metadata_json = canonical_json(
+                metadata.__pydantic_serializer__.to_python(metadata, mode="json")
+            )
             metadata_cache[id(new.metadata)] = metadata_json
         type_name = new.type
         known = types.get(type_name)

@@ -99,6 +99,24 @@ async def test_retried_append_is_a_no_op(store: EventStore, pool: asyncpg.Pool) 
     assert await count_rows(pool) == 4
 
 
+async def test_one_event_appends_like_a_batch(store: EventStore, pool: asyncpg.Pool) -> None:
+    # Single events and batches mixed on one stream: the same retry, conflict and chain
+    # rules either way.
+    one = [wrap(referral())]
+    first = await store.append("case-c1", 0, one)
+    assert await store.append("case-c1", 0, one) == first  # a retried single event
+    await store.append("case-c1", 1, sessions(2))
+    later = [wrap(session(9))]
+    await store.append("case-c1", 3, later)
+    assert await store.append("case-c1", 3, later) == await store.append("case-c1", 3, later)
+    with pytest.raises(StreamVersionConflict) as raised:
+        await store.append("case-c1", 2, [wrap(session(10))])
+    assert raised.value.actual_version == 4
+    assert await count_rows(pool) == 4
+    report = await store.verify("case-c1")
+    assert report.intact and report.events_checked == 4
+
+
 async def test_same_event_id_with_other_content_is_refused(
     store: EventStore, pool: asyncpg.Pool
 ) -> None:

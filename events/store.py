@@ -48,6 +48,7 @@ log = structlog.get_logger(__name__)
 STREAM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 MAX_STREAM_ID_LENGTH = 200
 MAX_EVENTS_PER_APPEND = 1000
+MAX_STREAM_VERSION = 2**63 - 1  # a bigint
 NOTIFY_INTERVAL_SECONDS = 0.005
 
 _COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, stream_id,
@@ -270,6 +271,12 @@ class EventStore:
             raise InvalidInput("events", "must contain at least one event")
         if len(events) > MAX_EVENTS_PER_APPEND:
             raise InvalidInput("events", f"at most {MAX_EVENTS_PER_APPEND} events per append")
+        if expected_version + len(events) > MAX_STREAM_VERSION:
+            raise InvalidInput(
+                "expected_version",
+                f"with {len(events)} event(s) appended is more than a stream can hold "
+                f"(versions go up to {MAX_STREAM_VERSION})",
+            )
         payloads = _parse(events)
         executor = connection if connection is not None else self._pool
         if any(has_personal(p) for p in payloads):

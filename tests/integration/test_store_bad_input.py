@@ -80,6 +80,11 @@ GOOD_SESSION = {
         ("c" * 201, 0, sessions(1), "stream_id", "at most 200 characters"),
         ("case 1; drop", 0, sessions(1), "stream_id", "may contain only"),
         ("case-1", -1, sessions(1), "expected_version", "0 (new stream) or more"),
+        # beyond what a stream's version (a bigint) can hold, with the events appended
+        ("case-1", 2**63 - 1, sessions(1), "expected_version", "more than a stream can hold"),
+        ("case-1", 2**63 - 2, sessions(2), "expected_version", "more than a stream can hold"),
+        ("case-1", 2**63, sessions(1), "expected_version", "more than a stream can hold"),
+        ("case-1", 10**30, sessions(1), "expected_version", "more than a stream can hold"),
         ("case-1", 0, [], "events", "at least one event"),
     ],
 )

@@ -237,9 +237,8 @@ class DataKey:
         prf = self._nonce_prf.copy()
         prf.update(event_bytes + place.encode())
         nonce = prf.digest()
-        # The associated data, as ``_associated`` builds it.
         sealed = self._aead.encrypt(
-            nonce, plaintext, event_bytes + self._key_id_bytes + f"{place}|{stream_id}".encode()
+            nonce, plaintext, _associated(stream_id, event_bytes, place, self._key_id_bytes)
         )
         return base64.b64encode(nonce + sealed).decode("ascii")
 
@@ -249,7 +248,7 @@ class DataKey:
             return self._aead.decrypt(
                 raw[:NONCE_BYTES],
                 raw[NONCE_BYTES:],
-                _associated(stream_id, event_id, place, self.key_id),
+                _associated(stream_id, event_id.bytes, place, self._key_id_bytes),
             )
         except (InvalidTag, binascii.Error, ValueError):  # ValueError: too short for a nonce
             raise PersonalDataTampered(
@@ -258,9 +257,10 @@ class DataKey:
             ) from None
 
 
-def _associated(stream_id: str, event_id: UUID, place: str, key_id: UUID) -> bytes:
-    # Fixed-width ids first, then the two texts (a stream id never holds a '|').
-    return event_id.bytes + key_id.bytes + f"{place}|{stream_id}".encode()
+def _associated(stream_id: str, event_id: bytes, place: str, key_id: bytes) -> bytes:
+    # Fixed-width ids first (their 16 bytes each), then the two texts (a stream id never
+    # holds a '|').
+    return event_id + key_id + f"{place}|{stream_id}".encode()
 
 
 def is_sealed(value: object) -> bool:

@@ -93,7 +93,7 @@ def content_digest(
         data_json,
         event_id,
         metadata_json,
-        occurred_at,
+        canonical_time(occurred_at),
         schema_version,
         json_string(stream_id),
         stream_version,
@@ -105,18 +105,19 @@ def digest_of(
     data_json: str,
     event_id: UUID,
     metadata_json: str,
-    occurred_at: datetime,
+    occurred_text: str,
     schema_version: int,
     stream_json: str,
     stream_version: int,
     type_json: str,
 ) -> bytes:
     """``content_digest`` with the stream id and type already JSON strings (an append
-    works them out once per batch)."""
+    works them out once per batch) and the time as ``canonical_time`` gives it (an append
+    also sends that text to PostgreSQL)."""
     return hashlib.sha256(
         (
             f'{{"data":{data_json},"event_id":"{event_id}","metadata":{metadata_json},'
-            f'"occurred_at":"{canonical_time(occurred_at)}","schema_version":{schema_version},'
+            f'"occurred_at":"{occurred_text}","schema_version":{schema_version},'
             f'"stream_id":{stream_json},"stream_version":{stream_version},"type":{type_json}}}'
         ).encode()
     ).digest()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict
 
 from api import problems
+from api.commands import run_command
 from api.deps import ServicesDep, UserDep
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN, Code, Line, StrictBool
@@ -28,11 +29,13 @@ from identity.users import (
     User,
     add_user,
     create_token,
+    key_worker_teams,
     revoke_token,
     set_alert_routes,
     set_user_active,
     token_id_of,
 )
+from workflows import client as cases
 
 router = APIRouter(tags=["admin"])
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
@@ -59,6 +62,13 @@ class ActiveIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     active: StrictBool
+
+
+class ActiveOut(BaseModel):
+    active: bool
+    # Deactivated: the teams that now give them no new families (their families stay with
+    # them until a supervisor moves them: POST /teams/{team_id}/key-workers/{id}/leave).
+    left_teams: list[str] = []
 
 
 class TokenIn(BaseModel):
@@ -120,10 +130,18 @@ async def post_user(body: UserIn, user: UserDep, s: ServicesDep) -> UserOut:
     return UserOut(user_id=added.user_id, role=added.role.value, team_id=added.team_id)
 
 
-@router.post("/users/{user_id}/active", response_model=ActiveIn, responses=ADMIN)
-async def post_active(user_id: UserId, body: ActiveIn, user: UserDep, s: ServicesDep) -> ActiveIn:
-    """Deactivate a user (every token refused from the next request) or reactivate one."""
+@router.post("/users/{user_id}/active", response_model=ActiveOut, responses=ADMIN)
+async def post_active(user_id: UserId, body: ActiveIn, user: UserDep, s: ServicesDep) -> ActiveOut:
+    """Deactivate a user (every token refused from the next request; as a key worker, no
+    new families: each of their teams records them leaving first) or reactivate one."""
     _admin(user)
+    left: list[str] = []
+    if not body.active:
+        teams = await key_worker_teams(s.pool, user_id)
+        if teams:
+            left = await run_command(
+                cases.stop_allocating_to(s.temporal, teams, user_id, user.actor)
+            )
     try:
         await recorded(
             s.store,
@@ -133,7 +151,7 @@ async def post_active(user_id: UserId, body: ActiveIn, user: UserDep, s: Service
         )
     except InvalidInput as exc:
         raise _refused(exc) from None
-    return body
+    return ActiveOut(active=body.active, left_teams=left)
 
 
 @router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=201, responses=ADMIN)

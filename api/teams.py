@@ -103,8 +103,7 @@ async def leave(
     if body.move_families:
         leaver = HandOverLeaver(actor=user.actor, key_worker_id=key_worker_id)
         return await run_command(cases.hand_over_leaver(s.temporal, team_id, leaver))
-    version = await run_command(cases.change_key_worker(s.temporal, team_id, change))
-    return HandoverResult(version=version)
+    return await run_command(cases.leave_keeping_families(s.temporal, team_id, change))
 
 
 @router.post("/cover", response_model=CoverOut, responses=WRITE)

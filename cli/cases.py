@@ -463,7 +463,7 @@ def add_worker(
     actor: ActorOption = None,
 ) -> None:
     """Add a key worker to a registered team (or change their caseload limit)."""
-    from workflows.client import change_key_worker, team_view
+    from workflows.client import CommandRefused, change_key_worker, team_view
     from workflows.team_workflow import ChangeKeyWorker
 
     settings = _setup()
@@ -477,12 +477,21 @@ def add_worker(
     )
 
     async def add(rt: Runtime) -> int:
+        from identity.users import key_worker_refusal
+
+        refusal = await key_worker_refusal(rt.pool, key_worker_id, team_id)
+        if refusal is not None:
+            raise CommandRefused(f"key_worker_id: {refusal}")
         await change_key_worker(rt.temporal, team_id, change)
         state = await team_view(rt.temporal, team_id)
         return state.key_workers[key_worker_id].caseload_limit if limit is None else limit
 
     taken = run_with_client(
-        settings, add, actor=change.actor, allowed=lambda user: user.team_refusal(team_id)
+        settings,
+        add,
+        policy=True,
+        actor=change.actor,
+        allowed=lambda user: user.team_refusal(team_id),
     )
     families = "family" if taken == 1 else "families"
     source = " (the team policy's limit)" if limit is None else ""
@@ -540,7 +549,7 @@ def team_leave(
     """A key worker leaves the team. Their families move, most urgent first, to key
     workers with space; a family not yet met goes back to the waitlist when nobody has
     space; a family whose work has begun stays until a supervisor reassigns it."""
-    from workflows.client import change_key_worker, hand_over_leaver
+    from workflows.client import hand_over_leaver, leave_keeping_families
     from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult
 
     settings = _setup()
@@ -553,8 +562,7 @@ def team_leave(
         if not keep_families:
             leaver = HandOverLeaver(actor=change.actor, key_worker_id=change.key_worker_id)
             return await hand_over_leaver(rt.temporal, team_id, leaver)
-        version = await change_key_worker(rt.temporal, team_id, change)
-        return HandoverResult(version=version)
+        return await leave_keeping_families(rt.temporal, team_id, change)
 
     result = run_with_client(
         settings, leave, actor=change.actor, allowed=lambda user: user.team_refusal(team_id)
@@ -564,9 +572,10 @@ def team_leave(
         console.print(f"  case {case_id}: now with {worker}", highlight=False)
     for case_id, position in result.waitlisted.items():
         console.print(f"  case {case_id}: back on the waitlist at {position}", highlight=False)
+    why = "kept with them" if keep_families else "nobody has space"
     for case_id in result.staying:
         console.print(
-            f"  case {case_id}: stays with {key_worker_id} (nobody has space; reassign it)",
+            f"  case {case_id}: stays with {key_worker_id} ({why}; reassign it)",
             highlight=False,
         )
 

@@ -136,12 +136,36 @@ def users_activate(
 def _set_active(user_id: str, active: bool, actor: str | None) -> None:
     from identity.users import set_user_active
 
+    who = admin_actor(actor)
+    left = [] if active else _stop_allocating_to(user_id, who)
     administer(
-        admin_actor(actor),
+        who,
         lambda pool: set_user_active(pool, user_id, active),
         lambda _: UserActiveChanged(user_id=user_id, active=active),
     )
     console.print(f"user {user_id}: {'active' if active else 'inactive'}")
+    for team_id in left:
+        console.print(
+            f"team {team_id}: {user_id} takes no new families; theirs stay with them until a "
+            f"supervisor moves them (ifss team leave {team_id} {user_id})",
+            highlight=False,
+        )
+
+
+def _stop_allocating_to(user_id: str, actor: Actor) -> list[str]:
+    """Before a user is deactivated: each team where they are a key worker records them
+    leaving (as through the API). Temporal is needed only when there is such a team."""
+    from cli.cases import run_with_client
+    from identity.users import key_worker_teams
+    from workflows.client import stop_allocating_to
+
+    settings, dsn = _setup()
+    teams = with_store(dsn, lambda pool, _: key_worker_teams(pool, user_id))
+    if not teams:
+        return []
+    return run_with_client(
+        settings, lambda rt: stop_allocating_to(rt.temporal, teams, user_id, actor)
+    )
 
 
 @users_app.command("password")

@@ -198,6 +198,42 @@ async def acting_user(executor: Any, *, actor: Actor | None, token: str | None) 
     return User(actor.id, actor.role, row["team_id"])
 
 
+# Who may be a team's key worker: someone who can then read and act on the families the
+# team gives them (a case manager reads their own cases; a supervisor their team's).
+KEY_WORKER_ROLES = (Role.CASE_MANAGER, Role.SUPERVISOR)
+
+
+async def key_worker_refusal(executor: Any, key_worker_id: str, team_id: str) -> str | None:
+    """Why ``key_worker_id`` may not take families in ``team_id`` (the rule, for the field
+    ``key_worker_id``), or None: a key worker is an existing, active case manager or
+    supervisor of that team."""
+    row = await executor.fetchrow(
+        "SELECT role, team_id, active FROM users WHERE user_id = $1", key_worker_id
+    )
+    if row is None:
+        return f"no user {key_worker_id} (an admin adds them first: ifss users add)"
+    if not row["active"]:
+        return f"user {key_worker_id} is deactivated"
+    if row["role"] not in {r.value for r in KEY_WORKER_ROLES}:
+        return (
+            f"{key_worker_id} has the role {row['role']}; a key worker is a case manager or "
+            "supervisor"
+        )
+    if row["team_id"] != team_id:
+        return f"{key_worker_id} belongs to team {row['team_id']}, not {team_id}"
+    return None
+
+
+async def key_worker_teams(executor: Any, user_id: str) -> list[str]:
+    """The teams in which ``user_id`` is a key worker who has not left (from the read side:
+    what the team workflows recorded)."""
+    rows = await executor.fetch(
+        "SELECT team_id FROM key_workers WHERE key_worker_id = $1 AND active ORDER BY team_id",
+        user_id,
+    )
+    return [r["team_id"] for r in rows]
+
+
 async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
     """Deactivate a user (someone who left: every token of theirs is refused from the next
     request, and `ifss alerts` no longer acts as them) or reactivate one."""

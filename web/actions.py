@@ -620,10 +620,14 @@ async def admin_link(request: Request, user_id: str) -> Response:
 
 @router.post("/admin/users/{user_id}/active")
 async def admin_active(request: Request, user_id: str) -> Response:
-    from identity.users import set_user_active
+    from identity.users import key_worker_teams, set_user_active
+    from workflows.client import stop_allocating_to
 
     async def act(svc: Any, admin: User, form: FormData) -> None:
         active = _text(form, "active") == "yes"
+        if not active:  # as a key worker, no new families (see api.admin.post_active)
+            if teams := await key_worker_teams(svc.pool, user_id):
+                await stop_allocating_to(svc.temporal, teams, user_id, admin.actor)
         await recorded(
             svc.store,
             admin.actor,

@@ -282,6 +282,28 @@ async def change_key_worker(client: Client, team_id: str, change: ChangeKeyWorke
     return await _existing_team_update(client, team_id, TeamWorkflow.change_key_worker, change)
 
 
+async def leave_keeping_families(
+    client: Client, team_id: str, change: ChangeKeyWorker
+) -> HandoverResult:
+    """A key worker leaves (``change.leaving``) and their families stay with them for now:
+    the result names those families."""
+    version = await change_key_worker(client, team_id, change)
+    worker = (await team_view(client, team_id)).key_workers.get(change.key_worker_id)
+    return HandoverResult(version=version, staying=sorted(worker.cases) if worker else [])
+
+
+async def stop_allocating_to(
+    client: Client, teams: list[str], key_worker_id: str, actor: Actor
+) -> list[str]:
+    """A user being deactivated takes no new families: in each of ``teams`` (where they are
+    a key worker) they are recorded as leaving, by ``actor``. Their families stay with them
+    until a supervisor moves them (``hand_over_leaver``). Returns ``teams``."""
+    for team_id in teams:
+        change = ChangeKeyWorker(actor=actor, key_worker_id=key_worker_id, leaving=True)
+        await change_key_worker(client, team_id, change)
+    return teams
+
+
 async def adopt_team_policy(client: Client, team_id: str, change: AdoptTeamPolicy) -> int:
     """Put a registered team on another policy."""
     return await _existing_team_update(client, team_id, TeamWorkflow.adopt_policy, change)

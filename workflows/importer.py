@@ -26,6 +26,7 @@ from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
 from events.validation import first_problem
 from events.vocabulary import OverdueOnImport
+from identity.users import key_worker_refusal
 from workflows import client as cases
 from workflows.lifecycle import CommandRejected
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
@@ -170,6 +171,10 @@ async def _against_the_engine(
         return RowProblem(
             row.line, "key_worker_id", f"no key worker {c.key_worker_id} in team {c.team_id}"
         )
+    if c.key_worker_id is not None and (
+        refusal := await key_worker_refusal(store.pool, c.key_worker_id, c.team_id)
+    ):
+        return RowProblem(row.line, "key_worker_id", refusal)
     if await store.stream_version(cases.case_workflow_id(row.case_id)) > 0:
         return RowProblem(row.line, "case_id", f"case {row.case_id} already exists")
     open_case = await store.open_episode_of(c.family_id)

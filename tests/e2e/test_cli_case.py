@@ -28,6 +28,11 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
     assert "Cardiff IFSS" in ok(s, "team", "show", "cardiff")
     again = s.ifss(*REGISTER_CARDIFF, actor=ADMIN)
     assert again.returncode != 0 and "already registered" in again.stderr
+    # A key worker is a case manager or supervisor of the team, as a user.
+    ghost = s.ifss("team", "add-worker", "cardiff", "kw-ghost", actor=SUP)
+    assert ghost.returncode == 2 and "key_worker_id: no user kw-ghost" in ghost.stderr
+    clerk = s.ifss("team", "add-worker", "cardiff", "bs-price", actor=SUP)
+    assert clerk.returncode == 2 and "bs-price has the role business_support" in clerk.stderr
     ok(s, "team", "add-worker", "cardiff", "cm-jones", "--limit", "3", actor=SUP)
     # A team policy from a file: a supervisor's decision; a case manager's is refused.
     policy = s.state / "team-policy.json"

@@ -361,6 +361,64 @@ async def test_handover_over_http(api: Api) -> None:
     assert nobody.status_code == 422 and "no key worker kw-x" in nobody.json()["detail"]
 
 
+async def test_who_may_be_a_key_worker(api: Api) -> None:
+    """An existing, active case manager or supervisor of the team: the one rule the CLI's
+    add-worker and the import apply."""
+    from identity.users import key_worker_refusal
+
+    assert await key_worker_refusal(api.pool, "cm-jones", "cardiff") is None
+    assert await key_worker_refusal(api.pool, "sup-evans", "cardiff") is None
+    refusals = {
+        "kw-ghost": "no user kw-ghost (an admin adds them first: ifss users add)",
+        "bs-price": "bs-price has the role business_support; a key worker is a case manager "
+        "or supervisor",
+        "au-khan": "au-khan has the role auditor; a key worker is a case manager or supervisor",
+        "sup-far": "sup-far belongs to team newport, not cardiff",
+    }
+    for user_id, rule in refusals.items():
+        assert await key_worker_refusal(api.pool, user_id, "cardiff") == rule
+    await set_user_active(api.pool, "cm-other", False)
+    assert await key_worker_refusal(api.pool, "cm-other", "cardiff") == (
+        "user cm-other is deactivated"
+    )
+
+
+async def test_a_deactivated_key_worker_takes_no_new_families(api: Api) -> None:
+    """Deactivating a key worker stops their teams allocating to them (their families stay
+    until moved, and a leave that keeps them names them); a reactivated one rejoins only
+    when a supervisor adds them again."""
+    from workflows.client import team_view
+
+    h = api.h
+    await h.add_key_worker("cardiff", "cm-jones", limit=3)
+    await to_intensive(h, "c1")
+    await h.add_key_worker("cardiff", "cm-other", limit=3)
+    await api.settle()
+    off = await api.post("ad-root", "/users/cm-jones/active", {"active": False})
+    assert off.status_code == 200, off.text
+    assert off.json() == {"active": False, "left_teams": ["cardiff"]}
+    assert (await api.get("cm-jones", "/cases")).status_code == 401
+    worker = (await team_view(h.client, "cardiff")).key_workers["cm-jones"]
+    assert not worker.active and worker.cases == ["c1"]  # the family stays until moved
+    await h.refer("c2", team_id="cardiff")
+    await h.do("c2", "accept", actor=SUP)
+    for _ in range(50):
+        if (await h.view("c2")).key_worker_id is not None:
+            break
+        await h.sleep(seconds=1)
+    assert (await h.view("c2")).key_worker_id == "cm-other"
+    # the leave a supervisor records later names the family that stays
+    kept = await api.post(
+        "sup-evans", "/teams/cardiff/key-workers/cm-jones/leave", {"move_families": False}
+    )
+    assert kept.status_code == 200 and kept.json()["staying"] == ["c1"], kept.text
+    # already inactive: refused, and nothing else happens
+    again = await api.post("ad-root", "/users/cm-jones/active", {"active": False})
+    assert again.status_code == 409 and again.json()["field"] == "user_id", again.text
+    back = await api.post("ad-root", "/users/cm-jones/active", {"active": True})
+    assert back.status_code == 200 and back.json() == {"active": True, "left_teams": []}
+
+
 async def test_a_correction_names_its_entry_and_shows_in_the_history(api: Api) -> None:
     h = api.h
     await h.add_key_worker("cardiff", "cm-jones")

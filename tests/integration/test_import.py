@@ -16,6 +16,7 @@ import pytest
 from events.envelope import EventMetadata
 from events.records import NewEvent
 from events.vocabulary import OverdueOnImport
+from identity.users import add_user
 from tests.factories import PHASES, referral
 from tests.factories import import_row as family
 from tests.projector_harness import catch_up
@@ -25,6 +26,12 @@ from workflows.importer import ImportReport, import_rows
 from workflows.lifecycle.imports import ImportCase
 
 pytestmark = pytest.mark.integration
+
+
+async def add_key_worker(h: Harness, key_worker_id: str = "kw-a", *, limit: int = 3) -> None:
+    """A key worker of cardiff: a case manager of the team (a user), given families."""
+    await add_user(h.store.pool, key_worker_id, "case_manager", "cardiff")
+    await h.add_key_worker("cardiff", key_worker_id, limit=limit)
 
 
 async def run_import(h: Harness, rows: list[dict[str, Any]], **options: Any) -> ImportReport:
@@ -43,7 +50,7 @@ async def test_open_families_at_every_phase_carry_on_from_where_they_were(
     harness: Harness, pool: asyncpg.Pool
 ) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "kw-a", limit=1)
+    await add_key_worker(h, limit=1)
     today = (await h.now()).date()
     # The accepted family first: the team allocates it now, as it would any acceptance,
     # and kw-a is full. The others arrive where they stood.
@@ -153,7 +160,12 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
     harness: Harness,
 ) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    await add_key_worker(h)
+    # In the team's roster from before key workers had to be its case managers or
+    # supervisors: a clerk and someone who is no user at all.
+    await add_user(h.store.pool, "bs-clerk", "business_support", "cardiff")
+    await h.add_key_worker("cardiff", "bs-clerk", limit=3)
+    await h.add_key_worker("cardiff", "kw-ghost", limit=3)
     await h.refer("open-1", family_id="fam-taken")  # a family with an open episode
     today = (await h.now()).date()
     good = family("g-1", "allocated", today)
@@ -176,6 +188,8 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         family("g-1", "referred", today, family_id="fam-other"),  # the same case id again
         family("b-actor", "referred", today) | {"actor": {"id": "x", "role": "admin"}},
         family("b-policy", "referred", today) | {"overdue_alerts": "deliver"},
+        family("b-clerk", "allocated", today, key_worker_id="bs-clerk"),
+        family("b-ghost", "intensive", today, key_worker_id="kw-ghost"),
     ]
     lines = [json.dumps(r) for r in rows] + ["{not json", "", '"a string"']
     report = await import_rows(
@@ -192,12 +206,16 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         (9, "case_id"),
         (10, "actor"),
         (11, "overdue_alerts"),
-        (12, "line"),
+        (12, "key_worker_id"),
+        (13, "key_worker_id"),
         (14, "line"),
+        (16, "line"),
     ]
     assert "no team cardif is registered" in report.problems[3].rule
     assert "case open-1" in report.problems[5].rule
-    assert report.imported == [] and report.rows == 13
+    assert "bs-clerk has the role business_support" in report.problems[10].rule
+    assert "no user kw-ghost" in report.problems[11].rule
+    assert report.imported == [] and report.rows == 15
     for row in rows:  # all or none: not even the good row
         assert await h.stream(row["case_id"]) == []
 
@@ -205,7 +223,7 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
     chosen = await import_rows(
         lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=False
     )
-    assert chosen.imported == ["g-1"] and len(chosen.problems) == 12
+    assert chosen.imported == ["g-1"] and len(chosen.problems) == 14
     assert (await h.types("g-1"))[:2] == ["CaseImported", "ReferralReceived"]
     for row in rows[1:]:
         if row["case_id"] != "g-1":  # line 9 repeats the good row's case id
@@ -226,7 +244,7 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
 
 async def test_only_an_admin_imports_and_nothing_is_recorded_otherwise(harness: Harness) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    await add_key_worker(h)
     fields = family("x-1", "referred", (await h.now()).date())
     del fields["case_id"]
     as_supervisor = ImportCase.model_validate({**fields, "actor": SUP})
@@ -241,7 +259,7 @@ async def test_a_case_id_whose_workflow_is_gone_but_whose_stream_is_not_is_refus
     """An episode that ended long ago (its workflow past Temporal's retention): its id is
     taken for good; the import is refused before its team is asked anything."""
     h = harness
-    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    await add_key_worker(h)
     old = NewEvent.of(
         referral("ghost"),
         event_id=uuid.uuid4(),
@@ -263,7 +281,7 @@ async def test_overdue_at_import_is_quiet_under_inbox_and_delivered_under_delive
     harness: Harness,
 ) -> None:
     h = harness
-    await h.add_key_worker("cardiff", "kw-a", limit=3)
+    await add_key_worker(h)
     today = (await h.now()).date()
     shifted = today - timedelta(days=90)  # closed 135 days ago: the 3-month review is late
     quiet = await run_import(h, [family("q-inbox", "follow_up", shifted)])

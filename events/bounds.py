@@ -41,20 +41,27 @@ _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\uff
 _NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
-# What counts as blank: white space, and the invisible zero-width characters.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-_BLANK = (
-    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-    + _INVISIBLE
-)
-
 # The same rules as JSON Schema patterns, so that clients and fuzzers know them too.
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufffe\\uffff]"
 _LINE_CHAR = "[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]"
 TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
-_SEEN = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff\\u200b-\\u200d\\u2060\\ufeff]"
+# The format characters of the Basic Multilingual Plane (Unicode category Cf; a unit test
+# checks the list against ``unicodedata``) and the fillers: none shows anything.
+_FORMAT_CHARS = (
+    "\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890-\\u0891\\u08e2\\u180e\\u200b-\\u200f"
+    "\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
+)
+_FILLER_CHARS = "\\u115f\\u1160\\u2800\\u3164\\uffa0"
+_SEEN = f"[^\\s\\x00-\\x1f\\x7f-\\x9f\\ufffe\\uffff{_FORMAT_CHARS}{_FILLER_CHARS}]"
 WORDS_PATTERN = f"^{_TEXT_CHAR}*{_SEEN}{_TEXT_CHAR}*$"
 LINE_PATTERN = f"^{_LINE_CHAR}*{_SEEN}{_LINE_CHAR}*$"
+_SHOWS = re.compile(_SEEN)
+
+
+def is_blank(value: str) -> bool:
+    """Whether ``value`` shows nothing: white space, format characters (zero-width ones,
+    bidirectional marks, the soft hyphen) and fillers only (as the schema's patterns say)."""
+    return _SHOWS.search(value) is None
 
 
 # Validation context for facts already recorded (events read back from the store): the
@@ -123,7 +130,7 @@ def not_blank(value: str, info: ValidationInfo) -> str:
     """Some words, not only spaces (zero-width ones included)."""
     if info.context and info.context.get("recorded"):
         return value
-    if not value.strip(_BLANK):
+    if is_blank(value):
         raise PydanticCustomError("blank", "must not be blank")
     return value
 

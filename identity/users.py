@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from events.bounds import ID_PATTERN
+from events.bounds import ID_PATTERN, is_blank
 from events.calendar import local_day
 from events.envelope import Actor
 from events.errors import InvalidInput
@@ -74,7 +74,9 @@ class User:
         if self.role is Role.SUPERVISOR:
             return None if self.can_read(case) else "only the supervisor of the family's team"
         if self.role is Role.AUDITOR:
-            return None if reason else "an auditor opens personal data only giving a reason"
+            if reason is None or is_blank(reason):
+                return "an auditor opens personal data only giving a reason"
+            return None
         return f"a {self.role.value} sees the coded record only"
 
     def can_command(self, case: dict[str, Any]) -> bool:

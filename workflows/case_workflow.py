@@ -103,6 +103,8 @@ CONSENT_PER_PERSON_PATCH = "consent-per-person"
 # The coded family profile (area from the list of local authorities, children's age bands):
 # referrals and children recorded before it replay as they were decided.
 CODED_PROFILE_PATCH = "coded-profile"
+# The rules of ``CaseState.edge_rules``: commands accepted before them replay as decided.
+EDGE_RULES_PATCH = "edge-rules"
 
 # What the team workflow sends a case, kept in the inbox until recorded.
 Notice = (
@@ -522,7 +524,9 @@ class CaseWorkflow:
     def _newest_rules(self) -> CaseState:
         """The state as validators see it: they run only for new commands, never in a
         replay, so the newest rules always apply there."""
-        return self._state.model_copy(update={"input_bounds": True, "coded_profile": True})
+        return self._state.model_copy(
+            update={"input_bounds": True, "coded_profile": True, "edge_rules": True}
+        )
 
     def _bounds(self) -> None:
         """Apply the input-bound rules, except in histories recorded before them."""
@@ -530,6 +534,8 @@ class CaseWorkflow:
             self._state.input_bounds = True
         if not self._state.coded_profile and workflow.patched(CODED_PROFILE_PATCH):
             self._state.coded_profile = True
+        if not self._state.edge_rules and workflow.patched(EDGE_RULES_PATCH):
+            self._state.edge_rules = True
 
     # --- queries and signals -----------------------------------------------------------
 

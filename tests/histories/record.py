@@ -22,6 +22,7 @@ from events.db import create_pool
 from events.envelope import Actor
 from events.store import EventStore
 from events.vocabulary import Role
+from identity.users import add_user
 from tests.factories import import_row as family
 from tests.keys import keyring
 from tests.temporal_harness import (
@@ -47,7 +48,9 @@ HERE = Path(__file__).parent
 # v9: review moves asked and decided, a correction, the team following its follow-ups.
 # v10: teams registered; a case imported from another system (its team admits it), quiet
 # alerts for what was overdue at import; a referral rejected by a named rule.
-VERSION = "v10"
+# v11: the edge rules (patch): each goal scored once per list, each person once, plausible
+# dates, a priority change's reason in words, a corrected area from the list.
+VERSION = "v11"
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -117,6 +120,7 @@ async def episodes(h: Harness) -> list[str]:
 async def imported(h: Harness) -> None:
     """A family imported in its intensive work (with kw-imp): not seen for longer than
     the policy allows, so the deadline loop raises that once, quietly; then a session."""
+    await add_user(h.store.pool, "kw-imp", "case_manager", "cardiff")
     await h.add_key_worker("cardiff", "kw-imp", limit=1)
     row = family("imported", "intensive", local_day(await h.now()))
     row["key_worker_id"] = "kw-imp"

@@ -419,6 +419,26 @@ async def test_a_deactivated_key_worker_takes_no_new_families(api: Api) -> None:
     assert back.status_code == 200 and back.json() == {"active": True, "left_teams": []}
 
 
+async def test_the_edge_rules_hold_in_a_running_episode(api: Api) -> None:
+    """Rules added after episodes began (``edge_rules``) apply to an episode begun now:
+    refused naming the field, nothing recorded."""
+    h = api.h
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "c1")
+    before = len(await h.stream("c1"))
+    twice = await api.post(
+        "cm-jones",
+        "/cases/c1/commands/score_goals",
+        {"scores": [{"goal_id": "g1", "score": 5}, {"goal_id": "g1", "score": 6}]},
+    )
+    assert twice.status_code == 422 and twice.json()["field"] == "scores[1].goal_id", twice.text
+    unseen = await api.post(
+        "sup-evans", "/cases/c1/commands/change_priority", {"priority": 1, "reason": "\u200e"}
+    )
+    assert unseen.status_code == 422 and unseen.json()["field"] == "reason", unseen.text
+    assert len(await h.stream("c1")) == before
+
+
 async def test_a_correction_names_its_entry_and_shows_in_the_history(api: Api) -> None:
     h = api.h
     await h.add_key_worker("cardiff", "cm-jones")

@@ -71,6 +71,9 @@ async def test_the_key_worker_and_supervisor_read_personal_data_and_it_is_logged
     assert (
         no_reason.json()["detail"] == "reason: an auditor opens personal data only giving a reason"
     )
+    for invisible in ("   ", "\u200e", "\u202e\u202c", "\u00ad\u3164"):  # shows nothing
+        unseen = await api.get("au-khan", "/cases/c9/personal", purpose="audit", reason=invisible)
+        assert unseen.status_code == 422 and unseen.json()["field"] == "reason", invisible
     audited = await api.get(
         "au-khan", "/cases/c9/personal", purpose="complaint", reason="complaint ref C-2026-17"
     )

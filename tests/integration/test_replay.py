@@ -29,6 +29,7 @@ def test_histories_are_saved() -> None:
     assert {"v8-case-waiting.json", "v8-case-moving.json", "v8-team-east.json"} <= names  # handover
     assert {"v9-case-planned.json", "v9-team-cardiff.json"} <= names  # moves asked, corrections
     assert {"v10-case-imported.json", "v10-team-cardiff.json"} <= names  # registered, imported
+    assert {"v11-case-planned.json", "v11-case-waiting.json"} <= names  # edge rules patch
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

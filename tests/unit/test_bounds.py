@@ -88,6 +88,12 @@ def test_a_day_in_range_is_taken_as_text_or_date() -> None:
         ({"words": " \u200b\t"}, "must not be blank"),
         ({"line": "two\nlines"}, "must not contain a line break or tab (one line only)"),
         ({"line": "\u200b"}, "must not be blank"),
+        # Marks that show nothing: bidirectional marks, overrides and isolates, the soft
+        # hyphen, the Hangul filler, a blank Braille pattern.
+        ({"line": "\u200f"}, "must not be blank"),
+        ({"words": "\u202e\u202c \u200e"}, "must not be blank"),
+        ({"line": "\u2066\u2069"}, "must not be blank"),
+        ({"words": "\u00ad\u3164\u2800"}, "must not be blank"),
         ({"words": "bell\x07"}, "must not contain the control character U+0007"),
     ],
 )
@@ -99,6 +105,10 @@ def test_text_checks_run_in_order_and_name_the_rule(fields: dict[str, object], r
 def test_emoji_and_welsh_are_text() -> None:
     sample = Sample(words="Ymweliad 🏠\nâ ŵ ŷ", line="Siân 👩‍👧")
     assert sample.words == "Ymweliad 🏠\nâ ŵ ŷ"
+    # Text beside invisible marks is text (a name written right to left, a soft hyphen).
+    assert Sample(line="\u200fשרה\u200f").line == "\u200fשרה\u200f"
+    assert Sample(words="co\u00adoperation").words == "co\u00adoperation"
+    assert Sample(line="👍").line == "👍"
 
 
 def test_facts_already_recorded_read_back_unchecked() -> None:
@@ -108,3 +118,22 @@ def test_facts_already_recorded_read_back_unchecked() -> None:
     )
     assert old.at == datetime(1, 1, 1, tzinfo=UTC)
     assert old.on == date(9999, 1, 1)
+
+
+def test_the_blank_check_knows_every_format_character_of_the_basic_plane() -> None:
+    """``is_blank`` (and the schema's patterns) treat every Unicode format character (Cf) of
+    the Basic Multilingual Plane as showing nothing, and nothing else besides white space
+    and the fillers."""
+    import unicodedata
+
+    from events.bounds import is_blank
+
+    fillers = {"\u115f", "\u1160", "\u2800", "\u3164", "\uffa0"}
+    for code in range(0x10000):
+        char = chr(code)
+        if "\ud800" <= char <= "\udfff":
+            continue
+        invisible = unicodedata.category(char) == "Cf" or char.isspace() or char in fillers
+        control = unicodedata.category(char) == "Cc" or char in "\ufffe\uffff"
+        if not control:
+            assert is_blank(f" {char} ") is invisible, f"U+{code:04X}"

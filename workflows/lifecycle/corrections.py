@@ -16,6 +16,7 @@ from events.validation import first_problem
 from workflows import commands as cmd
 from workflows.lifecycle.entries import Entry
 from workflows.lifecycle.guards import PRACTITIONERS, require_role
+from workflows.lifecycle.profile import checked_area
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider
 
 # The entries that can be corrected, the field naming what each is about, and the fields
@@ -89,6 +90,10 @@ def _correct(state: CaseState, c: cmd.CorrectEntry, now: datetime) -> list[Domai
         ev.FieldCorrection(field=field, value=_value(cls, field, value))
         for field, value in sorted(c.changes.items())
     ]
+    if state.edge_rules and cls is ev.ReferralReceived:  # as a referral's area is checked
+        for change in changes:
+            if change.field == "area":
+                checked_area(state, str(change.value), "changes.area")
     return [
         ev.EntryCorrected(
             corrects_version=c.version,

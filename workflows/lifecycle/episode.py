@@ -16,11 +16,8 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import RECORDERS, not_too_long_ago, require_phase, require_role
-from workflows.lifecycle.profile import age_band
+from workflows.lifecycle.profile import UNBORN_WITHIN_DAYS, age_band
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
-
-# An unborn child is recorded with its due date, at most this far ahead.
-UNBORN_WITHIN_DAYS = 300
 
 
 def _child_status(state: CaseState, c: cmd.ChangeChildStatus, now: datetime) -> list[DomainEvent]:
@@ -157,6 +154,14 @@ def _add_child(state: CaseState, c: cmd.AddChild, now: datetime) -> list[DomainE
 def _add_adult(state: CaseState, c: cmd.AddAdult, now: datetime) -> list[DomainEvent]:
     require_role(c, RECORDERS, "add an adult to the family")
     _new_person(state, c.person_id, "person_id")
+    born = c.personal.date_of_birth if c.personal else None
+    if state.edge_rules and born is not None and born > day_of(state, now):
+        raise CommandRejected(
+            "personal.date_of_birth",
+            "cannot be after {on}, the day it is recorded for",
+            "invalid",
+            on=day_of(state, now),
+        )
     return [ev.AdultJoined(person_id=c.person_id, relationship=c.relationship, personal=c.personal)]
 
 

@@ -175,6 +175,7 @@ def fresh_state(case_id: str, policy: ProgrammePolicy) -> CaseState:
         policy=policy,
         input_bounds=True,
         coded_profile=True,
+        edge_rules=True,
         alert_timers=True,
         uk_calendar=True,
         follow_up_rules=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from events import catalogue as ev
+from events.bounds import is_blank
 from events.catalogue import DomainEvent
 from events.programmes import PROGRAMMES
 from events.vocabulary import (
@@ -20,7 +21,12 @@ from workflows.lifecycle.guards import (
     require_phase,
     require_role,
 )
-from workflows.lifecycle.profile import banded_children, checked_area
+from workflows.lifecycle.profile import (
+    banded_children,
+    checked_adults,
+    checked_area,
+    checked_expected,
+)
 from workflows.lifecycle.state import (
     CaseState,
     CommandRejected,
@@ -68,6 +74,9 @@ def refer(
     if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
     checked_area(state, command.area)
+    for i, child in enumerate(command.children):
+        checked_expected(state, child.expected_on, command.received_on, f"children.{i}.expected_on")
+    checked_adults(state, command.children, command.adults, command.received_on)
     if command.programme not in PROGRAMMES:
         raise CommandRejected(
             "programme",
@@ -147,6 +156,8 @@ def _withdraw(state: CaseState, c: cmd.WithdrawFamily, now: datetime) -> list[Do
 
 def _priority(state: CaseState, c: cmd.ChangePriority, now: datetime) -> list[DomainEvent]:
     require_role(c, DECIDERS, "change a family's priority")
+    if state.edge_rules and is_blank(c.reason):
+        raise CommandRejected("reason", "must say why, in words", "invalid")
     if c.priority == state.priority:
         raise CommandRejected(
             "priority", "the family's priority is {priority} already", priority=c.priority

@@ -76,11 +76,20 @@ def _session(state: CaseState, c: cmd.RecordSession, now: datetime) -> list[Doma
 
 
 def _known_goals(state: CaseState, scores: list[ev.GoalScore], field: str) -> None:
+    seen: set[str] = set()
     for i, score in enumerate(scores):
         if score.goal_id not in state.goals:
             raise CommandRejected(
                 f"{field}[{i}].goal_id", "no goal {goal_id} in this case", goal_id=score.goal_id
             )
+        if state.edge_rules and score.goal_id in seen:
+            raise CommandRejected(
+                f"{field}[{i}].goal_id",
+                "goal {goal_id} is scored twice in one list",
+                "invalid",
+                goal_id=score.goal_id,
+            )
+        seen.add(score.goal_id)
 
 
 def _score(state: CaseState, c: cmd.ScoreGoals, now: datetime) -> list[DomainEvent]:

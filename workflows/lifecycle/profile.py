@@ -4,7 +4,7 @@ birth when one is given (the date itself stays in the family's encrypted persona
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from events import catalogue as ev
 from events.vocabulary import AGE_BAND_FROM, AgeBand, LocalAuthority
@@ -12,6 +12,8 @@ from workflows.lifecycle.state import CaseState, CommandRejected
 from workflows.wording import one_of
 
 AREAS = frozenset(a.value for a in LocalAuthority)
+# How far ahead an unborn child may be expected (a pregnancy's length, with room).
+UNBORN_WITHIN_DAYS = 300
 
 
 def whole_years(born: date, on: date) -> int:
@@ -24,10 +26,10 @@ def band_of_age(years: int) -> AgeBand:
     return next(band for lowest, band in AGE_BAND_FROM if years >= lowest)
 
 
-def checked_area(state: CaseState, area: str) -> None:
+def checked_area(state: CaseState, area: str, field: str = "area") -> None:
     if state.coded_profile and area not in AREAS:
         raise CommandRejected(
-            "area",
+            field,
             "must be one of the local authority areas of Wales: {areas}",
             "invalid",
             areas=one_of(sorted(AREAS)),
@@ -87,6 +89,52 @@ def age_band(
             on=on,
         )
     return band
+
+
+def checked_adults(
+    state: CaseState,
+    children: list[ev.Child],
+    adults: list[ev.Adult],
+    on: date,
+    prefix: str = "",
+) -> None:
+    """Each person's id once in the family (children's ids among themselves are the
+    command's to check), and no adult born after ``on``; with the edge rules only."""
+    if not state.edge_rules:
+        return
+    taken = {child.child_id for child in children}
+    for i, adult in enumerate(adults):
+        if adult.person_id in taken:
+            raise CommandRejected(
+                f"{prefix}adults.{i}.person_id",
+                "{person_id} is already in this family",
+                "invalid",
+                person_id=adult.person_id,
+            )
+        taken.add(adult.person_id)
+        born = adult.personal.date_of_birth if adult.personal else None
+        if born is not None and born > on:
+            raise CommandRejected(
+                f"{prefix}adults.{i}.personal.date_of_birth",
+                "cannot be after {on}, the day it is recorded for",
+                "invalid",
+                on=on,
+            )
+
+
+def checked_expected(state: CaseState, expected_on: date | None, on: date, field: str) -> None:
+    """An unborn child is expected from ``on`` to ``UNBORN_WITHIN_DAYS`` after it (edge
+    rules)."""
+    if state.edge_rules and expected_on is not None:
+        if not on <= expected_on <= on + timedelta(days=UNBORN_WITHIN_DAYS):
+            raise CommandRejected(
+                field,
+                "an unborn child is expected within {days} days from {on}, the day it is "
+                "recorded for",
+                "invalid",
+                days=UNBORN_WITHIN_DAYS,
+                on=on,
+            )
 
 
 def banded_children(state: CaseState, children: list[ev.Child], on: date) -> list[ev.Child]:

@@ -168,6 +168,11 @@ class CaseState(BaseModel):
     # And the coded family profile: the area one of the local authorities, each child's age
     # band checked against (or worked out from) the date of birth.
     coded_profile: bool = False
+    # And the rules found missing by trying the engine as an attacker would (2026-11-26):
+    # each goal scored once per list, each person's id once in a family, a corrected area
+    # from the list, a priority change's reason in words, plausible dates of birth and
+    # expected dates (workflows.lifecycle.guards.EDGE_RULES).
+    edge_rules: bool = False
     # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
     uk_calendar: bool = False
     # And the follow-up rules: review windows, reviews standing alone, "not held", boosters

@@ -106,6 +106,11 @@ def test_a_family_at_every_phase_arrives_there_with_its_real_dates(
         ({"area": "vale"}, "referred", "area"),
         ({"children": [{"child_id": "ch1", "age_band": "unborn"}]}, "referred",
          "children.0.expected_on"),
+        # The rules of today (edge rules) hold for an import as for a referral made now.
+        ({"adults": [{"person_id": "ch1", "relationship": "mother"}]}, "referred",
+         "adults.0.person_id"),
+        ({"children": [{"child_id": "ch1", "expected_on": "1900-01-01"}]}, "referred",
+         "children.0.expected_on"),
     ],
 )  # fmt: skip
 def test_a_bad_row_is_refused_naming_its_field(
@@ -114,6 +119,18 @@ def test_a_bad_row_is_refused_naming_its_field(
     with pytest.raises(CommandRejected) as refused:
         imported(row(phase, **changes))
     assert refused.value.field == field, refused.value
+
+
+def test_a_goal_is_scored_once_at_closure_in_an_import_too() -> None:
+    fields = row("follow_up")
+    fields["closure"]["closing_scores"] = [
+        {"goal_id": "g1", "score": 7},
+        {"goal_id": "g1", "score": 2},
+    ]
+    with pytest.raises(CommandRejected) as refused:
+        imported(fields)
+    assert refused.value.field == "closure.closing_scores[1].goal_id"
+    assert refused.value.rule == "goal g1 is scored twice in one list"
 
 
 def test_an_earlier_episode_there_makes_the_import_a_re_referral() -> None:

@@ -139,6 +139,7 @@ async def serve_api(
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through the root logger: JSON stays JSON
         lifespan="on",
         timeout_graceful_shutdown=int(grace_seconds),
     )

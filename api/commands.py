@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar, cast
 import structlog
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ValidationError
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api import problems
@@ -57,6 +58,17 @@ async def run_command(coro: Awaitable[T]) -> T:
         ) from None
     except RPCError as exc:
         raise temporal_down(exc) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        # Asked, and no answer came in time (no worker running, or a stop in progress): the
+        # command may yet be recorded when a worker takes it up.
+        log.warning("command_not_confirmed")
+        raise ApiError(
+            503,
+            "command",
+            "the command was not confirmed in time; it may still be recorded when the "
+            "engine catches up, so look at the case before sending it again",
+            {"Retry-After": "30"},
+        ) from None
 
 
 def temporal_down(exc: RPCError) -> ApiError:

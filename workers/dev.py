@@ -189,14 +189,26 @@ class Parts:
                 raise task.exception()  # type: ignore[misc]
 
 
+async def _after(api: asyncio.Task[None], stop: asyncio.Event, drained: asyncio.Event) -> None:
+    """Set ``drained`` once a stop is asked and the API has finished (its requests in
+    flight answered, or cancelled after the grace period), or the API has gone anyway."""
+    await asyncio.wait({api, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({api})
+    drained.set()
+
+
 async def _serve(rt: Runtime, stop: asyncio.Event) -> Parts:
     """Start the worker, the projector and the API on ``rt``; return once the API answers
     (or, if any part fails to start, after stopping the others and raising its error)."""
     settings = rt.settings
+    # The worker and the projector stop once the API has answered what it was asked (its
+    # requests in flight wait on the worker): else every command in flight at a stop would
+    # wait out the grace period and fail, though the worker, back, records it.
+    drained = asyncio.Event()
     parts = Parts(
         [
-            asyncio.create_task(run_worker(rt, stop), name="worker"),
-            asyncio.create_task(run_projector(rt.dsn, rt.store, stop), name="projector"),
+            asyncio.create_task(run_worker(rt, drained), name="worker"),
+            asyncio.create_task(run_projector(rt.dsn, rt.store, drained), name="projector"),
         ]
     )
     listening = asyncio.Event()
@@ -213,6 +225,7 @@ async def _serve(rt: Runtime, stop: asyncio.Event) -> Parts:
         name="api",
     )
     parts.tasks.append(api)
+    parts.tasks.append(asyncio.create_task(_after(api, stop, drained), name="drain"))
     # "Ready" means the API answers: wait for its port, or for a part to fail first.
     await asyncio.wait(
         {*parts.tasks, asyncio.create_task(listening.wait())}, return_when=asyncio.FIRST_COMPLETED

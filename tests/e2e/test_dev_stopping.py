@@ -99,6 +99,61 @@ def test_a_stuck_request_does_not_hold_up_stopping(tmp_path: Path) -> None:
         kill_leftovers(stack.state)
 
 
+def test_commands_in_flight_when_it_stops_are_answered_not_failed(tmp_path: Path) -> None:
+    """The worker stops after the API has answered what it was asked: commands in flight at
+    a stop are recorded and answered (before, the worker stopped first and each such
+    command waited out the grace period, then failed with a 500 although it was recorded
+    once the worker came back); the API's own log records stay JSON."""
+    import concurrent.futures
+    import urllib.error
+    import urllib.request
+    from datetime import date
+
+    from tests.api_client import REFERRAL
+
+    stack = start_dev(tmp_path, IFSS_SHUTDOWN_GRACE_SECONDS="10")
+    try:
+        assert stack.ifss(*REGISTER_CARDIFF, actor="ad-root:admin").returncode == 0
+        add = ["users", "add", "bs-price", "--role", "business_support", "--team", "cardiff"]
+        assert stack.ifss(*add).returncode == 0
+        token = stack.ifss("tokens", "create", "bs-price").stdout.strip().split()[-1]
+        url = f"http://127.0.0.1:{stack.env['IFSS_API_PORT']}/referrals"
+
+        def refer(n: int) -> int:
+            referral = {**REFERRAL, "family_id": f"fam-stop-{n}"}
+            referral["received_on"] = date.today().isoformat()
+            body = {"case_id": f"stop-{n}", "referral": referral}
+            request = urllib.request.Request(
+                url,
+                data=json.dumps(body).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except (urllib.error.URLError, ConnectionError):
+                return 0  # sent after the API stopped listening: never taken
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+            asked = [pool.submit(refer, n) for n in range(12)]
+            time.sleep(0.15)
+            stack.process.send_signal(signal.SIGTERM)
+            answers = [f.result() for f in asked]
+        assert stack.process.wait(timeout=60) == 0, stack.output()
+        assert 500 not in answers and set(answers) <= {0, 201, 503}, answers
+        assert 201 in answers, answers
+        for line in stack.output().splitlines():
+            if line.startswith("{"):
+                continue
+            assert "Traceback" not in line and "Exception in ASGI" not in line, line
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+        kill_leftovers(stack.state)
+
+
 def test_sigkill_of_ifss_dev_leaves_no_server_running(tmp_path: Path) -> None:
     stack = start_dev(tmp_path)
     try:

@@ -88,8 +88,8 @@ async def register(body: TeamIn, user: UserDep, s: ServicesDep) -> TeamOut:
     return TeamOut(team_id=body.team_id, team_version=version)
 
 
-def _supervises(user: User, team_id: str) -> None:
-    if (refusal := user.team_refusal(team_id)) is not None:
+def _supervises(user: User, team_id: str, act: str = "change its key workers") -> None:
+    if (refusal := user.team_refusal(team_id, act)) is not None:
         raise ApiError(403, "team_id", refusal.split(": ", 1)[1])
 
 
@@ -134,7 +134,7 @@ class WorkOut(BaseModel):
 async def _record_work(
     team_id: str, user: User, s: Any, event: ConsultationGiven | TrainingGiven
 ) -> WorkOut:
-    _supervises(user, team_id)
+    _supervises(user, team_id, "record its work")
     if event.given_on > local_day(datetime.now(UTC)):
         raise ApiError(422, "given_on", "cannot be in the future")
     try:

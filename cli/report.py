@@ -197,7 +197,7 @@ def _record_team_work(team_id: str, kind: type, fields: dict[str, Any], actor: s
     if event.given_on > local_day(datetime.now(UTC)):
         raise fail("given_on: cannot be in the future")
     user = confirm(who, settings)
-    if (refusal := user.team_refusal(team_id)) is not None:
+    if (refusal := user.team_refusal(team_id, "record its work")) is not None:
         raise fail(refusal)
     _write(dsn, lambda store: team_work.record(store, team_id, event, user.actor))
 

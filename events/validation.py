@@ -19,11 +19,21 @@ _RULES = {
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("children", 0, "child_id")`` -> ``children[0].child_id``."""
+    """``("children", 0, "child_id")`` -> ``children[0].child_id``. A name the client made
+    up (a key of an object) is shown with what cannot be printed escaped (``\\x00``): an
+    error message never carries a NUL or a control character back."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = part if part.isprintable() else _escaped(part)
+        out += f".{name}" if out else name
     return out
+
+
+def _escaped(name: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
 
 
 def first_problem(

@@ -114,10 +114,11 @@ class User:
             return "team_id: you may refer only to your own team"
         return None
 
-    def team_refusal(self, team_id: str) -> str | None:
-        """Why this user may not change ``team_id``'s key workers, cover or leavers."""
+    def team_refusal(self, team_id: str, act: str = "change its key workers") -> str | None:
+        """Why this user may not do ``act`` for ``team_id`` (its key workers, cover or
+        leavers; its own work): a supervisor of that team may."""
         if self.role is not Role.SUPERVISOR or self.team_id != team_id:
-            return f"team_id: only a supervisor of team {team_id} may change its key workers"
+            return f"team_id: only a supervisor of team {team_id} may {act}"
         return None
 
     @property
@@ -151,12 +152,22 @@ async def add_user(
         raise InvalidInput("role", f"one of {', '.join(r.value for r in USER_ROLES)}") from None
     if parsed not in USER_ROLES:
         raise InvalidInput("role", f"one of {', '.join(r.value for r in USER_ROLES)}")
+    if user_id.lower() == Role.SYSTEM.value:
+        raise InvalidInput("user_id", "system is the engine's own name in the records")
     if team_id is None and parsed not in (Role.AUDITOR, Role.ADMIN):
         raise InvalidInput("team", f"a {parsed.value} belongs to a team")
+    if team_id is not None and parsed in (Role.AUDITOR, Role.ADMIN):
+        raise InvalidInput("team", f"an {parsed.value} belongs to no team (they see every case)")
     if team_id is not None and not _ID.fullmatch(team_id):
         raise InvalidInput("team", "1-64 letters, digits, '_', '.' or '-', starting alphanumeric")
     if team_id is not None and team_known is not None and not await team_known(team_id):
         raise InvalidInput("team", f"no team {team_id} is registered; an admin registers it first")
+    # Ids that differ only in case name one person twice (cm-jones and CM-JONES).
+    same = await pool.fetchval(
+        "SELECT user_id FROM users WHERE lower(user_id) = lower($1) AND user_id <> $1", user_id
+    )
+    if same is not None:
+        raise InvalidInput("user_id", f"user {same} exists already (ids differ only in case)")
     try:
         await pool.execute(
             "INSERT INTO users (user_id, role, team_id) VALUES ($1, $2, $3)",
@@ -238,7 +249,20 @@ async def key_worker_teams(executor: Any, user_id: str) -> list[str]:
 
 async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
     """Deactivate a user (someone who left: every token of theirs is refused from the next
-    request, and `ifss alerts` no longer acts as them) or reactivate one."""
+    request, and `ifss alerts` no longer acts as them) or reactivate one. The last active
+    admin stays (else nobody could manage users but the server's local operator)."""
+    if not active:
+        others = await pool.fetchval(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND active AND user_id <> $1",
+            user_id,
+        )
+        is_admin = await pool.fetchval(
+            "SELECT role = 'admin' AND active FROM users WHERE user_id = $1", user_id
+        )
+        if is_admin and not others:
+            raise InvalidInput(
+                "user_id", f"{user_id} is the last active admin; add another admin first"
+            )
     row = await pool.fetchrow(
         "UPDATE users u SET active = $2 FROM users old WHERE u.user_id = $1 "
         "AND old.user_id = u.user_id RETURNING old.active AS was",

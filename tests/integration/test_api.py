@@ -383,6 +383,29 @@ async def test_who_may_be_a_key_worker(api: Api) -> None:
     )
 
 
+async def test_people_are_named_once_and_the_last_admin_stays(api: Api) -> None:
+    from identity.users import add_user
+
+    refusals = [
+        (("system", "admin", None), "user_id: system is the engine's own name in the records"),
+        (("SYSTEM", "admin", None), "user_id: system is the engine's own name in the records"),
+        (("au-2", "auditor", "cardiff"), "team: an auditor belongs to no team"),
+        (("ad-2", "admin", "cardiff"), "team: an admin belongs to no team"),
+        (("CM-JONES", "case_manager", "cardiff"), "user_id: user cm-jones exists already"),
+    ]
+    for args, rule in refusals:
+        with pytest.raises(InvalidInput, match=rule):
+            await add_user(api.pool, *args)
+    last = await api.post("ad-root", "/users/ad-root/active", {"active": False})
+    assert last.status_code == 422, last.text
+    assert last.json()["rule"] == "ad-root is the last active admin; add another admin first"
+    assert (await api.get("ad-root", "/cases")).status_code == 200  # still in
+    # A key the client made up is named with what cannot be printed escaped.
+    body = {"case_id": "c1", "referral": {**REFERRAL, "a\x00\x1b": 1}}
+    odd = await api.post("bs-price", "/referrals", body)
+    assert odd.status_code == 422 and odd.json()["field"] == "referral.a\\x00\\x1b", odd.text
+
+
 async def test_a_deactivated_key_worker_takes_no_new_families(api: Api) -> None:
     """Deactivating a key worker stops their teams allocating to them (their families stay
     until moved, and a leave that keeps them names them); a reactivated one rejoins only

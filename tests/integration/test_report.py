@@ -305,7 +305,9 @@ async def test_the_teams_consultations_and_training_are_recorded_and_counted(api
     assert (await api.post("sup-evans", "/teams/cardiff/training", training)).status_code == 201
     again = await api.post("sup-evans", "/teams/cardiff/consultations", consultation)
     assert (again.status_code, again.json()["field"]) == (409, "consultation_id")
-    assert (await api.post("sup-far", "/teams/cardiff/training", training)).status_code == 403
+    other = await api.post("sup-far", "/teams/cardiff/training", training)
+    assert other.status_code == 403
+    assert other.json()["rule"] == "only a supervisor of team cardiff may record its work"
     assert (await api.post("cm-jones", "/teams/cardiff/training", training)).status_code == 403
     for bad, field in (
         ({**consultation, "consultation_id": "k2", "practitioners": 0}, "practitioners"),

@@ -30,6 +30,11 @@ log = structlog.get_logger(__name__)
 # Readable without a token: the API's own description.
 PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# A request body arrives whole within this many seconds of its first part being awaited, or
+# the request is answered 408 and the connection closed: a client that sends a few bytes now
+# and then does not hold a connection (and its worker slot) for ever. Headers that never end
+# are the front proxy's to time out (see docs/operations.md).
+BODY_SECONDS = 60.0
 
 
 def is_web_path(path: str) -> bool:
@@ -186,14 +191,33 @@ class BodyLimit:
                 await self._refuse(scope, receive, send)
                 return
         seen = 0
+        deadline: float | None = None
+        whole = not has_body
 
         async def bounded() -> MutableMapping[str, Any]:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, whole
+            if whole:  # the body is in (or there is none): waiting now is for a disconnect
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + BODY_SECONDS
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                log.warning("request_body_too_slow", seconds=BODY_SECONDS)
+                raise ApiError(
+                    408,
+                    "body",
+                    f"did not arrive within {BODY_SECONDS:g} seconds",
+                    {"Connection": "close"},
+                ) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if seen > self.max_bytes:  # the route's error handling answers 413
                     raise ApiError(413, "body", self._rule)
+            else:
+                whole = True
             return message
 
         await self.app(scope, bounded, send)

@@ -359,3 +359,35 @@ async def test_acknowledging_takes_no_body(api: Api) -> None:
     with_body = await api.post("cm-jones", f"/alerts/{ref}/acknowledge", {"x": 1})
     assert "no body" in problem(with_body, 422, "body")
     assert (await api.post("cm-jones", f"/alerts/{ref}/acknowledge", {})).status_code == 200
+
+
+async def test_a_body_that_trickles_in_is_answered_408_and_nothing_recorded(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that sends part of a body and then little or nothing does not hold its
+    connection for ever: the body must arrive whole in time (here made short)."""
+    from api import guards
+
+    monkeypatch.setattr(guards, "BODY_SECONDS", 0.5)
+
+    async def trickle() -> Any:
+        yield b'{"case_id": "c1", '
+        await asyncio.sleep(2)
+        yield b'"referral": {}}'
+
+    slow = await api.http.post(
+        "/referrals",
+        content=trickle(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {api.tokens['bs-price']}",
+        },
+    )
+    assert "did not arrive within 0.5 seconds" in problem(slow, 408, "body")
+    assert slow.headers.get("connection") == "close"
+    assert await api.h.stream("c1") == []
+    # A body sent whole at once is unaffected, however long the route then takes.
+    whole = await api.post(
+        "bs-price", "/referrals", {"case_id": "c2", "referral": {**REFERRAL, "family_id": "f2"}}
+    )
+    assert whole.status_code == 201, whole.text

@@ -82,7 +82,12 @@ async def register(body: TeamIn, user: UserDep, s: ServicesDep) -> TeamOut:
     command = RegisterTeam(actor=user.actor, name=body.name, area=body.area)
     version = await run_command(
         cases.register_team(
-            s.temporal, body.team_id, command, task_queue=s.task_queue, policy=s.policy
+            s.temporal,
+            body.team_id,
+            command,
+            task_queue=s.task_queue,
+            policy=s.policy,
+            pool=s.pool,
         )
     )
     return TeamOut(team_id=body.team_id, team_version=version)

@@ -441,7 +441,12 @@ def team_register(
     run_with_client(
         settings,
         lambda rt: register_team(
-            rt.temporal, team_id, command, task_queue=settings.task_queue, policy=rt.policy
+            rt.temporal,
+            team_id,
+            command,
+            task_queue=settings.task_queue,
+            policy=rt.policy,
+            pool=rt.pool,
         ),
         policy=True,
         actor=command.actor,

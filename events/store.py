@@ -634,6 +634,17 @@ async def team_known(executor: Conn | asyncpg.Pool, team_id: str) -> bool:
     return known
 
 
+async def team_named_alike(executor: Conn | asyncpg.Pool, team_id: str) -> str | None:
+    """A registered team whose id differs from ``team_id`` only in case (``Cardiff`` and
+    ``cardiff`` would name one team twice), or None."""
+    found: str | None = await executor.fetchval(
+        "SELECT substr(stream_id, 6) FROM events WHERE type = 'TeamRegistered' "
+        "AND lower(stream_id) = lower($1) AND stream_id <> $1 LIMIT 1",
+        f"team-{team_id}",
+    )
+    return found
+
+
 def _check_link(
     event: RecordedEvent, expected_version: int, previous_hash: bytes
 ) -> BrokenLink | None:

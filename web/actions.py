@@ -714,7 +714,12 @@ async def admin_team(request: Request) -> Response:
         command = RegisterTeam(actor=admin.actor, name=team.name, area=team.area)
         await run_command(
             cases.register_team(
-                svc.temporal, team.team_id, command, task_queue=svc.task_queue, policy=svc.policy
+                svc.temporal,
+                team.team_id,
+                command,
+                task_queue=svc.task_queue,
+                policy=svc.policy,
+                pool=svc.pool,
             )
         )
 

@@ -24,6 +24,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from events.bounds import Code, NewId
 from events.envelope import Actor
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
+from events.store import team_named_alike
 from events.validation import first_problem
 from workflows import commands as cmd
 from workflows import wording
@@ -271,9 +272,15 @@ async def register_team(
     *,
     task_queue: str,
     policy: ProgrammePolicy = DEFAULT_POLICY,
+    pool: Any = None,
 ) -> int:
     """Register a team (an admin's act): its workflow starts on ``policy`` and records
-    ``TeamRegistered``; referrals, key workers and transfers may name it from then on."""
+    ``TeamRegistered``; referrals, key workers and transfers may name it from then on. With
+    ``pool`` (the store's), an id differing from a registered one only in case is refused."""
+    if pool is not None and (other := await team_named_alike(pool, team_id)) is not None:
+        raise CommandConflict(
+            f"team_id: team {other} is registered already (ids differ only in case)"
+        )
     return await _team_update(client, team_id, TeamWorkflow.register, command, task_queue, policy)
 
 

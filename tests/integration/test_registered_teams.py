@@ -122,6 +122,9 @@ async def test_teams_over_http(api: Api) -> None:
     assert created.json() == {"team_id": "bay", "team_version": 2}
     again = await api.post("ad-root", "/teams", body)
     assert again.status_code == 409 and again.json()["field"] == "team_id"
+    alike = await api.post("ad-root", "/teams", {**body, "team_id": "Bay"})
+    assert alike.status_code == 409, alike.text
+    assert alike.json()["rule"] == "team bay is registered already (ids differ only in case)"
     bad = await api.post("ad-root", "/teams", {**body, "team_id": "-x", "name": "a\x00b"})
     assert bad.status_code == 422
     # A path two routes serve: a wrong method is told both (not only the first route's).

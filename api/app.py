@@ -28,6 +28,7 @@ from api.guards import (
     DEFAULT_MAX_BODY_BYTES,
     BearerTokens,
     BodyLimit,
+    CleanPath,
     SecurityHeaders,
     refused_sign_in,
 )
@@ -83,6 +84,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
             allow_headers=["Authorization", "Content-Type", "X-Namespace"],
             allow_credentials=True,
         )
+    app.add_middleware(CleanPath)
     app.add_middleware(SecurityHeaders)
 
     app.include_router(reads.router)

@@ -6,6 +6,7 @@ refused from its headers, never parsed.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Callable, MutableMapping
@@ -153,6 +154,29 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# What no path of the API or the pages holds (ids are codes): control characters, which
+# PostgreSQL refuses (NUL) or which mean nothing in a record, and lone surrogates.
+_NOT_IN_PATH = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+class CleanPath:
+    """Refuse a request for a page whose path holds a control character
+    (``/app/cases/%00``) with 400 before any route sees it: no page could name such a
+    thing, and some would pass it on to PostgreSQL, which refuses a NUL with an error of its
+    own. (The API's routes check their path parameters themselves, naming each: 422.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and is_web_path(path) and _NOT_IN_PATH.search(path):
+            response = problem_response(400, "path", "must not contain control characters")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -294,6 +294,12 @@ async def test_nul_bytes_and_huge_bodies_are_refused(web: Web) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )  # fmt: skip
     assert huge.status_code == 413
+    # A NUL in a page's path: refused before any page passes it on to PostgreSQL.
+    for path in ("/app/cases/%00", "/app/cases/c1%00/timeline.csv", "/app/cases/%00/do/accept"):
+        odd = await web.get("cm-jones", path)
+        assert odd.status_code == 400 and odd.json()["field"] == "path", path
+    posted = await web.browser("cm-jones").post("/app/alerts/%00/acknowledge", data={})
+    assert posted.status_code == 400
     assert await versions(web, "c1") == before
 
 

@@ -120,7 +120,8 @@ def users_deactivate(
     user_id: Annotated[str, typer.Argument(help="Who left or must lose access.")],
     actor: AdminOption = None,
 ) -> None:
-    """Deactivate a user: all their API tokens are refused from the next request."""
+    """Deactivate a user: all their API tokens are revoked (refused from the next request,
+    for good) and, as a key worker, their teams give them no new families."""
     _set_active(user_id, False, actor)
 
 
@@ -129,7 +130,7 @@ def users_activate(
     user_id: Annotated[str, typer.Argument(help="Whom to let back in.")],
     actor: AdminOption = None,
 ) -> None:
-    """Reactivate a user (their unrevoked tokens work again)."""
+    """Reactivate a user (their old tokens stay revoked: issue a new one)."""
     _set_active(user_id, True, actor)
 
 

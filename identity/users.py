@@ -248,9 +248,10 @@ async def key_worker_teams(executor: Any, user_id: str) -> list[str]:
 
 
 async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
-    """Deactivate a user (someone who left: every token of theirs is refused from the next
-    request, and `ifss alerts` no longer acts as them) or reactivate one. The last active
-    admin stays (else nobody could manage users but the server's local operator)."""
+    """Deactivate a user (someone who left: every token of theirs is revoked, so refused
+    from the next request, for good; `ifss alerts` no longer acts as them) or reactivate one
+    (who needs a new token). The last active admin stays (else nobody could manage users
+    but the server's local operator)."""
     if not active:
         others = await pool.fetchval(
             "SELECT count(*) FROM users WHERE role = 'admin' AND active AND user_id <> $1",
@@ -274,6 +275,11 @@ async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> Non
     if row["was"] == active:
         raise InvalidInput(
             "user_id", f"user {user_id} is {'active' if active else 'inactive'} already"
+        )
+    if not active:  # revoked, not only refused: a reactivation does not bring them back
+        await pool.execute(
+            "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            user_id,
         )
 
 

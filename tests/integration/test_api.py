@@ -158,14 +158,17 @@ async def test_a_revoked_token_is_refused_at_once_and_stays_listed(api: Api) -> 
         await list_tokens(api.pool, "nobody")
 
 
-async def test_a_deactivated_user_is_refused_until_reactivated(api: Api) -> None:
+async def test_a_deactivated_user_is_refused_and_their_tokens_revoked(api: Api) -> None:
     await set_user_active(api.pool, "cm-jones", False)
     assert (await api.get("cm-jones", "/cases")).status_code == 401
     assert (await api.get("cm-other", "/cases")).status_code == 200
     with pytest.raises(InvalidInput, match="user_id: user cm-jones is inactive already"):
         await set_user_active(api.pool, "cm-jones", False)
     await set_user_active(api.pool, "cm-jones", True)
-    assert (await api.get("cm-jones", "/cases")).status_code == 200
+    # Their tokens were revoked, not only refused: back, they need a new one.
+    assert (await api.get("cm-jones", "/cases")).status_code == 401
+    listed = await list_tokens(api.pool, "cm-jones")
+    assert listed and all(t.revoked_at is not None for t in listed)
     with pytest.raises(InvalidInput, match="user_id: no user nobody"):
         await set_user_active(api.pool, "nobody", False)
 

@@ -237,3 +237,22 @@ def test_the_documented_example_rows_import(doc: str) -> None:
             fresh_state(rows[0].case_id, DEFAULT_POLICY), rows[0].command, later
         )
         assert type(history[0][0]).__name__ == "CaseImported"
+
+
+def test_lines_a_file_of_another_system_may_hold() -> None:
+    """A byte-order mark before the first line is taken; a key given twice and a line
+    nested past any family's shape are each named by line, never the whole file failing."""
+    import json
+
+    from workflows.importer import parse
+
+    admin = Actor(id="ad-root", role=Role.ADMIN)
+    good = json.dumps(import_row("i1", "referred", TODAY))
+    twice = good[:-1] + ', "case_id": "i9"}'
+    deep = '{"case_id": "i3", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    rows, problems = parse(["\ufeff" + good, twice, deep, good.replace("i1", "i4")], admin)
+    assert [r.line for r in rows] == [1, 4]
+    assert [(p.line, p.field, p.rule) for p in problems] == [
+        (2, "case_id", "is given twice"),
+        (3, "line", "is nested too deeply to be a family"),
+    ]

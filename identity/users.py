@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -380,6 +381,18 @@ def check_webhook_url(url: str, field: str = "webhook") -> str:
         raise InvalidInput(field, f"{url!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(field, f"{url!r} must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        # Deliveries are signed (IFSS_WEBHOOK_SECRET); a password would sit in every route.
+        raise InvalidInput(field, "must not hold a user name or password")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return url  # a name: resolved when delivering
+    if address.is_link_local or address.is_unspecified or address.is_multicast:
+        # 169.254.169.254 is where clouds serve their instances' credentials.
+        raise InvalidInput(
+            field, f"must not name {address} (a link-local, unspecified or multicast address)"
+        )
     return url
 
 

@@ -131,6 +131,10 @@ async def test_alert_routes_refuse_bad_input_and_record_nothing(pool: asyncpg.Po
         (dict(email="a@b\r\nBcc: x@y"), "email: must be one line without control characters"),
         (dict(webhook="http://x/\x01"), "webhook: must be one line without control characters"),
         (dict(webhook="https://a.example/" + "x" * 2000), "webhook: must be at most 2000"),
+        (dict(webhook="https://u:secret@a.example/"), "webhook: must not hold a user name"),
+        (dict(webhook="http://169.254.169.254/latest/meta-data/"), "webhook: must not name 169"),
+        (dict(webhook="http://[fe80::1]/"), "webhook: must not name fe80::1"),
+        (dict(webhook="http://0.0.0.0:5432/"), "webhook: must not name 0.0.0.0"),
         (dict(), "webhook: give --webhook, --email, or --none"),
         (dict(webhook="https://a.example", clear=True), "none: cannot clear the channels"),
     ]
@@ -141,6 +145,9 @@ async def test_alert_routes_refuse_bad_input_and_record_nothing(pool: asyncpg.Po
         await set_alert_routes(pool, "cm-nobody", webhook="https://a.example")
     assert await pool.fetchval("SELECT count(*) FROM alert_routes") == 0
     assert check_webhook_url("https://a.example:8443/x") == "https://a.example:8443/x"
+    # A receiver on this machine or the council's own network is a deployment's choice.
+    assert check_webhook_url("http://127.0.0.1:9000/hook") == "http://127.0.0.1:9000/hook"
+    assert check_webhook_url("https://10.1.2.3/hook") == "https://10.1.2.3/hook"
     assert check_email("a@b.example") == "a@b.example"
     routes = await set_alert_routes(pool, "cm-jones", webhook="https://a.example", email="a@b.c")
     assert routes == [("email", "a@b.c"), ("webhook", "https://a.example")]

@@ -151,6 +151,8 @@ def report(
         except InvalidInput as exc:
             raise fail(str(exc)) from None
 
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise fail(f"out: {out} must name a file in a directory that exists")
     result = with_store(dsn, run)
     if output_format is Format.HTML:
         data = to_html(result).encode()
@@ -159,7 +161,10 @@ def report(
     else:
         data = to_json(result) + b"\n"
     if out is not None:
-        out.write_bytes(data)
+        try:
+            out.write_bytes(data)
+        except OSError as exc:  # a directory, no such directory, no permission, disk full
+            raise fail(f"out: {out} cannot be written ({exc.strerror or exc})") from None
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -169,6 +169,8 @@ def test_a_case_from_referral_to_scheduled_reviews_with_the_cli(dev_stack: DevSt
         (("--as-of", "3000-01-01"), "as_of"),
         (("--programme", "nope"), "programme"),
         (("--compare-snapshot", "5"), "compare_snapshot"),
+        (("--out", str(s.state)), "out: "),  # a directory
+        (("--out", str(s.state / "no-such-dir" / "r.html")), "out: "),
     ):
         bad = s.ifss("report", *args, actor=SUP)
         assert bad.returncode == 2 and field in bad.stderr, (args, bad.stderr)

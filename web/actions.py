@@ -369,6 +369,18 @@ async def referral_form(request: Request) -> Response:
     return _referral_page(page, user, values={}, errors=[], submission=uuid.uuid4())
 
 
+def rows_beyond_the_form(form: FormData) -> str | None:
+    """The first field of a child or adult beyond the form's rows (a posted form the page
+    did not make), which would otherwise be dropped without a word, or None."""
+    for name in form:
+        group, _, rest = name.partition(".")
+        index = rest.partition(".")[0]
+        rows = {"children": CHILD_ROWS, "adults": ADULT_ROWS}.get(group)
+        if rows is not None and (not index.isdigit() or int(index) >= rows):
+            return name
+    return None
+
+
 def referral_values(form: FormData, user: User) -> tuple[str, dict[str, Any]]:
     """The new case's id and the referral's fields from the referral form."""
 
@@ -460,6 +472,16 @@ async def referral_post(request: Request) -> Response:
         return see_other("/app/referrals?resent=1")
     case_id, values = referral_values(form, user)
     errors: list[tuple[str, str]] = []
+    if (beyond := rows_beyond_the_form(form)) is not None:
+        errors.append(
+            (
+                beyond.partition(".")[0],
+                page.language._(
+                    "This form holds up to 4 children and 3 adults: refer a larger family "
+                    "through the API"
+                ),
+            )
+        )
     if not case_id or len(case_id) > 64 or not all(c.isalnum() or c in "_.-" for c in case_id):
         errors.append(
             ("case_id", page.language._("Enter a case reference: letters, digits, '_', '.' or '-'"))

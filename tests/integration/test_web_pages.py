@@ -247,6 +247,14 @@ async def test_the_referral_form(web: Web) -> None:
     empty = await web.submit("bs-price", "/app/referrals/new", {"case_id": "r1"})
     assert empty.status_code == 400 and "There is a problem" in empty.text
     assert await web.h.store.read_stream("case-r1") == []
+    # A fifth child's row, which the page never shows: refused, not dropped.
+    fifth = await web.submit(
+        "bs-price",
+        "/app/referrals/new",
+        {"case_id": "r1", "children.4.child_id": "ch5", "children.4.name": "Five"},
+    )
+    assert fifth.status_code == 400 and "up to 4 children and 3 adults" in fifth.text
+    assert await web.h.store.read_stream("case-r1") == []
     sent = await web.submit(
         "bs-price",
         "/app/referrals/new",

@@ -192,7 +192,9 @@ class Parts:
 async def _after(api: asyncio.Task[None], stop: asyncio.Event, drained: asyncio.Event) -> None:
     """Set ``drained`` once a stop is asked and the API has finished (its requests in
     flight answered, or cancelled after the grace period), or the API has gone anyway."""
-    await asyncio.wait({api, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+    asked = asyncio.create_task(stop.wait())
+    await asyncio.wait({api, asked}, return_when=asyncio.FIRST_COMPLETED)
+    asked.cancel()
     await asyncio.wait({api})
     drained.set()
 

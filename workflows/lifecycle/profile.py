@@ -92,11 +92,7 @@ def age_band(
 
 
 def checked_adults(
-    state: CaseState,
-    children: list[ev.Child],
-    adults: list[ev.Adult],
-    on: date,
-    prefix: str = "",
+    state: CaseState, children: list[ev.Child], adults: list[ev.Adult], on: date
 ) -> None:
     """Each person's id once in the family (children's ids among themselves are the
     command's to check), and no adult born after ``on``; with the edge rules only."""
@@ -106,7 +102,7 @@ def checked_adults(
     for i, adult in enumerate(adults):
         if adult.person_id in taken:
             raise CommandRejected(
-                f"{prefix}adults.{i}.person_id",
+                f"adults.{i}.person_id",
                 "{person_id} is already in this family",
                 "invalid",
                 person_id=adult.person_id,
@@ -115,7 +111,7 @@ def checked_adults(
         born = adult.personal.date_of_birth if adult.personal else None
         if born is not None and born > on:
             raise CommandRejected(
-                f"{prefix}adults.{i}.personal.date_of_birth",
+                f"adults.{i}.personal.date_of_birth",
                 "cannot be after {on}, the day it is recorded for",
                 "invalid",
                 on=on,

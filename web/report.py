@@ -45,6 +45,8 @@ def _choices(request: Request, user: Any) -> tuple[dict[str, Any], list[tuple[st
         programme = DEFAULT_PROGRAMME
     team = q.get("team") or None
     if user.role is Role.SUPERVISOR:
+        if team is not None and team != user.team_id:  # as the API answers: 403
+            errors.append(("team", N_("You see your own team's report only")))
         team = user.team_id
     as_of = None
     if q.get("as_of"):

@@ -280,6 +280,8 @@ async def test_the_report_page_for_those_who_read_reports(web: Web) -> None:
     assert "Goals exceeded or maintained" in page.text and "<svg" in page.text
     assert 'href="/app/report"' in page.text  # in the menu
     assert '<select class="govuk-select" id="team"' not in page.text  # a supervisor: own team
+    other = await web.get("sup-evans", "/app/report", year="2025", team="newport")
+    assert other.status_code == 422 and "your own team" in other.text  # as the API: refused
     csv = await web.get("sup-evans", "/app/report.csv", year="2025")
     assert csv.headers["content-type"].startswith("text/csv") and "goals_maintained" in csv.text
     data = await web.get("au-khan", "/app/report.json", year="2025", team="cardiff")

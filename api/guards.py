@@ -23,7 +23,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import ApiError, problem_response
+from api.problems import ApiError, problem_response, store_not_answering
+from events.db import is_transient
 from identity.users import User, user_for_token
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,11 @@ class BadTokenThrottle:
         return count, min(BAD_TOKEN_MAX_DELAY_SECONDS, 0.05 * 2 ** (count - BAD_TOKENS_FREE))
 
 
+class StoreNotAnswering(AuthenticationError):
+    """The token could not be looked up: the database is down or restarting (a 503, not a
+    refused sign-in, and no traceback: nothing failed in this code)."""
+
+
 class BearerTokens(AuthenticationBackend):
     """Looks the bearer token up on every request (a revoked token fails at once)."""
 
@@ -106,13 +112,20 @@ class BearerTokens(AuthenticationBackend):
         scheme, _, token = conn.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise await self._refuse(conn, "a bearer token is required")
-        user = await user_for_token(self._pool_of(conn), token.strip())
+        try:
+            user = await user_for_token(self._pool_of(conn), token.strip())
+        except Exception as exc:
+            if is_transient(exc):
+                raise StoreNotAnswering("the database is not answering") from None
+            raise
         if user is None:
             raise await self._refuse(conn, "the token is unknown or revoked")
         return AuthCredentials(["authenticated"]), SignedIn(user)
 
 
 def refused_sign_in(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    if isinstance(exc, StoreNotAnswering):
+        return store_not_answering()
     return problem_response(401, "authorization", str(exc), headers={"WWW-Authenticate": "Bearer"})
 
 

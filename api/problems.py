@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from events.db import is_transient
+from events.db import TRANSIENT_KINDS, is_transient
 from events.errors import describe
 from events.validation import first_problem
 
@@ -82,6 +82,12 @@ def problem(status: int, field: str, rule: str) -> Problem:
         detail=f"{field}: {rule}",
         field=field,
         rule=rule,
+    )
+
+
+def store_not_answering() -> JSONResponse:
+    return problem_response(
+        503, "store", "the database is not answering; try again shortly", {"Retry-After": "30"}
     )
 
 
@@ -170,12 +176,8 @@ def install(app: FastAPI) -> None:
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         # Nothing of the exception goes to the caller; the log has it (without values).
         if is_transient(exc):  # the database down or restarting: come back shortly
-            return problem_response(
-                503,
-                "store",
-                "the database is not answering; try again shortly",
-                {"Retry-After": "30"},
-            )
+            log.warning("store_not_answering", path=request.url.path[:200], error=describe(exc))
+            return store_not_answering()
         log.error("request_failed", path=request.url.path[:200], error=describe(exc))
         return problem_response(
             500,
@@ -186,6 +188,11 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    # The database's own errors are answered where they arise (a handler for ``Exception``
+    # alone answers too, but the server then logs each as a crash, with its traceback: a
+    # database restart would fill the log with ERRORs for answers given correctly).
+    for kind in TRANSIENT_KINDS:
+        app.add_exception_handler(kind, crashed)
     app.add_exception_handler(Exception, crashed)
 
     original = app.openapi

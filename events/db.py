@@ -42,6 +42,17 @@ _TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
 _TRANSIENT_CODES = ("55P03", "55006", "25006")
 
 
+# The kinds of error the database (or the way to it) raises; ``is_transient`` says which
+# of them retrying later may cure.
+TRANSIENT_KINDS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when retrying later may succeed."""
     if isinstance(exc, asyncpg.PostgresError):

@@ -4,6 +4,7 @@ field and the rule; nothing is recorded; the case takes the next command."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 from typing import Any
 
@@ -391,3 +392,30 @@ async def test_a_body_that_trickles_in_is_answered_408_and_nothing_recorded(
         "bs-price", "/referrals", {"case_id": "c2", "referral": {**REFERRAL, "family_id": "f2"}}
     )
     assert whole.status_code == 201, whole.text
+
+
+async def test_a_database_that_does_not_answer_is_a_503_not_a_crash(api: Api) -> None:
+    """The database gone (here: a pool whose server refuses connections): the token lookup
+    and the reads answer 503 with Retry-After, as handled answers (the server re-raised
+    them before, logging each as a crash with its traceback)."""
+    import asyncpg
+
+    from api.app import create_app
+    from api.deps import Services
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    gone = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{port}/x", min_size=0)
+    try:
+        app = create_app(Services(gone, api.h.store, api.h.client, api.h.task_queue))
+        transport = httpx.ASGITransport(app=app)  # re-raises what the app re-raises
+        async with httpx.AsyncClient(transport=transport, base_url="http://ifss") as http:
+            for path in ("/cases", "/teams"):
+                answer = await http.get(
+                    path, headers={"Authorization": f"Bearer {api.tokens['sup-evans']}"}
+                )
+                problem(answer, 503, "store")
+                assert answer.headers["retry-after"] == "30"
+    finally:
+        await gone.close()

@@ -29,6 +29,7 @@ from api.guards import (
     BearerTokens,
     BodyLimit,
     CleanPath,
+    Deadline,
     SecurityHeaders,
     refused_sign_in,
 )
@@ -85,6 +86,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
             allow_credentials=True,
         )
     app.add_middleware(CleanPath)
+    app.add_middleware(Deadline)
     app.add_middleware(SecurityHeaders)
 
     app.include_router(reads.router)

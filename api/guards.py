@@ -169,6 +169,76 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+# How long a request may wait on the engine (the database, Temporal) once its body is in:
+# then 503, "did not answer in time", rather than hanging as long as a frozen database does.
+REQUEST_SECONDS = 30.0
+
+
+class Deadline:
+    """Answer 503 (with ``Retry-After``) when a request has not begun its answer
+    ``REQUEST_SECONDS`` after its body was in (the body's own time is ``BodyLimit``'s to
+    bound). The work is cancelled; a command cut off so may still be recorded, which the
+    answer says. An answer already begun is let finish."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REQUEST_SECONDS
+        receiving = answering = False
+
+        async def timed_receive() -> MutableMapping[str, Any]:
+            nonlocal receiving, deadline
+            receiving = True
+            try:
+                return await receive()
+            finally:
+                receiving = False
+                deadline = loop.time() + REQUEST_SECONDS
+
+        async def watched_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal answering
+            answering = answering or message["type"] == "http.response.start"
+            await send(message)
+
+        work = asyncio.ensure_future(self.app(scope, timed_receive, watched_send))
+        try:
+            while not work.done():
+                await asyncio.wait({work}, timeout=max(deadline - loop.time(), 0))
+                if work.done():
+                    break
+                if answering:  # begun: let it finish
+                    await asyncio.wait({work})
+                    break
+                if receiving:  # the body is still arriving (BodyLimit bounds that)
+                    deadline = loop.time() + REQUEST_SECONDS
+                if loop.time() < deadline:  # moved on since (a part of the body came)
+                    continue
+                work.cancel()
+                await asyncio.wait({work})
+                log.warning(
+                    "request_not_answered_in_time",
+                    path=scope.get("path", "")[:200],
+                    seconds=REQUEST_SECONDS,
+                )
+                await problem_response(
+                    503,
+                    "request",
+                    "the engine did not answer in time; if this was a command it may still "
+                    "be recorded, so look at the case before sending it again",
+                    {"Retry-After": "30"},
+                )(scope, receive, send)
+                return
+        finally:
+            if not work.done():  # this request itself cancelled (the server stopping)
+                work.cancel()
+        work.result()  # what the request raised, for the error handlers outside
+
+
 # What no path of the API or the pages holds (ids are codes): control characters, which
 # PostgreSQL refuses (NUL) or which mean nothing in a record, and lone surrogates.
 _NOT_IN_PATH = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")

@@ -103,7 +103,7 @@ def dev(
     """Run the whole engine locally: embedded PostgreSQL and Temporal unless configured.
     Ctrl-C or SIGTERM stops everything it started; a second Ctrl-C stops at once."""
     from workers.database import redact
-    from workers.dev import StackInfo, run_dev_stack
+    from workers.dev import PartStopped, StackInfo, run_dev_stack
     from workers.supervision import Refused, survive_lost_output
 
     survive_lost_output()  # `make run | tee log`: Ctrl-C kills tee first; stopping goes on
@@ -134,6 +134,9 @@ def dev(
         asyncio.run(run_dev_stack(settings, announce))
     except (ConfigurationError, Refused, ApiNotListening) as exc:
         raise fail(str(exc)) from None
+    except PartStopped as exc:  # the engine, not the input: exit 1
+        err_console.print(f"[red]failed:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     console.print("ifss dev: stopped", highlight=False)
 
 

@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -35,6 +36,10 @@ from workers.supervision import (
 from workers.temporal import connect_temporal, run_worker, temporal_address
 
 log = structlog.get_logger(__name__)
+
+
+class PartStopped(RuntimeError):
+    """A server the stack runs stopped on its own; the stack stopped with it."""
 
 
 @dataclass(frozen=True)
@@ -151,10 +156,21 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
                     else None,
                 )
             )
-            await asyncio.wait(
-                {*parts.tasks, asyncio.create_task(stop.wait())},
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            watched: set[asyncio.Task[Any]] = {*parts.tasks, asyncio.create_task(stop.wait())}
+            server_gone = None
+            if temporal_server is not None and temporal_server.process is not None:
+                # The Temporal dev server dying leaves every command without an answer:
+                # the stack stops with it (exit 1) rather than run on half there.
+                server_gone = asyncio.create_task(asyncio.to_thread(temporal_server.process.wait))
+                watched.add(server_gone)
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            if server_gone in done and not stop.is_set():
+                assert server_gone is not None
+                log.error("temporal_server_exited", exit_code=server_gone.result())
+                raise PartStopped(
+                    f"the Temporal dev server stopped (exit {server_gone.result()}), so the "
+                    "stack stopped too; start it again"
+                )
         finally:
             await parts.shut_down(stop, settings.shutdown_grace_seconds + 10)
     finally:

@@ -154,6 +154,22 @@ def test_commands_in_flight_when_it_stops_are_answered_not_failed(tmp_path: Path
         kill_leftovers(stack.state)
 
 
+def test_the_temporal_server_dying_stops_the_stack_saying_so(tmp_path: Path) -> None:
+    """Without its Temporal server every command would wait and fail: the stack stops
+    with it, exit 1, naming it (it ran on, answering 503 to everything)."""
+    stack = start_dev(tmp_path)
+    try:
+        record = json.loads((stack.state / "dev.lock").read_text())
+        os.killpg(record["temporal_pgid"], signal.SIGKILL)
+        assert stack.process.wait(timeout=60) == 1, stack.output()
+        assert "the Temporal dev server stopped" in stack.output()
+        assert gone_within(stack.state, 15) == []
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+        kill_leftovers(stack.state)
+
+
 def test_sigkill_of_ifss_dev_leaves_no_server_running(tmp_path: Path) -> None:
     stack = start_dev(tmp_path)
     try:

@@ -3,10 +3,11 @@ the waitlist, caseloads, and the calendar feed."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
 from api import problems
@@ -81,20 +82,54 @@ def ical_feed(user: User, reviews: list[dict[str, Any]], meetings: list[dict[str
     return result
 
 
+MAX_PAGE = 500
+# A page's end: its last case's ``updated_at`` and id, base64url (opaque to clients).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
+
+
+def cursor_of(row: dict[str, Any]) -> str:
+    text = f"{row['updated_at'].isoformat()} {row['case_id']}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def position_of(cursor: str) -> tuple[datetime, str]:
+    """The ``(updated_at, case_id)`` a cursor names; 422 naming ``after`` otherwise."""
+    try:
+        at, case_id = base64.urlsafe_b64decode(cursor).decode().split(" ", 1)
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not case_id:
+            raise ValueError
+    except ValueError:  # base64, UTF-8, the split and the time all raise ValueError
+        raise ApiError(422, "after", "is not a cursor this list gave") from None
+    return moment, case_id
+
+
 @router.get(
     "/cases",
     response_model=list[CaseSummary],
     responses=problems.responses(401, 403, 413, 422, 503),
 )
 async def list_cases(
+    request: Request,
+    response: Response,
     user: UserDep,
     s: ServicesDep,
     phase: Phase | None = None,
     key_worker: CodeQuery = None,
     team: CodeQuery = None,
     overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Cases per page.")] = MAX_PAGE,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            pattern=CURSOR_PATTERN,
+            description="Where the page before ended: the cursor in its `Link` header.",
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Cases the caller may see, filtered."""
+    """Cases the caller may see, filtered, most recently changed first, a page at a time:
+    when there are more, the `Link` header (`rel="next"`) gives the next page's address."""
     limits = scope(user)
     if (refusal := user.list_refusal(key_worker=key_worker, team=team)) is not None:
         field, rule = refusal.split(": ", 1)
@@ -106,7 +141,13 @@ async def list_cases(
         with_cover=covering(user),
         team_id=limits.get("team_id", team),
         overdue=overdue,
+        limit=limit + 1,
+        after=position_of(after) if after is not None else None,
     )
+    if len(rows) > limit:  # more beyond this page
+        rows = rows[:limit]
+        following = request.url.include_query_params(after=cursor_of(rows[-1]))
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return await logged_list(s, user, "cases", rows)
 
 

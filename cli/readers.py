@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.cases import ActorOption, confirm, fail, parse_actor
+from cli.cases import ActorOption, confirm, err, fail, parse_actor
 from events.store import EventStore
 from events.vocabulary import Role
 from identity.users import User
@@ -274,22 +274,24 @@ def cases(
     settings, dsn = _setup()
     user = reader(actor, settings, key_worker=key_worker, team=team)
     limits = user.read_scope()
-    rows = with_store(
-        dsn,
-        lambda pool, store: logged(
-            store,
-            user,
-            "cases",
-            list_cases(
-                pool,
-                phase=phase.value if phase else None,
-                key_worker_id=limits.get("key_worker_id", key_worker),
-                team_id=limits.get("team_id", team),
-                overdue=overdue or None,
-                with_cover=user.reads_cover,
-            ),
-        ),
-    )
+    shown_at_most = 500
+    more = False
+
+    async def read(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+        nonlocal more
+        found = await list_cases(
+            pool,
+            phase=phase.value if phase else None,
+            key_worker_id=limits.get("key_worker_id", key_worker),
+            team_id=limits.get("team_id", team),
+            overdue=overdue or None,
+            with_cover=user.reads_cover,
+            limit=shown_at_most + 1,
+        )
+        more = len(found) > shown_at_most
+        return found[:shown_at_most]
+
+    rows = with_store(dsn, lambda pool, store: logged(store, user, "cases", read(pool)))
     for row in rows:
         row["flags"] = ", ".join(
             label
@@ -319,6 +321,12 @@ def cases(
         ],
         days=True,
     )
+    if more:
+        err.print(
+            f"the {shown_at_most} most recently changed cases; more are not shown: narrow the "
+            "list with --phase, --team, --key-worker or --overdue (GET /cases pages through all)",
+            highlight=False,
+        )
 
 
 def parse_moment(value: str, field: str) -> datetime:

@@ -79,9 +79,11 @@ async def list_cases(
     overdue: bool | None = None,
     limit: int = 500,
     with_cover: bool = False,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Row]:
-    """Cases from ``case_summary``, most recently changed first. ``with_cover``: the
-    key worker's cases and those they cover today."""
+    """Cases from ``case_summary``, most recently changed first (then by id). ``with_cover``:
+    the key worker's cases and those they cover today. ``after``: the ``(updated_at,
+    case_id)`` of the last case of the page before (the next page follows it)."""
     where: list[str] = []
     args: list[Any] = []
     for column, value in (("phase", phase), ("team_id", team_id)):
@@ -96,6 +98,10 @@ async def list_cases(
             "(first_meeting_overdue OR no_contact_overdue OR intensive_overrun OR review_overdue)"
         )
         where.append(flag if overdue else f"NOT {flag}")
+    if after is not None:
+        args.extend(after)
+        at, case = len(args) - 1, len(args)
+        where.append(f"(updated_at < ${at} OR (updated_at = ${at} AND case_id > ${case}))")
     args.append(limit)
     sql = (
         f"SELECT *, {PERSONAL_DATA} FROM case_summary"

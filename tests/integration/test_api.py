@@ -386,6 +386,32 @@ async def test_who_may_be_a_key_worker(api: Api) -> None:
     )
 
 
+async def test_the_case_list_comes_a_page_at_a_time(api: Api) -> None:
+    """Past a page (500 by default), the list says where the next page is (it stopped at
+    500 without a word); each page follows on from the last, none repeats or skips."""
+    for n in range(5):
+        await api.h.refer(f"p{n}")
+    await api.settle()
+    seen: list[str] = []
+    path: str | None = "/cases?limit=2"
+    pages = 0
+    while path is not None:
+        page = await api.get("ad-root", path)
+        assert page.status_code == 200, page.text
+        seen += [c["case_id"] for c in page.json()]
+        pages += 1
+        link = page.headers.get("link")
+        path = link.split(">")[0].removeprefix("<") if link else None
+        assert link is None or link.endswith('rel="next"')
+    assert pages == 3 and sorted(seen) == [f"p{n}" for n in range(5)]
+    everything = await api.get("ad-root", "/cases")
+    assert [c["case_id"] for c in everything.json()] == seen and "link" not in everything.headers
+    for query, field in (("after=bm90LWEtY3Vyc29y", "after"), ("after=%%%", "after"),
+                         ("limit=0", "limit"), ("limit=501", "limit"), ("limit=true", "limit")):  # fmt: skip
+        bad = await api.get("ad-root", f"/cases?{query}")
+        assert bad.status_code == 422 and bad.json()["field"] == field, (query, bad.text)
+
+
 async def test_people_are_named_once_and_the_last_admin_stays(api: Api) -> None:
     from identity.users import add_user
 

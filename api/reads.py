@@ -4,6 +4,7 @@ the waitlist, caseloads, and the calendar feed."""
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ from api.models import (
     WaitingFamily,
 )
 from api.problems import ApiError
-from events.bounds import LINE_PATTERN, Day, Line, Moment
+from events.bounds import CODE_PATTERN, LINE_PATTERN, Day, Line, Moment
 from events.keys import KeyProblem
 from events.validation import first_problem
 from events.vocabulary import AccessPurpose, Role
@@ -85,6 +86,7 @@ def ical_feed(user: User, reviews: list[dict[str, Any]], meetings: list[dict[str
 MAX_PAGE = 500
 # A page's end: its last case's ``updated_at`` and id, base64url (opaque to clients).
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
+_CASE_ID = re.compile(CODE_PATTERN)
 
 
 def cursor_of(row: dict[str, Any]) -> str:
@@ -97,7 +99,7 @@ def position_of(cursor: str) -> tuple[datetime, str]:
     try:
         at, case_id = base64.urlsafe_b64decode(cursor).decode().split(" ", 1)
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not case_id:
+        if moment.tzinfo is None or not _CASE_ID.fullmatch(case_id):
             raise ValueError
     except ValueError:  # base64, UTF-8, the split and the time all raise ValueError
         raise ApiError(422, "after", "is not a cursor this list gave") from None

@@ -4,6 +4,7 @@ endpoint's happy path, each error status, the role x endpoint matrix, the access
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -406,7 +407,9 @@ async def test_the_case_list_comes_a_page_at_a_time(api: Api) -> None:
     assert pages == 3 and sorted(seen) == [f"p{n}" for n in range(5)]
     everything = await api.get("ad-root", "/cases")
     assert [c["case_id"] for c in everything.json()] == seen and "link" not in everything.headers
+    nul = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00 c\x001").decode()
     for query, field in (("after=bm90LWEtY3Vyc29y", "after"), ("after=%%%", "after"),
+                         (f"after={nul}", "after"),
                          ("limit=0", "limit"), ("limit=501", "limit"), ("limit=true", "limit")):  # fmt: skip
         bad = await api.get("ad-root", f"/cases?{query}")
         assert bad.status_code == 422 and bad.json()["field"] == field, (query, bad.text)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    TelemetryConfig,
+    TelemetryFilter,
+)
+from temporalio.runtime import Runtime as CoreRuntime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -39,6 +48,18 @@ def temporal_address(settings: Settings) -> str:
     return settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
 
 
+@functools.cache
+def core_runtime() -> CoreRuntime:
+    """The SDK's core (in Rust) with its log records sent to Python's logging, so they are
+    rendered as the rest (JSON stays JSON; they wrote coloured text to stderr of their own,
+    at each reconnection while the server is down)."""
+    forwarding = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    logs = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=forwarding
+    )
+    return CoreRuntime(telemetry=TelemetryConfig(logging=logs))
+
+
 async def connect_temporal(
     address: str, namespace: str = "default", *, master: MasterKeys, attempts: int = 1
 ) -> Client:
@@ -47,7 +68,9 @@ async def connect_temporal(
     converter = sealed_data_converter(master)
     for attempt in range(1, attempts + 1):
         try:
-            return await Client.connect(address, namespace=namespace, data_converter=converter)
+            return await Client.connect(
+                address, namespace=namespace, data_converter=converter, runtime=core_runtime()
+            )
         except RuntimeError:
             if attempt == attempts:
                 raise

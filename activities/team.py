@@ -6,8 +6,9 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
+from workflows.team_io import TeamInput
 from workflows.team_protocol import RequestAllocation, TeamMessage
-from workflows.team_workflow import TeamInput, TeamWorkflow
+from workflows.team_workflow import TeamWorkflow
 
 
 class TeamActivities:

@@ -20,7 +20,7 @@ from api.problems import ApiError, split_message
 from events.validation import first_problem
 from workflows import client as cases
 from workflows import commands as cmd
-from workflows.case_workflow import CommandResult
+from workflows.case_io import CommandResult
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from events.vocabulary import LocalAuthority, Role
 from identity.users import User
 from reports import team_work
 from workflows import client as cases
-from workflows.team_workflow import (
+from workflows.team_io import (
     ChangeKeyWorker,
     HandOverLeaver,
     HandoverResult,

@@ -104,7 +104,7 @@ async def cardiff_team(client: Any, task_queue: str, key_workers: list[str], lim
     from events.envelope import Actor
     from events.vocabulary import Role
     from workflows import client as cases
-    from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
+    from workflows.team_io import ChangeKeyWorker, RegisterTeam
 
     admin = Actor(id="ad-bench", role=Role.ADMIN)
     supervisor = Actor(id="sup-bench", role=Role.SUPERVISOR)

@@ -431,7 +431,7 @@ def team_register(
     """Register a team (an admin's act, recorded on the team's stream). Referrals, key
     workers and transfers may name it from then on; it runs on the configured policy."""
     from workflows.client import register_team
-    from workflows.team_workflow import RegisterTeam
+    from workflows.team_io import RegisterTeam
 
     settings = _setup()
     command = build(
@@ -469,7 +469,7 @@ def add_worker(
 ) -> None:
     """Add a key worker to a registered team (or change their caseload limit)."""
     from workflows.client import CommandRefused, change_key_worker, team_view
-    from workflows.team_workflow import ChangeKeyWorker
+    from workflows.team_io import ChangeKeyWorker
 
     settings = _setup()
     change = build(
@@ -518,7 +518,7 @@ def team_policy(
     """Put a team on a policy (its caseload limit, waitlist alert and alert severities);
     a supervisor's decision, recorded on the team's stream."""
     from workflows.client import adopt_team_policy
-    from workflows.team_workflow import AdoptTeamPolicy
+    from workflows.team_io import AdoptTeamPolicy
 
     settings = _setup()
     if file is not None:
@@ -555,7 +555,7 @@ def team_leave(
     workers with space; a family not yet met goes back to the waitlist when nobody has
     space; a family whose work has begun stays until a supervisor reassigns it."""
     from workflows.client import hand_over_leaver, leave_keeping_families
-    from workflows.team_workflow import ChangeKeyWorker, HandOverLeaver, HandoverResult
+    from workflows.team_io import ChangeKeyWorker, HandOverLeaver, HandoverResult
 
     settings = _setup()
     change = build(
@@ -596,7 +596,7 @@ def team_cover(
     """Another key worker covers an absent one's families until a date: they read and act
     on them and receive their alerts until it ends."""
     from workflows.client import set_cover
-    from workflows.team_workflow import SetCover
+    from workflows.team_io import SetCover
 
     settings = _setup()
     change = build(

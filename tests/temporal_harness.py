@@ -21,9 +21,9 @@ from events.vocabulary import Role
 from workers.temporal import build_worker
 from workflows import client as cases
 from workflows import commands as cmd
-from workflows.case_workflow import CaseView, CommandResult
+from workflows.case_io import CaseView, CommandResult
 from workflows.lifecycle import Review
-from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
+from workflows.team_io import ChangeKeyWorker, RegisterTeam
 
 BUSINESS = Actor(id="bs-price", role=Role.BUSINESS_SUPPORT)
 CM = Actor(id="cm-jones", role=Role.CASE_MANAGER)

@@ -717,7 +717,7 @@ async def admin_routes(request: Request, user_id: str) -> Response:
 
 @router.post("/admin/teams")
 async def admin_team(request: Request) -> Response:
-    from workflows.team_workflow import RegisterTeam
+    from workflows.team_io import RegisterTeam
 
     async def act(svc: Any, admin: User, form: FormData) -> None:
         from api.teams import TeamIn

@@ -21,7 +21,7 @@ from web.render import Page, render
 from web.routes import need_role, page_for, router, svc_of
 from web.words import N_
 from workflows import client as cases
-from workflows.case_workflow import view_of
+from workflows.case_io import view_of
 from workflows.lifecycle.evolve import evolve
 from workflows.lifecycle.imports import fresh_state
 

@@ -42,7 +42,7 @@ from workflows.client import CommandRefused
 from workflows.importer import import_rows
 from workflows.lifecycle import evolve
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
-from workflows.team_workflow import ChangeKeyWorker, RegisterTeam
+from workflows.team_io import ChangeKeyWorker, RegisterTeam
 
 log = structlog.get_logger(__name__)
 

@@ -79,7 +79,10 @@ async def connect_temporal(
 
 
 # Pure, deterministic modules shared by workflows and their callers: passed through the
-# sandbox so that a command class is the same class inside and outside it.
+# sandbox so that a command class is the same class inside and outside it, and so that a
+# workflow's sandbox does not build its own copy of each module (a case's was 26 ms and
+# about 270 KiB each before its models moved to ``workflows.case_io``). Only the modules
+# holding the workflow classes are imported afresh into each sandbox.
 PASSTHROUGH_MODULES = (
     "holidays",
     "zoneinfo",
@@ -90,6 +93,10 @@ PASSTHROUGH_MODULES = (
     "workflows.team",
     "workflows.team_protocol",
     "workflows.alerts",
+    "workflows.appending",
+    "workflows.wording",
+    "workflows.case_io",
+    "workflows.team_io",
 )
 
 

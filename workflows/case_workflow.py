@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -27,24 +26,30 @@ with workflow.unsafe.imports_passed_through():
     from events import catalogue as ev
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
-    from events.policy import DEFAULT_POLICY, ProgrammePolicy
     from events.records import NewEvent
     from events.vocabulary import (
-        ConsentScope,
-        EpisodeEndReason,
         OverdueOnImport,
-        StatutoryStatus,
     )
     from workflows import commands as cmd
     from workflows.alerts import alerts_for
+    from workflows.case_io import (
+        CaseInput,
+        CaseOutcome,
+        CaseView,
+        CommandResult,
+        Notice,
+        check_version,
+        checked,
+        decided,
+        recorded,
+        refused,
+        view_of,
+    )
     from workflows.lifecycle import (
-        Booster,
         CaseState,
         CommandRejected,
-        Goal,
         Phase,
         RefusalKind,
-        Review,
         decide,
         due,
         evolve,
@@ -106,17 +111,6 @@ CODED_PROFILE_PATCH = "coded-profile"
 # The rules of ``CaseState.edge_rules``: commands accepted before them replay as decided.
 EDGE_RULES_PATCH = "edge-rules"
 
-# What the team workflow sends a case, kept in the inbox until recorded.
-Notice = (
-    cmd.KeyWorkerAssigned
-    | cmd.PlacedOnWaitlist
-    | cmd.EscalateAlert
-    | cmd.KeyWorkerReassigned
-    | cmd.ReturnedToWaitlist
-    | cmd.KeyWorkerCovered
-    | cmd.KeyWorkerUncovered
-    | cmd.TransferAdmitted
-)
 # How long after an import its overdue items are raised quietly (the passes that find
 # them run at once, one deadline after another).
 QUIET_AFTER_IMPORT = timedelta(minutes=1)
@@ -131,152 +125,6 @@ TEAM_PLACES = frozenset(
 )
 # Asking a team to move a family: its answer comes at once, or the command is refused.
 HANDOVER_TIMEOUT = timedelta(seconds=30)
-
-
-class CaseInput(BaseModel):
-    case_id: str
-    policy: ProgrammePolicy = DEFAULT_POLICY
-    state: CaseState | None = None  # carried over by continue-as-new
-    max_history_events: int = 10_000
-    # Carried by continue-as-new: team messages not yet sent, notices not yet recorded.
-    outbox: list[TeamMessage] = []
-    inbox: list[Notice] = []
-
-
-class CommandResult(BaseModel):
-    case_id: str
-    version: int
-    phase: Phase
-    events: list[str]
-
-
-class CaseView(BaseModel):
-    """What `ifss case show` prints: the live state and the next deadline."""
-
-    case_id: str
-    phase: Phase
-    version: int
-    policy_version: str
-    family_id: str | None
-    team_id: str | None
-    key_worker_id: str | None
-    cover_key_worker_id: str | None = None
-    cover_until: date | None = None
-    priority: int
-    referred_on: date | None = None
-    previous_case_id: str | None
-    waitlist_position: int | None
-    accepted_at: datetime | None
-    first_meeting_due_at: datetime | None
-    first_meeting_at: datetime | None
-    intensive_started_on: date | None
-    intensive_ends_on: date | None
-    sessions: int
-    goals: list[Goal]
-    closed_on: date | None
-    reviews: list[Review]
-    boosters: list[Booster]
-    children: dict[str, StatutoryStatus]
-    consents: dict[ConsentScope, bool] = {}
-    person_consents: dict[str, dict[ConsentScope, bool]] = {}
-    end_reason: EpisodeEndReason | None
-    next_deadline: datetime | None
-    programme: str = "ifss"
-
-
-class CaseOutcome(BaseModel):
-    case_id: str
-    end_reason: EpisodeEndReason | None
-    version: int
-
-
-def view_of(state: CaseState) -> CaseView:
-    return CaseView(
-        programme=state.programme,
-        case_id=state.case_id,
-        phase=state.phase,
-        version=state.version,
-        policy_version=state.policy.version,
-        family_id=state.family_id,
-        team_id=state.team_id,
-        key_worker_id=state.key_worker_id,
-        cover_key_worker_id=state.cover_key_worker_id,
-        cover_until=state.cover_until,
-        priority=state.priority,
-        referred_on=state.referred_on,
-        previous_case_id=state.previous_case_id,
-        waitlist_position=state.waitlist_position,
-        accepted_at=state.accepted_at,
-        first_meeting_due_at=state.first_meeting_due_at,
-        first_meeting_at=state.first_meeting_at,
-        intensive_started_on=state.intensive_started_on,
-        intensive_ends_on=state.intensive_ends_on,
-        sessions=len(state.session_ids),
-        goals=list(state.goals.values()),
-        closed_on=state.closed_on,
-        reviews=sorted(state.reviews.values(), key=lambda r: r.month),
-        boosters=list(state.boosters.values()),
-        children=state.children,
-        consents=state.consents,
-        person_consents=state.person_consents,
-        end_reason=state.end_reason,
-        next_deadline=next_wakeup(state),
-    )
-
-
-def _decided(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
-    """Decide inside a handler. The validator already ran, but against the state before
-    any concurrent command finished; refused now, the update fails cleanly (the caller gets
-    the message) instead of failing the workflow task."""
-    try:
-        return decision()
-    except CommandRejected as exc:
-        raise refused(exc) from None
-
-
-def _recorded(
-    decision: Callable[[], list[tuple[DomainEvent, datetime]]],
-) -> list[tuple[DomainEvent, datetime]]:
-    """``_decided`` for a history whose events carry their own times."""
-    try:
-        return decision()
-    except CommandRejected as exc:
-        raise refused(exc) from None
-
-
-def _checked(check: Callable[[], None]) -> None:
-    """A check before asking another workflow: refused here, nothing is asked."""
-    try:
-        check()
-    except CommandRejected as exc:
-        raise refused(exc) from None
-
-
-def refused(exc: CommandRejected) -> ApplicationError:
-    """A refusal as the caller receives it: the rule's message, and its kind in details."""
-    return ApplicationError(
-        str(exc),
-        exc.kind,
-        wording.details_of(exc.template, exc.params),
-        type="CommandRejected",
-        non_retryable=True,
-    )
-
-
-class ExpectedVersionMismatch(ApplicationError):
-    """The caller's ``expected_version`` is not the case's version: nothing recorded."""
-
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(
-            f"expected_version: the case is at version {actual}, not {expected}",
-            type="VersionConflict",
-            non_retryable=True,
-        )
-
-
-def _check_version(command: cmd.Command, state: CaseState) -> None:
-    if command.expected_version is not None and command.expected_version != state.version:
-        raise ExpectedVersionMismatch(command.expected_version, state.version)
 
 
 @workflow.defn
@@ -503,8 +351,8 @@ class CaseWorkflow:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             self._bounds()
-            _check_version(command, self._state)
-            events = _decided(lambda: decide(self._state, command, workflow.now()))
+            check_version(command, self._state)
+            events = decided(lambda: decide(self._state, command, workflow.now()))
             await self._record(events, command.actor)
             return self._result(events)
 
@@ -518,8 +366,8 @@ class CaseWorkflow:
 
     def _validate(self, command: cmd.Command) -> None:
         if not self._writer.behind:  # else the handler checks, once caught up
-            _check_version(command, self._state)
-        _decided(lambda: decide(self._newest_rules(), command, workflow.now()))
+            check_version(command, self._state)
+        decided(lambda: decide(self._newest_rules(), command, workflow.now()))
 
     def _newest_rules(self) -> CaseState:
         """The state as validators see it: they run only for new commands, never in a
@@ -618,8 +466,8 @@ class CaseWorkflow:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             self._bounds()
-            _check_version(command, self._state)
-            _checked(lambda: handover.check_reassign(self._state, command))
+            check_version(command, self._state)
+            checked(lambda: handover.check_reassign(self._state, command))
             if self._state.team_id is not None:
                 await self._ask_team(
                     HandoverActivities.reassign_in_team,
@@ -632,23 +480,23 @@ class CaseWorkflow:
                         in_follow_up=self._state.phase is Phase.FOLLOW_UP,
                     ),
                 )
-            events = _decided(lambda: handover.reassign(self._state, command))
+            events = decided(lambda: handover.reassign(self._state, command))
             await self._record(events, command.actor)
             return self._result(events)
 
     @reassign.validator
     def _check_reassign(self, command: cmd.ReassignKeyWorker) -> None:
         if not self._writer.behind:  # else the handler checks, once caught up
-            _check_version(command, self._state)
-        _checked(lambda: handover.check_reassign(self._newest_rules(), command))
+            check_version(command, self._state)
+        checked(lambda: handover.check_reassign(self._newest_rules(), command))
 
     @workflow.update
     async def transfer(self, command: cmd.TransferFamily) -> CommandResult:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             self._bounds()
-            _check_version(command, self._state)
-            _checked(lambda: handover.check_transfer(self._state, command))
+            check_version(command, self._state)
+            checked(lambda: handover.check_transfer(self._state, command))
             state = self._state
             assert state.team_id is not None and state.referred_on is not None
             answer = await self._ask_team(
@@ -665,7 +513,7 @@ class CaseWorkflow:
                 ),
             )
             admission = Admission.model_validate(answer)
-            events = _decided(
+            events = decided(
                 lambda: handover.transfer(self._state, command, admission, workflow.now())
             )
             await self._record(events, command.actor)
@@ -674,8 +522,8 @@ class CaseWorkflow:
     @transfer.validator
     def _check_transfer(self, command: cmd.TransferFamily) -> None:
         if not self._writer.behind:  # else the handler checks, once caught up
-            _check_version(command, self._state)
-        _checked(lambda: handover.check_transfer(self._newest_rules(), command))
+            check_version(command, self._state)
+        checked(lambda: handover.check_transfer(self._newest_rules(), command))
 
     # --- updates: one per command, each with its validator -------------------------------
 
@@ -684,8 +532,8 @@ class CaseWorkflow:
         async with self._lock:
             self._not_referred_yet()
             self._bounds()
-            _check_version(command, self._state)
-            _decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
+            check_version(command, self._state)
+            decided(lambda: refer(self._state, command, None, workflow.now()))  # before I/O
             family = PreviousEpisodeInput(
                 family_id=command.family_id,
                 case_id=self._state.case_id,
@@ -714,7 +562,7 @@ class CaseWorkflow:
                     )
             except ActivityError:
                 raise appending.unavailable() from None
-            events = _decided(
+            events = decided(
                 lambda: refer(
                     self._state,
                     command,
@@ -744,7 +592,7 @@ class CaseWorkflow:
         and its history recorded in one append, each event at its real date."""
         async with self._lock:
             now = workflow.now()
-            _decided(lambda: [e for e, _ in import_events(self._state, command, now)])
+            decided(lambda: [e for e, _ in import_events(self._state, command, now)])
             family = PreviousEpisodeInput(
                 family_id=command.family_id,
                 case_id=self._state.case_id,
@@ -776,7 +624,7 @@ class CaseWorkflow:
                     ),
                 )
                 place = Admission.model_validate(answer)
-            history = _recorded(
+            history = recorded(
                 lambda: import_events(
                     self._state,
                     command,
@@ -807,7 +655,7 @@ class CaseWorkflow:
 
     @import_case.validator
     def _check_import_case(self, command: ImportCase) -> None:
-        _decided(
+        decided(
             lambda: [e for e, _ in import_events(self._newest_rules(), command, workflow.now())]
         )
 
@@ -826,8 +674,8 @@ class CaseWorkflow:
     @refer.validator
     def _check_refer(self, command: cmd.ReferFamily) -> None:
         self._not_referred_yet()
-        _check_version(command, self._state)
-        _decided(lambda: refer(self._newest_rules(), command, None, workflow.now()))
+        check_version(command, self._state)
+        decided(lambda: refer(self._newest_rules(), command, None, workflow.now()))
 
     @workflow.update
     async def accept(self, command: cmd.AcceptReferral) -> CommandResult:

@@ -19,7 +19,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows import appending
-from workflows.case_workflow import CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.alerts import AlertActivities, AlertNotice, Delivery, Route
@@ -30,6 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from events.envelope import Actor, EventMetadata
     from events.records import NewEvent
     from workflows import commands as cmd
+
+# The case's signal for an alert nobody could be told of, by name: importing the case
+# workflow here would build a sandboxed copy of it for every delivery.
+ESCALATE_ALERT = "escalate_alert"
 
 
 class DeliveryOutcome(BaseModel):
@@ -70,7 +73,7 @@ class AlertDeliveryWorkflow:
             handle = workflow.get_external_workflow_handle(notice.stream_id)
             try:
                 await handle.signal(
-                    CaseWorkflow.escalate_alert,
+                    ESCALATE_ALERT,
                     cmd.EscalateAlert(actor=Actor.system(), alert_id=notice.alert_id),
                 )
                 escalated = True

@@ -8,29 +8,37 @@ decisions go to its own stream (``team-<team_id>``); each case records its own o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, assert_never
+from typing import assert_never
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows import appending, wording
+from workflows import appending
 
 with workflow.unsafe.imports_passed_through():
     from events import catalogue as ev
-    from events.bounds import Code, Day, Line
     from events.calendar import local_day
     from events.catalogue import DomainEvent
     from events.envelope import Actor, EventMetadata
-    from events.policy import DEFAULT_POLICY, ProgrammePolicy
+    from events.policy import DEFAULT_POLICY
     from events.records import NewEvent
     from events.vocabulary import Role
     from workflows import commands as cmd
     from workflows import team
     from workflows.lifecycle.handover import Admission
     from workflows.team import FamiliesAsked, FamilyOnRecord, TeamState
+    from workflows.team_io import (
+        AcknowledgeTeamAlert,
+        AdoptTeamPolicy,
+        ChangeKeyWorker,
+        HandOverLeaver,
+        HandoverResult,
+        RegisterTeam,
+        SetCover,
+        TeamInput,
+        checked,
+    )
     from workflows.team_protocol import (
         CASE_SIGNALS,
         AdmitImport,
@@ -56,83 +64,6 @@ TEAM_NAMES_PATCH = "team-names-in-notices"  # deprecated: notices always name th
 COVER_NEWCOMERS_PATCH = "cover-newcomers"
 # A key worker who leaves stops covering anyone.
 LEAVER_ENDS_COVERS_PATCH = "leaver-ends-covers"
-
-
-def refusal(exc: ValueError) -> ApplicationError:
-    """A team rule's refusal as callers receive it: its message, and its kind in details."""
-    if isinstance(exc, team.TeamRefusal):
-        said = wording.details_of(exc.template, exc.params)
-        return ApplicationError(
-            str(exc), exc.kind, said, type="CommandRejected", non_retryable=True
-        )
-    return ApplicationError(str(exc), "invalid", type="CommandRejected", non_retryable=True)
-
-
-def _checked(decision: Callable[[], list[DomainEvent]]) -> list[DomainEvent]:
-    """Decide by a team rule (in a validator, or again in the handler): a refusal fails
-    the update cleanly, with the rule's message and kind."""
-    try:
-        return decision()
-    except ValueError as exc:
-        raise refusal(exc) from None
-
-
-class TeamInput(BaseModel):
-    team_id: str
-    # The policy a new team starts on (the starting process's IFSS_POLICY_FILE, or the
-    # policy of the case that needed the team first); None: the default.
-    policy: ProgrammePolicy | None = None
-    state: TeamState | None = None
-    max_history_events: int = 10_000
-    inbox: list[TeamMessage] = []  # messages not yet recorded (continue-as-new)
-
-
-class RegisterTeam(BaseModel):
-    actor: Actor
-    name: Line
-    area: Code
-
-
-class AcknowledgeTeamAlert(BaseModel):
-    actor: Actor
-    alert_id: Code
-
-
-class ChangeKeyWorker(BaseModel):
-    actor: Actor
-    key_worker_id: Code
-    # None: the team policy's limit, following it when the policy changes.
-    caseload_limit: Annotated[int, Field(ge=1, le=50)] | None = None
-    # Takes no new families; their families stay until moved (``hand_over_leaver`` moves
-    # them at once).
-    leaving: bool = False
-
-
-class HandOverLeaver(BaseModel):
-    actor: Actor
-    key_worker_id: Code
-
-
-class SetCover(BaseModel):
-    actor: Actor
-    key_worker_id: Code
-    cover_key_worker_id: Code
-    until: Day
-
-
-class HandoverResult(BaseModel):
-    """What a leaver's handover did: each family's new key worker, or its place on the
-    waitlist, and the families still with the leaver (nobody had space)."""
-
-    version: int
-    reassigned: dict[str, str] = {}
-    waitlisted: dict[str, int] = {}
-    staying: list[str] = []
-
-
-class AdoptTeamPolicy(BaseModel):
-    actor: Actor
-    policy: ProgrammePolicy
 
 
 @workflow.defn
@@ -377,7 +308,7 @@ class TeamWorkflow:
         """An admin registers the team (its workflow starts with this update)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            await self._record(_checked(lambda: self._register_events(command)), command.actor)
+            await self._record(checked(lambda: self._register_events(command)), command.actor)
             await self._ensure_policy()
             return self._state.version
 
@@ -390,7 +321,7 @@ class TeamWorkflow:
                 type="CommandRejected",
                 non_retryable=True,
             )
-        _checked(lambda: [*team.check_area(command.area), *self._register_events(command)])
+        checked(lambda: [*team.check_area(command.area), *self._register_events(command)])
 
     def _register_events(self, command: RegisterTeam) -> list[DomainEvent]:
         return team.register(self._state, command.name, command.area)
@@ -416,7 +347,7 @@ class TeamWorkflow:
             raise ValueError("actor.role: only supervisor or admin may change a team's key workers")
         if change.leaving and change.key_worker_id not in self._state.key_workers:
             raise ValueError(f"key_worker_id: no key worker {change.key_worker_id} in this team")
-        _checked(lambda: team.require_known(self._state))
+        checked(lambda: team.require_known(self._state))
 
     @workflow.update
     async def hand_over_leaver(self, change: HandOverLeaver) -> HandoverResult:
@@ -465,13 +396,13 @@ class TeamWorkflow:
         """A supervisor's handover of one family (asked by its case, which records it)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            events = _checked(lambda: self._reassign_events(request))
+            events = checked(lambda: self._reassign_events(request))
             await self._record(events, request.actor)
             return self._state.version
 
     @reassign_case.validator
     def _check_reassign_case(self, request: ReassignCase) -> None:
-        _checked(lambda: self._reassign_events(request))
+        checked(lambda: self._reassign_events(request))
 
     def _reassign_events(self, request: ReassignCase) -> list[DomainEvent]:
         return team.reassign(
@@ -489,14 +420,14 @@ class TeamWorkflow:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             await self._ensure_policy()
-            events = _checked(lambda: self._admit_events(request))
+            events = checked(lambda: self._admit_events(request))
             await self._record(events, request.actor)
             key_worker_id, position = team.admission_of(self._state, request.case_id)
             return Admission(key_worker_id=key_worker_id, position=position)
 
     @admit_transfer.validator
     def _check_admit_transfer(self, request: AdmitTransfer) -> None:
-        _checked(lambda: self._admit_events(request))
+        checked(lambda: self._admit_events(request))
 
     def _admit_events(self, request: AdmitTransfer) -> list[DomainEvent]:
         return team.admit(
@@ -516,14 +447,14 @@ class TeamWorkflow:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
             await self._ensure_policy()
-            events = _checked(lambda: self._import_events(request))
+            events = checked(lambda: self._import_events(request))
             await self._record(events, request.actor)
             key_worker_id, position = team.admission_of(self._state, request.case_id)
             return Admission(key_worker_id=key_worker_id, position=position)
 
     @admit_import.validator
     def _check_admit_import(self, request: AdmitImport) -> None:
-        _checked(lambda: self._import_events(request))
+        checked(lambda: self._import_events(request))
 
     def _import_events(self, request: AdmitImport) -> list[DomainEvent]:
         return team.admit_import(
@@ -540,7 +471,7 @@ class TeamWorkflow:
         """A key worker covers an absent one's families until a date (inclusive)."""
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            events = _checked(lambda: self._cover_events(change))
+            events = checked(lambda: self._cover_events(change))
             await self._record(events, change.actor)
             return self._state.version
 
@@ -548,7 +479,7 @@ class TeamWorkflow:
     def _check_set_cover(self, change: SetCover) -> None:
         if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only supervisor or admin may set a cover")
-        _checked(lambda: self._cover_events(change))
+        checked(lambda: self._cover_events(change))
 
     def _cover_events(self, change: SetCover) -> list[DomainEvent]:
         return team.set_cover(
@@ -572,13 +503,13 @@ class TeamWorkflow:
     def _check_adopt_policy(self, change: AdoptTeamPolicy) -> None:
         if change.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only supervisor or admin may change a team's policy")
-        _checked(lambda: team.require_known(self._state))
+        checked(lambda: team.require_known(self._state))
 
     @workflow.update
     async def acknowledge_alert(self, command: AcknowledgeTeamAlert) -> int:
         async with self._lock:
             await self._writer.catch_up(self._state.version)
-            events = _checked(lambda: team.acknowledge(self._state, command.alert_id))
+            events = checked(lambda: team.acknowledge(self._state, command.alert_id))
             await self._record(events, command.actor)
             return self._state.version
 
@@ -586,7 +517,7 @@ class TeamWorkflow:
     def _check_acknowledge_alert(self, command: AcknowledgeTeamAlert) -> None:
         if command.actor.role not in {Role.SUPERVISOR, Role.ADMIN}:
             raise ValueError("actor.role: only a supervisor may acknowledge a team's alert")
-        _checked(lambda: team.acknowledge(self._state, command.alert_id))
+        checked(lambda: team.acknowledge(self._state, command.alert_id))
 
     @workflow.query
     def view(self) -> TeamState:

@@ -40,7 +40,7 @@ from workers.embedded import temporal_test_server_path
 from workers.temporal import register_search_attributes
 from workflows import client as cases
 from workflows.importer import import_rows
-from workflows.team_workflow import HandOverLeaver, SetCover
+from workflows.team_io import HandOverLeaver, SetCover
 
 HERE = Path(__file__).parent
 # v7: the follow-up rules (patch): review windows, not held, boosters hold the episode.

@@ -224,7 +224,7 @@ async def test_role_by_endpoint_matrix_and_every_read_is_logged(api: Api) -> Non
 async def test_a_case_under_its_own_policy_shows_its_own_deadlines_everywhere(api: Api) -> None:
     from events.policy import DEFAULT_POLICY
     from workflows.client import adopt_team_policy, team_view
-    from workflows.team_workflow import AdoptTeamPolicy
+    from workflows.team_io import AdoptTeamPolicy
 
     policy = DEFAULT_POLICY.model_copy(
         update={

@@ -537,7 +537,7 @@ async def test_a_family_waitlisted_too_long_alerts_the_supervisors_once(harness:
     handle = h.client.get_workflow_handle("team-vale")
     from temporalio.client import WorkflowUpdateFailedError
 
-    from workflows.team_workflow import AcknowledgeTeamAlert
+    from workflows.team_io import AcknowledgeTeamAlert
 
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(

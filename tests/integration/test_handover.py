@@ -11,9 +11,9 @@ import pytest
 from events.calendar import local_day
 from tests.temporal_harness import SUP, Harness, to_intensive
 from workflows import client as cases
-from workflows.case_workflow import CaseView
+from workflows.case_io import CaseView
 from workflows.client import CommandConflict, CommandForbidden, CommandRefused
-from workflows.team_workflow import HandOverLeaver, SetCover
+from workflows.team_io import HandOverLeaver, SetCover
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from tests.api_client import REFERRAL, Api
 from tests.temporal_harness import ADMIN, SUP, Harness
 from workflows import client as cases
 from workflows.client import CommandConflict, CommandForbidden, CommandRefused
-from workflows.team_workflow import AdoptTeamPolicy, ChangeKeyWorker, RegisterTeam
+from workflows.team_io import AdoptTeamPolicy, ChangeKeyWorker, RegisterTeam
 
 pytestmark = pytest.mark.integration
 

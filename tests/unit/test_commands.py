@@ -6,6 +6,7 @@ from temporalio import workflow
 
 from workflows import commands as cmd
 from workflows.case_workflow import CaseWorkflow
+from workflows.delivery import ESCALATE_ALERT
 from workflows.lifecycle.imports import ImportCase
 from workflows.team_protocol import CASE_SIGNALS
 
@@ -25,6 +26,13 @@ def test_what_the_team_tells_a_case_arrives_on_the_case_s_own_signals() -> None:
     signals = workflow._Definition.from_class(CaseWorkflow).signals
     for notice, name in CASE_SIGNALS.items():
         assert signals[name].arg_types == [notice], name
+
+
+def test_an_undelivered_alert_escalates_on_the_case_s_own_signal() -> None:
+    # The delivery workflow signals by name (importing the case workflow into its sandbox
+    # would copy it for every delivery): the name is the case's signal, for that notice.
+    signals = workflow._Definition.from_class(CaseWorkflow).signals
+    assert signals[ESCALATE_ALERT].arg_types == [cmd.EscalateAlert]
 
 
 def test_each_case_command_is_decided_by_exactly_one_concept_module() -> None:

@@ -132,9 +132,9 @@ async def post_user(body: UserIn, user: UserDep, s: ServicesDep) -> UserOut:
 
 @router.post("/users/{user_id}/active", response_model=ActiveOut, responses=ADMIN)
 async def post_active(user_id: UserId, body: ActiveIn, user: UserDep, s: ServicesDep) -> ActiveOut:
-    """Deactivate a user (every token revoked, refused from the next request; as a key
-    worker, no new families: each of their teams records them leaving first) or reactivate
-    one (who needs a new token)."""
+    """Deactivate a user (every token revoked and web session ended, refused from the next
+    request; as a key worker, no new families: each of their teams records them leaving
+    first) or reactivate one (who needs a new token)."""
     _admin(user)
     left: list[str] = []
     if not body.active:

@@ -120,8 +120,9 @@ def users_deactivate(
     user_id: Annotated[str, typer.Argument(help="Who left or must lose access.")],
     actor: AdminOption = None,
 ) -> None:
-    """Deactivate a user: all their API tokens are revoked (refused from the next request,
-    for good) and, as a key worker, their teams give them no new families."""
+    """Deactivate a user: all their API tokens are revoked and web sessions ended (refused
+    from the next request, for good) and, as a key worker, their teams give them no new
+    families."""
     _set_active(user_id, False, actor)
 
 

@@ -249,10 +249,10 @@ async def key_worker_teams(executor: Any, user_id: str) -> list[str]:
 
 
 async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> None:
-    """Deactivate a user (someone who left: every token of theirs is revoked, so refused
-    from the next request, for good; `ifss alerts` no longer acts as them) or reactivate one
-    (who needs a new token). The last active admin stays (else nobody could manage users
-    but the server's local operator)."""
+    """Deactivate a user (someone who left: every token of theirs is revoked and every web
+    session ended, so refused from the next request, for good; `ifss alerts` no longer
+    acts as them) or reactivate one (who needs a new token and must sign in again). The
+    last active admin stays (else nobody could manage users but the local operator)."""
     if not active:
         others = await pool.fetchval(
             "SELECT count(*) FROM users WHERE role = 'admin' AND active AND user_id <> $1",
@@ -277,11 +277,12 @@ async def set_user_active(pool: asyncpg.Pool, user_id: str, active: bool) -> Non
         raise InvalidInput(
             "user_id", f"user {user_id} is {'active' if active else 'inactive'} already"
         )
-    if not active:  # revoked, not only refused: a reactivation does not bring them back
+    if not active:  # ended, not only refused: a reactivation does not bring them back
         await pool.execute(
             "UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
             user_id,
         )
+        await pool.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
 
 
 async def create_token(pool: asyncpg.Pool, user_id: str, label: str | None = None) -> str:

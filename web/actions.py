@@ -656,8 +656,6 @@ async def admin_active(request: Request, user_id: str) -> Response:
             lambda pool: set_user_active(pool, user_id, active),
             lambda _: UserActiveChanged(user_id=user_id, active=active),
         )
-        if not active:
-            await svc.pool.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
 
     return await _administer(request, act)
 

@@ -346,6 +346,14 @@ async def test_idle_sessions_and_deactivated_users_are_signed_out(web: Web) -> N
     assert (await web.get("cm-jones", "/app/my-work")).status_code == 200
     await set_user_active(web.pool, "cm-jones", False)
     assert (await web.get("cm-jones", "/app/my-work")).status_code == 303
+    # Deactivated however (API, CLI or page) and reactivated before the old session is
+    # used again: it ended with the deactivation, as the user's tokens did.
+    await set_user_active(web.pool, "cm-jones", True)
+    await web.sign_in("cm-jones")
+    assert (await web.get("cm-jones", "/app/my-work")).status_code == 200
+    await set_user_active(web.pool, "cm-jones", False)
+    await set_user_active(web.pool, "cm-jones", True)
+    assert (await web.get("cm-jones", "/app/my-work")).status_code == 303
     await set_password(web.pool, "sup-evans", "another long passphrase")
     assert (await web.get("sup-evans", "/app/team")).status_code == 303
     await web.sign_in("sup-evans", "another long passphrase")

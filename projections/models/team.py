@@ -94,8 +94,12 @@ class Waitlist(KeyedProjection):
                 "referred_on": day_of(d["referred_on"]),
                 "waitlisted_at": event.occurred_at,
             }
-        if event.type == "TeamCaseReprioritised":
-            if row is not None:
-                row["priority"] = event.data["priority"]
+        # A family waits in one team at a time, but moving between teams it is on two
+        # teams' streams: what the team it left records later (its release) leaves the
+        # new team's row alone.
+        if row is None or row["team_id"] != case_of(event.stream_id, "team-"):
             return row
-        return None  # allocated or released: off the list
+        if event.type == "TeamCaseReprioritised":
+            row["priority"] = event.data["priority"]
+            return row
+        return None  # allocated or released by the team it waits in: off the list

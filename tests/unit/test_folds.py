@@ -91,6 +91,30 @@ def test_the_waitlist_follows_a_waiting_familys_new_priority() -> None:
     assert model.fold(None, urgent) is None  # allocated meanwhile: stays off the list
 
 
+def test_a_family_waiting_in_its_new_team_stays_listed_when_its_old_team_lets_it_go() -> None:
+    from dataclasses import replace
+
+    from projections.models.team import Waitlist
+
+    model = Waitlist()
+
+    def on(team: str, event: DomainEvent, version: int) -> RecordedEvent:
+        return replace(recorded(event, version), stream_id=f"team-{team}")
+
+    # A transfer: the receiving team waitlists the family before the team it left records
+    # its release (each team records on its own stream, in its own time).
+    waiting = ev.TeamCaseWaitlisted(
+        case_id="b3", priority=2, referred_on=date(2026, 1, 5), position=2
+    )
+    row = model.fold(None, on("t1", waiting, 1))
+    released = ev.TeamCaseReleased(case_id="b3", key_worker_id="cm-6")
+    row = model.fold(row, on("t3", released, 1))
+    assert row is not None and (row["team_id"], row["priority"]) == ("t1", 2)
+    row = model.fold(row, on("t3", ev.TeamCaseReprioritised(case_id="b3", priority=1), 2))
+    assert row is not None and row["priority"] == 2  # not the old team's to change
+    assert model.fold(row, on("t1", released, 2)) is None  # released by its own team
+
+
 def test_an_imported_case_s_row_begins_with_its_referral_and_quiet_alerts_are_not_delivered() -> (
     None
 ):

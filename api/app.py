@@ -19,7 +19,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from api import admin, alerts, codec, commands, problems, reads, reports, retention, teams
@@ -29,6 +28,7 @@ from api.guards import (
     BearerTokens,
     BodyLimit,
     CleanPath,
+    CodecCors,
     Deadline,
     SecurityHeaders,
     refused_sign_in,
@@ -78,13 +78,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
         on_error=refused_sign_in,
     )
     if svc.codec_origins:  # the Temporal UI calls the codec endpoint from the browser
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(svc.codec_origins),
-            allow_methods=["POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
-            allow_credentials=True,
-        )
+        app.add_middleware(CodecCors, origins=list(svc.codec_origins))
     app.add_middleware(CleanPath)
     app.add_middleware(Deadline)
     app.add_middleware(SecurityHeaders)

@@ -23,6 +23,7 @@ from api.problems import ApiError
 from events.keys import KeyProblem
 from events.vocabulary import Role
 from identity.users import User
+from workflows.codec import SealedPayloadCodec
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/codec", tags=["codec"])
@@ -90,7 +91,11 @@ async def decode(
     """Open sealed payloads (clear ones pass through) for an admin; logged."""
     codec = _codec(s, user)
     try:
-        opened = await codec.decode(_from_json(body))
+        opened = await (
+            codec.open(_from_json(body))
+            if isinstance(codec, SealedPayloadCodec)
+            else codec.decode(_from_json(body))
+        )
     except (KeyProblem, ValueError) as exc:
         raise ApiError(422, "payloads", str(exc)) from None
     log.info(

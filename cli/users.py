@@ -380,7 +380,10 @@ def demo(
     async def go() -> dict[str, int]:
         try:  # the stack's Temporal: demo cases run there, like any case
             client = await connect_temporal(
-                temporal_address(settings), settings.temporal_namespace, master=keyring.master
+                temporal_address(settings),
+                settings.temporal_namespace,
+                master=keyring.master,
+                accept_unsealed=settings.accept_unsealed_payloads,
             )
         except RuntimeError:
             raise fail(

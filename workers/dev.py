@@ -139,7 +139,11 @@ async def _run(settings: Settings, announce: Callable[[StackInfo], None], lock: 
             ui_url = temporal_server.ui_url
         address = address or temporal_address(settings)
         client = await connect_temporal(
-            address, settings.temporal_namespace, master=rt.keyring.master, attempts=60
+            address,
+            settings.temporal_namespace,
+            master=rt.keyring.master,
+            attempts=60,
+            accept_unsealed=settings.accept_unsealed_payloads,
         )
 
         parts = await _serve(rt.with_temporal(client), stop)

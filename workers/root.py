@@ -131,6 +131,7 @@ async def runtime(
                 settings.temporal_namespace,
                 master=rt.keyring.master,
                 attempts=temporal_attempts,
+                accept_unsealed=settings.accept_unsealed_payloads,
             )
         yield rt
     finally:

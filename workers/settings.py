@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated master keys being rotated away from (`ifss keys rotate`).",
     )
+    accept_unsealed_payloads: bool = Field(
+        default=False,
+        description="Let workflows take Temporal payloads that are not sealed: only while "
+        "episodes started before payloads were sealed still run (their histories are in "
+        "clear). Meanwhile anyone who can reach Temporal can send a workflow commands in "
+        "clear; off, such payloads are dropped (signals) or refused (updates).",
+    )
     anchor_key_file: Path | None = Field(
         default=None,
         description="Ed25519 key file (base64, `ifss keys generate`) that signs `ifss audit anchor`; "

@@ -61,11 +61,17 @@ def core_runtime() -> CoreRuntime:
 
 
 async def connect_temporal(
-    address: str, namespace: str = "default", *, master: MasterKeys, attempts: int = 1
+    address: str,
+    namespace: str = "default",
+    *,
+    master: MasterKeys,
+    attempts: int = 1,
+    accept_unsealed: bool = False,
 ) -> Client:
     """A client whose payloads are sealed under ``master`` (``workflows.codec``); retries
-    while a server is starting."""
-    converter = sealed_data_converter(master)
+    while a server is starting. Its workers refuse payloads in clear unless
+    ``accept_unsealed`` (IFSS_ACCEPT_UNSEALED_PAYLOADS)."""
+    converter = sealed_data_converter(master, accept_unsealed=accept_unsealed)
     for attempt in range(1, attempts + 1):
         try:
             return await Client.connect(

@@ -4,8 +4,17 @@ AES-256-GCM under a key bound to the master key, before it leaves the process.
 
 A sealed payload's metadata names its encoding (``binary/ifss-sealed``) and the master key
 id it was sealed under, so histories written before a rotation still open (with the old
-key among the previous ones). Payloads written before this codec existed pass through
-unchanged, so running episodes keep replaying.
+key among the previous ones).
+
+Sealing also proves where a payload came from: only a holder of the master key makes one
+that opens. A payload in clear reaching a workflow (a signal or an update sent straight
+to Temporal by someone who can reach it, with whatever actor and content they like) is
+not the engine's: the worker turns it into one no converter reads, so the SDK drops such
+a signal and rejects such an update, and the workflow goes on (failing the decode instead
+would fail every workflow task of that case, for ever). Histories written before this
+codec existed were in clear: ``IFSS_ACCEPT_UNSEALED_PAYLOADS`` lets them replay while such
+episodes run, opening the door above meanwhile. The codec endpoint shows clear payloads as
+they are (``open``).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from temporalio.converter import (
 from events.keys import MasterKeys, MasterKeyWrong, PersonalDataTampered
 
 ENCODING = b"binary/ifss-sealed"
+# What an unsealed payload becomes for a workflow: an encoding no converter knows.
+REFUSED = b"binary/ifss-unsealed-refused"
 KEY_ID = "ifss-master-key-id"
 NONCE_BYTES = 12
 _ASSOCIATED = b"ifss-temporal-payload"
@@ -35,9 +46,10 @@ _ASSOCIATED = b"ifss-temporal-payload"
 class SealedPayloadCodec(PayloadCodec):
     """Seals and opens payloads under the master keys' payload keys."""
 
-    def __init__(self, master: MasterKeys) -> None:
+    def __init__(self, master: MasterKeys, *, accept_unsealed: bool = False) -> None:
         self._current = master.current.key_id
         self._keys = {k.key_id: AESGCM(k.payload_key()) for k in (master.current, *master.previous)}
+        self._accept_unsealed = accept_unsealed
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         aead = self._keys[self._current]
@@ -54,10 +66,20 @@ class SealedPayloadCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Open sealed payloads; one in clear is refused (see the module's docstring) unless
+        unsealed payloads are accepted."""
+        return self._open(payloads, clear_as_is=self._accept_unsealed)
+
+    async def open(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Open sealed payloads for a person to read (the codec endpoint): one in clear is
+        shown as it is, forged or from before the codec."""
+        return self._open(payloads, clear_as_is=True)
+
+    def _open(self, payloads: Sequence[Payload], *, clear_as_is: bool) -> list[Payload]:
         out = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                out.append(payload)  # written before the codec: in clear already
+                out.append(payload if clear_as_is else Payload(metadata={"encoding": REFUSED}))
                 continue
             key_id = payload.metadata.get(KEY_ID, b"").decode("ascii", "replace")
             aead = self._keys.get(key_id)
@@ -82,11 +104,11 @@ class SealedPayloadCodec(PayloadCodec):
         return out
 
 
-def sealed_data_converter(master: MasterKeys) -> DataConverter:
+def sealed_data_converter(master: MasterKeys, *, accept_unsealed: bool = False) -> DataConverter:
     """The engine's data converter (pydantic) with every payload sealed, failure messages
     and stack traces included (moved into a sealed attribute)."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=SealedPayloadCodec(master),
+        payload_codec=SealedPayloadCodec(master, accept_unsealed=accept_unsealed),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

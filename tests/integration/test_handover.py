@@ -296,3 +296,54 @@ async def test_a_family_given_to_a_covered_key_worker_is_covered_too(harness: Ha
     assert (await h.view("p1")).cover_key_worker_id is None
     assert "KeyWorkerCoverEnded" in await h.types("p1")
     assert (await cases.team_view(h.client, "pen")).covers == {}
+
+
+async def test_commands_sent_to_temporal_in_clear_are_not_the_engine_s(harness: Harness) -> None:
+    """Someone who can reach Temporal, without the master key, sends a case a cover notice
+    and a command in clear: neither takes effect, and the case goes on."""
+    from temporalio.client import Client, WorkflowUpdateFailedError
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    await to_intensive(h, "k1")
+    forger = Client(
+        h.client.service_client,
+        namespace=h.client.namespace,
+        data_converter=pydantic_data_converter,
+    )
+    handle = forger.get_workflow_handle("case-k1")
+    until = local_day(await h.now()) + timedelta(days=30)
+    await handle.signal(
+        "cover_key_worker",
+        {
+            "actor": {"id": "system", "role": "system"},
+            "key_worker_id": "cm-jones",
+            "cover_key_worker_id": "cm-elsewhere",
+            "until": until.isoformat(),
+        },
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            "record_session",
+            {
+                "actor": {"id": "cm-jones", "role": "case_manager"},
+                "session_id": "forged",
+                "held_at": (await h.now()).isoformat(),
+                "kind": "home_visit",
+                "duration_minutes": 60,
+            },
+        )
+    # The engine's own (sealed) commands still work; nothing forged was recorded.
+    await h.do(
+        "k1",
+        "record_session",
+        session_id="s1",
+        held_at=await h.now(),
+        kind="phone",
+        duration_minutes=20,
+    )
+    await h.sleep(seconds=5)
+    view = await h.view("k1")
+    assert view.cover_key_worker_id is None and view.sessions == 1
+    assert "KeyWorkerCoverArranged" not in await h.types("k1")

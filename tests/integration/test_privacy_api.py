@@ -179,6 +179,18 @@ async def test_temporal_holds_no_plaintext_and_the_codec_endpoint_opens_it_for_a
     forged = {"payloads": [{**body["payloads"][0], "data": base64.b64encode(b"x" * 40).decode()}]}
     tampered = await api.post("ad-root", "/codec/decode", forged)
     assert tampered.status_code == 422 and "altered" in tampered.text
+    # A payload in clear (from before the codec, or sent to Temporal by someone without
+    # the key) is shown as it is: a workflow would not take it, a person may read it.
+    clear = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(b'{"forged": true}').decode(),
+            }
+        ]
+    }
+    shown = await api.post("ad-root", "/codec/decode", clear)
+    assert shown.status_code == 200 and shown.json() == clear
 
 
 async def test_cors_admits_only_the_temporal_ui_and_answers_carry_security_headers(
@@ -196,6 +208,15 @@ async def test_cors_admits_only_the_temporal_ui_and_answers_carry_security_heade
     )
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
+    # Only the codec, and without credentials: a page read from the UI's origin with the
+    # session cookie (same site) gets no leave to be read by the UI's scripts.
+    assert "access-control-allow-credentials" not in ok.headers
+    page = await api.http.get("/app/sign-in", headers={"Origin": TEMPORAL_UI})
+    assert "access-control-allow-origin" not in page.headers
+    listed = await api.http.get(
+        "/cases", headers={"Origin": TEMPORAL_UI, "Authorization": "Bearer nonsense"}
+    )
+    assert "access-control-allow-origin" not in listed.headers
 
     answer = await api.get("cm-jones", "/cases")
     assert answer.headers["x-content-type-options"] == "nosniff"

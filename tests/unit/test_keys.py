@@ -26,7 +26,7 @@ from workers.checks import ConfigurationError
 from workers.keys import load_keyring
 from workers.log import REMOVED, drop_personal
 from workers.settings import Settings
-from workflows.codec import ENCODING, SealedPayloadCodec
+from workflows.codec import ENCODING, REFUSED, SealedPayloadCodec
 
 
 def test_master_keys_from_the_settings_and_their_refusals(tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_readers_without_a_key_see_the_coded_payload() -> None:
     assert coded({"case_id": "c1"}) == {"case_id": "c1"}
 
 
-async def test_the_payload_codec_seals_opens_and_passes_old_clear_payloads() -> None:
+async def test_the_payload_codec_seals_opens_and_refuses_clear_payloads() -> None:
     old_key, new_key = generate_master_key(), generate_master_key()
     before = SealedPayloadCodec(MasterKeys.load(key=old_key, key_file=None))
     plain = Payload(metadata={"encoding": b"json/plain"}, data=b'{"family_name":"Quillfeather"}')
@@ -117,7 +117,15 @@ async def test_the_payload_codec_seals_opens_and_passes_old_clear_payloads() -> 
     assert sealed.metadata["encoding"] == ENCODING
     assert b"Quillfeather" not in sealed.SerializeToString()
     assert await before.decode([sealed]) == [plain]
-    assert await before.decode([plain]) == [plain]  # written before the codec
+    # In clear: not the engine's (anyone reaching Temporal could send it), so a workflow
+    # gets it in an encoding nothing reads; a person reading it (the codec endpoint) sees
+    # it as it is; histories from before the codec replay when so configured.
+    [refused] = await before.decode([plain])
+    assert refused.metadata["encoding"] == REFUSED and refused.data == b""
+    assert await before.open([plain]) == [plain]
+    assert await before.open([sealed]) == [plain]
+    legacy = SealedPayloadCodec(MasterKeys.load(key=old_key, key_file=None), accept_unsealed=True)
+    assert await legacy.decode([plain]) == [plain]
     after = SealedPayloadCodec(MasterKeys.load(key=new_key, key_file=None, previous=old_key))
     assert await after.decode([sealed]) == [plain]  # a history from before a rotation
     stranger = SealedPayloadCodec(MasterKeys.load(key=new_key, key_file=None))

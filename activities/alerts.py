@@ -123,7 +123,10 @@ class AlertActivities:
     @activity.defn(name="alert_routes")
     async def alert_routes(self, notice: AlertNotice) -> list[Route]:
         """Every channel of every recipient: the key worker (not for an escalation) and the
-        active supervisors of the team (when it goes to them)."""
+        active supervisors of the team (when it goes to them). An alert for a key worker
+        who cannot be told (deactivated: someone who left) goes to the active supervisors
+        of their team instead, at once: nobody would hear of it until its escalation, a day
+        or three later."""
         try:
             rows = await self._routes(notice)
         except Exception as exc:
@@ -134,11 +137,16 @@ class AlertActivities:
 
     async def _routes(self, notice: AlertNotice) -> list[asyncpg.Record]:
         return await self._pool.fetch(
-            """SELECT r.user_id, r.channel, r.address
+            """WITH absent AS (
+                   SELECT team_id FROM users
+                    WHERE user_id = $1 AND NOT active AND NOT $3 AND team_id IS NOT NULL
+               )
+               SELECT r.user_id, r.channel, r.address
                  FROM alert_routes r JOIN users u USING (user_id)
                 WHERE u.active
                   AND ((u.user_id = $1 AND NOT $3)
-                       OR (u.role = 'supervisor' AND u.team_id = $2))
+                       OR (u.role = 'supervisor'
+                           AND (u.team_id = $2 OR u.team_id IN (SELECT team_id FROM absent))))
                 ORDER BY r.user_id, r.channel""",
             notice.to_key_worker,
             notice.to_supervisors_of_team,

@@ -317,3 +317,43 @@ async def test_an_alert_resolved_while_delivery_retries_is_not_sent(infra: Infra
     assert (outcome.delivered, outcome.failed, outcome.skipped) == ([], [], ["cm-jones/webhook"])
     assert receiver.requests == []  # no reminder about a problem that is gone
     assert await types_of(store, "delivery-case-c1:a1") == []
+
+
+async def test_a_deactivated_key_worker_s_alerts_go_to_their_team_s_supervisors(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    from datetime import UTC, datetime
+
+    from activities.alerts import AlertActivities, AlertNotice
+    from events.vocabulary import AlertRule, AlertSeverity
+    from identity.users import set_user_active
+
+    await users(
+        pool,
+        cm_jones={"webhook": "https://hooks.council.example/jones"},
+        sup_evans={"email": "evans@council.example"},
+    )
+    await add_user(pool, "sup-price", "supervisor", "newport")
+    await set_alert_routes(pool, "sup-price", email="price@council.example")
+    alerts = AlertActivities(store, DeliverySettings(public_url="https://ifss.example"))
+    notice = AlertNotice(
+        stream_id="case-c1",
+        alert_id="a1",
+        case_id="c1",
+        rule=AlertRule.GOAL_REGRESSED,
+        severity=AlertSeverity.MEDIUM,
+        to_key_worker="cm-jones",
+        to_supervisors_of_team=None,
+        acknowledge_by=datetime.now(UTC),
+    )
+    try:
+        assert [r.user_id for r in await alerts.alert_routes(notice)] == ["cm-jones"]
+        await set_user_active(pool, "cm-jones", False)  # left: their team's supervisors hear
+        assert [r.address for r in await alerts.alert_routes(notice)] == ["evans@council.example"]
+        # An escalation was going to the supervisors anyway, and only to that team's.
+        escalation = notice.model_copy(
+            update={"escalation": True, "to_key_worker": None, "to_supervisors_of_team": "cardiff"}
+        )
+        assert [r.user_id for r in await alerts.alert_routes(escalation)] == ["sup-evans"]
+    finally:
+        await alerts.aclose()

@@ -67,10 +67,18 @@ _ADDRESSES_TRACKED = 10_000
 
 
 class BadTokenThrottle:
-    """Counts refused tokens per client address in a sliding window (in this process)."""
+    """Counts refusals per key (a client address, an account) in a sliding window (in this
+    process): after ``free`` of them, each further one waits (doubling, up to
+    ``max_delay``). Bad tokens by default; the pages' password sign-in with its own limits."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        free: int = BAD_TOKENS_FREE,
+        window_seconds: float = BAD_TOKEN_WINDOW_SECONDS,
+        max_delay: float = BAD_TOKEN_MAX_DELAY_SECONDS,
+    ) -> None:
         self._seen: dict[str, deque[float]] = {}
+        self.free, self.window_seconds, self.max_delay = free, window_seconds, max_delay
 
     def failed(self, address: str) -> tuple[int, float]:
         """Record a refusal; returns (refusals in the window, how long to wait)."""
@@ -79,12 +87,12 @@ class BadTokenThrottle:
             self._seen.clear()  # bounded memory under a spray of addresses
         times = self._seen.setdefault(address, deque())
         times.append(now)
-        while times and now - times[0] > BAD_TOKEN_WINDOW_SECONDS:
+        while times and now - times[0] > self.window_seconds:
             times.popleft()
         count = len(times)
-        if count <= BAD_TOKENS_FREE:
+        if count <= self.free:
             return count, 0.0
-        return count, min(BAD_TOKEN_MAX_DELAY_SECONDS, 0.05 * 2 ** (count - BAD_TOKENS_FREE))
+        return count, min(self.max_delay, 0.05 * 2 ** (count - self.free))
 
 
 class StoreNotAnswering(AuthenticationError):
@@ -103,7 +111,8 @@ class BearerTokens(AuthenticationBackend):
         address = conn.client.host if conn.client else "unknown"
         count, delay = self.throttle.failed(address)
         if delay:
-            log.warning("bad_tokens_repeated", address=address, count=count, delay_s=delay)
+            # Not ``address``: the log drops that field as a home address.
+            log.warning("bad_tokens_repeated", client_ip=address, count=count, delay_s=delay)
             await asyncio.sleep(delay)
         return AuthenticationError(why)
 

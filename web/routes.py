@@ -9,6 +9,7 @@ CSRF token of every post before anything else.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import Services
+from api.guards import BadTokenThrottle
 from api.problems import ApiError
 from events.vocabulary import Role
 from identity.users import User
@@ -39,6 +41,10 @@ HOME = {
     Role.ADMIN: "/app/admin",
 }
 MAX_FORM_FIELDS = 200
+# Refused password sign-ins free of delay, per address or account, in 15 minutes; then each
+# further one waits (doubling) up to this long.
+SIGN_INS_FREE = 5
+SIGN_IN_MAX_DELAY_SECONDS = 3.0
 
 
 class SignInNeeded(Exception):
@@ -58,6 +64,13 @@ class WebConfig:
     public_url: str | None = None
     oidc: Any = None  # web.oidc.OidcClient when IFSS_OIDC_ISSUER is set
     extra: dict[str, Any] = field(default_factory=dict)
+    # Refused password sign-ins, per client address and per account: after a few, each
+    # further one waits (up to a few seconds) and is logged, so guessing gets nowhere fast.
+    refused_sign_ins: BadTokenThrottle = field(
+        default_factory=lambda: BadTokenThrottle(
+            free=SIGN_INS_FREE, window_seconds=900.0, max_delay=SIGN_IN_MAX_DELAY_SECONDS
+        )
+    )
 
     def name_in(self, language: str) -> str:
         """The service's name on pages in ``language``."""
@@ -72,7 +85,10 @@ def svc_of(request: Request) -> Services:
 
 
 def config_of(request: Request) -> WebConfig:
-    return getattr(request.app.state, "web", None) or WebConfig()
+    config = getattr(request.app.state, "web", None)
+    if config is None:  # one per app: it holds the count of refused sign-ins
+        config = request.app.state.web = WebConfig()
+    return config
 
 
 def language(request: Request) -> Language:
@@ -205,13 +221,27 @@ async def sign_in(request: Request) -> Response:
             known = user_id.isprintable() and await svc.pool.fetchval(
                 "SELECT true FROM users WHERE user_id = $1", user_id
             )
-            log.info(
-                "web_sign_in_refused", method="password", **({"actor": user_id} if known else {})
-            )
+            who = {"actor": user_id} if known else {}
+            log.info("web_sign_in_refused", method="password", **who)
+            await _slowed(request, user_id if known else None, who)
             errors.append(("#user_id", _("The user ID or password is not right")))
     if user is None:
         return await _sign_in_page(request, page, next_path, errors, user_id, status_code=400)
     return await _signed_in(request, page, user, next_path, "password")
+
+
+async def _slowed(request: Request, account: str | None, who: dict[str, str]) -> None:
+    """After a few refused sign-ins from one address, or for one account, each further one
+    waits before its answer and is logged as a warning."""
+    throttle = config_of(request).refused_sign_ins
+    address = request.client.host if request.client else "unknown"
+    count, delay = throttle.failed(f"ip:{address}")
+    if account is not None:
+        for_account, account_delay = throttle.failed(f"user:{account}")
+        count, delay = max(count, for_account), max(delay, account_delay)
+    if delay:
+        log.warning("web_sign_ins_repeated", client_ip=address, count=count, delay_s=delay, **who)
+        await asyncio.sleep(delay)
 
 
 async def _signed_in(

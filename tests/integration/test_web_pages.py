@@ -35,6 +35,23 @@ async def test_sign_in_and_out(web: Web) -> None:
     assert again.status_code == 303
 
 
+async def test_repeated_wrong_passwords_are_slowed_and_logged(web: Web) -> None:
+    from structlog.testing import capture_logs
+
+    from web.routes import SIGN_INS_FREE
+
+    with capture_logs() as logs:
+        for _ in range(SIGN_INS_FREE + 1):
+            refused = await web.sign_in("sup-evans", "not the passphrase at all")
+            assert refused.status_code == 400
+    repeated = [e for e in logs if e["event"] == "web_sign_ins_repeated"]
+    assert len(repeated) == 1 and repeated[0]["log_level"] == "warning"
+    assert repeated[0]["actor"] == "sup-evans" and repeated[0]["delay_s"] > 0
+    assert repeated[0]["client_ip"] and "not the passphrase" not in str(logs)
+    # The right password still signs in (slowed, not locked out).
+    assert (await web.sign_in("sup-evans")).status_code == 303
+
+
 async def test_sign_in_refuses_what_no_user_can_be(web: Web) -> None:
     client = web.browser("cm-jones")
     token = hidden((await client.get("/app/sign-in")).text)["csrf_token"]

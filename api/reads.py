@@ -37,6 +37,7 @@ from api.models import (
 )
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN, LINE_PATTERN, Day, Line, Moment
+from events.calendar import local_day
 from events.keys import KeyProblem
 from events.validation import first_problem
 from events.vocabulary import AccessPurpose, Role
@@ -262,7 +263,7 @@ async def get_reviews(
     user: UserDep, s: ServicesDep, due_before: Day | None = None
 ) -> list[dict[str, Any]]:
     """Follow-up reviews not yet completed, due before a date (default: 30 days on)."""
-    before = due_before or (datetime.now(UTC).date() + timedelta(days=31))
+    before = due_before or (local_day(datetime.now(UTC)) + timedelta(days=31))  # Wales' today
     limits = scope(user)
     rows = await queries.reviews_due(
         s.pool,
@@ -303,7 +304,7 @@ async def calendar(user: UserDep, s: ServicesDep) -> Response:
     """The caller's upcoming reviews and first-meeting deadlines as iCalendar. Titles
     carry the case id, never a name."""
     limits = scope(user)
-    today = datetime.now(UTC).date()
+    today = local_day(datetime.now(UTC))  # in Wales, not in UTC (an hour behind in summer)
     reviews = await queries.reviews_due(
         s.pool,
         today + timedelta(days=400),

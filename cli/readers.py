@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.cases import ActorOption, confirm, err, fail, parse_actor
+from events.calendar import SERVICE_ZONE, local_day
 from events.store import EventStore
 from events.vocabulary import Role
 from identity.users import User
@@ -63,8 +64,9 @@ def _cell(value: Any, *, days: bool = False) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d" if days else "%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):  # as in Wales (the day the rules decide by), zone named
+        local = value.astimezone(SERVICE_ZONE)
+        return local.strftime("%Y-%m-%d" if days else "%Y-%m-%d %H:%M %Z")
     return str(value)
 
 
@@ -434,7 +436,7 @@ def reviews(
     settings, dsn = _setup()
     user = reader(actor, settings, key_worker=key_worker, team=team)
     limits = user.read_scope()
-    before = date.today() + window + timedelta(days=1)
+    before = local_day(datetime.now(UTC)) + window + timedelta(days=1)  # Wales' today
     rows = with_store(
         dsn,
         lambda pool, store: logged(

@@ -151,3 +151,14 @@ def test_a_late_closure_is_not_dated_before_the_work_began_or_ahead() -> None:
         with pytest.raises(CommandRejected, match=rule) as refused:
             decide(case.state, closing, case.now)
         assert refused.value.field == "closed_on"
+
+
+def test_the_cli_shows_times_and_days_as_in_wales_with_the_zone_named() -> None:
+    from cli.readers import _cell
+
+    # 00:30 on the morning the clocks go back is still summer time: that day, not the one
+    # before (as UTC would show it, against what the rules decided).
+    summer_night = datetime(2026, 10, 24, 23, 30, tzinfo=UTC)
+    assert _cell(summer_night) == "2026-10-25 00:30 BST"
+    assert _cell(summer_night, days=True) == "2026-10-25"
+    assert _cell(datetime(2026, 12, 1, 9, tzinfo=UTC)) == "2026-12-01 09:00 GMT"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 
+from events.calendar import local_day
 from tests.projector_harness import catch_up
 from tests.temporal_harness import Harness
 
@@ -53,5 +55,6 @@ REFERRAL = {
     "consent_to_referral": True,
     "consent_to_information_sharing": True,
     "consent_to_follow_up": True,
-    "received_on": "2026-01-05",
+    # Today in Wales (the rules refuse a referral dated more than backdate_days ago).
+    "received_on": local_day(datetime.now(UTC)).isoformat(),
 }

@@ -110,6 +110,8 @@ CONSENT_PER_PERSON_PATCH = "consent-per-person"
 CODED_PROFILE_PATCH = "coded-profile"
 # The rules of ``CaseState.edge_rules``: commands accepted before them replay as decided.
 EDGE_RULES_PATCH = "edge-rules"
+# The rules of ``CaseState.late_dates``: likewise.
+LATE_DATES_PATCH = "late-dates"
 
 # How long after an import its overdue items are raised quietly (the passes that find
 # them run at once, one deadline after another).
@@ -373,7 +375,12 @@ class CaseWorkflow:
         """The state as validators see it: they run only for new commands, never in a
         replay, so the newest rules always apply there."""
         return self._state.model_copy(
-            update={"input_bounds": True, "coded_profile": True, "edge_rules": True}
+            update={
+                "input_bounds": True,
+                "coded_profile": True,
+                "edge_rules": True,
+                "late_dates": True,
+            }
         )
 
     def _bounds(self) -> None:
@@ -384,6 +391,8 @@ class CaseWorkflow:
             self._state.coded_profile = True
         if not self._state.edge_rules and workflow.patched(EDGE_RULES_PATCH):
             self._state.edge_rules = True
+        if not self._state.late_dates and workflow.patched(LATE_DATES_PATCH):
+            self._state.late_dates = True
 
     # --- queries and signals -----------------------------------------------------------
 

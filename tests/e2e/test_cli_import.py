@@ -76,5 +76,6 @@ def _referral_file(s: DevStack) -> Path:
     fields = family("c1", "referred", date.today())
     for name in ("source", "phase"):
         del fields[name]
+    fields["received_on"] = date.today().isoformat()  # a live referral: within backdate_days
     path.write_text(json.dumps(fields))
     return path

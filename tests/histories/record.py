@@ -50,7 +50,7 @@ HERE = Path(__file__).parent
 # alerts for what was overdue at import; a referral rejected by a named rule.
 # v11: the edge rules (patch): each goal scored once per list, each person once, plausible
 # dates, a priority change's reason in words, a corrected area from the list.
-VERSION = "v11"
+VERSION = "v12"
 
 
 async def episodes(h: Harness) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
+from events.calendar import local_day
 from tests.temporal_harness import SUP, Harness, to_intensive
 from workflows.client import CaseNotFound, CommandRefused, send_command
 from workflows.commands import AcceptReferral
@@ -237,17 +239,19 @@ async def test_a_referral_outside_the_local_authorities_or_with_a_contradicted_a
 ) -> None:
     with pytest.raises(CommandRefused, match="area: must be one of the local authority areas"):
         await harness.refer("c1", area="vale")
-    born = {"name": "Seren", "date_of_birth": "2021-01-05"}
+    # A referral is dated within the backdating limit: today, and a child of five.
+    today = local_day(await harness.now())
+    born = {"name": "Seren", "date_of_birth": (today - timedelta(days=5 * 365 + 2)).isoformat()}
     contradicted = [{"child_id": "ch1", "age_band": "under_1", "personal": born}]
     with pytest.raises(CommandRefused, match=r"children\.0\.age_band: is under_1 but the date"):
-        await harness.refer("c1", children=contradicted, received_on="2026-01-05")
+        await harness.refer("c1", children=contradicted, received_on=today.isoformat())
     assert await harness.stream("c1") == []
     # Right, the band is worked out from the date of birth and recorded in clear, coded.
     await harness.refer(
         "c1",
         area="vale_of_glamorgan",
         children=[{"child_id": "ch1", "personal": born}],
-        received_on="2026-01-05",
+        received_on=today.isoformat(),
         language_preference="welsh",
     )
     [received] = await harness.stream("c1")

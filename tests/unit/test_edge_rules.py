@@ -11,7 +11,7 @@ import pytest
 from events import catalogue as ev
 from events.envelope import Actor
 from events.vocabulary import ClosureKind, Role
-from tests.case_rules import CM, MON, SUP, Case, intensive_case, referral
+from tests.case_rules import CM, MON, SUP, Case, intensive_case, referral, session
 from workflows import commands as cmd
 from workflows.lifecycle.state import CommandRejected
 
@@ -131,3 +131,47 @@ def test_a_corrected_area_is_one_of_the_areas_of_wales() -> None:
         cmd.CorrectEntry(actor=SUP, version=1, changes={"area": "newport"}, reason="typing_error")
     )
     assert isinstance(corrected, ev.EntryCorrected)
+
+
+def latest(case: Case) -> Case:
+    """Today's rules, the UK calendar and late dates' bounds included."""
+    case.state = newest(case).state.model_copy(update={"uk_calendar": True, "late_dates": True})
+    return case
+
+
+def test_a_referral_is_dated_within_the_backdating_limit_and_not_after_today_in_wales() -> None:
+    from datetime import UTC, date, datetime
+
+    # Dated 1900, it would have gone to the head of the waitlist (ordered by referral date).
+    ancient = refused_referral(latest(Case()), referral(received_on=date(1900, 1, 1)))
+    assert (ancient.field, ancient.rule) == (
+        "received_on",
+        "cannot be more than 14 days before it is recorded (backdate_days)",
+    )
+    assert latest(Case()).refer(referral(received_on=MON.date() - timedelta(days=14)))
+    # 23:30 on a winter evening in Wales: tomorrow is in the future (it was "today
+    # somewhere" up to 14 hours ahead of UTC).
+    late = latest(Case())
+    late.now = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)
+    tomorrow = refused_referral(late, referral(received_on=date(2026, 1, 6)))
+    assert (tomorrow.field, tomorrow.rule) == ("received_on", "cannot be in the future")
+    # Before these rules: decided as it was.
+    assert newest(Case()).refer(referral(received_on=date(1900, 1, 1)))
+
+
+def test_a_closure_is_not_dated_before_the_last_contact_recorded() -> None:
+    case = latest(intensive_case())
+    case.advance_to(MON + timedelta(days=10))
+    session(case, 10)  # held on 15 January
+    case.advance_to(MON + timedelta(days=12))
+    early = cmd.CloseIntensivePhase(
+        actor=SUP, kind=ClosureKind.PLANNED, closed_on=MON.date() + timedelta(days=8)
+    )
+    assert (refused(case, early).field, refused(case, early).rule) == (
+        "closed_on",
+        "cannot be before the last contact recorded (2026-01-15)",
+    )
+    on_the_day = cmd.CloseIntensivePhase(
+        actor=SUP, kind=ClosureKind.PLANNED, closed_on=MON.date() + timedelta(days=10)
+    )
+    assert case.do(on_the_day)

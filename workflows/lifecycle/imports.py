@@ -176,6 +176,7 @@ def fresh_state(case_id: str, policy: ProgrammePolicy) -> CaseState:
         input_bounds=True,
         coded_profile=True,
         edge_rules=True,
+        late_dates=True,
         alert_timers=True,
         uk_calendar=True,
         follow_up_rules=True,

@@ -18,6 +18,7 @@ from workflows.lifecycle.guards import (
     DECIDERS,
     RECORDERS,
     TODAY_SOMEWHERE,
+    not_too_long_ago,
     require_phase,
     require_role,
 )
@@ -32,6 +33,7 @@ from workflows.lifecycle.state import (
     CommandRejected,
     Decider,
     Phase,
+    day_of,
     working_days_after,
 )
 from workflows.wording import one_of
@@ -71,7 +73,11 @@ def refer(
             family_id=command.family_id,
             case_id=open_case_id,
         )
-    if state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
+    if state.late_dates:  # today in Wales; late, within the policy's limit
+        if command.received_on > day_of(state, now):
+            raise CommandRejected("received_on", "cannot be in the future")
+        not_too_long_ago(state, command.received_on, now, "received_on")
+    elif state.input_bounds and command.received_on > (now + TODAY_SOMEWHERE).date():
         raise CommandRejected("received_on", "cannot be in the future")
     checked_area(state, command.area)
     for i, child in enumerate(command.children):

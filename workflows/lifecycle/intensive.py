@@ -166,6 +166,13 @@ def _close(state: CaseState, c: cmd.CloseIntensivePhase, now: datetime) -> list[
                 started_on=state.intensive_started_on,
             )
         not_too_long_ago(state, c.closed_on, now, "closed_on")
+        last = state.last_contact_at
+        if state.late_dates and last is not None and c.closed_on < day_of(state, last):
+            raise CommandRejected(
+                "closed_on",
+                "cannot be before the last contact recorded ({last_on})",
+                last_on=day_of(state, last),
+            )
         today = c.closed_on
     days_in = (today - state.intensive_started_on).days
     if (

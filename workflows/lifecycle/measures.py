@@ -46,7 +46,7 @@ def _day(state: CaseState, given: date | None, now: datetime, field: str) -> dat
     """A day the command names (today by default): not in the future, not before the
     referral, within the policy's backdating limit."""
     day = given or day_of(state, now)
-    if day > (now + TODAY_SOMEWHERE).date():
+    if day > (day_of(state, now) if state.late_dates else (now + TODAY_SOMEWHERE).date()):
         raise CommandRejected(field, "cannot be in the future")
     if state.referred_on is not None and day < state.referred_on:
         raise CommandRejected(field, "cannot be before the referral ({day})", "invalid",

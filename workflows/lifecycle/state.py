@@ -173,6 +173,11 @@ class CaseState(BaseModel):
     # from the list, a priority change's reason in words, plausible dates of birth and
     # expected dates (workflows.lifecycle.guards.EDGE_RULES).
     edge_rules: bool = False
+    # And dates recorded late, bounded (found the same way, 2026-11-27): a referral's date
+    # within the backdating limit and not after today in Wales (it jumped the waitlist
+    # dated 1900), a closure not before the last contact recorded, a measure not after
+    # today in Wales.
+    late_dates: bool = False
     # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
     uk_calendar: bool = False
     # And the follow-up rules: review windows, reviews standing alone, "not held", boosters

@@ -217,6 +217,23 @@ def test_a_step_dated_today_happened_by_now() -> None:
     assert state.accepted_at == NOW and all(at <= NOW for _, at in history)
 
 
+def test_a_family_accepted_allocated_and_met_on_one_morning_imports() -> None:
+    # Known by their day, acceptance and allocation stand at noon; the family was met at
+    # 10:00 that day: they stand at the meeting instead (it was refused as "before the
+    # referral was accepted").
+    day = ago(30)
+    met = f"{day}T10:00:00Z"
+    same_day = {"received_on": day, "accepted_on": day, "allocated_on": day}
+    state, history = imported(row("intensive", **same_day, first_meeting_at=met))
+    assert state.phase is Phase.INTENSIVE
+    assert state.accepted_at == state.first_meeting_at == datetime.fromisoformat(met)
+    times = [at for _, at in history[1:]]  # after CaseImported, recorded now
+    assert times == sorted(times)
+    # Met the evening before the acceptance day (in Wales): still before it, refused.
+    with pytest.raises(CommandRejected, match="first_meeting_at: cannot be before allocated_on"):
+        imported(row("intensive", **same_day, first_meeting_at=f"{ago(31)}T20:00:00Z"))
+
+
 @pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])
 def test_the_documented_example_rows_import(doc: str) -> None:
     """The rows the docs show parse and replay through the rules (the docs stay true)."""

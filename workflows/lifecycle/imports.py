@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from events import catalogue as ev
 from events.bounds import MAX_GOALS, Code, Day, Moment, Score, StrictBool, Words
+from events.calendar import local_day
 from events.catalogue import DomainEvent, GoalScore
 from events.envelope import Actor
 from events.policy import ProgrammePolicy
@@ -191,6 +192,16 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 
+def _met_that_morning(row: ImportCase) -> datetime | None:
+    """The first meeting, when it was held on the morning of the day the family was accepted
+    (before noon, where facts known only by their day stand, which would put the meeting
+    before its acceptance): then that day's facts stand at the meeting instead."""
+    met, accepted = row.first_meeting_at, row.accepted_on
+    if met is not None and accepted is not None and met < _noon(accepted):
+        return met if local_day(met) == accepted else None
+    return None
+
+
 class _Replay:
     """The row's steps through the rules, in the order they happened, none after ``now``
     (the import) and none of the intensive work after the closure."""
@@ -321,7 +332,12 @@ def import_events(
         )
     )
     referral = row.referral().model_copy(update={"actor": replay.as_supervisor})
-    received = _noon(row.received_on)
+    morning = _met_that_morning(row)
+
+    def on(day: date) -> datetime:
+        return morning if morning is not None and day == row.accepted_on else _noon(day)
+
+    received = on(row.received_on)
     replay.step(
         "",
         received,
@@ -339,7 +355,7 @@ def import_events(
         raise CommandRejected(field, "a referral the rules reject cannot be imported open")
     reached = ORDER.index(row.phase)
     if row.accepted_on is not None:
-        replay.do("accepted_on", _noon(row.accepted_on), cmd.AcceptReferral, nested=False)
+        replay.do("accepted_on", on(row.accepted_on), cmd.AcceptReferral, nested=False)
     if row.phase is ImportedPhase.WAITLISTED:
         replay.do(
             "phase",
@@ -353,7 +369,7 @@ def import_events(
     if row.key_worker_id is not None and row.allocated_on is not None:
         replay.do(
             "key_worker_id",
-            _noon(row.allocated_on),
+            on(row.allocated_on),
             cmd.KeyWorkerAssigned,
             nested=False,
             key_worker_id=row.key_worker_id,

@@ -274,7 +274,14 @@ async def case_page(
         )
         access = await queries.access_log(svc.pool, case_id, latest=ACCESS_SHOWN)
     personal, personal_error = None, None
-    if purpose is not None:
+    if purpose is not None and not _from_this_site(request):
+        # A link from elsewhere (an email, another site) would open the family's details
+        # with a purpose and a reason the reader never chose, and log them as theirs.
+        _ = page.language._
+        personal_error = _(
+            "Open the family's details with the form on this page: a link cannot open them"
+        )
+    elif purpose is not None:
         personal, personal_error = await _personal(page, summary, purpose, reason)
     live = {**summary, **{k: view[k] for k in LIVE_FIELDS if k in view}} if view else summary
     commands = (
@@ -300,6 +307,13 @@ async def case_page(
         may_open_personal=user.personal_refusal(summary, reason="x") is None,
         purpose=purpose,
     )
+
+
+def _from_this_site(request: Request) -> bool:
+    """The request comes from one of this site's own pages (the browser says so in
+    ``Sec-Fetch-Site``; a client that says nothing, not being a browser, is taken at its
+    word)."""
+    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
 async def _personal(

@@ -340,6 +340,22 @@ async def test_personal_data_is_opened_with_a_purpose_and_logged(web: Web) -> No
     assert "Child One" not in auditor.text
     with_reason = await web.get("au-khan", "/app/cases/c1", purpose="audit", reason="complaint 42")
     assert "Child One" in with_reason.text
+    # A link from elsewhere (an email, another site) opens nothing and records nothing: the
+    # purpose and reason would be someone else's words in the reader's name.
+    for came_from in ("cross-site", "none", "same-site"):
+        linked = await web.browser("au-khan").get(
+            "/app/cases/c1",
+            params={"purpose": "subject_access_request", "reason": "Police request ref 42"},
+            headers={"Sec-Fetch-Site": came_from},
+        )
+        assert linked.status_code == 200 and "Child One" not in linked.text
+        assert "a link cannot open them" in linked.text
+    from_the_form = await web.browser("cm-jones").get(
+        "/app/cases/c1",
+        params={"purpose": "direct_work"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
+    assert "Child One" in from_the_form.text
     await web.settle()
     rows = await web.pool.fetch(
         "SELECT actor_id, purpose, reason, allowed FROM access_log WHERE case_id = 'c1' "
@@ -349,6 +365,7 @@ async def test_personal_data_is_opened_with_a_purpose_and_logged(web: Web) -> No
         ("cm-jones", "direct_work", True),
         ("au-khan", "audit", False),
         ("au-khan", "audit", True),
+        ("cm-jones", "direct_work", True),
     ]
 
 

@@ -27,6 +27,9 @@ from identity.users import User
 
 COOKIE = "ifss_session"
 DEFAULT_IDLE = timedelta(minutes=30)
+# However busy, a session ends this long after it began (a working day and then some): a
+# stolen cookie kept alive by a script does not last for ever.
+MAX_LIFETIME = timedelta(hours=12)
 
 
 def _hash(secret: str) -> bytes:
@@ -46,16 +49,19 @@ class WebSession:
 
 
 async def load(pool: Any, request: Request, idle: timedelta) -> WebSession | None:
-    """The request's session if its cookie names a live one (touching it), else ``None``."""
+    """The request's session if its cookie names a live one (touching it): used within
+    ``idle`` and begun less than ``MAX_LIFETIME`` ago; else ``None``."""
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 100:
         return None
     row = await pool.fetchrow(
         """UPDATE web_sessions s SET last_seen_at = now()
              WHERE session_hash = $1 AND last_seen_at > now() - $2::interval
+               AND created_at > now() - $3::interval
          RETURNING s.csrf_token, s.data, s.user_id""",
         _hash(secret),
         idle,
+        MAX_LIFETIME,
     )
     if row is None:
         await pool.execute(

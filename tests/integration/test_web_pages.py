@@ -391,6 +391,14 @@ async def test_idle_sessions_and_deactivated_users_are_signed_out(web: Web) -> N
     await set_password(web.pool, "sup-evans", "another long passphrase")
     assert (await web.get("sup-evans", "/app/team")).status_code == 303
     await web.sign_in("sup-evans", "another long passphrase")
+    # Busy all along, a session still ends MAX_LIFETIME after it began.
+    await web.sign_in("sup-evans", "another long passphrase")
+    await web.pool.execute(
+        "UPDATE web_sessions SET created_at = now() - interval '12 hours 1 minute' "
+        "WHERE user_id = 'sup-evans'"
+    )
+    assert (await web.get("sup-evans", "/app/team")).status_code == 303
+    await web.sign_in("sup-evans", "another long passphrase")
     web.app.state.web.idle = timedelta(seconds=1)
     await asyncio.sleep(1.5)
     assert (await web.get("sup-evans", "/app/team")).status_code == 303

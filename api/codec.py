@@ -97,6 +97,13 @@ async def decode(
             else codec.decode(_from_json(body))
         )
     except (KeyProblem, ValueError) as exc:
+        # A key not configured, a payload altered: logged (who, how many, what kind).
+        log.warning(
+            "codec_decode_refused",
+            actor=user.user_id,
+            payloads=len(body.payloads),
+            error=type(exc).__name__,
+        )
         raise ApiError(422, "payloads", str(exc)) from None
     log.info(
         "codec_decoded",
@@ -109,6 +116,9 @@ async def decode(
 
 @router.post("/encode", response_model=Payloads, responses=CODEC)
 async def encode(body: Payloads, user: UserDep, s: ServicesDep) -> Payloads:
-    """Seal payloads (what the Temporal UI sends to a workflow) for an admin."""
+    """Seal payloads (what the Temporal UI sends to a workflow) for an admin; logged: a
+    sealed payload is one a workflow takes as the engine's, so who sealed what is kept."""
     codec = _codec(s, user)
-    return _to_json(await codec.encode(_from_json(body)))
+    sealed = await codec.encode(_from_json(body))
+    log.warning("codec_encoded", actor=user.user_id, payloads=len(sealed))
+    return _to_json(sealed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from structlog.testing import capture_logs
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
@@ -166,8 +167,12 @@ async def test_temporal_holds_no_plaintext_and_the_codec_endpoint_opens_it_for_a
     assert opened.status_code == 200, opened.text
     [payload] = opened.json()["payloads"]
     assert base64.b64decode(payload["metadata"]["encoding"]) != b"binary/ifss-sealed"
-    round_trip = await api.post("ad-root", "/codec/encode", opened.json())
+    with capture_logs() as logs:
+        round_trip = await api.post("ad-root", "/codec/encode", opened.json())
     assert round_trip.status_code == 200
+    assert [(e["event"], e["actor"]) for e in logs if e["event"].startswith("codec_")] == [
+        ("codec_encoded", "ad-root")
+    ]
     again = await api.post("ad-root", "/codec/decode", round_trip.json())
     assert again.json() == opened.json()
     # Nobody else; no one without a token; nonsense refused with the field named.
@@ -177,8 +182,11 @@ async def test_temporal_holds_no_plaintext_and_the_codec_endpoint_opens_it_for_a
     bad = await api.post("ad-root", "/codec/decode", {"payloads": [{"data": "%%%"}]})
     assert bad.status_code == 422 and "payloads[0]" in bad.text
     forged = {"payloads": [{**body["payloads"][0], "data": base64.b64encode(b"x" * 40).decode()}]}
-    tampered = await api.post("ad-root", "/codec/decode", forged)
+    with capture_logs() as logs:
+        tampered = await api.post("ad-root", "/codec/decode", forged)
     assert tampered.status_code == 422 and "altered" in tampered.text
+    [refusal] = [e for e in logs if e["event"] == "codec_decode_refused"]
+    assert (refusal["actor"], refusal["payloads"]) == ("ad-root", 1)
     # A payload in clear (from before the codec, or sent to Temporal by someone without
     # the key) is shown as it is: a workflow would not take it, a person may read it.
     clear = {

@@ -218,13 +218,16 @@ def _entry_words(page: Page, entry: queries.HistoryEntry) -> str:
 
 
 async def _command_context(
-    request: Request, case_id: str, name: str
+    request: Request, case_id: str, name: str, *, posted: bool = False
 ) -> tuple[Page, dict[str, Any], User, dict[str, Any] | None]:
     """The page, the case (its live phase and people over the read model's summary, which
-    can lag a moment behind a command just recorded), the user, the live view."""
+    can lag a moment behind a command just recorded), the user, the live view. A posted
+    form's CSRF token is checked first: a forged post reads nothing (and logs no read)."""
     page = await page_for(request)
     user = page.user
     assert user is not None
+    if posted:
+        await form_of(request, page)
     name = cmd.canonical_name(name)
     # A correction's form lists the case's history (its entries): that read is logged as one.
     summary = await readable(page, case_id, "history" if name == "correct_entry" else "summary")
@@ -249,10 +252,10 @@ async def command_form(request: Request, case_id: str, name: str) -> Response:
 
 @router.post("/cases/{case_id}/do/{name}")
 async def command_post(request: Request, case_id: str, name: str) -> Response:
-    page, summary, user, view = await _command_context(request, case_id, name)
+    page, summary, user, view = await _command_context(request, case_id, name, posted=True)
     name = cmd.canonical_name(name)
     svc = svc_of(request)
-    form = await form_of(request, page)
+    form = await form_of(request, page)  # read (and checked) already: Starlette keeps it
     fields = fields_of(name)
     extra = await _case_choices(page, view, fields, name)
     values = read_form(fields, form)

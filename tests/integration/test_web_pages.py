@@ -192,6 +192,10 @@ async def test_posts_without_the_csrf_token_are_refused(web: Web) -> None:
     )  # fmt: skip
     assert forged.status_code == 400 and "The form could not be used" in forged.text
     assert await versions(web, "c1") == before
+    await web.settle()  # nor was the case read for it: no access logged
+    assert not await web.pool.fetchval(
+        "SELECT count(*) FROM access_log WHERE case_id = 'c1' AND actor_id = 'cm-jones'"
+    )
     out = await web.browser("cm-jones").post("/app/sign-out", data={})
     assert out.status_code == 400  # a forged sign-out is refused too
 

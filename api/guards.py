@@ -66,7 +66,7 @@ BAD_TOKEN_MAX_DELAY_SECONDS = 1.0
 _ADDRESSES_TRACKED = 10_000
 
 
-class BadTokenThrottle:
+class RefusalThrottle:
     """Counts refusals per key (a client address, an account) in a sliding window (in this
     process): after ``free`` of them, each further one waits (doubling, up to
     ``max_delay``). Bad tokens by default; the pages' password sign-in with its own limits."""
@@ -105,7 +105,7 @@ class BearerTokens(AuthenticationBackend):
 
     def __init__(self, pool_of: Callable[[HTTPConnection], Any]) -> None:
         self._pool_of = pool_of
-        self.throttle = BadTokenThrottle()
+        self.throttle = RefusalThrottle()
 
     async def _refuse(self, conn: HTTPConnection, why: str) -> AuthenticationError:
         address = conn.client.host if conn.client else "unknown"

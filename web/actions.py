@@ -219,15 +219,15 @@ def _entry_words(page: Page, entry: queries.HistoryEntry) -> str:
 
 async def _command_context(
     request: Request, case_id: str, name: str, *, posted: bool = False
-) -> tuple[Page, dict[str, Any], User, dict[str, Any] | None]:
+) -> tuple[Page, dict[str, Any], User, dict[str, Any] | None, FormData | None]:
     """The page, the case (its live phase and people over the read model's summary, which
-    can lag a moment behind a command just recorded), the user, the live view. A posted
-    form's CSRF token is checked first: a forged post reads nothing (and logs no read)."""
+    can lag a moment behind a command just recorded), the user, the live view, and the
+    posted form: its CSRF token checked first, so a forged post reads nothing (and logs no
+    read)."""
     page = await page_for(request)
     user = page.user
     assert user is not None
-    if posted:
-        await form_of(request, page)
+    form = await form_of(request, page) if posted else None
     name = cmd.canonical_name(name)
     # A correction's form lists the case's history (its entries): that read is logged as one.
     summary = await readable(page, case_id, "history" if name == "correct_entry" else "summary")
@@ -235,12 +235,12 @@ async def _command_context(
     case = {**summary, **{k: view[k] for k in LIVE_FIELDS if k in view}} if view else summary
     if name not in offered(case["phase"], user.role.value) or not user.can_command(case):
         raise ApiError(404, "name", f"{name[:64]} is not something you can do on this case now")
-    return page, case, user, view
+    return page, case, user, view, form
 
 
 @router.get("/cases/{case_id}/do/{name}")
 async def command_form(request: Request, case_id: str, name: str) -> Response:
-    page, summary, _, view = await _command_context(request, case_id, name)
+    page, summary, _, view, _ = await _command_context(request, case_id, name)
     name = cmd.canonical_name(name)
     fields = fields_of(name)
     extra = await _case_choices(page, view, fields, name)
@@ -252,10 +252,10 @@ async def command_form(request: Request, case_id: str, name: str) -> Response:
 
 @router.post("/cases/{case_id}/do/{name}")
 async def command_post(request: Request, case_id: str, name: str) -> Response:
-    page, summary, user, view = await _command_context(request, case_id, name, posted=True)
+    page, summary, user, view, form = await _command_context(request, case_id, name, posted=True)
+    assert form is not None
     name = cmd.canonical_name(name)
     svc = svc_of(request)
-    form = await form_of(request, page)  # read (and checked) already: Starlette keeps it
     fields = fields_of(name)
     extra = await _case_choices(page, view, fields, name)
     values = read_form(fields, form)

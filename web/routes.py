@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from api.deps import Services
-from api.guards import BadTokenThrottle
+from api.guards import RefusalThrottle
 from api.problems import ApiError
 from events.vocabulary import Role
 from identity.users import User
@@ -66,8 +66,8 @@ class WebConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     # Refused password sign-ins, per client address and per account: after a few, each
     # further one waits (up to a few seconds) and is logged, so guessing gets nowhere fast.
-    refused_sign_ins: BadTokenThrottle = field(
-        default_factory=lambda: BadTokenThrottle(
+    refused_sign_ins: RefusalThrottle = field(
+        default_factory=lambda: RefusalThrottle(
             free=SIGN_INS_FREE, window_seconds=900.0, max_delay=SIGN_IN_MAX_DELAY_SECONDS
         )
     )

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
-from api.guards import BAD_TOKEN_MAX_DELAY_SECONDS, BAD_TOKENS_FREE, BadTokenThrottle
+from api.guards import BAD_TOKEN_MAX_DELAY_SECONDS, BAD_TOKENS_FREE, RefusalThrottle
 from tests.api_client import REFERRAL, Api
 from tests.integration.conftest import TEMPORAL_UI
 
@@ -239,7 +239,7 @@ async def test_cors_admits_only_the_temporal_ui_and_answers_carry_security_heade
 
 
 def test_bad_tokens_from_one_address_are_slowed_after_the_free_ones() -> None:
-    throttle = BadTokenThrottle()
+    throttle = RefusalThrottle()
     delays = [throttle.failed("203.0.113.9")[1] for _ in range(BAD_TOKENS_FREE + 6)]
     assert delays[:BAD_TOKENS_FREE] == [0.0] * BAD_TOKENS_FREE
     assert delays[BAD_TOKENS_FREE:] == sorted(delays[BAD_TOKENS_FREE:])

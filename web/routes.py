@@ -178,7 +178,7 @@ async def _sign_in_page(
     svc, config = svc_of(request), config_of(request)
     fresh = None
     if page.session is None:  # a visitor: a session for the CSRF token of this form
-        fresh = await sessions.start(svc.pool)
+        fresh = await sessions.start(svc.pool, idle=config.idle)
         page.session = fresh
     response = render(
         page,
@@ -250,7 +250,7 @@ async def _signed_in(
     svc, config = svc_of(request), config_of(request)
     if page.session is not None:
         await sessions.end(svc.pool, page.session)  # a new session: no fixation
-    started = await sessions.start(svc.pool, user)
+    started = await sessions.start(svc.pool, user, idle=config.idle)
     log.info("web_signed_in", actor=user.user_id, role=user.role.value, method=how)
     target = next_path if next_path != "/app" else HOME[user.role]
     response = see_other(target)
@@ -281,7 +281,7 @@ async def oidc_start(request: Request) -> Response:
     if config.oidc is None:
         return see_other("/app/sign-in")
     svc = svc_of(request)
-    current = page.session or await sessions.start(svc.pool)
+    current = page.session or await sessions.start(svc.pool, idle=config.idle)
     response: Response = await config.oidc.redirect(request, svc.pool, current)
     if page.session is None:
         sessions.set_cookie(

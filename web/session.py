@@ -82,9 +82,17 @@ async def load(pool: Any, request: Request, idle: timedelta) -> WebSession | Non
 
 
 async def start(
-    pool: Any, user: User | None = None, data: dict[str, Any] | None = None
+    pool: Any,
+    user: User | None = None,
+    data: dict[str, Any] | None = None,
+    *,
+    idle: timedelta = DEFAULT_IDLE,
 ) -> WebSession:
-    """A new session (a visitor's, or a user's just signed in)."""
+    """A new session (a visitor's, or a user's just signed in). Sessions idle for longer
+    than ``idle`` can no longer be used and are swept here (by the index on
+    ``last_seen_at``): a visitor's session is a row too, so anyone can add rows by asking
+    for the sign-in page, and those rows go once they are dead, not a day later. (A session
+    past ``MAX_LIFETIME`` is deleted when next presented, or swept once idle.)"""
     session = WebSession(
         secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, dict(data or {}), fresh=True
     )
@@ -96,8 +104,7 @@ async def start(
         session.csrf_token,
         orjson.dumps(session.data).decode(),
     )
-    # Old visitors' and idle sessions: swept now and then, by sign-ins.
-    await pool.execute("DELETE FROM web_sessions WHERE last_seen_at < now() - interval '1 day'")
+    await pool.execute("DELETE FROM web_sessions WHERE last_seen_at < now() - $1::interval", idle)
     return session
 
 

@@ -408,6 +408,26 @@ async def test_idle_sessions_and_deactivated_users_are_signed_out(web: Web) -> N
     assert (await web.get("sup-evans", "/app/team")).status_code == 303
 
 
+async def test_visitors_sessions_go_once_idle(web: Web) -> None:
+    """Every visitor asking for the sign-in page gets a session row (for the form's CSRF
+    token), so an anonymous client can add rows at will: they are swept as soon as they are
+    idle too long to be used, not a day later. A signed-in user's live session stays."""
+    from datetime import timedelta
+
+    await web.sign_in("cm-jones")
+    for n in range(5):
+        assert (await web.browser(f"visitor-{n}").get("/app/sign-in")).status_code == 200
+    visitors = "SELECT count(*) FROM web_sessions WHERE user_id IS NULL"
+    assert await web.pool.fetchval(visitors) == 5
+    await web.pool.execute(
+        "UPDATE web_sessions SET last_seen_at = now() - interval '10 seconds' WHERE user_id IS NULL"
+    )
+    web.app.state.web.idle = timedelta(seconds=5)
+    assert (await web.browser("visitor-late").get("/app/sign-in")).status_code == 200
+    assert await web.pool.fetchval(visitors) == 1  # the late visitor's own
+    assert (await web.get("cm-jones", "/app/my-work")).status_code == 200  # still live
+
+
 async def test_administration_is_recorded(web: Web) -> None:
     await web.sign_in("ad-root")
     page = await web.get("ad-root", "/app/admin")

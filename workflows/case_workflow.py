@@ -112,6 +112,9 @@ CODED_PROFILE_PATCH = "coded-profile"
 EDGE_RULES_PATCH = "edge-rules"
 # The rules of ``CaseState.late_dates``: likewise.
 LATE_DATES_PATCH = "late-dates"
+# An import's moments compared by their day in Wales, not in the offset the file wrote:
+# imports recorded before replay as they were checked.
+IMPORT_DAYS_PATCH = "import-days-in-wales"
 
 # How long after an import its overdue items are raised quietly (the passes that find
 # them run at once, one deadline after another).
@@ -601,7 +604,12 @@ class CaseWorkflow:
         and its history recorded in one append, each event at its real date."""
         async with self._lock:
             now = workflow.now()
-            decided(lambda: [e for e, _ in import_events(self._state, command, now)])
+            in_wales = workflow.patched(IMPORT_DAYS_PATCH)
+            decided(
+                lambda: [
+                    e for e, _ in import_events(self._state, command, now, days_in_wales=in_wales)
+                ]
+            )
             family = PreviousEpisodeInput(
                 family_id=command.family_id,
                 case_id=self._state.case_id,
@@ -642,6 +650,7 @@ class CaseWorkflow:
                     open_case_id=claim.open_case_id,
                     team_known=claim.team_known,
                     waitlist_position=place.position,
+                    days_in_wales=in_wales,
                 )
             )
             await self._record_history(history, command.actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -50,7 +50,11 @@ HERE = Path(__file__).parent
 # alerts for what was overdue at import; a referral rejected by a named rule.
 # v11: the edge rules (patch): each goal scored once per list, each person once, plausible
 # dates, a priority change's reason in words, a corrected area from the list.
-VERSION = "v12"
+# v12: dates recorded late (patch): a referral's day within its limit, a closure not before
+# the last contact, a measure's day not after today in Wales.
+# v13: an import's moments on their day in Wales (patch), and a meeting on the morning of
+# the allocation's day.
+VERSION = "v13"
 
 
 async def episodes(h: Harness) -> list[str]:
@@ -124,6 +128,9 @@ async def imported(h: Harness) -> None:
     await h.add_key_worker("cardiff", "kw-imp", limit=1)
     row = family("imported", "intensive", local_day(await h.now()))
     row["key_worker_id"] = "kw-imp"
+    # Met on the allocation's morning, written in another offset (v13: its day in Wales).
+    allocated = date.fromisoformat(row["allocated_on"])
+    row["first_meeting_at"] = f"{allocated - timedelta(days=1)}T20:00:00-10:00"
     lines = [json.dumps(row)]
     report = await import_rows(
         lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -251,6 +251,26 @@ async def test_only_an_admin_imports_and_nothing_is_recorded_otherwise(harness: 
     with pytest.raises(cases.CommandForbidden, match="only an admin"):
         await cases.import_case(h.client, "x-1", as_supervisor, task_queue=h.task_queue)
     assert await h.stream("x-1") == []
+
+
+async def test_the_workflow_takes_each_moment_on_its_day_in_wales(harness: Harness) -> None:
+    """A file written in another offset: the family met at 06:00 UTC on the allocation's
+    day, written as 20:00 the evening before at UTC-10. The workflow's import (under its
+    patch) reads the allocation's day in Wales, where it was refused as "before the
+    allocation" by the offset written."""
+    h = harness
+    await add_key_worker(h)
+    fields = family("tz-1", "intensive", (await h.now()).date())
+    allocated = date.fromisoformat(fields["allocated_on"])
+    fields["first_meeting_at"] = f"{allocated - timedelta(days=1)}T20:00:00-10:00"
+    report = await run_import(h, [fields])
+    assert report.problems == [] and report.imported == ["tz-1"]
+    view = await h.view("tz-1")
+    met = datetime.fromisoformat(fields["first_meeting_at"])
+    assert view.phase == "intensive" and view.first_meeting_at == met
+    # The allocation, known by its day, stands at the meeting that morning (not at noon).
+    at = {e.type: e.occurred_at for e in await h.stream("tz-1")}
+    assert at["KeyWorkerAllocated"] == at["FirstMeetingHeld"] == met
 
 
 async def test_a_case_id_whose_workflow_is_gone_but_whose_stream_is_not_is_refused(

@@ -31,6 +31,7 @@ def test_histories_are_saved() -> None:
     assert {"v10-case-imported.json", "v10-team-cardiff.json"} <= names  # registered, imported
     assert {"v11-case-planned.json", "v11-case-waiting.json"} <= names  # edge rules patch
     assert {"v12-case-planned.json", "v12-case-waiting.json"} <= names  # late dates patch
+    assert {"v13-case-imported.json", "v13-team-cardiff.json"} <= names  # import days patch
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -234,6 +234,32 @@ def test_a_family_accepted_allocated_and_met_on_one_morning_imports() -> None:
         imported(row("intensive", **same_day, first_meeting_at=f"{ago(31)}T20:00:00Z"))
 
 
+def test_a_moment_written_in_utc_falls_on_its_day_in_wales() -> None:
+    # A legacy system that keeps UTC writes 00:30 on a summer morning in Wales as 23:30 the
+    # evening before. Met at 00:30 on the day of allocation: it was refused as "before the
+    # allocation" (compared in the offset written); it is the allocation's day in Wales.
+    met = f"{ago(36)}T23:30:00Z"  # 00:30 BST on ago(35), the allocation's day
+    state, _ = imported(row("intensive", first_meeting_at=met))
+    assert state.phase is Phase.INTENSIVE and state.first_meeting_at is not None
+    with pytest.raises(CommandRejected, match="first_meeting_at: cannot be before allocated_on"):
+        imported(row("intensive", first_meeting_at=met), days_in_wales=False)  # as recorded
+    # Met on the morning of the allocation's day (accepted days before): the allocation
+    # stands at the meeting, not at noon after it, so the history runs in order.
+    for met_at in (met, f"{ago(35)}T09:00:00Z"):
+        state, history = imported(row("intensive", first_meeting_at=met_at))
+        assert state.allocated_at == state.first_meeting_at == datetime.fromisoformat(met_at)
+        times = [at for _, at in history[1:]]
+        assert times == sorted(times)
+    # A visit at 00:30 the morning after the closure, written as 23:30 on the closure's day:
+    # after the closure in Wales (it was let through as on the closure's day).
+    late = row("follow_up")
+    late["sessions"][2]["held_at"] = f"{ago(45)}T23:30:00Z"
+    with pytest.raises(CommandRejected) as refused:
+        imported(late)
+    assert refused.value.field == "sessions[2]"
+    assert "cannot be after the closure" in refused.value.rule
+
+
 @pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])
 def test_the_documented_example_rows_import(doc: str) -> None:
     """The rows the docs show parse and replay through the rules (the docs stay true)."""

@@ -192,13 +192,18 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 
-def _met_that_morning(row: ImportCase) -> datetime | None:
+def _met_that_morning(row: ImportCase, days_in_wales: bool) -> datetime | None:
     """The first meeting, when it was held on the morning of the day the family was accepted
-    (before noon, where facts known only by their day stand, which would put the meeting
-    before its acceptance): then that day's facts stand at the meeting instead."""
-    met, accepted = row.first_meeting_at, row.accepted_on
-    if met is not None and accepted is not None and met < _noon(accepted):
-        return met if local_day(met) == accepted else None
+    or allocated (before noon, where facts known only by their day stand, which would put
+    the meeting before them): then that day's facts stand at the meeting instead. (Imports
+    recorded before days in Wales looked at the acceptance's day only.)"""
+    met = row.first_meeting_at
+    if met is None:
+        return None
+    day = local_day(met)
+    days = (row.accepted_on, row.allocated_on) if days_in_wales else (row.accepted_on,)
+    if day in days and met < _noon(day):
+        return met
     return None
 
 
@@ -206,9 +211,12 @@ class _Replay:
     """The row's steps through the rules, in the order they happened, none after ``now``
     (the import) and none of the intensive work after the closure."""
 
-    def __init__(self, state: CaseState, actor: Actor, now: datetime) -> None:
+    def __init__(
+        self, state: CaseState, actor: Actor, now: datetime, day_of: Callable[[datetime], date]
+    ) -> None:
         self.state = state
         self.now = now
+        self.day_of = day_of
         self.closed_on: date | None = None
         # The rules are asked as a supervisor would be (every step is one a supervisor may
         # record); the events are recorded as the importing admin's.
@@ -231,7 +239,7 @@ class _Replay:
         """One step at ``at``; a refusal names the row's field: ``where`` itself, or (for
         an item of a list) the item's field under it."""
         if at > self.now:
-            if at.date() > self.now.date():
+            if self.day_of(at) > self.day_of(self.now):
                 raise CommandRejected(where or "received_on", "cannot be in the future", "invalid")
             at = self.now  # a day's step dated today, placed at noon: it happened by now
         try:
@@ -261,21 +269,27 @@ class _Replay:
         self.step(where, at, lambda: decide(self.state, made, at), nested=nested)
 
 
-def _in_order(row: ImportCase, now: datetime) -> None:
+def _written_day(moment: datetime) -> date:
+    """The day in the offset the file wrote (how imports were checked before days in Wales:
+    their histories replay so)."""
+    return moment.date()
+
+
+def _in_order(row: ImportCase, now: datetime, day_of: Callable[[datetime], date]) -> None:
     """Dates that must not run backwards, each named by its field."""
     milestones: list[tuple[str, date | None]] = [
         ("earlier_episode.ended_on", row.earlier_episode.ended_on if row.earlier_episode else None),
         ("received_on", row.received_on),
         ("accepted_on", row.accepted_on),
         ("allocated_on", row.allocated_on),
-        ("first_meeting_at", row.first_meeting_at.date() if row.first_meeting_at else None),
+        ("first_meeting_at", day_of(row.first_meeting_at) if row.first_meeting_at else None),
         ("closure.closed_on", row.closure.closed_on if row.closure else None),
     ]
     last_name, last = "", None
     for name, day in milestones:
         if day is None:
             continue
-        if day > now.date():
+        if day > day_of(now):
             raise CommandRejected(name, "cannot be in the future", "invalid")
         if last is not None and day < last:
             raise CommandRejected(
@@ -307,17 +321,21 @@ def import_events(
     open_case_id: str | None = None,
     team_known: bool = True,
     waitlist_position: int | None = None,
+    days_in_wales: bool = True,
 ) -> list[tuple[DomainEvent, datetime]]:
     """``CaseImported`` and the family's history there, each event with the time it
-    happened. Raises ``CommandRejected`` naming the row's field and the rule."""
+    happened. Raises ``CommandRejected`` naming the row's field and the rule. A moment's
+    day is its day in Wales, whatever offset the file wrote it in (``days_in_wales``; an
+    import recorded before replays with the offsets as written)."""
     if state.phase is not Phase.NEW:
         raise CommandRejected(
             "case_id", "case {case_id} exists already", "conflict", case_id=state.case_id
         )
     if row.actor.role is not Role.ADMIN:
         raise CommandRejected("actor.role", "only an admin may import cases", "forbidden")
-    _in_order(row, now)
-    replay = _Replay(state, row.actor, now)
+    day_of = local_day if days_in_wales else _written_day
+    _in_order(row, now, day_of)
+    replay = _Replay(state, row.actor, now, day_of)
     replay.recorded.append(
         (
             ev.CaseImported(
@@ -332,10 +350,10 @@ def import_events(
         )
     )
     referral = row.referral().model_copy(update={"actor": replay.as_supervisor})
-    morning = _met_that_morning(row)
+    morning = _met_that_morning(row, days_in_wales)
 
     def on(day: date) -> datetime:
-        return morning if morning is not None and day == row.accepted_on else _noon(day)
+        return morning if morning is not None and day == local_day(morning) else _noon(day)
 
     received = on(row.received_on)
     replay.step(
@@ -424,14 +442,14 @@ def _intensive(replay: _Replay, row: ImportCase) -> None:
     started = replay.state.first_meeting_at
     closed = row.closure.closed_on if row.closure else None
     for at, _, where, command, fields in sorted(steps, key=lambda step: (step[0], step[1])):
-        if started is not None and at.date() < started.date():
+        if started is not None and replay.day_of(at) < replay.day_of(started):
             raise CommandRejected(
                 where,
                 "cannot be before the first meeting ({started_on})",
                 "invalid",
-                started_on=started.date(),
+                started_on=replay.day_of(started),
             )
-        if closed is not None and at.date() > closed:
+        if closed is not None and replay.day_of(at) > closed:
             raise CommandRejected(
                 where, "cannot be after the closure ({closed_on})", "invalid", closed_on=closed
             )

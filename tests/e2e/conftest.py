@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -20,23 +21,36 @@ IFSS = str(Path(sys.executable).parent / "ifss")
 WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Ports for a stack's servers, below the kernel's ephemeral range (32768-60999 on Linux):
+# a port handed out as free there can be taken by any socket bound to port 0 (the Temporal
+# dev server's own internal services, a client's outgoing connection, the other test
+# process's stack) before the server binds it; it happened ("bind: address already in use").
+STACK_PORTS = range(20000, 32000)
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` different free ports, held open together while they are picked (one at a
-    time, the kernel may hand the same port out twice)."""
-    sockets = [socket.socket() for _ in range(count)]
+    """``count`` different ports, free now, from ``STACK_PORTS`` (picked at random, so the
+    two test processes seldom try the same), held open together while they are picked."""
+    rng = random.SystemRandom()
+    sockets: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+        while len(sockets) < count:
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", rng.choice(STACK_PORTS)))
+            except OSError:  # in use: another
+                sock.close()
+                continue
+            sockets.append(sock)
         return [int(sock.getsockname()[1]) for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def free_port() -> int:
+    """A port for a server of a test's own (see ``STACK_PORTS``)."""
+    return free_ports(1)[0]
 
 
 def processes_using(path: Path) -> list[psutil.Process]:

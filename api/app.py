@@ -14,6 +14,7 @@ the rule.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -142,6 +143,10 @@ async def serve_api(
         timeout_graceful_shutdown=int(grace_seconds),
     )
     server = _Server(config)
+    # The app and its schemas live as long as the process: out of the garbage collector's
+    # full passes, as in the other long-running processes (workers.root.freeze_start_up).
+    gc.collect()
+    gc.freeze()
 
     async def serve() -> None:
         try:

@@ -2,7 +2,9 @@
 
 Both run on the same time-skipping test server with the same worker set-up. Episodes are
 driven concurrently, step by step (every family takes each step together, then time
-skips to the next milestone). The last line printed is JSON.
+skips to the next milestone). Each worker's process is set up as the engine's worker is
+(start-up objects frozen once it is built: ``workers.root.freeze_start_up``). The last line
+printed is JSON.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from events.db import create_pool
 from events.store import EventStore
 from tests.temporal_harness import SUP, Harness, sleep_until
 from workers.embedded import temporal_test_server_path
+from workers.root import freeze_start_up
 from workers.temporal import build_worker, register_search_attributes, workflow_runner
 from workflows.codec import sealed_data_converter
 
@@ -169,6 +172,7 @@ async def reference_worker() -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
             activities=[noop],
             workflow_runner=workflow_runner(),
         ):
+            freeze_start_up()  # as the engine's worker once it is built (run_worker)
             with env.auto_time_skipping_disabled():
                 yield env, queue
     finally:
@@ -228,6 +232,7 @@ async def main(count: int) -> dict[str, float]:
         try:
             queue = f"bench-{uuid.uuid4().hex[:6]}"
             async with build_worker(env.client, queue, store):
+                freeze_start_up()  # as the engine's worker once it is built (run_worker)
                 h = Harness(env=env, store=store, task_queue=queue)
                 started = time.perf_counter()
                 commands = await run_episodes(h, count)

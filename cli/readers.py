@@ -106,7 +106,7 @@ def print_rows(
 def projector() -> None:
     """Run the projector: keep every read model current (one live instance per model)."""
     from projections.runner import run_projector
-    from workers.root import runtime
+    from workers.root import freeze_start_up, runtime
 
     settings, dsn = _setup()
 
@@ -116,6 +116,7 @@ def projector() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with runtime(settings, database_url=dsn, pool_size=4) as rt:
+            freeze_start_up()
             await run_projector(rt.dsn, rt.store, stop)
 
     asyncio.run(main())

@@ -9,6 +9,7 @@ handed its services (``services_of``) and imports nothing from ``workers``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,20 @@ class Runtime:
         if self.database_url is None:
             raise RuntimeError("this runtime was opened without a database")
         return self.database_url
+
+
+def freeze_start_up() -> None:
+    """What a long-running process has built once it is set up (modules, classes,
+    pydantic's schemas, its worker and app) lives as long as the process: collect what is
+    garbage already, then move the rest out of the cyclic garbage collector's reach
+    (``gc.freeze``), so that a full collection walks only what was made since. Called by
+    ``ifss worker`` and ``ifss projector`` (and so ``ifss dev``) once they are ready, and
+    by ``ifss api`` likewise (``api.app.serve_api``); ``bench/store.py`` runs the store as
+    these processes do. Not by short CLI commands: nothing there lives long enough to
+    gain. (Full collections walking start-up objects cost the store's batched appends
+    about a seventh: docs/benchmarks.md, "Start-up objects frozen".)"""
+    gc.collect()
+    gc.freeze()
 
 
 @asynccontextmanager

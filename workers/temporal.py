@@ -28,6 +28,7 @@ from activities.team import TeamActivities
 from events.keys import MasterKeys
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
+from workers.root import freeze_start_up
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.codec import sealed_data_converter
@@ -255,6 +256,7 @@ async def run_worker(rt: Runtime, stop: asyncio.Event) -> None:
         retry_hours=settings.alert_retry_hours,
     )
     log.info("worker_started", task_queue=settings.task_queue)
+    freeze_start_up()  # the worker, its sandbox's pass-through modules and models
     async with worker:
         await dispatcher.run(stop)
     log.info("worker_stopped", task_queue=settings.task_queue)

@@ -167,6 +167,21 @@ def test_a_row_of_the_wrong_shape_is_refused_before_any_rule(
         ImportCase.model_validate(fields)
 
 
+def test_numbers_are_taken_as_the_api_takes_them() -> None:
+    # JSON has one kind of number: 90.0 minutes is 90 (as through the API); true is not one.
+    fields = row("follow_up")
+    fields["sessions"][0]["duration_minutes"] = 90.0
+    fields["reviews"][0]["month"] = 1.0
+    state, history = imported(fields)
+    [first] = [e for e, _ in history if type(e).__name__ == "SessionRecorded"][:1]
+    assert first.duration_minutes == 90 and type(first.duration_minutes) is int
+    assert 1 in {r.month for r in state.reviews.values() if r.done}
+    for bad in (True, "90", 90.5):
+        fields["sessions"][0]["duration_minutes"] = bad
+        with pytest.raises(ValidationError, match=r"sessions\.0\.duration_minutes"):
+            ImportCase.model_validate(fields)
+
+
 def test_only_an_admin_imports_and_only_into_a_new_case() -> None:
     fields = row("referred", actor=Actor(id="sup-evans", role=Role.SUPERVISOR))
     with pytest.raises(CommandRejected, match="only an admin") as refused:
@@ -194,8 +209,8 @@ def test_a_family_with_an_open_episode_or_an_unknown_team_is_refused() -> None:
         ({"referral_grounds": []}, "referred", "referral_grounds", "rules reject"),
         ({"consent_to_referral": False}, "referred", "consent_to_referral", "rules reject"),
         ({"sessions": [{"session_id": "s9", "held_at": f"{ago(-3)}T10:00:00Z",
-                        "kind": "phone", "duration_minutes": 20}]}, "intensive", "sessions[0]",
-         "cannot be in the future"),
+                        "kind": "phone", "duration_minutes": 20}]}, "intensive",
+         "sessions[0].held_at", "cannot be in the future"),
         ({"sessions": [{"session_id": "s9", "held_at": f"{ago(40)}T10:00:00Z",
                         "kind": "phone", "duration_minutes": 20}]}, "follow_up", "sessions[0]",
          "cannot be after the closure"),
@@ -258,6 +273,46 @@ def test_a_moment_written_in_utc_falls_on_its_day_in_wales() -> None:
         imported(late)
     assert refused.value.field == "sessions[2]"
     assert "cannot be after the closure" in refused.value.rule
+
+
+def test_a_moment_later_today_has_not_happened_yet() -> None:
+    # Imported at 09:00: a first meeting or a visit at 23:50 that day is still to come; it
+    # was recorded (placed at the import), silencing the first meeting's deadline.
+    today = {"received_on": ago(0), "accepted_on": ago(0), "allocated_on": ago(0)}
+    evening = f"{TODAY}T23:50:00Z"
+    fields = row("intensive", **today, first_meeting_at=evening, goals=[], scores=[])
+    fields["sessions"] = []
+    with pytest.raises(CommandRejected) as met:
+        imported(fields)
+    assert (met.value.field, met.value.rule) == ("first_meeting_at", "cannot be in the future")
+    early = row("intensive", **today, first_meeting_at=f"{TODAY}T08:00:00Z", goals=[], scores=[])
+    early["sessions"] = [
+        {"session_id": "s1", "held_at": evening, "kind": "home_visit", "duration_minutes": 60}
+    ]
+    with pytest.raises(CommandRejected) as visit:
+        imported(early)
+    assert (visit.value.field, visit.value.rule) == (
+        "sessions[0].held_at",
+        "cannot be in the future",
+    )
+    early["sessions"] = []
+    state, _ = imported(early)  # met this morning: so far, so good
+    assert state.first_meeting_at == datetime.fromisoformat(f"{TODAY}T08:00:00Z")
+
+
+def test_the_closure_comes_after_its_days_last_visit() -> None:
+    # A visit on the evening of the closure's day (BST): the closure, known by its day, was
+    # placed at noon, before the visit it closed.
+    late = row("follow_up")
+    late["sessions"][2]["held_at"] = f"{ago(45)}T21:30:00Z"  # 22:30 in Wales, that day
+    _, history = imported(late)
+    at = {type(e).__name__: t for e, t in history if type(e).__name__ != "SessionRecorded"}
+    visits = [t for e, t in history if type(e).__name__ == "SessionRecorded"]
+    assert (
+        at["IntensivePhaseClosed"] == max(visits) == datetime.fromisoformat(f"{ago(45)}T21:30:00Z")
+    )
+    times = [t for _, t in history[1:]]
+    assert times == sorted(times)
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])

@@ -16,10 +16,26 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from events import catalogue as ev
-from events.bounds import MAX_GOALS, Code, Day, Moment, Score, StrictBool, Words
+from events.bounds import (
+    MAX_GOALS,
+    Code,
+    Day,
+    Moment,
+    Score,
+    StrictBool,
+    Words,
+    whole_number,
+)
 from events.calendar import local_day
 from events.catalogue import DomainEvent, GoalScore
 from events.envelope import Actor
@@ -95,7 +111,7 @@ class ImportedSession(_Row):
     session_id: Code
     held_at: Moment
     kind: SessionKind
-    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60, strict=True)]
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60), BeforeValidator(whole_number)]
 
 
 class ImportedClosure(_Row):
@@ -106,7 +122,7 @@ class ImportedClosure(_Row):
 
 
 class ImportedReview(_Row):
-    month: Annotated[int, Field(strict=True)]
+    month: Annotated[int, BeforeValidator(whole_number)]
     held_on: Day
     ratings: dict[Code, GoalRating] = Field(default={}, max_length=MAX_GOALS)
     family_staying_together: StrictBool
@@ -211,12 +227,12 @@ class _Replay:
     """The row's steps through the rules, in the order they happened, none after ``now``
     (the import) and none of the intensive work after the closure."""
 
-    def __init__(
-        self, state: CaseState, actor: Actor, now: datetime, day_of: Callable[[datetime], date]
-    ) -> None:
+    def __init__(self, state: CaseState, actor: Actor, now: datetime, in_wales: bool) -> None:
         self.state = state
         self.now = now
-        self.day_of = day_of
+        # The rules of the patch "import-days-in-wales" (see ``import_events``).
+        self.in_wales = in_wales
+        self.day_of: Callable[[datetime], date] = local_day if in_wales else _written_day
         self.closed_on: date | None = None
         # The rules are asked as a supervisor would be (every step is one a supervisor may
         # record); the events are recorded as the importing admin's.
@@ -235,10 +251,14 @@ class _Replay:
         decision: Callable[[], list[DomainEvent]],
         *,
         nested: bool = True,
+        timed: str | None = None,
     ) -> None:
         """One step at ``at``; a refusal names the row's field: ``where`` itself, or (for
-        an item of a list) the item's field under it."""
+        an item of a list) the item's field under it. ``timed`` names the field that gave
+        ``at`` as a moment (a meeting's, a session's), not as a day placed at noon."""
         if at > self.now:
+            if timed is not None and self.in_wales:  # later today: it has not happened yet
+                raise CommandRejected(timed, "cannot be in the future", "invalid")
             if self.day_of(at) > self.day_of(self.now):
                 raise CommandRejected(where or "received_on", "cannot be in the future", "invalid")
             at = self.now  # a day's step dated today, placed at noon: it happened by now
@@ -259,6 +279,7 @@ class _Replay:
         command: type[cmd.Command],
         *,
         nested: bool = True,
+        timed: str | None = None,
         **fields: object,
     ) -> None:
         try:
@@ -266,7 +287,7 @@ class _Replay:
         except ValidationError as exc:  # stricter than the row's own model: name the field
             field, rule = first_problem(exc.errors(include_input=False), prefix=where)
             raise CommandRejected(field, rule, "invalid") from None
-        self.step(where, at, lambda: decide(self.state, made, at), nested=nested)
+        self.step(where, at, lambda: decide(self.state, made, at), nested=nested, timed=timed)
 
 
 def _written_day(moment: datetime) -> date:
@@ -333,9 +354,8 @@ def import_events(
         )
     if row.actor.role is not Role.ADMIN:
         raise CommandRejected("actor.role", "only an admin may import cases", "forbidden")
-    day_of = local_day if days_in_wales else _written_day
-    _in_order(row, now, day_of)
-    replay = _Replay(state, row.actor, now, day_of)
+    replay = _Replay(state, row.actor, now, days_in_wales)
+    _in_order(row, now, replay.day_of)
     replay.recorded.append(
         (
             ev.CaseImported(
@@ -396,7 +416,7 @@ def import_events(
     if row.first_meeting_at is not None:
         replay.do(
             "first_meeting_at", row.first_meeting_at, cmd.RecordFirstMeeting, nested=False,
-            held_at=row.first_meeting_at,
+            timed="first_meeting_at", held_at=row.first_meeting_at,
         )  # fmt: skip
     if reached >= ORDER.index(ImportedPhase.INTENSIVE):
         _intensive(replay, row)
@@ -405,7 +425,7 @@ def import_events(
         replay.closed_on = closure.closed_on
         replay.do(
             "closure",
-            _noon(closure.closed_on),
+            _closed_at(replay, closure.closed_on),
             cmd.CloseIntensivePhase,
             kind=closure.kind,
             unplanned_reason=closure.unplanned_reason,
@@ -415,6 +435,17 @@ def import_events(
         _reviews(replay, row)
     _refuse_an_end(replay)
     return replay.recorded
+
+
+def _closed_at(replay: _Replay, closed_on: date) -> datetime:
+    """Noon on the closure's day, or after that day's last step (a visit that evening):
+    the closure comes after the work it closes. (Imports recorded before days in Wales:
+    noon.)"""
+    noon = _noon(closed_on)
+    if not replay.in_wales:
+        return noon
+    that_day = [at for _, at in replay.recorded if replay.day_of(at) == closed_on]
+    return max([noon, *that_day])
 
 
 def _refuse_an_end(replay: _Replay) -> None:
@@ -441,7 +472,7 @@ def _intensive(replay: _Replay, row: ImportCase) -> None:
         steps.append((_noon(sc.scored_on), 2, f"scores[{n}]", cmd.ScoreGoals, {"scores": scores}))
     started = replay.state.first_meeting_at
     closed = row.closure.closed_on if row.closure else None
-    for at, _, where, command, fields in sorted(steps, key=lambda step: (step[0], step[1])):
+    for at, kind, where, command, fields in sorted(steps, key=lambda step: (step[0], step[1])):
         if started is not None and replay.day_of(at) < replay.day_of(started):
             raise CommandRejected(
                 where,
@@ -453,7 +484,14 @@ def _intensive(replay: _Replay, row: ImportCase) -> None:
             raise CommandRejected(
                 where, "cannot be after the closure ({closed_on})", "invalid", closed_on=closed
             )
-        replay.do(where, max(at, started) if started else at, command, nested=True, **fields)
+        replay.do(
+            where,
+            max(at, started) if started else at,
+            command,
+            nested=True,
+            timed=f"{where}.held_at" if kind == 1 else None,  # a session's moment
+            **fields,
+        )
 
 
 def _reviews(replay: _Replay, row: ImportCase) -> None:

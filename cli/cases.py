@@ -27,8 +27,8 @@ from workflows import commands as cmd
 
 case_app = typer.Typer(help="Commands to one case, and its live state.", no_args_is_help=True)
 team_app = typer.Typer(help="A team's key workers and allocations.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # messages: one line each, however narrow the output
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 ActorOption = Annotated[

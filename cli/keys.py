@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 keys_app = typer.Typer(help="Keys that seal personal data (docs/privacy.md).", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # messages: one line each, however narrow the output
 
 
 @keys_app.command("generate")

@@ -70,8 +70,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # messages: one line each, however narrow the output
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

@@ -30,7 +30,7 @@ users_app = typer.Typer(
     help="People who use the pages and the API, with a role and a team.", no_args_is_help=True
 )
 tokens_app = typer.Typer(help="API tokens (stored hashed; shown once).", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # messages: one line each, however narrow the output
 T = TypeVar("T")
 
 

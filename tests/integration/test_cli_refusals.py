@@ -210,7 +210,11 @@ def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_pa
         run("import", str(good), "--all-or-none", env={"IFSS_ACTOR": "sup-evans:supervisor"}),
         "actor.role: only an admin may import cases",
     )
-    refused(run("import", str(tmp_path / "none.jsonl"), "--good-rows", env=admin), "file:")
+    missing = tmp_path / ("a-long-name-for-a-file-of-open-cases-from-the-legacy-system" * 2)
+    gone = run("import", str(missing), "--good-rows", env=admin)
+    refused(gone, "file:")
+    # Written to a pipe or a file, a message stays on its line (scripts read it by line).
+    assert f"refused: file: {missing} is not a regular file" in gone.stderr.splitlines()
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'{"family_id": "caf\xe9"}\n')
     refused(run("import", str(latin), "--all-or-none", env=admin), "file: is not UTF-8 text")

@@ -11,7 +11,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import problems
 from api.deps import WRITE, CaseId, ServicesDep, UserDep, no_case
@@ -72,6 +72,15 @@ async def run_command(coro: Awaitable[T]) -> T:
 
 
 def temporal_down(exc: RPCError) -> ApiError:
+    if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:  # up, and busy with this case
+        log.warning("temporal_busy", status=str(exc.status))
+        return ApiError(
+            503,
+            "temporal",
+            "the workflow service is busy (too many commands for one case at once); nothing "
+            "was recorded for this one: try again in a moment",
+            {"Retry-After": "2"},
+        )
     log.warning("temporal_unavailable", status=str(exc.status))
     return ApiError(
         503,

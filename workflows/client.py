@@ -7,7 +7,9 @@ large to send.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -230,19 +232,43 @@ async def _open_case(
         await _settled(operation)
 
 
+# Temporal takes at most 10 updates in flight per workflow (``limit.maxInFlightUpdates``),
+# from every process together; more are turned away (RESOURCE_EXHAUSTED) and retried by the
+# client with backoff, up to the requests' deadline. A process sends at most this many to
+# one case at once and queues the rest in order.
+IN_FLIGHT_PER_CASE = 4
+_case_gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _turn_for(case_id: str) -> AsyncIterator[None]:
+    """Wait for one of the case's ``IN_FLIGHT_PER_CASE`` places in this process."""
+    gate, users = _case_gates.setdefault(case_id, (asyncio.Semaphore(IN_FLIGHT_PER_CASE), [0]))
+    users[0] += 1
+    try:
+        async with gate:
+            yield
+    finally:
+        users[0] -= 1
+        if not users[0]:
+            del _case_gates[case_id]
+
+
 async def send_command(
     client: Client, case_id: str, name: str, command: cmd.Command
 ) -> CommandResult:
-    """Deliver ``command`` as the update ``name`` to a running case."""
+    """Deliver ``command`` as the update ``name`` to a running case (a few at a time per
+    case from this process: see ``IN_FLIGHT_PER_CASE``)."""
     if cmd.COMMANDS.get(name) is not type(command):
         raise CommandRefused(f"command: unknown command {name!r}")
     checked_id(case_id, "case_id")
     check_size(command)
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
-        result: CommandResult = await handle.execute_update(
-            name, command, result_type=CommandResult
-        )
+        async with _turn_for(case_id):
+            result: CommandResult = await handle.execute_update(
+                name, command, result_type=CommandResult
+            )
         return result
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None

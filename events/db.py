@@ -19,12 +19,28 @@ def server_settings(schema: str | None) -> dict[str, str]:
     return settings
 
 
+async def _session_unchanged(conn: asyncpg.Connection) -> None:
+    """A pooled connection's release, after asyncpg's own part (an open transaction rolled
+    back, listener callbacks dropped): nothing more. asyncpg's default sends a reset query
+    on every release (advisory locks, cursors, LISTEN, ``RESET ALL``): a round trip per
+    pooled query, as many as the queries themselves. Nothing here changes a pooled
+    connection's session: the listeners, the consumers' and the migrations' advisory locks
+    use connections of their own (``connect``, ``events.consumer``), cursors live in
+    transactions, and ``tests/unit/test_pool_sessions.py`` keeps it so."""
+
+
 async def create_pool(
     dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10
 ) -> asyncpg.Pool:
-    """A pool whose connections all use ``schema`` (when given)."""
+    """A pool whose connections all use ``schema`` (when given). Its connections are
+    shared: never change their session (``SET``, ``LISTEN``, session advisory locks); a
+    connection of one's own (``connect``) is for that."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, server_settings=server_settings(schema)
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings=server_settings(schema),
+        reset=_session_unchanged,
     )
     assert pool is not None
     return pool

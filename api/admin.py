@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from api import problems
 from api.commands import run_command
 from api.deps import ServicesDep, UserDep
+from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN, Code, Line, StrictBool
 from events.catalogue import (
@@ -37,7 +38,7 @@ from identity.users import (
 )
 from workflows import client as cases
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=JsonBodyRoute)
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 TokenId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 ADMIN = problems.responses(401, 403, 404, 409, 413, 422, 503)

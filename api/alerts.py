@@ -10,13 +10,14 @@ from fastapi import APIRouter, Query, Request
 from api import problems
 from api.commands import _split, run_command
 from api.deps import WRITE, AlertRef, Services, ServicesDep, UserDep, logged_list
+from api.json_body import JsonBodyRoute
 from api.models import Alert
 from api.problems import ApiError
 from identity.users import User
 from projections import queries
 from workflows import client as cases
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 
 
 async def visible_alerts(

@@ -14,7 +14,6 @@ the rule.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +33,7 @@ from api.guards import (
     SecurityHeaders,
     refused_sign_in,
 )
+from api.json_body import JsonBodyRoute
 
 __all__ = ["ApiNotListening", "Services", "create_app", "serve_api"]
 
@@ -69,6 +69,9 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
         lifespan=lifespan,
     )
     app.state.services = svc
+    # Every route of the API reads its JSON body with each key once (api.json_body); the
+    # routers' own say so too.
+    app.router.route_class = JsonBodyRoute
     problems.install(app)
     # The last added runs first: the token is checked (from the headers), then the body is
     # bounded, before anything reads it.
@@ -143,10 +146,6 @@ async def serve_api(
         timeout_graceful_shutdown=int(grace_seconds),
     )
     server = _Server(config)
-    # The app and its schemas live as long as the process: out of the garbage collector's
-    # full passes, as in the other long-running processes (workers.root.freeze_start_up).
-    gc.collect()
-    gc.freeze()
 
     async def serve() -> None:
         try:

@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Payload
 
 from api import problems
 from api.deps import Services, ServicesDep, UserDep
+from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.keys import KeyProblem
 from events.vocabulary import Role
@@ -25,7 +26,7 @@ from identity.users import User
 from workflows.codec import SealedPayloadCodec
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/codec", tags=["codec"])
+router = APIRouter(prefix="/codec", tags=["codec"], route_class=JsonBodyRoute)
 
 MAX_PAYLOADS = 1000
 

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import problems
 from api.deps import WRITE, CaseId, ServicesDep, UserDep, no_case
+from api.json_body import JsonBodyRoute
 from api.models import ReferralIn
 from api.problems import ApiError, split_message
 from events.validation import first_problem
@@ -24,7 +25,7 @@ from workflows.case_io import CommandResult
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 
 
 def invalid(exc: ValidationError, prefix: str = "") -> ApiError:

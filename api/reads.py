@@ -25,6 +25,7 @@ from api.deps import (
     readable_case,
     scope,
 )
+from api.json_body import JsonBodyRoute
 from api.models import (
     AccessEntry,
     CaseHistory,
@@ -45,7 +46,7 @@ from identity.users import User
 from projections import queries
 from workflows.lifecycle import Phase
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 _LINE: TypeAdapter[str] = TypeAdapter(Line)
 
 

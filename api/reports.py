@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from api import problems
 from api.deps import CodeQuery, ServicesDep, UserDep
+from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.bounds import Day, Moment
 from events.calendar import local_day
@@ -26,7 +27,7 @@ from reports.service import (
     report_team,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 # The programmes this release defines: the schema names them.
 PROGRAMME_PATTERN = "^(" + "|".join(sorted(PROGRAMMES)) + ")$"
 log = structlog.get_logger(__name__)

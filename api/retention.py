@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api import problems
 from api.deps import ServicesDep, UserDep
+from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN
 from events.calendar import local_day
@@ -18,7 +19,7 @@ from events.retention import ErasureRefused, NoSuchFamily, erase_family, familie
 from events.vocabulary import Role
 from identity.users import User
 
-router = APIRouter(tags=["retention"])
+router = APIRouter(tags=["retention"], route_class=JsonBodyRoute)
 FamilyId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.commands import invalid, run_command
 from api.deps import WRITE, ServicesDep, UserDep
+from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.bounds import CODE_PATTERN, Code, Day, Line, NewId, StrictBool
 from events.calendar import local_day
@@ -29,9 +30,11 @@ from workflows.team_io import (
     SetCover,
 )
 
-registry = APIRouter(prefix="/teams", tags=["teams"])
-work = APIRouter(prefix="/teams/{team_id}", tags=["teams"])
-router = APIRouter(prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"])
+registry = APIRouter(prefix="/teams", tags=["teams"], route_class=JsonBodyRoute)
+work = APIRouter(prefix="/teams/{team_id}", tags=["teams"], route_class=JsonBodyRoute)
+router = APIRouter(
+    prefix="/teams/{team_id}/key-workers/{key_worker_id}", tags=["teams"], route_class=JsonBodyRoute
+)
 TeamId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 KeyWorkerId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 

@@ -83,11 +83,12 @@ def freeze_start_up() -> None:
     pydantic's schemas, its worker and app) lives as long as the process: collect what is
     garbage already, then move the rest out of the cyclic garbage collector's reach
     (``gc.freeze``), so that a full collection walks only what was made since. Called by
-    ``ifss worker`` and ``ifss projector`` (and so ``ifss dev``) once they are ready, and
-    by ``ifss api`` likewise (``api.app.serve_api``); ``bench/store.py`` runs the store as
-    these processes do. Not by short CLI commands: nothing there lives long enough to
-    gain. (Full collections walking start-up objects cost the store's batched appends
-    about a seventh: docs/benchmarks.md, "Start-up objects frozen".)"""
+    ``ifss worker`` and ``ifss projector`` (and so ``ifss dev``) once they are ready, as
+    the API does once started (``api.app.settle_memory``, which cannot import this);
+    ``bench/store.py`` runs the store as these processes do. Not by short CLI commands:
+    nothing there lives long enough to gain. (Full collections walking start-up objects
+    cost the store's batched appends about a seventh: docs/benchmarks.md, "Start-up
+    objects frozen".)"""
     gc.collect()
     gc.freeze()
 

@@ -70,6 +70,22 @@ async def test_text_that_storage_cannot_hold_is_refused_and_the_case_goes_on(api
         b'"description": "bed\\ud800time"}',
     )
     assert surrogate.status_code == 422 and surrogate.json()["field"] in ("description", "body")
+    # A key given twice is refused, naming it (the last one silently won), nested too.
+    for body, key in (
+        (b'{"goal_id": "g9", "goal_id": "g10", "category": "parenting", "baseline": 2, '
+         b'"target": 8, "description": "Bedtime"}', "goal_id"),
+        (b'{"scores": [{"goal_id": "g1", "score": 5, "score": 9}]}', "score"),
+    ):  # fmt: skip
+        path = "/cases/c1/commands/" + ("agree_goal" if key == "goal_id" else "score_goals")
+        twice = await api.http.post(
+            path,
+            headers={
+                "Authorization": f"Bearer {api.tokens['cm-jones']}",
+                "Content-Type": "application/json",
+            },
+            content=body,
+        )
+        assert problem(twice, 422, key) == "is given twice"
     assert await api.h.store.stream_version("case-c1") == before  # nothing recorded
     # Emoji and Welsh are text like any other, and the case takes the next command at once.
     fine = await api.post(

@@ -23,10 +23,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.json_body import TWICE
 from events.db import TRANSIENT_KINDS, is_transient
 from events.errors import describe
-from events.validation import first_problem
+from events.validation import TWICE, field_path, first_problem
 
 log = structlog.get_logger(__name__)
 
@@ -167,9 +166,12 @@ def install(app: FastAPI) -> None:
         where = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
         kind = errors[0].get("type")
         if kind == "json_invalid":  # the position in the text, not a field
+            # FastAPI passes on the reader's message, not its exception: a key given twice
+            # (api.json_body) is known by the message's start.
             said = str((errors[0].get("ctx") or {}).get("error", ""))
-            if said.startswith(TWICE):  # api.json_body: a key given twice
-                return problem_response(422, shortened(said[len(TWICE) :]), "is given twice")
+            if said.startswith(TWICE):
+                key = field_path((said[len(TWICE) :],))
+                return problem_response(422, shortened(key), "is given twice")
             at = where[0] if where else "?"
             return problem_response(422, "body", f"is not valid JSON (at character {at})")
         field, rule = first_problem([{**errors[0], "loc": where}], whole="body")

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from events.envelope import Actor
 from events.errors import InvalidInput
-from events.validation import first_problem
+from events.validation import KeyGivenTwice, each_key_once, first_problem
 from events.vocabulary import LocalAuthority, Role
 from identity.users import User
 from workers.log import configure_logging
@@ -154,8 +154,12 @@ def parse_pairs(pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise fail(f"{pair}: arguments are KEY=VALUE")
+        if key in out:
+            raise fail(f"{key}: is given twice")
         try:
-            out[key] = json.loads(raw)
+            out[key] = json.loads(raw, object_pairs_hook=each_key_once)
+        except KeyGivenTwice as exc:  # JSON, with a key twice: not a plain text either
+            raise fail(f"{key}: {exc.key!r} is given twice") from None
         except json.JSONDecodeError:
             out[key] = raw
     return out
@@ -677,6 +681,8 @@ def read_json_file(path: Path) -> Any:
     if len(data) > MAX_FILE_BYTES:
         raise fail(f"file: must be at most {MAX_FILE_BYTES} bytes")
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"), object_pairs_hook=each_key_once)
+    except KeyGivenTwice as exc:
+        raise fail(f"file: {exc.key!r} is given twice") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(f"file: is not JSON in UTF-8 ({exc})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,30 @@ _RULES = {
     "extra_forbidden": "is not a field here (extra fields are refused)",
     "json_invalid": "is not valid JSON",
 }
+
+
+# The start of a ``KeyGivenTwice``'s message (what FastAPI passes on of it: the message).
+TWICE = "key given twice: "
+
+
+class KeyGivenTwice(json.JSONDecodeError):
+    """A key given twice in one object of JSON input, where Python's reader would silently
+    keep the last (``{"goal_id": "g9", "goal_id": "g10"}``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(TWICE + key, "", 0)
+        self.key = key
+
+
+def each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook`` for input: raises ``KeyGivenTwice``. The API's
+    bodies, the import's lines and the CLI's JSON arguments and files are read with it."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise KeyGivenTwice(key)
+        found[key] = value
+    return found
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -16,7 +16,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio.client import Client
@@ -25,7 +24,7 @@ from events.bounds import NewId
 from events.envelope import Actor
 from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.store import EventStore
-from events.validation import field_path, first_problem
+from events.validation import KeyGivenTwice, each_key_once, field_path, first_problem
 from events.vocabulary import OverdueOnImport
 from identity.users import key_worker_refusal
 from workflows import client as cases
@@ -64,22 +63,6 @@ class ImportReport:
         return not self.problems
 
 
-class _KeyTwice(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are each given once (else the last would silently win)."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _KeyTwice(key)
-        out[key] = value
-    return out
-
-
 def parse(
     lines: Iterable[str], actor: Actor, overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX
 ) -> tuple[list[Row], list[RowProblem]]:
@@ -96,12 +79,12 @@ def parse(
             problems.append(RowProblem(number, "line", f"must be at most {MAX_LINE_BYTES} bytes"))
             continue
         try:
-            data = json.loads(text, object_pairs_hook=_each_key_once)
+            data = json.loads(text, object_pairs_hook=each_key_once)
+        except KeyGivenTwice as exc:
+            problems.append(RowProblem(number, field_path((exc.key,)), "is given twice"))
+            continue
         except json.JSONDecodeError as exc:
             problems.append(RowProblem(number, "line", f"is not JSON ({exc.msg})"))
-            continue
-        except _KeyTwice as exc:
-            problems.append(RowProblem(number, field_path((exc.key,)), "is given twice"))
             continue
         except RecursionError:
             problems.append(RowProblem(number, "line", "is nested too deeply to be a family"))

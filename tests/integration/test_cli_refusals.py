@@ -85,6 +85,15 @@ def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> No
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe")
     refused(run("refer", "--file", str(bad), *actor), "file: is not JSON in UTF-8")
+    # A key given twice is refused, as the API and the import refuse it (the last won).
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"family_id": "f1", "family_id": "f2"}')
+    refused(run("refer", "--file", str(twice), *actor), "file: 'family_id' is given twice")
+    worker = ("--as", "cm-x:case_manager")
+    refused(run("case", "record_session", "c1", "session_id=s1", "session_id=s2", *worker),
+            "session_id: is given twice")  # fmt: skip
+    refused(run("case", "score_goals", "c1", 'scores=[{"goal_id": "g1", "score": 5, "score": 6}]',
+                *worker), "scores: 'score' is given twice")  # fmt: skip
     # consent is stated for each purpose, never assumed
     unstated = (
         *("refer", "--family", "f1", "--team", "t1", "--area", "cardiff", "--agency", "health"),

@@ -78,8 +78,8 @@ def temporal_down(exc: RPCError) -> ApiError:
         return ApiError(
             503,
             "temporal",
-            "the workflow service is busy (too many commands for one case at once); nothing "
-            "was recorded for this one: try again in a moment",
+            "the workflow service is busy (too many requests for one case or team at once); "
+            "nothing was recorded for this one: try again in a moment",
             {"Retry-After": "2"},
         )
     log.warning("temporal_unavailable", status=str(exc.status))

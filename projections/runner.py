@@ -259,15 +259,19 @@ async def rebuild(
 def bulk_allocation() -> Iterator[None]:
     """A bulk job allocates millions of short-lived objects and frees them by reference
     counting; the cyclic garbage collector only rescans them (a quarter of a rebuild's
-    time). Pause it for the job, with what existed before frozen, then restore it."""
+    time). Pause it for the job, with what existed before frozen, then restore it. In a
+    process that froze its start-up objects already (``workers.root.freeze_start_up``),
+    they stay frozen: ``gc.unfreeze`` cannot tell them from the job's."""
     was_enabled = gc.isenabled()
+    was_frozen = gc.get_freeze_count() > 0
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not was_frozen:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 

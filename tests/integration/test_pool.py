@@ -1,6 +1,9 @@
-"""The engine's pool on real PostgreSQL: a release sends no reset query, yet a connection
-given back inside a transaction (a code path that failed half-way) comes back to the next
-user outside it, with the pool's own session settings."""
+"""The engine's pool on real PostgreSQL: its releases send no reset query
+(``events.db.create_pool``), and what that query would have cleaned must not be needed. A
+connection given back inside a transaction (a code path that failed half-way) comes back
+to the next user outside it (asyncpg's own part of a release), with the pool's session
+settings. (asyncpg's default release passes this too: it guards the behaviour, while
+``tests/unit/test_pool_sessions.py`` guards what the engine does with pooled sessions.)"""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ PACKAGES = ("activities", "api", "cli", "events", "identity", "projections", "re
 SESSION_CHANGES = re.compile(
     r"""["']\s*(SET\s+(?!LOCAL\b)|RESET\b|LISTEN\b|DISCARD\b|PREPARE\b|DECLARE\b.*\bWITH\s+HOLD)"""
     r"""|pg_(try_)?advisory_lock(_shared)?\s*\(|add_listener\s*\(|set_config\s*\([^)]*false"""
+    r"""|CREATE\s+TEMP(ORARY)?\s+TABLE\b(?!.*ON\s+COMMIT\s+DROP)"""
 )
 # Each on a connection of its own: the migrations' lock (released before the connection
 # is given back), the consumers' lock and the readers' LISTEN connection.
@@ -41,11 +42,13 @@ def test_the_guard_sees_what_it_guards() -> None:
         "await conn.add_listener(channel, callback)",
         "await conn.execute(\"SELECT set_config('role', 'x', false)\")",
         'await conn.execute("LISTEN ifss")',
+        'await conn.execute("CREATE TEMP TABLE batch (n int)")',
     ):
         assert SESSION_CHANGES.search(line), line
     for line in (
         'await conn.execute("UPDATE web_sessions SET data = $2")',
         'await conn.execute("SET LOCAL lock_timeout = 1000")',
         "await conn.fetchval('SELECT pg_advisory_xact_lock($1)', key)",
+        'await conn.execute("CREATE TEMP TABLE batch (n int) ON COMMIT DROP")',
     ):
         assert not SESSION_CHANGES.search(line), line

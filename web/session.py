@@ -86,7 +86,7 @@ async def start(
     user: User | None = None,
     data: dict[str, Any] | None = None,
     *,
-    idle: timedelta = DEFAULT_IDLE,
+    idle: timedelta,
 ) -> WebSession:
     """A new session (a visitor's, or a user's just signed in). Sessions idle for longer
     than ``idle`` can no longer be used and are swept here (by the index on

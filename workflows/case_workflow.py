@@ -112,8 +112,10 @@ CODED_PROFILE_PATCH = "coded-profile"
 EDGE_RULES_PATCH = "edge-rules"
 # The rules of ``CaseState.late_dates``: likewise.
 LATE_DATES_PATCH = "late-dates"
-# An import's moments compared by their day in Wales, not in the offset the file wrote:
-# imports recorded before replay as they were checked.
+# An import's moments compared by their day in Wales, not in the offset the file wrote; a
+# moment later on the import's day refused; the closure after its day's last step. Imports
+# recorded before replay as they were checked. (A parameter of ``import_events``, not a
+# ``CaseState`` flag: an import is the case's first and only such step.)
 IMPORT_DAYS_PATCH = "import-days-in-wales"
 
 # How long after an import its overdue items are raised quietly (the passes that find

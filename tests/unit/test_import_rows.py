@@ -298,6 +298,10 @@ def test_a_moment_later_today_has_not_happened_yet() -> None:
     early["sessions"] = []
     state, _ = imported(early)  # met this morning: so far, so good
     assert state.first_meeting_at == datetime.fromisoformat(f"{TODAY}T08:00:00Z")
+    # An import recorded before (its history replays so): the evening meeting stood at
+    # the import.
+    state, _ = imported(fields, days_in_wales=False)
+    assert state.first_meeting_at == datetime.fromisoformat(evening)
 
 
 def test_the_closure_comes_after_its_days_last_visit() -> None:
@@ -313,6 +317,10 @@ def test_the_closure_comes_after_its_days_last_visit() -> None:
     )
     times = [t for _, t in history[1:]]
     assert times == sorted(times)
+    # An import recorded before (its history replays so): the closure stood at noon.
+    _, before = imported(late, days_in_wales=False)
+    closed = [t for e, t in before if type(e).__name__ == "IntensivePhaseClosed"]
+    assert closed == [datetime.fromisoformat(f"{ago(45)}T12:00:00Z")]
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/import.md"])

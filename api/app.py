@@ -69,8 +69,9 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
         lifespan=lifespan,
     )
     app.state.services = svc
-    # Every route of the API reads its JSON body with each key once (api.json_body); the
-    # routers' own say so too.
+    # Every route of the API reads its JSON body with each key once (api.json_body). This
+    # covers the routes added on the app itself (the commands); an included router's
+    # routes keep their own router's class, so each router names it too.
     app.router.route_class = JsonBodyRoute
     problems.install(app)
     # The last added runs first: the token is checked (from the headers), then the body is

@@ -16,6 +16,7 @@ from events.policy import DEFAULT_POLICY, ProgrammePolicy
 from events.vocabulary import AlertResolution, AlertRule, HandoverReason, LocalAuthority
 from workflows import wording
 from workflows.alerts import ack_window, severity_of
+from workflows.lifecycle.copying import fork
 
 
 class KeyWorkerLoad(BaseModel):
@@ -672,7 +673,7 @@ def apply_all(state: TeamState, events: list[DomainEvent], at: datetime | None =
 
 
 def evolve(state: TeamState, event: DomainEvent, at: datetime | None = None) -> TeamState:
-    s = state.model_copy(deep=True)
+    s = fork(state)
     s.version += 1
     match event:
         case ev.TeamRegistered():

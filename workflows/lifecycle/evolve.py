@@ -11,6 +11,7 @@ from events.vocabulary import (
     ScoringStage,
 )
 from workflows.alerts import OpenAlert
+from workflows.lifecycle.copying import fork
 from workflows.lifecycle.corrections import entry_of
 from workflows.lifecycle.state import (
     Booster,
@@ -27,7 +28,7 @@ from workflows.lifecycle.state import (
 
 def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
     """The state after ``event``, which occurred at ``at``. Returns a new state."""
-    s = state.model_copy(deep=True)
+    s = fork(state)
     s.version += 1
     if s.corrections and (entry := entry_of(event)) is not None:
         s.entries[s.version] = entry

@@ -52,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         RefusalKind,
         decide,
         due,
-        evolve,
+        evolve_all,
         handover,
         next_wakeup,
         refer,
@@ -276,10 +276,8 @@ class CaseWorkflow:
     async def _apply(self, recorded: list[tuple[DomainEvent, datetime]]) -> None:
         """Events now in the stream (answered, or found in its tail): the new state, then
         what they set in motion (search attributes, the team, the deadline loop)."""
-        before = state = self._state
-        for event, at in recorded:
-            state = evolve(state, event, at)
-        self._state = state
+        before = self._state
+        self._state = state = evolve_all(before, recorded)
         self._changed = True
         self._publish(before, state)
         await self._tell_team(before, [event for event, _ in recorded])
@@ -299,9 +297,7 @@ class CaseWorkflow:
         self, events: list[DomainEvent], now: datetime, quiet: bool = False
     ) -> list[DomainEvent]:
         """Alerts raised and resolved by ``events`` (recorded with them, in one append)."""
-        state = self._state
-        for event in events:
-            state = evolve(state, event, now)
+        state = evolve_all(self._state, [(event, now) for event in events])
         return alerts_for(
             events,
             open_alerts=state.open_alerts,

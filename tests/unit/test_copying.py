@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from events import catalogue as ev
 from events.policy import DEFAULT_POLICY
 from workflows import team
 from workflows.lifecycle import table
 from workflows.lifecycle.copying import fork
 from workflows.lifecycle.entries import Entry
-from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.evolve import evolve, evolve_all
 from workflows.lifecycle.imports import fresh_state
 from workflows.lifecycle.state import Booster, CaseState, Goal, Review
 
@@ -101,20 +102,41 @@ def test_values_that_cannot_change_are_shared(value: Any) -> None:
     assert fork(value) == value
 
 
-def test_no_event_of_a_walk_changes_the_state_it_is_applied_to(
+def test_no_event_of_a_walk_changes_the_state_or_the_events_it_is_applied_with(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     applied: set[str] = set()
 
-    def checked(state: CaseState, event: Any, at: datetime) -> CaseState:
+    def checked(state: CaseState, recorded: list[tuple[Any, datetime]]) -> CaseState:
         before = state.model_copy(deep=True)
-        after = evolve(state, event, at)
-        assert state == before, type(event).__name__
-        assert shared(after, state) == [], type(event).__name__
-        applied.add(type(event).__name__)
+        events = [event.model_dump() for event, _ in recorded]
+        after = evolve_all(state, recorded)
+        names = [type(event).__name__ for event, _ in recorded]
+        assert state == before, names
+        assert [event.model_dump() for event, _ in recorded] == events, names
+        assert shared(after, state) == [], names
+        applied.update(names)
         return after
 
-    monkeypatch.setattr(table, "evolve", checked)
+    monkeypatch.setattr(table, "evolve_all", checked)
     table.explore(limit=60)  # a walk of 60 states applies every kind of event a case takes
     assert {"ReferralReceived", "EntryCorrected", "BoosterDelivered", "EpisodeEnded"} <= applied
     assert len(applied) >= 48
+
+
+def test_events_applied_together_equal_events_applied_one_by_one() -> None:
+    state = fresh_state("c1", DEFAULT_POLICY)
+    at = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    recorded = [
+        (
+            ev.GoalAgreed(goal_id="g1", category="parenting", baseline=3, target=8),
+            at,
+        ),
+        (ev.GoalsScored(scores=[ev.GoalScore(goal_id="g1", score=5)], stage="progress"), at),
+        (ev.AdultJoined(person_id="ad2", relationship="father"), at),
+    ]
+    one_by_one = state
+    for event, when in recorded:
+        one_by_one = evolve(one_by_one, event, when)
+    assert evolve_all(state, recorded) == one_by_one
+    assert state == fresh_state("c1", DEFAULT_POLICY)

@@ -2,7 +2,8 @@
 
 * ``decide(state, command, now)`` returns the events a command causes, or raises
   ``CommandRejected`` naming the field and the rule (then nothing is recorded);
-* ``evolve(state, event, at)`` returns the state after an event;
+* ``evolve(state, event, at)`` returns the state after an event (``evolve_all`` after
+  several, copying the state once);
 * ``due(state, now)`` returns the events that deadlines cause by ``now`` and
   ``next_wakeup(state)`` when the next deadline falls.
 
@@ -15,7 +16,7 @@ One module per concept, each read in one sitting: ``state`` (the case's state),
 
 from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
-from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.evolve import evolve, evolve_all
 from workflows.lifecycle.intake import refer
 from workflows.lifecycle.state import (
     Booster,
@@ -43,6 +44,7 @@ __all__ = [
     "decide",
     "due",
     "evolve",
+    "evolve_all",
     "midnight",
     "next_wakeup",
     "refer",

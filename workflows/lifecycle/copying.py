@@ -23,10 +23,22 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 
-# Values no one can change in place: shared by the copy.
-_UNCHANGING: frozenset[type] = frozenset(
-    {str, int, float, bool, bytes, type(None), date, datetime, time, timedelta, Decimal, UUID}
-)
+# Types of values no one can change in place, shared by the copy: these, and each enum and
+# frozen model type once met.
+_UNCHANGING: set[type] = {
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    type(None),
+    date,
+    datetime,
+    time,
+    timedelta,
+    Decimal,
+    UUID,
+}
 
 
 def fork(value: T) -> T:
@@ -46,10 +58,11 @@ def _fork(value: Any) -> Any:
         return {_fork(item) for item in value}
     if kind is tuple or kind is frozenset:
         return kind(_fork(item) for item in value)
-    if isinstance(value, Enum):
+    if isinstance(value, BaseModel) and not value.model_config.get("frozen"):
+        return _fork_model(value)
+    if isinstance(value, Enum | BaseModel):
+        _UNCHANGING.add(kind)
         return value
-    if isinstance(value, BaseModel):
-        return value if value.model_config.get("frozen") else _fork_model(value)
     return copy.deepcopy(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from events import catalogue as ev
@@ -28,7 +29,19 @@ from workflows.lifecycle.state import (
 
 def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
     """The state after ``event``, which occurred at ``at``. Returns a new state."""
+    return evolve_all(state, [(event, at)])
+
+
+def evolve_all(state: CaseState, recorded: Iterable[tuple[DomainEvent, datetime]]) -> CaseState:
+    """The state after each event in turn (at its time): a new state, copied once."""
     s = fork(state)
+    for event, at in recorded:
+        _change(s, event, at)
+    return s
+
+
+def _change(s: CaseState, event: DomainEvent, at: datetime) -> None:
+    """Apply ``event`` to ``s`` in place (a copy only ``evolve_all`` holds)."""
     s.version += 1
     if s.corrections and (entry := entry_of(event)) is not None:
         s.entries[s.version] = entry
@@ -216,4 +229,3 @@ def evolve(state: CaseState, event: DomainEvent, at: datetime) -> CaseState:
                 s.open_alerts[event.alert_id].acknowledged = True
         case ev.AlertResolved():
             s.open_alerts.pop(event.alert_id, None)
-    return s

@@ -26,7 +26,7 @@ from workflows import commands as cmd
 from workflows.lifecycle import handover
 from workflows.lifecycle.deadlines import due, next_wakeup
 from workflows.lifecycle.decide import decide
-from workflows.lifecycle.evolve import evolve
+from workflows.lifecycle.evolve import evolve_all
 from workflows.lifecycle.handover import Admission
 from workflows.lifecycle.imports import fresh_state
 from workflows.lifecycle.intake import refer
@@ -273,9 +273,7 @@ class Lifecycle:
 
 
 def _apply(state: CaseState, events: list[Any], at: datetime) -> CaseState:
-    for event in events:
-        state = evolve(state, event, at)
-    return state
+    return evolve_all(state, [(event, at) for event in events])
 
 
 # What a state takes: (command, who, when it is decided, the events it causes)

@@ -117,6 +117,12 @@ LATE_DATES_PATCH = "late-dates"
 # recorded before replay as they were checked. (A parameter of ``import_events``, not a
 # ``CaseState`` flag: an import is the case's first and only such step.)
 IMPORT_DAYS_PATCH = "import-days-in-wales"
+# Every patch above at once: a case started from now on records this one marker (and one
+# search-attribute update) where it recorded one per patch, 13 of each, in its first task.
+# Histories recorded before it replay through the patches one by one. It also brings the
+# steady deadline timer: the loop's timer stays armed while a command leaves the next
+# deadline where it was, where before every command cancelled it and started another.
+RULES_OF_2026_11_27 = "rules-of-2026-11-27"
 
 # How long after an import its overdue items are raised quietly (the passes that find
 # them run at once, one deadline after another).
@@ -142,6 +148,8 @@ class CaseWorkflow:
         self._state = input.state or CaseState(case_id=input.case_id, policy=input.policy)
         self._lock = asyncio.Lock()
         self._changed = False
+        self._all_patches: bool | None = None  # RULES_OF_2026_11_27, once asked
+        self._armed_for: datetime | None = None  # the deadline the loop's timer waits for
         self._inbox: list[Notice] = list(input.inbox)
         self._outbox: list[TeamMessage] = list(input.outbox)
         self._writer = appending.StreamWriter(f"case-{input.case_id}", self._apply)
@@ -151,21 +159,29 @@ class CaseWorkflow:
         # in the inbox, not delivered.
         self._quiet_until: datetime | None = None
 
+    def _patched(self, patch_id: str) -> bool:
+        """``workflow.patched(patch_id)``, or true at once in a run that records
+        ``RULES_OF_2026_11_27`` (asked first, once per run: always in its first task, so a
+        run begun before it existed replays without it)."""
+        if self._all_patches is None:
+            self._all_patches = workflow.patched(RULES_OF_2026_11_27)
+        return self._all_patches or workflow.patched(patch_id)
+
     @workflow.run
     async def run(self, input: CaseInput) -> CaseOutcome:
-        if workflow.patched(ALERT_TIMERS_PATCH):
+        if self._patched(ALERT_TIMERS_PATCH):
             self._state.alert_timers = True
-        if not self._state.uk_calendar and workflow.patched(UK_CALENDAR_PATCH):
+        if not self._state.uk_calendar and self._patched(UK_CALENDAR_PATCH):
             self._state.uk_calendar = True
-        if not self._state.follow_up_rules and workflow.patched(FOLLOW_UP_RULES_PATCH):
+        if not self._state.follow_up_rules and self._patched(FOLLOW_UP_RULES_PATCH):
             self._state.follow_up_rules = True
-        if not self._state.review_requests and workflow.patched(REVIEW_REQUESTS_PATCH):
+        if not self._state.review_requests and self._patched(REVIEW_REQUESTS_PATCH):
             self._state.review_requests = True
-        if not self._state.corrections and workflow.patched(CORRECTIONS_PATCH):
+        if not self._state.corrections and self._patched(CORRECTIONS_PATCH):
             self._state.corrections = True
-        if not self._state.team_follows_up and workflow.patched(TEAM_FOLLOWS_UP_PATCH):
+        if not self._state.team_follows_up and self._patched(TEAM_FOLLOWS_UP_PATCH):
             self._state.team_follows_up = True
-        if not self._state.consent_per_person and workflow.patched(CONSENT_PER_PERSON_PATCH):
+        if not self._state.consent_per_person and self._patched(CONSENT_PER_PERSON_PATCH):
             self._state.consent_per_person = True
         if self._state.phase is Phase.NEW:
             try:
@@ -175,7 +191,7 @@ class CaseWorkflow:
             except TimeoutError:
                 return CaseOutcome(case_id=input.case_id, end_reason=None, version=0)
         while not self._state.ended or self._outbox:
-            wake = self._next_wakeup()
+            wake = self._armed_for = self._next_wakeup()
             wait = None if wake is None else max((wake - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
@@ -255,7 +271,7 @@ class CaseWorkflow:
             return
         before = self._state
         now = workflow.now()
-        if workflow.patched(ALERTS_PATCH):
+        if self._patched(ALERTS_PATCH):
             events = events + self._alerts(events, now, quiet)
         metadata = self._metadata(actor)
         # What a named rule decided (and what follows from it) is the system's act.
@@ -278,9 +294,19 @@ class CaseWorkflow:
         what they set in motion (search attributes, the team, the deadline loop)."""
         before = self._state
         self._state = state = evolve_all(before, recorded)
-        self._changed = True
+        steady = self._patched(RULES_OF_2026_11_27)
+        if not steady:
+            self._changed = True
         self._publish(before, state)
         await self._tell_team(before, [event for event, _ in recorded])
+        if steady and self._loop_must_look():
+            self._changed = True
+
+    def _loop_must_look(self) -> bool:
+        """After events were applied: whether the deadline loop must look again (its timer
+        re-armed), because the next deadline moved (one fell due, came or went), a retry
+        is waiting, or the history should continue as new."""
+        return self._next_wakeup() != self._armed_for or self._history_is_long()
 
     def _metadata(self, actor: Actor) -> EventMetadata:
         """Who, under which policy, in which run: the audit context of one append."""
@@ -386,13 +412,13 @@ class CaseWorkflow:
 
     def _bounds(self) -> None:
         """Apply the input-bound rules, except in histories recorded before them."""
-        if not self._state.input_bounds and workflow.patched(INPUT_BOUNDS_PATCH):
+        if not self._state.input_bounds and self._patched(INPUT_BOUNDS_PATCH):
             self._state.input_bounds = True
-        if not self._state.coded_profile and workflow.patched(CODED_PROFILE_PATCH):
+        if not self._state.coded_profile and self._patched(CODED_PROFILE_PATCH):
             self._state.coded_profile = True
-        if not self._state.edge_rules and workflow.patched(EDGE_RULES_PATCH):
+        if not self._state.edge_rules and self._patched(EDGE_RULES_PATCH):
             self._state.edge_rules = True
-        if not self._state.late_dates and workflow.patched(LATE_DATES_PATCH):
+        if not self._state.late_dates and self._patched(LATE_DATES_PATCH):
             self._state.late_dates = True
 
     # --- queries and signals -----------------------------------------------------------
@@ -552,7 +578,7 @@ class CaseWorkflow:
             )
             claim = FamilyClaim()
             try:
-                if workflow.patched(ONE_EPISODE_PATCH):
+                if self._patched(ONE_EPISODE_PATCH):
                     claim = await self._claim(family)
                     if claim.case_exists:
                         raise refused(
@@ -602,7 +628,7 @@ class CaseWorkflow:
         and its history recorded in one append, each event at its real date."""
         async with self._lock:
             now = workflow.now()
-            in_wales = workflow.patched(IMPORT_DAYS_PATCH)
+            in_wales = self._patched(IMPORT_DAYS_PATCH)
             decided(
                 lambda: [
                     e for e, _ in import_events(self._state, command, now, days_in_wales=in_wales)

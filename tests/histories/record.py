@@ -54,7 +54,8 @@ HERE = Path(__file__).parent
 # the last contact, a measure's day not after today in Wales.
 # v13: an import's moments on their day in Wales (patch), and a meeting on the morning of
 # the allocation's day.
-VERSION = "v13"
+# v14: every patch at once (one marker, rules-of-2026-11-27) and the steady deadline timer.
+VERSION = "v14"
 
 
 async def episodes(h: Harness) -> list[str]:

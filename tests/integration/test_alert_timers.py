@@ -118,3 +118,65 @@ async def test_day_35_reminder_and_overrun_fire_at_midnight_and_overrun_clears_a
     resolved = {e.event.alert_id for e in stored if isinstance(e.event, ev.AlertResolved)}
     assert {ending.alert_id, alert.alert_id} <= resolved
     assert len(raised(stored, "intensive_overrun")) == 1
+
+
+def history_counts(history: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in history.events:
+        kind = event.WhichOneof("attributes").removesuffix("_event_attributes")
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+async def test_a_command_that_leaves_the_next_deadline_keeps_the_timer_armed(
+    harness: Harness,
+) -> None:
+    """The steady deadline timer: agreeing a goal moves no deadline, so the loop's timer
+    stays armed; a visit moves the no-contact deadline, so it is re-armed; and the visit's
+    deadline still fires on time."""
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    started = await to_intensive(h, "c1")
+    handle = h.client.get_workflow_handle("case-c1")
+    before = history_counts(await handle.fetch_history())
+    await h.do(
+        "c1",
+        "agree_goal",
+        goal_id="g9",
+        category="parenting",
+        description="measurable goal",
+        baseline=2,
+        target=7,
+    )
+    after_goal = history_counts(await handle.fetch_history())
+    assert after_goal.get("timer_canceled", 0) == before.get("timer_canceled", 0)
+    assert after_goal.get("timer_started", 0) == before.get("timer_started", 0)
+
+    await sleep_to(h, started + timedelta(days=2))
+    await visit(h, "c1", "s1")
+    after_visit = history_counts(await handle.fetch_history())
+    assert after_visit["timer_canceled"] == after_goal.get("timer_canceled", 0) + 1
+    [session] = [e.event for e in await h.stream("c1") if isinstance(e.event, ev.SessionRecorded)]
+    await sleep_to(h, session.held_at + timedelta(days=7, minutes=30))
+    stored = await h.stream("c1")
+    passed = [i for i, e in enumerate(stored) if e.type == "NoContactThresholdPassed"]
+    assert len(passed) == 1
+    assert fired_at(stored[passed[0]].occurred_at, session.held_at + timedelta(days=7))
+    [(at, _)] = raised(stored, "no_contact")
+    assert at == passed[0] + 1
+
+
+async def test_a_new_case_records_one_patch_marker(harness: Harness) -> None:
+    """Every patch at once (``rules-of-2026-11-27``): one marker and one search-attribute
+    update in a new case's first task, not one of each per patch."""
+    h = harness
+    await h.add_key_worker("cardiff", "cm-jones")
+    await h.refer("c1")
+    history = await h.client.get_workflow_handle("case-c1").fetch_history()
+    markers = [
+        e.marker_recorded_event_attributes
+        for e in history.events
+        if e.WhichOneof("attributes") == "marker_recorded_event_attributes"
+    ]
+    assert len(markers) == 1
+    assert b"rules-of-2026-11-27" in markers[0].details["patch-data"].payloads[0].data

@@ -32,6 +32,7 @@ def test_histories_are_saved() -> None:
     assert {"v11-case-planned.json", "v11-case-waiting.json"} <= names  # edge rules patch
     assert {"v12-case-planned.json", "v12-case-waiting.json"} <= names  # late dates patch
     assert {"v13-case-imported.json", "v13-team-cardiff.json"} <= names  # import days patch
+    assert {"v14-case-planned.json", "v14-case-imported.json"} <= names  # all patches, one marker
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -55,7 +55,7 @@ def _fork(value: Any) -> Any:
     if kind is list:
         return [_fork(item) for item in value]
     if kind is set:
-        return {_fork(item) for item in value}
+        return set(value)  # of hashable, so unchanging, values
     if kind is tuple or kind is frozenset:
         return kind(_fork(item) for item in value)
     if isinstance(value, BaseModel) and not value.model_config.get("frozen"):

@@ -304,9 +304,11 @@ class CaseWorkflow:
 
     def _loop_must_look(self) -> bool:
         """After events were applied: whether the deadline loop must look again (its timer
-        re-armed), because the next deadline moved (one fell due, came or went), a retry
-        is waiting, or the history should continue as new."""
-        return self._next_wakeup() != self._armed_for or self._history_is_long()
+        re-armed), because the episode ended, the next deadline moved (one fell due, came
+        or went), a retry is waiting, or the history should continue as new."""
+        return (
+            self._state.ended or self._next_wakeup() != self._armed_for or self._history_is_long()
+        )
 
     def _metadata(self, actor: Actor) -> EventMetadata:
         """Who, under which policy, in which run: the audit context of one append."""

@@ -24,13 +24,14 @@ pytestmark = pytest.mark.integration
 
 FAULTS = """
 CREATE SEQUENCE fault_attempts;
-CREATE TABLE fault_plan (sqlstate text NOT NULL, times bigint NOT NULL);
+CREATE TABLE fault_plan (sqlstate text NOT NULL, times bigint NOT NULL, type text);
 CREATE FUNCTION inject_fault() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     plan record;
 BEGIN
     SELECT * INTO plan FROM fault_plan LIMIT 1;
-    IF FOUND AND NEW.stream_id LIKE 'case-%' AND nextval('fault_attempts') <= plan.times THEN
+    IF FOUND AND NEW.stream_id LIKE 'case-%' AND (plan.type IS NULL OR NEW.type = plan.type)
+       AND nextval('fault_attempts') <= plan.times THEN
         RAISE EXCEPTION 'injected fault' USING ERRCODE = plan.sqlstate;
     END IF;
     RETURN NEW;
@@ -39,15 +40,20 @@ CREATE TRIGGER inject_fault BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTIO
 """
 
 
-async def plan_faults(pool: asyncpg.Pool, sqlstate: str | None, times: int = 0) -> None:
-    """From now on, the next ``times`` appends to a case stream fail with ``sqlstate``."""
+async def plan_faults(
+    pool: asyncpg.Pool, sqlstate: str | None, times: int = 0, *, type_name: str | None = None
+) -> None:
+    """From now on, the next ``times`` appends to a case stream (of events of ``type_name``
+    only, when given) fail with ``sqlstate``."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT to_regclass('fault_plan') IS NOT NULL"):
             await conn.execute(FAULTS)
         await conn.execute("DELETE FROM fault_plan")
         await conn.execute("SELECT setval('fault_attempts', 1, false)")
         if sqlstate is not None:
-            await conn.execute("INSERT INTO fault_plan VALUES ($1, $2)", sqlstate, times)
+            await conn.execute(
+                "INSERT INTO fault_plan VALUES ($1, $2, $3)", sqlstate, times, type_name
+            )
 
 
 async def ready(h: Harness) -> None:
@@ -246,9 +252,10 @@ async def test_a_team_notice_the_case_cannot_record_waits_and_is_not_lost(
     await plan_faults(pool, "42501", times=1_000_000)  # permission denied: permanent
     with pytest.raises(cases.StoreFailure):
         await harness.do("c1", "accept", actor=SUP)
-    await plan_faults(pool, None)
+    # From here the allocation cannot be recorded (planned before the acceptance: the team
+    # allocates as soon as it hears of it, and its notice must find the store refusing).
+    await plan_faults(pool, "42501", times=1_000_000, type_name="KeyWorkerAllocated")
     await harness.do("c1", "accept", actor=SUP)
-    await plan_faults(pool, "42501", times=1_000_000)  # now the allocation cannot be recorded
     handle = harness.client.get_workflow_handle("case-c1")
     for _ in range(10):  # ten minutes: tried again every minute, never in a tight loop
         await harness.sleep(minutes=1)

@@ -61,15 +61,15 @@ def import_cases(
             raise fail(f"file: {file} is not a regular file")
         if file.stat().st_size > MAX_IMPORT_BYTES:
             raise fail(f"file: must be at most {MAX_IMPORT_BYTES} bytes")
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise fail("file: is not UTF-8 text") from None
+        data = file.read_bytes()
     except OSError as exc:
         raise fail(f"file: cannot read {file}: {exc.strerror}") from None
 
     async def run(rt: Runtime) -> object:
         return await import_rows(
-            text.split("\n"),  # not splitlines(): U+2028 and friends may sit in a JSON string
+            # Lines decoded one by one (one not in UTF-8 is reported with its number);
+            # split on newlines only, as U+2028 and friends may sit in a JSON string.
+            data.split(b"\n"),
             who,
             client=rt.temporal,
             store=rt.store,

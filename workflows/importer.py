@@ -64,18 +64,30 @@ class ImportReport:
 
 
 def parse(
-    lines: Iterable[str], actor: Actor, overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX
+    lines: Iterable[str | bytes],
+    actor: Actor,
+    overdue_alerts: OverdueOnImport = OverdueOnImport.INBOX,
 ) -> tuple[list[Row], list[RowProblem]]:
     """Each non-blank line as a row (line numbers from 1), or the problem with it. The
-    actor and the overdue-alert policy are the admin's for the whole file."""
+    actor and the overdue-alert policy are the admin's for the whole file. A line given as
+    bytes (as read from the file) is decoded on its own: one that is not UTF-8 is that
+    line's problem, not the whole file's."""
     rows: list[Row] = []
     problems: list[RowProblem] = []
-    for number, text in enumerate(lines, 1):
+    for number, line in enumerate(lines, 1):
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError as exc:
+            problems.append(
+                RowProblem(number, "line", f"is not UTF-8 text (byte {exc.start + 1} of the line)")
+            )
+            continue
         if number == 1:  # a file saved with a byte-order mark (as some editors do)
             text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
-        if len(text.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
+        size = len(line) if isinstance(line, bytes) else len(line.encode("utf-8", "surrogatepass"))
+        if size > MAX_LINE_BYTES:
             problems.append(RowProblem(number, "line", f"must be at most {MAX_LINE_BYTES} bytes"))
             continue
         try:
@@ -205,7 +217,7 @@ async def _roster(team_id: str, store: EventStore, client: Client) -> set[str] |
 
 
 async def import_rows(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     actor: Actor,
     *,
     client: Client,

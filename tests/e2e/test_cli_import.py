@@ -28,8 +28,13 @@ def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
         family("i3", "allocated", today, key_worker_id="kw-nobody"),
         family("i4", "referred", today) | {"\x1b[31mred": 1},  # a key that drives terminals
     ]
+    # And a row exported as Latin-1: a bad row named by its line, the others still read.
+    latin = json.dumps(family("i5", "referred", today)).replace("fam-i5", "caf\xe9")
     path = s.state / "open-cases.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    path.write_bytes(
+        ("\n".join(json.dumps(r) for r in rows) + "\n").encode() + latin.encode("latin-1") + b"\n"
+    )
+    at = latin.index("\xe9") + 1
 
     checked = s.ifss("import", str(path), "--check", "--all-or-none", actor=ADMIN)
     assert checked.returncode == 2, checked.stdout + checked.stderr
@@ -37,15 +42,16 @@ def test_a_file_of_open_cases_from_the_cli(dev_stack: DevStack) -> None:
         f"line 2: accepted_on: cannot be before received_on ({today - timedelta(days=45)})",
         "line 3: key_worker_id: no key worker kw-nobody in team cardiff",
         "line 4: \\x1b[31mred: is not a field here (extra fields are refused)",
+        f"line 5: line: is not UTF-8 text (byte {at} of the line)",
     ]
     assert "\x1b" not in checked.stderr  # shown as an escape, never sent raw
-    assert "checked 4 row(s): 3 bad; nothing imported" in checked.stdout
+    assert "checked 5 row(s): 4 bad; nothing imported" in checked.stdout
     none = s.ifss("import", str(path), "--all-or-none", actor=ADMIN)
     assert none.returncode == 2 and "nothing imported (--all-or-none)" in none.stdout
     assert s.ifss("case", "show", "i1").returncode == 2  # no such case
 
     good = s.ifss("import", str(path), "--good-rows", actor=ADMIN)
-    assert good.returncode == 2 and "imported 1 of 4 row(s); 3 bad, not imported" in good.stdout
+    assert good.returncode == 2 and "imported 1 of 5 row(s); 4 bad, not imported" in good.stdout
     case = show(s, "i1")
     assert case["phase"] == "intensive" and case["key_worker_id"] == "kw-a"
     assert case["referred_on"] == (today - timedelta(days=45)).isoformat()

@@ -362,3 +362,25 @@ def test_lines_a_file_of_another_system_may_hold() -> None:
         (2, "case_id", "is given twice"),
         (3, "line", "is nested too deeply to be a family"),
     ]
+
+
+def test_a_line_not_in_utf8_is_that_lines_problem_not_the_files() -> None:
+    """Lines read as bytes are decoded one by one: a row exported as Latin-1 is reported
+    with its line and the first byte that is not UTF-8; the rows around it still parse, a
+    byte-order mark before the first line is taken, and an over-long line is still named."""
+    import json
+
+    from workflows.importer import MAX_LINE_BYTES, parse
+
+    good = json.dumps(import_row("i1", "referred", TODAY)).encode()
+    latin = good.replace(b'"i1"', b'"i2"').replace(b'"fam-i1"', b'"caf\xe9"')  # Latin-1
+    assert b"\xe9" in latin
+    at = latin.index(b"\xe9") + 1
+    long = b'{"case_id": "i5", "x": "' + b"a" * MAX_LINE_BYTES + b'"}'
+    lines = [b"\xef\xbb\xbf" + good, latin, b"  \r", long, good.replace(b'"i1"', b'"i4"')]
+    rows, problems = parse(lines, ADMIN)
+    assert [r.line for r in rows] == [1, 5]
+    assert [(p.line, p.field, p.rule) for p in problems] == [
+        (2, "line", f"is not UTF-8 text (byte {at} of the line)"),
+        (4, "line", f"must be at most {MAX_LINE_BYTES} bytes"),
+    ]

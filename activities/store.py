@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import classified
+from events.errors import FamilyKnownOtherwise
 from events.records import NewEvent
 from events.store import EventStore
 
@@ -49,6 +50,9 @@ class FamilyClaim(BaseModel):
     open_case_id: str | None = None
     team_known: bool = True  # False: nobody registered the team (nothing is claimed)
     case_exists: bool = False  # the case's stream holds events already (nothing claimed)
+    # The family's id as on record when the referral spelled it in another case (family
+    # ids are compared without regard to case): nothing is claimed.
+    known_as: str | None = None
 
 
 class StreamTailInput(BaseModel):
@@ -116,7 +120,10 @@ class StoreActivities:
                 return FamilyClaim(case_exists=True)
             if request.team_id is not None and not await self._store.team_known(request.team_id):
                 return FamilyClaim(team_known=False)
-            open_case = await self._store.claim_family(request.family_id, request.case_id)
+            try:
+                open_case = await self._store.claim_family(request.family_id, request.case_id)
+            except FamilyKnownOtherwise as other:
+                return FamilyClaim(known_as=other.spelling)
             previous = await self._store.latest_case_of_family(
                 request.family_id, excluding=request.case_id
             )

@@ -58,6 +58,16 @@ class EventIdReused(StoreError):
         )
 
 
+class FamilyKnownOtherwise(StoreError):
+    """A family claimed under ``family_id`` is on record as ``spelling``, the same id in
+    another case: family ids are compared without regard to case. Nothing was claimed."""
+
+    def __init__(self, family_id: str, spelling: str) -> None:
+        self.family_id = family_id
+        self.spelling = spelling
+        super().__init__(f"family {family_id} is on record as {spelling}; nothing was claimed")
+
+
 class StoreRefused(StoreError):
     """The store will not write this, and waiting will not change it (e.g. personal data
     for a family whose data was erased). Nothing was written."""

@@ -211,7 +211,11 @@ async def erase_family(
     today = today or local_day(datetime.now(UTC))
     facts = await family_facts(store, family_id)
     if facts is None:
-        raise NoSuchFamily(f"family_id: no referral names family {family_id}")
+        spelling = await store.family_known_as(family_id)  # ids do not differ by case alone
+        raise NoSuchFamily(
+            f"family_id: no referral names family {family_id}"
+            + (f"; it is on record as {spelling}" if spelling is not None else "")
+        )
     retention = retention_of(facts, policy)
     stream = family_stream(family_id)
     metadata = EventMetadata(

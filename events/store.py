@@ -23,7 +23,13 @@ import structlog
 
 from events.catalogue import event_class
 from events.db import Conn
-from events.errors import EventIdReused, InvalidInput, StoreRefused, StreamVersionConflict
+from events.errors import (
+    EventIdReused,
+    FamilyKnownOtherwise,
+    InvalidInput,
+    StoreRefused,
+    StreamVersionConflict,
+)
 from events.keys import (
     ALGORITHM,
     DataKey,
@@ -527,6 +533,19 @@ class EventStore:
         """Whether families may be referred to ``team_id`` (see ``team_known``)."""
         return await team_known(self._pool, team_id)
 
+    async def family_known_as(self, family_id: str, executor: Conn | None = None) -> str | None:
+        """The family's id as already on record when it is ``family_id`` spelled in
+        another case ("FAM-201" for "fam-201"), else None: family ids are compared without
+        regard to case (migration 0016)."""
+        spelling = await (executor or self._pool).fetchval(
+            "(SELECT family_id FROM family_episodes WHERE lower(family_id) = lower($1) "
+            "AND family_id <> $1 LIMIT 1) UNION ALL (SELECT data ->> 'family_id' FROM events "
+            "WHERE type = 'ReferralReceived' AND lower(data ->> 'family_id') = lower($1) "
+            "AND data ->> 'family_id' <> $1 LIMIT 1) LIMIT 1",
+            family_id,
+        )
+        return str(spelling) if spelling is not None else None
+
     async def claim_family(
         self, family_id: str, case_id: str, *, unrecorded_for: timedelta = CLAIM_UNRECORDED
     ) -> str | None:
@@ -535,13 +554,23 @@ class EventStore:
         is open (referral recorded, no end), or, before its referral is recorded, for
         ``unrecorded_for`` after claiming (a referral whose append failed lets go then).
         Atomic under concurrent referrals of one family (the claim is a row, taken or moved
-        in one transaction); a retry by the same case succeeds again."""
+        in one transaction, under a lock on the id folded to lower case); a retry by the
+        same case succeeds again. Raises ``FamilyKnownOtherwise`` (nothing claimed) when
+        the family is on record under another spelling."""
         holds_sql = (
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE stream_id = $1 "
             "AND type = 'ReferralReceived') THEN NOT EXISTS (SELECT 1 FROM events "
             "WHERE stream_id = $1 AND type = 'EpisodeEnded') ELSE $2 > now() - $3::interval END"
         )
         async with self._pool.acquire() as conn, conn.transaction():
+            # Two spellings of one family racing wait for each other here: the second sees
+            # the first's claim and is refused.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('ifss-family-claim:' || lower($1)))",
+                family_id,
+            )
+            if (spelling := await self.family_known_as(family_id, conn)) is not None:
+                raise FamilyKnownOtherwise(family_id, spelling)
             while True:
                 row = await conn.fetchrow(
                     "SELECT case_id, claimed_at FROM family_episodes WHERE family_id = $1 "

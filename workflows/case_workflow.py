@@ -608,6 +608,7 @@ class CaseWorkflow:
                     workflow.now(),
                     open_case_id=claim.open_case_id,
                     team_known=claim.team_known,
+                    known_as=claim.known_as,
                 )
             )
             await self._record(events, command.actor)
@@ -653,7 +654,12 @@ class CaseWorkflow:
                     )
                 )
             place = Admission()
-            if claim.team_known and claim.open_case_id is None and command.phase in TEAM_PLACES:
+            if (
+                claim.team_known
+                and claim.open_case_id is None
+                and claim.known_as is None
+                and command.phase in TEAM_PLACES
+            ):
                 answer = await self._ask_team(
                     HandoverActivities.admit_import,
                     AdmitImport(
@@ -675,6 +681,7 @@ class CaseWorkflow:
                     previous_case_id=claim.previous_case_id,
                     open_case_id=claim.open_case_id,
                     team_known=claim.team_known,
+                    known_as=claim.known_as,
                     waitlist_position=place.position,
                     days_in_wales=in_wales,
                 )

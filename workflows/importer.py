@@ -147,7 +147,8 @@ async def check(
         problem = _first(
             [
                 _twice(seen_cases, row.case_id, row.line, "case_id", "case"),
-                _twice(seen_families, c.family_id, row.line, "family_id", "family"),
+                # Family ids do not differ by case alone (as claims compare them).
+                _twice(seen_families, c.family_id.lower(), row.line, "family_id", "family"),
             ]
         )
         if problem is None:
@@ -197,6 +198,13 @@ async def _against_the_engine(
         return RowProblem(row.line, "key_worker_id", refusal)
     if await store.stream_version(cases.case_workflow_id(row.case_id)) > 0:
         return RowProblem(row.line, "case_id", f"case {row.case_id} already exists")
+    if (spelling := await store.family_known_as(c.family_id)) is not None:
+        return RowProblem(
+            row.line,
+            "family_id",
+            f"family {c.family_id} is on record as {spelling} (family ids do not differ by "
+            f"case alone); use {spelling}",
+        )
     open_case = await store.open_episode_of(c.family_id)
     if open_case is not None:
         return RowProblem(

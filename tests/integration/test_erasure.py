@@ -166,6 +166,12 @@ async def test_erasure_over_http_is_for_admins_and_names_the_rule(api: Api) -> N
     )
     unknown = await api.post("ad-root", "/families/nobody/erasure", {})
     assert unknown.status_code == 404 and "no referral names family nobody" in unknown.text
+    spelt = await api.post("ad-root", "/families/FAM-7/erasure", {})  # fam-7, spelt otherwise
+    assert spelt.status_code == 404
+    assert (
+        spelt.json()["detail"]
+        == "family_id: no referral names family FAM-7; it is on record as fam-7"
+    )
     assert (await api.post("ad-root", "/families/fam-7/erasure", {"x": 1})).status_code == 422
     listed = await api.get("ad-root", "/retention/due")
     assert listed.status_code == 200 and listed.json()["families"] == []

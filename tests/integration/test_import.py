@@ -167,6 +167,7 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
     await h.add_key_worker("cardiff", "bs-clerk", limit=3)
     await h.add_key_worker("cardiff", "kw-ghost", limit=3)
     await h.refer("open-1", family_id="fam-taken")  # a family with an open episode
+    await h.refer("open-2", family_id="fam-spelt")  # and one spelt otherwise in the file
     today = (await h.now()).date()
     good = family("g-1", "allocated", today)
     rows = [
@@ -190,6 +191,8 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         family("b-policy", "referred", today) | {"overdue_alerts": "deliver"},
         family("b-clerk", "allocated", today, key_worker_id="bs-clerk"),
         family("b-ghost", "intensive", today, key_worker_id="kw-ghost"),
+        family("b-spelt", "referred", today, family_id="FAM-SPELT"),
+        family("b-twice-spelt", "referred", today, family_id="FAM-G-1"),  # as line 1's
     ]
     lines = [json.dumps(r) for r in rows] + ["{not json", "", '"a string"']
     report = await import_rows(
@@ -208,14 +211,18 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
         (11, "overdue_alerts"),
         (12, "key_worker_id"),
         (13, "key_worker_id"),
-        (14, "line"),
+        (14, "family_id"),
+        (15, "family_id"),
         (16, "line"),
+        (18, "line"),
     ]
     assert "no team cardif is registered" in report.problems[3].rule
     assert "case open-1" in report.problems[5].rule
     assert "bs-clerk has the role business_support" in report.problems[10].rule
     assert "no user kw-ghost" in report.problems[11].rule
-    assert report.imported == [] and report.rows == 15
+    assert "family FAM-SPELT is on record as fam-spelt" in report.problems[12].rule
+    assert "the same family as line 1" in report.problems[13].rule
+    assert report.imported == [] and report.rows == 17
     for row in rows:  # all or none: not even the good row
         assert await h.stream(row["case_id"]) == []
 
@@ -223,7 +230,7 @@ async def test_a_bad_file_is_reported_by_line_and_field_and_nothing_of_it_record
     chosen = await import_rows(
         lines, ADMIN, client=h.client, store=h.store, task_queue=h.task_queue, all_or_none=False
     )
-    assert chosen.imported == ["g-1"] and len(chosen.problems) == 14
+    assert chosen.imported == ["g-1"] and len(chosen.problems) == 16
     assert (await h.types("g-1"))[:2] == ["CaseImported", "ReferralReceived"]
     for row in rows[1:]:
         if row["case_id"] != "g-1":  # line 9 repeats the good row's case id

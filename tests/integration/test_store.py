@@ -14,7 +14,7 @@ import pytest
 
 from events.catalogue import EpisodeEnded, SessionRecorded
 from events.consumer import Wakeup
-from events.errors import EventIdReused, StreamVersionConflict
+from events.errors import EventIdReused, FamilyKnownOtherwise, StreamVersionConflict
 from events.store import EventStore
 from events.vocabulary import EpisodeEndReason
 from tests.factories import referral, session, sessions, wrap
@@ -334,6 +334,33 @@ async def test_one_open_episode_per_family_even_when_referrals_race(store: Event
     assert await store.claim_family("fam-r", "next") is None
     await store.append("case-next", 0, [wrap(referral("next", family_id="fam-r"))])
     assert await store.claim_family("fam-r", "after-next") == "next"
+
+
+async def test_a_family_id_differing_only_by_case_is_the_same_family(store: EventStore) -> None:
+    # Two spellings of one family racing: one claims it, the other is told the spelling
+    # on record and claims nothing.
+    outcomes = await asyncio.gather(
+        *(store.claim_family(f, c) for f, c in (("FAM-S", "s1"), ("fam-s", "s2"))),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, FamilyKnownOtherwise)]
+    assert len(refused) == 1 and outcomes.count(None) == 1
+    kept = refused[0].spelling
+    assert {refused[0].family_id, refused[0].spelling} == {"FAM-S", "fam-s"}
+    assert await store.family_known_as(kept) is None
+    assert await store.family_known_as("Fam-S") == kept
+    rows = await store.pool.fetchval(
+        "SELECT count(*) FROM family_episodes WHERE lower(family_id) = 'fam-s'"
+    )
+    assert rows == 1
+    with pytest.raises(FamilyKnownOtherwise):  # a third spelling, later
+        await store.claim_family("Fam-S", "s3")
+    # A family referred before claims existed is known by its referral's spelling too.
+    await store.append("case-early", 0, [wrap(referral("early", family_id="Fam-E"))])
+    assert await store.family_known_as("fam-e") == "Fam-E"
+    with pytest.raises(FamilyKnownOtherwise, match="on record as Fam-E"):
+        await store.claim_family("FAM-E", "late-e")
+    assert await store.claim_family("Fam-E", "late-e") == "early"  # its own spelling
 
 
 async def test_a_claim_whose_referral_never_landed_lets_go_in_time(store: EventStore) -> None:

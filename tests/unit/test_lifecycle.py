@@ -503,6 +503,15 @@ def test_a_family_with_an_open_episode_is_refused_naming_it() -> None:
     assert isinstance(events[0], ev.ReferralReceived) and events[0].previous_case_id == "c0"
 
 
+def test_a_family_on_record_under_another_spelling_is_refused_naming_it() -> None:
+    from workflows.lifecycle import refer
+
+    case = Case()
+    with pytest.raises(CommandRejected, match=r"on record as FAM-1 .*use FAM-1") as refused:
+        refer(case.state, referral(), None, MON, known_as="FAM-1")
+    assert refused.value.field == "family_id" and refused.value.kind == "invalid"
+
+
 def test_a_child_or_adult_joins_the_family_after_the_referral() -> None:
     case = intensive_case()
     unborn = cmd.AddChild(

@@ -341,6 +341,7 @@ def import_events(
     previous_case_id: str | None = None,
     open_case_id: str | None = None,
     team_known: bool = True,
+    known_as: str | None = None,
     waitlist_position: int | None = None,
     days_in_wales: bool = True,
 ) -> list[tuple[DomainEvent, datetime]]:
@@ -386,6 +387,7 @@ def import_events(
             received,
             open_case_id=open_case_id,
             team_known=team_known,
+            known_as=known_as,
         ),
     )
     if replay.state.ended:  # the rules reject it on receipt: name what they need

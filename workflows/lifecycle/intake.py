@@ -50,11 +50,13 @@ def refer(
     now: datetime,
     open_case_id: str | None = None,
     team_known: bool = True,
+    known_as: str | None = None,
 ) -> list[DomainEvent]:
     """The first events of an episode; a referral without an eligible ground, or without
     consent, is received and then rejected with that reason. A family whose episode in
     ``open_case_id`` is still open is not referred again; nor is one to a team nobody
-    registered (``team_known``)."""
+    registered (``team_known``), nor one whose id is on record spelled in another case
+    (``known_as``: family ids are compared without regard to case)."""
     require_phase(state, {Phase.NEW}, "refer a family")
     require_role(command, RECORDERS, "record a referral")
     if not team_known:
@@ -64,6 +66,15 @@ def refer(
             "to register it (ifss team register)",
             "invalid",
             team_id=command.team_id,
+        )
+    if known_as is not None:
+        raise CommandRejected(
+            "family_id",
+            "family {family_id} is on record as {known_as} (family ids do not differ by "
+            "case alone); use {known_as}",
+            "invalid",
+            family_id=command.family_id,
+            known_as=known_as,
         )
     if open_case_id is not None:
         raise CommandRejected(

@@ -534,14 +534,17 @@ class EventStore:
         return await team_known(self._pool, team_id)
 
     async def family_known_as(self, family_id: str, executor: Conn | None = None) -> str | None:
-        """The family's id as already on record when it is ``family_id`` spelled in
-        another case ("FAM-201" for "fam-201"), else None: family ids are compared without
-        regard to case (migration 0016)."""
+        """The family's id as already on record when only another spelling of
+        ``family_id`` is ("FAM-201" for "fam-201"), else None: family ids are compared
+        without regard to case (migration 0016). A spelling on record itself is never
+        refused: a family split by case before this rule keeps both its spellings."""
         spelling = await (executor or self._pool).fetchval(
-            "(SELECT family_id FROM family_episodes WHERE lower(family_id) = lower($1) "
-            "AND family_id <> $1 LIMIT 1) UNION ALL (SELECT data ->> 'family_id' FROM events "
-            "WHERE type = 'ReferralReceived' AND lower(data ->> 'family_id') = lower($1) "
-            "AND data ->> 'family_id' <> $1 LIMIT 1) LIMIT 1",
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM family_episodes WHERE family_id = $1) "
+            "OR EXISTS (SELECT 1 FROM events WHERE type = 'ReferralReceived' "
+            "AND data ->> 'family_id' = $1) THEN NULL ELSE coalesce("
+            "(SELECT family_id FROM family_episodes WHERE lower(family_id) = lower($1) LIMIT 1),"
+            " (SELECT data ->> 'family_id' FROM events WHERE type = 'ReferralReceived' "
+            "AND lower(data ->> 'family_id') = lower($1) LIMIT 1)) END",
             family_id,
         )
         return str(spelling) if spelling is not None else None

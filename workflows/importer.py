@@ -30,6 +30,7 @@ from identity.users import key_worker_refusal
 from workflows import client as cases
 from workflows.lifecycle import CommandRejected
 from workflows.lifecycle.imports import ImportCase, fresh_state, import_events
+from workflows.lifecycle.intake import spelled_otherwise
 
 MAX_LINE_BYTES = 256 * 1024  # one family, with its sessions and scores
 _CASE_ID: TypeAdapter[str] = TypeAdapter(NewId)
@@ -199,12 +200,8 @@ async def _against_the_engine(
     if await store.stream_version(cases.case_workflow_id(row.case_id)) > 0:
         return RowProblem(row.line, "case_id", f"case {row.case_id} already exists")
     if (spelling := await store.family_known_as(c.family_id)) is not None:
-        return RowProblem(
-            row.line,
-            "family_id",
-            f"family {c.family_id} is on record as {spelling} (family ids do not differ by "
-            f"case alone); use {spelling}",
-        )
+        refusal = spelled_otherwise(c.family_id, spelling)
+        return RowProblem(row.line, refusal.field, refusal.rule)
     open_case = await store.open_episode_of(c.family_id)
     if open_case is not None:
         return RowProblem(

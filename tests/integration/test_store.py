@@ -361,6 +361,14 @@ async def test_a_family_id_differing_only_by_case_is_the_same_family(store: Even
     with pytest.raises(FamilyKnownOtherwise, match="on record as Fam-E"):
         await store.claim_family("FAM-E", "late-e")
     assert await store.claim_family("Fam-E", "late-e") == "early"  # its own spelling
+    # A family split by case before the rule (two referrals, two spellings) keeps both:
+    # neither spelling is refused for the other.
+    await store.append("case-split-1", 0, [wrap(referral("split-1", family_id="FAM-Z"))])
+    await store.append("case-split-2", 0, [wrap(referral("split-2", family_id="fam-z"))])
+    assert await store.family_known_as("fam-z") is None
+    assert await store.family_known_as("FAM-Z") is None
+    assert await store.family_known_as("Fam-Z") in ("FAM-Z", "fam-z")
+    assert await store.claim_family("fam-z", "split-3") == "split-2"  # its open episode
 
 
 async def test_a_claim_whose_referral_never_landed_lets_go_in_time(store: EventStore) -> None:

@@ -43,6 +43,18 @@ NEEDS_A_GROUND = "referral-needs-a-statutory-ground"
 NEEDS_CONSENT = "referral-needs-consent"
 
 
+def spelled_otherwise(family_id: str, known_as: str) -> CommandRejected:
+    """The refusal of ``family_id`` for a family on record as ``known_as``."""
+    return CommandRejected(
+        "family_id",
+        "family {family_id} is on record as {known_as} (family ids do not differ by "
+        "case alone); use {known_as}",
+        "invalid",
+        family_id=family_id,
+        known_as=known_as,
+    )
+
+
 def refer(
     state: CaseState,
     command: cmd.ReferFamily,
@@ -68,14 +80,7 @@ def refer(
             team_id=command.team_id,
         )
     if known_as is not None:
-        raise CommandRejected(
-            "family_id",
-            "family {family_id} is on record as {known_as} (family ids do not differ by "
-            "case alone); use {known_as}",
-            "invalid",
-            family_id=command.family_id,
-            known_as=known_as,
-        )
+        raise spelled_otherwise(command.family_id, known_as)
     if open_case_id is not None:
         raise CommandRejected(
             "family_id",

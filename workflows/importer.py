@@ -200,8 +200,8 @@ async def _against_the_engine(
     if await store.stream_version(cases.case_workflow_id(row.case_id)) > 0:
         return RowProblem(row.line, "case_id", f"case {row.case_id} already exists")
     if (spelling := await store.family_known_as(c.family_id)) is not None:
-        refusal = spelled_otherwise(c.family_id, spelling)
-        return RowProblem(row.line, refusal.field, refusal.rule)
+        spelt = spelled_otherwise(c.family_id, spelling)
+        return RowProblem(row.line, spelt.field, spelt.rule)
     open_case = await store.open_episode_of(c.family_id)
     if open_case is not None:
         return RowProblem(

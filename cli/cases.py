@@ -686,3 +686,7 @@ def read_json_file(path: Path) -> Any:
         raise fail(f"file: {exc.key!r} is given twice") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(f"file: is not JSON in UTF-8 ({exc})") from None
+    except RecursionError:
+        raise fail("file: is nested too deeply to be a referral") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.int_info)
+        raise fail("file: holds a number too long to read") from None

@@ -64,6 +64,8 @@ def import_cases(
         data = file.read_bytes()
     except OSError as exc:
         raise fail(f"file: cannot read {file}: {exc.strerror}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # its byte-order mark says so
+        raise fail("file: is UTF-16 text; save it as UTF-8 (one family per line)")
 
     async def run(rt: Runtime) -> object:
         return await import_rows(

@@ -533,19 +533,34 @@ class EventStore:
         """Whether families may be referred to ``team_id`` (see ``team_known``)."""
         return await team_known(self._pool, team_id)
 
-    async def family_known_as(self, family_id: str, executor: Conn | None = None) -> str | None:
+    async def family_known_as(
+        self,
+        family_id: str,
+        executor: Conn | None = None,
+        *,
+        unrecorded_for: timedelta = CLAIM_UNRECORDED,
+    ) -> str | None:
         """The family's id as already on record when only another spelling of
         ``family_id`` is ("FAM-201" for "fam-201"), else None: family ids are compared
-        without regard to case (migration 0016). A spelling on record itself is never
-        refused: a family split by case before this rule keeps both its spellings."""
+        without regard to case (migration 0016). On record: a referral names it, or a
+        claim holds it whose referral is recorded or still may be (``unrecorded_for``, as
+        ``claim_family``); a claim whose referral never landed has let go. A spelling on
+        record itself is never refused: a family split by case before this rule keeps
+        both its spellings."""
         spelling = await (executor or self._pool).fetchval(
-            "SELECT CASE WHEN EXISTS (SELECT 1 FROM family_episodes WHERE family_id = $1) "
-            "OR EXISTS (SELECT 1 FROM events WHERE type = 'ReferralReceived' "
-            "AND data ->> 'family_id' = $1) THEN NULL ELSE coalesce("
-            "(SELECT family_id FROM family_episodes WHERE lower(family_id) = lower($1) LIMIT 1),"
-            " (SELECT data ->> 'family_id' FROM events WHERE type = 'ReferralReceived' "
-            "AND lower(data ->> 'family_id') = lower($1) LIMIT 1)) END",
+            """WITH known AS (
+                SELECT c.family_id FROM family_episodes c
+                 WHERE lower(c.family_id) = lower($1)
+                   AND (c.claimed_at > now() - $2::interval
+                        OR EXISTS (SELECT 1 FROM events e WHERE e.stream_id = 'case-' || c.case_id
+                                      AND e.type = 'ReferralReceived'))
+                UNION ALL
+                SELECT data ->> 'family_id' FROM events
+                 WHERE type = 'ReferralReceived' AND lower(data ->> 'family_id') = lower($1))
+            SELECT CASE WHEN bool_or(family_id = $1) THEN NULL ELSE min(family_id) END
+              FROM known""",
             family_id,
+            unrecorded_for,
         )
         return str(spelling) if spelling is not None else None
 
@@ -572,7 +587,8 @@ class EventStore:
                 "SELECT pg_advisory_xact_lock(hashtext('ifss-family-claim:' || lower($1)))",
                 family_id,
             )
-            if (spelling := await self.family_known_as(family_id, conn)) is not None:
+            spelling = await self.family_known_as(family_id, conn, unrecorded_for=unrecorded_for)
+            if spelling is not None:
                 raise FamilyKnownOtherwise(family_id, spelling)
             while True:
                 row = await conn.fetchrow(

@@ -33,6 +33,7 @@ from workflows import wording
 from workflows.case_io import CaseInput, CaseView, CommandResult
 from workflows.case_workflow import CaseWorkflow
 from workflows.lifecycle.imports import ImportCase
+from workflows.lifecycle.state import Phase
 from workflows.team import TeamState
 from workflows.team_io import (
     AcknowledgeTeamAlert,
@@ -285,15 +286,19 @@ async def send_command(
 
 
 async def case_view(client: Client, case_id: str) -> CaseView:
-    """The live state of a case (a query: nothing is recorded)."""
+    """The live state of a case (a query: nothing is recorded). A workflow whose referral
+    was refused (it waits a while for a corrected one, having recorded nothing) is no case."""
     checked_id(case_id, "case_id")
     handle = client.get_workflow_handle(case_workflow_id(case_id))
     try:
-        return await handle.query(CaseWorkflow.view)
+        view = await handle.query(CaseWorkflow.view)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise CaseNotFound(f"no case {case_id}") from None
         raise
+    if view.phase is Phase.NEW:
+        raise CaseNotFound(f"no case {case_id}")
+    return view
 
 
 async def register_team(

@@ -83,8 +83,9 @@ def parse(
                 RowProblem(number, "line", f"is not UTF-8 text (byte {exc.start + 1} of the line)")
             )
             continue
-        if number == 1:  # a file saved with a byte-order mark (as some editors do)
-            text = text.removeprefix("\ufeff")
+        # A byte-order mark, as some editors save one: before the first line, or before a
+        # later one where two exports were joined.
+        text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
         size = len(line) if isinstance(line, bytes) else len(line.encode("utf-8", "surrogatepass"))
@@ -101,6 +102,9 @@ def parse(
             continue
         except RecursionError:
             problems.append(RowProblem(number, "line", "is nested too deeply to be a family"))
+            continue
+        except ValueError:  # an integer of more digits than Python converts (sys.int_info)
+            problems.append(RowProblem(number, "line", "holds a number too long to read"))
             continue
         if not isinstance(data, dict):
             problems.append(RowProblem(number, "line", "must be a JSON object (one family)"))

@@ -31,7 +31,7 @@ from tests.temporal_harness import (
     to_intensive,
     wait_for_type,
 )
-from workflows.client import CommandRefused
+from workflows.client import CaseNotFound, CommandRefused
 
 pytestmark = pytest.mark.integration
 
@@ -381,6 +381,8 @@ async def test_a_family_with_an_open_episode_is_not_referred_again(harness: Harn
     with pytest.raises(CommandRefused, match="family_id: family FAM-10 is on record as fam-10"):
         await h.refer("open-2", family_id="FAM-10")
     assert await h.stream("open-2") == []
+    with pytest.raises(CaseNotFound):  # its workflow waits for a corrected referral: no case
+        await h.view("open-2")
     await h.do("open-1", "withdraw", reason="needs_met_elsewhere", actor=SUP)
     with pytest.raises(CommandRefused, match="on record as fam-10"):
         await h.refer("open-2", family_id="Fam-10")

@@ -89,6 +89,14 @@ def test_referral_input_is_checked_before_anything_is_sent(tmp_path: Path) -> No
     twice = tmp_path / "twice.json"
     twice.write_text('{"family_id": "f1", "family_id": "f2"}')
     refused(run("refer", "--file", str(twice), *actor), "file: 'family_id' is given twice")
+    # Numbers past what Python converts, and nesting past its recursion limit: refused, no
+    # traceback.
+    big = tmp_path / "big.json"
+    big.write_text('{"family_id": "f1", "priority": ' + "9" * 5000 + "}")
+    refused(run("refer", "--file", str(big), *actor), "file: holds a number too long to read")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    refused(run("refer", "--file", str(deep), *actor), "file: is nested too deeply")
     worker = ("--as", "cm-x:case_manager")
     refused(run("case", "record_session", "c1", "session_id=s1", "session_id=s2", *worker),
             "session_id: is given twice")  # fmt: skip
@@ -225,6 +233,13 @@ def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_pa
     # Written to a pipe or a file, a message stays on its line (scripts read it by line).
     assert f"refused: file: {missing} is not a regular file" in gone.stderr.splitlines()
     # (A line that is not UTF-8 is a bad row, named by its number: tests/e2e/test_cli_import.)
+    # A file in UTF-16 (its byte-order mark says so) is refused as a whole.
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_text('{"case_id": "i1"}\n', encoding="utf-16")
+    refused(
+        run("import", str(utf16), "--all-or-none", env=admin),
+        "file: is UTF-16 text; save it as UTF-8 (one family per line)",
+    )
     # The admin's choice is required: no default for all-or-none versus good rows.
     unstated = run("import", str(good), env=admin)
     assert unstated.returncode == 2 and "--all-or-none" in unstated.stderr

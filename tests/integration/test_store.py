@@ -369,6 +369,12 @@ async def test_a_family_id_differing_only_by_case_is_the_same_family(store: Even
     assert await store.family_known_as("FAM-Z") is None
     assert await store.family_known_as("Fam-Z") in ("FAM-Z", "fam-z")
     assert await store.claim_family("fam-z", "split-3") == "split-2"  # its open episode
+    # A claim whose referral never landed holds its spelling only while that referral
+    # may still be recorded; then it has let go, and another spelling is no conflict.
+    assert await store.claim_family("GHOST-1", "ghost-1") is None  # its append then failed
+    assert await store.family_known_as("ghost-1") == "GHOST-1"
+    assert await store.family_known_as("ghost-1", unrecorded_for=timedelta(0)) is None
+    assert await store.claim_family("ghost-1", "real-1", unrecorded_for=timedelta(0)) is None
 
 
 async def test_a_claim_whose_referral_never_landed_lets_go_in_time(store: EventStore) -> None:

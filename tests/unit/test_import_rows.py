@@ -377,10 +377,13 @@ def test_a_line_not_in_utf8_is_that_lines_problem_not_the_files() -> None:
     assert b"\xe9" in latin
     at = latin.index(b"\xe9") + 1
     long = b'{"case_id": "i5", "x": "' + b"a" * MAX_LINE_BYTES + b'"}'
+    big = b'{"case_id": "i6", "priority": ' + b"9" * 5000 + b"}"
+    joined = b"\xef\xbb\xbf" + good.replace(b'"i1"', b'"i7"')  # a second export's mark
     lines = [b"\xef\xbb\xbf" + good, latin, b"  \r", long, good.replace(b'"i1"', b'"i4"')]
-    rows, problems = parse(lines, ADMIN)
-    assert [r.line for r in rows] == [1, 5]
+    rows, problems = parse([*lines, big, joined], ADMIN)
+    assert [r.line for r in rows] == [1, 5, 7]
     assert [(p.line, p.field, p.rule) for p in problems] == [
         (2, "line", f"is not UTF-8 text (byte {at} of the line)"),
         (4, "line", f"must be at most {MAX_LINE_BYTES} bytes"),
+        (6, "line", "holds a number too long to read"),
     ]

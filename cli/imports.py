@@ -66,6 +66,8 @@ def import_cases(
         raise fail(f"file: cannot read {file}: {exc.strerror}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # its byte-order mark says so
         raise fail("file: is UTF-16 text; save it as UTF-8 (one family per line)")
+    if not data.replace(b"\xef\xbb\xbf", b"").strip():  # the wrong file, or an export cut
+        raise fail("file: holds no families (it is empty, or every line is blank)")
 
     async def run(rt: Runtime) -> object:
         return await import_rows(

@@ -233,6 +233,14 @@ def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_pa
     # Written to a pipe or a file, a message stays on its line (scripts read it by line).
     assert f"refused: file: {missing} is not a regular file" in gone.stderr.splitlines()
     # (A line that is not UTF-8 is a bad row, named by its number: tests/e2e/test_cli_import.)
+    # A file with no families in it (the wrong file, or an export cut short) is refused.
+    empty = tmp_path / "empty.jsonl"
+    for content in (b"", b"\xef\xbb\xbf\n", b"\n  \r\n\t\n"):
+        empty.write_bytes(content)
+        refused(
+            run("import", str(empty), "--good-rows", env=admin),
+            "file: holds no families (it is empty, or every line is blank)",
+        )
     # A file in UTF-16 (its byte-order mark says so) is refused as a whole.
     utf16 = tmp_path / "utf16.jsonl"
     utf16.write_text('{"case_id": "i1"}\n', encoding="utf-16")

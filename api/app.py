@@ -30,6 +30,7 @@ from api.guards import (
     CleanPath,
     CodecCors,
     Deadline,
+    OneOfEach,
     SecurityHeaders,
     refused_sign_in,
 )
@@ -84,6 +85,7 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     )
     if svc.codec_origins:  # the Temporal UI calls the codec endpoint from the browser
         app.add_middleware(CodecCors, origins=list(svc.codec_origins))
+    app.add_middleware(OneOfEach)
     app.add_middleware(CleanPath)
     app.add_middleware(Deadline)
     app.add_middleware(SecurityHeaders)

@@ -9,7 +9,8 @@ from typing import Annotated, TypeVar, cast
 
 import structlog
 from fastapi import APIRouter, FastAPI, Query
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic_core import PydanticCustomError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -118,8 +119,17 @@ async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> Comm
     )
 
 
+def _digits(value: object) -> object:
+    """A version as written in a query: digits only (``1.0`` or ``1e3`` is not a version,
+    though a lax reading would take it)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
+    return value
+
+
 ExpectedVersion = Annotated[
     int | None,
+    BeforeValidator(_digits),
     Query(
         ge=0,
         le=2**31 - 1,

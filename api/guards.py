@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.authentication import (
@@ -24,8 +25,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import ApiError, problem_response, store_not_answering
+from api.problems import ApiError, problem_response, shortened, store_not_answering
 from events.db import is_transient
+from events.validation import field_path
 from identity.users import User, user_for_token
 
 log = structlog.get_logger(__name__)
@@ -270,6 +272,36 @@ class CleanPath:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class OneOfEach:
+    """Refuse an API request that gives a query parameter twice (``?expected_version=5&
+    expected_version=20``: one would silently win, and a stale version could pass unseen)
+    with 422, and one with two ``Authorization`` headers (which credential is meant?) with
+    400, before anything reads them: as a JSON body's key given twice is refused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not is_web_path(scope.get("path", "")):
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _refusal(scope: Scope) -> Response | None:
+        headers = [name for name, _ in scope.get("headers", ()) if name.lower() == b"authorization"]
+        if len(headers) > 1:
+            return problem_response(400, "authorization", "is given twice; send one token")
+        seen: set[str] = set()
+        for name, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True):
+            if name in seen:
+                return problem_response(422, shortened(field_path((name,))), "is given twice")
+            seen.add(name)
+        return None
 
 
 class CodecCors:

@@ -189,11 +189,37 @@ async def test_bad_paths_and_filters_are_refused_not_crashed(api: Api) -> None:
         problem(response, 422, field)
     problem(await api.post("cm-jones", "/cases/c1%00/commands/accept", {}), 422, "case_id")
     problem(await api.post("cm-jones", "/alerts/nonsense/acknowledge", {}), 422, "alert_ref")
-    problem(
-        await api.post("cm-jones", "/cases/c1/commands/accept", {}, expected_version="true"),
-        422,
-        "expected_version",
+    for written in ("true", "1.0", "1e3", "+1", " 1", "\u0661"):  # the last an Arabic-Indic 1
+        problem(
+            await api.post("cm-jones", "/cases/c1/commands/accept", {}, expected_version=written),
+            422,
+            "expected_version",
+        )
+
+
+async def test_a_query_parameter_or_a_token_given_twice_is_refused(api: Api) -> None:
+    """One would silently win: a stale expected_version could pass unseen, or a proxy and
+    the API could each read a different credential."""
+    await api.h.add_key_worker("cardiff", "cm-jones")
+    await api.h.refer("c1")
+    token = {"Authorization": f"Bearer {api.tokens['sup-evans']}"}
+    twice = await api.http.post(
+        "/cases/c1/commands/accept?expected_version=0&expected_version=1", headers=token, json={}
     )
+    assert "is given twice" in problem(twice, 422, "expected_version")
+    assert (await api.h.view("c1")).phase == "referred"  # nothing recorded
+    listed = await api.http.get("/cases?team=cardiff&team=east", headers=token)
+    problem(listed, 422, "team")
+    odd = await api.http.get("/cases?%00x=1&%00x=2", headers=token)
+    assert problem(odd, 422, "\\x00x") == "is given twice"  # escaped, never sent raw
+    two = httpx.Headers([("Authorization", token["Authorization"]), ("Authorization", "Bearer x")])
+    both = await api.http.post("/cases/c1/commands/accept", headers=two, json={})
+    assert "is given twice" in problem(both, 400, "authorization")
+    assert (await api.h.view("c1")).phase == "referred"
+    accepted = await api.http.post(
+        "/cases/c1/commands/accept?expected_version=1", headers=token, json={}
+    )
+    assert accepted.status_code == 200, accepted.text
 
 
 async def test_an_as_of_storage_cannot_hold_is_refused_before_it_is_logged(api: Api) -> None:

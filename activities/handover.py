@@ -15,7 +15,7 @@ from temporalio.client import (
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.lifecycle.handover import Admission
@@ -29,8 +29,17 @@ NOT_STARTED = frozenset(p.value for p in (Phase.ACCEPTED, Phase.WAITLISTED, Phas
 
 
 def _refused(message: str, kind: object = "invalid", *said: object) -> ApplicationError:
-    """The team's refusal passed on: its message, kind and words (for the pages)."""
-    return ApplicationError(message, kind, *said, type="CommandRejected", non_retryable=True)
+    """The team's refusal passed on: its message, kind and words (for the pages). Benign:
+    a refusal is the answer, not a fault, so the worker logs it at debug level without a
+    traceback (a full worker or an unknown team would otherwise fill the log with them)."""
+    return ApplicationError(
+        message,
+        kind,
+        *said,
+        type="CommandRejected",
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 @contextmanager

@@ -3,6 +3,7 @@ families moved, a transfer between teams, temporary cover; capacity checked by t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -49,7 +50,10 @@ async def team_stream(h: Harness, team_id: str) -> list[str]:
     return [e.type for e in await h.store.read_stream(f"team-{team_id}")]
 
 
-async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: Harness) -> None:
+async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="temporalio.activity")
     h = harness
     await h.add_key_worker("mon", "kw-a", limit=2)
     await h.add_key_worker("mon", "kw-b", limit=1)
@@ -77,6 +81,9 @@ async def test_a_supervisor_hands_a_family_to_a_key_worker_with_space(harness: H
     with pytest.raises(CommandConflict, match="kw-a is the family's key worker already"):
         await h.do(case, "reassign", key_worker_id="kw-a", reason="workload", actor=SUP)
     assert len(await h.stream(case)) == before  # nothing recorded by a refusal
+    # The team's refusals are answers, not faults: no warning with a traceback in the log.
+    failed = [r for r in caplog.records if "Completing activity as failed" in r.getMessage()]
+    assert failed and all(r.levelno < logging.WARNING for r in failed)
     # kw-b's family is moved to kw-a (who has room for two), then kw-a's family to kw-b
     on_b = next(c for c, w in holders.items() if w == "kw-b")
     await h.do(on_b, "reassign", key_worker_id="kw-a", reason="family_request", actor=SUP)

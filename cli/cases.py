@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import typing
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -181,8 +183,23 @@ def _field_help(model: type[BaseModel]) -> str:
         need = "required" if name in required else "optional"
         if prop.get("description", "").startswith("Default:"):
             need = prop["description"].rstrip(".").lower()
-        lines.append(f"{name}: {_kind(prop, defs)}, {need}")
+        kind = _mapping_kind(model, name) or _kind(prop, defs)
+        lines.append(f"{name}: {kind}, {need}")
     return "\n\n".join(lines) or "(no fields)"
+
+
+_KEYS_NAME = {"ratings": "goal id", "children_statuses": "child id"}
+
+
+def _mapping_kind(model: type[BaseModel], name: str) -> str | None:
+    """``{goal id: one of ...}`` for a field that maps ids to coded values (its schema says
+    only that every key is an id)."""
+    field = model.model_fields.get(name)
+    args = typing.get_args(field.annotation) if field is not None else ()
+    if len(args) != 2 or not (isinstance(args[1], type) and issubclass(args[1], Enum)):
+        return None
+    values = ", ".join(str(v.value) for v in args[1])
+    return f"an object {{{_KEYS_NAME.get(name, 'key')}: one of {values}}}"
 
 
 def _kind(prop: dict[str, Any], defs: dict[str, Any]) -> str:
@@ -206,7 +223,7 @@ def _kind(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if kind == "object":
         if "properties" in prop:
             return "{" + ", ".join(prop["properties"]) + "}"
-        return "an object {goal id: rating}" if "additionalProperties" in prop else "an object"
+        return "an object"
     pattern = str(prop.get("pattern", ""))
     if "[T ]" in pattern:
         return "a time, e.g. 2026-03-02T10:00Z"

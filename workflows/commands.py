@@ -443,8 +443,8 @@ class ReassignKeyWorker(Command):
 
 
 class TransferFamily(Command):
-    """A supervisor moves the family to another team (accepted, waiting, allocated or in
-    the intensive phase). The receiving team allocates a key worker with space or, if the
+    """A supervisor moves the family to another team (waiting, allocated or in the
+    intensive phase). The receiving team allocates a key worker with space or, if the
     work has not begun, waitlists the family; a family whose work has begun moves only to a
     key worker with space. The first team's place is freed at once."""
 

@@ -217,6 +217,13 @@ def test_command_help_comes_from_the_command_s_model() -> None:
     assert "held_at: a time, e.g. 2026-03-02T10:00Z, default: now" in text
     assert "kind: one of home_visit, phone, out_of_hours, group, required" in text
     assert "duration_minutes: a whole number 1-1440, required" in text
+    review = " ".join(
+        run("case", "complete-review", "--help", env={"COLUMNS": "200"}).stdout.split()
+    )
+    assert "ratings: an object {goal id: one of exceeded, maintained," in review
+    assert "children_statuses: an object {child id: one of none, cin, cpr, lac}, optional" in review
+    transfer = " ".join(run("case", "transfer", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "(waiting, allocated or in the intensive phase)" in transfer
 
 
 def test_an_import_refuses_what_it_cannot_read_before_reaching_the_engine(tmp_path: Path) -> None:

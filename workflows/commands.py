@@ -458,6 +458,8 @@ def _corrected_value(value: Any) -> Any:
     rules are checked against the entry)."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one kind of number: 90.0 is 90, as in the commands
     if isinstance(value, int) and -1_000_000 <= value <= 1_000_000:
         return value
     if isinstance(value, str) and 0 < len(value) <= 64 and re.fullmatch(CODE_PATTERN, value):

@@ -77,3 +77,25 @@ def test_episodes_before_corrections_have_nothing_to_correct() -> None:
     case = intensive_case()
     with pytest.raises(CommandRejected, match="no correctable entry"):
         correct(case, 1, area="newport")
+
+
+def test_a_corrected_number_is_read_as_the_commands_read_it() -> None:
+    """``90.0`` is 90 (JSON has one kind of number), as ``record_session`` takes it; a
+    fraction, ``true`` for a number or ``"90"`` still go to the field's own rule or fail."""
+    from pydantic import ValidationError
+
+    def changes(value: object) -> dict[str, object]:
+        command = cmd.CorrectEntry.model_validate(
+            {"actor": CM, "version": 3, "changes": {"duration_minutes": value}, "reason": "typing_error"}
+        )
+        return dict(command.changes)
+
+    assert changes(90.0) == {"duration_minutes": 90}
+    assert type(changes(90.0)["duration_minutes"]) is int
+    with pytest.raises(ValidationError, match="a whole number, or a code"):
+        changes(90.5)
+    assert changes(True) == {"duration_minutes": True}  # the session's rule refuses it
+    case = corrections_case()
+    [corrected] = correct(case, version_of(case, "SessionRecorded"), duration_minutes=90.0)
+    assert isinstance(corrected, ev.EntryCorrected)
+    assert corrected.changes == [ev.FieldCorrection(field="duration_minutes", value=90)]

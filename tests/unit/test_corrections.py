@@ -86,7 +86,12 @@ def test_a_corrected_number_is_read_as_the_commands_read_it() -> None:
 
     def changes(value: object) -> dict[str, object]:
         command = cmd.CorrectEntry.model_validate(
-            {"actor": CM, "version": 3, "changes": {"duration_minutes": value}, "reason": "typing_error"}
+            {
+                "actor": CM,
+                "version": 3,
+                "changes": {"duration_minutes": value},
+                "reason": "typing_error",
+            }
         )
         return dict(command.changes)
 

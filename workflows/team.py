@@ -557,8 +557,12 @@ def set_cover(
     if cover_key_worker_id == key_worker_id:
         raise TeamRefusal("cover_key_worker_id", "a key worker cannot cover themselves")
     if until < today:
-        raise TeamRefusal(
-            "until", "{until} has passed (today is {today})", until=until, today=today
+        raise TeamRefusal(  # the clock is against it now (409), as for other past dates
+            "until",
+            "{until} has passed (today is {today})",
+            "conflict",
+            until=until,
+            today=today,
         )
     away = state.covers.get(cover_key_worker_id)
     if away is not None and away.until >= today:

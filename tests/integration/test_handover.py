@@ -199,7 +199,7 @@ async def test_cover_sends_alerts_to_the_covering_worker_until_its_end(harness: 
                 actor=SUP, key_worker_id="cm-jones", cover_key_worker_id="cm-jones", until=today
             ),
         )
-    with pytest.raises(CommandRefused, match=r"until: .* has passed"):
+    with pytest.raises(CommandConflict, match=r"until: .* has passed"):  # 409, as a clock
         await cases.set_cover(
             h.client,
             "cardiff",

@@ -409,6 +409,7 @@ class CaseWorkflow:
                 "coded_profile": True,
                 "edge_rules": True,
                 "late_dates": True,
+                "newest_checks": True,
             }
         )
 

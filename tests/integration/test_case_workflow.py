@@ -388,6 +388,15 @@ async def test_a_family_with_an_open_episode_is_not_referred_again(harness: Harn
         await h.refer("open-2", family_id="Fam-10")
     await h.refer("open-3", family_id="fam-10")  # ended: referred again, and linked
     assert (await h.view("open-3")).previous_case_id == "open-1"
+    # Nor do a person's ids (the referral's child ch1, adult ad1): refused by the
+    # workflow's validator, nothing recorded, and the case takes the next command.
+    before = len(await h.stream("open-3"))
+    with pytest.raises(CommandRefused, match="child_id: CH1 is ch1 in this family"):
+        await h.do("open-3", "add_child", child_id="CH1", actor=SUP)
+    with pytest.raises(CommandRefused, match="person_id: AD1 is ad1 in this family"):
+        await h.do("open-3", "add_adult", person_id="AD1", relationship="aunt", actor=SUP)
+    assert len(await h.stream("open-3")) == before
+    await h.do("open-3", "add_child", child_id="ch2", actor=SUP)
 
 
 async def test_worker_replaced_mid_episode_completes_without_gaps(

@@ -541,6 +541,38 @@ def test_a_child_or_adult_joins_the_family_after_the_referral() -> None:
         decide(case.state, past, case.now)
 
 
+def test_a_persons_id_differing_only_by_case_is_refused_by_the_newest_checks() -> None:
+    """ "CH1" beside "ch1" is the same person spelt two ways: refused, naming the id on
+    record, in a referral and when someone joins. Only where new commands are checked
+    (``newest_checks``): a workflow replaying an older history decides as it did."""
+    from workflows.lifecycle import refer
+
+    case = intensive_case()  # ch1 and ad1 in the family
+    checked = case.state.model_copy(update={"newest_checks": True})
+    for command, field, rule in (
+        (cmd.AddChild(actor=CM, child_id="CH1"), "child_id", "CH1 is ch1 in this family"),
+        (cmd.AddAdult(actor=CM, person_id="Ad1", relationship="aunt"), "person_id", "Ad1 is ad1"),
+        (cmd.AddAdult(actor=CM, person_id="cH1", relationship="aunt"), "person_id", "cH1 is ch1"),
+    ):
+        with pytest.raises(CommandRejected, match=rule) as refused:
+            decide(checked, command, case.now)
+        assert refused.value.field == field and refused.value.kind == "invalid"
+        assert decide(case.state, command, case.now)  # as histories recorded before it
+    fresh = Case()
+    twice = referral().model_copy(
+        update={
+            "children": [
+                ev.Child(child_id="ch1", statutory_status=StatutoryStatus.CIN),
+                ev.Child(child_id="CH1", statutory_status=StatutoryStatus.CIN),
+            ]
+        }
+    )
+    newest = fresh.state.model_copy(update={"newest_checks": True})
+    with pytest.raises(CommandRejected, match=r"children\.1\.child_id: CH1 is ch1"):
+        refer(newest, twice, None, MON)
+    assert refer(fresh.state, twice, None, MON)
+
+
 def test_the_reasons_for_closing_early_and_refusing_an_extension_are_kept() -> None:
     case = intensive_case()
     case.do(cmd.RequestExtension(actor=CM, request_id="x1", days=7, reason="School holidays"))

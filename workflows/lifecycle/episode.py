@@ -16,7 +16,7 @@ from events.vocabulary import (
 )
 from workflows import commands as cmd
 from workflows.lifecycle.guards import RECORDERS, not_too_long_ago, require_phase, require_role
-from workflows.lifecycle.profile import UNBORN_WITHIN_DAYS, age_band
+from workflows.lifecycle.profile import UNBORN_WITHIN_DAYS, age_band, one_spelling_each
 from workflows.lifecycle.state import CaseState, CommandRejected, Decider, Phase, day_of
 
 
@@ -123,6 +123,7 @@ def _withdraw(state: CaseState, c: cmd.WithdrawConsent, now: datetime) -> list[D
 def _new_person(state: CaseState, person_id: str, field: str) -> None:
     if person_id in state.children or person_id in state.adults:
         raise CommandRejected(field, "{person_id} is already in this family", person_id=person_id)
+    one_spelling_each(state, [(field, person_id)])
     if len(state.children) + len(state.adults) >= 2 * MAX_PEOPLE:
         raise CommandRejected(field, "a family holds at most {most} people", most=2 * MAX_PEOPLE)
 

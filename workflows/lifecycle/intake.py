@@ -27,6 +27,7 @@ from workflows.lifecycle.profile import (
     checked_adults,
     checked_area,
     checked_expected,
+    one_spelling_each,
 )
 from workflows.lifecycle.state import (
     CaseState,
@@ -99,6 +100,11 @@ def refer(
     for i, child in enumerate(command.children):
         checked_expected(state, child.expected_on, command.received_on, f"children.{i}.expected_on")
     checked_adults(state, command.children, command.adults, command.received_on)
+    one_spelling_each(
+        state,
+        [(f"children.{i}.child_id", c.child_id) for i, c in enumerate(command.children)]
+        + [(f"adults.{i}.person_id", a.person_id) for i, a in enumerate(command.adults)],
+    )
     if command.programme not in PROGRAMMES:
         raise CommandRejected(
             "programme",

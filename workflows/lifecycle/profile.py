@@ -91,6 +91,24 @@ def age_band(
     return band
 
 
+def one_spelling_each(state: CaseState, ids: list[tuple[str, str]]) -> None:
+    """Each of ``ids`` ((field, person id), in order) not the same as an earlier one or one
+    of the family's but for case ("CH1" beside "ch1"); with the newest checks only."""
+    if not state.newest_checks:
+        return
+    seen = {p.lower(): p for p in (*state.children, *state.adults)}
+    for field, person_id in ids:
+        known = seen.setdefault(person_id.lower(), person_id)
+        if known != person_id:
+            raise CommandRejected(
+                field,
+                "{person_id} is {known} in this family (ids do not differ by case alone)",
+                "invalid",
+                person_id=person_id,
+                known=known,
+            )
+
+
 def checked_adults(
     state: CaseState, children: list[ev.Child], adults: list[ev.Adult], on: date
 ) -> None:

@@ -28,17 +28,21 @@ from workflows.team_workflow import TeamWorkflow
 NOT_STARTED = frozenset(p.value for p in (Phase.ACCEPTED, Phase.WAITLISTED, Phase.ALLOCATED))
 
 
-def _refused(message: str, kind: object = "invalid", *said: object) -> ApplicationError:
-    """The team's refusal passed on: its message, kind and words (for the pages). Benign:
-    a refusal is the answer, not a fault, so the worker logs it at debug level without a
-    traceback (a full worker or an unknown team would otherwise fill the log with them)."""
+def _refused(
+    message: str, kind: object = "invalid", *said: object, benign: bool = True
+) -> ApplicationError:
+    """The team's refusal passed on: its message, kind and words (for the pages). A
+    refusal is the answer, not a fault (``benign``): the worker logs it at debug level, not
+    as a warning with a traceback (a full worker or an unknown team would fill the log)."""
     return ApplicationError(
         message,
         kind,
         *said,
         type="CommandRejected",
         non_retryable=True,
-        category=ApplicationErrorCategory.BENIGN,
+        category=(
+            ApplicationErrorCategory.BENIGN if benign else ApplicationErrorCategory.UNSPECIFIED
+        ),
     )
 
 
@@ -51,7 +55,7 @@ def _answered(team_id: str) -> Iterator[None]:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
             raise _refused(cause.message, *cause.details[:2]) from None
-        raise _refused(str(exc)) from None
+        raise _refused(str(exc), benign=False) from None  # the team's workflow failed
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _refused(f"team_id: no team {team_id} is registered") from None

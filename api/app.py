@@ -75,9 +75,11 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     # routes keep their own router's class, so each router names it too.
     app.router.route_class = JsonBodyRoute
     problems.install(app)
-    # The last added runs first: the token is checked (from the headers), then the body is
-    # bounded, before anything reads it.
+    # The last added runs first: the token is checked (from the headers), then a query
+    # parameter or header given twice is refused, then the body is bounded, before
+    # anything reads it.
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(OneOfEach)  # after the token: an anonymous request gets 401 first
     app.add_middleware(
         AuthenticationMiddleware,
         backend=BearerTokens(lambda conn: conn.app.state.services.pool),
@@ -85,7 +87,6 @@ def create_app(svc: Services, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -
     )
     if svc.codec_origins:  # the Temporal UI calls the codec endpoint from the browser
         app.add_middleware(CodecCors, origins=list(svc.codec_origins))
-    app.add_middleware(OneOfEach)
     app.add_middleware(CleanPath)
     app.add_middleware(Deadline)
     app.add_middleware(SecurityHeaders)

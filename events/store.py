@@ -536,8 +536,8 @@ class EventStore:
     async def family_known_as(
         self,
         family_id: str,
-        executor: Conn | None = None,
         *,
+        executor: Conn | None = None,
         unrecorded_for: timedelta = CLAIM_UNRECORDED,
     ) -> str | None:
         """The family's id as already on record when only another spelling of
@@ -587,7 +587,9 @@ class EventStore:
                 "SELECT pg_advisory_xact_lock(hashtext('ifss-family-claim:' || lower($1)))",
                 family_id,
             )
-            spelling = await self.family_known_as(family_id, conn, unrecorded_for=unrecorded_for)
+            spelling = await self.family_known_as(
+                family_id, executor=conn, unrecorded_for=unrecorded_for
+            )
             if spelling is not None:
                 raise FamilyKnownOtherwise(family_id, spelling)
             while True:

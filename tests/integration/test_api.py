@@ -134,9 +134,16 @@ async def test_error_statuses(api: Api) -> None:
         await api.post("au-khan", "/referrals", {"case_id": "c4", "referral": REFERRAL})
     ).status_code == 403
     assert (await api.get("cm-jones", "/cases", team="newport")).status_code == 403
+    # The family of c1 (fam-c1), referred again under another spelling: 409, naming it.
+    spelt = await api.post(
+        "bs-price", "/referrals", {"case_id": "c5", "referral": {**REFERRAL, "family_id": "FAM-C1"}}
+    )
+    assert spelt.status_code == 409, spelt.text
+    assert spelt.json()["detail"].startswith("family_id: family FAM-C1 is on record as fam-c1")
     # Nothing was recorded by any refusal: the stream is as to_intensive left it.
     assert [e.type for e in await api.h.stream("c1")][-1] == "GoalAgreed"
     assert await api.h.store.stream_version("case-c2") == 0
+    assert await api.h.store.stream_version("case-c5") == 0
 
 
 async def test_a_revoked_token_is_refused_at_once_and_stays_listed(api: Api) -> None:

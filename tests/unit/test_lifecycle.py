@@ -509,7 +509,7 @@ def test_a_family_on_record_under_another_spelling_is_refused_naming_it() -> Non
     case = Case()
     with pytest.raises(CommandRejected, match=r"on record as FAM-1 .*use FAM-1") as refused:
         refer(case.state, referral(), None, MON, known_as="FAM-1")
-    assert refused.value.field == "family_id" and refused.value.kind == "invalid"
+    assert refused.value.field == "family_id" and refused.value.kind == "conflict"  # 409
 
 
 def test_a_child_or_adult_joins_the_family_after_the_referral() -> None:
@@ -556,7 +556,7 @@ def test_a_persons_id_differing_only_by_case_is_refused_by_the_newest_checks() -
     ):
         with pytest.raises(CommandRejected, match=rule) as refused:
             decide(checked, command, case.now)
-        assert refused.value.field == field and refused.value.kind == "invalid"
+        assert refused.value.field == field and refused.value.kind == "conflict"  # 409
         assert decide(case.state, command, case.now)  # as histories recorded before it
     fresh = Case()
     twice = referral().model_copy(

@@ -50,7 +50,6 @@ def spelled_otherwise(family_id: str, known_as: str) -> CommandRejected:
         "family_id",
         "family {family_id} is on record as {known_as} (family ids do not differ by "
         "case alone); use {known_as}",
-        "invalid",
         family_id=family_id,
         known_as=known_as,
     )

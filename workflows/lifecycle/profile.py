@@ -103,7 +103,6 @@ def one_spelling_each(state: CaseState, ids: list[tuple[str, str]]) -> None:
             raise CommandRejected(
                 field,
                 "{person_id} is {known} in this family (ids do not differ by case alone)",
-                "invalid",
                 person_id=person_id,
                 known=known,
             )

@@ -10,12 +10,11 @@ from typing import Annotated, TypeVar, cast
 import structlog
 from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, BeforeValidator, ValidationError
-from pydantic_core import PydanticCustomError
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import problems
-from api.deps import WRITE, CaseId, ServicesDep, UserDep, no_case
+from api.deps import WRITE, CaseId, ServicesDep, UserDep, digits_only, no_case
 from api.json_body import JsonBodyRoute
 from api.models import ReferralIn
 from api.problems import ApiError, split_message
@@ -119,17 +118,9 @@ async def post_referral(body: ReferralIn, user: UserDep, s: ServicesDep) -> Comm
     )
 
 
-def _digits(value: object) -> object:
-    """A version as written in a query: digits only (``1.0`` or ``1e3`` is not a version,
-    though a lax reading would take it)."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
-    return value
-
-
 ExpectedVersion = Annotated[
     int | None,
-    BeforeValidator(_digits),
+    BeforeValidator(digits_only),
     Query(
         ge=0,
         le=2**31 - 1,

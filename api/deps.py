@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic_core import PydanticCustomError
 from temporalio.client import Client
 
 from api import problems
@@ -58,6 +59,16 @@ async def current_user(
 UserDep = Annotated[User, Depends(current_user)]
 ServicesDep = Annotated[Services, Depends(services)]
 CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+
+
+def digits_only(value: object) -> object:
+    """Before a whole-number query parameter: digits only (``1.0``, ``1e3`` or ``+1`` is
+    not a version or a count, though a lax reading would take it)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_parsing", "must be a whole number written in digits")
+    return value
+
+
 CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 AlertRef = Annotated[
     str, Path(max_length=200, pattern=r"^(case|team)-[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9_.-]{1,64}$")

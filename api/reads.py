@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from api import problems
 from api.deps import (
@@ -20,6 +20,7 @@ from api.deps import (
     ServicesDep,
     UserDep,
     covering,
+    digits_only,
     logged_list,
     no_case,
     readable_case,
@@ -122,7 +123,9 @@ async def list_cases(
     key_worker: CodeQuery = None,
     team: CodeQuery = None,
     overdue: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Cases per page.")] = MAX_PAGE,
+    limit: Annotated[
+        int, BeforeValidator(digits_only), Query(ge=1, le=MAX_PAGE, description="Cases per page.")
+    ] = MAX_PAGE,
     after: Annotated[
         str | None,
         Query(

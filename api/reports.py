@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from api import problems
-from api.deps import CodeQuery, ServicesDep, UserDep
+from api.deps import CodeQuery, ServicesDep, UserDep, digits_only
 from api.json_body import JsonBodyRoute
 from api.problems import ApiError
 from events.bounds import Day, Moment
@@ -98,6 +98,7 @@ async def evaluation_report(
     ] = None,
     compare_snapshot: Annotated[
         int | None,
+        BeforeValidator(digits_only),
         Query(ge=0, le=2**31 - 1, description="A snapshot's version (0: the latest) to compare."),
     ] = None,
 ) -> Any:

@@ -123,6 +123,14 @@ IMPORT_DAYS_PATCH = "import-days-in-wales"
 # steady deadline timer: the loop's timer stays armed while a command leaves the next
 # deadline where it was, where before every command cancelled it and started another.
 RULES_OF_2026_11_27 = "rules-of-2026-11-27"
+# The rules of ``CaseState.person_ids_fold_case``: asked on its own in runs that recorded
+# RULES_OF_2026_11_27 (their histories were decided without it).
+PERSON_IDS_FOLD_CASE_PATCH = "person-ids-fold-case"
+# Every patch above at once, this one included: a case started from now on records this one
+# marker instead of RULES_OF_2026_11_27.
+RULES_OF_2026_11_27_PM = "rules-of-2026-11-27-pm"
+# Patches made after RULES_OF_2026_11_27: a run that recorded it asks each on its own.
+_AFTER_THE_MORNING = frozenset({PERSON_IDS_FOLD_CASE_PATCH})
 
 # How long after an import its overdue items are raised quietly (the passes that find
 # them run at once, one deadline after another).
@@ -148,7 +156,8 @@ class CaseWorkflow:
         self._state = input.state or CaseState(case_id=input.case_id, policy=input.policy)
         self._lock = asyncio.Lock()
         self._changed = False
-        self._all_patches: bool | None = None  # RULES_OF_2026_11_27, once asked
+        self._all_patches: bool | None = None  # RULES_OF_2026_11_27(_PM), once asked
+        self._all_patches_pm = False  # RULES_OF_2026_11_27_PM
         self._armed_for: datetime | None = None  # the deadline the loop's timer waits for
         self._inbox: list[Notice] = list(input.inbox)
         self._outbox: list[TeamMessage] = list(input.outbox)
@@ -161,10 +170,14 @@ class CaseWorkflow:
 
     def _patched(self, patch_id: str) -> bool:
         """``workflow.patched(patch_id)``, or true at once in a run that records
-        ``RULES_OF_2026_11_27`` (asked first, once per run: always in its first task, so a
-        run begun before it existed replays without it)."""
+        ``RULES_OF_2026_11_27_PM`` (every patch), or ``RULES_OF_2026_11_27`` (every patch
+        made before it). Both are asked first, once per run, always in its first task, so
+        a run begun before either existed replays without it."""
         if self._all_patches is None:
-            self._all_patches = workflow.patched(RULES_OF_2026_11_27)
+            self._all_patches_pm = workflow.patched(RULES_OF_2026_11_27_PM)
+            self._all_patches = self._all_patches_pm or workflow.patched(RULES_OF_2026_11_27)
+        if patch_id in _AFTER_THE_MORNING:
+            return self._all_patches_pm or workflow.patched(patch_id)
         return self._all_patches or workflow.patched(patch_id)
 
     @workflow.run
@@ -409,7 +422,7 @@ class CaseWorkflow:
                 "coded_profile": True,
                 "edge_rules": True,
                 "late_dates": True,
-                "newest_checks": True,
+                "person_ids_fold_case": True,
             }
         )
 
@@ -423,6 +436,8 @@ class CaseWorkflow:
             self._state.edge_rules = True
         if not self._state.late_dates and self._patched(LATE_DATES_PATCH):
             self._state.late_dates = True
+        if not self._state.person_ids_fold_case and self._patched(PERSON_IDS_FOLD_CASE_PATCH):
+            self._state.person_ids_fold_case = True
 
     # --- queries and signals -----------------------------------------------------------
 

@@ -55,7 +55,9 @@ HERE = Path(__file__).parent
 # v13: an import's moments on their day in Wales (patch), and a meeting on the morning of
 # the allocation's day.
 # v14: every patch at once (one marker, rules-of-2026-11-27) and the steady deadline timer.
-VERSION = "v14"
+# v15: a person's id that differs by case alone refused (patch), and every patch at once
+# under the newer marker rules-of-2026-11-27-pm.
+VERSION = "v15"
 
 
 async def episodes(h: Harness) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from events import catalogue as ev
-from tests.temporal_harness import Harness, close_planned, sessions_until, to_intensive
+from tests.temporal_harness import SUP, Harness, close_planned, sessions_until, to_intensive
 from workflows.lifecycle import midnight
 
 pytestmark = pytest.mark.integration
@@ -167,11 +167,12 @@ async def test_a_command_that_leaves_the_next_deadline_keeps_the_timer_armed(
 
 
 async def test_a_new_case_records_one_patch_marker(harness: Harness) -> None:
-    """Every patch at once (``rules-of-2026-11-27``): one marker and one search-attribute
-    update in a new case's first task, not one of each per patch."""
+    """Every patch at once (``rules-of-2026-11-27-pm``): one marker and one search-attribute
+    update in a new case's first task, not one of each per patch; none asked later."""
     h = harness
     await h.add_key_worker("cardiff", "cm-jones")
     await h.refer("c1")
+    await h.do("c1", "accept", actor=SUP)
     history = await h.client.get_workflow_handle("case-c1").fetch_history()
     markers = [
         e.marker_recorded_event_attributes
@@ -179,4 +180,4 @@ async def test_a_new_case_records_one_patch_marker(harness: Harness) -> None:
         if e.WhichOneof("attributes") == "marker_recorded_event_attributes"
     ]
     assert len(markers) == 1
-    assert b"rules-of-2026-11-27" in markers[0].details["patch-data"].payloads[0].data
+    assert b'"rules-of-2026-11-27-pm"' in markers[0].details["patch-data"].payloads[0].data

@@ -220,6 +220,14 @@ async def test_a_query_parameter_or_a_token_given_twice_is_refused(api: Api) -> 
         "/cases/c1/commands/accept?expected_version=1", headers=token, json={}
     )
     assert accepted.status_code == 200, accepted.text
+    # Whole numbers in other queries are written in digits too.
+    problem(await api.http.get("/cases?limit=1.0", headers=token), 422, "limit")
+    problem(
+        await api.http.get("/reports/evaluation?compare_snapshot=1e3", headers=token),
+        422,
+        "compare_snapshot",
+    )
+    assert (await api.http.get("/cases?limit=1", headers=token)).status_code == 200
 
 
 async def test_an_as_of_storage_cannot_hold_is_refused_before_it_is_logged(api: Api) -> None:

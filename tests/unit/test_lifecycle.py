@@ -541,14 +541,14 @@ def test_a_child_or_adult_joins_the_family_after_the_referral() -> None:
         decide(case.state, past, case.now)
 
 
-def test_a_persons_id_differing_only_by_case_is_refused_by_the_newest_checks() -> None:
+def test_a_persons_id_differing_only_by_case_is_refused_under_its_rule() -> None:
     """ "CH1" beside "ch1" is the same person spelt two ways: refused, naming the id on
-    record, in a referral and when someone joins. Only where new commands are checked
-    (``newest_checks``): a workflow replaying an older history decides as it did."""
+    record, in a referral and when someone joins; under ``person_ids_fold_case`` (its
+    patch), so a workflow replaying an older history decides as it did."""
     from workflows.lifecycle import refer
 
     case = intensive_case()  # ch1 and ad1 in the family
-    checked = case.state.model_copy(update={"newest_checks": True})
+    checked = case.state.model_copy(update={"person_ids_fold_case": True})
     for command, field, rule in (
         (cmd.AddChild(actor=CM, child_id="CH1"), "child_id", "CH1 is ch1 in this family"),
         (cmd.AddAdult(actor=CM, person_id="Ad1", relationship="aunt"), "person_id", "Ad1 is ad1"),
@@ -567,7 +567,7 @@ def test_a_persons_id_differing_only_by_case_is_refused_by_the_newest_checks() -
             ]
         }
     )
-    newest = fresh.state.model_copy(update={"newest_checks": True})
+    newest = fresh.state.model_copy(update={"person_ids_fold_case": True})
     with pytest.raises(CommandRejected, match=r"children\.1\.child_id: CH1 is ch1"):
         refer(newest, twice, None, MON)
     assert refer(fresh.state, twice, None, MON)

@@ -194,7 +194,7 @@ def fresh_state(case_id: str, policy: ProgrammePolicy) -> CaseState:
         coded_profile=True,
         edge_rules=True,
         late_dates=True,
-        newest_checks=True,
+        person_ids_fold_case=True,
         alert_timers=True,
         uk_calendar=True,
         follow_up_rules=True,

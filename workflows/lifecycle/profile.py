@@ -93,8 +93,8 @@ def age_band(
 
 def one_spelling_each(state: CaseState, ids: list[tuple[str, str]]) -> None:
     """Each of ``ids`` ((field, person id), in order) not the same as an earlier one or one
-    of the family's but for case ("CH1" beside "ch1"); with the newest checks only."""
-    if not state.newest_checks:
+    of the family's but for case ("CH1" beside "ch1"); under ``person_ids_fold_case``."""
+    if not state.person_ids_fold_case:
         return
     seen = {p.lower(): p for p in (*state.children, *state.adults)}
     for field, person_id in ids:

@@ -178,11 +178,9 @@ class CaseState(BaseModel):
     # dated 1900), a closure not before the last contact recorded, a measure not after
     # today in Wales.
     late_dates: bool = False
-    # Checks that new commands pass only (2026-11-27, afternoon): a person's id that differs
-    # from one in the family by case alone ("CH1" beside "ch1"). Set where commands are
-    # checked before they are accepted (the workflow's validators, an import's check), never
-    # in a workflow's own state: its handlers replay histories recorded before the check.
-    newest_checks: bool = False
+    # A person's id that differs from one in the family by case alone ("CH1" beside
+    # "ch1") refused (2026-11-27, afternoon; set when first deciding, by its patch).
+    person_ids_fold_case: bool = False
     # Episodes started before the UK calendar keep UTC dates and weekday-only working days.
     uk_calendar: bool = False
     # And the follow-up rules: review windows, reviews standing alone, "not held", boosters

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.alerts import DeliverySettings
@@ -309,9 +309,18 @@ async def test_an_alert_resolved_while_delivery_retries_is_not_sent(infra: Infra
             await h.do("c1", "record_first_meeting", held_at=await h.now())  # resolves it
             await wait_for_type(store, "case-c1", "AlertResolved")
             receiver.start()
-            outcome = await h.client.get_workflow_handle(
-                "deliver-case-c1:a1", result_type=DeliveryOutcome
-            ).result()
+            handle = h.client.get_workflow_handle("deliver-case-c1:a1", result_type=DeliveryOutcome)
+            # The dispatcher polls the store: the alert may be resolved before it has
+            # started the delivery (which then finds it resolved). Wait for the delivery.
+            for _ in range(300):
+                try:
+                    await handle.describe()
+                    break
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    await asyncio.sleep(0.1)
+            outcome = await handle.result()
     finally:
         receiver.stop()
     assert (outcome.delivered, outcome.failed, outcome.skipped) == ([], [], ["cm-jones/webhook"])
